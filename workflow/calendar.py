@@ -1,0 +1,166 @@
+"""The Chinese statutory working-day calendar.
+
+Working days are Monday to Friday, minus public holidays, plus the weekend make-up working
+days (调休) announced each year by the General Office of the State Council. The `holidays`
+package supplies the published years; a YAML file in ``definitions/calendars/`` may add (or
+correct) a year before a library release has it. A year that neither knows is estimated,
+and every answer that depends on it is *provisional*.
+
+Everything is precomputed into flat tables, so the arithmetic is two list look-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import holidays
+from holidays.countries.china import ChinaStaticHolidays
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ._yamlfile import YamlFile
+from .errors import InvalidInput
+
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+_OFFICIAL_SINCE = 2001  # the library checks its China data against the notices from 2001
+
+
+class _HolidayRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    name: str = Field(min_length=1)
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _HolidayRange:
+        if self.end < self.start:
+            raise ValueError(f"'to' ({self.end}) is before 'from' ({self.start})")
+        return self
+
+
+class _YearSchedule(BaseModel):
+    """One year's schedule as the State Council published it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    source: str = Field(min_length=1, description="the notice this was copied from")
+    holidays: tuple[_HolidayRange, ...] = Field(min_length=1)
+    make_up_workdays: tuple[dt.date, ...] = ()
+
+
+def load_schedule(path: Path) -> _YearSchedule:
+    """Read and check one ``definitions/calendars/YEAR.yaml`` file."""
+    doc = YamlFile(path)
+    schedule = doc.validate(_YearSchedule)
+    for i, day in enumerate(schedule.make_up_workdays):
+        if day.weekday() < 5:
+            raise doc.fail(f"make-up working day {day} is a weekday, not a weekend day",
+                           ("make_up_workdays", i))
+    for i, rng in enumerate(schedule.holidays):
+        if abs(rng.start.year - schedule.year) > 1 or abs(rng.end.year - schedule.year) > 1:
+            raise doc.fail(f"holiday '{rng.name}' is not in or next to {schedule.year}",
+                           ("holidays", i))
+    return schedule
+
+
+def library_official_years() -> frozenset[int]:
+    """The years whose schedule the installed `holidays` release has from the notices."""
+    last = max(ChinaStaticHolidays.special_public_holidays)
+    return frozenset(range(_OFFICIAL_SINCE, last + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A due date, and whether it rests on a year whose schedule is not published yet."""
+
+    on: dt.date
+    provisional: bool
+
+
+class WorkingCalendar:
+    """Answers working-day questions for the years 2000 to 2099."""
+
+    def __init__(self, calendars_dir: Path | str | None = None) -> None:
+        first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+        lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))
+        off = set(lib)
+        on = set(lib.weekend_workdays)
+        self.schedules: dict[int, _YearSchedule] = {}
+        if calendars_dir is not None and Path(calendars_dir).is_dir():
+            for path in sorted(Path(calendars_dir).glob("*.yaml")):
+                schedule = load_schedule(path)
+                if schedule.year in self.schedules:
+                    raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
+                self.schedules[schedule.year] = schedule
+        for year, schedule in self.schedules.items():
+            off = {d for d in off if d.year != year}
+            on = {d for d in on if d.year != year}
+            for rng in schedule.holidays:
+                off.update(rng.start + dt.timedelta(days=i)
+                           for i in range((rng.end - rng.start).days + 1))
+            on.update(schedule.make_up_workdays)
+        self.official_years = library_official_years() | frozenset(self.schedules)
+
+        self._base = first.toordinal()
+        self._is_work = bytearray()
+        self._rank: list[int] = []  # working days on or before base + i
+        self._days: list[dt.date] = []  # the working days, in order
+        day = first
+        while day <= last:
+            working = day in on or (day.weekday() < 5 and day not in off)
+            self._is_work.append(working)
+            if working:
+                self._days.append(day)
+            self._rank.append(len(self._days))
+            day += dt.timedelta(days=1)
+        self._first, self._last = first, last
+
+    def _offset(self, day: dt.date) -> int:
+        i = day.toordinal() - self._base
+        if not 0 <= i < len(self._rank):
+            raise InvalidInput(f"{day} is outside the calendar ({self._first} to {self._last})")
+        return i
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return bool(self._is_work[self._offset(day)])
+
+    def add_working_days(self, day: dt.date, n: int) -> dt.date:
+        """The n-th working day after ``day``: day 1 is the first working day after it."""
+        if n < 1:
+            return day if n == 0 else self.subtract_working_days(day, -n)
+        k = self._rank[self._offset(day)] + n - 1
+        if k >= len(self._days):
+            raise InvalidInput(f"{n} working days after {day} is past {self._last}")
+        return self._days[k]
+
+    def subtract_working_days(self, day: dt.date, n: int) -> dt.date:
+        """The n-th working day before ``day`` (n >= 1)."""
+        i = self._offset(day)
+        k = self._rank[i] - self._is_work[i] - n
+        if k < 0:
+            raise InvalidInput(f"{n} working days before {day} is before {self._first}")
+        return self._days[k]
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
+        return self._rank[self._offset(end)] - self._rank[self._offset(start)]
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        return self.add_working_days(day, 1)
+
+    def is_official(self, year: int) -> bool:
+        return year in self.official_years
+
+    def is_provisional(self, start: dt.date, end: dt.date) -> bool:
+        """Whether any day from ``start`` to ``end`` lies in a year that is only estimated."""
+        lo, hi = min(start, end), max(start, end)
+        return any(not self.is_official(y) for y in range(lo.year, hi.year + 1))
+
+    def due(self, received: dt.date, limit: int) -> Due:
+        """The due date of a limit of ``limit`` working days counted from ``received``."""
+        on = self.add_working_days(received, limit)
+        return Due(on, self.is_provisional(received, on))
+
+
+__all__ = ["Due", "WorkingCalendar", "library_official_years", "load_schedule"]

@@ -1,0 +1,382 @@
+"""The ``sstransfer`` command line: the Python API, one command per call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import InvalidInput, WorkflowError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False)
+definitions_app = typer.Typer(help="Check and draw workflow definitions.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The Chinese statutory working-day calendar.",
+                           no_args_is_help=True)
+app.add_typer(definitions_app, name="definitions")
+app.add_typer(calendar_app, name="calendar")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _Settings:
+    db: str | None = None
+    definitions: Path | None = None
+    _engine: Any = None
+
+    def engine(self):
+        if self._engine is None:
+            from .engine import Engine
+
+            self._engine = Engine(self.db, definitions=self.definitions)
+        return self._engine
+
+
+settings = _Settings()
+
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", envvar="SSTRANSFER_DATABASE_URL",
+    help="Database URL (default: sqlite:///sstransfer.db in this folder).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts: a user id.")]
+RoleOpt = Annotated[str, typer.Option(
+    "--role", help="self, employer, agent, origin_clerk, destination_clerk or supervisor.")]
+AgencyOpt = Annotated[str | None, typer.Option(
+    "--agency", help="The clerk's agency (6-digit division code).")]
+OnOpt = Annotated[str | None, typer.Option(
+    "--on", help="Business date YYYY-MM-DD (default: today in China).")]
+DocsOpt = Annotated[list[str] | None, typer.Option(
+    "--document", "-d", help="A document kind; repeat for several.")]
+
+
+@app.callback()
+def _main(
+    db: DbOpt = None,
+    definitions: Annotated[Path | None, typer.Option(
+        "--definitions", envvar="SSTRANSFER_DEFINITIONS",
+        help="Folder of workflow definitions (default: the shipped ones).")] = None,
+    log_level: Annotated[str, typer.Option(
+        help="Log events at this level and above go to stderr.")] = "warning",
+) -> None:
+    """sstransfer: transfers of social insurance between Chinese agencies, as guarded,
+    persisted cases with statutory working-day time limits."""
+    settings.db, settings.definitions = db, definitions
+    level = logging.getLevelNamesMapping().get(log_level.upper())
+    if level is None:
+        raise InvalidInput(f"unknown log level '{log_level}'")
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def _date(value: str | None, what: str = "date") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def _actor(actor: str, role: str, agency: str | None):
+    from .rules import Actor
+
+    return Actor(id=actor, role=role, agency=agency)
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _show_case(case, as_json: bool, spans=None) -> None:
+    if as_json:
+        data = case.to_dict()
+        if spans is not None:
+            data["spans"] = [s.to_dict() for s in spans]
+        _print_json(data)
+        return
+    table = Table(title=f"case {case.id}", show_header=False)
+    for key, value in case.to_dict().items():
+        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    out.print(table)
+    if spans:
+        _spans_table(spans)
+
+
+def _spans_table(spans) -> None:
+    table = Table(title="spans")
+    for col in ("span", "owner", "agency", "started", "due", "ended", "provisional"):
+        table.add_column(col)
+    for s in spans:
+        table.add_row(s.name, s.owner, s.owner_agency, str(s.started_on), str(s.due_on),
+                      str(s.ended_on or "running"), "yes" if s.provisional else "")
+    out.print(table)
+
+
+@app.command("open")
+def open_case(
+    definition: Annotated[str, typer.Argument(help="pension_transfer or medical_transfer")],
+    person_id: Annotated[str, typer.Option(help="18-character resident ID number.")],
+    person_name: Annotated[str, typer.Option(help="The person's name.")],
+    origin: Annotated[str, typer.Option(help="Origin agency, 6-digit division code.")],
+    destination: Annotated[str, typer.Option(help="Destination agency, 6-digit code.")],
+    applicant: Annotated[str, typer.Option(help="self, employer or agent.")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
+    document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Open a transfer case (the application is received)."""
+    case = settings.engine().open_case(
+        definition, person_id=person_id, person_name=person_name, origin=origin,
+        destination=destination, applicant=applicant, channel=channel,
+        documents=document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"))
+    _show_case(case, as_json)
+
+
+@app.command()
+def fire(
+    case_id: int, trigger: str, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    on: OnOpt = None, document: DocsOpt = None,
+    expected_version: Annotated[int | None, typer.Option(
+        help="Refuse if the case is no longer at this version.")] = None,
+    explanation: Annotated[str | None, typer.Option(help="Written explanation (reject).")] = None,
+    needed: Annotated[list[str] | None, typer.Option(
+        "--needed", help="A document still needed (request_documents); repeat.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Amount moved, yuan (move_funds).")] = None,
+    months: Annotated[int | None, typer.Option(
+        "--months", help="Cumulative contribution months (continue_relationship).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fire a trigger on a case: review, reject, request_documents, resubmit, send_letter,
+    move_funds, continue_relationship or withdraw."""
+    case = settings.engine().fire(
+        case_id, trigger, actor=_actor(actor, role, agency), on=_date(on, "--on"),
+        documents=document or [], expected_version=expected_version, explanation=explanation,
+        documents_needed=needed, amount=amount, contribution_months=months)
+    _show_case(case, as_json)
+
+
+@app.command()
+def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+           document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+    """Attach documents to a running case."""
+    case = settings.engine().attach_documents(
+        case_id, document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"))
+    _show_case(case, as_json)
+
+
+@app.command()
+def show(case_id: int, as_json: JsonOpt = False) -> None:
+    """Show a case and its spans."""
+    engine = settings.engine()
+    _show_case(engine.get(case_id), as_json, engine.spans(case_id))
+
+
+@app.command()
+def history(case_id: int, as_json: JsonOpt = False) -> None:
+    """Every step of a case, in order."""
+    entries = settings.engine().history(case_id)
+    if as_json:
+        _print_json([e.to_dict() for e in entries])
+        return
+    table = Table(title=f"history of case {case_id}")
+    for col in ("seq", "date", "trigger", "from", "to", "actor", "documents", "comment"):
+        table.add_column(col)
+    for e in entries:
+        who = f"{e.actor_role} {e.actor_id}" + (f" @{e.actor_agency}" if e.actor_agency else "")
+        table.add_row(str(e.seq), str(e.business_date), e.trigger, e.from_state or "",
+                      e.to_state, who, ", ".join(e.documents), e.comment or "")
+    out.print(table)
+
+
+@app.command("list")
+def list_cases(
+    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Origin or destination agency.")] = None,
+    definition: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many cases.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List cases."""
+    cases = settings.engine().cases(state=state, agency=agency, definition=definition,
+                                    limit=limit)
+    if as_json:
+        _print_json([c.to_dict() for c in cases])
+        return
+    table = Table(title=f"{len(cases)} case(s)")
+    for col in ("id", "definition", "state", "person", "ID number", "origin", "destination",
+                "opened", "last step"):
+        table.add_column(col)
+    for c in cases:
+        table.add_row(str(c.id), c.definition, c.state, c.person_name, c.person_id_masked,
+                      c.origin, c.destination, str(c.opened_on), str(c.last_event_on))
+    out.print(table)
+
+
+@definitions_app.command("validate")
+def definitions_validate(
+    folder: Annotated[Path | None, typer.Argument(
+        help="Folder to check (default: the one in use).")] = None,
+) -> None:
+    """Load and check every definition, the document catalogue and the calendars."""
+    from .calendar import WorkingCalendar
+    from .definitions import DefinitionSet
+
+    ds = DefinitionSet(folder or settings.definitions)
+    cal = WorkingCalendar(ds.calendars_dir)
+    for d in ds:
+        out.print(f"ok  {d.path}: {d.name} version {d.version} ({len(d.states)} states, "
+                  f"{len(d.triggers)} triggers, {len(d.spans)} spans) {d.content_hash[:12]}")
+    years = sorted(cal.official_years)
+    out.print(f"ok  calendar: official years {years[0]}-{years[-1]}"
+              + (f", from files: {sorted(cal.schedules)}" if cal.schedules else ""))
+
+
+@definitions_app.command("diagram")
+def definitions_diagram(
+    name: str,
+    version: Annotated[int | None, typer.Option(help="Default: the latest.")] = None,
+) -> None:
+    """Print a Mermaid state diagram of a definition."""
+    from .definitions import DefinitionSet
+
+    ds = DefinitionSet(settings.definitions)
+    d = ds.latest(name)
+    if version is not None:
+        d = ds.by_key.get((name, version))
+        if d is None:
+            raise InvalidInput(f"no {name} version {version} in {ds.folder}")
+    sys.stdout.write(d.mermaid())
+
+
+def _calendar():
+    from .calendar import WorkingCalendar
+    from .definitions import DefinitionSet
+
+    return WorkingCalendar(DefinitionSet(settings.definitions).calendars_dir)
+
+
+@calendar_app.command("due")
+def calendar_due(
+    received: Annotated[str, typer.Argument(help="Date of receipt, YYYY-MM-DD.")],
+    days: Annotated[int, typer.Option(help="Limit in working days.")] = 15,
+    as_json: JsonOpt = False,
+) -> None:
+    """The due date of a limit of N working days counted from a date of receipt."""
+    start = _date(received, "the date of receipt")
+    if days < 1:
+        raise InvalidInput("--days must be at least 1")
+    due = _calendar().due(start, days)
+    if as_json:
+        _print_json({"received": start.isoformat(), "working_days": days,
+                     "due_on": due.on.isoformat(), "provisional": due.provisional})
+        return
+    note = " (provisional: the schedule of that year is not published yet)" if due.provisional else ""
+    out.print(f"{days} working days after {start} is {due.on} ({due.on:%A}){note}")
+
+
+@calendar_app.command("is-workday")
+def calendar_is_workday(
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")], as_json: JsonOpt = False,
+) -> None:
+    """Whether a date is a working day (exit code 0) or not (exit code 1)."""
+    d = _date(day)
+    cal = _calendar()
+    working = cal.is_working_day(d)
+    provisional = not cal.is_official(d.year)
+    if as_json:
+        _print_json({"date": d.isoformat(), "working_day": working, "provisional": provisional})
+    else:
+        kind = "a working day" if working else "not a working day"
+        out.print(f"{d} ({d:%A}) is {kind}" + (" (provisional)" if provisional else ""))
+    raise typer.Exit(0 if working else 1)
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = Path(
+        "demo-output/sstransfer-demo.db"),
+    cases: Annotated[int, typer.Option(help="How many cases to open.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20251126,
+) -> None:
+    """Build a demo database of realistic cases and print a summary by state and span."""
+    from .demo import AS_OF, build_demo
+    from .engine import Engine
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = Engine(f"sqlite:///{db}", definitions=settings.definitions)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("opening and moving cases", total=cases)
+        stats = build_demo(engine, cases=cases, seed=seed,
+                           progress=lambda n: bar.update(task, completed=n))
+    out.print(f"[bold]{stats.cases} cases, {stats.steps} steps[/] written to {db}")
+
+    by_state: dict[str, Counter] = defaultdict(Counter)
+    for c in engine.cases():
+        by_state[c.state][c.insurance] += 1
+    table = Table(title="cases by state")
+    for col in ("state", "pension", "medical", "total"):
+        table.add_column(col, justify="right" if col != "state" else "left")
+    for state in ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
+                  "continued", "rejected", "withdrawn"):
+        n = by_state.get(state, Counter())
+        table.add_row(state, str(n["pension"]), str(n["medical"]), str(sum(n.values())))
+    out.print(table)
+
+    cal = engine.calendar
+    running = engine.running_spans()
+    table = Table(title=f"running spans as of {AS_OF} (limit 15 working days)")
+    for col in ("span", "running", "due in <=3 working days", "overdue", "earliest due"):
+        table.add_column(col)
+    by_span: dict[str, list] = defaultdict(list)
+    for _, s in running:
+        by_span[s.name].append(s)
+    for name in ("destination_review", "origin_transfer", "destination_continuation"):
+        spans = by_span.get(name, [])
+        soon = sum(1 for s in spans if 0 <= cal.working_days_between(AS_OF, s.due_on) <= 3)
+        late = sum(1 for s in spans if s.due_on < AS_OF)
+        earliest = str(min(s.due_on for s in spans)) if spans else "-"
+        table.add_row(name, str(len(spans)), str(soon), str(late), earliest)
+    out.print(table)
+
+    late = [(cid, s) for cid, s in running if s.due_on < AS_OF][:10]
+    table = Table(title="most overdue spans")
+    for col in ("case", "span", "owner agency", "started", "due", "working days late"):
+        table.add_column(col)
+    for cid, s in late:
+        table.add_row(str(cid), s.name, s.owner_agency, str(s.started_on), str(s.due_on),
+                      str(cal.working_days_between(s.due_on, AS_OF)))
+    out.print(table)
+    out.print(f"Look around: sstransfer --db sqlite:///{db} list --state letter_sent")
+
+
+def main() -> None:
+    """Entry point: a refused call prints one line and exits 1, never a traceback."""
+    try:
+        app()
+    except WorkflowError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]database error:[/] {exc.__class__.__name__}: "
+                  f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
+                  highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

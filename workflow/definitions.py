@@ -1,0 +1,374 @@
+"""Workflow definitions: YAML files read into immutable, validated objects.
+
+A definition is checked twice, as python-statemachine does: first its schema (unknown
+keys, wrong types), then its graph (every state reachable, a final state reachable from
+every state, every named document, role, guard, input and span event known). A failure
+names the file, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from transitions import Machine
+
+from ._yamlfile import YamlFile
+from .errors import DefinitionError, InvalidInput
+
+CATALOGUE_FILE = "documents.yaml"
+CALENDARS_DIR = "calendars"
+
+APPLICANT_KINDS = ("self", "employer", "agent")
+CLERK_ROLES = ("origin_clerk", "destination_clerk")
+ROLES = (*APPLICANT_KINDS, *CLERK_ROLES, "supervisor")
+#: ``applicant`` in a definition means "whoever applied for this case".
+TRANSITION_ROLES = ("applicant", *CLERK_ROLES)
+CHANNELS = ("counter", "online")
+OPEN_EVENT = "open"
+
+#: Guards are names in this registry, never code in the definition.
+GUARDS = {
+    "application_complete": "the case holds every application document",
+    "requested_documents_supplied": "the case holds every document that was requested",
+}
+#: Inputs a trigger may take, and what each is.
+INPUTS = {
+    "explanation": "written explanation (non-empty text)",
+    "documents_needed": "the document kinds still needed (non-empty list)",
+    "amount": "transferred amount of money in yuan (exact decimal, at most 2 places)",
+    "contribution_months": "cumulative contribution months (whole number >= 0)",
+}
+
+Name = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ApplicationDocuments(_Strict):
+    always: tuple[Name, ...] = ()
+    channel: dict[Literal["counter", "online"], tuple[Name, ...]] = {}
+    applicant: dict[Literal["self", "employer", "agent"], tuple[Name, ...]] = {}
+
+
+class TransitionSpec(_Strict):
+    trigger: Name = Field(pattern=r"^[a-z][a-z_]*$")
+    source: tuple[Name, ...] = Field(min_length=1)
+    dest: Name
+    roles: tuple[Name, ...] = Field(min_length=1)
+    guards: tuple[Name, ...] = ()
+    requires: tuple[Name, ...] = ()
+    inputs: tuple[Name, ...] = ()
+    produces: tuple[Name, ...] = ()
+
+
+class SpanSpec(_Strict):
+    name: Name = Field(pattern=r"^[a-z][a-z_]*$")
+    owner: Literal["origin", "destination"]
+    starts_on: tuple[Name, ...] = Field(min_length=1)
+    ends_on: tuple[Name, ...] = Field(min_length=1)
+    limit_working_days: int = Field(ge=1, le=365)
+
+
+class _DefinitionModel(_Strict):
+    name: Name = Field(pattern=r"^[a-z][a-z_]*$")
+    version: int = Field(ge=1)
+    insurance: Literal["pension", "medical"]
+    title: str = Field(min_length=1)
+    initial: Name
+    states: tuple[Name, ...] = Field(min_length=2)
+    final_states: tuple[Name, ...] = Field(min_length=1)
+    application_documents: _ApplicationDocuments
+    transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
+    spans: tuple[SpanSpec, ...] = ()
+
+
+class _DocumentKind(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class _CatalogueModel(_Strict):
+    documents: dict[Name, _DocumentKind] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class DocumentCatalogue:
+    """Every document kind, named once with its Chinese and English names."""
+
+    kinds: Mapping[str, _DocumentKind]
+
+    @classmethod
+    def load(cls, path: Path) -> DocumentCatalogue:
+        return cls(YamlFile(path).validate(_CatalogueModel).documents)
+
+    def name(self, kind: str) -> str:
+        return self.kinds[kind].en
+
+    def describe(self, kinds: Iterable[str]) -> list[tuple[str, str]]:
+        return [(k, self.name(k)) for k in kinds]
+
+    def check(self, kinds: Iterable[str], what: str = "document") -> tuple[str, ...]:
+        """Refuse unknown kinds with the list of known ones; return them de-duplicated."""
+        kinds = tuple(dict.fromkeys(kinds))
+        unknown = [k for k in kinds if k not in self.kinds]
+        if unknown:
+            raise InvalidInput(
+                f"unknown {what} kind(s): {', '.join(map(str, unknown))}; "
+                f"known kinds: {', '.join(self.kinds)}"
+            )
+        return kinds
+
+
+@dataclass(frozen=True, eq=False)
+class Definition:
+    """One version of one workflow, validated and immutable. Cases refer to it by name and version."""
+
+    model: _DefinitionModel
+    source: str  # the file's text, kept so cases can run on it after the file is gone
+    path: str
+    catalogue: DocumentCatalogue
+    content_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        canonical = json.dumps(self.model.model_dump(mode="json"), sort_keys=True)
+        object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
+
+    # --- the neutral model, under domain names -------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.model.name, self.model.version
+
+    @property
+    def insurance(self) -> str:
+        return self.model.insurance
+
+    @property
+    def initial(self) -> str:
+        return self.model.initial
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return self.model.states
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(self.model.final_states)
+
+    @property
+    def spans(self) -> tuple[SpanSpec, ...]:
+        return self.model.spans
+
+    @cached_property
+    def transitions(self) -> dict[tuple[str, str], TransitionSpec]:
+        """(trigger, source state) -> transition."""
+        return {(t.trigger, s): t for t in self.model.transitions for s in t.source}
+
+    @cached_property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.model.transitions))
+
+    @cached_property
+    def machine(self) -> Machine:
+        """The one `transitions` machine of this version, shared by every case that runs on it."""
+        return Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.source), "dest": t.dest}
+                for t in self.model.transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+            name=f"{self.name}.v{self.version}",
+        )
+
+    def allowed_triggers(self, state: str) -> tuple[str, ...]:
+        return tuple(self.machine.get_triggers(state))
+
+    def application_documents(self, applicant: str, channel: str) -> tuple[str, ...]:
+        docs = self.model.application_documents
+        return tuple(dict.fromkeys(
+            (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))
+        ))
+
+    def spans_started_by(self, event: str) -> tuple[SpanSpec, ...]:
+        return tuple(s for s in self.spans if event in s.starts_on)
+
+    def spans_ended_by(self, event: str) -> tuple[str, ...]:
+        return tuple(s.name for s in self.spans if event in s.ends_on)
+
+    def mermaid(self) -> str:
+        """A Mermaid state diagram of this version."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        for t in self.model.transitions:
+            lines += [f"    {s} --> {t.dest}: {t.trigger}" for s in t.source]
+        lines += [f"    {s} --> [*]" for s in self.model.final_states]
+        return "\n".join(lines) + "\n"
+
+
+def parse_definition(path: Path | str, catalogue: DocumentCatalogue,
+                     text: str | None = None) -> Definition:
+    """Read one definition file (or its stored ``text``) and run every check on it."""
+    doc = YamlFile(path, text)
+    model = doc.validate(_DefinitionModel)
+    _check_graph(doc, model, catalogue)
+    return Definition(model, doc.text, str(path), catalogue)
+
+
+def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogue) -> None:
+    states = set(m.states)
+    if len(states) != len(m.states):
+        raise doc.fail("a state is listed twice", ("states",))
+
+    def known(value: str, allowed: Iterable[str], what: str, loc: tuple) -> None:
+        allowed = tuple(allowed)
+        if value not in allowed:
+            raise doc.fail(f"unknown {what} '{value}'; known: {', '.join(allowed)}", loc)
+
+    known(m.initial, m.states, "state", ("initial",))
+    for i, s in enumerate(m.final_states):
+        known(s, m.states, "state", ("final_states", i))
+    if m.initial in m.final_states:
+        raise doc.fail("the initial state cannot be final", ("initial",))
+    for group, kinds in [("always", m.application_documents.always),
+                         *[(f"channel.{k}", v) for k, v in m.application_documents.channel.items()],
+                         *[(f"applicant.{k}", v)
+                           for k, v in m.application_documents.applicant.items()]]:
+        for i, kind in enumerate(kinds):
+            known(kind, catalogue.kinds, "document kind",
+                  ("application_documents", *group.split("."), i))
+
+    seen: set[tuple[str, str]] = set()
+    edges: dict[str, set[str]] = {s: set() for s in m.states}
+    for ti, t in enumerate(m.transitions):
+        loc = ("transitions", ti)
+        known(t.dest, m.states, "state", (*loc, "dest"))
+        for si, s in enumerate(t.source):
+            known(s, m.states, "state", (*loc, "source", si))
+            if s in m.final_states:
+                raise doc.fail(f"'{t.trigger}' leaves final state '{s}'", (*loc, "source", si))
+            if (t.trigger, s) in seen:
+                raise doc.fail(f"'{t.trigger}' from '{s}' is defined twice", (*loc, "source", si))
+            seen.add((t.trigger, s))
+            edges[s].add(t.dest)
+        for field_name, allowed, what in [("roles", TRANSITION_ROLES, "role"),
+                                          ("guards", GUARDS, "guard"),
+                                          ("inputs", INPUTS, "input"),
+                                          ("requires", catalogue.kinds, "document kind"),
+                                          ("produces", catalogue.kinds, "document kind")]:
+            for i, value in enumerate(getattr(t, field_name)):
+                known(value, allowed, what, (*loc, field_name, i))
+
+    reachable, todo = {m.initial}, [m.initial]
+    while todo:
+        for nxt in edges[todo.pop()] - reachable:
+            reachable.add(nxt)
+            todo.append(nxt)
+    for s in m.states:
+        if s not in reachable:
+            raise doc.fail(f"state '{s}' cannot be reached from '{m.initial}'", ("states",))
+    reverse: dict[str, set[str]] = {s: set() for s in m.states}
+    for src, dests in edges.items():
+        for d in dests:
+            reverse[d].add(src)
+    can_finish, todo = set(m.final_states), list(m.final_states)
+    while todo:
+        for prev in reverse[todo.pop()] - can_finish:
+            can_finish.add(prev)
+            todo.append(prev)
+    for s in m.states:
+        if s not in can_finish:
+            raise doc.fail(f"no final state can be reached from '{s}' (a trap state)", ("states",))
+
+    events = (OPEN_EVENT, *dict.fromkeys(t.trigger for t in m.transitions))
+    names: set[str] = set()
+    for si, span in enumerate(m.spans):
+        if span.name in names:
+            raise doc.fail(f"span '{span.name}' is defined twice", ("spans", si, "name"))
+        names.add(span.name)
+        for key in ("starts_on", "ends_on"):
+            for i, event in enumerate(getattr(span, key)):
+                known(event, events, "span event", ("spans", si, key, i))
+
+
+class DefinitionSet:
+    """The definitions found in one folder, with the document catalogue and calendars there."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else shipped_definitions_dir()
+        if not self.folder.is_dir():
+            raise DefinitionError(self.folder, "definitions folder does not exist")
+        self.catalogue = DocumentCatalogue.load(self.folder / CATALOGUE_FILE)
+        self.by_key: dict[tuple[str, int], Definition] = {}
+        for path in sorted(self.folder.glob("*.yaml")):
+            if path.name == CATALOGUE_FILE:
+                continue
+            d = parse_definition(path, self.catalogue)
+            if d.key in self.by_key:
+                raise DefinitionError(
+                    path, f"{d.name} version {d.version} is also in {self.by_key[d.key].path}", 1
+                )
+            self.by_key[d.key] = d
+        if not self.by_key:
+            raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
+
+    @property
+    def calendars_dir(self) -> Path:
+        return self.folder / CALENDARS_DIR
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self.by_key})
+
+    def latest(self, name: str) -> Definition:
+        versions = [d for (n, _), d in self.by_key.items() if n == name]
+        if not versions:
+            raise InvalidInput(
+                f"no workflow definition named '{name}'; known: {', '.join(self.names())}"
+            )
+        return max(versions, key=lambda d: d.version)
+
+    def __iter__(self):
+        return iter(self.by_key.values())
+
+
+def shipped_definitions_dir() -> Path:
+    """The definitions that come with the package (installed), or with the source checkout."""
+    env = os.environ.get("SSTRANSFER_DEFINITIONS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    installed = here / "definitions"
+    return installed if installed.is_dir() else here.parent / "definitions"
+
+
+__all__ = [
+    "APPLICANT_KINDS",
+    "CHANNELS",
+    "ROLES",
+    "Definition",
+    "DefinitionSet",
+    "DocumentCatalogue",
+    "SpanSpec",
+    "TransitionSpec",
+    "parse_definition",
+    "shipped_definitions_dir",
+]

@@ -1,0 +1,126 @@
+"""A realistic, reproducible set of transfer cases, run through the real engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from stdnum.cn import ric
+
+from .engine import Engine
+from .rules import Actor
+
+AS_OF = dt.date(2026, 11, 20)
+FIRST_OPENING = dt.date(2025, 1, 2)
+AGENCIES = {
+    "110000": "北京市", "310000": "上海市", "440100": "广州市", "440300": "深圳市",
+    "330100": "杭州市", "320500": "苏州市", "510100": "成都市", "420100": "武汉市",
+    "610100": "西安市", "500000": "重庆市", "430100": "长沙市", "440600": "佛山市",
+}
+_BIRTH_PLACES = ["110105", "110108", "310104", "310110", "440103", "330103", "510103",
+                 "420102", "610103", "430102", "320502", "370102"]
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
+          "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "晓东"]
+
+
+def person_id(rng: random.Random) -> str:
+    """A made-up resident ID number that `python-stdnum` accepts (place, date, check digit)."""
+    while True:
+        birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 40))
+        body = f"{rng.choice(_BIRTH_PLACES)}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        if ric.is_valid(number):
+            return number
+
+
+@dataclass
+class DemoStats:
+    cases: int = 0
+    steps: int = 0
+    by_outcome: Counter = field(default_factory=Counter)
+
+
+def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
+               as_of: dt.date = AS_OF,
+               progress: Callable[[int], None] | None = None) -> DemoStats:
+    """Open ``cases`` transfers between 2025-01-02 and ``as_of`` and move each along.
+
+    Agencies mostly meet their 15-working-day limits; some are late, some cases are still
+    running at ``as_of``, a few are rejected, withdrawn or sent back for documents.
+    """
+    rng = random.Random(seed)
+    cal = engine.calendar
+    stats = DemoStats()
+    span_days = (as_of - FIRST_OPENING).days
+
+    def delay() -> int:  # working days an agency takes for a step
+        return rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
+
+    for n in range(cases):
+        if progress:
+            progress(n)
+        insurance = rng.choice(["pension_transfer", "medical_transfer"])
+        origin, destination = rng.sample(sorted(AGENCIES), 2)
+        applicant = rng.choices(["employer", "self", "agent"], [6, 3, 1])[0]
+        channel = rng.choices(["counter", "online"], [2, 1])[0]
+        definition = engine.definition(insurance)
+        complete = list(definition.application_documents(applicant, channel))
+        documents = list(complete)
+        if rng.random() < 0.15:
+            documents.remove(rng.choice(complete))
+        opened = cal.add_working_days(FIRST_OPENING + dt.timedelta(days=rng.randrange(span_days)), 0)
+        if opened > as_of:
+            continue
+        appl = Actor(id=f"{applicant}-{n}", role=applicant)
+        dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk",
+                     agency=destination)
+        orig = Actor(id=f"o-clerk-{rng.randrange(1, 6)}", role="origin_clerk", agency=origin)
+        case = engine.open_case(
+            insurance, person_id=person_id(rng),
+            person_name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+            origin=origin, destination=destination, applicant=applicant, channel=channel,
+            documents=documents, actor=appl, on=opened)
+        stats.cases += 1
+        day = opened
+
+        def step(trigger: str, actor: Actor, **kw) -> bool:
+            nonlocal day, case
+            when = cal.add_working_days(day, delay())
+            if when > as_of:
+                return False
+            case = engine.fire(case.id, trigger, actor=actor, on=when, **kw)
+            day = when
+            stats.steps += 1
+            return True
+
+        if len(documents) < len(complete):
+            missing = sorted(set(complete) - set(documents))
+            if not step("request_documents", dest, documents_needed=missing):
+                continue
+            if rng.random() < 0.2:
+                step("withdraw", appl)
+                continue
+            if not step("resubmit", appl, documents=missing):
+                continue
+        if rng.random() < 0.07:
+            step("reject", dest, explanation="参保缴费凭证与系统记录不符 (payment voucher does not "
+                                             "match the contribution records)")
+            continue
+        if rng.random() < 0.03:
+            step("withdraw", appl)
+            continue
+        amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
+        _ = (step("review", dest) and step("send_letter", dest)
+             and step("move_funds", orig, documents=["information_form"], amount=amount)
+             and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
+    for c in engine.cases():
+        stats.by_outcome[c.state] += 1
+    return stats
+
+
+__all__ = ["AGENCIES", "AS_OF", "DemoStats", "build_demo", "person_id"]

@@ -1,0 +1,90 @@
+"""Every refusal the engine makes, in the user's terms.
+
+One base class, :class:`WorkflowError`; each subclass says what was wrong so that a
+back-office screen (or the command line) can show ``str(error)`` as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class WorkflowError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class InvalidInput(WorkflowError):
+    """An argument is malformed: an ID number, an agency code, an amount, a date."""
+
+
+class CaseNotFound(WorkflowError):
+    def __init__(self, case_id: object) -> None:
+        self.case_id = case_id
+        super().__init__(f"case {case_id} does not exist")
+
+
+class InvalidTransition(WorkflowError):
+    """The trigger is not allowed in the case's current state."""
+
+    def __init__(self, case_id: object, trigger: str, state: str, allowed: Sequence[str]) -> None:
+        self.case_id, self.trigger, self.state = case_id, trigger, state
+        self.allowed = tuple(allowed)
+        can = ", ".join(self.allowed) if self.allowed else "nothing (the case is closed)"
+        super().__init__(
+            f"case {case_id} is '{state}': '{trigger}' is not allowed there; allowed: {can}"
+        )
+
+
+class MissingDocuments(WorkflowError):
+    """A transition needs documents the case does not hold."""
+
+    def __init__(self, trigger: str, missing: Iterable[tuple[str, str]]) -> None:
+        self.trigger = trigger
+        self.missing = tuple(missing)  # (kind, English name)
+        listed = "; ".join(f"{kind} ({name})" for kind, name in self.missing)
+        super().__init__(f"'{trigger}' needs documents the case does not hold: {listed}")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(kind for kind, _ in self.missing)
+
+
+class NotPermitted(WorkflowError):
+    """The actor's role or agency may not do this."""
+
+
+class ConcurrentUpdate(WorkflowError):
+    """Someone else changed the case first; reload it and decide again."""
+
+    def __init__(self, case_id: object, expected_version: int) -> None:
+        self.case_id, self.expected_version = case_id, expected_version
+        super().__init__(
+            f"case {case_id} was changed by someone else after version {expected_version}; "
+            "reload it and try again"
+        )
+
+
+class DefinitionError(WorkflowError):
+    """A workflow definition or calendar file is invalid."""
+
+    def __init__(self, path: object, problem: str, line: int | None = None) -> None:
+        self.path, self.problem, self.line = str(path), problem, line
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class DefinitionChanged(WorkflowError):
+    """A definition version that cases already run on was edited in place."""
+
+
+__all__ = [
+    "CaseNotFound",
+    "ConcurrentUpdate",
+    "DefinitionChanged",
+    "DefinitionError",
+    "InvalidInput",
+    "InvalidTransition",
+    "MissingDocuments",
+    "NotPermitted",
+    "WorkflowError",
+]

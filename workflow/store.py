@@ -1,0 +1,150 @@
+"""Tables (SQLModel) and the database connection; the only module that knows SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlmodel import Field, SQLModel
+
+DEFAULT_URL = "sqlite:///sstransfer.db"
+URL_ENV = "SSTRANSFER_DATABASE_URL"
+UTC = dt.UTC
+
+
+class AwareDateTime(sa.TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("timestamps must be timezone-aware")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts() -> sa.Column:
+    return sa.Column(AwareDateTime(), nullable=False)
+
+
+def _json() -> sa.Column:
+    return sa.Column(sa.JSON(), nullable=False)
+
+
+class DefinitionRecord(SQLModel, table=True):
+    """Each definition version cases may run on, with the text it was loaded from."""
+
+    __tablename__ = "workflow_definition"
+    name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    content_hash: str
+    source: str
+    registered_at: dt.datetime = Field(sa_column=_ts())
+
+
+class CaseRecord(SQLModel, table=True):
+    __tablename__ = "transfer_case"
+    id: int | None = Field(default=None, primary_key=True)
+    definition_name: str
+    definition_version: int
+    insurance: str = Field(index=True)
+    state: str = Field(index=True)
+    version: int
+    person_id: str = Field(index=True)
+    person_name: str
+    origin: str = Field(index=True)
+    destination: str = Field(index=True)
+    scope: str
+    applicant: str
+    channel: str
+    documents: list = Field(sa_column=_json())
+    requested_documents: list = Field(sa_column=_json())
+    opened_on: dt.date
+    last_event_on: dt.date
+    amount_fen: int | None = None
+    contribution_months: int | None = None
+    created_at: dt.datetime = Field(sa_column=_ts())
+    updated_at: dt.datetime = Field(sa_column=_ts())
+
+
+class HistoryRecord(SQLModel, table=True):
+    __tablename__ = "case_history"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id")
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    actor_agency: str | None
+    business_date: dt.date
+    recorded_at: dt.datetime = Field(sa_column=_ts())
+    documents: list = Field(sa_column=_json())
+    comment: str | None = None
+    inputs: dict = Field(sa_column=_json())
+
+
+class SpanRecord(SQLModel, table=True):
+    __tablename__ = "span"
+    __table_args__ = (
+        # The overdue scan reads running spans by due date only.
+        sa.Index("ix_span_running_due", "due_on",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int
+    started_on: dt.date
+    due_on: dt.date
+    ended_on: dt.date | None = None
+    provisional: bool
+
+
+TABLES = [t.__table__ for t in (DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord)]
+cases_t, history_t, spans_t, definitions_t = (
+    CaseRecord.__table__, HistoryRecord.__table__, SpanRecord.__table__, DefinitionRecord.__table__
+)
+
+
+def database_url(url: str | None) -> str:
+    return url or os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+def connect(url: str | None = None, *, echo: bool = False) -> SAEngine:
+    """An SQLAlchemy engine; SQLite files run in WAL mode with a busy timeout."""
+    url = database_url(url)
+    db = sa.create_engine(url, echo=echo)
+    if db.dialect.name == "sqlite":
+        @event.listens_for(db, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no branch
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    SQLModel.metadata.create_all(db, tables=TABLES)
+    return db
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(UTC)
