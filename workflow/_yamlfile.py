@@ -59,7 +59,10 @@ class YamlFile:
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            first = exc.errors()[0]
+            # An unknown key usually explains a "missing" one (a typo): report it first.
+            first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
             loc = tuple(first["loc"])
             where = ".".join(str(p) for p in loc) or "(top)"
+            if first["type"] == "extra_forbidden":
+                raise self.fail(f"unknown key '{where}'", loc) from None
             raise self.fail(f"{where}: {first['msg']}", loc) from None

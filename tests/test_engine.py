@@ -1,0 +1,486 @@
+"""The engine: every trigger of both definitions, and every refusal writing nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from decimal import Decimal
+
+import pytest
+from conftest import (
+    APPLICANT,
+    DEST_CLERK,
+    DESTINATION,
+    ORIGIN,
+    ORIGIN_CLERK,
+    PERSON_ID,
+    RECEIVED,
+    full_documents,
+    open_case,
+    snapshot,
+)
+from structlog.testing import capture_logs
+
+from workflow import (
+    Actor,
+    CaseNotFound,
+    ConcurrentUpdate,
+    Engine,
+    InvalidInput,
+    InvalidTransition,
+    MissingDocuments,
+    NotPermitted,
+)
+
+D = dt.date
+
+
+def running(engine, case_id):
+    return {s.name: s for s in engine.spans(case_id) if s.ended_on is None}
+
+
+def to_funds_moved(engine, definition):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    return engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 20),
+                       documents=["information_form"], amount=Decimal("12345.60"))
+
+
+def refused(engine, error, call, *args, **kwargs):
+    """Run a call that must be refused with ``error``; prove the database is unchanged."""
+    before = snapshot(engine)
+    with pytest.raises(error) as info:
+        call(*args, **kwargs)
+    assert snapshot(engine) == before
+    return info.value
+
+
+# --- the whole life of a case -----------------------------------------------------------
+
+def test_opening_a_case_records_it_and_starts_the_destination_review(engine, definition):
+    """An application received on 2025-09-26 must be reviewed by 2025-10-23."""
+    case = open_case(engine, definition)
+    assert case.state == "applied" and case.version == 1
+    assert case.definition == definition and case.definition_version == 1
+    assert case.scope == "cross_province"
+    [entry] = engine.history(case.id)
+    assert (entry.seq, entry.trigger, entry.from_state, entry.to_state) == (1, "open", None, "applied")
+    assert entry.recorded_at.tzinfo is not None
+    span = running(engine, case.id)["destination_review"]
+    assert (span.owner, span.owner_agency, span.started_on, span.due_on) == (
+        "destination", DESTINATION, RECEIVED, D(2025, 10, 23))
+    assert not span.provisional
+
+
+def test_a_case_runs_from_applied_to_continued(engine, definition):
+    """review, send_letter, move_funds, continue_relationship: each span hands over to the next."""
+    case = open_case(engine, definition)
+    case = engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    assert case.state == "reviewed"
+    assert set(running(engine, case.id)) == {"destination_review"}
+
+    case = engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    assert case.state == "letter_sent" and "contact_letter" in case.documents
+    spans = running(engine, case.id)
+    assert set(spans) == {"origin_transfer"}
+    assert spans["origin_transfer"].owner_agency == ORIGIN
+    assert spans["origin_transfer"].due_on == engine.calendar.add_working_days(D(2025, 10, 10), 15)
+
+    case = engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 20),
+                       documents=["information_form"], amount=Decimal("12345.60"))
+    assert case.state == "funds_moved" and case.amount == Decimal("12345.60")
+    assert set(running(engine, case.id)) == {"destination_continuation"}
+
+    case = engine.fire(case.id, "continue_relationship", actor=DEST_CLERK, on=D(2025, 10, 30),
+                       contribution_months=126)
+    assert case.state == "continued" and case.contribution_months == 126
+    assert running(engine, case.id) == {}
+    ended = {s.name: s.ended_on for s in engine.spans(case.id)}
+    assert ended == {"destination_review": D(2025, 10, 10), "origin_transfer": D(2025, 10, 20),
+                     "destination_continuation": D(2025, 10, 30)}
+    history = engine.history(case.id)
+    assert [h.seq for h in history] == [1, 2, 3, 4, 5]
+    assert [h.trigger for h in history] == ["open", "review", "send_letter", "move_funds",
+                                            "continue_relationship"]
+    assert history[3].inputs == {"amount": "12345.60"}
+    assert history[3].documents == ("information_form",)
+    assert case.version == 5
+
+
+@pytest.mark.parametrize("state", ["applied", "reviewed"])
+def test_a_rejection_stores_its_written_explanation_and_ends_the_review(engine, definition, state):
+    case = open_case(engine, definition)
+    if state == "reviewed":
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    case = engine.fire(case.id, "reject", actor=DEST_CLERK, on=D(2025, 10, 10),
+                       explanation="payment voucher does not match the records")
+    assert case.state == "rejected"
+    assert engine.history(case.id)[-1].comment == "payment voucher does not match the records"
+    assert running(engine, case.id) == {}
+
+
+def test_requesting_documents_stops_the_review_and_resubmitting_starts_it_afresh(engine, definition):
+    """The limit counts from receipt of complete materials."""
+    case = open_case(engine, definition)
+    case = engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 9, 30),
+                       documents_needed=["payment_voucher"])
+    assert case.state == "awaiting_documents"
+    assert case.requested_documents == ("payment_voucher",)
+    assert "payment_voucher" not in case.documents
+    assert running(engine, case.id) == {}
+
+    case = engine.fire(case.id, "resubmit", actor=APPLICANT, on=D(2025, 10, 13),
+                       documents=["payment_voucher"])
+    assert case.state == "applied" and case.requested_documents == ()
+    review = running(engine, case.id)["destination_review"]
+    assert review.started_on == D(2025, 10, 13)
+    assert review.due_on == engine.calendar.add_working_days(D(2025, 10, 13), 15)
+    assert engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 14)).state == "reviewed"
+
+
+@pytest.mark.parametrize("state", ["applied", "awaiting_documents", "reviewed", "letter_sent",
+                                   "funds_moved"])
+def test_the_applicant_may_withdraw_from_every_running_state(engine, state):
+    case = open_case(engine)
+    path = {
+        "awaiting_documents": [("request_documents", DEST_CLERK, {"documents_needed": ["id_card"]})],
+        "reviewed": [("review", DEST_CLERK, {})],
+        "letter_sent": [("review", DEST_CLERK, {}), ("send_letter", DEST_CLERK, {})],
+        "funds_moved": [("review", DEST_CLERK, {}), ("send_letter", DEST_CLERK, {}),
+                        ("move_funds", ORIGIN_CLERK,
+                         {"documents": ["information_form"], "amount": 100})],
+    }.get(state, [])
+    for trigger, actor, kwargs in path:
+        case = engine.fire(case.id, trigger, actor=actor, on=D(2025, 10, 9), **kwargs)
+    assert case.state == state
+    case = engine.fire(case.id, "withdraw", actor=APPLICANT, on=D(2025, 10, 10))
+    assert case.state == "withdrawn"
+    assert running(engine, case.id) == {}
+
+
+def test_attached_documents_complete_an_application(engine):
+    case = open_case(engine, documents=["application_form", "id_card"])
+    err = refused(engine, MissingDocuments, engine.fire, case.id, "review", actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert set(err.kinds) == {"payment_voucher", "endowment_manual", "employment_certificate"}
+    case = engine.attach_documents(case.id, ["payment_voucher", "endowment_manual",
+                                             "employment_certificate"], actor=APPLICANT,
+                                   on=D(2025, 9, 29))
+    assert case.state == "applied" and case.version == 2
+    assert engine.history(case.id)[-1].trigger == "attach_documents"
+    assert engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9)).state == "reviewed"
+
+
+def test_cases_are_found_by_state_and_by_agency(engine):
+    first = open_case(engine)
+    second = open_case(engine, "medical_transfer", origin="110000", destination="440300")
+    engine.fire(second.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    assert [c.id for c in engine.cases(state="applied")] == [first.id]
+    assert [c.id for c in engine.cases(agency="110000")] == [second.id]
+    assert [c.id for c in engine.cases(agency=DESTINATION)] == [first.id, second.id]
+    assert [c.id for c in engine.cases(definition="medical_transfer")] == [second.id]
+
+
+# --- documents depend on the case -------------------------------------------------------
+
+def test_an_agent_must_bring_a_power_of_attorney_and_the_clients_id_copy(engine, definition):
+    case = open_case(engine, definition, applicant="agent", actor=Actor("ag-1", "agent"))
+    err = refused(engine, MissingDocuments, engine.fire, case.id, "review", actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert err.kinds == ("power_of_attorney", "client_id_copy")
+    assert "power of attorney" in str(err)
+
+
+def test_online_applications_need_identity_authentication_instead_of_paper_copies(engine, definition):
+    docs = [d for d in full_documents(definition) if d != "id_card"]
+    case = open_case(engine, definition, channel="online", documents=docs)
+    err = refused(engine, MissingDocuments, engine.fire, case.id, "review", actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert err.kinds == ("identity_authentication",)
+    engine.attach_documents(case.id, ["identity_authentication"], actor=APPLICANT, on=D(2025, 10, 9))
+    assert engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9)).state == "reviewed"
+
+
+def test_pension_needs_the_endowment_manual_and_medical_the_insurance_card(engine):
+    docs = ["application_form", "id_card", "payment_voucher", "employment_certificate"]
+    pension = open_case(engine, "pension_transfer", documents=docs)
+    medical = open_case(engine, "medical_transfer", documents=docs)
+    for case, kind in [(pension, "endowment_manual"), (medical, "medical_insurance_card")]:
+        err = refused(engine, MissingDocuments, engine.fire, case.id, "review",
+                      actor=DEST_CLERK, on=D(2025, 10, 9))
+        assert err.kinds == (kind,)
+
+
+# --- refusals of fire -------------------------------------------------------------------
+
+def test_only_a_destination_clerk_of_the_destination_agency_may_review(engine, definition):
+    case = open_case(engine, definition)
+    err = refused(engine, NotPermitted, engine.fire, case.id, "review", actor=ORIGIN_CLERK,
+                  on=D(2025, 10, 9))
+    assert "destination_clerk of agency 440300" in str(err)
+    other = Actor("c-99", "destination_clerk", "110000")
+    refused(engine, NotPermitted, engine.fire, case.id, "review", actor=other, on=D(2025, 10, 9))
+    refused(engine, NotPermitted, engine.fire, case.id, "review", actor=APPLICANT,
+            on=D(2025, 10, 9))
+
+
+def test_only_an_origin_clerk_of_the_origin_agency_may_move_funds(engine, definition):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    for actor in (DEST_CLERK, Actor("o-9", "origin_clerk", "110000")):
+        err = refused(engine, NotPermitted, engine.fire, case.id, "move_funds", actor=actor,
+                      on=D(2025, 10, 20), documents=["information_form"], amount=100)
+        assert "origin_clerk of agency 310000" in str(err)
+
+
+def test_a_supervisor_may_read_but_not_fire(engine, definition):
+    case = open_case(engine, definition)
+    boss = Actor("s-1", "supervisor", DESTINATION)
+    refused(engine, NotPermitted, engine.fire, case.id, "review", actor=boss, on=D(2025, 10, 9))
+    refused(engine, NotPermitted, engine.attach_documents, case.id, ["id_card"], actor=boss,
+            on=D(2025, 10, 9))
+
+
+def test_only_the_applicant_may_withdraw_or_resubmit(engine, definition):
+    case = open_case(engine, definition)
+    refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=DEST_CLERK,
+            on=D(2025, 10, 9))
+    refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=Actor("p-1", "self"),
+            on=D(2025, 10, 9))
+    engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
+                documents_needed=["id_card"])
+    refused(engine, NotPermitted, engine.fire, case.id, "resubmit", actor=DEST_CLERK,
+            on=D(2025, 10, 10), documents=["id_card"])
+
+
+@pytest.mark.parametrize("trigger", ["send_letter", "move_funds", "continue_relationship",
+                                     "resubmit"])
+def test_a_trigger_from_the_wrong_state_is_an_invalid_transition(engine, definition, trigger):
+    case = open_case(engine, definition)
+    err = refused(engine, InvalidTransition, engine.fire, case.id, trigger, actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert err.state == "applied"
+    assert set(err.allowed) == {"review", "reject", "request_documents", "withdraw"}
+
+
+def test_a_closed_case_allows_nothing(engine, definition):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "withdraw", actor=APPLICANT, on=D(2025, 10, 9))
+    err = refused(engine, InvalidTransition, engine.fire, case.id, "review", actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert err.allowed == ()
+    refused(engine, InvalidTransition, engine.fire, case.id, "withdraw", actor=APPLICANT,
+            on=D(2025, 10, 9))
+    refused(engine, InvalidInput, engine.attach_documents, case.id, ["id_card"], actor=APPLICANT,
+            on=D(2025, 10, 9))
+
+
+def test_an_unknown_trigger_is_refused_with_the_list_of_triggers(engine):
+    case = open_case(engine)
+    err = refused(engine, InvalidInput, engine.fire, case.id, "approve", actor=DEST_CLERK,
+                  on=D(2025, 10, 9))
+    assert "continue_relationship" in str(err)
+
+
+@pytest.mark.parametrize("explanation", [None, "", "   "])
+def test_a_rejection_without_a_written_explanation_is_refused(engine, definition, explanation):
+    case = open_case(engine, definition)
+    refused(engine, InvalidInput, engine.fire, case.id, "reject", actor=DEST_CLERK,
+            on=D(2025, 10, 9), explanation=explanation)
+
+
+@pytest.mark.parametrize("needed", [None, [], ["passport"], "id_card"])
+def test_requesting_documents_must_name_known_document_kinds(engine, definition, needed):
+    case = open_case(engine, definition)
+    refused(engine, InvalidInput, engine.fire, case.id, "request_documents", actor=DEST_CLERK,
+            on=D(2025, 10, 9), documents_needed=needed)
+
+
+def test_resubmitting_without_the_requested_documents_is_refused(engine, definition):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
+                documents_needed=["payment_voucher", "employment_certificate"])
+    err = refused(engine, MissingDocuments, engine.fire, case.id, "resubmit", actor=APPLICANT,
+                  on=D(2025, 10, 10), documents=["payment_voucher"])
+    assert err.kinds == ("employment_certificate",)
+
+
+def test_moving_funds_needs_the_information_form(engine, definition):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    err = refused(engine, MissingDocuments, engine.fire, case.id, "move_funds",
+                  actor=ORIGIN_CLERK, on=D(2025, 10, 20), amount=100)
+    assert err.kinds == ("information_form",)
+
+
+@pytest.mark.parametrize("amount", [None, 12345.6, "12.345", "-1", "lots", True, Decimal("NaN")])
+def test_the_transferred_amount_must_be_exact_money(engine, definition, amount):
+    case = open_case(engine, definition)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    refused(engine, InvalidInput, engine.fire, case.id, "move_funds", actor=ORIGIN_CLERK,
+            on=D(2025, 10, 20), documents=["information_form"], amount=amount)
+
+
+@pytest.mark.parametrize("months", [None, -1, 12.0, "12", True])
+def test_continuing_needs_whole_cumulative_contribution_months(engine, definition, months):
+    case = to_funds_moved(engine, definition)
+    refused(engine, InvalidInput, engine.fire, case.id, "continue_relationship",
+            actor=DEST_CLERK, on=D(2025, 10, 30), contribution_months=months)
+
+
+def test_an_input_the_trigger_does_not_take_is_refused(engine):
+    case = open_case(engine)
+    err = refused(engine, InvalidInput, engine.fire, case.id, "review", actor=DEST_CLERK,
+                  on=D(2025, 10, 9), amount=100)
+    assert "takes no amount" in str(err)
+
+
+def test_a_step_dated_before_the_last_step_is_refused(engine):
+    case = open_case(engine)
+    refused(engine, InvalidInput, engine.fire, case.id, "review", actor=DEST_CLERK,
+            on=D(2025, 9, 25))
+    refused(engine, InvalidInput, engine.fire, case.id, "review", actor=DEST_CLERK,
+            on=dt.datetime(2025, 10, 9, 9, 0))
+
+
+def test_an_unknown_case_is_case_not_found(engine):
+    refused(engine, CaseNotFound, engine.fire, 999, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    with pytest.raises(CaseNotFound):
+        engine.get(999)
+    with pytest.raises(CaseNotFound):
+        engine.history(999)
+
+
+def test_unknown_documents_are_refused(engine):
+    case = open_case(engine)
+    refused(engine, InvalidInput, engine.attach_documents, case.id, ["passport"],
+            actor=APPLICANT, on=D(2025, 10, 9))
+    refused(engine, InvalidInput, engine.fire, case.id, "review", actor=DEST_CLERK,
+            on=D(2025, 10, 9), documents=["passport"])
+
+
+# --- refusals of open_case --------------------------------------------------------------
+
+@pytest.mark.parametrize("change", [
+    {"person_id": "110105194912310021"},  # wrong check digit
+    {"person_id": "11010519491231"},
+    {"person_name": " "},
+    {"origin": "440300"},  # same as the destination
+    {"origin": "31000"},
+    {"destination": "990000"},  # no such province
+    {"applicant": "friend"},
+    {"channel": "post"},
+    {"documents": ["passport"]},
+    {"on": "2025-09-26"},
+])
+def test_an_invalid_application_is_refused_and_nothing_is_written(engine, change):
+    refused(engine, InvalidInput, open_case, engine, **change)
+
+
+def test_a_case_is_opened_only_by_its_applicant_or_a_destination_clerk(engine):
+    refused(engine, NotPermitted, open_case, engine, actor=Actor("p-1", "self"))
+    refused(engine, NotPermitted, open_case, engine, actor=ORIGIN_CLERK)
+    assert open_case(engine, actor=DEST_CLERK).state == "applied"
+
+
+def test_an_invalid_id_number_is_not_echoed_in_the_error(engine):
+    err = refused(engine, InvalidInput, open_case, engine, person_id="110105194912310021")
+    assert "110105194912310021" not in str(err)
+
+
+# --- one transaction, and two clerks at once --------------------------------------------
+
+def test_a_failure_inside_the_transaction_leaves_nothing_half_written(engine, monkeypatch):
+    case = open_case(engine)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(engine, "_start_spans", boom)
+    before = snapshot(engine)
+    with pytest.raises(RuntimeError):
+        engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
+                    documents_needed=["id_card"])
+    assert snapshot(engine) == before
+    with pytest.raises(RuntimeError):
+        open_case(engine)
+    assert snapshot(engine) == before
+
+
+def test_a_clerk_deciding_on_an_old_version_gets_concurrent_update(engine):
+    """Two clerks read version 1; the first to write wins, the second is told."""
+    case = open_case(engine)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9), expected_version=1)
+    err = refused(engine, ConcurrentUpdate, engine.fire, case.id, "reject", actor=DEST_CLERK,
+                  on=D(2025, 10, 9), explanation="late", expected_version=1)
+    assert err.expected_version == 1
+
+
+def test_the_version_check_is_made_in_the_write_itself(engine, monkeypatch):
+    """Even if another write lands between reading the case and writing, only one wins."""
+    case = open_case(engine)
+    stale = engine._row(case.id, None, D(2025, 10, 9))
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    monkeypatch.setattr(engine, "_row", lambda *args: stale)
+    refused(engine, ConcurrentUpdate, engine.fire, case.id, "reject", actor=DEST_CLERK,
+            on=D(2025, 10, 9), explanation="late")
+    assert [h.trigger for h in engine.history(case.id)] == ["open", "review"]
+
+
+def _race(url, case_id, barrier, results, n):
+    with Engine(url) as engine:
+        barrier.wait()
+        try:
+            trigger = "review" if n % 2 else "request_documents"
+            extra = {} if n % 2 else {"documents_needed": ["id_card"]}
+            engine.fire(case_id, trigger, actor=DEST_CLERK, on=D(2025, 10, 9),
+                        expected_version=1, **extra)
+            results.put("won")
+        except ConcurrentUpdate:
+            results.put("ConcurrentUpdate")
+
+
+def test_of_clerks_in_separate_processes_firing_on_one_version_exactly_one_wins(engine, db_url):
+    case = open_case(engine)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(db_url, case.id, barrier, results, n))
+             for n in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    outcomes = sorted(results.get(timeout=5) for _ in procs)
+    assert outcomes == ["ConcurrentUpdate"] * 3 + ["won"]
+    assert [h.seq for h in engine.history(case.id)] == [1, 2]
+    assert engine.get(case.id).version == 2
+
+
+# --- logs -------------------------------------------------------------------------------
+
+def test_every_step_is_one_log_event_and_the_id_number_is_never_logged(engine):
+    with capture_logs() as events:
+        case = open_case(engine)
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+        with pytest.raises(NotPermitted):
+            engine.fire(case.id, "send_letter", actor=ORIGIN_CLERK, on=D(2025, 10, 9))
+        with pytest.raises(InvalidInput):
+            open_case(engine, person_id=PERSON_ID[:-1] + "1")
+    assert [e["event"] for e in events] == ["case_opened", "transition", "refused", "refused"]
+    transition = events[1]
+    assert (transition["case_id"], transition["trigger"], transition["from_state"],
+            transition["to_state"], transition["actor"], transition["agency"]) == (
+        case.id, "review", "applied", "reviewed", "c-12", DESTINATION)
+    assert events[2]["error"] == "NotPermitted"
+    assert PERSON_ID not in repr(events) and PERSON_ID[:-1] not in repr(events)
+
+
+def test_a_case_shows_its_id_number_only_masked(engine):
+    case = open_case(engine)
+    assert case.person_id == PERSON_ID
+    assert case.person_id_masked == "110105********002X"
+    assert PERSON_ID not in repr(case) and PERSON_ID not in repr(case.to_dict())
