@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import InvalidInput, WorkflowError
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                   add_completion=False)
 definitions_app = typer.Typer(help="Check and draw workflow definitions.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The Chinese statutory working-day calendar.",

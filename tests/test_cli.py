@@ -1,0 +1,128 @@
+"""The ``sstransfer`` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import PERSON_ID, snapshot
+
+from workflow import Engine
+
+
+@pytest.fixture
+def run(db_url, tmp_path):
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
+        done = subprocess.run([sys.executable, "-m", "workflow.cli", *args], env=env,
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert (done.returncode == 0) is ok, done.stdout + done.stderr
+        return done
+    return run
+
+
+EMPLOYER = ["--actor", "hr-7", "--role", "employer"]
+CLERK = ["--actor", "c-12", "--role", "destination_clerk", "--agency", "440300"]
+
+
+def open_args(*docs: str) -> list[str]:
+    args = ["open", "pension_transfer", "--person-id", PERSON_ID, "--person-name", "张三",
+            "--origin", "310000", "--destination", "440300", "--applicant", "employer",
+            "--on", "2025-09-26", *EMPLOYER, "--json"]
+    for d in docs:
+        args += ["-d", d]
+    return args
+
+
+FULL = ("application_form", "id_card", "payment_voucher", "endowment_manual",
+        "employment_certificate")
+
+
+def test_a_case_is_opened_fired_and_read_from_the_command_line(run, db_url):
+    case = json.loads(run(*open_args(*FULL)).stdout)
+    assert case["state"] == "applied" and case["person_id_masked"] == "110105********002X"
+    assert "person_id" not in case
+    fired = json.loads(run("fire", str(case["id"]), "review", *CLERK, "--on", "2025-10-09",
+                           "--json").stdout)
+    assert fired["state"] == "reviewed" and fired["version"] == 2
+    shown = json.loads(run("show", str(case["id"]), "--json").stdout)
+    assert shown["spans"][0]["due_on"] == "2025-10-23"
+    history = json.loads(run("history", str(case["id"]), "--json").stdout)
+    assert [h["trigger"] for h in history] == ["open", "review"]
+    listed = json.loads(run("list", "--state", "reviewed", "--json").stdout)
+    assert [c["id"] for c in listed] == [case["id"]]
+    table = run("list").stdout
+    assert "110105********002X" in table and PERSON_ID not in table
+    with Engine(db_url) as engine:
+        assert engine.get(case["id"]).state == "reviewed"
+
+
+def test_money_and_documents_from_the_command_line(run):
+    case = json.loads(run(*open_args(*FULL)).stdout)
+    cid = str(case["id"])
+    run("fire", cid, "review", *CLERK, "--on", "2025-10-09")
+    run("fire", cid, "send_letter", *CLERK, "--on", "2025-10-10")
+    moved = json.loads(run("fire", cid, "move_funds", "--actor", "o-1", "--role", "origin_clerk",
+                           "--agency", "310000", "--on", "2025-10-20", "-d", "information_form",
+                           "--amount", "12345.60", "--json").stdout)
+    assert moved["amount"] == "12345.60"
+
+
+def test_a_refusal_prints_one_line_and_exits_non_zero_writing_nothing(run, db_url):
+    case = json.loads(run(*open_args("application_form")).stdout)
+    with Engine(db_url) as engine:
+        before = snapshot(engine)
+    done = run("fire", str(case["id"]), "review", *CLERK, "--on", "2025-10-09", ok=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0
+    assert "error:" in done.stderr and "payment_voucher" in done.stderr
+    assert "Traceback" not in done.stderr
+    with Engine(db_url) as engine:
+        assert snapshot(engine) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (["fire", "42", "review", *CLERK, "--on", "2025-10-09"], "case 42 does not exist"),
+    (["show", "1"], "case 1 does not exist"),
+    (["fire", "1", "review", *CLERK, "--on", "09/10/2025"], "YYYY-MM-DD"),
+    (["open", "pension_transfer", "--person-id", "123", "--person-name", "x", "--origin",
+      "310000", "--destination", "440300", "--applicant", "employer", *EMPLOYER],
+     "not a valid resident ID number"),
+])
+def test_errors_are_one_clear_line(run, args, words):
+    done = run(*args, ok=False)
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+def test_the_calendar_commands(run):
+    assert "2025-10-23" in run("calendar", "due", "2025-09-26", "--days", "15").stdout
+    due = json.loads(run("calendar", "due", "2026-12-31", "--json").stdout)
+    assert due["provisional"] is True
+    assert "is a working day" in run("calendar", "is-workday", "2025-10-11").stdout
+    holiday = run("calendar", "is-workday", "2025-10-08", ok=False)
+    assert holiday.returncode == 1 and "not a working day" in holiday.stdout
+
+
+def test_the_definitions_commands(run, tmp_path, definitions_dir):
+    assert run("definitions", "validate").stdout.count("ok  ") == 3
+    assert "letter_sent --> funds_moved: move_funds" in run(
+        "definitions", "diagram", "medical_transfer").stdout
+    bad = definitions_dir / "medical_transfer.yaml"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("dest: continued", "dest: done"),
+                   encoding="utf-8")
+    done = run("definitions", "validate", str(definitions_dir), ok=False)
+    assert "medical_transfer.yaml, line" in done.stderr and "unknown state 'done'" in done.stderr
+
+
+def test_the_demo_builds_a_database_and_prints_a_summary(run, tmp_path):
+    done = run("demo", "--db", str(tmp_path / "demo.db"), "--cases", "40")
+    assert "cases by state" in done.stdout and "running spans as of 2026-11-20" in done.stdout
+    with Engine(f"sqlite:///{tmp_path / 'demo.db'}") as engine:
+        cases = engine.cases()
+        assert len(cases) == 40
+        assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
+        assert f"{len(cases)} cases" in done.stdout

@@ -1,0 +1,197 @@
+"""Workflow definitions are validated data with versions that cases keep running on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import DEST_CLERK, open_case
+
+from workflow import DefinitionChanged, DefinitionError, DefinitionSet, Engine
+from workflow.definitions import shipped_definitions_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_shipped_definitions_load_with_their_triggers():
+    ds = DefinitionSet()
+    assert ds.names() == ["medical_transfer", "pension_transfer"]
+    for d in ds:
+        assert set(d.triggers) == {"review", "reject", "request_documents", "resubmit",
+                                   "send_letter", "move_funds", "continue_relationship",
+                                   "withdraw"}
+        assert d.final_states == {"continued", "rejected", "withdrawn"}
+        assert [s.name for s in d.spans] == ["destination_review", "origin_transfer",
+                                             "destination_continuation"]
+        assert all(s.limit_working_days == 15 for s in d.spans)
+
+
+def test_one_transitions_machine_serves_every_case_of_a_version(engine):
+    d = engine.definition("pension_transfer")
+    machine = d.machine
+    open_case(engine)
+    open_case(engine)
+    assert engine.definition("pension_transfer").machine is machine
+    assert machine.models == []  # cases are never registered with it
+    assert not hasattr(machine, "to_continued")  # no unguarded shortcuts
+
+
+def test_the_mermaid_diagram_has_every_transition():
+    d = DefinitionSet().latest("pension_transfer")
+    diagram = d.mermaid()
+    assert diagram.startswith("stateDiagram-v2\n    [*] --> applied\n")
+    assert "    letter_sent --> funds_moved: move_funds\n" in diagram
+    assert diagram.count(": withdraw") == 5
+
+
+def edit(folder: Path, old: str, new: str, name: str = "pension_transfer.yaml") -> Path:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(needle)
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("    dest: reviewed\n", "    dest: reveiwed\n", "unknown state 'reveiwed'"),
+    ("    roles: [origin_clerk]\n", "    roles: [bank_clerk]\n", "unknown role 'bank_clerk'"),
+    ("    requires: [information_form]\n", "    requires: [bank_slip]\n",
+     "unknown document kind 'bank_slip'"),
+    ("    guards: [application_complete]\n", "    guards: [looks_fine]\n",
+     "unknown guard 'looks_fine'"),
+    ("    inputs: [amount]\n", "    inputs: [amont]\n", "unknown input 'amont'"),
+    ("    ends_on: [move_funds]\n", "    ends_on: [move_fund]\n", "unknown span event 'move_fund'"),
+    ("    limit_working_days: 15\n", "    limit_working_days: fifteen\n", "limit_working_days"),
+    ("    source: [letter_sent]\n", "    source: [letter_sent]\n    colour: red\n",
+     "unknown key"),
+    ("    source: [funds_moved]\n", "    source: [continued]\n",
+     "leaves final state 'continued'"),
+])
+def test_an_invalid_definition_is_refused_with_file_line_and_reason(definitions_dir, old, new,
+                                                                    words):
+    path = edit(definitions_dir, old, new)
+    marker = new.strip().splitlines()[-1]
+    with pytest.raises(DefinitionError) as info:
+        DefinitionSet(definitions_dir)
+    err = info.value
+    assert err.path.endswith("pension_transfer.yaml")
+    assert words in str(err)
+    assert err.line == line_of(path, marker)
+    assert f"pension_transfer.yaml, line {err.line}:" in str(err)
+
+
+def test_an_unreachable_state_is_refused(definitions_dir):
+    edit(definitions_dir, "states: [applied,", "states: [archived, applied,")
+    with pytest.raises(DefinitionError, match="'archived' cannot be reached"):
+        DefinitionSet(definitions_dir)
+
+
+def test_a_trap_state_is_refused(definitions_dir):
+    edit(definitions_dir, "  - trigger: withdraw\n    source: [applied, awaiting_documents,",
+         "  - trigger: withdraw\n    source: [applied,")
+    edit(definitions_dir, "  - trigger: resubmit\n    source: [awaiting_documents]\n    dest: applied",
+         "  - trigger: resubmit\n    source: [awaiting_documents]\n    dest: awaiting_documents")
+    with pytest.raises(DefinitionError, match="no final state can be reached from 'awaiting_documents'"):
+        DefinitionSet(definitions_dir)
+
+
+def test_a_definition_that_is_not_yaml_is_refused_with_its_line(definitions_dir):
+    path = edit(definitions_dir, "version: 1\n", "version: [1\n")
+    with pytest.raises(DefinitionError, match="not valid YAML") as info:
+        DefinitionSet(definitions_dir)
+    assert info.value.path == str(path)
+
+
+def test_yaml_tags_that_would_run_code_are_refused(definitions_dir):
+    edit(definitions_dir, "title: ", "title: !!python/object/apply:os.system ['true']\nx: ")
+    with pytest.raises(DefinitionError, match="not valid YAML"):
+        DefinitionSet(definitions_dir)
+
+
+def test_two_files_with_the_same_name_and_version_are_refused(definitions_dir):
+    text = (definitions_dir / "pension_transfer.yaml").read_text(encoding="utf-8")
+    (definitions_dir / "pension_copy.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitionError, match="also in"):
+        DefinitionSet(definitions_dir)
+
+
+# --- versions -------------------------------------------------------------------------------
+
+def test_editing_a_version_that_cases_run_on_is_refused(definitions_dir, db_url):
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        open_case(engine)
+    edit(definitions_dir, "limit_working_days: 15", "limit_working_days: 20")
+    with pytest.raises(DefinitionChanged, match="version: 2"):
+        Engine(db_url, definitions=definitions_dir)
+
+
+def test_editing_a_version_no_case_runs_on_is_accepted(definitions_dir, db_url):
+    Engine(db_url, definitions=definitions_dir).close()
+    edit(definitions_dir, "limit_working_days: 15", "limit_working_days: 20")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = open_case(engine)
+        assert engine.spans(case.id)[0].limit_working_days == 20
+
+
+def test_comments_and_layout_are_not_a_change(definitions_dir, db_url):
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        open_case(engine)
+    edit(definitions_dir, "name: pension_transfer\n", "# reviewed 2026-11\nname:   pension_transfer\n")
+    Engine(db_url, definitions=definitions_dir).close()
+
+
+def test_a_case_keeps_running_on_its_version_when_a_newer_one_is_added(definitions_dir, db_url):
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        old = open_case(engine)
+    v2 = (definitions_dir / "pension_transfer.yaml").read_text(encoding="utf-8")
+    v2 = v2.replace("version: 1", "version: 2").replace("limit_working_days: 15",
+                                                        "limit_working_days: 10")
+    (definitions_dir / "pension_transfer.v2.yaml").write_text(v2, encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        new = open_case(engine)
+        assert (engine.get(old.id).definition_version, new.definition_version) == (1, 2)
+        moved = engine.fire(old.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+        moved = engine.fire(old.id, "send_letter", actor=DEST_CLERK, on=dt.date(2025, 10, 10))
+        assert moved.definition_version == 1
+        assert engine.spans(old.id)[-1].limit_working_days == 15
+        assert engine.spans(new.id)[0].limit_working_days == 10
+
+
+def test_a_case_runs_on_its_stored_version_after_the_file_is_removed(definitions_dir, db_url):
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        old = open_case(engine)
+    path = definitions_dir / "pension_transfer.yaml"
+    v2 = path.read_text(encoding="utf-8").replace("version: 1", "version: 2")
+    path.write_text(v2, encoding="utf-8")  # version 1 is gone from the folder
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = engine.fire(old.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+        assert (case.state, case.definition_version) == ("reviewed", 1)
+
+
+def test_a_host_application_may_use_its_own_definitions_folder(definitions_dir, db_url):
+    edit(definitions_dir, "title: Transfer of basic old-age", "title: Our own old-age")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        assert engine.definition("pension_transfer").model.title.startswith("Our own")
+        assert engine.definitions.folder == definitions_dir
+
+
+def test_the_shipped_definitions_are_inside_the_built_package(tmp_path):
+    """An installed package (not only a source checkout) finds its definitions."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    [wheel] = tmp_path.glob("sstransfer-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("documents.yaml", "pension_transfer.yaml", "medical_transfer.yaml"):
+        assert f"workflow/definitions/{name}" in names
+    assert shipped_definitions_dir().joinpath("pension_transfer.yaml").is_file()
