@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import holidays
@@ -70,6 +71,13 @@ def library_official_years() -> frozenset[int]:
     return frozenset(range(_OFFICIAL_SINCE, last + 1))
 
 
+@cache
+def _library_days() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """The library's holidays and make-up working days, 2000 to 2099 (built once)."""
+    lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))
+    return frozenset(lib), frozenset(lib.weekend_workdays)
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     """A due date, and whether it rests on a year whose schedule is not published yet."""
@@ -83,9 +91,7 @@ class WorkingCalendar:
 
     def __init__(self, calendars_dir: Path | str | None = None) -> None:
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
-        lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))
-        off = set(lib)
-        on = set(lib.weekend_workdays)
+        off, on = (set(days) for days in _library_days())
         self.schedules: dict[int, _YearSchedule] = {}
         if calendars_dir is not None and Path(calendars_dir).is_dir():
             for path in sorted(Path(calendars_dir).glob("*.yaml")):
