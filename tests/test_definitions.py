@@ -25,9 +25,12 @@ def test_the_shipped_definitions_load_with_their_triggers():
                                    "send_letter", "move_funds", "continue_relationship",
                                    "withdraw"}
         assert d.final_states == {"continued", "rejected", "withdrawn"}
-        assert [s.name for s in d.spans] == ["destination_review", "origin_transfer",
-                                             "destination_continuation"]
-        assert all(s.limit_working_days == 15 for s in d.spans)
+        agency = [s for s in d.spans if s.owner != "person"]
+        assert [s.name for s in agency] == ["destination_review", "origin_transfer",
+                                            "destination_continuation"]
+        assert all(s.limit_working_days == 15 for s in agency)
+    [premium] = [s for s in ds.latest("medical_transfer").spans if s.owner == "person"]
+    assert (premium.name, premium.limit_months, premium.applicants) == ("premium_payment", 3, ("self",))
 
 
 def test_one_transitions_machine_serves_every_case_of_a_version(engine):

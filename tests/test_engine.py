@@ -484,3 +484,23 @@ def test_a_case_shows_its_id_number_only_masked(engine):
     assert case.person_id == PERSON_ID
     assert case.person_id_masked == "110105********002X"
     assert PERSON_ID not in repr(case) and PERSON_ID not in repr(case.to_dict())
+
+
+def test_a_medical_case_without_a_receiving_employer_gives_the_person_three_months(engine):
+    """Seed 002: premiums within three calendar months after the medical relationship ends."""
+    me = Actor("p-1", "self")
+    case = open_case(engine, "medical_transfer", applicant="self", actor=me)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 11, 30),
+                documents=["information_form"], amount=0)
+    premium = running(engine, case.id)["premium_payment"]
+    assert (premium.owner, premium.limit_months, premium.due_on) == ("person", 3, D(2026, 2, 28))
+    engine.fire(case.id, "continue_relationship", actor=DEST_CLERK, on=D(2025, 12, 5),
+                contribution_months=3)
+    assert running(engine, case.id) == {}
+
+
+def test_an_employer_applicant_has_no_premium_span(engine):
+    case = to_funds_moved(engine, "medical_transfer")
+    assert set(running(engine, case.id)) == {"destination_continuation"}

@@ -78,6 +78,15 @@ def _library_days() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     return frozenset(lib), frozenset(lib.weekend_workdays)
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar-month arithmetic: 2025-11-30 plus 3 months is 2026-02-28."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     """A due date, and whether it rests on a year whose schedule is not published yet."""
@@ -163,10 +172,14 @@ class WorkingCalendar:
         lo, hi = min(start, end), max(start, end)
         return any(not self.is_official(y) for y in range(lo.year, hi.year + 1))
 
+    def due_in_months(self, start: dt.date, months: int) -> Due:
+        """The same day ``months`` calendar months later (the month's last day if it has none)."""
+        return Due(add_months(start, months), False)
+
     def due(self, received: dt.date, limit: int) -> Due:
         """The due date of a limit of ``limit`` working days counted from ``received``."""
         on = self.add_working_days(received, limit)
         return Due(on, self.is_provisional(received, on))
 
 
-__all__ = ["Due", "WorkingCalendar", "library_official_years", "load_schedule"]
+__all__ = ["Due", "WorkingCalendar", "add_months", "library_official_years", "load_schedule"]

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from transitions import Machine
 
 from ._yamlfile import YamlFile
@@ -72,11 +72,22 @@ class TransitionSpec(_Strict):
 
 
 class SpanSpec(_Strict):
+    """A time limit: agency limits count working days, the person's limits calendar months."""
+
     name: Name = Field(pattern=r"^[a-z][a-z_]*$")
-    owner: Literal["origin", "destination"]
+    owner: Literal["origin", "destination", "person"]
     starts_on: tuple[Name, ...] = Field(min_length=1)
     ends_on: tuple[Name, ...] = Field(min_length=1)
-    limit_working_days: int = Field(ge=1, le=365)
+    limit_working_days: int | None = Field(default=None, ge=1, le=365)
+    limit_months: int | None = Field(default=None, ge=1, le=24)
+    #: Only cases with one of these applicant kinds get this span (empty: every case).
+    applicants: tuple[Literal["self", "employer", "agent"], ...] = ()
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> SpanSpec:
+        if (self.limit_working_days is None) == (self.limit_months is None):
+            raise ValueError("give exactly one of limit_working_days and limit_months")
+        return self
 
 
 class _DefinitionModel(_Strict):
@@ -210,8 +221,9 @@ class Definition:
             (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))
         ))
 
-    def spans_started_by(self, event: str) -> tuple[SpanSpec, ...]:
-        return tuple(s for s in self.spans if event in s.starts_on)
+    def spans_started_by(self, event: str, applicant: str) -> tuple[SpanSpec, ...]:
+        return tuple(s for s in self.spans if event in s.starts_on
+                     and (not s.applicants or applicant in s.applicants))
 
     def spans_ended_by(self, event: str) -> tuple[str, ...]:
         return tuple(s.name for s in self.spans if event in s.ends_on)

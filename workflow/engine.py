@@ -120,7 +120,8 @@ class Span(_View):
     name: str
     owner: str
     owner_agency: str
-    limit_working_days: int
+    limit_working_days: int | None
+    limit_months: int | None
     started_on: dt.date
     due_on: dt.date
     ended_on: dt.date | None
@@ -344,11 +345,14 @@ class Engine:
                      on: dt.date) -> None:
         rows = []
         for spec in specs:
-            due = self.calendar.due(on, spec.limit_working_days)
+            due = (self.calendar.due(on, spec.limit_working_days) if spec.limit_months is None
+                   else self.calendar.due_in_months(on, spec.limit_months))
             rows.append({
                 "case_id": facts.id, "name": spec.name, "owner": spec.owner,
+                # The person's own limits are chased by the destination agency.
                 "owner_agency": facts.origin if spec.owner == "origin" else facts.destination,
-                "limit_working_days": spec.limit_working_days, "started_on": on,
+                "limit_working_days": spec.limit_working_days,
+                "limit_months": spec.limit_months, "started_on": on,
                 "due_on": due.on, "ended_on": None, "provisional": due.provisional,
             })
         if rows:
@@ -407,7 +411,8 @@ class Engine:
 
 def _span(r: Any) -> Span:
     return Span(name=r.name, owner=r.owner, owner_agency=r.owner_agency,
-                limit_working_days=r.limit_working_days, started_on=r.started_on,
+                limit_working_days=r.limit_working_days, limit_months=r.limit_months,
+                started_on=r.started_on,
                 due_on=r.due_on, ended_on=r.ended_on, provisional=bool(r.provisional))
 
 

@@ -227,7 +227,7 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
         "person_id": pid, "person_name": person_name.strip(), "origin": origin,
         "destination": destination, "applicant": applicant, "channel": channel,
         "scope": scope_of(origin, destination), "documents": docs,
-        "spans_started": definition.spans_started_by(OPEN_EVENT),
+        "spans_started": definition.spans_started_by(OPEN_EVENT, applicant),
     }
 
 
@@ -285,7 +285,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
         requested=requested, supplied=tuple(dict.fromkeys((*supplied, *spec.produces))),
         inputs=checked,
         spans_ended=None if final else definition.spans_ended_by(trigger),
-        spans_started=() if final else definition.spans_started_by(trigger),
+        spans_started=() if final else definition.spans_started_by(trigger, facts.applicant),
     )
 
 

@@ -57,11 +57,16 @@ class DefinitionRecord(SQLModel, table=True):
 
 class CaseRecord(SQLModel, table=True):
     __tablename__ = "transfer_case"
+    __table_args__ = (
+        # Cases by state, and newly continued cases for the different-place advisory.
+        sa.Index("ix_case_insurance_state_last", "insurance", "state", "last_event_on"),
+        sa.Index("ix_case_state", "state"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     definition_name: str
     definition_version: int
-    insurance: str = Field(index=True)
-    state: str = Field(index=True)
+    insurance: str
+    state: str
     version: int
     person_id: str = Field(index=True)
     person_name: str
@@ -112,17 +117,104 @@ class SpanRecord(SQLModel, table=True):
     name: str
     owner: str
     owner_agency: str
-    limit_working_days: int
+    limit_working_days: int | None = None
+    limit_months: int | None = None
     started_on: dt.date
     due_on: dt.date
     ended_on: dt.date | None = None
     provisional: bool
 
 
-TABLES = [t.__table__ for t in (DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord)]
+class SpanChangeRecord(SQLModel, table=True):
+    """A due date recomputed when its year's official schedule became known."""
+
+    __tablename__ = "span_change"
+    id: int | None = Field(default=None, primary_key=True)
+    span_id: int = Field(foreign_key="span.id", index=True)
+    old_due_on: dt.date
+    new_due_on: dt.date
+    old_provisional: bool
+    new_provisional: bool
+    changed_at: dt.datetime = Field(sa_column=_ts())
+    reason: str
+
+
+class AlertRecord(SQLModel, table=True):
+    """An alert; ``key`` makes each (span, level) or advisory exist at most once."""
+
+    __tablename__ = "alert"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    level: str = Field(index=True)
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    span_id: int | None = Field(default=None, foreign_key="span.id")
+    subject: str
+    owner: str
+    owner_agency: str = Field(index=True)
+    due_on: dt.date | None = None
+    working_days_late: int | None = None
+    provisional: bool = False
+    as_of: dt.date
+    raised_at: dt.datetime = Field(sa_column=_ts())
+
+
+class AlertSubscriberRecord(SQLModel, table=True):
+    """A named alert callback; it is sent every alert after ``since_alert_id``."""
+
+    __tablename__ = "alert_subscriber"
+    name: str = Field(primary_key=True)
+    since_alert_id: int
+    registered_at: dt.datetime = Field(sa_column=_ts())
+
+
+class AlertDeliveryRecord(SQLModel, table=True):
+    __tablename__ = "alert_delivery"
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True)
+    subscriber: str = Field(primary_key=True)
+    delivered_at: dt.datetime = Field(sa_column=_ts())
+
+
+class LeaseRecord(SQLModel, table=True):
+    """Who may run a scheduled job now; a crashed holder's lease simply expires."""
+
+    __tablename__ = "scheduler_lease"
+    job: str = Field(primary_key=True)
+    holder: str
+    expires_at: dt.datetime = Field(sa_column=_ts())
+
+
+class RunRecord(SQLModel, table=True):
+    __tablename__ = "scheduler_run"
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(index=True)
+    as_of: dt.date
+    holder: str
+    started_at: dt.datetime = Field(sa_column=_ts())
+    finished_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+    status: str
+    detail: str = ""
+
+
+TABLES = [t.__table__ for t in (
+    DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
+    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     CaseRecord.__table__, HistoryRecord.__table__, SpanRecord.__table__, DefinitionRecord.__table__
 )
+span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t = (
+    SpanChangeRecord.__table__, AlertRecord.__table__, AlertSubscriberRecord.__table__,
+    AlertDeliveryRecord.__table__, LeaseRecord.__table__, RunRecord.__table__,
+)
+
+
+def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def database_url(url: str | None) -> str:
