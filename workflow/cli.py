@@ -33,14 +33,13 @@ err = Console(stderr=True, soft_wrap=True)
 class _Settings:
     db: str | None = None
     definitions: Path | None = None
-    _engine: Any = None
 
-    def engine(self):
-        if self._engine is None:
-            from .engine import Engine
+    def engine(self, settings_file: Path | None = None, **overrides: Any):
+        from .engine import Engine
+        from .settings import Settings
 
-            self._engine = Engine(self.db, definitions=self.definitions)
-        return self._engine
+        return Engine(self.db, definitions=self.definitions,
+                      settings=Settings.load(settings_file, **overrides))
 
 
 settings = _Settings()
@@ -304,21 +303,147 @@ def calendar_is_workday(
     raise typer.Exit(0 if working else 1)
 
 
+report_app = typer.Typer(help="Overdue reports.", no_args_is_help=True)
+scheduler_app = typer.Typer(help="The scheduler of scans and reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+app.add_typer(scheduler_app, name="scheduler")
+SettingsOpt = Annotated[Path | None, typer.Option(
+    "--settings", envvar="SSTRANSFER_SETTINGS", help="TOML settings file ([monitor] table).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Business date YYYY-MM-DD (default: today in China).")]
+
+
+def _alerts_table(alerts, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("id", "level", "case", "span", "owner agency", "due", "working days late", "as of"):
+        table.add_column(col)
+    for a in alerts:
+        table.add_row(str(a.id), a.level, str(a.case_id), a.subject, a.owner_agency,
+                      str(a.due_on or ""), "" if a.working_days_late is None
+                      else str(a.working_days_late), str(a.as_of))
+    return table
+
+
+@app.command()
+def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: JsonOpt = False) -> None:
+    """Raise due-soon, overdue and escalated alerts as of a date (each exactly once)."""
+    engine = settings.engine(settings_file)
+    result = engine.scan(_date(as_of, "--as-of"))
+    if as_json:
+        _print_json({"as_of": result.as_of.isoformat(), "ran": result.ran,
+                     "reason": result.reason, "raised": [a.to_dict() for a in result.raised],
+                     "delivered": result.delivered})
+        return
+    if not result.ran:
+        out.print(f"scan as of {result.as_of} not run: {result.reason}")
+        return
+    counts = ", ".join(f"{lvl} {result.count(lvl)}"
+                       for lvl in ("due_soon", "overdue", "escalated", "advisory"))
+    out.print(f"scan as of {result.as_of}: {len(result.raised)} new alert(s): {counts}")
+
+
+@app.command("alerts")
+def list_alerts(
+    level: Annotated[str | None, typer.Option(
+        help="due_soon, overdue, escalated or advisory.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
+    case: Annotated[int | None, typer.Option(help="One case.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored alerts, oldest first."""
+    alerts = settings.engine().alerts(level=level, agency=agency, case_id=case, limit=limit)
+    if as_json:
+        _print_json([a.to_dict() for a in alerts])
+    else:
+        out.print(_alerts_table(alerts, f"{len(alerts)} alert(s)"))
+
+
+@report_app.command("overdue")
+def report_overdue(
+    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or html.")] = "html",
+    as_of: AsOfOpt = None,
+    since: Annotated[str | None, typer.Option(
+        help="Start of the period for on-time rates (default: 7 days up to --as-of).")] = None,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Write the overdue report: every overdue and escalated span by owner agency."""
+    from .reports import write_report
+
+    engine = settings.engine(settings_file)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("collecting overdue spans", total=None)
+        report = engine.overdue_report(
+            _date(as_of, "--as-of"), since=_date(since, "--since"),
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        bar.update(task, description=f"writing {fmt}")
+        path = write_report(report, fmt, out_path)
+    out.print(f"{len(report.lines)} overdue span(s) in {len(report.agencies)} agencies "
+              f"as of {report.as_of}: {path}")
+
+
+@scheduler_app.command("run")
+def scheduler_run(
+    settings_file: SettingsOpt = None,
+    scan_at: Annotated[str | None, typer.Option(help="Daily scan time HH:MM (China).")] = None,
+    report_day: Annotated[str | None, typer.Option(help="Weekly report day: mon..sun.")] = None,
+    report_at: Annotated[str | None, typer.Option(help="Weekly report time HH:MM.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Folder for report files.")] = None,
+) -> None:
+    """Run the scheduler in the foreground until interrupted (Ctrl+C)."""
+    import signal
+    import threading
+
+    if logging.getLogger().level > logging.INFO:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
+                             report_at=report_at, report_dir=report_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine.start_scheduler()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.shutdown()
+
+
+@calendar_app.command("recompute")
+def calendar_recompute(as_json: JsonOpt = False) -> None:
+    """Recompute provisional due dates after next year's holiday schedule was added."""
+    changes = settings.engine().recompute_due_dates()
+    if as_json:
+        _print_json(changes)
+        return
+    for c in changes:
+        out.print(f"case {c['case_id']} {c['span']}: due {c['old_due_on']} -> {c['new_due_on']}"
+                  + (" (still provisional)" if c["new_provisional"] else ""))
+    out.print(f"{len(changes)} due date(s) changed")
+
+
 @app.command()
 def demo(
-    db: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = Path(
-        "demo-output/sstransfer-demo.db"),
+    folder: Annotated[Path, typer.Option(help="Folder for the database and reports.")] = Path(
+        "demo-output"),
     cases: Annotated[int, typer.Option(help="How many cases to open.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20251126,
 ) -> None:
-    """Build a demo database of realistic cases and print a summary by state and span."""
+    """The main job on the embedded SQLite default: build a demo database, scan it as of
+    2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
     from .demo import AS_OF, build_demo
     from .engine import Engine
+    from .reports import write_report
+    from .settings import Settings
 
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = folder / "sstransfer-demo.db"
+    folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = Engine(f"sqlite:///{db}", definitions=settings.definitions)
+    engine = Engine(f"sqlite:///{db}", definitions=settings.definitions,
+                    settings=Settings.load(report_dir=folder / "reports"))
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("opening and moving cases", total=cases)
         stats = build_demo(engine, cases=cases, seed=seed,
@@ -337,31 +462,27 @@ def demo(
         table.add_row(state, str(n["pension"]), str(n["medical"]), str(sum(n.values())))
     out.print(table)
 
-    cal = engine.calendar
-    running = engine.running_spans()
-    table = Table(title=f"running spans as of {AS_OF} (limit 15 working days)")
-    for col in ("span", "running", "due in <=3 working days", "overdue", "earliest due"):
+    result = engine.scan(AS_OF)
+    table = Table(title=f"alerts raised by the scan as of {AS_OF}")
+    for col in ("level", "alerts"):
         table.add_column(col)
-    by_span: dict[str, list] = defaultdict(list)
-    for _, s in running:
-        by_span[s.name].append(s)
-    for name in ("destination_review", "origin_transfer", "destination_continuation"):
-        spans = by_span.get(name, [])
-        soon = sum(1 for s in spans if 0 <= cal.working_days_between(AS_OF, s.due_on) <= 3)
-        late = sum(1 for s in spans if s.due_on < AS_OF)
-        earliest = str(min(s.due_on for s in spans)) if spans else "-"
-        table.add_row(name, str(len(spans)), str(soon), str(late), earliest)
+    for level in ("due_soon", "overdue", "escalated", "advisory"):
+        table.add_row(level, str(result.count(level)))
     out.print(table)
 
-    late = [(cid, s) for cid, s in running if s.due_on < AS_OF][:10]
-    table = Table(title="most overdue spans")
-    for col in ("case", "span", "owner agency", "started", "due", "working days late"):
+    report = engine.overdue_report(AS_OF)
+    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late)")
+    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "on time (week)"):
         table.add_column(col)
-    for cid, s in late:
-        table.add_row(str(cid), s.name, s.owner_agency, str(s.started_on), str(s.due_on),
-                      str(cal.working_days_between(s.due_on, AS_OF)))
+    for s in report.agencies.values():
+        rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
+        table.add_row(s.agency, *map(str, s.buckets.values()), str(s.escalated), rate)
     out.print(table)
-    out.print(f"Look around: sstransfer --db sqlite:///{db} list --state letter_sent")
+    reports = folder / "reports"
+    reports.mkdir(exist_ok=True)
+    for fmt in ("html", "xlsx", "csv"):
+        out.print(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}")
+    out.print(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated")
 
 
 def main() -> None:

@@ -58,69 +58,85 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
     stats = DemoStats()
     span_days = (as_of - FIRST_OPENING).days
 
-    def delay() -> int:  # working days an agency takes for a step
-        return rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
-
-    for n in range(cases):
-        if progress:
-            progress(n)
-        insurance = rng.choice(["pension_transfer", "medical_transfer"])
+    n = 0
+    while n < cases:
+        # One person's move usually opens two linked cases: pension and medical insurance.
+        both = rng.random() < 0.6 and cases - n >= 2
+        kinds = ["pension_transfer", "medical_transfer"] if both else [
+            rng.choice(["pension_transfer", "medical_transfer"])]
         origin, destination = rng.sample(sorted(AGENCIES), 2)
         applicant = rng.choices(["employer", "self", "agent"], [6, 3, 1])[0]
         channel = rng.choices(["counter", "online"], [2, 1])[0]
-        definition = engine.definition(insurance)
-        complete = list(definition.application_documents(applicant, channel))
-        documents = list(complete)
-        if rng.random() < 0.15:
-            documents.remove(rng.choice(complete))
-        opened = cal.add_working_days(FIRST_OPENING + dt.timedelta(days=rng.randrange(span_days)), 0)
+        person = (person_id(rng), rng.choice(_SURNAMES) + rng.choice(_GIVEN))
+        # A third of the applications came in over the last two months: those are still running.
+        back = rng.randrange(60) if rng.random() < 0.35 else rng.randrange(span_days)
+        opened = cal.add_working_days(as_of - dt.timedelta(days=back), 0)
         if opened > as_of:
             continue
-        appl = Actor(id=f"{applicant}-{n}", role=applicant)
-        dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk",
-                     agency=destination)
-        orig = Actor(id=f"o-clerk-{rng.randrange(1, 6)}", role="origin_clerk", agency=origin)
-        case = engine.open_case(
-            insurance, person_id=person_id(rng),
-            person_name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
-            origin=origin, destination=destination, applicant=applicant, channel=channel,
-            documents=documents, actor=appl, on=opened)
-        stats.cases += 1
-        day = opened
-
-        def step(trigger: str, actor: Actor, **kw) -> bool:
-            nonlocal day, case
-            when = cal.add_working_days(day, delay())
-            if when > as_of:
-                return False
-            case = engine.fire(case.id, trigger, actor=actor, on=when, **kw)
-            day = when
-            stats.steps += 1
-            return True
-
-        if len(documents) < len(complete):
-            missing = sorted(set(complete) - set(documents))
-            if not step("request_documents", dest, documents_needed=missing):
-                continue
-            if rng.random() < 0.2:
-                step("withdraw", appl)
-                continue
-            if not step("resubmit", appl, documents=missing):
-                continue
-        if rng.random() < 0.07:
-            step("reject", dest, explanation="参保缴费凭证与系统记录不符 (payment voucher does not "
-                                             "match the contribution records)")
-            continue
-        if rng.random() < 0.03:
-            step("withdraw", appl)
-            continue
-        amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
-        _ = (step("review", dest) and step("send_letter", dest)
-             and step("move_funds", orig, documents=["information_form"], amount=amount)
-             and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
+        for insurance in kinds:
+            if progress:
+                progress(n)
+            n += 1
+            _run_case(engine, rng, stats, insurance, person, origin, destination, applicant,
+                      channel, opened, as_of, n)
     for c in engine.cases():
         stats.by_outcome[c.state] += 1
     return stats
+
+
+def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: str,
+              person: tuple[str, str], origin: str, destination: str, applicant: str,
+              channel: str, opened: dt.date, as_of: dt.date, n: int) -> None:
+    """Open one case and move it along until its next step would fall after ``as_of``."""
+    cal = engine.calendar
+    definition = engine.definition(insurance)
+    complete = list(definition.application_documents(applicant, channel))
+    documents = list(complete)
+    if rng.random() < 0.15:
+        documents.remove(rng.choice(complete))
+    appl = Actor(id=f"{applicant}-{n}", role=applicant)
+    dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
+    orig = Actor(id=f"o-clerk-{rng.randrange(1, 6)}", role="origin_clerk", agency=origin)
+    case = engine.open_case(
+        insurance, person_id=person[0], person_name=person[1], origin=origin,
+        destination=destination, applicant=applicant, channel=channel, documents=documents,
+        actor=appl, on=opened)
+    stats.cases += 1
+    day = opened
+
+    def delay() -> int:  # working days an agency takes for a step
+        return rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
+
+    def step(trigger: str, actor: Actor, **kw) -> bool:
+        nonlocal day, case
+        when = cal.add_working_days(day, delay())
+        if when > as_of:
+            return False
+        case = engine.fire(case.id, trigger, actor=actor, on=when, **kw)
+        day = when
+        stats.steps += 1
+        return True
+
+    if len(documents) < len(complete):
+        missing = sorted(set(complete) - set(documents))
+        if not step("request_documents", dest, documents_needed=missing):
+            return
+        if rng.random() < 0.2:
+            step("withdraw", appl)
+            return
+        if not step("resubmit", appl, documents=missing):
+            return
+    if rng.random() < 0.07:
+        step("reject", dest, explanation="参保缴费凭证与系统记录不符 (payment voucher does not "
+                                         "match the contribution records)")
+        return
+    if rng.random() < 0.03:
+        step("withdraw", appl)
+        return
+    amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
+    _ = (step("review", dest) and step("send_letter", dest)
+         and step("move_funds", orig, documents=["information_form"], amount=amount)
+         and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
 
 
 __all__ = ["AGENCIES", "AS_OF", "DemoStats", "build_demo", "person_id"]

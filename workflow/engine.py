@@ -20,11 +20,13 @@ import sqlalchemy as sa
 import structlog
 
 from . import store
+from ._views import _View
 from .calendar import WorkingCalendar
 from .definitions import Definition, DefinitionSet, parse_definition
 from .errors import CaseNotFound, ConcurrentUpdate, DefinitionChanged, InvalidInput, NotPermitted
 from .errors import WorkflowError as _WorkflowError
 from .rules import Actor, CaseFacts, Step, check_date, decide, decide_open, mask_person_id
+from .settings import Settings
 from .store import cases_t, definitions_t, history_t, spans_t
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -36,24 +38,6 @@ log = structlog.get_logger("sstransfer")
 def today() -> dt.date:
     """Today's business date in China time."""
     return dt.datetime.now(CHINA).date()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-class _View:
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if f.repr}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,15 +120,21 @@ class Engine:
     """
 
     def __init__(self, url: str | None = None, *, definitions: Path | str | None = None,
-                 echo: bool = False) -> None:
+                 settings: Settings | None = None, echo: bool = False) -> None:
+        from .monitor import Monitor
+
+        self.settings = settings or Settings.load()
         self.definitions = DefinitionSet(definitions)
         self.calendar = WorkingCalendar(self.definitions.calendars_dir)
         self.url = store.database_url(url)
         self.db = store.connect(self.url, echo=echo)
         self._by_key: dict[tuple[str, int], Definition] = dict(self.definitions.by_key)
         self._register_definitions()
+        self.monitor = Monitor(self, self.settings)
+        self._scheduler = None
 
     def close(self) -> None:
+        self.shutdown()
         self.db.dispose()
 
     def __enter__(self) -> Engine:
@@ -169,8 +159,8 @@ class Engine:
                         cases_t.c.definition_version == d.version))
                     if in_use:
                         raise DefinitionChanged(
-                            f"{d.path}: {d.name} version {d.version} differs from the version "
-                            f"{in_use} case(s) already run on; put the change in a new version "
+                            f"{d.path}: {d.name} version {d.version} was edited, but {in_use} "
+                            f"case(s) already run on it; put the change in a new version "
                             f"(version: {d.version + 1}) instead of editing this one"
                         )
                     conn.execute(sa.update(definitions_t).where(
@@ -407,6 +397,51 @@ class Engine:
             rows = conn.execute(sa.select(spans_t).where(spans_t.c.ended_on.is_(None))
                                 .order_by(spans_t.c.due_on, spans_t.c.id)).all()
         return [(r.case_id, _span(r)) for r in rows]
+
+
+    # --- deadlines: alerts, reports, the scheduler ----------------------------------------------
+    def scan(self, as_of: dt.date | None = None):
+        """Raise the alerts due on ``as_of`` (default today); returns a ``ScanResult``."""
+        return self.monitor.scan(check_date(today() if as_of is None else as_of, "as_of"))
+
+    def alerts(self, *, level: str | None = None, agency: str | None = None,
+               case_id: int | None = None, as_of: dt.date | None = None,
+               limit: int | None = None):
+        """Stored alerts, oldest first."""
+        return self.monitor.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
+                                   limit=limit)
+
+    def on_alert(self, callback, name: str | None = None) -> str:
+        """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""
+        return self.monitor.on_alert(callback, name)
+
+    def recompute_due_dates(self) -> list[dict[str, Any]]:
+        """Recompute provisional due dates after a holiday schedule was added."""
+        return self.monitor.recompute()
+
+    def overdue_report(self, as_of: dt.date | None = None, *, since: dt.date | None = None,
+                       progress=None):
+        from .reports import build_overdue_report
+
+        as_of = check_date(today() if as_of is None else as_of, "as_of")
+        return build_overdue_report(self, as_of, since=since, progress=progress)
+
+    def start_scheduler(self) -> None:
+        """Run the daily scan and weekly report in this process (China time), catching up first."""
+        from .scheduler import build_scheduler
+
+        if self._scheduler is None:
+            self._scheduler = build_scheduler(self)
+            self._scheduler.start()
+            log.info("scheduler_started", scan_at=str(self.settings.scan_at),
+                     report=f"{self.settings.report_day} {self.settings.report_at}")
+
+    def shutdown(self) -> None:
+        """Stop the scheduler, letting a running job finish."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+            log.info("scheduler_stopped")
 
 
 def _span(r: Any) -> Span:

@@ -1,0 +1,325 @@
+"""Deadlines people act on: the overdue scan, its alerts, and who may run it.
+
+The scan reads running spans by due date (one indexed query), classifies each (``due_soon``,
+``overdue``, ``escalated``), and inserts the alerts with ``ON CONFLICT DO NOTHING`` on a
+unique key, so an alert exists at most once however often or concurrently scans run. A lease
+row in the database lets one instance scan at a time; a crashed holder's lease expires.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import structlog
+
+from . import store
+from ._views import _View
+from .calendar import WorkingCalendar
+from .settings import Settings
+from .store import alerts_t, cases_t, deliveries_t, leases_t, runs_t, span_changes_t, spans_t
+from .store import subscribers_t as subs_t
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = structlog.get_logger("sstransfer")
+LEVELS = ("due_soon", "overdue", "escalated")
+ADVISORY = "different_place_registration"
+_CHUNK = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert(_View):
+    """One alert, raised once for a span and level (or once per case for an advisory)."""
+
+    id: int
+    level: str
+    case_id: int
+    span_id: int | None
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None
+    working_days_late: int | None  # negative: working days left
+    provisional: bool
+    as_of: dt.date
+    raised_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanResult:
+    as_of: dt.date
+    ran: bool
+    reason: str = ""
+    raised: tuple[Alert, ...] = ()
+    delivered: int = 0
+    failed_deliveries: int = 0
+
+    def count(self, level: str) -> int:
+        return sum(1 for a in self.raised if a.level == level)
+
+
+def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
+             settings: Settings) -> list[tuple[str, int]]:
+    """The alert levels a running span is at on ``as_of``, each with working days late."""
+    if due_on >= as_of:
+        left = calendar.working_days_between(as_of, due_on)
+        return [("due_soon", -left)] if left <= settings.due_soon_days else []
+    late = calendar.working_days_between(due_on, as_of)
+    levels = [("overdue", late)]
+    if late >= settings.escalate_after_days:
+        levels.append(("escalated", late))
+    return levels
+
+
+def _alert(row: Any) -> Alert:
+    return Alert(id=row.id, level=row.level, case_id=row.case_id, span_id=row.span_id,
+                 subject=row.subject, owner=row.owner, owner_agency=row.owner_agency,
+                 due_on=row.due_on, working_days_late=row.working_days_late,
+                 provisional=bool(row.provisional), as_of=row.as_of, raised_at=row.raised_at)
+
+
+class Monitor:
+    """The scan, alert delivery, leases and run records of one engine."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._subscribers: dict[str, Callable[[Alert], object]] = {}
+
+    @property
+    def db(self) -> sa.Engine:
+        return self.engine.db
+
+    # --- leases and run records ------------------------------------------------------------
+    def acquire(self, job: str) -> bool:
+        """Take the lease of ``job`` unless another live holder has it."""
+        now = store.now()
+        with self.db.begin() as conn:
+            conn.execute(store.insert_ignoring_duplicates(conn, leases_t).values(
+                job=job, holder="", expires_at=now - dt.timedelta(seconds=1)))
+            taken = conn.execute(sa.update(leases_t).where(
+                leases_t.c.job == job,
+                sa.or_(leases_t.c.expires_at < now, leases_t.c.holder == self.holder),
+            ).values(holder=self.holder,
+                     expires_at=now + dt.timedelta(seconds=self.settings.lease_seconds)))
+            return taken.rowcount == 1
+
+    def release(self, job: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(sa.update(leases_t).where(
+                leases_t.c.job == job, leases_t.c.holder == self.holder
+            ).values(expires_at=store.now()))
+
+    def last_done(self, job: str) -> dt.date | None:
+        """The business date of the last completed run of ``job``."""
+        with self.db.connect() as conn:
+            return conn.scalar(sa.select(sa.func.max(runs_t.c.as_of)).where(
+                runs_t.c.job == job, runs_t.c.status == "done"))
+
+    def runs(self, job: str | None = None) -> list[Any]:
+        query = sa.select(runs_t).order_by(runs_t.c.id)
+        if job:
+            query = query.where(runs_t.c.job == job)
+        with self.db.connect() as conn:
+            return conn.execute(query).all()
+
+    def run_once(self, job: str, as_of: dt.date, work: Callable[[], str],
+                 *, once: bool) -> tuple[bool, str]:
+        """Run ``work`` under the job's lease and record it; ``once``: skip if done for as_of."""
+        if not self.acquire(job):
+            log.info(f"{job}_skipped", as_of=str(as_of), reason="another instance is running it")
+            return False, "another instance holds the lease"
+        try:
+            if once and (self.last_done(job) or dt.date.min) >= as_of:
+                log.info(f"{job}_skipped", as_of=str(as_of), reason="already done")
+                return False, f"already done as of {as_of}"
+            with self.db.begin() as conn:
+                run_id = conn.execute(sa.insert(runs_t).values(
+                    job=job, as_of=as_of, holder=self.holder, started_at=store.now(),
+                    status="running")).inserted_primary_key[0]
+            try:
+                detail = work()
+            except Exception as exc:
+                self._finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+            self._finish(run_id, "done", detail)
+            return True, detail
+        finally:
+            self.release(job)
+
+    def _finish(self, run_id: int, status: str, detail: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(sa.update(runs_t).where(runs_t.c.id == run_id).values(
+                status=status, detail=detail[:2000], finished_at=store.now()))
+
+    # --- the scan ---------------------------------------------------------------------------
+    def scan(self, as_of: dt.date, *, once: bool = False) -> ScanResult:
+        """Raise every alert due on ``as_of``; deliver pending alerts to the callbacks."""
+        raised: list[Alert] = []
+        delivered = failed = 0
+
+        def work() -> str:
+            nonlocal delivered, failed
+            raised.extend(self._raise(as_of, self.last_done("scan")))
+            delivered, failed = self.deliver()  # under the lease: one deliverer at a time
+            return ", ".join(f"{lvl}={sum(1 for a in raised if a.level == lvl)}"
+                             for lvl in (*LEVELS, "advisory"))
+
+        ran, reason = self.run_once("scan", as_of, work, once=once)
+        if ran:
+            log.info("scan_done", as_of=str(as_of), raised=len(raised), delivered=delivered,
+                     failed_deliveries=failed)
+        return ScanResult(as_of, ran, "" if ran else reason, tuple(raised), delivered, failed)
+
+    def _raise(self, as_of: dt.date, since: dt.date | None) -> list[Alert]:
+        cal, settings = self.engine.calendar, self.settings
+        horizon = cal.add_working_days(as_of, settings.due_soon_days) if settings.due_soon_days \
+            else as_of
+        stamp = store.now()
+        rows: list[dict[str, Any]] = []
+        with self.db.connect() as conn:
+            spans = conn.execute(
+                sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
+                          spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional)
+                .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on <= horizon)
+                .where(spans_t.c.started_on <= as_of))
+            for s in spans:
+                for level, late in classify(s.due_on, as_of, cal, settings):
+                    rows.append({
+                        "key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
+                        "span_id": s.id, "subject": s.name, "owner": s.owner,
+                        "owner_agency": s.owner_agency, "due_on": s.due_on,
+                        "working_days_late": late, "provisional": bool(s.provisional),
+                        "as_of": as_of, "raised_at": stamp})
+            rows += [{
+                "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
+                "span_id": None, "subject": ADVISORY, "owner": "person",
+                "owner_agency": r.destination, "due_on": None, "working_days_late": None,
+                "provisional": False, "as_of": as_of, "raised_at": stamp,
+            } for r in conn.execute(self._advisory_query(as_of, since))]
+        new: list[Alert] = []
+        with self.db.begin() as conn:
+            insert = store.insert_ignoring_duplicates(conn, alerts_t).returning(*alerts_t.c)
+            for i in range(0, len(rows), _CHUNK):
+                new += [_alert(r) for r in conn.execute(insert, rows[i:i + _CHUNK])]
+        new.sort(key=lambda a: a.id)
+        for a in new:
+            log.warning("alert", level=a.level, case_id=a.case_id, subject=a.subject,
+                        owner=a.owner, agency=a.owner_agency,
+                        due_on=a.due_on and a.due_on.isoformat(),
+                        working_days_late=a.working_days_late, as_of=as_of.isoformat())
+        return new
+
+    @staticmethod
+    def _advisory_query(as_of: dt.date, since: dt.date | None) -> sa.Select:
+        """Pension continued while the same person's medical insurance is not."""
+        p, m = cases_t.alias("p"), cases_t.alias("m")
+        medical = sa.select(m.c.id).where(m.c.person_id == p.c.person_id,
+                                          m.c.insurance == "medical")
+        query = sa.select(p.c.id, p.c.destination).where(
+            p.c.insurance == "pension", p.c.state == "continued", p.c.last_event_on <= as_of,
+            medical.exists(), ~medical.where(m.c.state == "continued").exists())
+        if since is not None:  # the first scan looks at all; later ones at what is new
+            query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
+        return query
+
+    # --- delivery to the host application's callbacks ---------------------------------------
+    def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
+        """Call ``callback(alert)`` for every alert raised from now on; returns its name."""
+        name = name or f"{callback.__module__}.{callback.__qualname__}"
+        with self.db.begin() as conn:
+            last = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
+            conn.execute(store.insert_ignoring_duplicates(conn, subs_t).values(
+                name=name, since_alert_id=last, registered_at=store.now()))
+        self._subscribers[name] = callback
+        return name
+
+    def deliver(self) -> tuple[int, int]:
+        """Send each subscriber the alerts it has not had; a failure waits for the next scan."""
+        delivered = failed = 0
+        for name, callback in self._subscribers.items():
+            with self.db.connect() as conn:
+                since = conn.scalar(sa.select(subs_t.c.since_alert_id).where(subs_t.c.name == name))
+                done = sa.select(deliveries_t.c.alert_id).where(
+                    deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == name)
+                pending = [_alert(r) for r in conn.execute(
+                    sa.select(alerts_t).where(alerts_t.c.id > since, ~done.exists())
+                    .order_by(alerts_t.c.id))]
+            for a in pending:
+                try:
+                    callback(a)
+                except Exception as exc:
+                    failed += 1
+                    log.error("alert_callback_failed", subscriber=name, alert_id=a.id,
+                              case_id=a.case_id, error=f"{type(exc).__name__}: {exc}")
+                    break
+                with self.db.begin() as conn:
+                    conn.execute(store.insert_ignoring_duplicates(conn, deliveries_t).values(
+                        alert_id=a.id, subscriber=name, delivered_at=store.now()))
+                delivered += 1
+        return delivered, failed
+
+    def alerts(self, *, level: str | None = None, agency: str | None = None,
+               case_id: int | None = None, as_of: dt.date | None = None,
+               limit: int | None = None) -> list[Alert]:
+        query = sa.select(alerts_t).order_by(alerts_t.c.id)
+        for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
+                              (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of)):
+            if value is not None:
+                query = query.where(column == value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.connect() as conn:
+            return [_alert(r) for r in conn.execute(query)]
+
+    # --- provisional due dates -------------------------------------------------------------
+    def recompute(self) -> list[dict[str, Any]]:
+        """Recompute provisional due dates with the calendar in force; record each change."""
+        cal, stamp, changes = self.engine.calendar, store.now(), []
+        with self.db.begin() as conn:
+            rows = conn.execute(sa.select(spans_t).where(
+                spans_t.c.provisional.is_(True), spans_t.c.limit_working_days.is_not(None))).all()
+            for s in rows:
+                due = cal.due(s.started_on, s.limit_working_days)
+                if (due.on, due.provisional) == (s.due_on, bool(s.provisional)):
+                    continue
+                conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id).values(
+                    due_on=due.on, provisional=due.provisional))
+                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.on,
+                          "old_provisional": bool(s.provisional),
+                          "new_provisional": due.provisional, "changed_at": stamp,
+                          "reason": "holiday schedule changed"}
+                conn.execute(sa.insert(span_changes_t).values(**change))
+                changes.append({**change, "case_id": s.case_id, "span": s.name})
+        for c in changes:
+            log.info("due_date_recomputed", case_id=c["case_id"], span=c["span"],
+                     old_due_on=c["old_due_on"].isoformat(), new_due_on=c["new_due_on"].isoformat(),
+                     provisional=c["new_provisional"])
+        return changes
+
+
+def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
+                    calendar: WorkingCalendar | None) -> dt.date:
+    """The date of the latest scheduled run at or before ``now`` (China time).
+
+    ``days``: allowed weekdays (0 = Monday), or None for every day; with ``calendar``, only
+    working days count.
+    """
+    allowed = set(days) if days is not None else set(range(7))
+    day = now.date() if now.timetz().replace(tzinfo=None) >= at else now.date() - dt.timedelta(1)
+    for _ in range(400):
+        if day.weekday() in allowed and (calendar is None or calendar.is_working_day(day)):
+            return day
+        day -= dt.timedelta(days=1)
+    raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
+
+
+__all__ = ["ADVISORY", "LEVELS", "Alert", "Monitor", "ScanResult", "classify", "last_occurrence"]

@@ -1,0 +1,106 @@
+"""APScheduler 3 jobs: the daily overdue scan and the weekly overdue report.
+
+APScheduler's own job store is not shared between instances (its FAQ says several
+schedulers must not share one); every instance keeps its jobs in memory and the database
+decides: each run takes the job's lease, and the last completed run is recorded, so a run
+missed while every instance was down is made up exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from .monitor import last_occurrence
+from .reports import build_overdue_report, write_report
+from .settings import DAYS
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = structlog.get_logger("sstransfer")
+
+
+class Jobs:
+    """What the scheduler runs; callable directly (and so in tests) with an explicit time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def settings(self):
+        return self.engine.settings
+
+    def now(self) -> dt.datetime:
+        from .engine import CHINA
+
+        return dt.datetime.now(CHINA)
+
+    def scan(self, now: dt.datetime | None = None) -> bool:
+        """The daily scan: skipped on a non-working day, and once per business date."""
+        today = (now or self.now()).date()
+        if not self.engine.calendar.is_working_day(today):
+            log.info("scan_skipped", as_of=today.isoformat(), reason="not a working day")
+            return False
+        return self.engine.monitor.scan(today, once=True).ran
+
+    def report(self, now: dt.datetime | None = None) -> bool:
+        """The weekly overdue report, one file per format, named by date."""
+        return self._report((now or self.now()).date())
+
+    def _report(self, as_of: dt.date) -> bool:
+        folder = self.settings.report_dir
+        written: list[str] = []
+
+        def work() -> str:
+            folder.mkdir(parents=True, exist_ok=True)
+            report = build_overdue_report(self.engine, as_of)
+            for fmt in self.settings.report_formats:
+                written.append(str(write_report(report, fmt, folder / f"overdue-{as_of}.{fmt}")))
+            return f"{len(report.lines)} overdue spans: " + ", ".join(written)
+
+        ran, _ = self.engine.monitor.run_once("report", as_of, work, once=True)
+        if ran:
+            log.info("report_written", as_of=as_of.isoformat(), files=written)
+        return ran
+
+    def catch_up(self, now: dt.datetime | None = None) -> list[str]:
+        """Make up the latest missed scan and report, once each (not once per missed day)."""
+        now = now or self.now()
+        done = []
+        cal, s = self.engine.calendar, self.settings
+        scan_day = last_occurrence(now, s.scan_at, None, cal)
+        if (self.engine.monitor.last_done("scan") or dt.date.min) < scan_day:
+            log.info("catching_up", job="scan", as_of=scan_day.isoformat())
+            if self.engine.monitor.scan(scan_day, once=True).ran:
+                done.append(f"scan {scan_day}")
+        report_day = last_occurrence(now, s.report_at, [DAYS.index(s.report_day)], None)
+        if (self.engine.monitor.last_done("report") or dt.date.min) < report_day:
+            log.info("catching_up", job="report", as_of=report_day.isoformat())
+            if self._report(report_day):
+                done.append(f"report {report_day}")
+        return done
+
+
+def build_scheduler(engine: Engine) -> BackgroundScheduler:
+    """A background scheduler in China time with the scan, the report and a catch-up."""
+    from .engine import CHINA
+
+    s, jobs = engine.settings, Jobs(engine)
+    scheduler = BackgroundScheduler(timezone=CHINA, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+    scheduler.add_job(jobs.scan, CronTrigger(hour=s.scan_at.hour, minute=s.scan_at.minute,
+                                             timezone=CHINA), id="scan", name="overdue scan")
+    scheduler.add_job(jobs.report, CronTrigger(day_of_week=s.report_day, hour=s.report_at.hour,
+                                               minute=s.report_at.minute, timezone=CHINA),
+                      id="report", name="overdue report")
+    scheduler.add_job(jobs.catch_up, id="catch_up", name="catch up missed runs",
+                      next_run_time=dt.datetime.now(CHINA))
+    return scheduler
+
+
+__all__ = ["Jobs", "build_scheduler"]
