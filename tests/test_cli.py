@@ -118,11 +118,14 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
     assert "medical_transfer.yaml, line" in done.stderr and "unknown state 'done'" in done.stderr
 
 
-def test_the_demo_builds_a_database_and_prints_a_summary(run, tmp_path):
-    done = run("demo", "--db", str(tmp_path / "demo.db"), "--cases", "40")
-    assert "cases by state" in done.stdout and "running spans as of 2026-11-20" in done.stdout
-    with Engine(f"sqlite:///{tmp_path / 'demo.db'}") as engine:
+def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
+    done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "60")
+    assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
+    for fmt in ("html", "xlsx", "csv"):
+        assert (tmp_path / "out" / "reports" / f"overdue-2026-11-20.{fmt}").stat().st_size > 0
+    with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
-        assert len(cases) == 40
+        assert len(cases) == 60
         assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
         assert f"{len(cases)} cases" in done.stdout
+        assert engine.alerts(), "the demo scan raised alerts"

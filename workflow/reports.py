@@ -75,8 +75,9 @@ class OverdueReport:
 
 def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | None = None,
                          progress: Callable[[int, int], None] | None = None) -> OverdueReport:
-    """Every running span past its due date on ``as_of``; on-time rates of spans closed
-    from ``since`` (default: the 7 days up to ``as_of``)."""
+    """Every span running on ``as_of`` and past its due date; on-time rates of spans closed
+    from ``since`` (default: the 7 days up to ``as_of``). A past ``as_of`` shows what was
+    late on that day, including spans that have ended since."""
     period_start = since or as_of - dt.timedelta(days=6)
     if period_start > as_of:
         raise InvalidInput(f"the period starts ({period_start}) after the report date ({as_of})")
@@ -93,8 +94,8 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
                          spans_t.c.owner, spans_t.c.started_on, spans_t.c.due_on,
                          spans_t.c.provisional)
                .join(cases_t, cases_t.c.id == spans_t.c.case_id)
-               .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on < as_of,
-                      spans_t.c.started_on <= as_of))
+               .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
+                      spans_t.c.due_on < as_of, spans_t.c.started_on <= as_of))
     lines: list[OverdueLine] = []
     with engine.db.connect() as conn:
         total = conn.scalar(sa.select(sa.func.count()).select_from(overdue.subquery()))

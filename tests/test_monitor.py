@@ -1,0 +1,250 @@
+"""The overdue scan: alerts at three levels, each raised exactly once, delivered reliably."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case
+from structlog.testing import capture_logs
+
+from workflow import Actor, Engine, WorkingCalendar
+from workflow.monitor import classify
+from workflow.settings import Settings
+from workflow.store import alerts_t, leases_t, span_changes_t
+
+D = dt.date
+CAL = WorkingCalendar()
+SETTINGS = Settings()
+
+
+def open_due(engine, due: D, **kwargs):
+    """A case whose destination review is due on ``due``."""
+    return open_case(engine, on=CAL.subtract_working_days(due, 15), **kwargs)
+
+
+@pytest.mark.parametrize("due, as_of, expected", [
+    (D(2025, 10, 23), D(2025, 10, 17), []),                        # 4 working days left
+    (D(2025, 10, 23), D(2025, 10, 20), [("due_soon", -3)]),        # 3 left
+    (D(2025, 10, 23), D(2025, 10, 23), [("due_soon", 0)]),         # due today
+    (D(2025, 10, 23), D(2025, 10, 24), [("overdue", 1)]),          # overdue the day after
+    (D(2025, 10, 23), D(2025, 10, 30), [("overdue", 5), ("escalated", 5)]),
+    (D(2025, 9, 30), D(2025, 10, 9), [("overdue", 1)]),            # the holiday is not late
+])
+def test_a_span_is_due_soon_overdue_or_escalated_by_working_days(due, as_of, expected):
+    assert classify(due, as_of, CAL, SETTINGS) == expected
+
+
+def test_the_alert_thresholds_are_configurable():
+    settings = Settings(due_soon_days=1, escalate_after_days=2)
+    assert classify(D(2025, 10, 23), D(2025, 10, 21), CAL, settings) == []
+    assert classify(D(2025, 10, 23), D(2025, 10, 27), CAL, settings) == [("overdue", 2),
+                                                                         ("escalated", 2)]
+
+
+def test_each_span_alerts_once_per_level_however_often_the_scan_runs(engine):
+    soon = open_due(engine, D(2025, 10, 23))
+    late = open_due(engine, D(2025, 10, 14))
+    first = engine.scan(D(2025, 10, 21))
+    assert {(a.case_id, a.level) for a in first.raised} == {(soon.id, "due_soon"),
+                                                            (late.id, "overdue"),
+                                                            (late.id, "escalated")}
+    assert engine.scan(D(2025, 10, 21)).raised == ()
+    assert engine.scan(D(2025, 10, 22)).raised == ()
+    later = engine.scan(D(2025, 10, 24))
+    assert {(a.case_id, a.level) for a in later.raised} == {(soon.id, "overdue")}
+    alerts = engine.alerts(case_id=late.id)
+    assert [(a.level, a.due_on, a.working_days_late, a.owner, a.owner_agency, a.as_of)
+            for a in alerts] == [
+        ("overdue", D(2025, 10, 14), 5, "destination", "440300", D(2025, 10, 21)),
+        ("escalated", D(2025, 10, 14), 5, "destination", "440300", D(2025, 10, 21))]
+
+
+def test_closed_spans_never_alert(engine):
+    case = open_due(engine, D(2025, 10, 14))
+    engine.fire(case.id, "reject", actor=DEST_CLERK, on=D(2025, 10, 10), explanation="no")
+    assert engine.scan(D(2025, 10, 24)).raised == ()
+
+
+def test_the_person_owned_premium_span_alerts_like_the_others(engine):
+    case = open_case(engine, "medical_transfer", applicant="self", actor=Actor("p", "self"))
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 13),
+                documents=["information_form"], amount="10.00")
+    engine.scan(D(2026, 1, 20))
+    premium = engine.alerts(case_id=case.id)
+    assert {(a.subject, a.level, a.owner) for a in premium} >= {
+        ("premium_payment", "overdue", "person"), ("premium_payment", "escalated", "person")}
+    assert next(a for a in premium if a.subject == "premium_payment").due_on == D(2026, 1, 13)
+
+
+def test_a_continued_pension_with_a_medical_transfer_still_open_gets_an_advisory(engine):
+    pension = open_case(engine)
+    open_case(engine, "medical_transfer")
+    engine.fire(pension.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(pension.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(pension.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 10),
+                documents=["information_form"], amount=1)
+    engine.fire(pension.id, "continue_relationship", actor=DEST_CLERK, on=D(2025, 10, 13),
+                contribution_months=1)
+    result = engine.scan(D(2025, 10, 14))
+    advisories = [a for a in result.raised if a.level == "advisory"]
+    assert [(a.case_id, a.subject) for a in advisories] == [(pension.id, "different_place_registration")]
+    assert engine.scan(D(2025, 10, 15)).count("advisory") == 0
+
+
+def test_alerts_are_logged_without_the_id_number(engine):
+    open_due(engine, D(2025, 10, 14))
+    with capture_logs() as events:
+        engine.scan(D(2025, 10, 21))
+    alerts = [e for e in events if e["event"] == "alert"]
+    assert [e["level"] for e in alerts] == ["overdue", "escalated"]
+    assert PERSON_ID not in repr(events)
+
+
+# --- callbacks --------------------------------------------------------------------------
+
+def test_a_callback_gets_each_new_alert(engine):
+    got = []
+    engine.on_alert(got.append)
+    open_due(engine, D(2025, 10, 14))
+    engine.scan(D(2025, 10, 21))
+    engine.scan(D(2025, 10, 21))
+    assert [a.level for a in got] == ["overdue", "escalated"]
+
+
+def test_a_failing_callback_is_retried_on_the_next_scan_and_never_duplicates(engine):
+    calls, fail = [], {"first": True}
+
+    def flaky(alert):
+        calls.append(alert.id)
+        if fail.pop("first", False):
+            raise ConnectionError("mail server down")
+
+    engine.on_alert(flaky, name="mailer")
+    open_due(engine, D(2025, 10, 14))
+    with capture_logs() as events:
+        first = engine.scan(D(2025, 10, 21))
+    assert first.failed_deliveries == 1 and first.delivered == 0
+    assert any(e["event"] == "alert_callback_failed" for e in events)
+    second = engine.scan(D(2025, 10, 22))
+    ids = [a.id for a in engine.alerts()]
+    assert second.delivered == 2
+    assert calls == [ids[0], ids[0], ids[1]]  # the failed one again, then the next; once each
+    engine.scan(D(2025, 10, 23))
+    assert calls == [ids[0], ids[0], ids[1]]
+
+
+def test_a_callback_registered_later_gets_only_later_alerts(engine):
+    open_due(engine, D(2025, 10, 14))
+    engine.scan(D(2025, 10, 21))
+    got = []
+    engine.on_alert(got.append)
+    open_due(engine, D(2025, 10, 23))
+    engine.scan(D(2025, 10, 21))
+    assert [a.level for a in got] == ["due_soon"]
+
+
+# --- one scan at a time, and crashes ----------------------------------------------------
+
+def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url):
+    open_due(engine, D(2025, 10, 14))
+    with Engine(db_url) as other:
+        assert other.monitor.acquire("scan")
+        with capture_logs() as events:
+            result = engine.scan(D(2025, 10, 21))
+        assert not result.ran and "lease" in result.reason
+        assert [e["event"] for e in events] == ["scan_skipped"]
+        other.monitor.release("scan")
+    assert engine.scan(D(2025, 10, 21)).ran
+
+
+def test_a_crashed_holders_lease_expires(engine, db_url):
+    with Engine(db_url) as crashed:
+        assert crashed.monitor.acquire("scan")
+    with engine.db.begin() as conn:  # as if its lease_seconds had passed
+        conn.execute(sa.update(leases_t).values(
+            expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+    assert engine.scan(D(2025, 10, 21)).ran
+
+
+def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(engine, monkeypatch):
+    got = []
+    engine.on_alert(got.append)
+    open_due(engine, D(2025, 10, 14))
+
+    def crash():
+        raise SystemError("killed")
+
+    monkeypatch.setattr(engine.monitor, "deliver", crash)
+    with pytest.raises(SystemError):
+        engine.scan(D(2025, 10, 21))
+    assert [r.status for r in engine.monitor.runs("scan")] == ["failed"]
+    monkeypatch.undo()
+    again = engine.scan(D(2025, 10, 21))
+    assert again.raised == ()  # already stored by the crashed run
+    assert [a.level for a in got] == ["overdue", "escalated"]
+    assert len(engine.alerts()) == 2
+
+
+def _scan_in_process(url, barrier, results):
+    with Engine(url) as engine:
+        barrier.wait()
+        results.put(len(engine.monitor._raise(D(2025, 10, 21), None)))
+
+
+def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_url):
+    """Even bypassing the lease, the database refuses a second copy of an alert."""
+    for due in (D(2025, 10, 14), D(2025, 10, 20), D(2025, 10, 22)):
+        open_due(engine, due)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_scan_in_process, args=(db_url, barrier, results))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    counts = sorted(results.get(timeout=5) for _ in procs)
+    with engine.db.connect() as conn:
+        stored = conn.scalar(sa.select(sa.func.count()).select_from(alerts_t))
+    assert stored == 4  # overdue+escalated, overdue, due_soon
+    assert sum(counts) == stored
+
+
+# --- provisional due dates --------------------------------------------------------------
+
+def test_provisional_due_dates_are_recomputed_when_the_schedule_is_added(definitions_dir, db_url):
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = open_case(engine, on=D(2026, 12, 24))
+        [span] = engine.spans(case.id)
+        assert span.provisional and span.due_on == D(2027, 1, 15)  # estimated: Jan 1 off
+    calendars = definitions_dir / "calendars"
+    calendars.mkdir(exist_ok=True)
+    (calendars / "2027.yaml").write_text(
+        "year: 2027\nsource: test schedule\n"
+        "holidays:\n  - {name: New Year, from: 2027-01-01, to: 2027-01-06}\n", encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        changes = engine.recompute_due_dates()
+        [span] = engine.spans(case.id)
+        assert (span.due_on, span.provisional) == (D(2027, 1, 20), False)
+        assert [(c["old_due_on"], c["new_due_on"]) for c in changes] == [
+            (D(2027, 1, 15), D(2027, 1, 20))]
+        with engine.db.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(span_changes_t)) == 1
+        assert engine.recompute_due_dates() == []
+    shutil.rmtree(calendars)
+
+
+def test_the_alerts_can_be_filtered(engine):
+    open_due(engine, D(2025, 10, 14))
+    open_due(engine, D(2025, 10, 23), origin="110000", destination="310000",
+             actor=APPLICANT)
+    engine.scan(D(2025, 10, 21))
+    assert [a.level for a in engine.alerts(level="escalated")] == ["escalated"]
+    assert [a.owner_agency for a in engine.alerts(agency="310000")] == ["310000"]
+    assert len(engine.alerts(limit=1)) == 1

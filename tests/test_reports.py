@@ -1,0 +1,161 @@
+"""Overdue reports: figures that match the database, masked IDs, three honest formats."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from workflow import Engine, InvalidInput
+from workflow.demo import AS_OF, build_demo
+from workflow.reports import BUCKETS, bucket, write_report
+from workflow.store import cases_t
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    engine = Engine(f"sqlite:///{folder / 'demo.db'}")
+    build_demo(engine, cases=200)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("late, name", [(0, "1–5"), (1, "1–5"), (5, "1–5"), (6, "6–10"),
+                                        (10, "6–10"), (11, "11–15"), (15, "11–15"),
+                                        (16, "over 15")])
+def test_working_days_late_fall_into_aging_buckets(late, name):
+    assert bucket(late) == name
+
+
+def test_the_report_figures_equal_an_independent_count_from_the_database(demo):
+    report = demo.overdue_report(AS_OF)
+    with demo.db.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT owner_agency, due_on FROM span WHERE ended_on IS NULL AND due_on < :d"),
+            {"d": AS_OF}).all()
+        closed = conn.execute(sa.text(
+            "SELECT owner_agency, COUNT(*), SUM(ended_on <= due_on) FROM span "
+            "WHERE ended_on BETWEEN :a AND :b GROUP BY owner_agency"),
+            {"a": AS_OF - dt.timedelta(days=6), "b": AS_OF}).all()
+    assert rows, "the demo has overdue spans"
+    assert len(report.lines) == len(rows)
+    per_agency = Counter(agency for agency, _ in rows)
+    assert {a: s.overdue for a, s in report.agencies.items() if s.overdue} == dict(per_agency)
+    for agency, n, on_time in closed:
+        s = report.agencies[agency]
+        assert (s.closed, s.closed_on_time) == (n, on_time)
+        assert s.on_time_rate == pytest.approx(on_time / n)
+    for s in report.agencies.values():
+        assert sum(s.buckets.values()) == s.overdue
+        assert s.escalated == sum(1 for x in report.lines
+                                  if x.agency == s.agency and x.working_days_late >= 5)
+
+
+def test_the_report_masks_id_numbers_in_every_format(demo, tmp_path):
+    report = demo.overdue_report(AS_OF)
+    with demo.db.connect() as conn:
+        ids = {r.person_id for r in conn.execute(sa.select(cases_t.c.person_id))}
+    for fmt in ("csv", "html"):
+        text = write_report(report, fmt, tmp_path / f"r.{fmt}").read_text(encoding="utf-8-sig")
+        assert not any(i in text for i in ids)
+        assert re.search(r"\d{6}\*{8}\d{3}[\dX]", text)
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    values = {str(c.value) for row in book["Overdue spans"].iter_rows() for c in row}
+    assert not ids & values
+
+
+def test_the_csv_has_one_row_per_overdue_span(demo, tmp_path):
+    report = demo.overdue_report(AS_OF)
+    with (write_report(report, "csv", tmp_path / "r.csv")).open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(report.lines)
+    assert rows[0]["due"] == report.lines[0].due_on.isoformat()
+
+
+def test_the_xlsx_has_real_dates_numbers_a_frozen_header_and_filters(demo, tmp_path):
+    report = demo.overdue_report(AS_OF)
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    assert book.sheetnames == ["Summary", "Overdue spans"]
+    detail, summary = book["Overdue spans"], book["Summary"]
+    header = [c.value for c in detail[1]]
+    first = dict(zip(header, [c.value for c in detail[2]], strict=True))
+    assert isinstance(first["due"], dt.datetime) and isinstance(first["working days late"], int)
+    assert isinstance(first["case"], int)
+    for sheet in (detail, summary):
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref
+    assert detail.max_row == len(report.lines) + 1
+    assert [c.value for c in summary[1]][1:5] == [f"{b} working days late" for b in BUCKETS]
+
+
+def test_the_html_report_is_one_self_contained_file_with_a_chart(demo, tmp_path):
+    text = write_report(demo.overdue_report(AS_OF), "html", tmp_path / "r.html").read_text()
+    assert "<svg" in text and "<script" not in text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert "@media print" in text
+
+
+def test_a_report_into_a_missing_folder_is_refused_and_writes_nothing(demo, tmp_path):
+    with pytest.raises(InvalidInput, match="does not exist"):
+        write_report(demo.overdue_report(AS_OF), "html", tmp_path / "nowhere" / "r.html")
+    with pytest.raises(InvalidInput, match="format"):
+        write_report(demo.overdue_report(AS_OF), "pdf", tmp_path / "r.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not _chromium() and not os.environ.get("CI"),
+                    reason="headless Chromium is installed by .ci/run (Debian package chromium)")
+def test_the_html_report_opens_in_headless_chromium_without_errors(demo, tmp_path):
+    """The report renders in a real browser; the screenshot is kept beside it."""
+    assert _chromium(), "CI must install the Debian package chromium"
+    page = write_report(demo.overdue_report(AS_OF), "html", tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600",
+             "--enable-logging=stderr", "--v=0"]
+    done = subprocess.run([_chromium(), *flags, f"--screenshot={shot}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    console_errors = [line for line in done.stderr.splitlines()
+                      if "CONSOLE" in line or "Uncaught" in line]
+    assert console_errors == []
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert f"Overdue report as of {AS_OF}" in dom and "<svg" in dom
+
+
+def test_the_report_command_writes_the_file(demo, tmp_path):
+    out = tmp_path / "weekly.xlsx"
+    done = subprocess.run(
+        ["sstransfer", "--db", str(demo.db.url), "report", "overdue", "--as-of", str(AS_OF),
+         "--format", "xlsx", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PATH": f"{os.path.dirname(os.sys.executable)}:{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    assert out.exists() and "overdue span(s)" in done.stdout
+
+
+def test_a_report_as_of_an_earlier_date_shows_what_was_late_that_day(demo):
+    as_of = dt.date(2025, 6, 2)
+    early = demo.overdue_report(as_of)
+    with demo.db.connect() as conn:
+        expected = conn.scalar(sa.text(
+            "SELECT COUNT(*) FROM span WHERE (ended_on IS NULL OR ended_on > :d) "
+            "AND due_on < :d AND started_on <= :d"), {"d": as_of})
+    assert len(early.lines) == expected
+    assert all(x.started_on <= as_of and x.due_on < as_of for x in early.lines)
