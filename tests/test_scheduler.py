@@ -1,0 +1,103 @@
+"""The scheduler: daily scans on working days, weekly reports, missed runs made up once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from conftest import open_case
+
+from workflow import DefinitionError, Engine, WorkingCalendar
+from workflow.monitor import last_occurrence
+from workflow.scheduler import Jobs
+from workflow.settings import Settings
+
+CHINA = ZoneInfo("Asia/Shanghai")
+CAL = WorkingCalendar()
+D = dt.date
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=CHINA)
+
+
+@pytest.fixture
+def engine(db_url, tmp_path):
+    with Engine(db_url, settings=Settings(report_dir=tmp_path / "reports")) as e:
+        yield e
+
+
+def done(engine, job):
+    return [r.as_of for r in engine.monitor.runs(job) if r.status == "done"]
+
+
+@pytest.mark.parametrize("now, expected", [
+    (at(2025, 10, 9, 9, 0), D(2025, 10, 9)),    # after 08:30 on a working day: today
+    (at(2025, 10, 9, 8, 0), D(2025, 9, 30)),    # before 08:30: the last working day, across National Day
+    (at(2025, 10, 11, 9, 0), D(2025, 10, 11)),  # a make-up Saturday is a working day
+    (at(2025, 10, 12, 9, 0), D(2025, 10, 11)),  # Sunday: back to Saturday
+])
+def test_the_last_scheduled_scan_skips_weekends_and_holidays(now, expected):
+    assert last_occurrence(now, dt.time(8, 30), None, CAL) == expected
+
+
+def test_the_last_weekly_report_is_the_last_monday_at_seven():
+    assert last_occurrence(at(2025, 10, 9, 9), dt.time(7), [0], None) == D(2025, 10, 6)
+    assert last_occurrence(at(2025, 10, 6, 6, 59), dt.time(7), [0], None) == D(2025, 9, 29)
+
+
+def test_the_daily_scan_skips_a_non_working_day_and_runs_once_a_working_day(engine):
+    jobs = Jobs(engine)
+    assert not jobs.scan(at(2025, 10, 3, 8, 30))   # National Day holiday
+    assert jobs.scan(at(2025, 10, 9, 8, 30))
+    assert not jobs.scan(at(2025, 10, 9, 8, 30))   # a second instance on the same day
+    assert done(engine, "scan") == [D(2025, 10, 9)]
+
+
+def test_a_run_missed_across_a_weekend_and_a_holiday_is_made_up_exactly_once(engine, db_url):
+    """Every instance was down from Tuesday 2025-09-30 to Thursday 2025-10-09."""
+    open_case(engine, on=D(2025, 9, 1))
+    jobs = Jobs(engine)
+    assert jobs.scan(at(2025, 9, 30, 8, 30))
+    assert jobs.report(at(2025, 9, 29, 7, 0))
+    made_up = jobs.catch_up(at(2025, 10, 9, 9, 0))
+    assert made_up == ["scan 2025-10-09", "report 2025-10-06"]
+    with Engine(db_url, settings=engine.settings) as other:  # another instance comes back too
+        assert Jobs(other).catch_up(at(2025, 10, 9, 9, 5)) == []
+    assert jobs.catch_up(at(2025, 10, 9, 10, 0)) == []
+    assert done(engine, "scan") == [D(2025, 9, 30), D(2025, 10, 9)]
+    assert done(engine, "report") == [D(2025, 9, 29), D(2025, 10, 6)]
+
+
+def test_the_weekly_report_writes_one_file_per_format_named_by_date(engine, tmp_path):
+    open_case(engine, on=D(2025, 9, 1))
+    assert Jobs(engine).report(at(2025, 10, 6, 7, 0))
+    names = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert names == ["overdue-2025-10-06.csv", "overdue-2025-10-06.html", "overdue-2025-10-06.xlsx"]
+    assert not Jobs(engine).report(at(2025, 10, 6, 7, 1))
+
+
+def test_the_embedded_scheduler_fires_the_scan_at_half_past_eight_china_time(engine):
+    """With the clock at 08:29:58 on 2025-10-09, the scheduler catches up, then scans at 08:30."""
+    open_case(engine, on=D(2025, 9, 1))
+    with time_machine.travel(at(2025, 10, 9, 8, 29, 58), tick=True):
+        engine.start_scheduler()
+        deadline = time.monotonic() + 20
+        while D(2025, 10, 9) not in done(engine, "scan") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        engine.shutdown()
+    assert done(engine, "scan") == [D(2025, 9, 30), D(2025, 10, 9)]  # catch-up, then 08:30
+    assert done(engine, "report") == [D(2025, 10, 6)]
+
+
+def test_settings_come_from_a_toml_file_with_clear_errors(tmp_path):
+    path = tmp_path / "sstransfer.toml"
+    path.write_text('[monitor]\nscan_at = "09:15"\ndue_soon_days = 2\n', encoding="utf-8")
+    s = Settings.load(path, report_day="fri")
+    assert (s.scan_at, s.due_soon_days, s.report_day) == (dt.time(9, 15), 2, "fri")
+    path.write_text('[monitor]\nscan_at = "late"\n', encoding="utf-8")
+    with pytest.raises(DefinitionError, match="scan_at"):
+        Settings.load(path)
