@@ -396,15 +396,15 @@ def test_an_invalid_id_number_is_not_echoed_in_the_error(engine):
 
 def test_a_failure_inside_the_transaction_leaves_nothing_half_written(engine, monkeypatch):
     case = open_case(engine)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "_start_spans", boom)
+    monkeypatch.setattr(engine, "_start_spans", boom)  # after the case, history and span ends
     before = snapshot(engine)
     with pytest.raises(RuntimeError):
-        engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
-                    documents_needed=["id_card"])
+        engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
     assert snapshot(engine) == before
     with pytest.raises(RuntimeError):
         open_case(engine)
@@ -423,7 +423,8 @@ def test_a_clerk_deciding_on_an_old_version_gets_concurrent_update(engine):
 def test_the_version_check_is_made_in_the_write_itself(engine, monkeypatch):
     """Even if another write lands between reading the case and writing, only one wins."""
     case = open_case(engine)
-    stale = engine._row(case.id, None, D(2025, 10, 9))
+    with engine.db.connect() as conn:
+        stale = engine._row(conn, case.id, None, D(2025, 10, 9))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
     monkeypatch.setattr(engine, "_row", lambda *args: stale)
     refused(engine, ConcurrentUpdate, engine.fire, case.id, "reject", actor=DEST_CLERK,

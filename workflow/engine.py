@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,14 +25,23 @@ import sqlalchemy as sa
 import structlog
 
 from . import store
-from ._views import _View
+from ._views import _plain, _View
 from .calendar import WorkingCalendar
 from .definitions import Definition, DefinitionSet, parse_definition
-from .errors import CaseNotFound, ConcurrentUpdate, DefinitionChanged, InvalidInput, NotPermitted
+from .errors import CaseNotFound, ConcurrentUpdate, DefinitionChanged, InvalidInput, InvalidRow
 from .errors import WorkflowError as _WorkflowError
-from .rules import Actor, CaseFacts, Step, check_date, decide, decide_open, mask_person_id
+from .rules import (
+    Actor,
+    CaseFacts,
+    Step,
+    check_date,
+    decide,
+    decide_attach,
+    decide_open,
+    mask_person_id,
+)
 from .settings import Settings
-from .store import cases_t, definitions_t, history_t, spans_t
+from .store import cases_t, definitions_t, history_t, idempotency_t, spans_t
 
 CHINA = ZoneInfo("Asia/Shanghai")
 OPEN_TRIGGER = "open"
@@ -120,7 +134,8 @@ class Engine:
     """
 
     def __init__(self, url: str | None = None, *, definitions: Path | str | None = None,
-                 settings: Settings | None = None, echo: bool = False) -> None:
+                 settings: Settings | None = None, auto_upgrade: bool | None = None,
+                 echo: bool = False) -> None:
         from .monitor import Monitor
 
         self.settings = settings or Settings.load()
@@ -128,6 +143,11 @@ class Engine:
         self.calendar = WorkingCalendar(self.definitions.calendars_dir)
         self.url = store.database_url(url)
         self.db = store.connect(self.url, echo=echo)
+        try:
+            store.ensure_schema(self.db, auto_upgrade=auto_upgrade)
+        except BaseException:
+            self.db.dispose()
+            raise
         self._by_key: dict[tuple[str, int], Definition] = dict(self.definitions.by_key)
         self._register_definitions()
         self.monitor = Monitor(self, self.settings)
@@ -183,10 +203,29 @@ class Engine:
         return self._by_key[key]
 
     # --- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self, session: Any = None) -> Iterator[sa.Connection]:
+        """One transaction: ours (committed here), or the host's session (it commits)."""
+        if session is not None:
+            yield session.connection()
+            return
+        with self.db.connect() as conn:
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
     def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
                   destination: str, applicant: str, channel: str = "counter",
-                  documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None) -> Case:
-        """Open a transfer case in the definition's initial state; starts its first spans."""
+                  documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
+                  session: Any = None) -> Case:
+        """Open a transfer case in the definition's initial state; starts its first spans.
+
+        ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
+        written in its transaction and committed (or rolled back) with the host's own writes.
+        """
         with self._refusals(OPEN_TRIGGER, None, actor):
             on = check_date(today() if on is None else on)
             d = self.definition(definition)
@@ -195,88 +234,162 @@ class Engine:
                                  documents=documents, actor=actor)
             started, docs = fields.pop("spans_started"), list(fields.pop("documents"))
             stamp = store.now()
-            with self.db.begin() as conn:
-                case_id = conn.execute(sa.insert(cases_t).values(
-                    definition_name=d.name, definition_version=d.version, insurance=d.insurance,
-                    state=d.initial, version=1, documents=docs,
-                    requested_documents=[], opened_on=on, last_event_on=on, created_at=stamp,
-                    updated_at=stamp, **fields)).inserted_primary_key[0]
-                facts = CaseFacts(case_id, d.initial, origin, destination, applicant, channel,
-                                  frozenset())
-                self._write_history(conn, case_id, 1, OPEN_TRIGGER, None, d.initial, actor, on,
-                                    stamp, docs, None, {})
-                self._start_spans(conn, facts, started, on)
+            values = dict(definition_name=d.name, definition_version=d.version,
+                          insurance=d.insurance, state=d.initial, version=1, documents=docs,
+                          requested_documents=[], opened_on=on, last_event_on=on,
+                          amount_fen=None, contribution_months=None, created_at=stamp,
+                          updated_at=stamp, **fields)
+            with self._tx(session) as conn:
+                case_id = conn.execute(sa.insert(cases_t).values(**values)).inserted_primary_key[0]
+                conn.execute(sa.insert(history_t), [self._history(
+                    case_id, 1, OPEN_TRIGGER, None, d.initial, actor, on, stamp, docs, None, {})])
+                self._start_spans(conn, [(case_id, origin, destination, started)], on)
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
                  origin=origin, destination=destination)
-        return self.get(case_id)
+        return Case.from_row(SimpleNamespace(id=case_id, **values))
+
+    def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
+                   on: dt.date | None = None, first_line: int = 1,
+                   progress: Callable[[int], None] | None = None) -> list[int]:
+        """Open many cases in one transaction, with the same checks as :meth:`open_case`.
+
+        Each application is a mapping of ``open_case``'s arguments plus ``definition`` (and
+        optionally ``on``). A bad one is refused as :class:`InvalidRow` naming its line
+        (``first_line`` is the line of the first application) and nothing is written.
+        Returns the new case ids in order.
+        """
+        default_on = check_date(today() if on is None else on)
+        stamp, cases, spans_of, dues = store.now(), [], [], {}
+        for line, app in enumerate(applications, first_line):
+            try:
+                app = dict(app)
+                name = app.pop("definition", None)
+                if not name:
+                    raise InvalidInput("definition is missing")
+                when = check_date(app.pop("on", None) or default_on)
+                d = self.definition(name)
+                fields = decide_open(d, actor=actor, **app)
+            except (_WorkflowError, TypeError) as exc:
+                error = InvalidRow(line, exc)
+                log.info("refused", trigger="open_cases", error=type(exc).__name__,
+                         reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
+                raise error from None
+            spans_of.append((fields["origin"], fields["destination"], fields.pop("spans_started")))
+            fields["documents"] = list(fields["documents"])
+            cases.append(dict(definition_name=d.name, definition_version=d.version,
+                              insurance=d.insurance, state=d.initial, version=1,
+                              requested_documents=[], opened_on=when, last_event_on=when,
+                              amount_fen=None, contribution_months=None, created_at=stamp,
+                              updated_at=stamp, **fields))
+            if progress and len(cases) % 1000 == 0:
+                progress(len(cases))
+        if not cases:
+            return []
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(
+                sa.insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), cases)]
+            conn.execute(sa.insert(history_t), [self._history(
+                case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
+                c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
+            span_rows = []
+            for case_id, c, (origin, destination, started) in zip(ids, cases, spans_of, strict=True):
+                span_rows += self._span_rows(case_id, origin, destination, started,
+                                             c["opened_on"], dues)
+            if span_rows:
+                conn.execute(sa.insert(spans_t), span_rows)
+        if progress:
+            progress(len(cases))
+        log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
+                 actor=actor.id, role=actor.role, agency=actor.agency)
+        return ids
 
     def fire(self, case_id: int, trigger: str, *, actor: Actor, on: dt.date | None = None,
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
-             amount: Decimal | int | str | None = None,
-             contribution_months: int | None = None) -> Case:
+             amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             idempotency_key: str | None = None, session: Any = None) -> Case:
         """Fire ``trigger`` on a case; raises a :class:`WorkflowError` and writes nothing if refused.
 
-        ``expected_version`` is the case version the caller decided on (from :meth:`get`);
-        if the case has moved on since, :class:`ConcurrentUpdate` is raised.
+        ``expected_version``: the case version the caller decided on (from :meth:`get`); if
+        the case has moved on since, :class:`ConcurrentUpdate` is raised.
+        ``idempotency_key``: a retried call with the same key returns the first result and
+        writes nothing; the same key with different arguments is refused.
+        ``session``: the host application's SQLAlchemy/SQLModel session (see :meth:`open_case`).
         """
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months}
+        request = None
+        if idempotency_key is not None:
+            request = _request_hash(case_id, trigger, actor, on, documents, inputs,
+                                    expected_version)
         with self._refusals(trigger, case_id, actor):
             on = check_date(today() if on is None else on)
-            row = self._row(case_id, expected_version, on)
-            d = self.definition(row.definition_name, row.definition_version)
-            step = decide(d, self._facts(row), trigger, actor, documents, inputs)
-            self._apply(row, step, actor, on)
+            try:
+                with self._tx(session) as conn:
+                    if request is not None:
+                        first = self._idempotent(conn, idempotency_key, request)
+                        if first is not None:
+                            return first
+                    row = self._row(conn, case_id, expected_version, on)
+                    d = self.definition(row.definition_name, row.definition_version)
+                    step = decide(d, self._facts(row), trigger, actor, documents, inputs)
+                    case = self._apply(conn, row, step, actor, on)
+                    if request is not None:
+                        conn.execute(sa.insert(idempotency_t).values(
+                            key=idempotency_key, case_id=case_id, request_hash=request,
+                            result=_snapshot(case), created_at=case.updated_at))
+            except sa.exc.IntegrityError:
+                if request is None or session is not None:
+                    raise
+                with self.db.connect() as conn:  # a concurrent call with the same key won
+                    first = self._idempotent(conn, idempotency_key, request)
+                if first is None:
+                    raise
+                return first
         log.info("transition", case_id=case_id, trigger=trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
-        return self.get(case_id)
+        return case
 
     def attach_documents(self, case_id: int, documents: Iterable[str], *, actor: Actor,
-                         on: dt.date | None = None, expected_version: int | None = None) -> Case:
+                         on: dt.date | None = None, expected_version: int | None = None,
+                         session: Any = None) -> Case:
         """Add documents to a running case without changing its state."""
         with self._refusals(ATTACH_TRIGGER, case_id, actor):
             on = check_date(today() if on is None else on)
-            row = self._row(case_id, expected_version, on)
-            d = self.definition(row.definition_name, row.definition_version)
-            if isinstance(documents, str):
-                raise InvalidInput("documents must be a list of document kinds")
-            supplied = d.catalogue.check(documents)
-            if not supplied:
-                raise InvalidInput("name at least one document to attach")
-            if row.state in d.final_states:
-                raise InvalidInput(f"case {case_id} is closed ({row.state}): nothing can be attached")
-            facts = self._facts(row)
-            if not (actor.role == row.applicant
-                    or (actor.role == "destination_clerk" and actor.agency == row.destination)
-                    or (actor.role == "origin_clerk" and actor.agency == row.origin)):
-                raise NotPermitted(
-                    f"documents of case {case_id} may be attached by the applicant "
-                    f"({row.applicant}) or a clerk of agency {row.origin} or {row.destination}; "
-                    f"{actor.describe()} may not")
-            held = set(facts.documents) | set(supplied)
-            step = Step(ATTACH_TRIGGER, row.state, row.state,
-                        tuple(k for k in d.catalogue.kinds if k in held), facts.requested,
-                        supplied, {}, (), ())
-            self._apply(row, step, actor, on)
-        log.info("documents_attached", case_id=case_id, documents=list(supplied),
+            with self._tx(session) as conn:
+                row = self._row(conn, case_id, expected_version, on)
+                d = self.definition(row.definition_name, row.definition_version)
+                step = decide_attach(d, self._facts(row), actor, documents)
+                case = self._apply(conn, row, step, actor, on)
+        log.info("documents_attached", case_id=case_id, documents=list(step.supplied),
                  actor=actor.id, role=actor.role, agency=actor.agency)
-        return self.get(case_id)
+        return case
 
     @contextmanager
     def _refusals(self, trigger: str, case_id: int | None, actor: Actor) -> Iterator[None]:
         try:
             yield
+        except InvalidRow:
+            raise
         except _WorkflowError as exc:
             log.info("refused", case_id=case_id, trigger=trigger, error=type(exc).__name__,
                      reason=str(exc), actor=getattr(actor, "id", None),
                      role=getattr(actor, "role", None), agency=getattr(actor, "agency", None))
             raise
 
-    def _row(self, case_id: int, expected_version: int | None, on: dt.date) -> Any:
-        with self.db.connect() as conn:
-            row = conn.execute(sa.select(cases_t).where(cases_t.c.id == case_id)).first()
+    @staticmethod
+    def _idempotent(conn: sa.Connection, key: str, request: str) -> Case | None:
+        row = conn.execute(sa.select(idempotency_t).where(idempotency_t.c.key == key)).first()
+        if row is None:
+            return None
+        if row.request_hash != request:
+            raise InvalidInput(f"idempotency key {key!r} was already used for a different call")
+        return _from_snapshot(row.result)
+
+    @staticmethod
+    def _row(conn: sa.Connection, case_id: int, expected_version: int | None, on: dt.date) -> Any:
+        row = conn.execute(sa.select(cases_t).where(cases_t.c.id == case_id)).first()
         if row is None:
             raise CaseNotFound(case_id)
         if expected_version is not None and expected_version != row.version:
@@ -291,7 +404,8 @@ class Engine:
         return CaseFacts(row.id, row.state, row.origin, row.destination, row.applicant,
                          row.channel, frozenset(row.documents), tuple(row.requested_documents))
 
-    def _apply(self, row: Any, step: Step, actor: Actor, on: dt.date) -> None:
+    def _apply(self, conn: sa.Connection, row: Any, step: Step, actor: Actor, on: dt.date) -> Case:
+        """Write one step: the case (version-checked), its history row, its span changes."""
         stamp = store.now()
         values: dict[str, Any] = {
             "state": step.dest, "version": row.version + 1, "documents": list(step.documents),
@@ -302,51 +416,59 @@ class Engine:
             values["amount_fen"] = int(Decimal(step.inputs["amount"]).scaleb(2))
         if "contribution_months" in step.inputs:
             values["contribution_months"] = step.inputs["contribution_months"]
-        with self.db.begin() as conn:
-            updated = conn.execute(sa.update(cases_t).where(
-                cases_t.c.id == row.id, cases_t.c.version == row.version).values(**values))
-            if updated.rowcount != 1:
-                raise ConcurrentUpdate(row.id, row.version)
-            inputs = {k: v for k, v in step.inputs.items() if k != "explanation"}
-            self._write_history(conn, row.id, row.version + 1, step.trigger, step.source,
-                                step.dest, actor, on, stamp, step.supplied,
-                                step.inputs.get("explanation"), inputs)
-            ending = sa.update(spans_t).where(spans_t.c.case_id == row.id,
-                                              spans_t.c.ended_on.is_(None))
-            if step.spans_ended is None:
-                conn.execute(ending.values(ended_on=on))
-            elif step.spans_ended:
-                conn.execute(ending.where(spans_t.c.name.in_(step.spans_ended))
-                             .values(ended_on=on))
-            self._start_spans(conn, self._facts(row), step.spans_started, on)
+        updated = conn.execute(_UPDATE_CASE, {"_id": row.id, "_version": row.version, **values})
+        if updated.rowcount != 1:
+            raise ConcurrentUpdate(row.id, row.version)
+        inputs = {k: v for k, v in step.inputs.items() if k != "explanation"}
+        conn.execute(_INSERT_HISTORY, [self._history(
+            row.id, row.version + 1, step.trigger, step.source, step.dest, actor, on, stamp,
+            step.supplied, step.inputs.get("explanation"), inputs)])
+        if step.spans_ended is None:
+            conn.execute(_END_ALL_SPANS, {"_case": row.id, "ended_on": on})
+        elif step.spans_ended:
+            conn.execute(_END_SPANS, {"_case": row.id, "_names": list(step.spans_ended),
+                                      "ended_on": on})
+        if step.spans_started:
+            self._start_spans(conn, [(row.id, row.origin, row.destination, step.spans_started)],
+                              on)
+        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
 
     @staticmethod
-    def _write_history(conn: sa.Connection, case_id: int, seq: int, trigger: str,
-                       source: str | None, dest: str, actor: Actor, on: dt.date,
-                       stamp: dt.datetime, documents: Iterable[str], comment: str | None,
-                       inputs: dict[str, Any]) -> None:
-        conn.execute(sa.insert(history_t).values(
-            case_id=case_id, seq=seq, trigger=trigger, from_state=source, to_state=dest,
-            actor_id=actor.id, actor_role=actor.role, actor_agency=actor.agency,
-            business_date=on, recorded_at=stamp, documents=list(documents), comment=comment,
-            inputs=inputs))
+    def _history(case_id: int, seq: int, trigger: str, source: str | None, dest: str,
+                 actor: Actor, on: dt.date, stamp: dt.datetime, documents: Iterable[str],
+                 comment: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+        return dict(case_id=case_id, seq=seq, trigger=trigger, from_state=source, to_state=dest,
+                    actor_id=actor.id, actor_role=actor.role, actor_agency=actor.agency,
+                    business_date=on, recorded_at=stamp, documents=list(documents),
+                    comment=comment, inputs=inputs)
 
-    def _start_spans(self, conn: sa.Connection, facts: CaseFacts, specs: Iterable[Any],
-                     on: dt.date) -> None:
+    def _span_rows(self, case_id: int, origin: str, destination: str, specs: Iterable[Any],
+                   on: dt.date, dues: dict | None = None) -> list[dict[str, Any]]:
         rows = []
         for spec in specs:
-            due = (self.calendar.due(on, spec.limit_working_days) if spec.limit_months is None
-                   else self.calendar.due_in_months(on, spec.limit_months))
+            key = (on, spec.limit_working_days, spec.limit_months)
+            due = dues.get(key) if dues is not None else None
+            if due is None:
+                due = (self.calendar.due(on, spec.limit_working_days)
+                       if spec.limit_months is None
+                       else self.calendar.due_in_months(on, spec.limit_months))
+                if dues is not None:
+                    dues[key] = due
             rows.append({
-                "case_id": facts.id, "name": spec.name, "owner": spec.owner,
+                "case_id": case_id, "name": spec.name, "owner": spec.owner,
                 # The person's own limits are chased by the destination agency.
-                "owner_agency": facts.origin if spec.owner == "origin" else facts.destination,
+                "owner_agency": origin if spec.owner == "origin" else destination,
                 "limit_working_days": spec.limit_working_days,
                 "limit_months": spec.limit_months, "started_on": on,
                 "due_on": due.on, "ended_on": None, "provisional": due.provisional,
             })
+        return rows
+
+    def _start_spans(self, conn: sa.Connection, cases: Iterable[tuple], on: dt.date) -> None:
+        rows = [r for case_id, origin, destination, specs in cases
+                for r in self._span_rows(case_id, origin, destination, specs, on)]
         if rows:
-            conn.execute(sa.insert(spans_t), rows)
+            conn.execute(_INSERT_SPAN, rows)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
@@ -444,6 +566,60 @@ class Engine:
             log.info("scheduler_stopped")
 
 
+_UPDATE_CASE = sa.update(cases_t).where(
+    cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version"))
+_INSERT_HISTORY = sa.insert(history_t)
+_INSERT_SPAN = sa.insert(spans_t)
+_END_ALL_SPANS = sa.update(spans_t).where(spans_t.c.case_id == sa.bindparam("_case"),
+                                          spans_t.c.ended_on.is_(None))
+_END_SPANS = _END_ALL_SPANS.where(spans_t.c.name.in_(sa.bindparam("_names", expanding=True)))
+
+
+def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
+                  documents: Iterable[str], inputs: Mapping[str, Any],
+                  expected_version: int | None) -> str:
+    """What identifies a call for its idempotency key."""
+    if isinstance(documents, str):
+        raise InvalidInput("documents must be a list of document kinds")
+    documents = list(documents)
+    body = [case_id, trigger, actor.id, actor.role, actor.agency, _plain(on),
+            sorted(map(str, documents)), expected_version,
+            {k: _plain(v) for k, v in sorted(inputs.items()) if v is not None}]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    data = {f.name: _plain(getattr(case, f.name)) for f in dataclasses.fields(case)}
+    return data
+
+
+def _from_snapshot(data: Mapping[str, Any]) -> Case:
+    data = dict(data)
+    for name in ("opened_on", "last_event_on"):
+        data[name] = dt.date.fromisoformat(data[name])
+    data["updated_at"] = dt.datetime.fromisoformat(data["updated_at"])
+    data["amount"] = None if data["amount"] is None else Decimal(data["amount"])
+    data["documents"] = tuple(data["documents"])
+    data["requested_documents"] = tuple(data["requested_documents"])
+    return Case(**data)
+
+
+def retry_on_conflict(call: Callable[[], Any], *, attempts: int = 5, delay: float = 0.02) -> Any:
+    """Run ``call()``; on :class:`ConcurrentUpdate` wait a little and run it again.
+
+    For calls that decide afresh on each attempt (no ``expected_version``): the retry reads
+    the case again, so it may then be refused for a real reason (e.g. InvalidTransition).
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ConcurrentUpdate:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * (2 ** attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _span(r: Any) -> Span:
     return Span(name=r.name, owner=r.owner, owner_agency=r.owner_agency,
                 limit_working_days=r.limit_working_days, limit_months=r.limit_months,
@@ -451,4 +627,4 @@ def _span(r: Any) -> Span:
                 due_on=r.due_on, ended_on=r.ended_on, provisional=bool(r.provisional))
 
 
-__all__ = ["CHINA", "Case", "Engine", "HistoryEntry", "Span", "today"]
+__all__ = ["CHINA", "Case", "Engine", "HistoryEntry", "Span", "retry_on_conflict", "today"]

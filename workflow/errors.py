@@ -77,14 +77,28 @@ class DefinitionChanged(WorkflowError):
     """A definition version that cases already run on was edited in place."""
 
 
+class InvalidRow(WorkflowError):
+    """One application of a batch was refused; nothing of the batch was written."""
+
+    def __init__(self, line: int, error: Exception) -> None:
+        self.line, self.error = line, error
+        super().__init__(f"line {line}: {error}")
+
+
+class SchemaMismatch(WorkflowError):
+    """The database schema is older or newer than this version of the engine."""
+
+
 __all__ = [
     "CaseNotFound",
     "ConcurrentUpdate",
     "DefinitionChanged",
     "DefinitionError",
     "InvalidInput",
+    "InvalidRow",
     "InvalidTransition",
     "MissingDocuments",
     "NotPermitted",
+    "SchemaMismatch",
     "WorkflowError",
 ]

@@ -231,6 +231,27 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
     }
 
 
+def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
+                  documents: Iterable[str]) -> Step:
+    """Documents added to a running case by its applicant or a clerk of either agency."""
+    if isinstance(documents, str):
+        raise InvalidInput("documents must be a list of document kinds")
+    supplied = definition.catalogue.check(documents)
+    if not supplied:
+        raise InvalidInput("name at least one document to attach")
+    if facts.state in definition.final_states:
+        raise InvalidInput(f"case {facts.id} is closed ({facts.state}): nothing can be attached")
+    if not _may_act(("applicant", "origin_clerk", "destination_clerk"), actor, facts):
+        raise NotPermitted(
+            f"documents of case {facts.id} may be attached by the applicant ({facts.applicant}) "
+            f"or a clerk of agency {facts.origin} or {facts.destination}; "
+            f"{actor.describe()} may not")
+    held = set(facts.documents) | set(supplied)
+    return Step("attach_documents", facts.state, facts.state,
+                tuple(k for k in definition.catalogue.kinds if k in held), facts.requested,
+                supplied, {}, (), ())
+
+
 def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
            documents: Iterable[str] = (), inputs: Mapping[str, Any] | None = None) -> Step:
     """Check one trigger against the case; return the :class:`Step` or raise why not."""
@@ -296,6 +317,7 @@ __all__ = [
     "check_agency",
     "check_person_id",
     "decide",
+    "decide_attach",
     "decide_open",
     "mask_person_id",
     "parse_amount",

@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel
 
+from .errors import InvalidInput, SchemaMismatch
+
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
 UTC = dt.UTC
@@ -79,7 +81,7 @@ class CaseRecord(SQLModel, table=True):
     requested_documents: list = Field(sa_column=_json())
     opened_on: dt.date
     last_event_on: dt.date
-    amount_fen: int | None = None
+    amount_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
     contribution_months: int | None = None
     created_at: dt.datetime = Field(sa_column=_ts())
     updated_at: dt.datetime = Field(sa_column=_ts())
@@ -111,6 +113,8 @@ class SpanRecord(SQLModel, table=True):
         sa.Index("ix_span_running_due", "due_on",
                  sqlite_where=sa.text("ended_on IS NULL"),
                  postgresql_where=sa.text("ended_on IS NULL")),
+        # On-time rates of spans closed in a period.
+        sa.Index("ix_span_ended_on", "ended_on"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
@@ -123,6 +127,17 @@ class SpanRecord(SQLModel, table=True):
     due_on: dt.date
     ended_on: dt.date | None = None
     provisional: bool
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first result of a call made with an idempotency key."""
+
+    __tablename__ = "idempotency_key"
+    key: str = Field(primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id")
+    request_hash: str
+    result: dict = Field(sa_column=_json())
+    created_at: dt.datetime = Field(sa_column=_ts())
 
 
 class SpanChangeRecord(SQLModel, table=True):
@@ -156,6 +171,7 @@ class AlertRecord(SQLModel, table=True):
     provisional: bool = False
     as_of: dt.date
     raised_at: dt.datetime = Field(sa_column=_ts())
+    run_id: int | None = Field(default=None, index=True)
 
 
 class AlertSubscriberRecord(SQLModel, table=True):
@@ -198,13 +214,14 @@ class RunRecord(SQLModel, table=True):
 
 TABLES = [t.__table__ for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
-    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord)]
+    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     CaseRecord.__table__, HistoryRecord.__table__, SpanRecord.__table__, DefinitionRecord.__table__
 )
-span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t = (
+span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempotency_t = (
     SpanChangeRecord.__table__, AlertRecord.__table__, AlertSubscriberRecord.__table__,
     AlertDeliveryRecord.__table__, LeaseRecord.__table__, RunRecord.__table__,
+    IdempotencyRecord.__table__,
 )
 
 
@@ -224,7 +241,10 @@ def database_url(url: str | None) -> str:
 def connect(url: str | None = None, *, echo: bool = False) -> SAEngine:
     """An SQLAlchemy engine; SQLite files run in WAL mode with a busy timeout."""
     url = database_url(url)
-    db = sa.create_engine(url, echo=echo)
+    try:
+        db = sa.create_engine(url, echo=echo)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
     if db.dialect.name == "sqlite":
         @event.listens_for(db, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no branch
@@ -234,8 +254,69 @@ def connect(url: str | None = None, *, echo: bool = False) -> SAEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
-    SQLModel.metadata.create_all(db, tables=TABLES)
     return db
+
+
+# --- schema migrations (Alembic, shipped in workflow/migrations) -----------------------------
+
+def _alembic_config(conn: sa.Connection | None = None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "workflow:migrations")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(db: SAEngine) -> str | None:
+    """The schema revision the database is at; None for a database without our tables."""
+    with db.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if "alembic_version" in names:
+            return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    if "transfer_case" in names:
+        raise SchemaMismatch(
+            "the database has sstransfer tables but no schema revision (made by a development "
+            "build before migrations): recreate it")
+    return None
+
+
+def upgrade(db: SAEngine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the code's)."""
+    from alembic import command
+
+    with db.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
+    """Create the schema in an empty database; refuse one at another revision.
+
+    ``auto_upgrade`` (default: on for SQLite files) upgrades an older schema instead.
+    """
+    current, head = current_revision(db), head_revision()
+    if current == head:
+        return
+    from alembic.script import ScriptDirectory
+
+    known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaMismatch(
+            f"the database schema is at revision {current}, newer than this sstransfer "
+            f"({head}): upgrade the sstransfer package")
+    if current is None or (auto_upgrade if auto_upgrade is not None
+                           else db.dialect.name == "sqlite"):
+        upgrade(db)
+        return
+    raise SchemaMismatch(
+        f"the database schema is at revision {current} but this sstransfer needs {head}: "
+        f"run `sstransfer --db URL db upgrade`")
 
 
 def now() -> dt.datetime:
