@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from workflow import Actor, Engine
 from workflow.definitions import shipped_definitions_dir
 from workflow.store import TABLES
+
+# Log events go nowhere during tests; tests that read them use structlog.testing.capture_logs.
+structlog.configure(logger_factory=structlog.PrintLoggerFactory(open(os.devnull, "w")))  # noqa: SIM115
 
 PERSON_ID = "11010519491231002X"
 ORIGIN, DESTINATION = "310000", "440300"
@@ -35,9 +40,30 @@ def definitions_dir(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cases.db'}"
+PG_URL_ENV = "SSTRANSFER_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def fresh_database(backend: str, folder: Path) -> str:
+    """The URL of an empty database: a new SQLite file, or PostgreSQL with its schema reset."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'cases.db'}"
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must start PostgreSQL and set {PG_URL_ENV} (see .ci/postgres.sh)")
+        pytest.skip(f"PostgreSQL: start one with `bash .ci/postgres.sh` and set {PG_URL_ENV}")
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    db.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path: Path) -> str:
+    """Every test that touches the database runs on SQLite and on PostgreSQL."""
+    return fresh_database(request.param, tmp_path)
 
 
 @pytest.fixture
