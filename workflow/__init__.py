@@ -7,22 +7,27 @@ by documents and roles, stored with its history, and timed against the statutory
 
 from .calendar import Due, WorkingCalendar
 from .definitions import Definition, DefinitionSet
-from .engine import Case, Engine, HistoryEntry, Span, today
+from .engine import Case, Engine, HistoryEntry, Span, retry_on_conflict, today
 from .errors import (
     CaseNotFound,
     ConcurrentUpdate,
     DefinitionChanged,
     DefinitionError,
     InvalidInput,
+    InvalidRow,
     InvalidTransition,
     MissingDocuments,
     NotPermitted,
+    SchemaMismatch,
     WorkflowError,
 )
+from .monitor import Alert, ScanResult
 from .rules import Actor, mask_person_id
+from .settings import Settings
 
 __all__ = [
     "Actor",
+    "Alert",
     "Case",
     "CaseNotFound",
     "ConcurrentUpdate",
@@ -34,12 +39,17 @@ __all__ = [
     "Engine",
     "HistoryEntry",
     "InvalidInput",
+    "InvalidRow",
     "InvalidTransition",
     "MissingDocuments",
     "NotPermitted",
+    "ScanResult",
+    "SchemaMismatch",
+    "Settings",
     "Span",
     "WorkflowError",
     "WorkingCalendar",
     "mask_person_id",
+    "retry_on_conflict",
     "today",
 ]

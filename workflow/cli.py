@@ -485,6 +485,35 @@ def demo(
     out.print(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated")
 
 
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target (default: head).")] = "head"
+               ) -> None:
+    """Bring the database to the schema this sstransfer needs (or to REVISION)."""
+    from . import store
+
+    db = store.connect(settings.db)
+    before = store.current_revision(db)
+    store.upgrade(db, revision)
+    out.print(f"schema: {before or 'empty'} -> {store.current_revision(db)} ({db.url!r})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Say which schema revision the database is at, and which this sstransfer needs."""
+    from . import store
+
+    db = store.connect(settings.db)
+    current, head = store.current_revision(db), store.head_revision()
+    state = "up to date" if current == head else (
+        "empty: `sstransfer db upgrade` creates it" if current is None
+        else "`sstransfer db upgrade` needed")
+    out.print(f"{current or 'empty'} (this sstransfer needs {head}): {state}")
+
+
 def main() -> None:
     """Entry point: a refused call prints one line and exits 1, never a traceback."""
     try:

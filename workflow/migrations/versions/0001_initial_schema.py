@@ -1,8 +1,7 @@
-"""initial schema
+"""The transfer engine: definitions, cases, history and spans.
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 04:36:56.657801
+Revises: (none)
 """
 
 import sqlalchemy as sa
@@ -15,32 +14,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('alert_subscriber',
-    sa.Column('name', sa.String(), nullable=False),
-    sa.Column('since_alert_id', sa.Integer(), nullable=False),
-    sa.Column('registered_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name')
-    )
-    op.create_table('scheduler_lease',
-    sa.Column('job', sa.String(), nullable=False),
-    sa.Column('holder', sa.String(), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('job')
-    )
-    op.create_table('scheduler_run',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(), nullable=False),
-    sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('holder', sa.String(), nullable=False),
-    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('status', sa.String(), nullable=False),
-    sa.Column('detail', sa.String(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('scheduler_run', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_scheduler_run_job'), ['job'], unique=False)
-
     op.create_table('transfer_case',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('definition_name', sa.String(), nullable=False),
@@ -99,15 +72,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'seq', name='uq_case_history_seq')
     )
-    op.create_table('idempotency_key',
-    sa.Column('key', sa.String(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('request_hash', sa.String(), nullable=False),
-    sa.Column('result', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['transfer_case.id'], ),
-    sa.PrimaryKeyConstraint('key')
-    )
     op.create_table('span',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -128,76 +92,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_span_ended_on', ['ended_on'], unique=False)
         batch_op.create_index('ix_span_running_due', ['due_on'], unique=False, sqlite_where=sa.text('ended_on IS NULL'), postgresql_where=sa.text('ended_on IS NULL'))
 
-    op.create_table('alert',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('key', sa.String(), nullable=False),
-    sa.Column('level', sa.String(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('span_id', sa.Integer(), nullable=True),
-    sa.Column('subject', sa.String(), nullable=False),
-    sa.Column('owner', sa.String(), nullable=False),
-    sa.Column('owner_agency', sa.String(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=True),
-    sa.Column('working_days_late', sa.Integer(), nullable=True),
-    sa.Column('provisional', sa.Boolean(), nullable=False),
-    sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['transfer_case.id'], ),
-    sa.ForeignKeyConstraint(['span_id'], ['span.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('key')
-    )
-    with op.batch_alter_table('alert', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alert_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alert_level'), ['level'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alert_owner_agency'), ['owner_agency'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alert_run_id'), ['run_id'], unique=False)
-
-    op.create_table('span_change',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('span_id', sa.Integer(), nullable=False),
-    sa.Column('old_due_on', sa.Date(), nullable=False),
-    sa.Column('new_due_on', sa.Date(), nullable=False),
-    sa.Column('old_provisional', sa.Boolean(), nullable=False),
-    sa.Column('new_provisional', sa.Boolean(), nullable=False),
-    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('reason', sa.String(), nullable=False),
-    sa.ForeignKeyConstraint(['span_id'], ['span.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('span_change', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_span_change_span_id'), ['span_id'], unique=False)
-
-    op.create_table('alert_delivery',
-    sa.Column('alert_id', sa.Integer(), nullable=False),
-    sa.Column('subscriber', sa.String(), nullable=False),
-    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['alert_id'], ['alert.id'], ),
-    sa.PrimaryKeyConstraint('alert_id', 'subscriber')
-    )
-
 
 def downgrade() -> None:
-    op.drop_table('alert_delivery')
-    with op.batch_alter_table('span_change', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_span_change_span_id'))
-
-    op.drop_table('span_change')
-    with op.batch_alter_table('alert', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_alert_run_id'))
-        batch_op.drop_index(batch_op.f('ix_alert_owner_agency'))
-        batch_op.drop_index(batch_op.f('ix_alert_level'))
-        batch_op.drop_index(batch_op.f('ix_alert_case_id'))
-
-    op.drop_table('alert')
     with op.batch_alter_table('span', schema=None) as batch_op:
         batch_op.drop_index('ix_span_running_due', sqlite_where=sa.text('ended_on IS NULL'), postgresql_where=sa.text('ended_on IS NULL'))
         batch_op.drop_index('ix_span_ended_on')
         batch_op.drop_index(batch_op.f('ix_span_case_id'))
 
     op.drop_table('span')
-    op.drop_table('idempotency_key')
     op.drop_table('case_history')
     op.drop_table('workflow_definition')
     with op.batch_alter_table('transfer_case', schema=None) as batch_op:
@@ -208,9 +110,3 @@ def downgrade() -> None:
         batch_op.drop_index('ix_case_insurance_state_last')
 
     op.drop_table('transfer_case')
-    with op.batch_alter_table('scheduler_run', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_scheduler_run_job'))
-
-    op.drop_table('scheduler_run')
-    op.drop_table('scheduler_lease')
-    op.drop_table('alert_subscriber')

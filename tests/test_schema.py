@@ -1,0 +1,55 @@
+"""The schema is managed by the migrations shipped in the package."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from conftest import open_case
+
+from workflow import Engine, SchemaMismatch, store
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(db_url):
+    db = store.connect(db_url)
+    store.upgrade(db)
+    with db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), store.TABLES[0].metadata)
+    db.dispose()
+    ours = {t.name for t in store.TABLES}
+    relevant = [d for d in diff if not (d[0] in ("add_table", "remove_table")
+                                        and d[1].name not in ours)]
+    assert relevant == []
+
+
+def test_an_engine_on_an_empty_database_creates_the_schema(db_url):
+    with Engine(db_url) as engine:
+        assert store.current_revision(engine.db) == store.head_revision()
+
+
+def test_an_older_schema_is_refused_with_the_command_to_run(db_url):
+    db = store.connect(db_url)
+    store.upgrade(db, "0001")
+    db.dispose()
+    with pytest.raises(SchemaMismatch, match="sstransfer --db URL db upgrade"):
+        Engine(db_url, auto_upgrade=False)
+    with Engine(db_url, auto_upgrade=True) as engine:
+        assert store.current_revision(engine.db) == store.head_revision()
+        assert open_case(engine).state == "applied"
+
+
+def test_an_older_sqlite_file_is_upgraded_automatically(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = store.connect(url)
+    store.upgrade(db, "0001")
+    db.dispose()
+    with Engine(url) as engine:
+        assert store.current_revision(engine.db) == store.head_revision()
+
+
+def test_a_newer_schema_is_refused(db_url):
+    with Engine(db_url) as engine, engine.db.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaMismatch, match="newer than this sstransfer"):
+        Engine(db_url)
