@@ -485,6 +485,52 @@ def demo(
     out.print(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated")
 
 
+IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
+                  "channel", "documents", "received_on")
+
+
+@app.command("import")
+def import_cases(
+    path: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, on: OnOpt = None,
+) -> None:
+    """Open every application of a CSV file in one batch; a bad line stops it, writing nothing.
+
+    Columns: definition, person_id, person_name, origin, destination, applicant, channel,
+    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today).
+    """
+    import csv
+
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a file")
+    engine = settings.engine()
+
+    def rows(f):
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        unknown = [c for c in header if c not in IMPORT_COLUMNS]
+        if unknown:
+            raise InvalidInput(f"{path}, line 1: unknown column(s) {', '.join(unknown)}; "
+                               f"columns: {', '.join(IMPORT_COLUMNS)}")
+        for n, row in enumerate(reader, 2):
+            row = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            if "documents" in row:
+                row["documents"] = [d.strip() for d in row["documents"].split(";") if d.strip()]
+            received = row.pop("received_on", "")
+            if received:
+                row["on"] = _date(received, f"line {n}: received_on")
+            yield row
+
+    with path.open(newline="", encoding="utf-8-sig") as f, \
+            Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"opening cases from {path.name}", total=None)
+        ids = engine.open_cases(rows(f), actor=_actor(actor, role, agency),
+                                on=_date(on, "--on"), first_line=2,
+                                progress=lambda n: bar.update(task, completed=n))
+    span = f" (ids {ids[0]}–{ids[-1]})" if ids else ""
+    out.print(f"{len(ids)} case(s) opened{span}")
+
+
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -264,13 +264,18 @@ class Engine:
         for line, app in enumerate(applications, first_line):
             try:
                 app = dict(app)
-                name = app.pop("definition", None)
-                if not name:
-                    raise InvalidInput("definition is missing")
+                unknown = sorted(set(app) - _APPLICATION_FIELDS)
+                missing = sorted(_APPLICATION_FIELDS - {"on", "channel", "documents"} - set(app))
+                if unknown or missing:
+                    raise InvalidInput("; ".join(
+                        ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
+                        + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
+                d = self.definition(app.pop("definition"))
                 when = check_date(app.pop("on", None) or default_on)
-                d = self.definition(name)
+                app.setdefault("channel", "counter")
+                app.setdefault("documents", ())
                 fields = decide_open(d, actor=actor, **app)
-            except (_WorkflowError, TypeError) as exc:
+            except _WorkflowError as exc:
                 error = InvalidRow(line, exc)
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
                          reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
@@ -566,6 +571,8 @@ class Engine:
             log.info("scheduler_stopped")
 
 
+_APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
+                       "applicant", "channel", "documents"}
 _UPDATE_CASE = sa.update(cases_t).where(
     cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version"))
 _INSERT_HISTORY = sa.insert(history_t)
