@@ -331,7 +331,7 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
     result = engine.scan(_date(as_of, "--as-of"))
     if as_json:
         _print_json({"as_of": result.as_of.isoformat(), "ran": result.ran,
-                     "reason": result.reason, "raised": [a.to_dict() for a in result.raised],
+                     "reason": result.reason, "counts": result.counts,
                      "delivered": result.delivered})
         return
     if not result.ran:
@@ -339,7 +339,7 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
         return
     counts = ", ".join(f"{lvl} {result.count(lvl)}"
                        for lvl in ("due_soon", "overdue", "escalated", "advisory"))
-    out.print(f"scan as of {result.as_of}: {len(result.raised)} new alert(s): {counts}")
+    out.print(f"scan as of {result.as_of}: {result.raised} new alert(s): {counts}")
 
 
 @app.command("alerts")
@@ -379,7 +379,7 @@ def report_overdue(
             progress=lambda done, total: bar.update(task, completed=done, total=total))
         bar.update(task, description=f"writing {fmt}")
         path = write_report(report, fmt, out_path)
-    out.print(f"{len(report.lines)} overdue span(s) in {len(report.agencies)} agencies "
+    out.print(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
               f"as of {report.as_of}: {path}")
 
 

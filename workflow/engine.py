@@ -533,10 +533,10 @@ class Engine:
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               limit: int | None = None):
-        """Stored alerts, oldest first."""
+               run_id: int | None = None, limit: int | None = None):
+        """Stored alerts, oldest first; ``run_id`` picks those one scan raised."""
         return self.monitor.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
-                                   limit=limit)
+                                   run_id=run_id, limit=limit)
 
     def on_alert(self, callback, name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""

@@ -55,15 +55,22 @@ class Alert(_View):
 
 @dataclasses.dataclass(frozen=True)
 class ScanResult:
+    """What one scan did; its alerts are ``engine.alerts(run_id=result.run_id)``."""
+
     as_of: dt.date
     ran: bool
     reason: str = ""
-    raised: tuple[Alert, ...] = ()
+    run_id: int | None = None
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
     delivered: int = 0
     failed_deliveries: int = 0
 
     def count(self, level: str) -> int:
-        return sum(1 for a in self.raised if a.level == level)
+        return self.counts.get(level, 0)
+
+    @property
+    def raised(self) -> int:
+        return sum(self.counts.values())
 
 
 def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
@@ -131,27 +138,31 @@ class Monitor:
         with self.db.connect() as conn:
             return conn.execute(query).all()
 
-    def run_once(self, job: str, as_of: dt.date, work: Callable[[], str],
-                 *, once: bool) -> tuple[bool, str]:
-        """Run ``work`` under the job's lease and record it; ``once``: skip if done for as_of."""
+    def run_once(self, job: str, as_of: dt.date, work: Callable[[int], str],
+                 *, once: bool) -> tuple[int | None, str]:
+        """Run ``work(run_id)`` under the job's lease and record it.
+
+        ``once``: skip if a run of the job is already done for ``as_of`` or later. Returns
+        the run id (None if skipped) and the run's detail or the reason it was skipped.
+        """
         if not self.acquire(job):
             log.info(f"{job}_skipped", as_of=str(as_of), reason="another instance is running it")
-            return False, "another instance holds the lease"
+            return None, "another instance holds the lease"
         try:
             if once and (self.last_done(job) or dt.date.min) >= as_of:
                 log.info(f"{job}_skipped", as_of=str(as_of), reason="already done")
-                return False, f"already done as of {as_of}"
+                return None, f"already done as of {as_of}"
             with self.db.begin() as conn:
                 run_id = conn.execute(sa.insert(runs_t).values(
                     job=job, as_of=as_of, holder=self.holder, started_at=store.now(),
                     status="running")).inserted_primary_key[0]
             try:
-                detail = work()
+                detail = work(run_id)
             except Exception as exc:
                 self._finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
                 raise
             self._finish(run_id, "done", detail)
-            return True, detail
+            return run_id, detail
         finally:
             self.release(job)
 
@@ -163,60 +174,70 @@ class Monitor:
     # --- the scan ---------------------------------------------------------------------------
     def scan(self, as_of: dt.date, *, once: bool = False) -> ScanResult:
         """Raise every alert due on ``as_of``; deliver pending alerts to the callbacks."""
-        raised: list[Alert] = []
+        counts: dict[str, int] = {}
         delivered = failed = 0
 
-        def work() -> str:
+        def work(run_id: int) -> str:
             nonlocal delivered, failed
-            raised.extend(self._raise(as_of, self.last_done("scan")))
+            counts.update(self._raise(as_of, self.last_done("scan"), run_id))
             delivered, failed = self.deliver()  # under the lease: one deliverer at a time
-            return ", ".join(f"{lvl}={sum(1 for a in raised if a.level == lvl)}"
-                             for lvl in (*LEVELS, "advisory"))
+            return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in (*LEVELS, "advisory"))
 
-        ran, reason = self.run_once("scan", as_of, work, once=once)
-        if ran:
-            log.info("scan_done", as_of=str(as_of), raised=len(raised), delivered=delivered,
-                     failed_deliveries=failed)
-        return ScanResult(as_of, ran, "" if ran else reason, tuple(raised), delivered, failed)
+        run_id, reason = self.run_once("scan", as_of, work, once=once)
+        if run_id is None:
+            return ScanResult(as_of, False, reason)
+        log.info("scan_done", as_of=str(as_of), raised=sum(counts.values()),
+                 delivered=delivered, failed_deliveries=failed, **counts)
+        return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
 
-    def _raise(self, as_of: dt.date, since: dt.date | None) -> list[Alert]:
+    def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int | None) -> dict[str, int]:
+        """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
         cal, settings = self.engine.calendar, self.settings
-        horizon = cal.add_working_days(as_of, settings.due_soon_days) if settings.due_soon_days \
-            else as_of
+        horizon = cal.add_working_days(as_of, settings.due_soon_days) \
+            if settings.due_soon_days else as_of
         stamp = store.now()
-        rows: list[dict[str, Any]] = []
-        with self.db.connect() as conn:
-            spans = conn.execute(
-                sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
-                          spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional)
-                .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on <= horizon)
-                .where(spans_t.c.started_on <= as_of))
-            for s in spans:
-                for level, late in classify(s.due_on, as_of, cal, settings):
-                    rows.append({
-                        "key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
-                        "span_id": s.id, "subject": s.name, "owner": s.owner,
-                        "owner_agency": s.owner_agency, "due_on": s.due_on,
-                        "working_days_late": late, "provisional": bool(s.provisional),
-                        "as_of": as_of, "raised_at": stamp})
-            rows += [{
+        counts: dict[str, int] = {}
+
+        def alert(s: Any, level: str, late: int | None) -> dict[str, Any]:
+            return {"key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
+                    "span_id": s.id, "subject": s.name, "owner": s.owner,
+                    "owner_agency": s.owner_agency, "due_on": s.due_on,
+                    "working_days_late": late, "provisional": bool(s.provisional),
+                    "as_of": as_of, "raised_at": stamp, "run_id": run_id}
+
+        spans = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
+                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional)
+                 .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on <= horizon,
+                        spans_t.c.started_on <= as_of))
+        with self.db.connect() as reader:
+            chunks = reader.execution_options(yield_per=_CHUNK).execute(spans).partitions()
+            for chunk in chunks:
+                rows = [alert(s, level, late) for s in chunk
+                        for level, late in classify(s.due_on, as_of, cal, settings)]
+                self._insert_alerts(rows, counts, as_of)
+            advisories = [{
                 "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
                 "span_id": None, "subject": ADVISORY, "owner": "person",
                 "owner_agency": r.destination, "due_on": None, "working_days_late": None,
-                "provisional": False, "as_of": as_of, "raised_at": stamp,
-            } for r in conn.execute(self._advisory_query(as_of, since))]
-        new: list[Alert] = []
+                "provisional": False, "as_of": as_of, "raised_at": stamp, "run_id": run_id,
+            } for r in reader.execute(self._advisory_query(as_of, since))]
+        self._insert_alerts(advisories, counts, as_of)
+        return counts
+
+    def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
+                       as_of: dt.date) -> None:
+        """Insert, skipping any alert that exists already; log and count the new ones."""
+        if not rows:
+            return
         with self.db.begin() as conn:
             insert = store.insert_ignoring_duplicates(conn, alerts_t).returning(*alerts_t.c)
-            for i in range(0, len(rows), _CHUNK):
-                new += [_alert(r) for r in conn.execute(insert, rows[i:i + _CHUNK])]
-        new.sort(key=lambda a: a.id)
-        for a in new:
+            new = [_alert(r) for r in conn.execute(insert, rows)]
+        for a in sorted(new, key=lambda a: a.id):
+            counts[a.level] = counts.get(a.level, 0) + 1
             log.warning("alert", level=a.level, case_id=a.case_id, subject=a.subject,
                         owner=a.owner, agency=a.owner_agency,
                         due_on=a.due_on and a.due_on.isoformat(),
                         working_days_late=a.working_days_late, as_of=as_of.isoformat())
-        return new
 
     @staticmethod
     def _advisory_query(as_of: dt.date, since: dt.date | None) -> sa.Select:
@@ -246,33 +267,40 @@ class Monitor:
         """Send each subscriber the alerts it has not had; a failure waits for the next scan."""
         delivered = failed = 0
         for name, callback in self._subscribers.items():
-            with self.db.connect() as conn:
-                since = conn.scalar(sa.select(subs_t.c.since_alert_id).where(subs_t.c.name == name))
-                done = sa.select(deliveries_t.c.alert_id).where(
-                    deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == name)
-                pending = [_alert(r) for r in conn.execute(
-                    sa.select(alerts_t).where(alerts_t.c.id > since, ~done.exists())
-                    .order_by(alerts_t.c.id))]
-            for a in pending:
-                try:
-                    callback(a)
-                except Exception as exc:
-                    failed += 1
-                    log.error("alert_callback_failed", subscriber=name, alert_id=a.id,
-                              case_id=a.case_id, error=f"{type(exc).__name__}: {exc}")
-                    break
-                with self.db.begin() as conn:
-                    conn.execute(store.insert_ignoring_duplicates(conn, deliveries_t).values(
-                        alert_id=a.id, subscriber=name, delivered_at=store.now()))
-                delivered += 1
+            after, stopped = 0, False
+            while not stopped and (pending := self._pending(name, after)):
+                for a in pending:
+                    try:
+                        callback(a)
+                    except Exception as exc:
+                        failed, stopped = failed + 1, True
+                        log.error("alert_callback_failed", subscriber=name, alert_id=a.id,
+                                  case_id=a.case_id, error=f"{type(exc).__name__}: {exc}")
+                        break
+                    with self.db.begin() as conn:
+                        conn.execute(store.insert_ignoring_duplicates(conn, deliveries_t).values(
+                            alert_id=a.id, subscriber=name, delivered_at=store.now()))
+                    delivered, after = delivered + 1, a.id
         return delivered, failed
+
+    def _pending(self, subscriber: str, after: int) -> list[Alert]:
+        """The next alerts not yet delivered to ``subscriber``, oldest first."""
+        with self.db.connect() as conn:
+            since = conn.scalar(sa.select(subs_t.c.since_alert_id)
+                                .where(subs_t.c.name == subscriber))
+            done = sa.select(deliveries_t.c.alert_id).where(
+                deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == subscriber)
+            return [_alert(r) for r in conn.execute(
+                sa.select(alerts_t).where(alerts_t.c.id > max(since, after), ~done.exists())
+                .order_by(alerts_t.c.id).limit(_CHUNK))]
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               limit: int | None = None) -> list[Alert]:
+               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
         query = sa.select(alerts_t).order_by(alerts_t.c.id)
         for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
-                              (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of)):
+                              (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of),
+                              (alerts_t.c.run_id, run_id)):
             if value is not None:
                 query = query.where(column == value)
         if limit is not None:

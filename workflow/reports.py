@@ -6,8 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import html
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,11 +65,38 @@ class AgencySummary:
 
 @dataclasses.dataclass
 class OverdueReport:
+    """The summary figures, and the detail lines streamed from the database on demand."""
+
+    engine: Engine = dataclasses.field(repr=False)
     as_of: dt.date
     period_start: dt.date
     escalate_after_days: int
-    lines: list[OverdueLine]
     agencies: dict[str, AgencySummary]
+    total: int  # overdue spans
+
+    def lines(self) -> Iterator[OverdueLine]:
+        """Every overdue span by agency, most working days late first (streamed)."""
+        cal, escalate = self.engine.calendar, self.escalate_after_days
+        query = _overdue_query(self.as_of).order_by(
+            spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
+        with self.engine.db.connect() as conn:
+            for r in conn.execution_options(yield_per=_STREAM).execute(query):
+                late = cal.working_days_between(r.due_on, self.as_of)
+                yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
+                                  mask_person_id(r.person_id), r.name, r.owner, r.started_on,
+                                  r.due_on, late, "escalated" if late >= escalate else "overdue",
+                                  bool(r.provisional))
+
+
+def _overdue_query(as_of: dt.date) -> sa.Select:
+    """Spans running on ``as_of`` and past their due date, with their cases."""
+    return (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
+                      cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
+                      spans_t.c.owner, spans_t.c.started_on, spans_t.c.due_on,
+                      spans_t.c.provisional)
+            .join(cases_t, cases_t.c.id == spans_t.c.case_id)
+            .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
+                   spans_t.c.due_on < as_of, spans_t.c.started_on <= as_of))
 
 
 def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | None = None,
@@ -89,29 +115,19 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
             agencies[agency] = AgencySummary(agency)
         return agencies[agency]
 
-    overdue = (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
-                         cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
-                         spans_t.c.owner, spans_t.c.started_on, spans_t.c.due_on,
-                         spans_t.c.provisional)
-               .join(cases_t, cases_t.c.id == spans_t.c.case_id)
-               .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
-                      spans_t.c.due_on < as_of, spans_t.c.started_on <= as_of))
-    lines: list[OverdueLine] = []
+    due = _overdue_query(as_of).with_only_columns(spans_t.c.owner_agency, spans_t.c.due_on)
+    seen = 0
     with engine.db.connect() as conn:
-        total = conn.scalar(sa.select(sa.func.count()).select_from(overdue.subquery()))
-        result = conn.execution_options(yield_per=_STREAM).execute(overdue)
-        for r in result:
-            late = cal.working_days_between(r.due_on, as_of)
-            level = "escalated" if late >= escalate else "overdue"
-            lines.append(OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
-                                     mask_person_id(r.person_id), r.name, r.owner, r.started_on,
-                                     r.due_on, late, level, bool(r.provisional)))
-            s = summary(r.owner_agency)
+        total = conn.scalar(sa.select(sa.func.count()).select_from(due.subquery()))
+        for agency, due_on in conn.execution_options(yield_per=_STREAM).execute(due):
+            late = cal.working_days_between(due_on, as_of)
+            s = summary(agency)
             s.buckets[bucket(late)] += 1
             s.overdue += 1
-            s.escalated += level == "escalated"
-            if progress and len(lines) % _STREAM == 0:
-                progress(len(lines), total)
+            s.escalated += late >= escalate
+            seen += 1
+            if progress and seen % _STREAM == 0:
+                progress(seen, total)
         closed = conn.execute(
             sa.select(spans_t.c.owner_agency, sa.func.count(),
                       sa.func.sum(sa.case((spans_t.c.ended_on <= spans_t.c.due_on, 1), else_=0)))
@@ -121,10 +137,9 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
             s = summary(agency)
             s.closed, s.closed_on_time = n, int(on_time or 0)
     if progress:
-        progress(len(lines), total)
-    lines.sort(key=lambda x: (x.agency, -x.working_days_late, x.case_id))
-    return OverdueReport(as_of, period_start, escalate, lines,
-                         dict(sorted(agencies.items())))
+        progress(seen, total)
+    return OverdueReport(engine, as_of, period_start, escalate, dict(sorted(agencies.items())),
+                         total)
 
 
 def _detail_row(x: OverdueLine) -> list[object]:
@@ -163,42 +178,57 @@ def _csv(report: OverdueReport, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         out = csv.writer(f)
         out.writerow(DETAIL_COLUMNS)
-        for x in report.lines:
+        for x in report.lines():
             row = _detail_row(x)
             row[-1] = "yes" if x.provisional else ""
             out.writerow(v.isoformat() if isinstance(v, dt.date) else v for v in row)
 
 
 def _xlsx(report: OverdueReport, path: Path) -> None:
+    """A Summary and an Overdue spans sheet, streamed (openpyxl's write-only mode)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    wb = Workbook(write_only=False)
-    summary = wb.active
-    summary.title = "Summary"
-    summary.append(_summary_header())
+    if report.total >= 1_048_575:
+        raise InvalidInput(f"{report.total} overdue spans do not fit one XLSX sheet: use CSV")
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def sheet(title: str, header: list[str], widths: list[int]):
+        ws = wb.create_sheet(title)
+        for i, width in enumerate(widths, 1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(2, rows_of[title] + 1)}"
+        cells = []
+        for name in header:
+            cell = WriteOnlyCell(ws, value=name)
+            cell.font = bold
+            cells.append(cell)
+        ws.append(cells)
+        return ws
+
+    rows_of = {"Summary": len(report.agencies), "Overdue spans": report.total}
+    summary = sheet("Summary", _summary_header(), [14] + [12] * 10)
     for s in report.agencies.values():
-        summary.append(_summary_row(s))
-    for row in summary.iter_rows(min_row=2, min_col=11, max_col=11):
-        row[0].number_format = "0.0%"
-    detail = wb.create_sheet("Overdue spans")
-    detail.append(list(DETAIL_COLUMNS))
-    for x in report.lines:
-        detail.append(_detail_row(x))
-    for row in detail.iter_rows(min_row=2, min_col=8, max_col=9):
-        for cell in row:
-            cell.number_format = "yyyy-mm-dd"
-    for sheet in (summary, detail):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
-        for column in sheet.columns:
-            sheet.column_dimensions[column[0].column_letter].width = max(
-                12, min(40, len(str(column[0].value)) + 2))
+        row = _summary_row(s)
+        rate = WriteOnlyCell(summary, value=row[-1])
+        rate.number_format = "0.0%"
+        summary.append([*row[:-1], rate])
     summary.append([])
     summary.append([f"As of {report.as_of}; spans closed {report.period_start} to {report.as_of}; "
                     f"escalated from {report.escalate_after_days} working days late."])
+    detail = sheet("Overdue spans", list(DETAIL_COLUMNS),
+                   [14, 9, 10, 12, 20, 26, 12, 12, 12, 10, 10, 10])
+    for x in report.lines():
+        row: list[object] = _detail_row(x)
+        for i in (7, 8):
+            cell = WriteOnlyCell(detail, value=row[i])
+            cell.number_format = "yyyy-mm-dd"
+            row[i] = cell
+        detail.append(row)
     wb.save(path)
 
 
@@ -234,6 +264,7 @@ def _chart(report: OverdueReport) -> str:
 
 
 def _html(report: OverdueReport, path: Path) -> None:
+    """One self-contained, printable page: chart, summary, detail (streamed to the file)."""
     e = html.escape
 
     def cells(values: list[object], tag: str = "td") -> str:
@@ -251,16 +282,8 @@ def _html(report: OverdueReport, path: Path) -> None:
 
     summary_rows = "\n".join(f"<tr>{cells(_summary_row(s))}</tr>"
                              for s in report.agencies.values())
-    sections = []
-    by_agency: dict[str, list[OverdueLine]] = defaultdict(list)
-    for x in report.lines:
-        by_agency[x.agency].append(x)
-    for agency, lines in by_agency.items():
-        rows = "\n".join(f"<tr>{cells(_detail_row(x)[1:])}</tr>" for x in lines)
-        sections.append(f"<h3>Agency {e(agency)}: {len(lines)} overdue span(s)</h3>"
-                        f"<table><thead><tr>{cells(list(DETAIL_COLUMNS[1:]), 'th')}</tr></thead>"
-                        f"<tbody>{rows}</tbody></table>")
-    page = f"""<!DOCTYPE html>
+    with path.open("w", encoding="utf-8") as f:
+        f.write(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Overdue report as of {report.as_of}</title>
 <style>
@@ -272,7 +295,7 @@ svg text {{ font-size: 12px; font-family: sans-serif; }}
 @media print {{ body {{ margin: 0; }} h2, h3 {{ break-after: avoid; }} tr {{ break-inside: avoid; }} }}
 </style></head><body>
 <h1>Overdue report as of {report.as_of}</h1>
-<p>{len(report.lines)} span(s) past their time limit; escalated from
+<p>{report.total} span(s) past their time limit; escalated from
 {report.escalate_after_days} working days late. On-time rate: spans closed from
 {report.period_start} to {report.as_of}. ID numbers are masked.</p>
 <h2>Overdue spans per agency by working days late</h2>
@@ -282,10 +305,19 @@ svg text {{ font-size: 12px; font-family: sans-serif; }}
 {summary_rows}
 </tbody></table>
 <h2>Overdue spans</h2>
-{''.join(sections) or '<p>None.</p>'}
-</body></html>
-"""
-    path.write_text(page, encoding="utf-8")
+""")
+        agency = None
+        for x in report.lines():
+            if x.agency != agency:
+                if agency is not None:
+                    f.write("</tbody></table>\n")
+                agency = x.agency
+                f.write(f"<h3>Agency {e(agency)}: {report.agencies[agency].overdue} overdue "
+                        f"span(s)</h3><table><thead><tr>{cells(list(DETAIL_COLUMNS[1:]), 'th')}"
+                        f"</tr></thead><tbody>\n")
+            f.write(f"<tr>{cells(_detail_row(x)[1:])}</tr>\n")
+        f.write("</tbody></table>\n" if agency is not None else "<p>None.</p>\n")
+        f.write("</body></html>\n")
 
 
 __all__ = ["BUCKETS", "FORMATS", "OverdueReport", "bucket", "build_overdue_report", "write_report"]

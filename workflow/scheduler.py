@@ -56,17 +56,17 @@ class Jobs:
         folder = self.settings.report_dir
         written: list[str] = []
 
-        def work() -> str:
+        def work(run_id: int) -> str:
             folder.mkdir(parents=True, exist_ok=True)
             report = build_overdue_report(self.engine, as_of)
             for fmt in self.settings.report_formats:
                 written.append(str(write_report(report, fmt, folder / f"overdue-{as_of}.{fmt}")))
-            return f"{len(report.lines)} overdue spans: " + ", ".join(written)
+            return f"{report.total} overdue spans: " + ", ".join(written)
 
-        ran, _ = self.engine.monitor.run_once("report", as_of, work, once=True)
-        if ran:
+        run_id, _ = self.engine.monitor.run_once("report", as_of, work, once=True)
+        if run_id is not None:
             log.info("report_written", as_of=as_of.isoformat(), files=written)
-        return ran
+        return run_id is not None
 
     def catch_up(self, now: dt.datetime | None = None) -> list[str]:
         """Make up the latest missed scan and report, once each (not once per missed day)."""
