@@ -212,6 +212,13 @@ class Definition:
             name=f"{self.name}.v{self.version}",
         )
 
+    @cached_property
+    def destinations(self) -> dict[tuple[str, str], str]:
+        """(trigger, source) -> destination, as the machine resolves them (read once)."""
+        return {(trigger, source): transitions[0].dest
+                for trigger, event in self.machine.events.items()
+                for source, transitions in event.transitions.items()}
+
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         return tuple(self.machine.get_triggers(state))
 

@@ -394,7 +394,7 @@ class Engine:
 
     @staticmethod
     def _row(conn: sa.Connection, case_id: int, expected_version: int | None, on: dt.date) -> Any:
-        row = conn.execute(sa.select(cases_t).where(cases_t.c.id == case_id)).first()
+        row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         if expected_version is not None and expected_version != row.version:
@@ -421,18 +421,17 @@ class Engine:
             values["amount_fen"] = int(Decimal(step.inputs["amount"]).scaleb(2))
         if "contribution_months" in step.inputs:
             values["contribution_months"] = step.inputs["contribution_months"]
-        updated = conn.execute(_UPDATE_CASE, {"_id": row.id, "_version": row.version, **values})
-        if updated.rowcount != 1:
+        if _UPDATE_CASE.run(conn, {"_id": row.id, "_version": row.version, **values}) != 1:
             raise ConcurrentUpdate(row.id, row.version)
         inputs = {k: v for k, v in step.inputs.items() if k != "explanation"}
-        conn.execute(_INSERT_HISTORY, [self._history(
+        _INSERT_HISTORY.run(conn, self._history(
             row.id, row.version + 1, step.trigger, step.source, step.dest, actor, on, stamp,
-            step.supplied, step.inputs.get("explanation"), inputs)])
+            step.supplied, step.inputs.get("explanation"), inputs))
         if step.spans_ended is None:
-            conn.execute(_END_ALL_SPANS, {"_case": row.id, "ended_on": on})
-        elif step.spans_ended:
-            conn.execute(_END_SPANS, {"_case": row.id, "_names": list(step.spans_ended),
-                                      "ended_on": on})
+            _END_ALL_SPANS.run(conn, {"_case": row.id, "ended_on": on})
+        else:
+            for name in step.spans_ended:
+                _END_SPAN.run(conn, {"_case": row.id, "_name": name, "ended_on": on})
         if step.spans_started:
             self._start_spans(conn, [(row.id, row.origin, row.destination, step.spans_started)],
                               on)
@@ -478,7 +477,7 @@ class Engine:
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
         with self.db.connect() as conn:
-            row = conn.execute(sa.select(cases_t).where(cases_t.c.id == case_id)).first()
+            row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         return Case.from_row(row)
@@ -573,13 +572,17 @@ class Engine:
 
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
                        "applicant", "channel", "documents"}
-_UPDATE_CASE = sa.update(cases_t).where(
-    cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version"))
-_INSERT_HISTORY = sa.insert(history_t)
+_SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
+# The transition hot path: compiled once per database kind, run on the driver's cursor.
+_UPDATE_CASE = store.Prepared(sa.update(cases_t).where(
+    cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))
+_INSERT_HISTORY = store.Prepared(sa.insert(history_t))
 _INSERT_SPAN = sa.insert(spans_t)
-_END_ALL_SPANS = sa.update(spans_t).where(spans_t.c.case_id == sa.bindparam("_case"),
-                                          spans_t.c.ended_on.is_(None))
-_END_SPANS = _END_ALL_SPANS.where(spans_t.c.name.in_(sa.bindparam("_names", expanding=True)))
+_END_ALL_SPANS = store.Prepared(sa.update(spans_t).where(
+    spans_t.c.case_id == sa.bindparam("_case"), spans_t.c.ended_on.is_(None)))
+_END_SPAN = store.Prepared(sa.update(spans_t).where(
+    spans_t.c.case_id == sa.bindparam("_case"), spans_t.c.ended_on.is_(None),
+    spans_t.c.name == sa.bindparam("_name")))
 
 
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,

@@ -168,15 +168,6 @@ class Step:
     spans_started: tuple[SpanSpec, ...]
 
 
-class _Cursor:
-    """Stands in for a case while the shared machine decides; never registered with it."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
-
-
 def _may_act(roles: Iterable[str], actor: Actor, facts: CaseFacts) -> bool:
     for role in roles:
         if role == "applicant" and actor.role == facts.applicant:
@@ -297,12 +288,11 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
         held -= set(requested)  # what was found wanting is no longer held
     held.update(spec.produces)
 
-    cursor = _Cursor(facts.state)
-    definition.machine.events[trigger].trigger(cursor)
-    final = cursor.state in definition.final_states
+    dest = definition.destinations[trigger, facts.state]
+    final = dest in definition.final_states
     ordered = tuple(k for k in definition.catalogue.kinds if k in held)
     return Step(
-        trigger=trigger, source=facts.state, dest=cursor.state, documents=ordered,
+        trigger=trigger, source=facts.state, dest=dest, documents=ordered,
         requested=requested, supplied=tuple(dict.fromkeys((*supplied, *spec.produces))),
         inputs=checked,
         spans_ended=None if final else definition.spans_ended_by(trigger),

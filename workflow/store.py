@@ -225,6 +225,44 @@ span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempot
 )
 
 
+class Prepared:
+    """A write statement compiled once per dialect and set of columns, run on the DBAPI cursor
+    of a SQLAlchemy connection (inside its transaction), with SQLAlchemy's own bind processing.
+
+    The transition hot path uses it to skip SQLAlchemy's per-call execution overhead.
+    """
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple, tuple] = {}
+
+    def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> tuple:
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+        processors = {}
+        for name, bind in compiled.binds.items():
+            proc = bind.type._cached_bind_processor(dialect)
+            if proc is not None:
+                processors[compiled.bind_names.get(bind, name)] = proc
+        order = compiled.positiontup if compiled.positional else None
+        return str(compiled), processors, order
+
+    def run(self, conn: sa.Connection, values: dict) -> int:
+        """Execute with ``values``; returns the row count."""
+        dialect = conn.dialect
+        key = (dialect.name, tuple(sorted(values)))
+        entry = self._compiled.get(key)
+        if entry is None:
+            entry = self._compiled[key] = self._compile(dialect, tuple(values))
+        sql, processors, order = entry
+        params = {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, [params[n] for n in order] if order is not None else params)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
 def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":

@@ -1,0 +1,90 @@
+"""Shared helpers for the benchmarks: timing, memory, fast bulk data, and figure lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import platform
+import random
+import resource
+import sqlite3
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workflow.demo import person_id
+
+# Benchmarks measure the engine, not the terminal: drop log events cheaply.
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+
+AGENCIES = ["110000", "310000", "440100", "440300", "330100", "510100", "420100", "610100"]
+DOCS = ["application_form", "id_card", "payment_voucher", "endowment_manual",
+        "employment_certificate"]
+
+
+def header(title: str) -> None:
+    print(f"\n## {title}")
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {platform.system()}; date {dt.date.today()}")
+
+
+def figure(name: str, value: float, unit: str, *, baseline: float | None = None,
+           target: str = "") -> None:
+    ratio = f"  ratio {value / baseline:.2f}" if baseline else ""
+    print(f"{name:<58} {value:>14,.1f} {unit}{ratio}  {target}".rstrip())
+
+
+@contextmanager
+def timed():
+    box = {}
+    start = time.perf_counter()
+    yield box
+    box["seconds"] = time.perf_counter() - start
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fill_sqlite(path: Path, cases: int, overdue: int, as_of: dt.date, *, seed: int = 7) -> None:
+    """Write ``cases`` cases, each with one running span, straight into an engine database.
+
+    Exactly ``overdue`` spans are past due on ``as_of``; the others are due well after it.
+    """
+    rng = random.Random(seed)
+    ids = [person_id(rng) for _ in range(1000)]
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+    docs = json.dumps(DOCS)
+    late = set(rng.sample(range(cases), overdue))
+    batch, spans = [], []
+    for i in range(1, cases + 1):
+        origin, destination = rng.sample(AGENCIES, 2)
+        opened = as_of - dt.timedelta(days=rng.randrange(1, 10))
+        batch.append((i, "pension_transfer", 1, "pension", "applied", 1, ids[i % 1000],
+                      f"person {i}", origin, destination, "cross_province", "employer",
+                      "counter", docs, "[]", opened, opened, now, now))
+        due = as_of - dt.timedelta(days=rng.randrange(1, 40)) if i - 1 in late \
+            else as_of + dt.timedelta(days=rng.randrange(30, 60))
+        spans.append((i, i, "destination_review", "destination", destination, 15,
+                      opened - dt.timedelta(days=30), due, 0))
+        if len(batch) == 50_000 or i == cases:
+            con.executemany(
+                "INSERT INTO transfer_case (id, definition_name, definition_version, insurance, "
+                "state, version, person_id, person_name, origin, destination, scope, applicant, "
+                "channel, documents, requested_documents, opened_on, last_event_on, created_at, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            con.executemany(
+                "INSERT INTO span (id, case_id, name, owner, owner_agency, limit_working_days, "
+                "started_on, due_on, provisional) VALUES (?,?,?,?,?,?,?,?,?)", spans)
+            batch, spans = [], []
+    con.commit()
+    con.close()
