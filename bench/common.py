@@ -87,4 +87,6 @@ def fill_sqlite(path: Path, cases: int, overdue: int, as_of: dt.date, *, seed: i
                 "started_on, due_on, provisional) VALUES (?,?,?,?,?,?,?,?,?)", spans)
             batch, spans = [], []
     con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("ANALYZE")
     con.close()

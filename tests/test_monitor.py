@@ -196,10 +196,10 @@ def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(eng
     assert len(engine.alerts()) == 2
 
 
-def _scan_in_process(url, barrier, results):
+def _scan_in_process(url, barrier, results, run_id):
     with Engine(url) as engine:
         barrier.wait()
-        results.put(sum(engine.monitor._raise(D(2025, 10, 21), None, None).values()))
+        results.put(sum(engine.monitor._raise(D(2025, 10, 21), None, run_id).values()))
 
 
 def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_url):
@@ -208,8 +208,8 @@ def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_u
         open_due(engine, due)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(3), ctx.Queue()
-    procs = [ctx.Process(target=_scan_in_process, args=(db_url, barrier, results))
-             for _ in range(3)]
+    procs = [ctx.Process(target=_scan_in_process, args=(db_url, barrier, results, n))
+             for n in range(1, 4)]
     for p in procs:
         p.start()
     for p in procs:

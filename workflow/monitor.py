@@ -190,7 +190,7 @@ class Monitor:
                  delivered=delivered, failed_deliveries=failed, **counts)
         return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
 
-    def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int | None) -> dict[str, int]:
+    def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int) -> dict[str, int]:
         """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
         cal, settings = self.engine.calendar, self.settings
         horizon = cal.add_working_days(as_of, settings.due_soon_days) \
@@ -226,18 +226,28 @@ class Monitor:
 
     def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
                        as_of: dt.date) -> None:
-        """Insert, skipping any alert that exists already; log and count the new ones."""
+        """Insert, skipping any alert that exists already; log and count the new ones.
+
+        The new ones are those of this run (``run_id``) above the highest id before the insert.
+        """
         if not rows:
             return
+        run_id = rows[0]["run_id"]
         with self.db.begin() as conn:
-            insert = store.insert_ignoring_duplicates(conn, alerts_t).returning(*alerts_t.c)
-            new = [_alert(r) for r in conn.execute(insert, rows)]
-        for a in sorted(new, key=lambda a: a.id):
-            counts[a.level] = counts.get(a.level, 0) + 1
-            log.warning("alert", level=a.level, case_id=a.case_id, subject=a.subject,
-                        owner=a.owner, agency=a.owner_agency,
-                        due_on=a.due_on and a.due_on.isoformat(),
-                        working_days_late=a.working_days_late, as_of=as_of.isoformat())
+            before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
+            store.prepared_insert_ignoring_duplicates(conn, alerts_t).run_many(conn, rows)
+            new = conn.execute(
+                sa.select(alerts_t.c.level, alerts_t.c.case_id, alerts_t.c.subject,
+                          alerts_t.c.owner, alerts_t.c.owner_agency, alerts_t.c.due_on,
+                          alerts_t.c.working_days_late)
+                .where(alerts_t.c.run_id == run_id, alerts_t.c.id > before)
+                .order_by(alerts_t.c.id)).all()
+        logger, day = log.bind(), as_of.isoformat()
+        for level, case_id, subject, owner, agency, due_on, late in new:
+            counts[level] = counts.get(level, 0) + 1
+            logger.warning("alert", level=level, case_id=case_id, subject=subject, owner=owner,
+                           agency=agency, due_on=due_on and due_on.isoformat(),
+                           working_days_late=late, as_of=day)
 
     @staticmethod
     def _advisory_query(as_of: dt.date, since: dt.date | None) -> sa.Select:

@@ -248,16 +248,37 @@ class Prepared:
 
     def run(self, conn: sa.Connection, values: dict) -> int:
         """Execute with ``values``; returns the row count."""
+        return self.run_many(conn, [values])
+
+    def run_many(self, conn: sa.Connection, rows: list[dict]) -> int:
+        """Execute once per row (all rows have the same keys); returns the row count."""
         dialect = conn.dialect
-        key = (dialect.name, tuple(sorted(values)))
+        key = (dialect.name, tuple(sorted(rows[0])))
         entry = self._compiled.get(key)
         if entry is None:
-            entry = self._compiled[key] = self._compile(dialect, tuple(values))
+            entry = self._compiled[key] = self._compile(dialect, tuple(rows[0]))
         sql, processors, order = entry
-        params = {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
+        params = []
+        memo: dict[tuple[str, object], object] = {}  # many rows share dates and timestamps
+
+        def bind(k: str, v: object) -> object:
+            if k not in processors:
+                return v
+            if isinstance(v, (dt.date, str, int)):
+                if (k, v) not in memo:
+                    memo[k, v] = processors[k](v)
+                return memo[k, v]
+            return processors[k](v)
+
+        for values in rows:
+            p = {k: bind(k, v) for k, v in values.items()}
+            params.append([p[n] for n in order] if order is not None else p)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, [params[n] for n in order] if order is not None else params)
+            if len(params) == 1:
+                cursor.execute(sql, params[0])
+            else:
+                cursor.executemany(sql, params)
             return cursor.rowcount
         finally:
             cursor.close()
@@ -270,6 +291,16 @@ def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Inser
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
+
+
+_PREPARED_IGNORING: dict[tuple[str, str], Prepared] = {}
+
+
+def prepared_insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> Prepared:
+    key = (conn.dialect.name, table.name)
+    if key not in _PREPARED_IGNORING:
+        _PREPARED_IGNORING[key] = Prepared(insert_ignoring_duplicates(conn, table))
+    return _PREPARED_IGNORING[key]
 
 
 def database_url(url: str | None) -> str:
