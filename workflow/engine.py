@@ -209,13 +209,8 @@ class Engine:
         if session is not None:
             yield session.connection()
             return
-        with self.db.connect() as conn:
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with self.db.connect() as conn, conn.begin():
+            yield conn
 
     def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
                   destination: str, applicant: str, channel: str = "counter",
@@ -292,9 +287,8 @@ class Engine:
         if not cases:
             return []
         with self._tx() as conn:
-            ids = [r[0] for r in conn.execute(
-                sa.insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), cases)]
-            conn.execute(sa.insert(history_t), [self._history(
+            ids = _INSERT_CASE.insert_ids(conn, cases)
+            _INSERT_HISTORY.run_many(conn, [self._history(
                 case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
                 c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
             span_rows = []
@@ -302,7 +296,7 @@ class Engine:
                 span_rows += self._span_rows(case_id, origin, destination, started,
                                              c["opened_on"], dues)
             if span_rows:
-                conn.execute(sa.insert(spans_t), span_rows)
+                _INSERT_SPAN.run_many(conn, span_rows)
         if progress:
             progress(len(cases))
         log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
@@ -472,7 +466,7 @@ class Engine:
         rows = [r for case_id, origin, destination, specs in cases
                 for r in self._span_rows(case_id, origin, destination, specs, on)]
         if rows:
-            conn.execute(_INSERT_SPAN, rows)
+            _INSERT_SPAN.run_many(conn, rows)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
@@ -577,7 +571,8 @@ _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
 _UPDATE_CASE = store.Prepared(sa.update(cases_t).where(
     cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))
 _INSERT_HISTORY = store.Prepared(sa.insert(history_t))
-_INSERT_SPAN = sa.insert(spans_t)
+_INSERT_CASE = store.Prepared(sa.insert(cases_t).returning(cases_t.c.id))
+_INSERT_SPAN = store.Prepared(sa.insert(spans_t))
 _END_ALL_SPANS = store.Prepared(sa.update(spans_t).where(
     spans_t.c.case_id == sa.bindparam("_case"), spans_t.c.ended_on.is_(None)))
 _END_SPAN = store.Prepared(sa.update(spans_t).where(

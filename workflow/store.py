@@ -250,29 +250,37 @@ class Prepared:
         """Execute with ``values``; returns the row count."""
         return self.run_many(conn, [values])
 
-    def run_many(self, conn: sa.Connection, rows: list[dict]) -> int:
-        """Execute once per row (all rows have the same keys); returns the row count."""
+    def _params(self, conn: sa.Connection, rows: list[dict]) -> tuple[str, list]:
+        """The SQL for these rows' keys and the rows' parameters, bind-processed."""
         dialect = conn.dialect
         key = (dialect.name, tuple(sorted(rows[0])))
         entry = self._compiled.get(key)
         if entry is None:
             entry = self._compiled[key] = self._compile(dialect, tuple(rows[0]))
         sql, processors, order = entry
+        keys = list(order) if order is not None else list(rows[0])
+        # Rows share dates, timestamps and document lists: process each distinct value once.
+        processed = [(i, processors[k], {}) for i, k in enumerate(keys) if k in processors]
         params = []
-        memo: dict[tuple[str, object], object] = {}  # many rows share dates and timestamps
-
-        def bind(k: str, v: object) -> object:
-            if k not in processors:
-                return v
-            if isinstance(v, (dt.date, str, int)):
-                if (k, v) not in memo:
-                    memo[k, v] = processors[k](v)
-                return memo[k, v]
-            return processors[k](v)
-
         for values in rows:
-            p = {k: bind(k, v) for k, v in values.items()}
-            params.append([p[n] for n in order] if order is not None else p)
+            row = [values[k] for k in keys]
+            for i, proc, memo in processed:
+                v = row[i]
+                key = tuple(v) if type(v) is list else v
+                try:
+                    row[i] = memo[key]
+                except KeyError:
+                    row[i] = memo[key] = proc(v)
+                except TypeError:  # unhashable (a dict)
+                    row[i] = proc(v)
+            params.append(row)
+        if order is None:
+            params = [dict(zip(keys, p, strict=True)) for p in params]
+        return sql, params
+
+    def run_many(self, conn: sa.Connection, rows: list[dict]) -> int:
+        """Execute once per row (all rows have the same keys); returns the row count."""
+        sql, params = self._params(conn, rows)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             if len(params) == 1:
@@ -280,6 +288,32 @@ class Prepared:
             else:
                 cursor.executemany(sql, params)
             return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def insert_ids(self, conn: sa.Connection, rows: list[dict]) -> list[int]:
+        """Insert the rows (an ``INSERT ... RETURNING id``); their new ids, in order."""
+        sql, params = self._params(conn, rows)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            if conn.dialect.name == "postgresql":
+                cursor.executemany(sql, params, returning=True)
+                ids = []
+                while True:
+                    ids.append(cursor.fetchone()[0])
+                    if not cursor.nextset():
+                        return ids
+            # SQLite: the first row takes the write lock; while it is held, each new row gets
+            # the largest rowid plus one, so the rest follow on. Checked, not assumed.
+            cursor.execute(sql, params[0])
+            first = cursor.fetchone()[0]
+            plain = sql.rsplit(" RETURNING ", 1)[0]
+            if len(params) > 1:
+                cursor.executemany(plain, params[1:])
+            last = cursor.execute(f"SELECT max(rowid) FROM {self.statement.table.name}").fetchone()[0]
+            if last != first + len(params) - 1:
+                raise RuntimeError("rowids were not assigned in sequence; nothing was kept")
+            return list(range(first, last + 1))
         finally:
             cursor.close()
 
