@@ -19,6 +19,8 @@ from conftest import (
     open_case,
     snapshot,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from workflow import (
@@ -505,3 +507,26 @@ def test_a_medical_case_without_a_receiving_employer_gives_the_person_three_mont
 def test_an_employer_applicant_has_no_premium_span(engine):
     case = to_funds_moved(engine, "medical_transfer")
     assert set(running(engine, case.id)) == {"destination_continuation"}
+
+
+# --- the ID number check agrees with python-stdnum -----------------------------------------
+
+@given(st.sampled_from(["110105", "110108", "310104", "310110", "999999", "110199"]),
+       st.dates(min_value=D(1900, 1, 1), max_value=D(2025, 12, 31)),
+       st.integers(min_value=0, max_value=999), st.sampled_from("0123456789X"))
+def test_the_id_number_check_agrees_with_stdnum(place, birth, seq, check):
+    from stdnum.cn import ric
+
+    from workflow.rules import check_person_id
+
+    number = f"{place}{birth:%Y%m%d}{seq:03d}{check}"
+    try:
+        check_person_id(number)
+        accepted = True
+    except InvalidInput:
+        accepted = False
+    try:
+        stdnum_accepts = ric.is_valid(number)
+    except KeyError:  # python-stdnum 2.2 fails this way on some unknown county codes
+        stdnum_accepts = False
+    assert accepted == stdnum_accepts

@@ -105,7 +105,7 @@ def check_person_id(person_id: object) -> str:
 def _known_birth_place(code: str, year: str) -> bool:
     try:
         ric.get_birth_place(f"{code}{year}01010000")
-    except stdnum_errors.ValidationError:
+    except (stdnum_errors.ValidationError, KeyError):  # stdnum 2.2 raises KeyError for some codes
         return False
     return True
 
