@@ -73,12 +73,15 @@ def engine_rate(path: Path, n: int) -> float:
 
 
 def main() -> None:
-    header(f"1. transition throughput, SQLite file, {N} transitions")
+    header(f"1. transition throughput, SQLite file, {N} transitions, best of 3 each")
+    bases, rates = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        base = plain(Path(tmp) / "plain.db", N)
-        rate = engine_rate(Path(tmp) / "engine.db", N)
-    figure("plain sqlite3 (baseline)", base, "transitions/s")
-    figure("engine.fire", rate, "transitions/s", baseline=base, target="target: ratio >= 0.30")
+        for run in range(3):  # alternated, so both see the same state of the disk
+            bases.append(plain(Path(tmp) / f"plain{run}.db", N))
+            rates.append(engine_rate(Path(tmp) / f"engine{run}.db", N))
+    figure("plain sqlite3 (baseline)", max(bases), "transitions/s")
+    figure("engine.fire", max(rates), "transitions/s", baseline=max(bases),
+           target="target: ratio >= 0.30")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,14 @@ def timed():
 
 
 def max_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM starts afresh at exec, unlike
+    ru_maxrss, which a child inherits from the parent that forked it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import shutil
+import signal
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -253,3 +256,25 @@ def test_the_alerts_can_be_filtered(engine):
     assert [a.level for a in engine.alerts(level="escalated")] == ["escalated"]
     assert [a.owner_agency for a in engine.alerts(agency="310000")] == ["310000"]
     assert len(engine.alerts(limit=1)) == 1
+
+
+def _hold_the_scan_lease(url, ready):
+    with Engine(url, settings=Settings(lease_seconds=2)) as engine:
+        engine.monitor.acquire("scan")
+        ready.set()
+        time.sleep(600)  # killed long before
+
+
+def test_killing_the_instance_that_scans_lets_another_take_over_on_its_next_run(engine, db_url):
+    open_due(engine, D(2025, 10, 14))
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_the_scan_lease, args=(db_url, ready))
+    holder.start()
+    assert ready.wait(60)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    assert not engine.scan(D(2025, 10, 21)).ran  # its lease has not run out yet
+    time.sleep(2.5)
+    result = engine.scan(D(2025, 10, 21))
+    assert result.ran and result.counts == {"overdue": 1, "escalated": 1}

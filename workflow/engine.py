@@ -388,7 +388,7 @@ class Engine:
 
     @staticmethod
     def _row(conn: sa.Connection, case_id: int, expected_version: int | None, on: dt.date) -> Any:
-        row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
+        row = conn.execute(_SELECT_FOR_STEP, {"_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         if expected_version is not None and expected_version != row.version:
@@ -567,6 +567,9 @@ class Engine:
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
                        "applicant", "channel", "documents"}
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
+# A step rewrites the timestamps: no need to read and parse them.
+_SELECT_FOR_STEP = sa.select(*(c for c in cases_t.c if c.name not in ("created_at", "updated_at"))
+                             ).where(cases_t.c.id == sa.bindparam("_id"))
 # The transition hot path: compiled once per database kind, run on the driver's cursor.
 _UPDATE_CASE = store.Prepared(sa.update(cases_t).where(
     cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))

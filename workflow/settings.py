@@ -39,7 +39,7 @@ class Settings(BaseModel):
     report_at: dt.time = dt.time(7, 0)
     report_dir: Path = Path("reports")
     report_formats: tuple[Literal["csv", "xlsx", "html"], ...] = ("html", "xlsx", "csv")
-    lease_seconds: int = Field(default=900, ge=10, description="how long a crashed run blocks others")
+    lease_seconds: int = Field(default=900, ge=1, description="how long a crashed run blocks others")
 
     @field_validator("scan_at", "report_at", mode="before")
     @classmethod

@@ -259,6 +259,10 @@ class Prepared:
             entry = self._compiled[key] = self._compile(dialect, tuple(rows[0]))
         sql, processors, order = entry
         keys = list(order) if order is not None else list(rows[0])
+        if len(rows) == 1:  # one step of one case: nothing to share
+            values = rows[0]
+            row = [processors[k](values[k]) if k in processors else values[k] for k in keys]
+            return sql, [row if order is not None else dict(zip(keys, row, strict=True))]
         # Rows share dates, timestamps and document lists: process each distinct value once.
         processed = [(i, processors[k], {}) for i, k in enumerate(keys) if k in processors]
         params = []
