@@ -21,6 +21,12 @@ def _plain(value: Any) -> Any:
 
 
 class _View:
+    @classmethod
+    def from_row(cls, row: Any, **overrides: Any):
+        """The view of a stored row: its fields by name, some of them converted."""
+        return cls(**{f.name: overrides[f.name] if f.name in overrides else getattr(row, f.name)
+                      for f in dataclasses.fields(cls)})
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
                 if f.repr}

@@ -481,12 +481,8 @@ class Engine:
         with self.db.connect() as conn:
             rows = conn.execute(sa.select(history_t).where(history_t.c.case_id == case_id)
                                 .order_by(history_t.c.seq)).all()
-        return [HistoryEntry(
-            seq=r.seq, trigger=r.trigger, from_state=r.from_state, to_state=r.to_state,
-            actor_id=r.actor_id, actor_role=r.actor_role, actor_agency=r.actor_agency,
-            business_date=r.business_date, recorded_at=r.recorded_at,
-            documents=tuple(r.documents), comment=r.comment, inputs=dict(r.inputs),
-        ) for r in rows]
+        return [HistoryEntry.from_row(r, documents=tuple(r.documents), inputs=dict(r.inputs))
+                for r in rows]
 
     def spans(self, case_id: int) -> list[Span]:
         self.get(case_id)
@@ -629,10 +625,7 @@ def retry_on_conflict(call: Callable[[], Any], *, attempts: int = 5, delay: floa
 
 
 def _span(r: Any) -> Span:
-    return Span(name=r.name, owner=r.owner, owner_agency=r.owner_agency,
-                limit_working_days=r.limit_working_days, limit_months=r.limit_months,
-                started_on=r.started_on,
-                due_on=r.due_on, ended_on=r.ended_on, provisional=bool(r.provisional))
+    return Span.from_row(r, provisional=bool(r.provisional))
 
 
 __all__ = ["CHINA", "Case", "Engine", "HistoryEntry", "Span", "retry_on_conflict", "today"]

@@ -87,10 +87,7 @@ def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
 
 
 def _alert(row: Any) -> Alert:
-    return Alert(id=row.id, level=row.level, case_id=row.case_id, span_id=row.span_id,
-                 subject=row.subject, owner=row.owner, owner_agency=row.owner_agency,
-                 due_on=row.due_on, working_days_late=row.working_days_late,
-                 provisional=bool(row.provisional), as_of=row.as_of, raised_at=row.raised_at)
+    return Alert.from_row(row, provisional=bool(row.provisional))
 
 
 class Monitor:
