@@ -161,9 +161,6 @@ class WorkingCalendar:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
         return self._rank[self._offset(end)] - self._rank[self._offset(start)]
 
-    def next_working_day(self, day: dt.date) -> dt.date:
-        return self.add_working_days(day, 1)
-
     def is_official(self, year: int) -> bool:
         return year in self.official_years
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from stdnum.cn import ric
@@ -42,7 +41,6 @@ def person_id(rng: random.Random) -> str:
 class DemoStats:
     cases: int = 0
     steps: int = 0
-    by_outcome: Counter = field(default_factory=Counter)
 
 
 def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
@@ -79,8 +77,6 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
             n += 1
             _run_case(engine, rng, stats, insurance, person, origin, destination, applicant,
                       channel, opened, as_of, n)
-    for c in engine.cases():
-        stats.by_outcome[c.state] += 1
     return stats
 
 

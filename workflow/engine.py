@@ -507,14 +507,6 @@ class Engine:
         with self.db.connect() as conn:
             return [Case.from_row(r) for r in conn.execute(query)]
 
-    def running_spans(self) -> list[tuple[int, Span]]:
-        """Every span still running, with its case id, by due date."""
-        with self.db.connect() as conn:
-            rows = conn.execute(sa.select(spans_t).where(spans_t.c.ended_on.is_(None))
-                                .order_by(spans_t.c.due_on, spans_t.c.id)).all()
-        return [(r.case_id, _span(r)) for r in rows]
-
-
     # --- deadlines: alerts, reports, the scheduler ----------------------------------------------
     def scan(self, as_of: dt.date | None = None):
         """Raise the alerts due on ``as_of`` (default today); returns a ``ScanResult``."""
