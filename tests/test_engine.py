@@ -403,7 +403,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing_half_written(engine, mo
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "_start_spans", boom)  # after the case, history and span ends
+    monkeypatch.setattr(engine, "_span_rows", boom)  # after the case, history and span ends
     before = snapshot(engine)
     with pytest.raises(RuntimeError):
         engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))

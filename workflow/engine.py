@@ -227,22 +227,14 @@ class Engine:
             fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
                                  destination=destination, applicant=applicant, channel=channel,
                                  documents=documents, actor=actor)
-            started, docs = fields.pop("spans_started"), list(fields.pop("documents"))
             stamp = store.now()
-            values = dict(definition_name=d.name, definition_version=d.version,
-                          insurance=d.insurance, state=d.initial, version=1, documents=docs,
-                          requested_documents=[], opened_on=on, last_event_on=on,
-                          amount_fen=None, contribution_months=None, created_at=stamp,
-                          updated_at=stamp, **fields)
+            row, spans = _new_case(d, fields, on, stamp)
             with self._tx(session) as conn:
-                case_id = conn.execute(sa.insert(cases_t).values(**values)).inserted_primary_key[0]
-                conn.execute(sa.insert(history_t), [self._history(
-                    case_id, 1, OPEN_TRIGGER, None, d.initial, actor, on, stamp, docs, None, {})])
-                self._start_spans(conn, [(case_id, origin, destination, started)], on)
+                [case_id] = self._write_new_cases(conn, [row], [spans], actor, stamp)
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
                  origin=origin, destination=destination)
-        return Case.from_row(SimpleNamespace(id=case_id, **values))
+        return Case.from_row(SimpleNamespace(id=case_id, **row))
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,
@@ -255,7 +247,7 @@ class Engine:
         Returns the new case ids in order.
         """
         default_on = check_date(today() if on is None else on)
-        stamp, cases, spans_of, dues = store.now(), [], [], {}
+        stamp, cases, spans_of = store.now(), [], []
         for line, app in enumerate(applications, first_line):
             try:
                 app = dict(app)
@@ -275,28 +267,15 @@ class Engine:
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
                          reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
                 raise error from None
-            spans_of.append((fields["origin"], fields["destination"], fields.pop("spans_started")))
-            fields["documents"] = list(fields["documents"])
-            cases.append(dict(definition_name=d.name, definition_version=d.version,
-                              insurance=d.insurance, state=d.initial, version=1,
-                              requested_documents=[], opened_on=when, last_event_on=when,
-                              amount_fen=None, contribution_months=None, created_at=stamp,
-                              updated_at=stamp, **fields))
+            row, spans = _new_case(d, fields, when, stamp)
+            cases.append(row)
+            spans_of.append(spans)
             if progress and len(cases) % 1000 == 0:
                 progress(len(cases))
         if not cases:
             return []
         with self._tx() as conn:
-            ids = _INSERT_CASE.insert_ids(conn, cases)
-            _INSERT_HISTORY.run_many(conn, [self._history(
-                case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
-                c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
-            span_rows = []
-            for case_id, c, (origin, destination, started) in zip(ids, cases, spans_of, strict=True):
-                span_rows += self._span_rows(case_id, origin, destination, started,
-                                             c["opened_on"], dues)
-            if span_rows:
-                _INSERT_SPAN.run_many(conn, span_rows)
+            ids = self._write_new_cases(conn, cases, spans_of, actor, stamp)
         if progress:
             progress(len(cases))
         log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
@@ -365,12 +344,26 @@ class Engine:
                  actor=actor.id, role=actor.role, agency=actor.agency)
         return case
 
+    def _write_new_cases(self, conn: sa.Connection, cases: list[dict[str, Any]],
+                         spans_of: list[tuple], actor: Actor, stamp: dt.datetime) -> list[int]:
+        """Insert new cases with their opening history row and first spans; their ids."""
+        ids = _INSERT_CASE.insert_ids(conn, cases)
+        _INSERT_HISTORY.run_many(conn, [self._history(
+            case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
+            c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
+        dues: dict = {}
+        span_rows = [r for case_id, c, (origin, destination, started)
+                     in zip(ids, cases, spans_of, strict=True)
+                     for r in self._span_rows(case_id, origin, destination, started,
+                                              c["opened_on"], dues)]
+        if span_rows:
+            _INSERT_SPAN.run_many(conn, span_rows)
+        return ids
+
     @contextmanager
     def _refusals(self, trigger: str, case_id: int | None, actor: Actor) -> Iterator[None]:
         try:
             yield
-        except InvalidRow:
-            raise
         except _WorkflowError as exc:
             log.info("refused", case_id=case_id, trigger=trigger, error=type(exc).__name__,
                      reason=str(exc), actor=getattr(actor, "id", None),
@@ -550,6 +543,20 @@ class Engine:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
             log.info("scheduler_stopped")
+
+
+def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
+              stamp: dt.datetime) -> tuple[dict[str, Any], tuple]:
+    """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
+    spans need: (origin, destination, span specs)."""
+    fields = dict(fields)
+    spans = (fields["origin"], fields["destination"], fields.pop("spans_started"))
+    row = dict(definition_name=d.name, definition_version=d.version, insurance=d.insurance,
+               state=d.initial, version=1, requested_documents=[], opened_on=on,
+               last_event_on=on, amount_fen=None, contribution_months=None, created_at=stamp,
+               updated_at=stamp, **fields)
+    row["documents"] = list(row["documents"])
+    return row, spans
 
 
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
