@@ -33,6 +33,7 @@ err = Console(stderr=True, soft_wrap=True)
 class _Settings:
     db: str | None = None
     definitions: Path | None = None
+    log_level: int = logging.WARNING
 
     def engine(self, settings_file: Path | None = None, **overrides: Any):
         from .engine import Engine
@@ -74,6 +75,7 @@ def _main(
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         raise InvalidInput(f"unknown log level '{log_level}'")
+    settings.log_level = level
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
@@ -395,9 +397,9 @@ def scheduler_run(
     import signal
     import threading
 
-    if logging.getLogger().level > logging.INFO:
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # A service logs every run: at least the info level, whatever --log-level said.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+        min(settings.log_level, logging.INFO)))
     engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
                              report_at=report_at, report_dir=report_dir)
     stop = threading.Event()
