@@ -92,7 +92,8 @@ def test_a_refusal_prints_one_line_and_exits_non_zero_writing_nothing(run, db_ur
       "310000", "--destination", "440300", "--applicant", "employer", *EMPLOYER],
      "not a valid resident ID number"),
 ])
-def test_errors_are_one_clear_line(run, args, words):
+def test_errors_are_one_clear_line(run, db_url, args, words):
+    Engine(db_url).close()  # the database exists (a read command refuses a missing file)
     done = run(*args, ok=False)
     assert words in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0

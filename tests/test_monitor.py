@@ -11,6 +11,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case
 from structlog.testing import capture_logs
 
@@ -110,8 +111,27 @@ def test_alerts_are_logged_without_the_id_number(engine):
     with capture_logs() as events:
         engine.scan(D(2025, 10, 21))
     alerts = [e for e in events if e["event"] == "alert"]
-    assert [e["level"] for e in alerts] == ["overdue", "escalated"]
+    assert [e["alert_level"] for e in alerts] == ["overdue", "escalated"]
     assert PERSON_ID not in repr(events)
+
+
+def test_a_scan_logs_one_summary_event_and_each_alert_only_at_debug(engine):
+    """One `scan_done` event (info) counts the alerts per level; the per-alert events are at
+    debug, and their `alert_level` survives structlog's log-level processor (which writes
+    `level`)."""
+    open_due(engine, D(2025, 10, 14))
+    open_due(engine, D(2025, 10, 23))
+    with capture_logs() as events:
+        engine.scan(D(2025, 10, 21))
+    [done] = [e for e in events if e["event"] == "scan_done"]
+    assert done["log_level"] == "info"
+    assert {k: done[k] for k in ("due_soon", "overdue", "escalated", "advisory", "raised")} == {
+        "due_soon": 1, "overdue": 1, "escalated": 1, "advisory": 0, "raised": 3}
+    alerts = [e for e in events if e["event"] == "alert"]
+    assert {e["log_level"] for e in alerts} == {"debug"} and len(alerts) == 3
+    assert [e["log_level"] for e in events if e["log_level"] not in ("debug", "info")] == []
+    processed = [structlog.processors.add_log_level(None, "debug", dict(e)) for e in alerts]
+    assert sorted(e["alert_level"] for e in processed) == ["due_soon", "escalated", "overdue"]
 
 
 # --- callbacks --------------------------------------------------------------------------
