@@ -12,10 +12,10 @@ import time
 import pytest
 import sqlalchemy as sa
 import structlog
-from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case
+from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case, snapshot
 from structlog.testing import capture_logs
 
-from workflow import Actor, Engine, WorkingCalendar
+from workflow import Actor, Engine, InvalidInput, WorkingCalendar
 from workflow.monitor import classify
 from workflow.settings import Settings
 from workflow.store import alerts_t, leases_t, span_changes_t
@@ -178,6 +178,17 @@ def test_a_callback_registered_later_gets_only_later_alerts(engine):
 
 
 # --- one scan at a time, and crashes ----------------------------------------------------
+
+@pytest.mark.parametrize("as_of", [D(9999, 12, 31), D(1999, 12, 31), D(2099, 12, 30)])
+def test_a_scan_refused_for_a_date_off_the_calendar_takes_no_lease_and_writes_no_run(engine,
+                                                                                   as_of):
+    """The date (and the due-soon horizon after it) is checked before the lease or a run row."""
+    open_due(engine, D(2025, 10, 14))
+    before = snapshot(engine)
+    with pytest.raises(InvalidInput, match="outside the calendar"):
+        engine.scan(as_of)
+    assert snapshot(engine) == before
+
 
 def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url):
     open_due(engine, D(2025, 10, 14))

@@ -40,6 +40,11 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def _progress() -> Progress:
+    """A progress bar on a terminal; nothing (not even a blank line) in a pipe or a log."""
+    return Progress(console=err, transient=True, disable=not err.is_terminal)
+
+
 def _esc(value: object) -> str:
     """Data (names, documents, paths, messages) printed through Rich: shown, never markup."""
     return escape(str(value))
@@ -132,6 +137,12 @@ def _date(value: str | None, what: str = "date") -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def _one_of(value: str | None, known: set[str], what: str) -> None:
+    """A filter of a read command: a typo is refused, not answered with nothing found."""
+    if value is not None and value not in known:
+        raise InvalidInput(f"{what} must be one of {', '.join(sorted(known))}, not {value!r}")
 
 
 def _actor(actor: str, role: str, agency: str | None):
@@ -250,12 +261,14 @@ def list_cases(
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
     agency: Annotated[str | None, typer.Option(help="Origin or destination agency.")] = None,
     definition: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many cases.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many cases.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List cases."""
-    cases = settings.engine(read=True).cases(state=state, agency=agency, definition=definition,
-                                    limit=limit)
+    engine = settings.engine(read=True)
+    _one_of(state, {s for d in engine.definitions for s in d.states}, "--state")
+    _one_of(definition, {d.name for d in engine.definitions}, "--definition")
+    cases = engine.cases(state=state, agency=agency, definition=definition, limit=limit)
     if as_json:
         _print_json([c.to_dict() for c in cases])
         return
@@ -392,10 +405,13 @@ def list_alerts(
         help="due_soon, overdue, escalated or advisory.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """List stored alerts, oldest first."""
+    from .monitor import LEVELS
+
+    _one_of(level, {*LEVELS, "advisory"}, "--level")
     alerts = settings.engine(read=True).alerts(level=level, agency=agency, case_id=case, limit=limit)
     if as_json:
         _print_json([a.to_dict() for a in alerts])
@@ -413,13 +429,15 @@ def report_overdue(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from .reports import write_report
+    from .reports import check_target, write_report
 
+    check_target(fmt, out_path)
     engine = settings.engine(settings_file, read=True)
-    with Progress(console=err, transient=True) as bar:
+    period = _date(as_of, "--as-of"), _date(since, "--since")
+    with _progress() as bar:
         task = bar.add_task("collecting overdue spans", total=None)
         report = engine.overdue_report(
-            _date(as_of, "--as-of"), since=_date(since, "--since"),
+            period[0], since=period[1],
             progress=lambda done, total: bar.update(task, completed=done, total=total))
         bar.update(task, description=_esc(f"writing {fmt}"))
         path = write_report(report, fmt, out_path)
@@ -482,13 +500,15 @@ def demo(
     from .reports import write_report
     from .settings import Settings
 
+    if cases < 1:
+        raise InvalidInput(f"--cases must be at least 1, not {cases}")
     db = folder / "sstransfer-demo.db"
     folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = Engine(f"sqlite:///{db}", definitions=settings.definitions,
                     settings=Settings.load(report_dir=folder / "reports"))
-    with Progress(console=err, transient=True) as bar:
+    with _progress() as bar:
         task = bar.add_task("opening and moving cases", total=cases)
         stats = build_demo(engine, cases=cases, seed=seed,
                            progress=lambda n: bar.update(task, completed=n))
@@ -566,7 +586,7 @@ def import_cases(
             yield row
 
     with path.open(newline="", encoding="utf-8-sig") as f, \
-            Progress(console=err, transient=True) as bar:
+            _progress() as bar:
         task = bar.add_task(_esc(f"opening cases from {path.name}"), total=None)
         ids = engine.open_cases(rows(f), actor=_actor(actor, role, agency),
                                 on=_date(on, "--on"), first_line=2,
@@ -616,6 +636,9 @@ def main() -> None:
     except SQLAlchemyError as exc:
         orig = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()
         _fail("database error", f"{exc.__class__.__name__}: {orig[0] if orig else ''}", 1)
+    except OSError as exc:  # a folder that cannot be made, a file that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail("error", f"{where}{exc.strerror or exc}", 1)
     except ClickException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
             exc.show()
