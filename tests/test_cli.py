@@ -122,6 +122,7 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
     done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "60")
     assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
+    assert done.stderr == "", "the summary comes without a flood of log lines"
     for fmt in ("html", "xlsx", "csv"):
         assert (tmp_path / "out" / "reports" / f"overdue-2026-11-20.{fmt}").stat().st_size > 0
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:

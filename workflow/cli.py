@@ -71,7 +71,6 @@ class _Settings:
         return Engine(self.db, definitions=self.definitions,
                       settings=Settings.load(settings_file, **overrides))
 
-
     def check_exists(self) -> None:
         from . import store
 
@@ -90,6 +89,7 @@ def _version(value: bool) -> None:
 
         out.print(f"sstransfer {version('sstransfer')}")
         raise typer.Exit()
+
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar="SSTRANSFER_DATABASE_URL",
