@@ -194,6 +194,12 @@ def test_every_command_refuses_bad_input_in_one_line_without_a_traceback(run, db
     assert not (tmp_path / "no-such.db").exists() and not (tmp_path / "r.pdf").exists()
 
 
+def test_a_bad_scheduler_option_is_named_as_typed(run, db_url):
+    Engine(db_url).close()
+    done = run("scheduler", "run", "--scan-at", "830", ok=False)
+    assert done.stderr.startswith('error: --scan-at: must be a time of day in China as "HH:MM"')
+
+
 def test_a_mistyped_option_is_one_line_naming_the_help_to_read(run):
     done = run("fire", "one", "review", *CLERK, ok=False)
     assert done.returncode == 2 and done.stderr.count("\n") == 1

@@ -18,7 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import InvalidInput, WorkflowError
+from .errors import InvalidInput, SettingsError, WorkflowError
 
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException
@@ -68,8 +68,13 @@ class _Settings:
 
         if read:
             self.check_exists()
-        return Engine(self.db, definitions=self.definitions,
-                      settings=Settings.load(settings_file, **overrides))
+        try:
+            loaded = Settings.load(settings_file, **overrides)
+        except SettingsError as exc:  # a bad option is named as the user typed it
+            if exc.source != "Settings.load()" or not exc.key:
+                raise
+            raise SettingsError(f"--{exc.key.replace('_', '-')}", None, exc.problem) from None
+        return Engine(self.db, definitions=self.definitions, settings=loaded)
 
     def check_exists(self) -> None:
         from . import store
