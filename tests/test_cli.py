@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PERSON_ID, snapshot
+from conftest import PERSON_ID, open_case, snapshot
 
 from workflow import Engine
 
@@ -92,7 +92,8 @@ def test_a_refusal_prints_one_line_and_exits_non_zero_writing_nothing(run, db_ur
       "310000", "--destination", "440300", "--applicant", "employer", *EMPLOYER],
      "not a valid resident ID number"),
 ])
-def test_errors_are_one_clear_line(run, args, words):
+def test_errors_are_one_clear_line(run, db_url, args, words):
+    Engine(db_url).close()  # the database exists (a read command refuses a missing file)
     done = run(*args, ok=False)
     assert words in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
@@ -121,6 +122,7 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
     done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "60")
     assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
+    assert done.stderr == "", "the summary comes without a flood of log lines"
     for fmt in ("html", "xlsx", "csv"):
         assert (tmp_path / "out" / "reports" / f"overdue-2026-11-20.{fmt}").stat().st_size > 0
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
@@ -129,3 +131,130 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
         assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
+
+
+# --- the error path of every command ----------------------------------------------------------
+
+def _command_paths(group, prefix: str = "") -> set[str]:
+    paths = set()
+    for name, command in group.commands.items():
+        sub = getattr(command, "commands", None)
+        paths |= _command_paths(command, f"{prefix}{name} ") if sub else {f"{prefix}{name}"}
+    return paths
+
+
+BAD_INPUT = {  # command: arguments a user might really type, each refused
+    "open": ["open", "pension_transfer", "--person-id", "123", "--person-name", "x", "--origin",
+             "310000", "--destination", "440300", "--applicant", "employer", *EMPLOYER],
+    "fire": ["fire", "1", "move_funds", *CLERK, "--on", "2025-10-09"],
+    "attach": ["attach", "42", *EMPLOYER, "-d", "id_card"],
+    "show": ["show", "42"],
+    "history": ["history", "42"],
+    "list": ["list", "--state", "letter-sent"],
+    "scan": ["scan", "--as-of", "9999-12-31"],
+    "alerts": ["alerts", "--level", "overdue,escalated"],
+    "demo": ["demo", "--cases", "0"],
+    "import": ["import", "no-such-file.csv", *CLERK],
+    "definitions validate": ["definitions", "validate", "no-such-folder"],
+    "definitions diagram": ["definitions", "diagram", "pension"],
+    "calendar due": ["calendar", "due", "2025-02-30"],
+    "calendar is-workday": ["calendar", "is-workday", "1900-01-01"],
+    "calendar recompute": ["--definitions", "no-such-folder", "calendar", "recompute"],
+    "report overdue": ["report", "overdue", "--format", "pdf", "--out", "r.pdf"],
+    "scheduler run": ["scheduler", "run", "--settings", "bad.toml"],
+    "db upgrade": ["db", "upgrade", "deadbeef"],
+    "db current": ["--db", "sqlite:///no-such.db", "db", "current"],
+}
+
+
+def test_every_command_has_a_bad_input_case_below():
+    """The parametrized test below covers every command of the CLI, new ones included."""
+    from typer.main import get_command
+
+    from workflow.cli import app
+
+    assert _command_paths(get_command(app)) == set(BAD_INPUT)
+
+
+@pytest.mark.parametrize("command", sorted(BAD_INPUT))
+def test_every_command_refuses_bad_input_in_one_line_without_a_traceback(run, db_url, tmp_path,
+                                                                         command):
+    """Given bad input, each command prints one line on stderr, nothing on stdout, exits
+    non-zero, and writes nothing to the database."""
+    (tmp_path / "bad.toml").write_text("[monitor]\nscan_at = 830\n", encoding="utf-8")
+    with Engine(db_url) as engine:
+        open_case(engine)
+        before = snapshot(engine)
+    done = run(*BAD_INPUT[command], ok=False)
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert done.stdout == ""
+    with Engine(db_url) as engine:
+        assert snapshot(engine) == before
+    assert not (tmp_path / "no-such.db").exists() and not (tmp_path / "r.pdf").exists()
+
+
+def test_a_bad_scheduler_option_is_named_as_typed(run, db_url):
+    Engine(db_url).close()
+    done = run("scheduler", "run", "--scan-at", "830", ok=False)
+    assert done.stderr.startswith('error: --scan-at: must be a time of day in China as "HH:MM"')
+
+
+def test_a_mistyped_option_is_one_line_naming_the_help_to_read(run):
+    done = run("fire", "one", "review", *CLERK, ok=False)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "'case_id'" in done.stderr and "fire --help`" in done.stderr
+
+
+# --- data is shown as typed, never read as Rich markup ----------------------------------------
+
+@pytest.mark.parametrize("name", ["[/]", "[bold]张三[/bold]", "[link=http://x]点我[/link]", "a\\"])
+def test_a_name_in_rich_markup_is_shown_as_typed_by_open_list_show_and_history(run, name):
+    args = open_args(*FULL)
+    args[args.index("--person-name") + 1] = name
+    args.remove("--json")
+    assert name in run(*args).stdout
+    assert name in run("list").stdout
+    assert name in run("show", "1").stdout
+    assert run("history", "1").returncode == 0
+
+
+def test_a_document_in_rich_markup_is_shown_as_typed_in_the_refusal(run):
+    run(*open_args(*FULL))
+    done = run("fire", "1", "review", *CLERK, "--on", "2025-10-09", "-d", "[/x]", ok=False)
+    assert "[/x]" in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_bracketed_text_stays_in_help_and_in_errors(run, tmp_path):
+    assert "[monitor]" in run("scan", "--help").stdout
+    (tmp_path / "s.toml").write_text("[monitr]\nscan_at = '09:00'\n", encoding="utf-8")
+    done = run("scan", "--settings", "s.toml", ok=False)
+    assert "[monitor]" in done.stderr and "monitr" in done.stderr
+
+
+# --- reads create nothing; the version --------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["list"], ["show", "1"], ["history", "1"], ["alerts"],
+                                  ["report", "overdue", "--out", "r.html"], ["db", "current"]])
+def test_a_read_command_refuses_a_sqlite_file_that_does_not_exist_and_creates_none(
+        run, tmp_path, args):
+    done = run("--db", "sqlite:///typo.db", *args, ok=False)
+    assert "typo.db does not exist" in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "r.html").exists()
+
+
+def test_a_write_command_still_creates_a_new_sqlite_file(run, tmp_path):
+    run("--db", "sqlite:///new.db", *open_args(*FULL))
+    assert (tmp_path / "new.db").exists()
+
+
+def test_an_unknown_schema_revision_is_refused_in_one_line_and_creates_no_database(run, tmp_path):
+    done = run("--db", "sqlite:///fresh.db", "db", "upgrade", "deadbeef", ok=False)
+    assert "no schema revision 'deadbeef'" in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "fresh.db").exists()
+
+
+def test_the_version_is_the_installed_package_version(run):
+    from importlib.metadata import version
+
+    assert run("--version").stdout.strip() == f"sstransfer {version('sstransfer')}"

@@ -11,10 +11,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case
+import structlog
+from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case, snapshot
 from structlog.testing import capture_logs
 
-from workflow import Actor, Engine, WorkingCalendar
+from workflow import Actor, Engine, InvalidInput, WorkingCalendar
 from workflow.monitor import classify
 from workflow.settings import Settings
 from workflow.store import alerts_t, leases_t, span_changes_t
@@ -110,8 +111,27 @@ def test_alerts_are_logged_without_the_id_number(engine):
     with capture_logs() as events:
         engine.scan(D(2025, 10, 21))
     alerts = [e for e in events if e["event"] == "alert"]
-    assert [e["level"] for e in alerts] == ["overdue", "escalated"]
+    assert [e["alert_level"] for e in alerts] == ["overdue", "escalated"]
     assert PERSON_ID not in repr(events)
+
+
+def test_a_scan_logs_one_summary_event_and_each_alert_only_at_debug(engine):
+    """One `scan_done` event (info) counts the alerts per level; the per-alert events are at
+    debug, and their `alert_level` survives structlog's log-level processor (which writes
+    `level`)."""
+    open_due(engine, D(2025, 10, 14))
+    open_due(engine, D(2025, 10, 23))
+    with capture_logs() as events:
+        engine.scan(D(2025, 10, 21))
+    [done] = [e for e in events if e["event"] == "scan_done"]
+    assert done["log_level"] == "info"
+    assert {k: done[k] for k in ("due_soon", "overdue", "escalated", "advisory", "raised")} == {
+        "due_soon": 1, "overdue": 1, "escalated": 1, "advisory": 0, "raised": 3}
+    alerts = [e for e in events if e["event"] == "alert"]
+    assert {e["log_level"] for e in alerts} == {"debug"} and len(alerts) == 3
+    assert [e["log_level"] for e in events if e["log_level"] not in ("debug", "info")] == []
+    processed = [structlog.processors.add_log_level(None, "debug", dict(e)) for e in alerts]
+    assert sorted(e["alert_level"] for e in processed) == ["due_soon", "escalated", "overdue"]
 
 
 # --- callbacks --------------------------------------------------------------------------
@@ -158,6 +178,19 @@ def test_a_callback_registered_later_gets_only_later_alerts(engine):
 
 
 # --- one scan at a time, and crashes ----------------------------------------------------
+
+@pytest.mark.parametrize("as_of, words", [(D(9999, 12, 31), "outside the calendar"),
+                                          (D(1999, 12, 31), "outside the calendar"),
+                                          (D(2099, 12, 30), "is past 2099-12-31")])
+def test_a_scan_refused_for_a_date_off_the_calendar_takes_no_lease_and_writes_no_run(engine,
+                                                                                   as_of, words):
+    """The date (and the due-soon horizon after it) is checked before the lease or a run row."""
+    open_due(engine, D(2025, 10, 14))
+    before = snapshot(engine)
+    with pytest.raises(InvalidInput, match=words):
+        engine.scan(as_of)
+    assert snapshot(engine) == before
+
 
 def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url):
     open_due(engine, D(2025, 10, 14))

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from conftest import BACKENDS, fresh_database
+from conftest import BACKENDS, fresh_database, open_case
 from openpyxl import load_workbook
 
 from workflow import Engine, InvalidInput
@@ -164,3 +164,42 @@ def test_a_report_as_of_an_earlier_date_shows_what_was_late_that_day(demo):
     lines = list(early.lines())
     assert len(lines) == early.total == expected
     assert all(x.started_on <= as_of and x.due_on < as_of for x in lines)
+
+
+# --- data never becomes code in a spreadsheet -------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","点我")', "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
+
+
+def _overdue_case_named(engine, name: str) -> dt.date:
+    """An overdue case whose stored name is ``name`` (written as an old row might hold it)."""
+    case = open_case(engine)
+    with engine.db.begin() as conn:
+        conn.execute(sa.update(cases_t).where(cases_t.c.id == case.id).values(person_name=name))
+    return dt.date(2025, 11, 20)
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv(
+        engine, tmp_path, name):
+    """OWASP CSV injection: a cell starting with = + - @ tab or CR is written with a leading
+    ' in CSV, and as a text cell (never a formula) in XLSX."""
+    report = engine.overdue_report(_overdue_case_named(engine, name))
+    with write_report(report, "csv", tmp_path / "r.csv").open(encoding="utf-8-sig",
+                                                              newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["person"] == "'" + name
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    sheet = book["Overdue spans"]
+    header = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("person") + 1)
+    assert (cell.value, cell.data_type) == (name.replace("\r", "\n"), "s")  # XML reads CR as LF
+
+
+def test_a_control_character_in_an_old_name_does_not_break_the_xlsx_report(engine, tmp_path):
+    """Control characters an XLSX cell cannot hold become U+FFFD; the rest of the name stays."""
+    report = engine.overdue_report(_overdue_case_named(engine, "张\x1b三\x08"))
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    header = [c.value for c in book["Overdue spans"][1]]
+    assert book["Overdue spans"].cell(row=2, column=header.index("person") + 1).value == "张\ufffd三\ufffd"
+    assert "张\x1b三" in write_report(report, "csv", tmp_path / "r.csv").read_text(encoding="utf-8-sig")

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from conftest import open_case
 
-from workflow import DefinitionError, Engine, WorkingCalendar
+from workflow import Engine, SettingsError, WorkingCalendar
 from workflow.monitor import last_occurrence
 from workflow.scheduler import Jobs
 from workflow.settings import Settings
@@ -99,5 +99,5 @@ def test_settings_come_from_a_toml_file_with_clear_errors(tmp_path):
     s = Settings.load(path, report_day="fri")
     assert (s.scan_at, s.due_soon_days, s.report_day) == (dt.time(9, 15), 2, "fri")
     path.write_text('[monitor]\nscan_at = "late"\n', encoding="utf-8")
-    with pytest.raises(DefinitionError, match="scan_at"):
+    with pytest.raises(SettingsError, match="scan_at"):
         Settings.load(path)

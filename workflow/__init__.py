@@ -19,6 +19,7 @@ from .errors import (
     MissingDocuments,
     NotPermitted,
     SchemaMismatch,
+    SettingsError,
     WorkflowError,
 )
 from .monitor import Alert, ScanResult
@@ -46,6 +47,7 @@ __all__ = [
     "ScanResult",
     "SchemaMismatch",
     "Settings",
+    "SettingsError",
     "Span",
     "WorkflowError",
     "WorkingCalendar",

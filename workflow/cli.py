@@ -13,21 +13,45 @@ from typing import Annotated, Any
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import InvalidInput, WorkflowError
+from .errors import InvalidInput, SettingsError, WorkflowError
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
-                  add_completion=False)
-definitions_app = typer.Typer(help="Check and draw workflow definitions.", no_args_is_help=True)
-calendar_app = typer.Typer(help="The Chinese statutory working-day calendar.",
-                           no_args_is_help=True)
+try:  # typer vendors click from 0.2x on; older releases depend on it
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException
+
+
+def _typer(**kwargs: Any) -> typer.Typer:
+    """A command group whose help is plain text: brackets such as ``[monitor]`` stay visible."""
+    return typer.Typer(no_args_is_help=True, rich_markup_mode=None, **kwargs)
+
+
+app = _typer(pretty_exceptions_enable=False, add_completion=False)
+definitions_app = _typer(help="Check and draw workflow definitions.")
+calendar_app = _typer(help="The Chinese statutory working-day calendar.")
 app.add_typer(definitions_app, name="definitions")
 app.add_typer(calendar_app, name="calendar")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def _progress() -> Progress:
+    """A progress bar on a terminal; nothing (not even a blank line) in a pipe or a log."""
+    return Progress(console=err, transient=True, disable=not err.is_terminal)
+
+
+def _esc(value: object) -> str:
+    """Data (names, documents, paths, messages) printed through Rich: shown, never markup."""
+    return escape(str(value))
+
+
+def _row(table: Table, *values: object) -> None:
+    table.add_row(*map(_esc, values))
 
 
 class _Settings:
@@ -35,15 +59,42 @@ class _Settings:
     definitions: Path | None = None
     log_level: int = logging.WARNING
 
-    def engine(self, settings_file: Path | None = None, **overrides: Any):
+    def engine(self, settings_file: Path | None = None, *, read: bool = False,
+               **overrides: Any):
+        """The engine of ``--db``; ``read``: a command that only reads refuses a SQLite file
+        that does not exist (a typo would otherwise create an empty database)."""
         from .engine import Engine
         from .settings import Settings
 
-        return Engine(self.db, definitions=self.definitions,
-                      settings=Settings.load(settings_file, **overrides))
+        if read:
+            self.check_exists()
+        try:
+            loaded = Settings.load(settings_file, **overrides)
+        except SettingsError as exc:  # a bad option is named as the user typed it
+            if exc.source != "Settings.load()" or not exc.key:
+                raise
+            raise SettingsError(f"--{exc.key.replace('_', '-')}", None, exc.problem) from None
+        return Engine(self.db, definitions=self.definitions, settings=loaded)
+
+    def check_exists(self) -> None:
+        from . import store
+
+        path = store.sqlite_file(self.db)
+        if path is not None and not path.exists():
+            raise InvalidInput(f"database file {path} does not exist: check --db (a command that "
+                               "writes, such as `open` or `db upgrade`, creates it)")
 
 
 settings = _Settings()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"sstransfer {version('sstransfer')}")
+        raise typer.Exit()
+
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar="SSTRANSFER_DATABASE_URL",
@@ -68,6 +119,8 @@ def _main(
         help="Folder of workflow definitions (default: the shipped ones).")] = None,
     log_level: Annotated[str, typer.Option(
         help="Log events at this level and above go to stderr.")] = "warning",
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version, help="Print the version and exit.")] = False,
 ) -> None:
     """sstransfer: transfers of social insurance between Chinese agencies, as guarded,
     persisted cases with statutory working-day time limits."""
@@ -91,6 +144,12 @@ def _date(value: str | None, what: str = "date") -> dt.date | None:
         raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
+def _one_of(value: str | None, known: set[str], what: str) -> None:
+    """A filter of a read command: a typo is refused, not answered with nothing found."""
+    if value is not None and value not in known:
+        raise InvalidInput(f"{what} must be one of {', '.join(sorted(known))}, not {value!r}")
+
+
 def _actor(actor: str, role: str, agency: str | None):
     from .rules import Actor
 
@@ -110,7 +169,7 @@ def _show_case(case, as_json: bool, spans=None) -> None:
         return
     table = Table(title=f"case {case.id}", show_header=False)
     for key, value in case.to_dict().items():
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        _row(table, key, ", ".join(value) if isinstance(value, list) else value)
     out.print(table)
     if spans:
         _spans_table(spans)
@@ -121,8 +180,8 @@ def _spans_table(spans) -> None:
     for col in ("span", "owner", "agency", "started", "due", "ended", "provisional"):
         table.add_column(col)
     for s in spans:
-        table.add_row(s.name, s.owner, s.owner_agency, str(s.started_on), str(s.due_on),
-                      str(s.ended_on or "running"), "yes" if s.provisional else "")
+        _row(table, s.name, s.owner, s.owner_agency, s.started_on, s.due_on,
+             s.ended_on or "running", "yes" if s.provisional else "")
     out.print(table)
 
 
@@ -181,14 +240,14 @@ def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = Non
 @app.command()
 def show(case_id: int, as_json: JsonOpt = False) -> None:
     """Show a case and its spans."""
-    engine = settings.engine()
+    engine = settings.engine(read=True)
     _show_case(engine.get(case_id), as_json, engine.spans(case_id))
 
 
 @app.command()
 def history(case_id: int, as_json: JsonOpt = False) -> None:
     """Every step of a case, in order."""
-    entries = settings.engine().history(case_id)
+    entries = settings.engine(read=True).history(case_id)
     if as_json:
         _print_json([e.to_dict() for e in entries])
         return
@@ -197,8 +256,8 @@ def history(case_id: int, as_json: JsonOpt = False) -> None:
         table.add_column(col)
     for e in entries:
         who = f"{e.actor_role} {e.actor_id}" + (f" @{e.actor_agency}" if e.actor_agency else "")
-        table.add_row(str(e.seq), str(e.business_date), e.trigger, e.from_state or "",
-                      e.to_state, who, ", ".join(e.documents), e.comment or "")
+        _row(table, e.seq, e.business_date, e.trigger, e.from_state or "", e.to_state, who,
+             ", ".join(e.documents), e.comment or "")
     out.print(table)
 
 
@@ -207,12 +266,14 @@ def list_cases(
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
     agency: Annotated[str | None, typer.Option(help="Origin or destination agency.")] = None,
     definition: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many cases.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many cases.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List cases."""
-    cases = settings.engine().cases(state=state, agency=agency, definition=definition,
-                                    limit=limit)
+    engine = settings.engine(read=True)
+    _one_of(state, {s for d in engine.definitions for s in d.states}, "--state")
+    _one_of(definition, {d.name for d in engine.definitions}, "--definition")
+    cases = engine.cases(state=state, agency=agency, definition=definition, limit=limit)
     if as_json:
         _print_json([c.to_dict() for c in cases])
         return
@@ -221,8 +282,8 @@ def list_cases(
                 "opened", "last step"):
         table.add_column(col)
     for c in cases:
-        table.add_row(str(c.id), c.definition, c.state, c.person_name, c.person_id_masked,
-                      c.origin, c.destination, str(c.opened_on), str(c.last_event_on))
+        _row(table, c.id, c.definition, c.state, c.person_name, c.person_id_masked, c.origin,
+             c.destination, c.opened_on, c.last_event_on)
     out.print(table)
 
 
@@ -238,11 +299,11 @@ def definitions_validate(
     ds = DefinitionSet(folder or settings.definitions)
     cal = WorkingCalendar(ds.calendars_dir)
     for d in ds:
-        out.print(f"ok  {d.path}: {d.name} version {d.version} ({len(d.states)} states, "
-                  f"{len(d.triggers)} triggers, {len(d.spans)} spans) {d.content_hash[:12]}")
+        out.print(_esc(f"ok  {d.path}: {d.name} version {d.version} ({len(d.states)} states, "
+                       f"{len(d.triggers)} triggers, {len(d.spans)} spans) {d.content_hash[:12]}"))
     years = sorted(cal.official_years)
-    out.print(f"ok  calendar: official years {years[0]}-{years[-1]}"
-              + (f", from files: {sorted(cal.schedules)}" if cal.schedules else ""))
+    out.print(_esc(f"ok  calendar: official years {years[0]}-{years[-1]}"
+                   + (f", from files: {sorted(cal.schedules)}" if cal.schedules else "")))
 
 
 @definitions_app.command("diagram")
@@ -320,9 +381,8 @@ def _alerts_table(alerts, title: str) -> Table:
     for col in ("id", "level", "case", "span", "owner agency", "due", "working days late", "as of"):
         table.add_column(col)
     for a in alerts:
-        table.add_row(str(a.id), a.level, str(a.case_id), a.subject, a.owner_agency,
-                      str(a.due_on or ""), "" if a.working_days_late is None
-                      else str(a.working_days_late), str(a.as_of))
+        _row(table, a.id, a.level, a.case_id, a.subject, a.owner_agency, a.due_on or "",
+             "" if a.working_days_late is None else a.working_days_late, a.as_of)
     return table
 
 
@@ -337,7 +397,7 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
                      "delivered": result.delivered})
         return
     if not result.ran:
-        out.print(f"scan as of {result.as_of} not run: {result.reason}")
+        out.print(_esc(f"scan as of {result.as_of} not run: {result.reason}"))
         return
     counts = ", ".join(f"{lvl} {result.count(lvl)}"
                        for lvl in ("due_soon", "overdue", "escalated", "advisory"))
@@ -350,11 +410,14 @@ def list_alerts(
         help="due_soon, overdue, escalated or advisory.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """List stored alerts, oldest first."""
-    alerts = settings.engine().alerts(level=level, agency=agency, case_id=case, limit=limit)
+    from .monitor import LEVELS
+
+    _one_of(level, {*LEVELS, "advisory"}, "--level")
+    alerts = settings.engine(read=True).alerts(level=level, agency=agency, case_id=case, limit=limit)
     if as_json:
         _print_json([a.to_dict() for a in alerts])
     else:
@@ -371,18 +434,20 @@ def report_overdue(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from .reports import write_report
+    from .reports import check_target, write_report
 
-    engine = settings.engine(settings_file)
-    with Progress(console=err, transient=True) as bar:
+    check_target(fmt, out_path)
+    engine = settings.engine(settings_file, read=True)
+    period = _date(as_of, "--as-of"), _date(since, "--since")
+    with _progress() as bar:
         task = bar.add_task("collecting overdue spans", total=None)
         report = engine.overdue_report(
-            _date(as_of, "--as-of"), since=_date(since, "--since"),
+            period[0], since=period[1],
             progress=lambda done, total: bar.update(task, completed=done, total=total))
-        bar.update(task, description=f"writing {fmt}")
+        bar.update(task, description=_esc(f"writing {fmt}"))
         path = write_report(report, fmt, out_path)
-    out.print(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
-              f"as of {report.as_of}: {path}")
+    out.print(_esc(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
+                   f"as of {report.as_of}: {path}"))
 
 
 @scheduler_app.command("run")
@@ -421,8 +486,8 @@ def calendar_recompute(as_json: JsonOpt = False) -> None:
         _print_json(changes)
         return
     for c in changes:
-        out.print(f"case {c['case_id']} {c['span']}: due {c['old_due_on']} -> {c['new_due_on']}"
-                  + (" (still provisional)" if c["new_provisional"] else ""))
+        out.print(_esc(f"case {c['case_id']} {c['span']}: due {c['old_due_on']} -> "
+                       f"{c['new_due_on']}" + (" (still provisional)" if c["new_provisional"] else "")))
     out.print(f"{len(changes)} due date(s) changed")
 
 
@@ -440,17 +505,19 @@ def demo(
     from .reports import write_report
     from .settings import Settings
 
+    if cases < 1:
+        raise InvalidInput(f"--cases must be at least 1, not {cases}")
     db = folder / "sstransfer-demo.db"
     folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = Engine(f"sqlite:///{db}", definitions=settings.definitions,
                     settings=Settings.load(report_dir=folder / "reports"))
-    with Progress(console=err, transient=True) as bar:
+    with _progress() as bar:
         task = bar.add_task("opening and moving cases", total=cases)
         stats = build_demo(engine, cases=cases, seed=seed,
                            progress=lambda n: bar.update(task, completed=n))
-    out.print(f"[bold]{stats.cases} cases, {stats.steps} steps[/] written to {db}")
+    out.print(f"[bold]{stats.cases} cases, {stats.steps} steps[/] written to {_esc(db)}")
 
     by_state: dict[str, Counter] = defaultdict(Counter)
     for c in engine.cases():
@@ -461,7 +528,7 @@ def demo(
     for state in ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
                   "continued", "rejected", "withdrawn"):
         n = by_state.get(state, Counter())
-        table.add_row(state, str(n["pension"]), str(n["medical"]), str(sum(n.values())))
+        _row(table, state, n["pension"], n["medical"], sum(n.values()))
     out.print(table)
 
     result = engine.scan(AS_OF)
@@ -469,7 +536,7 @@ def demo(
     for col in ("level", "alerts"):
         table.add_column(col)
     for level in ("due_soon", "overdue", "escalated", "advisory"):
-        table.add_row(level, str(result.count(level)))
+        _row(table, level, result.count(level))
     out.print(table)
 
     report = engine.overdue_report(AS_OF)
@@ -478,13 +545,13 @@ def demo(
         table.add_column(col)
     for s in report.agencies.values():
         rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
-        table.add_row(s.agency, *map(str, s.buckets.values()), str(s.escalated), rate)
+        _row(table, s.agency, *s.buckets.values(), s.escalated, rate)
     out.print(table)
     reports = folder / "reports"
     reports.mkdir(exist_ok=True)
     for fmt in ("html", "xlsx", "csv"):
-        out.print(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}")
-    out.print(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated")
+        out.print(_esc(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}"))
+    out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated"))
 
 
 IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
@@ -524,8 +591,8 @@ def import_cases(
             yield row
 
     with path.open(newline="", encoding="utf-8-sig") as f, \
-            Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"opening cases from {path.name}", total=None)
+            _progress() as bar:
+        task = bar.add_task(_esc(f"opening cases from {path.name}"), total=None)
         ids = engine.open_cases(rows(f), actor=_actor(actor, role, agency),
                                 on=_date(on, "--on"), first_line=2,
                                 progress=lambda n: bar.update(task, completed=n))
@@ -543,10 +610,11 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target (default: he
     """Bring the database to the schema this sstransfer needs (or to REVISION)."""
     from . import store
 
+    store.check_revision(revision)
     db = store.connect(settings.db)
     before = store.current_revision(db)
     store.upgrade(db, revision)
-    out.print(f"schema: {before or 'empty'} -> {store.current_revision(db)} ({db.url!r})")
+    out.print(_esc(f"schema: {before or 'empty'} -> {store.current_revision(db)} ({db.url!r})"))
 
 
 @db_app.command("current")
@@ -554,26 +622,42 @@ def db_current() -> None:
     """Say which schema revision the database is at, and which this sstransfer needs."""
     from . import store
 
+    settings.check_exists()
     db = store.connect(settings.db)
     current, head = store.current_revision(db), store.head_revision()
     state = "up to date" if current == head else (
         "empty: `sstransfer db upgrade` creates it" if current is None
         else "`sstransfer db upgrade` needed")
-    out.print(f"{current or 'empty'} (this sstransfer needs {head}): {state}")
+    out.print(_esc(f"{current or 'empty'} (this sstransfer needs {head}): {state}"))
 
 
 def main() -> None:
-    """Entry point: a refused call prints one line and exits 1, never a traceback."""
+    """Entry point: a refused call prints one line on stderr and exits non-zero, never a
+    traceback (bad options too: typer's multi-line usage box becomes one line)."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except WorkflowError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        _fail("error", exc, 1)
     except SQLAlchemyError as exc:
-        err.print(f"[red]database error:[/] {exc.__class__.__name__}: "
-                  f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
-                  highlight=False)
-        sys.exit(1)
+        orig = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()
+        _fail("database error", f"{exc.__class__.__name__}: {orig[0] if orig else ''}", 1)
+    except OSError as exc:  # a folder that cannot be made, a file that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail("error", f"{where}{exc.strerror or exc}", 1)
+    except ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _fail("error", f"{exc.format_message()}{hint}", exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(label: str, message: object, code: int) -> None:
+    line = " ".join(str(message).split())  # one line, whatever the message held
+    err.print(f"[red]{label}:[/] {_esc(line)}", highlight=False)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

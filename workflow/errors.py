@@ -73,6 +73,14 @@ class DefinitionError(WorkflowError):
         super().__init__(f"{where}: {problem}")
 
 
+class SettingsError(WorkflowError):
+    """A settings file or a setting is invalid: says the file, the key and the reason."""
+
+    def __init__(self, source: object, key: str | None, problem: str) -> None:
+        self.source, self.key, self.problem = str(source), key, problem
+        super().__init__(f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}")
+
+
 class DefinitionChanged(WorkflowError):
     """A definition version that cases already run on was edited in place."""
 
@@ -100,5 +108,6 @@ __all__ = [
     "MissingDocuments",
     "NotPermitted",
     "SchemaMismatch",
+    "SettingsError",
     "WorkflowError",
 ]

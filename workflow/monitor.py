@@ -173,6 +173,7 @@ class Monitor:
         """Raise every alert due on ``as_of``; deliver pending alerts to the callbacks."""
         counts: dict[str, int] = {}
         delivered = failed = 0
+        self._horizon(as_of)  # refuse a date off the calendar before taking the lease or a run
 
         def work(run_id: int) -> str:
             nonlocal delivered, failed
@@ -183,15 +184,16 @@ class Monitor:
         run_id, reason = self.run_once("scan", as_of, work, once=once)
         if run_id is None:
             return ScanResult(as_of, False, reason)
+        # One event per scan with the count of each alert level (one per alert only at debug).
         log.info("scan_done", as_of=str(as_of), raised=sum(counts.values()),
-                 delivered=delivered, failed_deliveries=failed, **counts)
+                 delivered=delivered, failed_deliveries=failed,
+                 **{lvl: counts.get(lvl, 0) for lvl in (*LEVELS, "advisory")})
         return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
 
     def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int) -> dict[str, int]:
         """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
         cal, settings = self.engine.calendar, self.settings
-        horizon = cal.add_working_days(as_of, settings.due_soon_days) \
-            if settings.due_soon_days else as_of
+        horizon = self._horizon(as_of)
         stamp = store.now()
         counts: dict[str, int] = {}
 
@@ -221,6 +223,12 @@ class Monitor:
         self._insert_alerts(advisories, counts, as_of)
         return counts
 
+    def _horizon(self, as_of: dt.date) -> dt.date:
+        """The latest due date a scan as of ``as_of`` looks at (refuses a date off the calendar)."""
+        cal, days = self.engine.calendar, self.settings.due_soon_days
+        cal.is_working_day(as_of)
+        return cal.add_working_days(as_of, days) if days else as_of
+
     def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
                        as_of: dt.date) -> None:
         """Insert, skipping any alert that exists already; log and count the new ones.
@@ -242,7 +250,7 @@ class Monitor:
         logger, day = log.bind(), as_of.isoformat()
         for level, case_id, subject, owner, agency, due_on, late in new:
             counts[level] = counts.get(level, 0) + 1
-            logger.warning("alert", level=level, case_id=case_id, subject=subject, owner=owner,
+            logger.debug("alert", alert_level=level, case_id=case_id, subject=subject, owner=owner,
                            agency=agency, due_on=due_on and due_on.isoformat(),
                            working_days_late=late, as_of=day)
 

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import html
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,10 @@ BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 DETAIL_COLUMNS = ("owner agency", "case", "insurance", "person", "ID number", "span", "owner",
                   "started", "due", "working days late", "level", "provisional")
 _STREAM = 2000
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters an XLSX (XML) cell cannot hold; old rows may have them in a name.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def bucket(late: int) -> str:
@@ -157,13 +162,19 @@ def _summary_row(s: AgencySummary) -> list[object]:
             s.on_time_rate]
 
 
-def write_report(report: OverdueReport, fmt: str, path: Path | str) -> Path:
-    """Write the report as ``csv``, ``xlsx`` or ``html``; the file appears whole or not at all."""
+def check_target(fmt: str, path: Path | str) -> Path:
+    """Refuse an unknown format or a missing folder (before any work is done)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"report format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise InvalidInput(f"folder {path.parent} does not exist")
+    return path
+
+
+def write_report(report: OverdueReport, fmt: str, path: Path | str) -> Path:
+    """Write the report as ``csv``, ``xlsx`` or ``html``; the file appears whole or not at all."""
+    path = check_target(fmt, path)
     partial = path.with_name(f".{path.name}.partial")
     try:
         {"csv": _csv, "xlsx": _xlsx, "html": _html}[fmt](report, partial)
@@ -171,6 +182,16 @@ def write_report(report: OverdueReport, fmt: str, path: Path | str) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def csv_safe(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a leading ``= + - @ tab CR`` gets a ``'``."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def xlsx_text(value: str) -> str:
+    """Text an XLSX cell can hold: control characters become U+FFFD (shown, not a crash)."""
+    return _CONTROL.sub("\ufffd", value)
 
 
 def _csv(report: OverdueReport, path: Path) -> None:
@@ -181,7 +202,7 @@ def _csv(report: OverdueReport, path: Path) -> None:
         for x in report.lines():
             row = _detail_row(x)
             row[-1] = "yes" if x.provisional else ""
-            out.writerow(v.isoformat() if isinstance(v, dt.date) else v for v in row)
+            out.writerow(csv_safe(v.isoformat() if isinstance(v, dt.date) else v) for v in row)
 
 
 def _xlsx(report: OverdueReport, path: Path) -> None:
@@ -195,6 +216,16 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
         raise InvalidInput(f"{report.total} overdue spans do not fit one XLSX sheet: use CSV")
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
+
+    def text(ws, row: list[object]) -> list[object]:
+        """Strings as text cells: data such as ``=HYPERLINK(...)`` never becomes a formula."""
+        cells = []
+        for value in row:
+            if isinstance(value, str):
+                value = WriteOnlyCell(ws, value=xlsx_text(value))
+                value.data_type = "s"
+            cells.append(value)
+        return cells
 
     def sheet(title: str, header: list[str], widths: list[int]):
         ws = wb.create_sheet(title)
@@ -216,7 +247,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
         row = _summary_row(s)
         rate = WriteOnlyCell(summary, value=row[-1])
         rate.number_format = "0.0%"
-        summary.append([*row[:-1], rate])
+        summary.append([*text(summary, row[:-1]), rate])
     summary.append([])
     summary.append([f"As of {report.as_of}; spans closed {report.period_start} to {report.as_of}; "
                     f"escalated from {report.escalate_after_days} working days late."])
@@ -228,7 +259,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
             cell = WriteOnlyCell(detail, value=row[i])
             cell.number_format = "yyyy-mm-dd"
             row[i] = cell
-        detail.append(row)
+        detail.append(text(detail, row))
     wb.save(path)
 
 

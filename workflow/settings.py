@@ -1,75 +1,139 @@
-"""Settings of the monitor and the scheduler, from a TOML file or keyword arguments."""
+"""Settings of the monitor and the scheduler, from a TOML file or keyword arguments.
+
+Types are strict (``scan_at = 830`` is not a time, ``lease_seconds = 1e20`` not a number of
+seconds), every number is bounded, and an unknown table or key is refused: a misspelt
+setting must not silently fall back to its default. Every refusal is a :class:`SettingsError`
+of one line naming the file, the key and the reason.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from .errors import DefinitionError
+from ._textfile import UnknownEncoding, decode_text
+from .errors import SettingsError
 
 SETTINGS_ENV = "SSTRANSFER_SETTINGS"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TABLE = "monitor"
+_HH_MM = re.compile(r"\d\d:\d\d")
 
 
 class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
-    ``sstransfer.toml``::
-
-        [monitor]
-        due_soon_days = 3          # alert when this many working days or fewer are left
-        escalate_after_days = 5    # escalate when this many working days late
-        scan_at = "08:30"          # China time, every working day
-        report_day = "mon"
-        report_at = "07:00"
-        report_dir = "reports"
-        report_formats = ["html", "xlsx", "csv"]
+    ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
+    file holds one table, ``[monitor]``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    due_soon_days: int = Field(default=3, ge=0, le=30)
-    escalate_after_days: int = Field(default=5, ge=1, le=100)
+    due_soon_days: Annotated[StrictInt, Field(ge=0, le=30)] = 3
+    escalate_after_days: Annotated[StrictInt, Field(ge=1, le=100)] = 5
     scan_at: dt.time = dt.time(8, 30)
     report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     report_at: dt.time = dt.time(7, 0)
     report_dir: Path = Path("reports")
-    report_formats: tuple[Literal["csv", "xlsx", "html"], ...] = ("html", "xlsx", "csv")
-    lease_seconds: int = Field(default=900, ge=1, description="how long a crashed run blocks others")
+    report_formats: Annotated[tuple[Literal["csv", "xlsx", "html"], ...],
+                              Field(min_length=1)] = ("html", "xlsx", "csv")
+    lease_seconds: Annotated[StrictInt, Field(
+        ge=1, le=86_400, description="how long a crashed run blocks others")] = 900
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _refusal(exc, "Settings(...)") from None
 
     @field_validator("scan_at", "report_at", mode="before")
     @classmethod
     def _hh_mm(cls, value: object) -> object:
-        if isinstance(value, str):
+        """A time of day in China: "HH:MM" (or a TOML local time on the minute)."""
+        if isinstance(value, str) and _HH_MM.fullmatch(value):
             try:
                 return dt.time.fromisoformat(value)
             except ValueError:
-                raise ValueError(f"'{value}' is not a time of day such as '08:30'") from None
+                pass
+        elif isinstance(value, dt.time) and value.tzinfo is None and not (
+                value.second or value.microsecond):
+            return value
+        raise ValueError(f'must be a time of day in China as "HH:MM" (in quotes), such as '
+                         f'"08:30", not {_short(value)}')
+
+    @field_validator("report_dir", mode="before")
+    @classmethod
+    def _folder(cls, value: object) -> object:
+        if not isinstance(value, (str, Path)) or not str(value).strip() or "\0" in str(value):
+            raise ValueError(f"must be a folder name in quotes, not {_short(value)}")
         return value
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: object) -> Settings:
-        """Read ``[monitor]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``), then apply overrides."""
+        """Read ``[monitor]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``), then apply overrides.
+
+        The file may be UTF-8 (with or without BOM), UTF-16 with BOM or GB18030/GBK.
+        """
         path = path or os.environ.get(SETTINGS_ENV)
         data: dict[str, object] = {}
         if path:
-            try:
-                data = dict(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("monitor", {}))
-            except OSError as exc:
-                raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
-            except tomllib.TOMLDecodeError as exc:
-                raise DefinitionError(path, f"is not valid TOML: {exc}") from None
-        data.update({k: v for k, v in overrides.items() if v is not None})
+            data = _read(Path(path))
+        given = {k: v for k, v in overrides.items() if v is not None}
+        data.update(given)
         try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise DefinitionError(path or "settings", f"[monitor] {where}: {first['msg']}") from None
+            return cls(**data)
+        except SettingsError as exc:  # name the file, or the keyword argument, instead
+            if not path or (exc.key or "").split(".")[0] in given:
+                raise SettingsError("Settings.load()", exc.key, exc.problem) from None
+            raise SettingsError(path, f"[{TABLE}] {exc.key}", exc.problem) from None
+
+
+def _read(path: Path) -> dict[str, object]:
+    """The ``[monitor]`` table of a settings file; any other table or top-level key is refused."""
+    try:
+        text = decode_text(path.read_bytes())
+    except (OSError, ValueError) as exc:  # ValueError: an embedded NUL in the name
+        reason = str(exc) if isinstance(exc, UnknownEncoding) else \
+            f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        raise SettingsError(path, None, reason) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(path, None, f"is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SettingsError(path, None, "is not valid TOML: nested too deeply") from None
+    for key, value in document.items():
+        if key != TABLE:
+            what = "table" if isinstance(value, dict) else "key"
+            raise SettingsError(path, key, f"unknown {what}: a settings file has only "
+                                           f"the [{TABLE}] table")
+    table = document.get(TABLE, {})
+    if not isinstance(table, dict):
+        raise SettingsError(path, TABLE, f"must be a table ([{TABLE}]), not {_short(table)}")
+    return dict(table)
+
+
+def _refusal(exc: ValidationError, source: str) -> SettingsError:
+    """The first problem of a validation error, as one line naming the key and the reason."""
+    first = exc.errors()[0]
+    key = ".".join(map(str, first["loc"])) or None
+    if first["type"] == "extra_forbidden":
+        reason = f"unknown key; the keys are {', '.join(Settings.model_fields)}"
+    else:
+        reason = first["msg"].removeprefix("Value error, ")
+        if "not " not in reason:
+            reason += f", not {_short(first.get('input'))}"
+    return SettingsError(source, key, reason)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 __all__ = ["Settings"]

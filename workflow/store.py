@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -345,6 +346,19 @@ def database_url(url: str | None) -> str:
     return url or os.environ.get(URL_ENV) or DEFAULT_URL
 
 
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    try:
+        parsed = sa.engine.make_url(database_url(url))
+    except sa.exc.ArgumentError as exc:
+        raise InvalidInput(f"database URL {database_url(url)!r} is not usable: {exc}") from None
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" \
+            or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name)
+
+
 def connect(url: str | None = None, *, echo: bool = False) -> SAEngine:
     """An SQLAlchemy engine; SQLite files run in WAL mode with a busy timeout."""
     url = database_url(url)
@@ -397,9 +411,35 @@ def current_revision(db: SAEngine) -> str | None:
 def upgrade(db: SAEngine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the code's)."""
     from alembic import command
+    from alembic.util import CommandError
 
-    with db.begin() as conn:
-        command.upgrade(_alembic_config(conn), revision)
+    check_revision(revision)
+    try:
+        with db.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    except CommandError as exc:  # e.g. a target older than the database
+        raise InvalidInput(f"cannot upgrade the schema to {revision!r}: {exc}") from None
+
+
+def check_revision(revision: str) -> None:
+    """Refuse a schema revision this sstransfer does not ship (before touching a database)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        if revision.strip():
+            ScriptDirectory.from_config(_alembic_config()).get_revisions(revision)
+            return
+    except CommandError:
+        pass
+    raise InvalidInput(f"no schema revision {revision!r}: give `head` or one of "
+                       f"{', '.join(sorted(_known_revisions()))}")
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
 def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
@@ -410,9 +450,7 @@ def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
     current, head = current_revision(db), head_revision()
     if current == head:
         return
-    from alembic.script import ScriptDirectory
-
-    known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    known = _known_revisions()
     if current is not None and current not in known:
         raise SchemaMismatch(
             f"the database schema is at revision {current}, newer than this sstransfer "
