@@ -394,12 +394,24 @@ def current_revision(db: SAEngine) -> str | None:
     return None
 
 
+_SCHEMA_LOCK = 0x5573_7472  # PostgreSQL advisory lock taken while the schema is changed
+
+
 def upgrade(db: SAEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the code's)."""
+    """Bring the database to ``revision`` (default: the code's), all or nothing."""
     from alembic import command
 
-    with db.begin() as conn:
-        command.upgrade(_alembic_config(conn), revision)
+    with db.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction unless the connection manages it, so a
+            # killed start left half a schema: take the write lock and run it all in one.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:  # one creator at a time; the others then find the schema made
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            command.upgrade(_alembic_config(conn), revision)
 
 
 def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
