@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -339,6 +340,30 @@ def prepared_insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) ->
     if key not in _PREPARED_IGNORING:
         _PREPARED_IGNORING[key] = Prepared(insert_ignoring_duplicates(conn, table))
     return _PREPARED_IGNORING[key]
+
+
+def claim_idempotency_key(conn: sa.Connection, key: str, case_id: int, request_hash: str,
+                          stamp: dt.datetime) -> Any | None:
+    """Claim an idempotency key in this transaction; the row of the call that used it first.
+
+    The insert waits while another transaction holds the same key (PostgreSQL's unique index,
+    SQLite's write lock), so a concurrent duplicate sees the first call's committed result
+    instead of deciding again. Returns None when the key is ours (or the case does not exist:
+    nothing was claimed, the caller's own lookup refuses it).
+    """
+    claim = insert_ignoring_duplicates(conn, idempotency_t).from_select(
+        ["key", "case_id", "request_hash", "result", "created_at"],
+        sa.select(sa.literal(key), cases_t.c.id, sa.literal(request_hash),
+                  sa.literal({}, sa.JSON()), sa.literal(stamp, AwareDateTime()))
+        .where(cases_t.c.id == case_id)).returning(idempotency_t.c.key)
+    if conn.execute(claim).first() is not None:
+        return None
+    return conn.execute(sa.select(idempotency_t).where(idempotency_t.c.key == key)).first()
+
+
+def record_idempotent_result(conn: sa.Connection, key: str, result: dict) -> None:
+    """Store the result of the call that claimed ``key`` (in the claiming transaction)."""
+    conn.execute(sa.update(idempotency_t).where(idempotency_t.c.key == key).values(result=result))
 
 
 def database_url(url: str | None) -> str:
