@@ -89,6 +89,10 @@ class SchemaMismatch(WorkflowError):
     """The database schema is older or newer than this version of the engine."""
 
 
+class LeaseLost(WorkflowError):
+    """A scheduled run's lease was taken over (it stopped renewing it); the run stopped."""
+
+
 __all__ = [
     "CaseNotFound",
     "ConcurrentUpdate",
@@ -97,6 +101,7 @@ __all__ = [
     "InvalidInput",
     "InvalidRow",
     "InvalidTransition",
+    "LeaseLost",
     "MissingDocuments",
     "NotPermitted",
     "SchemaMismatch",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel
 
-from .errors import InvalidInput, SchemaMismatch
+from .errors import InvalidInput, LeaseLost, SchemaMismatch
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
@@ -41,6 +42,10 @@ class AwareDateTime(sa.TypeDecorator):
 
 def _ts() -> sa.Column:
     return sa.Column(AwareDateTime(), nullable=False)
+
+
+def _generation() -> sa.Column:
+    return sa.Column(sa.Integer(), nullable=False, server_default="0")
 
 
 def _json() -> sa.Column:
@@ -185,18 +190,28 @@ class AlertSubscriberRecord(SQLModel, table=True):
 
 
 class AlertDeliveryRecord(SQLModel, table=True):
+    """An alert claimed for a subscriber by the scan of lease ``generation``; delivered once
+    ``delivered_at`` is set. A claim left undelivered by an older generation is taken again."""
+
     __tablename__ = "alert_delivery"
     alert_id: int = Field(foreign_key="alert.id", primary_key=True)
     subscriber: str = Field(primary_key=True)
-    delivered_at: dt.datetime = Field(sa_column=_ts())
+    generation: int = Field(default=0, sa_column=_generation())
+    delivered_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
 
 
 class LeaseRecord(SQLModel, table=True):
-    """Who may run a scheduled job now; a crashed holder's lease simply expires."""
+    """Who may run a scheduled job now; a crashed holder's lease simply expires.
+
+    ``generation`` grows with every take: a run's writes check it (the fence), so a holder
+    whose lease was taken over stops instead of writing on.
+    """
 
     __tablename__ = "scheduler_lease"
     job: str = Field(primary_key=True)
     holder: str
+    generation: int = Field(default=0, sa_column=_generation())
     expires_at: dt.datetime = Field(sa_column=_ts())
 
 
@@ -340,6 +355,134 @@ def prepared_insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) ->
     if key not in _PREPARED_IGNORING:
         _PREPARED_IGNORING[key] = Prepared(insert_ignoring_duplicates(conn, table))
     return _PREPARED_IGNORING[key]
+
+
+# --- leases of scheduled jobs, fenced by their generation -----------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """A take of a job's lease: ``generation`` fences every write of the run made under it."""
+
+    job: str
+    holder: str
+    generation: int
+
+
+def take_lease(conn: sa.Connection, job: str, holder: str,
+               seconds: float) -> tuple[Lease | None, list[Any]]:
+    """Take ``job``'s lease if it is free or has expired; with it, the runs it abandons.
+
+    A run still ``running`` when its job's lease can be taken belongs to a holder that was
+    killed or stopped renewing: it is marked ``abandoned``.
+    """
+    stamp = now()
+    conn.execute(insert_ignoring_duplicates(conn, leases_t).values(
+        job=job, holder="", generation=0, expires_at=stamp - dt.timedelta(seconds=1)))
+    generation = conn.execute(
+        sa.update(leases_t).where(leases_t.c.job == job, leases_t.c.expires_at < stamp)
+        .values(holder=holder, generation=leases_t.c.generation + 1,
+                expires_at=stamp + dt.timedelta(seconds=seconds))
+        .returning(leases_t.c.generation)).scalar()
+    if generation is None:
+        return None, []
+    abandoned = conn.execute(
+        sa.update(runs_t).where(runs_t.c.job == job, runs_t.c.status == "running")
+        .values(status="abandoned", finished_at=stamp,
+                detail="its instance stopped renewing the lease (killed or stalled)")
+        .returning(runs_t.c.id, runs_t.c.holder)).all()
+    return Lease(job, holder, generation), abandoned
+
+
+def _held(lease: Lease) -> sa.Update:
+    return sa.update(leases_t).where(leases_t.c.job == lease.job,
+                                     leases_t.c.holder == lease.holder,
+                                     leases_t.c.generation == lease.generation)
+
+
+def renew_lease(conn: sa.Connection, lease: Lease, seconds: float) -> bool:
+    """Extend a held lease by ``seconds`` from now; False if it was taken over."""
+    return conn.execute(_held(lease).values(
+        expires_at=now() + dt.timedelta(seconds=seconds))).rowcount == 1
+
+
+def fence(conn: sa.Connection, lease: Lease) -> None:
+    """Check, first in a write transaction, that ``lease`` is still held; else LeaseLost.
+
+    The check is a write on the lease row, so it holds that row (PostgreSQL) or the write
+    lock (SQLite) until the transaction ends: no takeover can slip in before the commit.
+    """
+    if conn.execute(_held(lease).values(holder=leases_t.c.holder)).rowcount != 1:
+        raise LeaseLost(f"the {lease.job} lease was taken over by another instance; "
+                        "this run stopped")
+
+
+def release_lease(conn: sa.Connection, lease: Lease) -> None:
+    conn.execute(_held(lease).values(expires_at=now()))
+
+
+def lease_expiry(conn: sa.Connection, job: str) -> dt.datetime | None:
+    return conn.scalar(sa.select(leases_t.c.expires_at).where(leases_t.c.job == job))
+
+
+def start_run(conn: sa.Connection, lease: Lease, as_of: dt.date) -> int:
+    fence(conn, lease)
+    return conn.execute(sa.insert(runs_t).values(
+        job=lease.job, as_of=as_of, holder=lease.holder, started_at=now(),
+        status="running")).inserted_primary_key[0]
+
+
+def finish_run(conn: sa.Connection, lease: Lease, run_id: int, status: str, detail: str) -> None:
+    fence(conn, lease)
+    conn.execute(sa.update(runs_t).where(runs_t.c.id == run_id).values(
+        status=status, detail=detail[:2000], finished_at=now()))
+
+
+# --- alert deliveries: claimed before the callback, recorded after ---------------------------
+
+def undelivered(subscriber: str, generation: int) -> sa.ColumnElement[bool]:
+    """Alerts ``subscriber`` has not had, nor claimed under this lease generation."""
+    return ~sa.select(deliveries_t.c.alert_id).where(
+        deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == subscriber,
+        sa.or_(deliveries_t.c.delivered_at.is_not(None),
+               deliveries_t.c.generation >= generation)).exists()
+
+
+def claim_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> bool:
+    """Claim an alert for a subscriber before calling it: True if this run may deliver it.
+
+    A claim an older generation left undelivered (its holder was killed) is taken over.
+    """
+    fence(conn, lease)
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    claim = insert(deliveries_t).values(alert_id=alert_id, subscriber=subscriber,
+                                        generation=lease.generation, delivered_at=None)
+    claim = claim.on_conflict_do_update(
+        index_elements=[deliveries_t.c.alert_id, deliveries_t.c.subscriber],
+        set_={"generation": claim.excluded.generation},
+        where=deliveries_t.c.delivered_at.is_(None)
+        & (deliveries_t.c.generation < claim.excluded.generation))
+    return conn.execute(claim.returning(deliveries_t.c.alert_id)).first() is not None
+
+
+def _claimed(lease: Lease, alert_id: int, subscriber: str) -> sa.ColumnElement[bool]:
+    return sa.and_(deliveries_t.c.alert_id == alert_id, deliveries_t.c.subscriber == subscriber,
+                   deliveries_t.c.generation == lease.generation)
+
+
+def record_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    fence(conn, lease)
+    conn.execute(sa.update(deliveries_t).where(_claimed(lease, alert_id, subscriber))
+                 .values(delivered_at=now()))
+
+
+def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    """Give a claim back after its callback failed: the next scan tries it again."""
+    fence(conn, lease)
+    conn.execute(sa.delete(deliveries_t).where(_claimed(lease, alert_id, subscriber),
+                                               deliveries_t.c.delivered_at.is_(None)))
 
 
 def claim_idempotency_key(conn: sa.Connection, key: str, case_id: int, request_hash: str,
