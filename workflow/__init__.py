@@ -19,6 +19,8 @@ from .errors import (
     MissingDocuments,
     NotPermitted,
     SchemaMismatch,
+    StorageBusy,
+    StorageUnavailable,
     WorkflowError,
 )
 from .monitor import Alert, ScanResult
@@ -47,6 +49,8 @@ __all__ = [
     "SchemaMismatch",
     "Settings",
     "Span",
+    "StorageBusy",
+    "StorageUnavailable",
     "WorkflowError",
     "WorkingCalendar",
     "mask_person_id",

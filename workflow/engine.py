@@ -142,7 +142,9 @@ class Engine:
         self.definitions = DefinitionSet(definitions)
         self.calendar = WorkingCalendar(self.definitions.calendars_dir)
         self.url = store.database_url(url)
-        self.db = store.connect(self.url, echo=echo)
+        self.db = store.connect(self.url, echo=echo,
+                                lock_timeout=self.settings.lock_timeout_seconds,
+                                statement_timeout=self.settings.statement_timeout_seconds)
         try:
             store.ensure_schema(self.db, auto_upgrade=auto_upgrade)
         except BaseException:

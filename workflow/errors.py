@@ -89,6 +89,16 @@ class SchemaMismatch(WorkflowError):
     """The database schema is older or newer than this version of the engine."""
 
 
+class StorageUnavailable(WorkflowError):
+    """The database cannot be written or reached (disk full, read-only, server down); the
+    call wrote nothing."""
+
+
+class StorageBusy(WorkflowError):
+    """The database stayed locked (or a statement ran) longer than the configured timeout;
+    the call wrote nothing and may be tried again."""
+
+
 class LeaseLost(WorkflowError):
     """A scheduled run's lease was taken over (it stopped renewing it); the run stopped."""
 
@@ -105,5 +115,7 @@ __all__ = [
     "MissingDocuments",
     "NotPermitted",
     "SchemaMismatch",
+    "StorageBusy",
+    "StorageUnavailable",
     "WorkflowError",
 ]

@@ -29,6 +29,11 @@ class Settings(BaseModel):
         report_at = "07:00"
         report_dir = "reports"
         report_formats = ["html", "xlsx", "csv"]
+        lease_seconds = 900        # a killed scheduler's run is taken over after this
+
+        [database]
+        lock_timeout_seconds = 10        # wait this long for another writer's lock
+        statement_timeout_seconds = 300  # PostgreSQL: cancel a statement after this (0: never)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,6 +45,8 @@ class Settings(BaseModel):
     report_dir: Path = Path("reports")
     report_formats: tuple[Literal["csv", "xlsx", "html"], ...] = ("html", "xlsx", "csv")
     lease_seconds: int = Field(default=900, ge=1, description="how long a crashed run blocks others")
+    lock_timeout_seconds: float = Field(default=10, gt=0, le=3600)
+    statement_timeout_seconds: float = Field(default=300, ge=0)
 
     @field_validator("scan_at", "report_at", mode="before")
     @classmethod
@@ -53,12 +60,19 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: object) -> Settings:
-        """Read ``[monitor]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``), then apply overrides."""
+        """Read ``[monitor]`` and ``[database]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``),
+        then apply overrides."""
         path = path or os.environ.get(SETTINGS_ENV)
         data: dict[str, object] = {}
         if path:
             try:
-                data = dict(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("monitor", {}))
+                tables = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+                data = dict(tables.get("monitor", {}))
+                for key, value in tables.get("database", {}).items():
+                    if key not in _DATABASE_KEYS:
+                        raise DefinitionError(path, f"[database] {key}: unknown setting; "
+                                                    f"known: {', '.join(sorted(_DATABASE_KEYS))}")
+                    data[key] = value
             except OSError as exc:
                 raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
             except tomllib.TOMLDecodeError as exc:
@@ -69,7 +83,11 @@ class Settings(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"]))
-            raise DefinitionError(path or "settings", f"[monitor] {where}: {first['msg']}") from None
+            table = "database" if where in _DATABASE_KEYS else "monitor"
+            raise DefinitionError(path or "settings", f"[{table}] {where}: {first['msg']}") from None
+
+
+_DATABASE_KEYS = {"lock_timeout_seconds", "statement_timeout_seconds"}
 
 
 __all__ = ["Settings"]
