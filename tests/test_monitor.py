@@ -300,8 +300,8 @@ def _deliveries(path):
 
 def _keep_scanning(url, path, barrier, results):
     """An instance that tries the day's scan until some instance has done it."""
-    with Engine(url, settings=Settings(lease_seconds=1)) as engine:
-        engine.on_alert(_slow_mailer(path, 0.25), name="mailer")
+    with Engine(url, settings=Settings(lease_seconds=2)) as engine:
+        engine.on_alert(_slow_mailer(path, 0.4), name="mailer")
         barrier.wait()
         ran, deadline = 0, time.monotonic() + 60
         while engine.monitor.last_done("scan") != AS_OF and time.monotonic() < deadline:
@@ -312,7 +312,7 @@ def _keep_scanning(url, path, barrier, results):
 
 def test_a_scan_longer_than_its_lease_keeps_it_and_each_alert_is_delivered_once(
         engine, db_url, tmp_path):
-    """Three instances race for a scan that takes twice the 1-s lease: the holder renews it,
+    """Three instances race for a scan that takes 1.6 times the 2-s lease: the holder renews it,
     the others keep skipping, and each of the 8 alerts reaches the callback exactly once."""
     for _ in range(4):
         open_due(engine, D(2025, 10, 14))  # overdue and escalated: 8 alerts
@@ -366,7 +366,7 @@ def test_a_holder_that_lost_its_lease_stops_delivering(engine, db_url, tmp_path)
     try:
         assert in_callback.wait(60)
         os.kill(frozen.pid, signal.SIGSTOP)
-        time.sleep(1.5)  # its lease (1 s) runs out: nobody renews it
+        time.sleep(2)  # its lease (1 s) runs out: nobody renews it
         got = []
         with Engine(db_url, settings=Settings(lease_seconds=1)) as other:
             other.on_alert(got.append, name="mailer")

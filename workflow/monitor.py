@@ -3,7 +3,9 @@
 The scan reads running spans by due date (one indexed query), classifies each (``due_soon``,
 ``overdue``, ``escalated``), and inserts the alerts with ``ON CONFLICT DO NOTHING`` on a
 unique key, so an alert exists at most once however often or concurrently scans run. A lease
-row in the database lets one instance scan at a time; a crashed holder's lease expires.
+row in the database lets one instance scan at a time: the holder renews it while it works,
+every write of the run checks the lease's generation (a fence), and a crashed holder's lease
+expires, its run then marked abandoned by the instance that takes over.
 """
 
 from __future__ import annotations
