@@ -406,16 +406,24 @@ def take_lease(conn: sa.Connection, job: str, holder: str,
     return Lease(job, holder, generation), abandoned
 
 
-def _held(lease: Lease) -> sa.Update:
-    return sa.update(leases_t).where(leases_t.c.job == lease.job,
-                                     leases_t.c.holder == lease.holder,
-                                     leases_t.c.generation == lease.generation)
+# Built once (building SQLAlchemy statements costs more than running them): the delivery loop
+# runs them twice per alert.
+_HELD = sa.update(leases_t).where(leases_t.c.job == sa.bindparam("_job"),
+                                  leases_t.c.holder == sa.bindparam("_holder"),
+                                  leases_t.c.generation == sa.bindparam("_generation"))
+_FENCE = _HELD.values(holder=leases_t.c.holder)
+_SET_EXPIRY = _HELD.values(expires_at=sa.bindparam("_expires_at"))
+
+
+def _held(lease: Lease, **values: Any) -> dict[str, Any]:
+    return {"_job": lease.job, "_holder": lease.holder, "_generation": lease.generation,
+            **values}
 
 
 def renew_lease(conn: sa.Connection, lease: Lease, seconds: float) -> bool:
     """Extend a held lease by ``seconds`` from now; False if it was taken over."""
-    return conn.execute(_held(lease).values(
-        expires_at=now() + dt.timedelta(seconds=seconds))).rowcount == 1
+    expires_at = now() + dt.timedelta(seconds=seconds)
+    return conn.execute(_SET_EXPIRY, _held(lease, _expires_at=expires_at)).rowcount == 1
 
 
 def fence(conn: sa.Connection, lease: Lease) -> None:
@@ -424,13 +432,13 @@ def fence(conn: sa.Connection, lease: Lease) -> None:
     The check is a write on the lease row, so it holds that row (PostgreSQL) or the write
     lock (SQLite) until the transaction ends: no takeover can slip in before the commit.
     """
-    if conn.execute(_held(lease).values(holder=leases_t.c.holder)).rowcount != 1:
+    if conn.execute(_FENCE, _held(lease)).rowcount != 1:
         raise LeaseLost(f"the {lease.job} lease was taken over by another instance; "
                         "this run stopped")
 
 
 def release_lease(conn: sa.Connection, lease: Lease) -> None:
-    conn.execute(_held(lease).values(expires_at=now()))
+    conn.execute(_SET_EXPIRY, _held(lease, _expires_at=now()))
 
 
 def lease_expiry(conn: sa.Connection, job: str) -> dt.datetime | None:
@@ -466,36 +474,50 @@ def claim_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber:
     A claim an older generation left undelivered (its holder was killed) is taken over.
     """
     fence(conn, lease)
+    claim = _CLAIM.get(conn.dialect.name)
+    if claim is None:
+        claim = _CLAIM[conn.dialect.name] = _claim_statement(conn)
+    return conn.execute(claim, {"alert_id": alert_id, "subscriber": subscriber,
+                                "generation": lease.generation}).first() is not None
+
+
+_CLAIM: dict[str, sa.Insert] = {}
+
+
+def _claim_statement(conn: sa.Connection) -> sa.Insert:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    claim = insert(deliveries_t).values(alert_id=alert_id, subscriber=subscriber,
-                                        generation=lease.generation, delivered_at=None)
-    claim = claim.on_conflict_do_update(
+    claim = insert(deliveries_t).values(alert_id=sa.bindparam("alert_id"),
+                                        subscriber=sa.bindparam("subscriber"),
+                                        generation=sa.bindparam("generation"), delivered_at=None)
+    return claim.on_conflict_do_update(
         index_elements=[deliveries_t.c.alert_id, deliveries_t.c.subscriber],
         set_={"generation": claim.excluded.generation},
         where=deliveries_t.c.delivered_at.is_(None)
-        & (deliveries_t.c.generation < claim.excluded.generation))
-    return conn.execute(claim.returning(deliveries_t.c.alert_id)).first() is not None
+        & (deliveries_t.c.generation < claim.excluded.generation),
+    ).returning(deliveries_t.c.alert_id)
 
 
-def _claimed(lease: Lease, alert_id: int, subscriber: str) -> sa.ColumnElement[bool]:
-    return sa.and_(deliveries_t.c.alert_id == alert_id, deliveries_t.c.subscriber == subscriber,
-                   deliveries_t.c.generation == lease.generation)
+_CLAIMED = sa.and_(deliveries_t.c.alert_id == sa.bindparam("_alert"),
+                   deliveries_t.c.subscriber == sa.bindparam("_subscriber"),
+                   deliveries_t.c.generation == sa.bindparam("_generation"))
+_RECORD = sa.update(deliveries_t).where(_CLAIMED).values(delivered_at=sa.bindparam("_at"))
+_DROP = sa.delete(deliveries_t).where(_CLAIMED, deliveries_t.c.delivered_at.is_(None))
 
 
 def record_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
     fence(conn, lease)
-    conn.execute(sa.update(deliveries_t).where(_claimed(lease, alert_id, subscriber))
-                 .values(delivered_at=now()))
+    conn.execute(_RECORD, {"_alert": alert_id, "_subscriber": subscriber,
+                           "_generation": lease.generation, "_at": now()})
 
 
 def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
     """Give a claim back after its callback failed: the next scan tries it again."""
     fence(conn, lease)
-    conn.execute(sa.delete(deliveries_t).where(_claimed(lease, alert_id, subscriber),
-                                               deliveries_t.c.delivered_at.is_(None)))
+    conn.execute(_DROP, {"_alert": alert_id, "_subscriber": subscriber,
+                         "_generation": lease.generation})
 
 
 def claim_idempotency_key(conn: sa.Connection, key: str, case_id: int, request_hash: str,
