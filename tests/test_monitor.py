@@ -218,7 +218,7 @@ def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(eng
     engine.on_alert(got.append)
     open_due(engine, D(2025, 10, 14))
 
-    def crash():
+    def crash(lease):
         raise SystemError("killed")
 
     monkeypatch.setattr(engine.monitor, "deliver", crash)
@@ -311,3 +311,111 @@ def test_killing_the_instance_that_scans_lets_another_take_over_on_its_next_run(
     time.sleep(2.5)
     result = engine.scan(D(2025, 10, 21))
     assert result.ran and result.counts == {"overdue": 1, "escalated": 1}
+
+
+# --- leases that fence: renewed while a scan runs, taken over only from a silent holder ---
+
+AS_OF = D(2025, 10, 21)
+
+
+def _slow_mailer(path, pause):
+    """A callback that writes 'pid alert-id' to ``path`` and then takes ``pause`` seconds."""
+    def send(alert):
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {alert.id}\n")
+        time.sleep(pause)
+    return send
+
+
+def _deliveries(path):
+    return [tuple(map(int, line.split())) for line in path.read_text().splitlines()]
+
+
+def _keep_scanning(url, path, barrier, results):
+    """An instance that tries the day's scan until some instance has done it."""
+    with Engine(url, settings=Settings(lease_seconds=2)) as engine:
+        engine.on_alert(_slow_mailer(path, 0.4), name="mailer")
+        barrier.wait()
+        ran, deadline = 0, time.monotonic() + 60
+        while engine.monitor.last_done("scan") != AS_OF and time.monotonic() < deadline:
+            ran += engine.monitor.scan(AS_OF, once=True).ran
+            time.sleep(0.05)
+        results.put(ran)
+
+
+def test_a_scan_longer_than_its_lease_keeps_it_and_each_alert_is_delivered_once(
+        engine, db_url, tmp_path):
+    """Three instances race for a scan that takes 1.6 times the 2-s lease: the holder renews it,
+    the others keep skipping, and each of the 8 alerts reaches the callback exactly once."""
+    for _ in range(4):
+        open_due(engine, D(2025, 10, 14))  # overdue and escalated: 8 alerts
+    engine.on_alert(lambda alert: None, name="mailer")  # subscribed before any alert
+    path = tmp_path / "sent.txt"
+    path.touch()
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_keep_scanning, args=(db_url, path, barrier, results))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    ran = sorted(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+    sent = _deliveries(path)
+    assert ran == [0, 0, 1]
+    assert sorted(alert for _, alert in sent) == [a.id for a in engine.alerts()]
+    assert len(engine.alerts()) == 8
+    assert [r.status for r in engine.monitor.runs("scan")] == ["done"]
+
+
+def _scan_and_report(url, path, in_callback, results):
+    with Engine(url, settings=Settings(lease_seconds=1)) as engine:
+        first = {"yet": True}
+        mailer = _slow_mailer(path, 0.0)
+
+        def send(alert):
+            mailer(alert)
+            if first.pop("yet", False):
+                in_callback.set()
+                time.sleep(1)  # stopped (SIGSTOP) in here by the test
+        engine.on_alert(send, name="mailer")
+        result = engine.monitor.scan(AS_OF)
+        results.put((result.ran, result.reason))
+
+
+@pytest.mark.parametrize("stop", ["frozen", "killed"])
+def test_a_holder_that_lost_its_lease_stops_and_only_its_alert_in_flight_is_sent_again(
+        engine, db_url, tmp_path, stop):
+    """The scanning instance is frozen (SIGSTOP) or killed (SIGKILL) in a callback past its
+    lease; another instance takes over, marks its run abandoned and delivers every alert,
+    the one the first was in again (the documented at-least-once window). A frozen holder,
+    when it wakes, is fenced at its next write and stops: it sends nothing more."""
+    for _ in range(4):
+        open_due(engine, D(2025, 10, 14))
+    engine.on_alert(lambda alert: None, name="mailer")
+    path = tmp_path / "sent.txt"
+    path.touch()
+    ctx = multiprocessing.get_context("spawn")
+    in_callback, results = ctx.Event(), ctx.Queue()
+    first = ctx.Process(target=_scan_and_report, args=(db_url, path, in_callback, results))
+    first.start()
+    try:
+        assert in_callback.wait(60)
+        os.kill(first.pid, signal.SIGSTOP if stop == "frozen" else signal.SIGKILL)
+        time.sleep(2)  # its lease (1 s) runs out: nobody renews it
+        got = []
+        with Engine(db_url, settings=Settings(lease_seconds=1)) as other:
+            other.on_alert(got.append, name="mailer")
+            assert other.scan(AS_OF).ran
+    finally:
+        if stop == "frozen":
+            os.kill(first.pid, signal.SIGCONT)
+    if stop == "frozen":
+        ran, reason = results.get(timeout=60)
+        assert not ran and "taken over" in reason
+    first.join(30)
+    alerts = [a.id for a in engine.alerts()]
+    first_sent = [alert for pid, alert in _deliveries(path) if pid == first.pid]
+    assert first_sent == alerts[:1]  # only the one it was in
+    assert [a.id for a in got] == alerts  # the new holder sent all, that one again
+    assert [r.status for r in engine.monitor.runs("scan")] == ["abandoned", "done"]

@@ -22,6 +22,7 @@ from workflow import (
     InvalidTransition,
     MissingDocuments,
     NotPermitted,
+    WorkflowError,
     retry_on_conflict,
 )
 from workflow.demo import person_id
@@ -117,6 +118,59 @@ def test_a_refused_call_does_not_use_up_its_idempotency_key(engine):
                             on=D(2025, 10, 9))
     assert engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9),
                        idempotency_key="k").state == "reviewed"
+
+
+def _send_with_one_key(url, case_ids, barrier, results, n):
+    """One of four processes sending the same requests at once: for each case, a review with
+    key ``same-<id>`` (the same call), then a rejection with key ``mine-<id>`` whose explanation
+    differs by process; every other round goes through ``retry_on_conflict``."""
+    with Engine(url) as engine:
+        for round_, case_id in enumerate(case_ids):
+            for key, trigger, extra in ((f"same-{case_id}", "review", {}),
+                                        (f"mine-{case_id}", "reject", {"explanation": f"by {n}"})):
+                if trigger == "reject":
+                    case_id = case_id + len(case_ids)  # a second case for the second request
+
+                def call(cid=case_id, key=key, trigger=trigger, extra=extra):
+                    return engine.fire(cid, trigger, actor=DEST_CLERK, on=D(2025, 10, 9),
+                                       idempotency_key=key, **extra)
+                barrier.wait()
+                try:
+                    case = retry_on_conflict(call) if round_ % 2 else call()
+                    results.put((key, "ok", case.to_dict()))
+                except WorkflowError as exc:
+                    results.put((key, type(exc).__name__, str(exc)))
+
+
+def test_concurrent_duplicates_with_one_key_all_get_the_first_result_and_mismatches_are_refused(
+        engine, db_url):
+    """4 processes send each request at once: with the same arguments all four get the first
+    call's result (one transition applied); with different arguments one wins and the three
+    others are refused as "already used", never ConcurrentUpdate."""
+    rounds = 6
+    ids = [open_case(engine).id for _ in range(2 * rounds)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_send_with_one_key,
+                         args=(db_url, ids[:rounds], barrier, results, n)) for n in range(4)]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=120) for _ in range(4 * 2 * rounds)]
+    for p in procs:
+        p.join(30)
+    by_key: dict[str, list] = {}
+    for key, outcome, detail in got:
+        by_key.setdefault(key, []).append((outcome, detail))
+    for case_id in ids[:rounds]:
+        same = by_key[f"same-{case_id}"]
+        assert [o for o, _ in same] == ["ok"] * 4, same
+        assert all(detail == same[0][1] for _, detail in same)
+        assert [h.trigger for h in engine.history(case_id)] == ["open", "review"]
+    for case_id in ids[rounds:]:
+        mine = sorted(by_key[f"mine-{case_id - rounds}"], key=lambda r: r[0] != "ok")
+        assert [o for o, _ in mine] == ["ok"] + ["InvalidInput"] * 3, mine
+        assert all("already used for a different call" in d for _, d in mine[1:])
+        assert [h.trigger for h in engine.history(case_id)] == ["open", "reject"]
 
 
 # --- the host application's own transaction -------------------------------------------------

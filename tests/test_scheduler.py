@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import time
 from zoneinfo import ZoneInfo
 
@@ -101,3 +106,58 @@ def test_settings_come_from_a_toml_file_with_clear_errors(tmp_path):
     path.write_text('[monitor]\nscan_at = "late"\n', encoding="utf-8")
     with pytest.raises(SettingsError, match="scan_at"):
         Settings.load(path)
+
+
+def _scheduler_stuck_in_a_callback(url, report_dir, in_callback):
+    """An instance whose scheduler catches up the day's scan and hangs in its callback."""
+    with Engine(url, settings=Settings(lease_seconds=2, report_dir=report_dir)) as engine:
+        def hang(alert):
+            in_callback.set()
+            time.sleep(600)  # killed long before
+        engine.on_alert(hang, name="mailer")
+        engine.start_scheduler()
+        time.sleep(600)
+
+
+def test_a_live_scheduler_takes_over_a_killed_instances_scan_within_a_lease(
+        engine, db_url, tmp_path):
+    """Instance A is scanning (held in a callback) when `scheduler run` B starts: B skips the
+    scan, then A is SIGKILLed; B retries when A's 2-s lease runs out, marks A's run abandoned
+    and does the scan itself, without waiting for the next day."""
+    open_case(engine, on=D(2025, 9, 1))  # long overdue: alerts for A to be busy with
+    ctx = multiprocessing.get_context("spawn")
+    in_callback = ctx.Event()
+    a = ctx.Process(target=_scheduler_stuck_in_a_callback,
+                    args=(db_url, tmp_path / "a", in_callback))
+    a.start()
+    b = None
+    try:
+        assert in_callback.wait(60)
+        settings = tmp_path / "b.toml"
+        settings.write_text(f'[monitor]\nlease_seconds = 2\nreport_dir = "{tmp_path / "b"}"\n',
+                            encoding="utf-8")
+        log = (tmp_path / "b.log").open("w")
+        b = subprocess.Popen([sys.executable, "-m", "workflow.cli", "--db", db_url,
+                              "scheduler", "run", "--settings", str(settings)],
+                             stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while "scan_retry_scheduled" not in (tmp_path / "b.log").read_text() \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [r.status for r in engine.monitor.runs("scan")] == ["running"]  # A's
+        os.kill(a.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        while not done(engine, "scan") and time.monotonic() < killed + 30:
+            time.sleep(0.1)
+        took = time.monotonic() - killed
+    finally:
+        if a.is_alive():
+            os.kill(a.pid, signal.SIGKILL)
+        a.join(10)
+        if b is not None:
+            b.terminate()
+            b.wait(30)
+    runs = engine.monitor.runs("scan")
+    assert [r.status for r in runs] == ["abandoned", "done"], (tmp_path / "b.log").read_text()
+    assert runs[0].as_of == runs[1].as_of and runs[0].holder != runs[1].holder
+    assert took < 2 + 4  # one lease, plus the retry's half second and a loaded machine's slack

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -53,3 +57,43 @@ def test_a_newer_schema_is_refused(db_url):
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(SchemaMismatch, match="newer than this sstransfer"):
         Engine(db_url)
+
+
+def _create_schema_until_killed(url, ready):
+    """Start an engine on an empty database and stop, as if killed, after the third table."""
+    import time
+
+    from sqlalchemy import event
+
+    made = []
+
+    @event.listens_for(sa.engine.Engine, "after_cursor_execute")
+    def _count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("CREATE TABLE"):
+            made.append(statement)
+            if len(made) == 3:
+                ready.set()
+                time.sleep(600)  # killed long before
+
+    Engine(url)
+
+
+def test_a_start_killed_while_creating_the_schema_leaves_nothing_and_the_next_start_completes_it(
+        db_url):
+    """SIGKILL in the middle of schema creation: no table is left; the next Engine makes them all."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    child = ctx.Process(target=_create_schema_until_killed, args=(db_url, ready))
+    child.start()
+    try:
+        assert ready.wait(60), "the child never reached the third table"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+    db = store.connect(db_url)
+    with db.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+    db.dispose()
+    with Engine(db_url) as engine:
+        assert store.current_revision(engine.db) == store.head_revision()
+        assert open_case(engine).state == "applied"

@@ -20,6 +20,8 @@ from .errors import (
     NotPermitted,
     SchemaMismatch,
     SettingsError,
+    StorageBusy,
+    StorageUnavailable,
     WorkflowError,
 )
 from .monitor import Alert, ScanResult
@@ -49,6 +51,8 @@ __all__ = [
     "Settings",
     "SettingsError",
     "Span",
+    "StorageBusy",
+    "StorageUnavailable",
     "WorkflowError",
     "WorkingCalendar",
     "mask_person_id",

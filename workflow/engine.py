@@ -41,7 +41,7 @@ from .rules import (
     mask_person_id,
 )
 from .settings import Settings
-from .store import cases_t, definitions_t, history_t, idempotency_t, spans_t
+from .store import cases_t, definitions_t, history_t, spans_t
 
 CHINA = ZoneInfo("Asia/Shanghai")
 OPEN_TRIGGER = "open"
@@ -142,7 +142,9 @@ class Engine:
         self.definitions = DefinitionSet(definitions)
         self.calendar = WorkingCalendar(self.definitions.calendars_dir)
         self.url = store.database_url(url)
-        self.db = store.connect(self.url, echo=echo)
+        self.db = store.connect(self.url, echo=echo,
+                                lock_timeout=self.settings.lock_timeout_seconds,
+                                statement_timeout=self.settings.statement_timeout_seconds)
         try:
             store.ensure_schema(self.db, auto_upgrade=auto_upgrade)
         except BaseException:
@@ -303,28 +305,17 @@ class Engine:
                                     expected_version)
         with self._refusals(trigger, case_id, actor):
             on = check_date(today() if on is None else on)
-            try:
-                with self._tx(session) as conn:
-                    if request is not None:
-                        first = self._idempotent(conn, idempotency_key, request)
-                        if first is not None:
-                            return first
-                    row = self._row(conn, case_id, expected_version, on)
-                    d = self.definition(row.definition_name, row.definition_version)
-                    step = decide(d, self._facts(row), trigger, actor, documents, inputs)
-                    case = self._apply(conn, row, step, actor, on)
-                    if request is not None:
-                        conn.execute(sa.insert(idempotency_t).values(
-                            key=idempotency_key, case_id=case_id, request_hash=request,
-                            result=_snapshot(case), created_at=case.updated_at))
-            except sa.exc.IntegrityError:
-                if request is None or session is not None:
-                    raise
-                with self.db.connect() as conn:  # a concurrent call with the same key won
-                    first = self._idempotent(conn, idempotency_key, request)
-                if first is None:
-                    raise
-                return first
+            with self._tx(session) as conn:
+                if request is not None:  # claimed before deciding: a duplicate waits here
+                    first = self._idempotent(conn, idempotency_key, case_id, request)
+                    if first is not None:
+                        return first
+                row = self._row(conn, case_id, expected_version, on)
+                d = self.definition(row.definition_name, row.definition_version)
+                step = decide(d, self._facts(row), trigger, actor, documents, inputs)
+                case = self._apply(conn, row, step, actor, on)
+                if request is not None:
+                    store.record_idempotent_result(conn, idempotency_key, _snapshot(case))
         log.info("transition", case_id=case_id, trigger=trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
         return case
@@ -371,8 +362,9 @@ class Engine:
             raise
 
     @staticmethod
-    def _idempotent(conn: sa.Connection, key: str, request: str) -> Case | None:
-        row = conn.execute(sa.select(idempotency_t).where(idempotency_t.c.key == key)).first()
+    def _idempotent(conn: sa.Connection, key: str, case_id: int, request: str) -> Case | None:
+        """Claim ``key`` for this call, or the first call's result if it was made already."""
+        row = store.claim_idempotency_key(conn, key, case_id, request, store.now())
         if row is None:
             return None
         if row.request_hash != request:

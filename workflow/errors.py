@@ -97,6 +97,20 @@ class SchemaMismatch(WorkflowError):
     """The database schema is older or newer than this version of the engine."""
 
 
+class StorageUnavailable(WorkflowError):
+    """The database cannot be written or reached (disk full, read-only, server down); the
+    call wrote nothing."""
+
+
+class StorageBusy(WorkflowError):
+    """The database stayed locked (or a statement ran) longer than the configured timeout;
+    the call wrote nothing and may be tried again."""
+
+
+class LeaseLost(WorkflowError):
+    """A scheduled run's lease was taken over (it stopped renewing it); the run stopped."""
+
+
 __all__ = [
     "CaseNotFound",
     "ConcurrentUpdate",
@@ -105,9 +119,12 @@ __all__ = [
     "InvalidInput",
     "InvalidRow",
     "InvalidTransition",
+    "LeaseLost",
     "MissingDocuments",
     "NotPermitted",
     "SchemaMismatch",
     "SettingsError",
+    "StorageBusy",
+    "StorageUnavailable",
     "WorkflowError",
 ]

@@ -3,15 +3,19 @@
 The scan reads running spans by due date (one indexed query), classifies each (``due_soon``,
 ``overdue``, ``escalated``), and inserts the alerts with ``ON CONFLICT DO NOTHING`` on a
 unique key, so an alert exists at most once however often or concurrently scans run. A lease
-row in the database lets one instance scan at a time; a crashed holder's lease expires.
+row in the database lets one instance scan at a time: the holder renews it while it works,
+every write of the run checks the lease's generation (a fence), and a crashed holder's lease
+expires, its run then marked abandoned by the instance that takes over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -22,8 +26,9 @@ import structlog
 from . import store
 from ._views import _View
 from .calendar import WorkingCalendar
+from .errors import LeaseLost
 from .settings import Settings
-from .store import alerts_t, cases_t, deliveries_t, leases_t, runs_t, span_changes_t, spans_t
+from .store import Lease, alerts_t, cases_t, runs_t, span_changes_t, spans_t
 from .store import subscribers_t as subs_t
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ log = structlog.get_logger("sstransfer")
 LEVELS = ("due_soon", "overdue", "escalated")
 ADVISORY = "different_place_registration"
 _CHUNK = 5000
+LEASE_HELD = "another instance holds the lease"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,30 +103,50 @@ class Monitor:
         self.engine, self.settings = engine, settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._subscribers: dict[str, Callable[[Alert], object]] = {}
+        self._leases: dict[str, Lease] = {}
 
     @property
     def db(self) -> sa.Engine:
         return self.engine.db
 
     # --- leases and run records ------------------------------------------------------------
-    def acquire(self, job: str) -> bool:
-        """Take the lease of ``job`` unless another live holder has it."""
-        now = store.now()
+    def acquire(self, job: str) -> Lease | None:
+        """Take the lease of ``job`` unless a live holder (this process included) has it.
+
+        Runs left ``running`` by a holder whose lease ran out are marked ``abandoned``.
+        """
         with self.db.begin() as conn:
-            conn.execute(store.insert_ignoring_duplicates(conn, leases_t).values(
-                job=job, holder="", expires_at=now - dt.timedelta(seconds=1)))
-            taken = conn.execute(sa.update(leases_t).where(
-                leases_t.c.job == job,
-                sa.or_(leases_t.c.expires_at < now, leases_t.c.holder == self.holder),
-            ).values(holder=self.holder,
-                     expires_at=now + dt.timedelta(seconds=self.settings.lease_seconds)))
-            return taken.rowcount == 1
+            lease, abandoned = store.take_lease(conn, job, self.holder,
+                                                self.settings.lease_seconds)
+        for run_id, holder in abandoned:
+            log.warning("run_abandoned", job=job, run_id=run_id, holder=holder)
+        if lease is not None:
+            self._leases[job] = lease
+        return lease
 
     def release(self, job: str) -> None:
-        with self.db.begin() as conn:
-            conn.execute(sa.update(leases_t).where(
-                leases_t.c.job == job, leases_t.c.holder == self.holder
-            ).values(expires_at=store.now()))
+        lease = self._leases.pop(job, None)
+        if lease is not None:
+            with self.db.begin() as conn:
+                store.release_lease(conn, lease)
+
+    def lease_expiry(self, job: str) -> dt.datetime | None:
+        """When the current holder's lease of ``job`` runs out unless it renews it."""
+        with self.db.connect() as conn:
+            return store.lease_expiry(conn, job)
+
+    def _heartbeat(self, lease: store.Lease, stop: threading.Event) -> None:
+        """Renew ``lease`` every third of ``lease_seconds`` until ``stop`` (or it is lost)."""
+        seconds = self.settings.lease_seconds
+        while not stop.wait(seconds / 3):
+            try:
+                with self.db.begin() as conn:
+                    if not store.renew_lease(conn, lease, seconds):
+                        log.warning("lease_lost", job=lease.job, generation=lease.generation)
+                        return
+            except Exception as exc:  # the database is away: try again, the fence decides
+                log.warning("lease_renewal_failed", job=lease.job,
+                            error=f"{type(exc).__name__}: {exc}")
 
     def last_done(self, job: str) -> dt.date | None:
         """The business date of the last completed run of ``job``."""
@@ -135,38 +161,48 @@ class Monitor:
         with self.db.connect() as conn:
             return conn.execute(query).all()
 
-    def run_once(self, job: str, as_of: dt.date, work: Callable[[int], str],
+    def run_once(self, job: str, as_of: dt.date, work: Callable[[int, Lease], str],
                  *, once: bool) -> tuple[int | None, str]:
-        """Run ``work(run_id)`` under the job's lease and record it.
+        """Run ``work(run_id, lease)`` under the job's lease, renewed while it runs; record it.
 
         ``once``: skip if a run of the job is already done for ``as_of`` or later. Returns
-        the run id (None if skipped) and the run's detail or the reason it was skipped.
+        the run id (None if skipped or if the lease was lost) and the run's detail or the
+        reason it did not run. Every write of the run is fenced by the lease's generation.
         """
-        if not self.acquire(job):
+        lease = self.acquire(job)
+        if lease is None:
             log.info(f"{job}_skipped", as_of=str(as_of), reason="another instance is running it")
-            return None, "another instance holds the lease"
+            return None, LEASE_HELD
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(lease, stop), daemon=True,
+                                name=f"sstransfer-{job}-lease")
+        beat.start()
         try:
             if once and (self.last_done(job) or dt.date.min) >= as_of:
                 log.info(f"{job}_skipped", as_of=str(as_of), reason="already done")
                 return None, f"already done as of {as_of}"
             with self.db.begin() as conn:
-                run_id = conn.execute(sa.insert(runs_t).values(
-                    job=job, as_of=as_of, holder=self.holder, started_at=store.now(),
-                    status="running")).inserted_primary_key[0]
+                run_id = store.start_run(conn, lease, as_of)
             try:
-                detail = work(run_id)
+                detail = work(run_id, lease)
+            except LeaseLost as exc:
+                log.warning(f"{job}_lease_lost", as_of=str(as_of), run_id=run_id)
+                return None, str(exc)
             except Exception as exc:
-                self._finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(LeaseLost), self.db.begin() as conn:
+                    store.finish_run(conn, lease, run_id, "failed", f"{type(exc).__name__}: {exc}")
                 raise
-            self._finish(run_id, "done", detail)
+            try:
+                with self.db.begin() as conn:
+                    store.finish_run(conn, lease, run_id, "done", detail)
+            except LeaseLost as exc:
+                log.warning(f"{job}_lease_lost", as_of=str(as_of), run_id=run_id)
+                return None, str(exc)
             return run_id, detail
         finally:
+            stop.set()
+            beat.join()
             self.release(job)
-
-    def _finish(self, run_id: int, status: str, detail: str) -> None:
-        with self.db.begin() as conn:
-            conn.execute(sa.update(runs_t).where(runs_t.c.id == run_id).values(
-                status=status, detail=detail[:2000], finished_at=store.now()))
 
     # --- the scan ---------------------------------------------------------------------------
     def scan(self, as_of: dt.date, *, once: bool = False) -> ScanResult:
@@ -175,10 +211,10 @@ class Monitor:
         delivered = failed = 0
         self._horizon(as_of)  # refuse a date off the calendar before taking the lease or a run
 
-        def work(run_id: int) -> str:
+        def work(run_id: int, lease: Lease) -> str:
             nonlocal delivered, failed
-            counts.update(self._raise(as_of, self.last_done("scan"), run_id))
-            delivered, failed = self.deliver()  # under the lease: one deliverer at a time
+            counts.update(self._raise(as_of, self.last_done("scan"), run_id, lease))
+            delivered, failed = self.deliver(lease)  # under the lease: one deliverer at a time
             return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in (*LEVELS, "advisory"))
 
         run_id, reason = self.run_once("scan", as_of, work, once=once)
@@ -190,7 +226,8 @@ class Monitor:
                  **{lvl: counts.get(lvl, 0) for lvl in (*LEVELS, "advisory")})
         return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
 
-    def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int) -> dict[str, int]:
+    def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int,
+               lease: Lease | None = None) -> dict[str, int]:
         """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
         cal, settings = self.engine.calendar, self.settings
         horizon = self._horizon(as_of)
@@ -213,14 +250,14 @@ class Monitor:
             for chunk in chunks:
                 rows = [alert(s, level, late) for s in chunk
                         for level, late in classify(s.due_on, as_of, cal, settings)]
-                self._insert_alerts(rows, counts, as_of)
+                self._insert_alerts(rows, counts, as_of, lease)
             advisories = [{
                 "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
                 "span_id": None, "subject": ADVISORY, "owner": "person",
                 "owner_agency": r.destination, "due_on": None, "working_days_late": None,
                 "provisional": False, "as_of": as_of, "raised_at": stamp, "run_id": run_id,
             } for r in reader.execute(self._advisory_query(as_of, since))]
-        self._insert_alerts(advisories, counts, as_of)
+        self._insert_alerts(advisories, counts, as_of, lease)
         return counts
 
     def _horizon(self, as_of: dt.date) -> dt.date:
@@ -230,15 +267,18 @@ class Monitor:
         return cal.add_working_days(as_of, days) if days else as_of
 
     def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
-                       as_of: dt.date) -> None:
+                       as_of: dt.date, lease: Lease | None) -> None:
         """Insert, skipping any alert that exists already; log and count the new ones.
 
         The new ones are those of this run (``run_id``) above the highest id before the insert.
+        With ``lease``, only while it is held (else :class:`LeaseLost`).
         """
         if not rows:
             return
         run_id = rows[0]["run_id"]
         with self.db.begin() as conn:
+            if lease is not None:
+                store.fence(conn, lease)
             before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
             store.prepared_insert_ignoring_duplicates(conn, alerts_t).run_many(conn, rows)
             new = conn.execute(
@@ -278,35 +318,44 @@ class Monitor:
         self._subscribers[name] = callback
         return name
 
-    def deliver(self) -> tuple[int, int]:
-        """Send each subscriber the alerts it has not had; a failure waits for the next scan."""
+    def deliver(self, lease: Lease) -> tuple[int, int]:
+        """Send each subscriber the alerts it has not had; a failure waits for the next scan.
+
+        Each alert is claimed in the database (fenced by the scan's ``lease``) before its
+        callback is called and recorded after, so two scanners never send the same alert; a
+        process killed between a callback and its record sends that one alert again.
+        """
         delivered = failed = 0
         for name, callback in self._subscribers.items():
             after, stopped = 0, False
-            while not stopped and (pending := self._pending(name, after)):
+            while not stopped and (pending := self._pending(name, after, lease.generation)):
                 for a in pending:
+                    after = a.id
+                    with self.db.begin() as conn:
+                        if not store.claim_delivery(conn, lease, a.id, name):
+                            continue
                     try:
                         callback(a)
                     except Exception as exc:
                         failed, stopped = failed + 1, True
                         log.error("alert_callback_failed", subscriber=name, alert_id=a.id,
                                   case_id=a.case_id, error=f"{type(exc).__name__}: {exc}")
+                        with self.db.begin() as conn:
+                            store.drop_claim(conn, lease, a.id, name)
                         break
                     with self.db.begin() as conn:
-                        conn.execute(store.insert_ignoring_duplicates(conn, deliveries_t).values(
-                            alert_id=a.id, subscriber=name, delivered_at=store.now()))
-                    delivered, after = delivered + 1, a.id
+                        store.record_delivery(conn, lease, a.id, name)
+                    delivered += 1
         return delivered, failed
 
-    def _pending(self, subscriber: str, after: int) -> list[Alert]:
+    def _pending(self, subscriber: str, after: int, generation: int) -> list[Alert]:
         """The next alerts not yet delivered to ``subscriber``, oldest first."""
         with self.db.connect() as conn:
             since = conn.scalar(sa.select(subs_t.c.since_alert_id)
                                 .where(subs_t.c.name == subscriber))
-            done = sa.select(deliveries_t.c.alert_id).where(
-                deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == subscriber)
             return [_alert(r) for r in conn.execute(
-                sa.select(alerts_t).where(alerts_t.c.id > max(since, after), ~done.exists())
+                sa.select(alerts_t).where(alerts_t.c.id > max(since, after),
+                                          store.undelivered(subscriber, generation))
                 .order_by(alerts_t.c.id).limit(_CHUNK))]
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
@@ -365,4 +414,5 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "LEVELS", "Alert", "Monitor", "ScanResult", "classify", "last_occurrence"]
+__all__ = ["ADVISORY", "LEASE_HELD", "LEVELS", "Alert", "Monitor", "ScanResult", "classify",
+           "last_occurrence"]

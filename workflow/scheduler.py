@@ -9,18 +9,20 @@ missed while every instance was down is made up exactly once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from .monitor import last_occurrence
+from .monitor import LEASE_HELD, last_occurrence
 from .reports import build_overdue_report, write_report
 from .settings import DAYS
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .store import Lease
 
 log = structlog.get_logger("sstransfer")
 
@@ -30,6 +32,7 @@ class Jobs:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler
 
     @property
     def settings(self):
@@ -46,7 +49,27 @@ class Jobs:
         if not self.engine.calendar.is_working_day(today):
             log.info("scan_skipped", as_of=today.isoformat(), reason="not a working day")
             return False
-        return self.engine.monitor.scan(today, once=True).ran
+        return self._scan(today)
+
+    def _scan(self, as_of: dt.date) -> bool:
+        result = self.engine.monitor.scan(as_of, once=True)
+        if result.reason == LEASE_HELD:
+            self._retry_when_free("scan", self._scan, as_of)
+        return result.ran
+
+    def _retry_when_free(self, job: str, run: Callable[[dt.date], bool], as_of: dt.date) -> None:
+        """Try a skipped run again when the holder's lease runs out.
+
+        If the holder finished, the retry finds the run done; if it is still renewing, the
+        retry is skipped and set again; if it was killed, the retry takes over.
+        """
+        if self.scheduler is None:  # called directly, not from a running scheduler
+            return
+        expiry = self.engine.monitor.lease_expiry(job) or dt.datetime.now(dt.UTC)
+        when = max(expiry, dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=0.5)
+        self.scheduler.add_job(run, "date", run_date=when, args=[as_of], id=f"{job}_retry",
+                               name=f"{job} when the lease is free", replace_existing=True)
+        log.info(f"{job}_retry_scheduled", as_of=as_of.isoformat(), at=when.isoformat())
 
     def report(self, now: dt.datetime | None = None) -> bool:
         """The weekly overdue report, one file per format, named by date."""
@@ -56,14 +79,16 @@ class Jobs:
         folder = self.settings.report_dir
         written: list[str] = []
 
-        def work(run_id: int) -> str:
+        def work(run_id: int, lease: Lease) -> str:
             folder.mkdir(parents=True, exist_ok=True)
             report = build_overdue_report(self.engine, as_of)
             for fmt in self.settings.report_formats:
                 written.append(str(write_report(report, fmt, folder / f"overdue-{as_of}.{fmt}")))
             return f"{report.total} overdue spans: " + ", ".join(written)
 
-        run_id, _ = self.engine.monitor.run_once("report", as_of, work, once=True)
+        run_id, reason = self.engine.monitor.run_once("report", as_of, work, once=True)
+        if reason == LEASE_HELD:
+            self._retry_when_free("report", self._report, as_of)
         if run_id is not None:
             log.info("report_written", as_of=as_of.isoformat(), files=written)
         return run_id is not None
@@ -76,7 +101,7 @@ class Jobs:
         scan_day = last_occurrence(now, s.scan_at, None, cal)
         if (self.engine.monitor.last_done("scan") or dt.date.min) < scan_day:
             log.info("catching_up", job="scan", as_of=scan_day.isoformat())
-            if self.engine.monitor.scan(scan_day, once=True).ran:
+            if self._scan(scan_day):
                 done.append(f"scan {scan_day}")
         report_day = last_occurrence(now, s.report_at, [DAYS.index(s.report_day)], None)
         if (self.engine.monitor.last_done("report") or dt.date.min) < report_day:
@@ -91,7 +116,7 @@ def build_scheduler(engine: Engine) -> BackgroundScheduler:
     from .engine import CHINA
 
     s, jobs = engine.settings, Jobs(engine)
-    scheduler = BackgroundScheduler(timezone=CHINA, job_defaults={
+    scheduler = jobs.scheduler = BackgroundScheduler(timezone=CHINA, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     scheduler.add_job(jobs.scan, CronTrigger(hour=s.scan_at.hour, minute=s.scan_at.minute,
                                              timezone=CHINA), id="scan", name="overdue scan")

@@ -22,7 +22,6 @@ from .errors import SettingsError
 
 SETTINGS_ENV = "SSTRANSFER_SETTINGS"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-TABLE = "monitor"
 _HH_MM = re.compile(r"\d\d:\d\d")
 
 
@@ -30,7 +29,7 @@ class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
     ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
-    file holds one table, ``[monitor]``.
+    file holds two tables, ``[monitor]`` and ``[database]`` (see :data:`TABLES`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,6 +43,8 @@ class Settings(BaseModel):
                               Field(min_length=1)] = ("html", "xlsx", "csv")
     lease_seconds: Annotated[StrictInt, Field(
         ge=1, le=86_400, description="how long a crashed run blocks others")] = 900
+    lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 10
+    statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -75,7 +76,8 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: object) -> Settings:
-        """Read ``[monitor]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``), then apply overrides.
+        """Read ``[monitor]`` and ``[database]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``),
+        then apply overrides.
 
         The file may be UTF-8 (with or without BOM), UTF-16 with BOM or GB18030/GBK.
         """
@@ -90,11 +92,13 @@ class Settings(BaseModel):
         except SettingsError as exc:  # name the file, or the keyword argument, instead
             if not path or (exc.key or "").split(".")[0] in given:
                 raise SettingsError("Settings.load()", exc.key, exc.problem) from None
-            raise SettingsError(path, f"[{TABLE}] {exc.key}", exc.problem) from None
+            field = (exc.key or "").split(".")[0]
+            raise SettingsError(path, f"[{_TABLE_OF.get(field, 'monitor')}] {exc.key}",
+                                exc.problem) from None
 
 
 def _read(path: Path) -> dict[str, object]:
-    """The ``[monitor]`` table of a settings file; any other table or top-level key is refused."""
+    """The settings of a file's tables, each key checked to stand in its own table."""
     try:
         text = decode_text(path.read_bytes())
     except (OSError, ValueError) as exc:  # ValueError: an embedded NUL in the name
@@ -107,15 +111,20 @@ def _read(path: Path) -> dict[str, object]:
         raise SettingsError(path, None, f"is not valid TOML: {exc}") from None
     except RecursionError:
         raise SettingsError(path, None, "is not valid TOML: nested too deeply") from None
-    for key, value in document.items():
-        if key != TABLE:
-            what = "table" if isinstance(value, dict) else "key"
-            raise SettingsError(path, key, f"unknown {what}: a settings file has only "
-                                           f"the [{TABLE}] table")
-    table = document.get(TABLE, {})
-    if not isinstance(table, dict):
-        raise SettingsError(path, TABLE, f"must be a table ([{TABLE}]), not {_short(table)}")
-    return dict(table)
+    data: dict[str, object] = {}
+    for name, table in document.items():
+        if name not in TABLES:
+            what = "table" if isinstance(table, dict) else "key"
+            raise SettingsError(path, name, f"unknown {what}: a settings file has the tables "
+                                            f"{', '.join(f'[{t}]' for t in TABLES)}")
+        if not isinstance(table, dict):
+            raise SettingsError(path, name, f"must be a table ([{name}]), not {_short(table)}")
+        for key, value in table.items():
+            if _TABLE_OF.get(key) != name:
+                raise SettingsError(path, f"[{name}] {key}",
+                                    f"unknown key; the keys of [{name}] are {', '.join(TABLES[name])}")
+            data[key] = value
+    return data
 
 
 def _refusal(exc: ValidationError, source: str) -> SettingsError:
@@ -135,5 +144,12 @@ def _short(value: object, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}…"
 
+
+#: The tables of a settings file and the settings each holds.
+TABLES: dict[str, tuple[str, ...]] = {
+    "monitor": tuple(k for k in Settings.model_fields if not k.endswith("timeout_seconds")),
+    "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
+}
+_TABLE_OF = {key: table for table, keys in TABLES.items() for key in keys}
 
 __all__ = ["Settings"]

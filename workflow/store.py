@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Field, SQLModel
 
-from .errors import InvalidInput, SchemaMismatch
+from .errors import InvalidInput, LeaseLost, SchemaMismatch
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
@@ -41,6 +43,10 @@ class AwareDateTime(sa.TypeDecorator):
 
 def _ts() -> sa.Column:
     return sa.Column(AwareDateTime(), nullable=False)
+
+
+def _generation() -> sa.Column:
+    return sa.Column(sa.Integer(), nullable=False, server_default="0")
 
 
 def _json() -> sa.Column:
@@ -185,18 +191,28 @@ class AlertSubscriberRecord(SQLModel, table=True):
 
 
 class AlertDeliveryRecord(SQLModel, table=True):
+    """An alert claimed for a subscriber by the scan of lease ``generation``; delivered once
+    ``delivered_at`` is set. A claim left undelivered by an older generation is taken again."""
+
     __tablename__ = "alert_delivery"
     alert_id: int = Field(foreign_key="alert.id", primary_key=True)
     subscriber: str = Field(primary_key=True)
-    delivered_at: dt.datetime = Field(sa_column=_ts())
+    generation: int = Field(default=0, sa_column=_generation())
+    delivered_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
 
 
 class LeaseRecord(SQLModel, table=True):
-    """Who may run a scheduled job now; a crashed holder's lease simply expires."""
+    """Who may run a scheduled job now; a crashed holder's lease simply expires.
+
+    ``generation`` grows with every take: a run's writes check it (the fence), so a holder
+    whose lease was taken over stops instead of writing on.
+    """
 
     __tablename__ = "scheduler_lease"
     job: str = Field(primary_key=True)
     holder: str
+    generation: int = Field(default=0, sa_column=_generation())
     expires_at: dt.datetime = Field(sa_column=_ts())
 
 
@@ -293,6 +309,9 @@ class Prepared:
             else:
                 cursor.executemany(sql, params)
             return cursor.rowcount
+        except conn.dialect.loaded_dbapi.Error as exc:
+            _raise_typed(conn, exc)
+            raise
         finally:
             cursor.close()
 
@@ -319,8 +338,18 @@ class Prepared:
             if last != first + len(params) - 1:
                 raise RuntimeError("rowids were not assigned in sequence; nothing was kept")
             return list(range(first, last + 1))
+        except conn.dialect.loaded_dbapi.Error as exc:
+            _raise_typed(conn, exc)
+            raise
         finally:
             cursor.close()
+
+
+def _raise_typed(conn: sa.Connection, exc: Exception) -> None:
+    """Raise the typed error of a driver exception met outside SQLAlchemy's execution."""
+    typed = storage_error(exc, conn.get_execution_options().get("sstransfer_lock_timeout", 10))
+    if typed is not None:
+        raise typed from exc
 
 
 def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
@@ -342,6 +371,180 @@ def prepared_insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) ->
     return _PREPARED_IGNORING[key]
 
 
+# --- leases of scheduled jobs, fenced by their generation -----------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """A take of a job's lease: ``generation`` fences every write of the run made under it."""
+
+    job: str
+    holder: str
+    generation: int
+
+
+def take_lease(conn: sa.Connection, job: str, holder: str,
+               seconds: float) -> tuple[Lease | None, list[Any]]:
+    """Take ``job``'s lease if it is free or has expired; with it, the runs it abandons.
+
+    A run still ``running`` when its job's lease can be taken belongs to a holder that was
+    killed or stopped renewing: it is marked ``abandoned``.
+    """
+    stamp = now()
+    conn.execute(insert_ignoring_duplicates(conn, leases_t).values(
+        job=job, holder="", generation=0, expires_at=stamp - dt.timedelta(seconds=1)))
+    generation = conn.execute(
+        sa.update(leases_t).where(leases_t.c.job == job, leases_t.c.expires_at < stamp)
+        .values(holder=holder, generation=leases_t.c.generation + 1,
+                expires_at=stamp + dt.timedelta(seconds=seconds))
+        .returning(leases_t.c.generation)).scalar()
+    if generation is None:
+        return None, []
+    abandoned = conn.execute(
+        sa.update(runs_t).where(runs_t.c.job == job, runs_t.c.status == "running")
+        .values(status="abandoned", finished_at=stamp,
+                detail="its instance stopped renewing the lease (killed or stalled)")
+        .returning(runs_t.c.id, runs_t.c.holder)).all()
+    return Lease(job, holder, generation), abandoned
+
+
+# Built once (building SQLAlchemy statements costs more than running them): the delivery loop
+# runs them twice per alert.
+_HELD = sa.update(leases_t).where(leases_t.c.job == sa.bindparam("_job"),
+                                  leases_t.c.holder == sa.bindparam("_holder"),
+                                  leases_t.c.generation == sa.bindparam("_generation"))
+_FENCE = _HELD.values(holder=leases_t.c.holder)
+_SET_EXPIRY = _HELD.values(expires_at=sa.bindparam("_expires_at"))
+
+
+def _held(lease: Lease, **values: Any) -> dict[str, Any]:
+    return {"_job": lease.job, "_holder": lease.holder, "_generation": lease.generation,
+            **values}
+
+
+def renew_lease(conn: sa.Connection, lease: Lease, seconds: float) -> bool:
+    """Extend a held lease by ``seconds`` from now; False if it was taken over."""
+    expires_at = now() + dt.timedelta(seconds=seconds)
+    return conn.execute(_SET_EXPIRY, _held(lease, _expires_at=expires_at)).rowcount == 1
+
+
+def fence(conn: sa.Connection, lease: Lease) -> None:
+    """Check, first in a write transaction, that ``lease`` is still held; else LeaseLost.
+
+    The check is a write on the lease row, so it holds that row (PostgreSQL) or the write
+    lock (SQLite) until the transaction ends: no takeover can slip in before the commit.
+    """
+    if conn.execute(_FENCE, _held(lease)).rowcount != 1:
+        raise LeaseLost(f"the {lease.job} lease was taken over by another instance; "
+                        "this run stopped")
+
+
+def release_lease(conn: sa.Connection, lease: Lease) -> None:
+    conn.execute(_SET_EXPIRY, _held(lease, _expires_at=now()))
+
+
+def lease_expiry(conn: sa.Connection, job: str) -> dt.datetime | None:
+    return conn.scalar(sa.select(leases_t.c.expires_at).where(leases_t.c.job == job))
+
+
+def start_run(conn: sa.Connection, lease: Lease, as_of: dt.date) -> int:
+    fence(conn, lease)
+    return conn.execute(sa.insert(runs_t).values(
+        job=lease.job, as_of=as_of, holder=lease.holder, started_at=now(),
+        status="running")).inserted_primary_key[0]
+
+
+def finish_run(conn: sa.Connection, lease: Lease, run_id: int, status: str, detail: str) -> None:
+    fence(conn, lease)
+    conn.execute(sa.update(runs_t).where(runs_t.c.id == run_id).values(
+        status=status, detail=detail[:2000], finished_at=now()))
+
+
+# --- alert deliveries: claimed before the callback, recorded after ---------------------------
+
+def undelivered(subscriber: str, generation: int) -> sa.ColumnElement[bool]:
+    """Alerts ``subscriber`` has not had, nor claimed under this lease generation."""
+    return ~sa.select(deliveries_t.c.alert_id).where(
+        deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == subscriber,
+        sa.or_(deliveries_t.c.delivered_at.is_not(None),
+               deliveries_t.c.generation >= generation)).exists()
+
+
+def claim_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> bool:
+    """Claim an alert for a subscriber before calling it: True if this run may deliver it.
+
+    A claim an older generation left undelivered (its holder was killed) is taken over.
+    """
+    fence(conn, lease)
+    claim = _CLAIM.get(conn.dialect.name)
+    if claim is None:
+        claim = _CLAIM[conn.dialect.name] = _claim_statement(conn)
+    return conn.execute(claim, {"alert_id": alert_id, "subscriber": subscriber,
+                                "generation": lease.generation}).first() is not None
+
+
+_CLAIM: dict[str, sa.Insert] = {}
+
+
+def _claim_statement(conn: sa.Connection) -> sa.Insert:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    claim = insert(deliveries_t).values(alert_id=sa.bindparam("alert_id"),
+                                        subscriber=sa.bindparam("subscriber"),
+                                        generation=sa.bindparam("generation"), delivered_at=None)
+    return claim.on_conflict_do_update(
+        index_elements=[deliveries_t.c.alert_id, deliveries_t.c.subscriber],
+        set_={"generation": claim.excluded.generation},
+        where=deliveries_t.c.delivered_at.is_(None)
+        & (deliveries_t.c.generation < claim.excluded.generation),
+    ).returning(deliveries_t.c.alert_id)
+
+
+_CLAIMED = sa.and_(deliveries_t.c.alert_id == sa.bindparam("_alert"),
+                   deliveries_t.c.subscriber == sa.bindparam("_subscriber"),
+                   deliveries_t.c.generation == sa.bindparam("_generation"))
+_RECORD = sa.update(deliveries_t).where(_CLAIMED).values(delivered_at=sa.bindparam("_at"))
+_DROP = sa.delete(deliveries_t).where(_CLAIMED, deliveries_t.c.delivered_at.is_(None))
+
+
+def record_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    fence(conn, lease)
+    conn.execute(_RECORD, {"_alert": alert_id, "_subscriber": subscriber,
+                           "_generation": lease.generation, "_at": now()})
+
+
+def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    """Give a claim back after its callback failed: the next scan tries it again."""
+    fence(conn, lease)
+    conn.execute(_DROP, {"_alert": alert_id, "_subscriber": subscriber,
+                         "_generation": lease.generation})
+
+
+def claim_idempotency_key(conn: sa.Connection, key: str, case_id: int, request_hash: str,
+                          stamp: dt.datetime) -> Any | None:
+    """Claim an idempotency key in this transaction; the row of the call that used it first.
+
+    The insert waits while another transaction holds the same key (PostgreSQL's unique index,
+    SQLite's write lock), so a concurrent duplicate sees the first call's committed result
+    instead of deciding again. Returns None when the key is ours (or the case does not exist:
+    nothing was claimed, the caller's own lookup refuses it).
+    """
+    claim = insert_ignoring_duplicates(conn, idempotency_t).from_select(
+        ["key", "case_id", "request_hash", "result", "created_at"],
+        sa.select(sa.literal(key), cases_t.c.id, sa.literal(request_hash),
+                  sa.literal({}, sa.JSON()), sa.literal(stamp, AwareDateTime()))
+        .where(cases_t.c.id == case_id)).returning(idempotency_t.c.key)
+    if conn.execute(claim).first() is not None:
+        return None
+    return conn.execute(sa.select(idempotency_t).where(idempotency_t.c.key == key)).first()
+
+
+def record_idempotent_result(conn: sa.Connection, key: str, result: dict) -> None:
+    """Store the result of the call that claimed ``key`` (in the claiming transaction)."""
+    conn.execute(sa.update(idempotency_t).where(idempotency_t.c.key == key).values(result=result))
+
+
 def database_url(url: str | None) -> str:
     return url or os.environ.get(URL_ENV) or DEFAULT_URL
 
@@ -359,23 +562,102 @@ def sqlite_file(url: str | None) -> Path | None:
     return Path(name)
 
 
-def connect(url: str | None = None, *, echo: bool = False) -> SAEngine:
-    """An SQLAlchemy engine; SQLite files run in WAL mode with a busy timeout."""
+def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,
+            statement_timeout: float = 300) -> SAEngine:
+    """An SQLAlchemy engine whose storage faults are typed errors (:func:`storage_error`).
+
+    SQLite files run in WAL mode and wait ``lock_timeout`` seconds for another writer.
+    PostgreSQL waits at most ``lock_timeout`` for a lock and ``statement_timeout`` for a
+    statement (0: no limit), and checks a pooled connection before use, so the first call
+    after a server restart does not fail.
+    """
     url = database_url(url)
     try:
-        db = sa.create_engine(url, echo=echo)
+        db = sa.create_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
+    db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
     if db.dialect.name == "sqlite":
         @event.listens_for(db, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no branch
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+    elif db.dialect.name == "postgresql":
+        @event.listens_for(db, "connect")
+        def _timeouts(dbapi_conn, _record):  # pragma: no branch
+            autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+            with dbapi_conn.cursor() as cur:  # a session setting, kept across transactions
+                cur.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+                cur.execute(f"SET statement_timeout = {int(statement_timeout * 1000)}")
+            dbapi_conn.autocommit = autocommit
+
+    @event.listens_for(db, "handle_error")
+    def _typed(context):  # pragma: no branch
+        if context.is_pre_ping:  # a dead pooled connection: the pool replaces it
+            return
+        typed = storage_error(context.original_exception, lock_timeout)
+        if typed is not None:
+            raise typed from context.original_exception
     return db
+
+
+# SQLite result codes (the primary code, the low byte of sqlite_errorcode).
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_UNAVAILABLE = {
+    13: "the database disk is full: free some space and try again",
+    8: "the database is read-only: give this process write access to the file and its folder",
+    14: "the database file cannot be opened: check that its folder exists and is writable",
+    10: "the database file could not be written (disk I/O error: the disk or the process's "
+        "file size limit may be full): free some space or check the disk and try again",
+    3: "the database file is not accessible: check its permissions",
+    23: "the database file is not accessible: check its permissions",
+}
+
+
+def storage_error(exc: BaseException, lock_timeout: float = 10) -> Exception | None:
+    """The typed error for a driver exception that is a storage fault, else None.
+
+    ``StorageBusy`` when the database stayed locked past the timeout; ``StorageUnavailable``
+    when it cannot be written or reached (disk full, read-only, server away). The messages
+    say what to do; the call that met them wrote nothing (its transaction rolled back).
+    """
+    from .errors import StorageBusy, StorageUnavailable
+
+    exc = getattr(exc, "orig", None) or exc
+    busy = (f"the database stayed locked by another writer for more than {lock_timeout:g} s; "
+            "nothing was written: try again (or raise lock_timeout_seconds)")
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        if code & 0xFF in _SQLITE_BUSY:
+            return StorageBusy(busy)
+        what = _SQLITE_UNAVAILABLE.get(code & 0xFF)
+        return StorageUnavailable(f"{what}; nothing was written") if what else None
+    if type(exc).__module__.split(".")[0] != "psycopg":
+        return None
+    state = getattr(exc, "sqlstate", None) or ""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if state == "55P03":
+        return StorageBusy(busy)
+    if state == "57014":
+        return StorageBusy(f"a database statement ran longer than statement_timeout_seconds "
+                           f"({first}); nothing was written: try again later")
+    if state in ("40P01", "40001"):
+        return StorageBusy(f"the database gave up a conflicting transaction ({first}); nothing "
+                           "was written: try again")
+    if state == "25006":
+        return StorageUnavailable("the database is read-only (default_transaction_read_only or "
+                                  "a standby server); nothing was written: point sstransfer at "
+                                  "the primary")
+    if state.startswith(("08", "53", "57P")) or (not state and "OperationalError" in
+                                                     type(exc).__name__):
+        return StorageUnavailable(f"the database server is not available ({first}); nothing "
+                                  "was written: check that it is running and reachable, then "
+                                  "try again")
+    return None
 
 
 # --- schema migrations (Alembic, shipped in workflow/migrations) -----------------------------
@@ -408,15 +690,27 @@ def current_revision(db: SAEngine) -> str | None:
     return None
 
 
+_SCHEMA_LOCK = 0x5573_7472  # PostgreSQL advisory lock taken while the schema is changed
+
+
 def upgrade(db: SAEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the code's)."""
+    """Bring the database to ``revision`` (default: the code's), all or nothing."""
     from alembic import command
     from alembic.util import CommandError
 
     check_revision(revision)
     try:
-        with db.begin() as conn:
-            command.upgrade(_alembic_config(conn), revision)
+        with db.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction unless the connection manages it, so
+                # a killed start left half a schema: take the write lock and run it all in one.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            with conn.begin():
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:  # one creator at a time; the others then find the schema made
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                command.upgrade(_alembic_config(conn), revision)
     except CommandError as exc:  # e.g. a target older than the database
         raise InvalidInput(f"cannot upgrade the schema to {revision!r}: {exc}") from None
 

@@ -1,0 +1,193 @@
+"""Storage faults are typed errors that say what to do, and a faulted call writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import multiprocessing
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+from conftest import DEST_CLERK, DESTINATION, fresh_database, open_case, snapshot
+from sqlalchemy import event
+from test_production import application
+
+from workflow import Engine, Settings, StorageBusy, StorageUnavailable
+
+D = dt.date
+FIRE = ["fire", "1", "review", "--actor", "c-12", "--role", "destination_clerk",
+        "--agency", DESTINATION, "--on", "2025-10-09"]
+
+
+def cli(db_url, *args, settings=None, preexec_fn=None):
+    """``sstransfer --db URL ARGS`` in a new process (``settings``: its TOML settings file)."""
+    env = {k: v for k, v in os.environ.items() if k != "SSTRANSFER_SETTINGS"}
+    if settings is not None:
+        env["SSTRANSFER_SETTINGS"] = str(settings)
+    return subprocess.run([sys.executable, "-m", "workflow.cli", "--db", db_url, *args],
+                          capture_output=True, text=True, env=env, preexec_fn=preexec_fn,
+                          timeout=120)
+
+
+def assert_one_line_error(done, *words):
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def _hold_the_write_lock(url, ready):
+    """Another program holding the case table's write lock and never letting go."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        con = psycopg.connect(url.replace("+psycopg", ""))
+        con.execute("LOCK TABLE transfer_case IN EXCLUSIVE MODE")
+    ready.set()
+    time.sleep(600)  # killed long before
+
+
+def test_a_database_locked_past_the_lock_timeout_is_refused_as_busy_in_one_line(
+        db_url, tmp_path):
+    """Another process holds the lock: `fire` waits lock_timeout_seconds (1 s here), then
+    prints one line saying the database stayed locked; on PostgreSQL a shorter
+    statement_timeout ends the wait the same way; nothing is written."""
+    with Engine(db_url) as engine:
+        open_case(engine)
+        before = snapshot(engine)
+    settings = tmp_path / "s.toml"
+    settings.write_text("[database]\nlock_timeout_seconds = 1\n", encoding="utf-8")
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_the_write_lock, args=(db_url, ready))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        started = time.monotonic()
+        done = cli(db_url, *FIRE, settings=settings)
+        took = time.monotonic() - started
+        with Engine(db_url, settings=Settings(lock_timeout_seconds=1)) as engine, \
+                pytest.raises(StorageBusy, match="locked by another writer for more than 1 s"):
+            engine.fire(1, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+        if not db_url.startswith("sqlite"):  # PostgreSQL: statement_timeout bounds it too
+            with Engine(db_url, settings=Settings(lock_timeout_seconds=30,
+                                                  statement_timeout_seconds=0.5)) as engine, \
+                    pytest.raises(StorageBusy, match="longer than statement_timeout_seconds"):
+                engine.fire(1, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join(10)
+    assert_one_line_error(done, "locked", "try again")
+    assert took < 30
+    with Engine(db_url) as engine:
+        assert snapshot(engine) == before
+
+
+def read_only(db_url):
+    if db_url.startswith("sqlite"):
+        return "sqlite:///file:" + db_url.removeprefix("sqlite:///") + "?mode=ro&uri=true"
+    return db_url + "?options=-c%20default_transaction_read_only%3Don"
+
+
+def test_a_read_only_database_is_refused_in_one_line_saying_so(db_url):
+    with Engine(db_url) as engine:
+        open_case(engine)
+        before = snapshot(engine)
+    done = cli(read_only(db_url), *FIRE)
+    assert_one_line_error(done, "read-only", "nothing was written")
+    with Engine(db_url) as engine:
+        assert snapshot(engine) == before
+
+
+def test_a_full_sqlite_database_is_refused_as_unavailable_and_nothing_is_written(tmp_path):
+    """SQLite reports the disk full (here: the file at its page limit); the batch is refused
+    whole with a message saying to free space."""
+    with Engine(fresh_database("sqlite", tmp_path)) as engine:
+        @event.listens_for(engine.db, "connect")
+        def _no_room(dbapi_conn, _record):
+            pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+        engine.db.dispose()
+        before = snapshot(engine)
+        with pytest.raises(StorageUnavailable, match="disk is full: free some space"):
+            engine.open_cases([application(n) for n in range(300)], actor=DEST_CLERK)
+        assert snapshot(engine) == before
+
+
+def test_a_bulk_import_killed_by_the_file_size_limit_prints_one_line_and_writes_nothing(
+        tmp_path):
+    """`sstransfer import` in a process whose file size limit the database outgrows."""
+    url = fresh_database("sqlite", tmp_path)
+    with Engine(url) as engine:
+        before = snapshot(engine)
+    path = tmp_path / "applications.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["definition", "person_id", "person_name", "origin", "destination",
+                      "applicant", "channel", "documents", "received_on"])
+        for n in range(2000):
+            a = application(n)
+            out.writerow([a["definition"], a["person_id"], a["person_name"], a["origin"],
+                          a["destination"], a["applicant"], a["channel"],
+                          ";".join(a["documents"]), "2025-09-26"])
+    size = os.path.getsize(tmp_path / "cases.db")
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    done = cli(url, "import", str(path), "--actor", "c-12", "--role", "destination_clerk",
+               "--agency", DESTINATION, preexec_fn=small_disk)
+    assert_one_line_error(done, "free some space")
+    with Engine(url) as engine:
+        assert snapshot(engine) == before
+
+
+def test_after_a_postgresql_restart_the_first_call_succeeds(tmp_path):
+    """Every server process of the engine's pooled connections is terminated (what a restart
+    does to them): the next call reconnects instead of failing with AdminShutdown."""
+    url = fresh_database("postgresql", tmp_path)
+    with Engine(url) as engine:
+        case = open_case(engine)
+        with engine.db.connect() as conn:  # two pooled connections
+            with engine.db.connect() as other:
+                other.execute(sa.text("SELECT 1"))
+            conn.execute(sa.text("SELECT 1"))
+        killer = sa.create_engine(url)
+        with killer.begin() as conn:
+            killed = conn.scalar(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        killer.dispose()
+        assert killed >= 1
+        assert engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9)).state == \
+            "reviewed"
+
+
+def test_the_lock_and_statement_timeouts_come_from_the_database_table_of_the_settings(tmp_path):
+    from workflow import SettingsError
+
+    path = tmp_path / "sstransfer.toml"
+    path.write_text("[database]\nlock_timeout_seconds = 2.5\nstatement_timeout_seconds = 60\n",
+                    encoding="utf-8")
+    s = Settings.load(path)
+    assert (s.lock_timeout_seconds, s.statement_timeout_seconds) == (2.5, 60)
+    path.write_text("[database]\nlease_seconds = 5\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"\[database\] lease_seconds: unknown key"):
+        Settings.load(path)
+    path.write_text("[database]\nlock_timeout_seconds = 0\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"\[database\] lock_timeout_seconds"):
+        Settings.load(path)
