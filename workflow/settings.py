@@ -122,7 +122,7 @@ def _read(path: Path) -> dict[str, object]:
         for key, value in table.items():
             if _TABLE_OF.get(key) != name:
                 raise SettingsError(path, f"[{name}] {key}",
-                                    f"unknown key; the keys of [{name}] are {', '.join(TABLES[name])}")
+                                    f"unknown key; the keys are {', '.join(TABLES[name])}")
             data[key] = value
     return data
 
