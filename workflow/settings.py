@@ -29,6 +29,7 @@ class Settings(BaseModel):
         report_at = "07:00"
         report_dir = "reports"
         report_formats = ["html", "xlsx", "csv"]
+        max_days_ahead = 0         # a step dated later than today plus this is refused
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,6 +41,8 @@ class Settings(BaseModel):
     report_dir: Path = Path("reports")
     report_formats: tuple[Literal["csv", "xlsx", "html"], ...] = ("html", "xlsx", "csv")
     lease_seconds: int = Field(default=900, ge=1, description="how long a crashed run blocks others")
+    max_days_ahead: int = Field(default=0, ge=0, le=366,
+                                description="how many days after today a step may be dated")
 
     @field_validator("scan_at", "report_at", mode="before")
     @classmethod
