@@ -262,7 +262,9 @@ class Engine:
 
         Each application is a mapping of ``open_case``'s arguments plus ``definition`` (and
         optionally ``on``). A bad one is refused as :class:`InvalidRow` naming its line
-        (``first_line`` is the line of the first application) and nothing is written.
+        (``first_line`` is the line of the first application, or each application's
+        ``line`` attribute, as :func:`workflow.importing.read_applications` gives it) and
+        nothing is written.
         Returns the new case ids in order.
         """
         with self._refusals("open_cases", None, actor):
@@ -276,7 +278,8 @@ class Engine:
                 raise InvalidInput("first_line must be a line number (int)")
         stamp, cases, spans_of, dues = store.now(), [], [], {}
         current = today()
-        for line, app in enumerate(applications, first_line):
+        for position, app in enumerate(applications, first_line):
+            line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
                 if not isinstance(app, Mapping):
                     raise InvalidInput("an application must be a mapping of open_case's arguments")
@@ -640,6 +643,7 @@ class Engine:
         if state is not None:
             query = query.where(cases_t.c.state == state)
         if agency is not None:
+            agency = normalise(agency)
             query = query.where(sa.or_(cases_t.c.origin == agency,
                                        cases_t.c.destination == agency))
         if definition is not None:
