@@ -399,3 +399,42 @@ def test_a_correction_to_an_impossible_date_or_without_a_reason_is_refused(engin
     engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 20))
     refused(engine, InvalidInput, engine.correct_business_date, case.id, new_date,
             actor=SUPERVISOR, reason=reason)
+
+
+# --- 8. the applicant's identity in databases made before it was recorded -------------------
+
+def test_migration_0003_takes_the_applicant_of_older_cases_from_their_opening_step(db_url):
+    """A case its employer opened keeps that employer as applicant; one a clerk opened has
+    none recorded (a destination clerk acts for the applicant then)."""
+    import sqlalchemy as sa
+
+    from workflow import store
+
+    db = store.connect(db_url)
+    store.upgrade(db, "0002")
+    now = store.now()
+    with db.begin() as conn:
+        meta = sa.MetaData()
+        cases = sa.Table("transfer_case", meta, autoload_with=conn)
+        history = sa.Table("case_history", meta, autoload_with=conn)
+        for case_id, (actor_id, role) in enumerate([("hr-7", "employer"),
+                                                    ("c-12", "destination_clerk")], 1):
+            conn.execute(sa.insert(cases).values(
+                id=case_id, definition_name="pension_transfer", definition_version=1,
+                insurance="pension", state="applied", version=1, person_id=PERSON_ID,
+                person_name="张三", origin="310000", destination="440300",
+                scope="cross_province", applicant="employer", channel="counter",
+                documents=full_documents("pension_transfer"), requested_documents=[],
+                opened_on=D(2025, 9, 26), last_event_on=D(2025, 9, 26), created_at=now,
+                updated_at=now))
+            conn.execute(sa.insert(history).values(
+                case_id=case_id, seq=1, trigger="open", from_state=None, to_state="applied",
+                actor_id=actor_id, actor_role=role, actor_agency=None,
+                business_date=D(2025, 9, 26), recorded_at=now, documents=[], inputs={}))
+    db.dispose()
+    with Engine(db_url, auto_upgrade=True) as engine:
+        assert [c.applicant_id for c in engine.cases()] == ["hr-7", None]
+        refused(engine, NotPermitted, engine.fire, 2, "withdraw", actor=APPLICANT,
+                on=D(2025, 10, 9))
+        assert engine.fire(1, "withdraw", actor=APPLICANT, on=D(2025, 10, 9)).state == "withdrawn"
+        assert engine.fire(2, "withdraw", actor=DEST_CLERK, on=D(2025, 10, 9)).state == "withdrawn"
