@@ -276,6 +276,8 @@ class Engine:
                                    "arguments")
             if isinstance(first_line, bool) or not isinstance(first_line, int):
                 raise InvalidInput("first_line must be a line number (int)")
+            if progress is not None and not callable(progress):
+                raise InvalidInput("progress must be a function of the number of cases done")
         stamp, cases, spans_of, dues = store.now(), [], [], {}
         current = today()
         for position, app in enumerate(applications, first_line):
@@ -496,7 +498,8 @@ class Engine:
         try:
             yield
         except _WorkflowError as exc:
-            log.info("refused", case_id=case_id, trigger=trigger, error=type(exc).__name__,
+            log.info("refused", case_id=_loggable(case_id), trigger=_loggable(trigger),
+                     error=type(exc).__name__,
                      reason=str(exc), actor=getattr(actor, "id", None),
                      role=getattr(actor, "role", None), agency=getattr(actor, "agency", None))
             raise
@@ -542,9 +545,9 @@ class Engine:
 
     def _definition_named(self, name: object) -> Definition:
         name = normalise(name)
-        if not isinstance(name, str):
-            raise InvalidInput(f"definition must be a workflow name such as 'pension_transfer', "
-                               f"not {type(name).__name__}")
+        if not isinstance(name, str) or not 0 < len(name) <= 64 or not name.isprintable():
+            raise InvalidInput("definition must be the name of a workflow such as "
+                               "'pension_transfer'")
         return self.definition(name)
 
     def _apply(self, conn: sa.Connection, row: Any, step: Step, actor: Actor, on: dt.date) -> Case:
@@ -712,6 +715,16 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
     return row, spans
 
 
+def _loggable(value: object) -> object:
+    """A refused call's case id or trigger as a log event may carry it: malformed ones (a
+    surrogate, a control character, a long text that might be an ID number) by type only."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, str) and len(value) <= 40 and value.isprintable():
+        return value
+    return f"<{type(value).__name__}>"
+
+
 def _case_id(case_id: object) -> int:
     """A case number; one that cannot be in the database is simply not found."""
     if isinstance(case_id, bool) or not isinstance(case_id, int):
@@ -756,7 +769,8 @@ def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
     body = [case_id, trigger, actor.id, actor.role, actor.agency, _plain(on),
             sorted(map(str, documents)), expected_version,
             {k: _plain(v) for k, v in sorted(inputs.items()) if v is not None}]
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    # Keys are in order already; a malformed input (refused later) may hold keys JSON has not.
+    return hashlib.sha256(json.dumps(body, default=str, skipkeys=True).encode()).hexdigest()
 
 
 def _snapshot(case: Case) -> dict[str, Any]:

@@ -299,9 +299,14 @@ def check_kinds(documents: object, what: str = "documents") -> list[str]:
     if isinstance(documents, (str, bytes, Mapping)) or not isinstance(documents, Iterable):
         raise InvalidInput(f"{what} must be a list of document kinds")
     kinds = [normalise(k) for k in documents]
-    if not all(isinstance(k, str) for k in kinds):
-        raise InvalidInput(f"{what} must be a list of document kinds (text)")
+    if not all(isinstance(k, str) and _is_code(k) for k in kinds):
+        raise InvalidInput(f"{what} must be a list of document kinds such as 'id_card'")
     return kinds
+
+
+def _is_code(text: str) -> bool:
+    """Short printable text, safe to repeat in an error (a name of the definitions)."""
+    return 0 < len(text) <= 64 and text.isprintable()
 
 
 def _check_input(name: str, value: Any, kinds: Iterable[str]) -> Any:
