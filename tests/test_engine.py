@@ -263,6 +263,14 @@ def test_only_the_applicant_who_opened_the_case_may_withdraw_or_resubmit(engine,
                        documents=["id_card"]).state == "applied"
 
 
+def test_only_the_applicant_who_opened_the_case_may_attach_documents_as_applicant(engine):
+    case = open_case(engine, documents=["application_form"])
+    refused(engine, NotPermitted, engine.attach_documents, case.id, ["id_card"],
+            actor=Actor("hr-99", "employer"), on=D(2025, 9, 29))
+    assert "id_card" in engine.attach_documents(case.id, ["id_card"], actor=APPLICANT,
+                                                on=D(2025, 9, 29)).documents
+
+
 def test_a_destination_clerk_may_withdraw_or_resubmit_on_the_applicants_behalf(engine, definition):
     """... and the history row says on whose behalf."""
     case = open_case(engine, definition)

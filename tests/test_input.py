@@ -102,6 +102,12 @@ def test_an_agency_code_that_is_not_six_ascii_digits_once_normalised_is_refused(
     assert "6-digit administrative division code" in str(err)
 
 
+def test_an_agency_filter_of_alerts_is_normalised_like_the_stored_codes(engine):
+    open_case(engine)
+    engine.scan(D(2025, 11, 20))
+    assert engine.alerts(agency="４４０３００\n") == engine.alerts(agency="440300") != []
+
+
 # --- 2. agency codes: GB/T 2260 ------------------------------------------------------------
 
 def test_the_division_list_names_provinces_prefectures_and_counties():

@@ -665,8 +665,8 @@ class Engine:
                case_id: int | None = None, as_of: dt.date | None = None,
                run_id: int | None = None, limit: int | None = None):
         """Stored alerts, oldest first; ``run_id`` picks those one scan raised."""
-        return self.monitor.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
-                                   run_id=run_id, limit=limit)
+        return self.monitor.alerts(level=level, agency=normalise(agency), case_id=case_id,
+                                   as_of=as_of, run_id=run_id, limit=limit)
 
     def on_alert(self, callback, name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""
