@@ -19,6 +19,7 @@ from workflow.store import TABLES
 structlog.configure(logger_factory=structlog.PrintLoggerFactory(open(os.devnull, "w")))  # noqa: SIM115
 
 PERSON_ID = "11010519491231002X"
+OTHER_PERSON_ID = "110108198001010015"
 ORIGIN, DESTINATION = "310000", "440300"
 RECEIVED = dt.date(2025, 9, 26)
 APPLICANT = Actor(id="hr-7", role="employer")

@@ -13,6 +13,7 @@ from conftest import (
     DESTINATION,
     ORIGIN,
     ORIGIN_CLERK,
+    OTHER_PERSON_ID,
     PERSON_ID,
     RECEIVED,
     full_documents,
@@ -245,16 +246,66 @@ def test_a_supervisor_may_read_but_not_fire(engine, definition):
             on=D(2025, 10, 9))
 
 
-def test_only_the_applicant_may_withdraw_or_resubmit(engine, definition):
+def test_only_the_applicant_who_opened_the_case_may_withdraw_or_resubmit(engine, definition):
+    """Another employer saying "employer", a person saying "self", an origin clerk and a
+    destination clerk of another agency may not withdraw or resubmit hr-7's case."""
     case = open_case(engine, definition)
-    refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=DEST_CLERK,
-            on=D(2025, 10, 9))
-    refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=Actor("p-1", "self"),
-            on=D(2025, 10, 9))
+    for stranger in (Actor("hr-99", "employer"), Actor("p-1", "self", person_id=OTHER_PERSON_ID),
+                     ORIGIN_CLERK, Actor("c-99", "destination_clerk", "110000")):
+        err = refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=stranger,
+                      on=D(2025, 10, 9))
+        assert "the applicant (employer hr-7)" in str(err)
     engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
                 documents_needed=["id_card"])
-    refused(engine, NotPermitted, engine.fire, case.id, "resubmit", actor=DEST_CLERK,
+    refused(engine, NotPermitted, engine.fire, case.id, "resubmit", actor=Actor("hr-99", "employer"),
             on=D(2025, 10, 10), documents=["id_card"])
+    assert engine.fire(case.id, "resubmit", actor=APPLICANT, on=D(2025, 10, 10),
+                       documents=["id_card"]).state == "applied"
+
+
+def test_only_the_applicant_who_opened_the_case_may_attach_documents_as_applicant(engine):
+    case = open_case(engine, documents=["application_form"])
+    refused(engine, NotPermitted, engine.attach_documents, case.id, ["id_card"],
+            actor=Actor("hr-99", "employer"), on=D(2025, 9, 29))
+    assert "id_card" in engine.attach_documents(case.id, ["id_card"], actor=APPLICANT,
+                                                on=D(2025, 9, 29)).documents
+
+
+def test_a_destination_clerk_may_withdraw_or_resubmit_on_the_applicants_behalf(engine, definition):
+    """... and the history row says on whose behalf."""
+    case = open_case(engine, definition)
+    engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=D(2025, 10, 9),
+                documents_needed=["id_card"])
+    engine.fire(case.id, "resubmit", actor=DEST_CLERK, on=D(2025, 10, 10), documents=["id_card"])
+    case = engine.fire(case.id, "withdraw", actor=DEST_CLERK, on=D(2025, 10, 11))
+    assert case.state == "withdrawn"
+    resubmit, withdraw = engine.history(case.id)[-2:]
+    assert (resubmit.actor_role, resubmit.inputs) == ("destination_clerk",
+                                                      {"on_behalf_of": "employer hr-7"})
+    assert withdraw.inputs == {"on_behalf_of": "employer hr-7"}
+
+
+def test_a_persons_own_case_is_withdrawn_only_by_that_person(engine):
+    """A ``self`` applicant is known by their ID number: another person saying "self" (or
+    the same user id without the ID number) may not withdraw; the person may, from any login."""
+    me = Actor("p-1", "self", person_id=PERSON_ID)
+    case = open_case(engine, "medical_transfer", applicant="self", actor=me)
+    for stranger in (Actor("p-2", "self", person_id=OTHER_PERSON_ID), Actor("p-1", "self")):
+        err = refused(engine, NotPermitted, engine.fire, case.id, "withdraw", actor=stranger,
+                      on=D(2025, 10, 9))
+        assert PERSON_ID not in str(err)
+    again = Actor("online-session-8", "self", person_id=PERSON_ID.lower())
+    assert engine.fire(case.id, "withdraw", actor=again, on=D(2025, 10, 9)).state == "withdrawn"
+    assert engine.history(case.id)[-1].inputs == {}
+
+
+def test_a_person_applies_only_for_themselves(engine):
+    """A ``self`` actor whose ID number is not the case's may not open it."""
+    stranger = Actor("p-2", "self", person_id=OTHER_PERSON_ID)
+    refused(engine, NotPermitted, open_case, engine, "medical_transfer", applicant="self",
+            actor=stranger)
+    refused(engine, NotPermitted, open_case, engine, "medical_transfer", applicant="self",
+            actor=Actor("p-2", "self"))
 
 
 @pytest.mark.parametrize("trigger", ["send_letter", "move_funds", "continue_relationship",
@@ -384,7 +435,7 @@ def test_an_invalid_application_is_refused_and_nothing_is_written(engine, change
 
 
 def test_a_case_is_opened_only_by_its_applicant_or_a_destination_clerk(engine):
-    refused(engine, NotPermitted, open_case, engine, actor=Actor("p-1", "self"))
+    refused(engine, NotPermitted, open_case, engine, actor=Actor("p-1", "self", person_id=PERSON_ID))
     refused(engine, NotPermitted, open_case, engine, actor=ORIGIN_CLERK)
     assert open_case(engine, actor=DEST_CLERK).state == "applied"
 
@@ -491,7 +542,7 @@ def test_a_case_shows_its_id_number_only_masked(engine):
 
 def test_a_medical_case_without_a_receiving_employer_gives_the_person_three_months(engine):
     """Seed 002: premiums within three calendar months after the medical relationship ends."""
-    me = Actor("p-1", "self")
+    me = Actor("p-1", "self", person_id=PERSON_ID)
     case = open_case(engine, "medical_transfer", applicant="self", actor=me)
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
     engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))

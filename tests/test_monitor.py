@@ -79,7 +79,8 @@ def test_closed_spans_never_alert(engine):
 
 
 def test_the_person_owned_premium_span_alerts_like_the_others(engine):
-    case = open_case(engine, "medical_transfer", applicant="self", actor=Actor("p", "self"))
+    case = open_case(engine, "medical_transfer", applicant="self",
+                     actor=Actor("p", "self", person_id=PERSON_ID))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
     engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
     engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 13),
@@ -260,7 +261,9 @@ def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_u
 # --- provisional due dates --------------------------------------------------------------
 
 def test_provisional_due_dates_are_recomputed_when_the_schedule_is_added(definitions_dir, db_url):
-    with Engine(db_url, definitions=definitions_dir) as engine:
+    # Opened a month ahead of today (2026-11): allowed here by max_days_ahead.
+    with Engine(db_url, definitions=definitions_dir,
+                settings=Settings(max_days_ahead=366)) as engine:
         case = open_case(engine, on=D(2026, 12, 24))
         [span] = engine.spans(case.id)
         assert span.provisional and span.due_on == D(2027, 1, 15)  # estimated: Jan 1 off

@@ -109,6 +109,8 @@ OnOpt = Annotated[str | None, typer.Option(
     "--on", help="Business date YYYY-MM-DD (default: today in China).")]
 DocsOpt = Annotated[list[str] | None, typer.Option(
     "--document", "-d", help="A document kind; repeat for several.")]
+IdNumberOpt = Annotated[str | None, typer.Option(
+    "--actor-id-number", help="Role self: the acting person's own resident ID number.")]
 
 
 @app.callback()
@@ -136,12 +138,10 @@ def _main(
 
 
 def _date(value: str | None, what: str = "date") -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {value!r}") from None
+    """A date typed as YYYY-MM-DD (see :func:`workflow.rules.parse_date`)."""
+    from .rules import parse_date
+
+    return None if value is None else parse_date(value, what)
 
 
 def _one_of(value: str | None, known: set[str], what: str) -> None:
@@ -150,10 +150,10 @@ def _one_of(value: str | None, known: set[str], what: str) -> None:
         raise InvalidInput(f"{what} must be one of {', '.join(sorted(known))}, not {value!r}")
 
 
-def _actor(actor: str, role: str, agency: str | None):
+def _actor(actor: str, role: str, agency: str | None, id_number: str | None = None):
     from .rules import Actor
 
-    return Actor(id=actor, role=role, agency=agency)
+    return Actor(id=actor, role=role, agency=agency, person_id=id_number)
 
 
 def _print_json(data: Any) -> None:
@@ -196,12 +196,16 @@ def open_case(
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
     channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
     document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+    actor_id_number: IdNumberOpt = None,
 ) -> None:
     """Open a transfer case (the application is received)."""
+    if role.strip() == "self" and actor_id_number is None:
+        actor_id_number = person_id  # a person applies for themselves
     case = settings.engine().open_case(
         definition, person_id=person_id, person_name=person_name, origin=origin,
         destination=destination, applicant=applicant, channel=channel,
-        documents=document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"))
+        documents=document or [], actor=_actor(actor, role, agency, actor_id_number),
+        on=_date(on, "--on"))
     _show_case(case, as_json)
 
 
@@ -217,12 +221,13 @@ def fire(
     amount: Annotated[str | None, typer.Option(help="Amount moved, yuan (move_funds).")] = None,
     months: Annotated[int | None, typer.Option(
         "--months", help="Cumulative contribution months (continue_relationship).")] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOpt = False, actor_id_number: IdNumberOpt = None,
 ) -> None:
     """Fire a trigger on a case: review, reject, request_documents, resubmit, send_letter,
     move_funds, continue_relationship or withdraw."""
     case = settings.engine().fire(
-        case_id, trigger, actor=_actor(actor, role, agency), on=_date(on, "--on"),
+        case_id, trigger, actor=_actor(actor, role, agency, actor_id_number),
+        on=_date(on, "--on"),
         documents=document or [], expected_version=expected_version, explanation=explanation,
         documents_needed=needed, amount=amount, contribution_months=months)
     _show_case(case, as_json)
@@ -230,10 +235,26 @@ def fire(
 
 @app.command()
 def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
-           document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False) -> None:
+           document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+           actor_id_number: IdNumberOpt = None) -> None:
     """Attach documents to a running case."""
     case = settings.engine().attach_documents(
-        case_id, document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"))
+        case_id, document or [], actor=_actor(actor, role, agency, actor_id_number),
+        on=_date(on, "--on"))
+    _show_case(case, as_json)
+
+
+@app.command("correct-date")
+def correct_date(
+    case_id: int,
+    new_date: Annotated[str, typer.Argument(help="The right business date, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why the date was wrong (kept in the history).")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Correct the business date of a case's last step (a supervisor of the case's agency)."""
+    case = settings.engine().correct_business_date(
+        case_id, _date(new_date, "the new date"), actor=_actor(actor, role, agency),
+        reason=reason)
     _show_case(case, as_json)
 
 
@@ -554,10 +575,6 @@ def demo(
     out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated"))
 
 
-IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
-                  "channel", "documents", "received_on")
-
-
 @app.command("import")
 def import_cases(
     path: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
@@ -567,33 +584,17 @@ def import_cases(
 
     Columns: definition, person_id, person_name, origin, destination, applicant, channel,
     documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today).
+    The file may be UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
     """
-    import csv
+    from .importing import read_applications
 
     if not path.is_file():
         raise InvalidInput(f"{path} is not a file")
     engine = settings.engine()
-
-    def rows(f):
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        unknown = [c for c in header if c not in IMPORT_COLUMNS]
-        if unknown:
-            raise InvalidInput(f"{path}, line 1: unknown column(s) {', '.join(unknown)}; "
-                               f"columns: {', '.join(IMPORT_COLUMNS)}")
-        for n, row in enumerate(reader, 2):
-            row = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            if "documents" in row:
-                row["documents"] = [d.strip() for d in row["documents"].split(";") if d.strip()]
-            received = row.pop("received_on", "")
-            if received:
-                row["on"] = _date(received, f"line {n}: received_on")
-            yield row
-
-    with path.open(newline="", encoding="utf-8-sig") as f, \
-            _progress() as bar:
+    applications = read_applications(path)
+    with _progress() as bar:
         task = bar.add_task(_esc(f"opening cases from {path.name}"), total=None)
-        ids = engine.open_cases(rows(f), actor=_actor(actor, role, agency),
+        ids = engine.open_cases(applications, actor=_actor(actor, role, agency),
                                 on=_date(on, "--on"), first_line=2,
                                 progress=lambda n: bar.update(task, completed=n))
     span = f" (ids {ids[0]}–{ids[-1]})" if ids else ""

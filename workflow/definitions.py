@@ -15,15 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from transitions import Machine
 
 from ._yamlfile import YamlFile
 from .errors import DefinitionError, InvalidInput
 
 CATALOGUE_FILE = "documents.yaml"
+DIVISIONS_FILE = "divisions_extra.yaml"
 CALENDARS_DIR = "calendars"
 
 APPLICANT_KINDS = ("self", "employer", "agent")
@@ -110,6 +111,22 @@ class _DocumentKind(_Strict):
 
 class _CatalogueModel(_Strict):
     documents: dict[Name, _DocumentKind] = Field(min_length=1)
+
+
+# YAML reads an unquoted 310199 as a number: a division code is its digits either way.
+_DivisionCode = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int else v),
+                          StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class _ExtraDivisionsModel(_Strict):
+    divisions: dict[_DivisionCode, Annotated[str, StringConstraints(min_length=1)]] = {}
+
+
+def load_extra_divisions(path: Path) -> dict[str, str]:
+    """``divisions_extra.yaml``: division codes newer than the GB/T 2260 list, code → name."""
+    if not path.is_file():
+        return {}
+    return dict(YamlFile(path).validate(_ExtraDivisionsModel).divisions)
 
 
 @dataclass(frozen=True)
@@ -339,7 +356,7 @@ class DefinitionSet:
         self.catalogue = DocumentCatalogue.load(self.folder / CATALOGUE_FILE)
         self.by_key: dict[tuple[str, int], Definition] = {}
         for path in sorted(self.folder.glob("*.yaml")):
-            if path.name == CATALOGUE_FILE:
+            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE):
                 continue
             d = parse_definition(path, self.catalogue)
             if d.key in self.by_key:
@@ -349,6 +366,7 @@ class DefinitionSet:
             self.by_key[d.key] = d
         if not self.by_key:
             raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
+        self.extra_divisions = load_extra_divisions(self.folder / DIVISIONS_FILE)
 
     @property
     def calendars_dir(self) -> Path:

@@ -90,7 +90,8 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     documents = list(complete)
     if rng.random() < 0.15:
         documents.remove(rng.choice(complete))
-    appl = Actor(id=f"{applicant}-{n}", role=applicant)
+    appl = Actor(id=f"{applicant}-{n}", role=applicant,
+                 person_id=person[0] if applicant == "self" else None)
     dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
     orig = Actor(id=f"o-clerk-{rng.randrange(1, 6)}", role="origin_clerk", agency=origin)
     case = engine.open_case(

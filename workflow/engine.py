@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import structlog
@@ -27,24 +26,38 @@ import structlog
 from . import store
 from ._views import _plain, _View
 from .calendar import WorkingCalendar
-from .definitions import Definition, DefinitionSet, parse_definition
-from .errors import CaseNotFound, ConcurrentUpdate, DefinitionChanged, InvalidInput, InvalidRow
+from .definitions import OPEN_EVENT, Definition, DefinitionSet, parse_definition
+from .divisions import Divisions
+from .errors import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    DefinitionChanged,
+    InvalidInput,
+    InvalidRow,
+    NotPermitted,
+)
 from .errors import WorkflowError as _WorkflowError
 from .rules import (
+    CHINA,
+    TEXT_MAX,
     Actor,
     CaseFacts,
     Step,
+    check_actor,
     check_date,
+    check_kinds,
+    check_text,
     decide,
     decide_attach,
     decide_open,
     mask_person_id,
+    normalise,
 )
 from .settings import Settings
 from .store import cases_t, definitions_t, history_t, spans_t
 
-CHINA = ZoneInfo("Asia/Shanghai")
 OPEN_TRIGGER = "open"
+CORRECT_TRIGGER = "correct_business_date"
 ATTACH_TRIGGER = "attach_documents"
 log = structlog.get_logger("sstransfer")
 
@@ -79,6 +92,7 @@ class Case(_View):
     contribution_months: int | None
     updated_at: dt.datetime
     person_id: str = dataclasses.field(repr=False)
+    applicant_id: str | None = None  # the actor who applied (None: a clerk opened the case)
 
     @classmethod
     def from_row(cls, r: Any) -> Case:
@@ -91,7 +105,7 @@ class Case(_View):
             opened_on=r.opened_on, last_event_on=r.last_event_on,
             amount=None if r.amount_fen is None else Decimal(r.amount_fen).scaleb(-2),
             contribution_months=r.contribution_months, updated_at=r.updated_at,
-            person_id=r.person_id,
+            person_id=r.person_id, applicant_id=r.applicant_id,
         )
 
 
@@ -131,15 +145,18 @@ class Engine:
 
     ``Engine()`` uses ``$SSTRANSFER_DATABASE_URL``, else the SQLite file ``./sstransfer.db``.
     ``definitions`` is a folder of workflow definitions (default: the ones shipped).
+    ``extra_divisions``: agency division codes newer than the GB/T 2260 list (code → name),
+    added to those of ``divisions_extra.yaml`` in the definitions folder.
     """
 
     def __init__(self, url: str | None = None, *, definitions: Path | str | None = None,
                  settings: Settings | None = None, auto_upgrade: bool | None = None,
-                 echo: bool = False) -> None:
+                 extra_divisions: Mapping[str, str] | None = None, echo: bool = False) -> None:
         from .monitor import Monitor
 
         self.settings = settings or Settings.load()
         self.definitions = DefinitionSet(definitions)
+        self.divisions = Divisions({**self.definitions.extra_divisions, **(extra_divisions or {})})
         self.calendar = WorkingCalendar(self.definitions.calendars_dir)
         self.url = store.database_url(url)
         self.db = store.connect(self.url, echo=echo,
@@ -224,18 +241,20 @@ class Engine:
         written in its transaction and committed (or rolled back) with the host's own writes.
         """
         with self._refusals(OPEN_TRIGGER, None, actor):
-            on = check_date(today() if on is None else on)
-            d = self.definition(definition)
+            on = self._business_date(on)
+            d = self._definition_named(definition)
             fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
                                  destination=destination, applicant=applicant, channel=channel,
-                                 documents=documents, actor=actor)
+                                 documents=documents, actor=actor, divisions=self.divisions,
+                                 today=today())
             stamp = store.now()
             row, spans = _new_case(d, fields, on, stamp)
+            span_rows = self._span_rows(None, *spans, on)
             with self._tx(session) as conn:
-                [case_id] = self._write_new_cases(conn, [row], [spans], actor, stamp)
+                [case_id] = self._write_new_cases(conn, [row], [span_rows], actor, stamp)
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
-                 origin=origin, destination=destination)
+                 origin=row["origin"], destination=row["destination"])
         return Case.from_row(SimpleNamespace(id=case_id, **row))
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
@@ -245,33 +264,54 @@ class Engine:
 
         Each application is a mapping of ``open_case``'s arguments plus ``definition`` (and
         optionally ``on``). A bad one is refused as :class:`InvalidRow` naming its line
-        (``first_line`` is the line of the first application) and nothing is written.
+        (``first_line`` is the line of the first application, or each application's
+        ``line`` attribute, as :func:`workflow.importing.read_applications` gives it) and
+        nothing is written.
         Returns the new case ids in order.
         """
-        default_on = check_date(today() if on is None else on)
-        stamp, cases, spans_of = store.now(), [], []
-        for line, app in enumerate(applications, first_line):
+        with self._refusals("open_cases", None, actor):
+            check_actor(actor, self.divisions)
+            default_on = self._business_date(on)
+            if (isinstance(applications, (str, bytes, Mapping))
+                    or not isinstance(applications, Iterable)):
+                raise InvalidInput("applications must be a list of mappings of open_case's "
+                                   "arguments")
+            if isinstance(first_line, bool) or not isinstance(first_line, int):
+                raise InvalidInput("first_line must be a line number (int)")
+            if progress is not None and not callable(progress):
+                raise InvalidInput("progress must be a function of the number of cases done")
+        stamp, cases, spans_of, dues = store.now(), [], [], {}
+        current = today()
+        for position, app in enumerate(applications, first_line):
+            line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
+                if not isinstance(app, Mapping):
+                    raise InvalidInput("an application must be a mapping of open_case's arguments")
                 app = dict(app)
-                unknown = sorted(set(app) - _APPLICATION_FIELDS)
+                unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
                 missing = sorted(_APPLICATION_FIELDS - {"on", "channel", "documents"} - set(app))
                 if unknown or missing:
                     raise InvalidInput("; ".join(
                         ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
                         + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
-                d = self.definition(app.pop("definition"))
-                when = check_date(app.pop("on", None) or default_on)
+                d = self._definition_named(app.pop("definition"))
+                when = app.pop("on", None)
+                when = default_on if when is None else self._business_date(when)
                 app.setdefault("channel", "counter")
                 app.setdefault("documents", ())
-                fields = decide_open(d, actor=actor, **app)
+                fields = decide_open(d, actor=actor, divisions=self.divisions, today=current,
+                                     **app)
+                row, spans = _new_case(d, fields, when, stamp)
+                # Due dates are computed here, so that a date the calendar cannot count from
+                # is refused with its line.
+                span_rows = self._span_rows(None, *spans, when, dues)
             except _WorkflowError as exc:
                 error = InvalidRow(line, exc)
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
                          reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
                 raise error from None
-            row, spans = _new_case(d, fields, when, stamp)
             cases.append(row)
-            spans_of.append(spans)
+            spans_of.append(span_rows)
             if progress and len(cases) % 1000 == 0:
                 progress(len(cases))
         if not cases:
@@ -300,11 +340,16 @@ class Engine:
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months}
         request = None
-        if idempotency_key is not None:
-            request = _request_hash(case_id, trigger, actor, on, documents, inputs,
-                                    expected_version)
         with self._refusals(trigger, case_id, actor):
-            on = check_date(today() if on is None else on)
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            documents = check_kinds(documents)
+            if idempotency_key is not None:
+                idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
+                request = _request_hash(case_id, trigger, actor, on, documents, inputs,
+                                        expected_version)
+            on = self._business_date(on)
             with self._tx(session) as conn:
                 if request is not None:  # claimed before deciding: a duplicate waits here
                     first = self._idempotent(conn, idempotency_key, case_id, request)
@@ -312,7 +357,8 @@ class Engine:
                         return first
                 row = self._row(conn, case_id, expected_version, on)
                 d = self.definition(row.definition_name, row.definition_version)
-                step = decide(d, self._facts(row), trigger, actor, documents, inputs)
+                step = decide(d, self._facts(row), trigger, actor, documents, inputs,
+                              self.divisions)
                 case = self._apply(conn, row, step, actor, on)
                 if request is not None:
                     store.record_idempotent_result(conn, idempotency_key, _snapshot(case))
@@ -325,28 +371,115 @@ class Engine:
                          session: Any = None) -> Case:
         """Add documents to a running case without changing its state."""
         with self._refusals(ATTACH_TRIGGER, case_id, actor):
-            on = check_date(today() if on is None else on)
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            documents = check_kinds(documents)
+            on = self._business_date(on)
             with self._tx(session) as conn:
                 row = self._row(conn, case_id, expected_version, on)
                 d = self.definition(row.definition_name, row.definition_version)
-                step = decide_attach(d, self._facts(row), actor, documents)
+                step = decide_attach(d, self._facts(row), actor, documents, self.divisions)
                 case = self._apply(conn, row, step, actor, on)
         log.info("documents_attached", case_id=case_id, documents=list(step.supplied),
                  actor=actor.id, role=actor.role, agency=actor.agency)
         return case
 
+    def correct_business_date(self, case_id: int, new_date: dt.date, *, actor: Actor,
+                              reason: str, expected_version: int | None = None) -> Case:
+        """Correct a wrong business date of a case's last step (a supervisor's recorded act).
+
+        Moves the step's date in its history row, the case's last-step date (and opening date
+        if the step was the opening), recomputes the due dates of the spans the step started
+        and moves the end of those it ended; a ``correct_business_date`` history row records
+        the old and new dates, the step and the ``reason``. Only a supervisor of the case's
+        origin or destination agency may do this; the new date is not before the step
+        before it, nor after today (``settings.max_days_ahead``).
+        """
+        with self._refusals(CORRECT_TRIGGER, case_id, actor):
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            reason = check_text(reason, "the reason of a correction", TEXT_MAX, lines=True)
+            new_date = self._business_date(new_date)
+            with self._tx() as conn:
+                row = conn.execute(_SELECT_FOR_STEP, {"_id": case_id}).first()
+                if row is None:
+                    raise CaseNotFound(case_id)
+                if expected_version is not None and expected_version != row.version:
+                    raise ConcurrentUpdate(case_id, expected_version)
+                if actor.role != "supervisor" or actor.agency not in (row.origin, row.destination):
+                    raise NotPermitted(
+                        f"a business date of case {case_id} may be corrected by a supervisor of "
+                        f"agency {row.origin} or {row.destination}; {actor.describe()} may not")
+                steps = conn.execute(sa.select(history_t).where(
+                    history_t.c.case_id == case_id, history_t.c.trigger != CORRECT_TRIGGER
+                ).order_by(history_t.c.seq.desc()).limit(2)).all()
+                last, before = steps[0], (steps[1] if len(steps) > 1 else None)
+                old = last.business_date
+                if new_date == old:
+                    raise InvalidInput(f"case {case_id}'s last step ({last.trigger}) is already "
+                                       f"dated {old}")
+                if before is not None and new_date < before.business_date:
+                    raise InvalidInput(
+                        f"business date {new_date} is before the step before the last "
+                        f"({before.trigger} on {before.business_date})")
+                case = self._correct(conn, row, last, new_date, actor, reason)
+        log.info("business_date_corrected", case_id=case_id, step=last.seq, trigger=last.trigger,
+                 old_date=str(old), new_date=str(new_date), actor=actor.id, role=actor.role,
+                 agency=actor.agency)
+        return case
+
+    def _correct(self, conn: sa.Connection, row: Any, last: Any, new_date: dt.date,
+                 actor: Actor, reason: str) -> Case:
+        d = self.definition(row.definition_name, row.definition_version)
+        old = last.business_date
+        event = OPEN_EVENT if last.seq == 1 else last.trigger
+        started = {s.name for s in d.spans_started_by(event, row.applicant)}
+        ended = set(d.spans_ended_by(event))
+        spans = conn.execute(sa.select(spans_t).where(spans_t.c.case_id == row.id)
+                             .order_by(spans_t.c.id.desc())).all()
+        for span in spans:
+            if span.name in started and span.started_on == old and span.ended_on is None:
+                [due] = self._span_rows(row.id, row.origin, row.destination,
+                                        [s for s in d.spans if s.name == span.name], new_date)
+                conn.execute(sa.update(spans_t).where(spans_t.c.id == span.id).values(
+                    started_on=new_date, due_on=due["due_on"], provisional=due["provisional"]))
+        moved: set[str] = set()
+        for span in spans:  # newest first: the span the step ended, not an older namesake
+            final = last.to_state in d.final_states and last.seq > 1
+            if (span.ended_on == old and span.name not in moved
+                    and (span.name in ended or final)):
+                moved.add(span.name)
+                conn.execute(sa.update(spans_t).where(spans_t.c.id == span.id)
+                             .values(ended_on=new_date))
+        conn.execute(sa.update(history_t).where(history_t.c.id == last.id)
+                     .values(business_date=new_date))
+        stamp = store.now()
+        values: dict[str, Any] = {"version": row.version + 1, "last_event_on": new_date,
+                                  "updated_at": stamp}
+        if last.seq == 1:
+            values["opened_on"] = new_date
+        if _UPDATE_CASE.run(conn, {"_id": row.id, "_version": row.version, **values}) != 1:
+            raise ConcurrentUpdate(row.id, row.version)
+        _INSERT_HISTORY.run(conn, self._history(
+            row.id, row.version + 1, CORRECT_TRIGGER, row.state, row.state, actor,
+            today(), stamp, (), reason,
+            {"step": last.seq, "trigger": last.trigger, "from": old.isoformat(),
+             "to": new_date.isoformat()}))
+        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
+
     def _write_new_cases(self, conn: sa.Connection, cases: list[dict[str, Any]],
-                         spans_of: list[tuple], actor: Actor, stamp: dt.datetime) -> list[int]:
-        """Insert new cases with their opening history row and first spans; their ids."""
+                         spans_of: list[list[dict[str, Any]]], actor: Actor,
+                         stamp: dt.datetime) -> list[int]:
+        """Insert new cases with their opening history row and first spans (rows from
+        :meth:`_span_rows` without their case id); the new cases' ids."""
         ids = _INSERT_CASE.insert_ids(conn, cases)
         _INSERT_HISTORY.run_many(conn, [self._history(
             case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
             c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
-        dues: dict = {}
-        span_rows = [r for case_id, c, (origin, destination, started)
-                     in zip(ids, cases, spans_of, strict=True)
-                     for r in self._span_rows(case_id, origin, destination, started,
-                                              c["opened_on"], dues)]
+        span_rows = [{**r, "case_id": case_id}
+                     for case_id, rows in zip(ids, spans_of, strict=True) for r in rows]
         if span_rows:
             _INSERT_SPAN.run_many(conn, span_rows)
         return ids
@@ -356,7 +489,8 @@ class Engine:
         try:
             yield
         except _WorkflowError as exc:
-            log.info("refused", case_id=case_id, trigger=trigger, error=type(exc).__name__,
+            log.info("refused", case_id=_loggable(case_id), trigger=_loggable(trigger),
+                     error=type(exc).__name__,
                      reason=str(exc), actor=getattr(actor, "id", None),
                      role=getattr(actor, "role", None), agency=getattr(actor, "agency", None))
             raise
@@ -386,7 +520,27 @@ class Engine:
     @staticmethod
     def _facts(row: Any) -> CaseFacts:
         return CaseFacts(row.id, row.state, row.origin, row.destination, row.applicant,
-                         row.channel, frozenset(row.documents), tuple(row.requested_documents))
+                         row.channel, frozenset(row.documents), tuple(row.requested_documents),
+                         row.applicant_id, row.person_id)
+
+    def _business_date(self, on: object) -> dt.date:
+        """The business date of a step: a ``datetime.date`` (default today, China time), not
+        more than ``settings.max_days_ahead`` days after today."""
+        now = today()
+        on = check_date(now if on is None else on)
+        ahead = self.settings.max_days_ahead
+        if on > now + dt.timedelta(days=ahead):
+            allowed = f"more than {ahead} day(s) after today" if ahead else "after today"
+            raise InvalidInput(f"business date {on} is {allowed} ({now}, China time): a step "
+                               "is recorded on the day it happened")
+        return on
+
+    def _definition_named(self, name: object) -> Definition:
+        name = normalise(name)
+        if not isinstance(name, str) or not 0 < len(name) <= 64 or not name.isprintable():
+            raise InvalidInput("definition must be the name of a workflow such as "
+                               "'pension_transfer'")
+        return self.definition(name)
 
     def _apply(self, conn: sa.Connection, row: Any, step: Step, actor: Actor, on: dt.date) -> Case:
         """Write one step: the case (version-checked), its history row, its span changes."""
@@ -455,6 +609,7 @@ class Engine:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
+        case_id = _case_id(case_id)
         with self.db.connect() as conn:
             row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
         if row is None:
@@ -483,6 +638,7 @@ class Engine:
         if state is not None:
             query = query.where(cases_t.c.state == state)
         if agency is not None:
+            agency = normalise(agency)
             query = query.where(sa.or_(cases_t.c.origin == agency,
                                        cases_t.c.destination == agency))
         if definition is not None:
@@ -501,8 +657,8 @@ class Engine:
                case_id: int | None = None, as_of: dt.date | None = None,
                run_id: int | None = None, limit: int | None = None):
         """Stored alerts, oldest first; ``run_id`` picks those one scan raised."""
-        return self.monitor.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
-                                   run_id=run_id, limit=limit)
+        return self.monitor.alerts(level=level, agency=normalise(agency), case_id=case_id,
+                                   as_of=as_of, run_id=run_id, limit=limit)
 
     def on_alert(self, callback, name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""
@@ -551,6 +707,31 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
     return row, spans
 
 
+def _loggable(value: object) -> object:
+    """A refused call's case id or trigger as a log event may carry it: malformed ones (a
+    surrogate, a control character, a long text that might be an ID number) by type only."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, str) and len(value) <= 40 and value.isprintable():
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def _case_id(case_id: object) -> int:
+    """A case number; one that cannot be in the database is simply not found."""
+    if isinstance(case_id, bool) or not isinstance(case_id, int):
+        raise InvalidInput(f"a case id is a whole number, not {type(case_id).__name__}")
+    if not 1 <= case_id < 2 ** 31:  # the id column's range
+        raise CaseNotFound(case_id)
+    return case_id
+
+
+def _check_version(version: object) -> None:
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise InvalidInput(f"expected_version must be a case version (int), "
+                           f"not {type(version).__name__}")
+
+
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
                        "applicant", "channel", "documents"}
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
@@ -580,7 +761,8 @@ def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
     body = [case_id, trigger, actor.id, actor.role, actor.agency, _plain(on),
             sorted(map(str, documents)), expected_version,
             {k: _plain(v) for k, v in sorted(inputs.items()) if v is not None}]
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    # Keys are in order already; a malformed input (refused later) may hold keys JSON has not.
+    return hashlib.sha256(json.dumps(body, default=str, skipkeys=True).encode()).hexdigest()
 
 
 def _snapshot(case: Case) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
     ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
-    file holds two tables, ``[monitor]`` and ``[database]`` (see :data:`TABLES`).
+    file holds the tables ``[monitor]``, ``[cases]`` and ``[database]`` (see :data:`TABLES`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -43,6 +43,8 @@ class Settings(BaseModel):
                               Field(min_length=1)] = ("html", "xlsx", "csv")
     lease_seconds: Annotated[StrictInt, Field(
         ge=1, le=86_400, description="how long a crashed run blocks others")] = 900
+    max_days_ahead: Annotated[StrictInt, Field(
+        ge=0, le=366, description="how many days after today a step may be dated")] = 0
     lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 10
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
 
@@ -76,7 +78,7 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: object) -> Settings:
-        """Read ``[monitor]`` and ``[database]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``),
+        """Read ``[monitor]``, ``[cases]`` and ``[database]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``),
         then apply overrides.
 
         The file may be UTF-8 (with or without BOM), UTF-16 with BOM or GB18030/GBK.
@@ -146,9 +148,12 @@ def _short(value: object, limit: int = 40) -> str:
 
 
 #: The tables of a settings file and the settings each holds.
+_ELSEWHERE = {"cases": ("max_days_ahead",),
+              "database": ("lock_timeout_seconds", "statement_timeout_seconds")}
 TABLES: dict[str, tuple[str, ...]] = {
-    "monitor": tuple(k for k in Settings.model_fields if not k.endswith("timeout_seconds")),
-    "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
+    "monitor": tuple(k for k in Settings.model_fields
+                     if not any(k in keys for keys in _ELSEWHERE.values())),
+    **_ELSEWHERE,
 }
 _TABLE_OF = {key: table for table, keys in TABLES.items() for key in keys}
 

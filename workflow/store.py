@@ -83,6 +83,9 @@ class CaseRecord(SQLModel, table=True):
     destination: str = Field(index=True)
     scope: str
     applicant: str
+    # Who applied: the actor id of the employer, agent or person who opened the case (None
+    # when a clerk opened it for them). A ``self`` applicant is known by ``person_id``.
+    applicant_id: str | None = None
     channel: str
     documents: list = Field(sa_column=_json())
     requested_documents: list = Field(sa_column=_json())

@@ -3,14 +3,14 @@ run's writes, and an alert delivery is claimed (``delivered_at`` still empty) be
 callback is called.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

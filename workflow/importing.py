@@ -1,0 +1,85 @@
+"""Applications from a CSV file, as Chinese back offices write them (UTF-8 with or without
+BOM, UTF-16 with BOM, GB18030/GBK), for :meth:`~workflow.engine.Engine.open_cases`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ._textfile import UnknownEncoding, decode_text
+from .errors import InvalidInput, InvalidRow
+from .rules import parse_date
+
+IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
+                  "channel", "documents", "received_on")
+
+
+def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:
+    """The applications of a CSV file with a header row, one mapping per line, for
+    ``engine.open_cases`` (each carries the ``line`` of the file it starts on).
+
+    Columns: definition, person_id, person_name, origin, destination, applicant, channel,
+    documents (separated by ';'), received_on (YYYY-MM-DD; the line's business date).
+    The file is read and decoded at once (refused with one line naming it if it is no text
+    in an encoding we read); a malformed line is refused as :class:`InvalidRow` naming it.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = decode_text(data)
+    except UnknownEncoding as exc:
+        raise InvalidInput(f"{path} {exc}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InvalidRow(1, InvalidInput(f"{path} is not a CSV file: {exc}")) from None
+    unknown = [c for c in header if c not in IMPORT_COLUMNS]
+    if unknown:
+        raise InvalidInput(f"{path}, line 1: unknown column(s) {', '.join(unknown)}; "
+                           f"columns: {', '.join(IMPORT_COLUMNS)}")
+    return _rows(path, reader)
+
+
+class Application(dict):
+    """One application read from a file, with the ``line`` it starts on (for error messages)."""
+
+    line: int
+
+
+def _rows(path: Path, reader: csv.DictReader) -> Iterator[dict[str, Any]]:
+    line = 2
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidRow(line, InvalidInput(f"{path} is not valid CSV here: {exc}")) from None
+        # The line the record starts on: a quoted value may hold line breaks.
+        line = reader.line_num - sum(v.count("\n") for v in row.values() if isinstance(v, str))
+        if None in row:
+            raise InvalidRow(line, InvalidInput(
+                f"more values than the {len(reader.fieldnames or [])} columns of the header"))
+        app = Application({k: v or "" for k, v in row.items()})
+        app.line = line
+        if "documents" in app:
+            app["documents"] = [d for d in app["documents"].split(";") if d.strip()]
+        received = app.pop("received_on", "")
+        if received.strip():
+            try:
+                app["on"] = parse_date(received, "received_on")
+            except InvalidInput as exc:
+                raise InvalidRow(line, exc) from None
+        yield app
+        line = reader.line_num + 1
+
+
+__all__ = ["IMPORT_COLUMNS", "Application", "read_applications"]
