@@ -108,8 +108,10 @@ def test_the_calendar_commands(run):
 
 
 def test_the_definitions_commands(run, tmp_path, definitions_dir):
-    assert run("definitions", "validate").stdout.count("ok  ") == 3
+    assert run("definitions", "validate").stdout.count("ok  ") == 4
     assert "letter_sent --> funds_moved: move_funds" in run(
+        "definitions", "diagram", "medical_transfer", "--version", "1").stdout
+    assert "reviewed --> funds_moved: move_funds" in run(
         "definitions", "diagram", "medical_transfer").stdout
     bad = definitions_dir / "medical_transfer.yaml"
     bad.write_text(bad.read_text(encoding="utf-8").replace("dest: continued", "dest: done"),

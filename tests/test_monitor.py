@@ -80,7 +80,6 @@ def test_closed_spans_never_alert(engine):
 def test_the_person_owned_premium_span_alerts_like_the_others(engine):
     case = open_case(engine, "medical_transfer", applicant="self", actor=Actor("p", "self"))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
-    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
     engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 13),
                 documents=["information_form"], amount="10.00")
     engine.scan(D(2026, 1, 20))

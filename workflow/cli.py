@@ -137,12 +137,17 @@ def open_case(
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
     channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
     document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+    origin_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): urban_employee or urban_rural_resident at the origin.")] = None,
+    destination_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): the scheme at the destination.")] = None,
 ) -> None:
     """Open a transfer case (the application is received)."""
     case = settings.engine().open_case(
         definition, person_id=person_id, person_name=person_name, origin=origin,
         destination=destination, applicant=applicant, channel=channel,
-        documents=document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"))
+        documents=document or [], actor=_actor(actor, role, agency), on=_date(on, "--on"),
+        origin_scheme=origin_scheme, destination_scheme=destination_scheme)
     _show_case(case, as_json)
 
 
@@ -488,7 +493,7 @@ def demo(
 
 
 IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
-                  "channel", "documents", "received_on")
+                  "channel", "documents", "received_on", "origin_scheme", "destination_scheme")
 
 
 @app.command("import")
@@ -499,7 +504,8 @@ def import_cases(
     """Open every application of a CSV file in one batch; a bad line stops it, writing nothing.
 
     Columns: definition, person_id, person_name, origin, destination, applicant, channel,
-    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today).
+    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today), and for
+    medical insurance since 2021 origin_scheme and destination_scheme.
     """
     import csv
 
@@ -518,6 +524,9 @@ def import_cases(
             row = {k: (v or "").strip() for k, v in row.items() if k is not None}
             if "documents" in row:
                 row["documents"] = [d.strip() for d in row["documents"].split(";") if d.strip()]
+            for scheme in ("origin_scheme", "destination_scheme"):
+                if not row.get(scheme, "x"):
+                    del row[scheme]  # an empty cell: no scheme (pension, medical v1)
             received = row.pop("received_on", "")
             if received:
                 row["on"] = _date(received, f"line {n}: received_on")

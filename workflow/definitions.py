@@ -33,6 +33,15 @@ ROLES = (*APPLICANT_KINDS, *CLERK_ROLES, "supervisor")
 TRANSITION_ROLES = ("applicant", *CLERK_ROLES)
 CHANNELS = ("counter", "online")
 OPEN_EVENT = "open"
+#: Medical insurance schemes a definition may record at each end of a transfer (43号 art. 2).
+SCHEMES = {
+    "urban_employee": "职工基本医疗保险 (urban employee basic medical insurance)",
+    "urban_rural_resident": "城乡居民基本医疗保险 (urban-rural resident basic medical insurance)",
+}
+#: How a limit counts from a receipt on a non-working day (a declared policy of a definition):
+#: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
+#: receipt counts as made on the next working day, so day 1 is the working day after that.
+RECEIPT_POLICIES = ("count_from_next_working_day", "received_next_working_day")
 
 #: Guards are names in this registry, never code in the definition.
 GUARDS = {
@@ -101,6 +110,18 @@ class _DefinitionModel(_Strict):
     application_documents: _ApplicationDocuments
     transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
     spans: tuple[SpanSpec, ...] = ()
+    #: Keys added after version 1 was stored (see ``_ADDED_KEYS``).
+    schemes: tuple[Name, ...] = ()
+    application_at: tuple[Literal["origin", "destination"], ...] = Field(
+        default=("destination",), min_length=1)
+    receipt_on_non_working_day: Literal[
+        "count_from_next_working_day", "received_next_working_day"] = RECEIPT_POLICIES[0]
+
+
+#: Keys added to the definition format later, with their defaults: left out of the content hash
+#: while at their default, so the hashes stored for older versions stay valid.
+_ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
+               "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
 
 
 class _DocumentKind(_Strict):
@@ -151,7 +172,11 @@ class Definition:
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
-        canonical = json.dumps(self.model.model_dump(mode="json"), sort_keys=True)
+        data = self.model.model_dump(mode="json")
+        for key, default in _ADDED_KEYS.items():
+            if data[key] == default:
+                del data[key]
+        canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
 
     # --- the neutral model, under domain names -------------------------------------------
@@ -186,6 +211,21 @@ class Definition:
     @property
     def spans(self) -> tuple[SpanSpec, ...]:
         return self.model.spans
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        return self.model.schemes
+
+    @property
+    def application_at(self) -> tuple[str, ...]:
+        return self.model.application_at
+
+    @property
+    def receipt_policy(self) -> str:
+        return self.model.receipt_on_non_working_day
+
+    def span(self, name: str) -> SpanSpec | None:
+        return next((s for s in self.spans if s.name == name), None)
 
     @cached_property
     def transitions(self) -> dict[tuple[str, str], TransitionSpec]:
@@ -268,6 +308,8 @@ def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogu
         known(s, m.states, "state", ("final_states", i))
     if m.initial in m.final_states:
         raise doc.fail("the initial state cannot be final", ("initial",))
+    for i, scheme in enumerate(m.schemes):
+        known(scheme, SCHEMES, "scheme", ("schemes", i))
     for group, kinds in [("always", m.application_documents.always),
                          *[(f"channel.{k}", v) for k, v in m.application_documents.channel.items()],
                          *[(f"applicant.{k}", v)

@@ -90,13 +90,17 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     documents = list(complete)
     if rng.random() < 0.15:
         documents.remove(rng.choice(complete))
+    schemes = {}
+    if definition.schemes:  # medical since 2021: most move within the employee scheme
+        schemes = {"origin_scheme": rng.choices(definition.schemes, [4, 1])[0],
+                   "destination_scheme": rng.choices(definition.schemes, [4, 1])[0]}
     appl = Actor(id=f"{applicant}-{n}", role=applicant)
     dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
     orig = Actor(id=f"o-clerk-{rng.randrange(1, 6)}", role="origin_clerk", agency=origin)
     case = engine.open_case(
         insurance, person_id=person[0], person_name=person[1], origin=origin,
         destination=destination, applicant=applicant, channel=channel, documents=documents,
-        actor=appl, on=opened)
+        actor=appl, on=opened, **schemes)
     stats.cases += 1
     day = opened
 
@@ -130,7 +134,8 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         step("withdraw", appl)
         return
     amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
-    _ = (step("review", dest) and step("send_letter", dest)
+    letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
+    _ = (step("review", dest) and (not letter or step("send_letter", dest))
          and step("move_funds", orig, documents=["information_form"], amount=amount)
          and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
 

@@ -79,6 +79,9 @@ class Case(_View):
     contribution_months: int | None
     updated_at: dt.datetime
     person_id: str = dataclasses.field(repr=False)
+    #: Medical insurance since 2021: the scheme at each end (None where not recorded).
+    origin_scheme: str | None = None
+    destination_scheme: str | None = None
 
     @classmethod
     def from_row(cls, r: Any) -> Case:
@@ -91,7 +94,8 @@ class Case(_View):
             opened_on=r.opened_on, last_event_on=r.last_event_on,
             amount=None if r.amount_fen is None else Decimal(r.amount_fen).scaleb(-2),
             contribution_months=r.contribution_months, updated_at=r.updated_at,
-            person_id=r.person_id,
+            person_id=r.person_id, origin_scheme=r.origin_scheme,
+            destination_scheme=r.destination_scheme,
         )
 
 
@@ -215,8 +219,13 @@ class Engine:
     def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
+                  origin_scheme: str | None = None, destination_scheme: str | None = None,
                   session: Any = None) -> Case:
         """Open a transfer case in the definition's initial state; starts its first spans.
+
+        ``origin_scheme``/``destination_scheme``: the medical insurance scheme at each end
+        (``urban_employee`` or ``urban_rural_resident``), required by definitions that record
+        them (medical_transfer since version 2) and refused by the others.
 
         ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
         written in its transaction and committed (or rolled back) with the host's own writes.
@@ -226,7 +235,8 @@ class Engine:
             d = self.definition(definition)
             fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
                                  destination=destination, applicant=applicant, channel=channel,
-                                 documents=documents, actor=actor)
+                                 documents=documents, actor=actor, origin_scheme=origin_scheme,
+                                 destination_scheme=destination_scheme)
             stamp = store.now()
             row, spans = _new_case(d, fields, on, stamp)
             with self._tx(session) as conn:
@@ -252,7 +262,7 @@ class Engine:
             try:
                 app = dict(app)
                 unknown = sorted(set(app) - _APPLICATION_FIELDS)
-                missing = sorted(_APPLICATION_FIELDS - {"on", "channel", "documents"} - set(app))
+                missing = sorted(_APPLICATION_FIELDS - _OPTIONAL_FIELDS - set(app))
                 if unknown or missing:
                     raise InvalidInput("; ".join(
                         ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
@@ -560,7 +570,8 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
 
 
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
-                       "applicant", "channel", "documents"}
+                       "applicant", "channel", "documents", "origin_scheme", "destination_scheme"}
+_OPTIONAL_FIELDS = {"on", "channel", "documents", "origin_scheme", "destination_scheme"}
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
 # A step rewrites the timestamps: no need to read and parse them.
 _SELECT_FOR_STEP = sa.select(*(c for c in cases_t.c if c.name not in ("created_at", "updated_at"))

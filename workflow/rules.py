@@ -221,7 +221,8 @@ def _who_may(roles: Iterable[str], facts: CaseFacts) -> str:
 
 def decide_open(definition: Definition, *, person_id: object, person_name: object,
                 origin: object, destination: object, applicant: object, channel: object,
-                documents: Iterable[str], actor: Actor) -> dict[str, Any]:
+                documents: Iterable[str], actor: Actor, origin_scheme: object = None,
+                destination_scheme: object = None) -> dict[str, Any]:
     """Check an application; return the case's normalised fields."""
     pid = check_person_id(person_id)
     if not isinstance(person_name, str) or not person_name.strip():
@@ -239,18 +240,38 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
     if isinstance(documents, str):
         raise InvalidInput("documents must be a list of document kinds")
     docs = definition.catalogue.check(documents)
-    if not (actor.role == applicant
-            or (actor.role == "destination_clerk" and actor.agency == destination)):
+    schemes = _check_schemes(definition, origin_scheme, destination_scheme)
+    counters = {"origin": ("origin_clerk", origin), "destination": ("destination_clerk", destination)}
+    clerks = [counters[at] for at in definition.application_at]
+    if not (actor.role == applicant or (actor.role, actor.agency) in clerks):
+        who = " or ".join(f"a {role} of agency {agency}" for role, agency in clerks)
         raise NotPermitted(
-            f"only the applicant ({applicant}) or a destination_clerk of agency {destination} "
-            f"may open this case; {actor.describe()} may not"
+            f"only the applicant ({applicant}) or {who} may open this case; "
+            f"{actor.describe()} may not"
         )
-    return {
+    return {**schemes,
         "person_id": pid, "person_name": person_name.strip(), "origin": origin,
         "destination": destination, "applicant": applicant, "channel": channel,
         "scope": scope_of(origin, destination), "documents": docs,
         "spans_started": definition.spans_started_by(OPEN_EVENT, applicant),
     }
+
+
+def _check_schemes(definition: Definition, origin_scheme: object,
+                   destination_scheme: object) -> dict[str, str | None]:
+    """The medical insurance scheme at each end, where the definition records them."""
+    given = {"origin_scheme": origin_scheme, "destination_scheme": destination_scheme}
+    if not definition.schemes:
+        named = [k for k, v in given.items() if v is not None]
+        if named:
+            raise InvalidInput(f"{definition.name} version {definition.version} records no "
+                               f"insurance scheme: leave out {', '.join(named)}")
+        return given
+    for what, value in given.items():
+        if value not in definition.schemes:
+            raise InvalidInput(f"{what} must be one of {', '.join(definition.schemes)}, "
+                               f"not {value!r}")
+    return given
 
 
 def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
