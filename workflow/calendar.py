@@ -12,6 +12,7 @@ Everything is precomputed into flat tables, so the arithmetic is two list look-u
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -89,10 +90,18 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A due date, and whether it rests on a year whose schedule is not published yet."""
+    """A due date, whether it rests on a year whose schedule is not published yet, and how a
+    rule moved it (``note``), if one did."""
 
     on: dt.date
     provisional: bool
+    note: str | None = None
+
+
+#: Receipt on a non-working day: day 1 is the first working day after it (Civil Code art. 201),
+#: or the receipt counts as made on the next working day (day 1 is the working day after that).
+COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
+RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
 class WorkingCalendar:
@@ -130,6 +139,7 @@ class WorkingCalendar:
             self._rank.append(len(self._days))
             day += dt.timedelta(days=1)
         self._first, self._last = first, last
+        self._prints: dict[int, str] = {}
 
     def _offset(self, day: dt.date) -> int:
         i = day.toordinal() - self._base
@@ -170,13 +180,49 @@ class WorkingCalendar:
         return any(not self.is_official(y) for y in range(lo.year, hi.year + 1))
 
     def due_in_months(self, start: dt.date, months: int) -> Due:
-        """The same day ``months`` calendar months later (the month's last day if it has none)."""
-        return Due(add_months(start, months), False)
+        """The same day ``months`` calendar months later (the month's last day if it has none);
+        a last day that is not a working day moves to the next working day (Civil Code art. 203)."""
+        end = add_months(start, months)
+        if self.is_working_day(end):
+            return Due(end, self.is_provisional(start, end))
+        on = self.add_working_days(end, 1)
+        return Due(on, self.is_provisional(start, on),
+                   f"{end} is not a working day: moved to the next working day {on} "
+                   "(Civil Code art. 203)")
 
-    def due(self, received: dt.date, limit: int) -> Due:
-        """The due date of a limit of ``limit`` working days counted from ``received``."""
-        on = self.add_working_days(received, limit)
-        return Due(on, self.is_provisional(received, on))
+    def due(self, received: dt.date, limit: int,
+            policy: str = COUNT_FROM_NEXT_WORKING_DAY) -> Due:
+        """The due date of a limit of ``limit`` working days counted from ``received``.
+
+        ``policy`` (a definition's ``receipt_on_non_working_day``): with
+        ``received_next_working_day`` a receipt on a non-working day counts as made on the next
+        working day, so the limit runs one working day longer than by default.
+        """
+        start, note = received, None
+        if policy == RECEIVED_NEXT_WORKING_DAY and not self.is_working_day(received):
+            start = self.add_working_days(received, 1)
+            note = (f"received on {received}, a non-working day: counted as received on "
+                    f"{start} (received_next_working_day)")
+        elif policy not in (COUNT_FROM_NEXT_WORKING_DAY, RECEIVED_NEXT_WORKING_DAY):
+            raise InvalidInput(f"unknown receipt policy {policy!r}")
+        on = self.add_working_days(start, limit)
+        return Due(on, self.is_provisional(received, on), note)
+
+    def fingerprint(self, first: dt.date, last: dt.date) -> str:
+        """The schedules of the years from ``first`` to ``last`` as this calendar knows them
+        (which days are worked, whether each year is official): ``"2025:3f9a…,2026:…"``. A due
+        date computed under one fingerprint needs recomputing when it changes."""
+        return ",".join(f"{y}:{self._year_print(y)}" for y in range(first.year, last.year + 1))
+
+    def _year_print(self, year: int) -> str:
+        cached = self._prints.get(year)
+        if cached is None:
+            i = self._offset(dt.date(year, 1, 1))
+            j = self._offset(dt.date(year, 12, 31)) + 1
+            data = bytes(self._is_work[i:j]) + (b"official" if self.is_official(year) else b"")
+            cached = self._prints[year] = hashlib.sha256(data).hexdigest()[:12]
+        return cached
 
 
-__all__ = ["Due", "WorkingCalendar", "add_months", "library_official_years", "load_schedule"]
+__all__ = ["COUNT_FROM_NEXT_WORKING_DAY", "RECEIVED_NEXT_WORKING_DAY", "Due", "WorkingCalendar",
+           "add_months", "library_official_years", "load_schedule"]

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,11 +119,13 @@ def _show_case(case, as_json: bool, spans=None) -> None:
 
 def _spans_table(spans) -> None:
     table = Table(title="spans")
-    for col in ("span", "owner", "agency", "started", "due", "ended", "provisional"):
+    for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
+                "provisional", "note"):
         table.add_column(col)
     for s in spans:
-        table.add_row(s.name, s.owner, s.owner_agency, str(s.started_on), str(s.due_on),
-                      str(s.ended_on or "running"), "yes" if s.provisional else "")
+        table.add_row(s.name, s.owner, s.owner_agency, str(s.started_on),
+                      str(s.committed_due_on or "–"), str(s.due_on), str(s.ended_on or "running"),
+                      "yes" if s.provisional else "", escape(s.due_note or ""))
     out.print(table)
 
 

@@ -27,6 +27,7 @@ import structlog
 from . import store
 from ._views import _plain, _View
 from .calendar import WorkingCalendar
+from .deadlines import span_due
 from .definitions import Definition, DefinitionSet, parse_definition
 from .errors import CaseNotFound, ConcurrentUpdate, DefinitionChanged, InvalidInput, InvalidRow
 from .errors import WorkflowError as _WorkflowError
@@ -117,7 +118,11 @@ class HistoryEntry(_View):
 
 @dataclasses.dataclass(frozen=True)
 class Span(_View):
-    """One agency time limit of a case: running while ``ended_on`` is None."""
+    """One agency time limit of a case: running while ``ended_on`` is None.
+
+    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
+    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
+    """
 
     name: str
     owner: str
@@ -128,6 +133,9 @@ class Span(_View):
     due_on: dt.date
     ended_on: dt.date | None
     provisional: bool
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    due_note: str | None = None
 
 
 class Engine:
@@ -362,9 +370,9 @@ class Engine:
             case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
             c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
         dues: dict = {}
-        span_rows = [r for case_id, c, (origin, destination, started)
+        span_rows = [r for case_id, c, (d, origin, destination, started)
                      in zip(ids, cases, spans_of, strict=True)
-                     for r in self._span_rows(case_id, origin, destination, started,
+                     for r in self._span_rows(case_id, d, origin, destination, started,
                                               c["opened_on"], dues)]
         if span_rows:
             _INSERT_SPAN.run_many(conn, span_rows)
@@ -430,8 +438,9 @@ class Engine:
             for name in step.spans_ended:
                 _END_SPAN.run(conn, {"_case": row.id, "_name": name, "ended_on": on})
         if step.spans_started:
-            self._start_spans(conn, [(row.id, row.origin, row.destination, step.spans_started)],
-                              on)
+            d = self.definition(row.definition_name, row.definition_version)
+            self._start_spans(
+                conn, [(row.id, d, row.origin, row.destination, step.spans_started)], on)
         return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
 
     @staticmethod
@@ -443,31 +452,30 @@ class Engine:
                     business_date=on, recorded_at=stamp, documents=list(documents),
                     comment=comment, inputs=inputs)
 
-    def _span_rows(self, case_id: int, origin: str, destination: str, specs: Iterable[Any],
-                   on: dt.date, dues: dict | None = None) -> list[dict[str, Any]]:
+    def _span_rows(self, case_id: int, d: Definition, origin: str, destination: str,
+                   specs: Iterable[Any], on: dt.date,
+                   dues: dict | None = None) -> list[dict[str, Any]]:
         rows = []
         for spec in specs:
-            key = (on, spec.limit_working_days, spec.limit_months)
+            # The person's own limits are chased by the destination agency.
+            agency = origin if spec.owner == "origin" else destination
+            key = (on, d.key, spec.name, agency)
             due = dues.get(key) if dues is not None else None
             if due is None:
-                due = (self.calendar.due(on, spec.limit_working_days)
-                       if spec.limit_months is None
-                       else self.calendar.due_in_months(on, spec.limit_months))
+                due = span_due(self.calendar, d, spec, on, agency, self.definitions.commitments)
                 if dues is not None:
                     dues[key] = due
             rows.append({
                 "case_id": case_id, "name": spec.name, "owner": spec.owner,
-                # The person's own limits are chased by the destination agency.
-                "owner_agency": origin if spec.owner == "origin" else destination,
-                "limit_working_days": spec.limit_working_days,
-                "limit_months": spec.limit_months, "started_on": on,
-                "due_on": due.on, "ended_on": None, "provisional": due.provisional,
+                "owner_agency": agency, "limit_working_days": spec.limit_working_days,
+                "limit_months": spec.limit_months, "started_on": on, "ended_on": None,
+                **due.columns(),
             })
         return rows
 
     def _start_spans(self, conn: sa.Connection, cases: Iterable[tuple], on: dt.date) -> None:
-        rows = [r for case_id, origin, destination, specs in cases
-                for r in self._span_rows(case_id, origin, destination, specs, on)]
+        rows = [r for case_id, d, origin, destination, specs in cases
+                for r in self._span_rows(case_id, d, origin, destination, specs, on)]
         if rows:
             _INSERT_SPAN.run_many(conn, rows)
 
@@ -560,7 +568,7 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
     """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
     spans need: (origin, destination, span specs)."""
     fields = dict(fields)
-    spans = (fields["origin"], fields["destination"], fields.pop("spans_started"))
+    spans = (d, fields["origin"], fields["destination"], fields.pop("spans_started"))
     row = dict(definition_name=d.name, definition_version=d.version, insurance=d.insurance,
                state=d.initial, version=1, requested_documents=[], opened_on=on,
                last_event_on=on, amount_fen=None, contribution_months=None, created_at=stamp,

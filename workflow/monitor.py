@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 log = structlog.get_logger("sstransfer")
-LEVELS = ("due_soon", "overdue", "escalated")
+LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach")
+#: A span judged by its committed due date that has also passed its statutory one.
+STATUTORY_BREACH = "statutory_breach"
 ADVISORY = "different_place_registration"
 _CHUNK = 5000
 
@@ -74,8 +76,13 @@ class ScanResult:
 
 
 def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
-             settings: Settings) -> list[tuple[str, int]]:
-    """The alert levels a running span is at on ``as_of``, each with working days late."""
+             settings: Settings, statutory_on: dt.date | None = None) -> list[tuple[str, int]]:
+    """The alert levels a running span is at on ``as_of``, each with working days late.
+
+    ``due_on`` is the date the span is judged by: the committed due date where the agency has
+    one, else the statutory one. With a committed date, pass the statutory date as
+    ``statutory_on``: once that is passed too, the span is also at ``statutory_breach``.
+    """
     if due_on >= as_of:
         left = calendar.working_days_between(as_of, due_on)
         return [("due_soon", -left)] if left <= settings.due_soon_days else []
@@ -83,6 +90,8 @@ def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
     levels = [("overdue", late)]
     if late >= settings.escalate_after_days:
         levels.append(("escalated", late))
+    if statutory_on is not None and statutory_on < as_of:
+        levels.append((STATUTORY_BREACH, calendar.working_days_between(statutory_on, as_of)))
     return levels
 
 
@@ -196,21 +205,29 @@ class Monitor:
         counts: dict[str, int] = {}
 
         def alert(s: Any, level: str, late: int | None) -> dict[str, Any]:
+            # Judged by the committed due date where there is one; a breach by the statutory.
+            due_on = s.due_on if level == STATUTORY_BREACH else s.committed_due_on or s.due_on
             return {"key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
                     "span_id": s.id, "subject": s.name, "owner": s.owner,
-                    "owner_agency": s.owner_agency, "due_on": s.due_on,
+                    "owner_agency": s.owner_agency, "due_on": due_on,
                     "working_days_late": late, "provisional": bool(s.provisional),
                     "as_of": as_of, "raised_at": stamp, "run_id": run_id}
 
+        def levels(s: Any) -> list[tuple[str, int]]:
+            if s.committed_due_on is None:
+                return classify(s.due_on, as_of, cal, settings)
+            return classify(s.committed_due_on, as_of, cal, settings, statutory_on=s.due_on)
+
         spans = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
-                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional)
-                 .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on <= horizon,
+                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
+                           spans_t.c.committed_due_on)
+                 .where(spans_t.c.ended_on.is_(None),
+                        sa.or_(spans_t.c.due_on <= horizon, spans_t.c.committed_due_on <= horizon),
                         spans_t.c.started_on <= as_of))
         with self.db.connect() as reader:
             chunks = reader.execution_options(yield_per=_CHUNK).execute(spans).partitions()
             for chunk in chunks:
-                rows = [alert(s, level, late) for s in chunk
-                        for level, late in classify(s.due_on, as_of, cal, settings)]
+                rows = [alert(s, level, late) for s in chunk for level, late in levels(s)]
                 self._insert_alerts(rows, counts, as_of)
             advisories = [{
                 "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
@@ -357,4 +374,5 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "LEVELS", "Alert", "Monitor", "ScanResult", "classify", "last_occurrence"]
+__all__ = ["ADVISORY", "LEVELS", "STATUTORY_BREACH", "Alert", "Monitor", "ScanResult", "classify",
+           "last_occurrence"]
