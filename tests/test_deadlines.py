@@ -8,8 +8,11 @@ import textwrap
 from decimal import Decimal
 from pathlib import Path
 
+import holidays
 import pytest
 from conftest import ORIGIN_CLERK, open_case, snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflow import DefinitionError, DefinitionSet, Engine, WorkingCalendar
 from workflow.definitions import COMMITMENTS_FILE
@@ -187,3 +190,127 @@ def test_the_overdue_report_shows_both_dates_and_counts_both(definitions_dir, db
         before = snapshot(engine)  # a report writes nothing
         engine.overdue_report(D(2025, 10, 27))
         assert snapshot(engine) == before
+
+
+# --- the receipt convention, a declared policy of a definition ----------------------------------
+
+COUNT, RECEIVED = "count_from_next_working_day", "received_next_working_day"
+
+
+@pytest.mark.parametrize("received, policy, n, due", [
+    # Saturday 2025-11-22: day 1 is Monday 11-24, or (received Monday) Tuesday 11-25.
+    (D(2025, 11, 22), COUNT, 1, D(2025, 11, 24)),
+    (D(2025, 11, 22), RECEIVED, 1, D(2025, 11, 25)),
+    (D(2025, 11, 22), RECEIVED, 15, D(2025, 12, 15)),
+    # Saturday 2025-09-27, before the make-up Sunday 09-28.
+    (D(2025, 9, 27), COUNT, 15, D(2025, 10, 23)),
+    (D(2025, 9, 27), RECEIVED, 15, D(2025, 10, 24)),
+    # Spring Festival 2026 (02-15..02-23 off): received on 02-17.
+    (D(2026, 2, 17), COUNT, 1, D(2026, 2, 24)),
+    (D(2026, 2, 17), RECEIVED, 1, D(2026, 2, 25)),
+    (D(2026, 2, 17), RECEIVED, 4, D(2026, 2, 28)),  # the make-up Saturday is day 4
+    # A receipt on a working day is the same under both.
+    (D(2025, 9, 26), COUNT, 15, D(2025, 10, 23)),
+    (D(2025, 9, 26), RECEIVED, 15, D(2025, 10, 23)),
+])
+def test_a_receipt_on_a_non_working_day_counts_under_the_definitions_policy(received, policy, n,
+                                                                           due):
+    assert CAL.due(received, n, policy).on == due
+
+
+def independent_due(received: D, n: int, policy: str) -> D:
+    """A day-by-day count on the `holidays` package's own answers (not our tables)."""
+    lib = holidays.China(years=range(received.year, received.year + 3))
+    day = received
+    if policy == RECEIVED:
+        while not lib.is_working_day(day):
+            day += dt.timedelta(days=1)
+    while n:
+        day += dt.timedelta(days=1)
+        n -= lib.is_working_day(day)
+    return day
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=D(2001, 1, 1), max_value=D(2025, 10, 31)), st.integers(1, 30),
+       st.sampled_from([COUNT, RECEIVED]))
+def test_the_due_date_equals_an_independent_day_by_day_count_under_each_policy(received, n,
+                                                                               policy):
+    assert CAL.due(received, n, policy).on == independent_due(received, n, policy)
+
+
+def test_a_definition_declaring_received_next_working_day_counts_one_day_longer(definitions_dir,
+                                                                                db_url):
+    """An application received on Saturday 2025-09-27 is due 2025-10-24, and the span says why."""
+    path = definitions_dir / "pension_transfer.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "insurance: pension\n", "insurance: pension\nreceipt_on_non_working_day: "
+        "received_next_working_day\n"), encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = open_case(engine, on=D(2025, 9, 27))
+        review = running(engine, case.id)["destination_review"]
+    assert review.due_on == D(2025, 10, 24)
+    assert "counted as received on 2025-09-28" in review.due_note
+
+
+def test_an_unknown_receipt_policy_refuses_the_definition(definitions_dir):
+    path = definitions_dir / "pension_transfer.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "insurance: pension\n", "insurance: pension\nreceipt_on_non_working_day: whenever\n"),
+        encoding="utf-8")
+    with pytest.raises(DefinitionError, match="receipt_on_non_working_day") as info:
+        DefinitionSet(definitions_dir)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[info.value.line - 1] == "receipt_on_non_working_day: whenever"
+
+
+# --- calendar months that end on a rest day (Civil Code art. 203) --------------------------------
+
+@pytest.mark.parametrize("start, months, due, moved", [
+    (D(2025, 12, 1), 3, D(2026, 3, 2), True),     # 2026-03-01 is a Sunday
+    (D(2025, 11, 15), 3, D(2026, 2, 24), True),   # 2026-02-15 is in Spring Festival
+    (D(2025, 11, 30), 3, D(2026, 2, 28), False),  # the month's last day, a make-up Saturday
+    (D(2025, 10, 13), 3, D(2026, 1, 13), False),  # a Tuesday
+])
+def test_a_calendar_month_limit_ending_on_a_rest_day_moves_to_the_next_working_day(start, months,
+                                                                                  due, moved):
+    result = CAL.due_in_months(start, months)
+    assert result.on == due
+    assert (result.note is not None) is moved
+    if moved:
+        assert "Civil Code art. 203" in result.note
+
+
+def test_the_persons_premium_span_says_its_end_moved_off_spring_festival(engine):
+    """Funds left the origin 2025-11-15: three months end 2026-02-15 (Spring Festival), so the
+    person has until 2026-02-24."""
+    from workflow import Actor
+
+    me = Actor("p-1", "self")
+    case = open_case(engine, "medical_transfer", applicant="self", actor=me)
+    engine.fire(case.id, "review", actor=ORIGIN_CLERK, on=D(2025, 9, 29))
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 11, 15),
+                documents=["information_form"], amount=0)
+    premium = running(engine, case.id)["premium_payment"]
+    assert premium.due_on == D(2026, 2, 24)
+    assert premium.due_note == ("2026-02-15 is not a working day: moved to the next working day "
+                                "2026-02-24 (Civil Code art. 203)")
+
+
+# --- the holidays library ------------------------------------------------------------------------
+
+def test_a_holidays_release_older_than_0_85_is_refused_with_a_clear_error(monkeypatch):
+    """0.84 lacks China's 2026 schedule and would count Spring Festival 2026 as working days."""
+    from workflow import OutdatedLibrary
+
+    monkeypatch.setattr(holidays, "__version__", "0.84")
+    with pytest.raises(OutdatedLibrary, match=r"holidays 0\.84 is older than 0\.85.*"
+                                              r"pip install 'holidays>=0\.85'"):
+        WorkingCalendar()
+    monkeypatch.setattr(holidays, "__version__", "0.85")
+    assert WorkingCalendar().is_official(2026)
+
+
+def test_the_package_requires_holidays_0_85_or_later():
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"holidays>=0.85"' in text

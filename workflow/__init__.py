@@ -18,6 +18,7 @@ from .errors import (
     InvalidTransition,
     MissingDocuments,
     NotPermitted,
+    OutdatedLibrary,
     SchemaMismatch,
     WorkflowError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidTransition",
     "MissingDocuments",
     "NotPermitted",
+    "OutdatedLibrary",
     "ScanResult",
     "SchemaMismatch",
     "Settings",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,10 +23,26 @@ from holidays.countries.china import ChinaStaticHolidays
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._yamlfile import YamlFile
-from .errors import InvalidInput
+from .errors import InvalidInput, OutdatedLibrary
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 _OFFICIAL_SINCE = 2001  # the library checks its China data against the notices from 2001
+#: The first `holidays` release with China's 2026 schedule: an older one would count Spring
+#: Festival 2025-2026 as working days.
+HOLIDAYS_MINIMUM = (0, 85)
+#: The seven statutory public holidays every year's notice sets (国务院《全国年节及纪念日放假办法》).
+STATUTORY_HOLIDAYS = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+
+
+def check_holidays_library(version: str | None = None) -> None:
+    """Refuse to work with a `holidays` release older than the one the project knows."""
+    version = holidays.__version__ if version is None else version
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    if parts < HOLIDAYS_MINIMUM:
+        need = ".".join(map(str, HOLIDAYS_MINIMUM))
+        raise OutdatedLibrary(
+            f"the installed holidays {version} is older than {need}, the first release with "
+            f"China's 2026 schedule: upgrade it (pip install 'holidays>={need}')")
 
 
 class _HolidayRange(BaseModel):
@@ -33,6 +50,8 @@ class _HolidayRange(BaseModel):
     name: str = Field(min_length=1)
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
+    #: Set when the range runs into the year before or after (e.g. 元旦 from 12-30).
+    adjacent_year: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> _HolidayRange:
@@ -49,20 +68,44 @@ class _YearSchedule(BaseModel):
     source: str = Field(min_length=1, description="the notice this was copied from")
     holidays: tuple[_HolidayRange, ...] = Field(min_length=1)
     make_up_workdays: tuple[dt.date, ...] = ()
+    #: Weekend days of the year before or after that this notice made working days (the 2007
+    #: notice made 2006-12-30 and 2006-12-31 working days).
+    adjacent_year_make_up_workdays: tuple[dt.date, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The statutory holidays this schedule does not set (then the year stays provisional)."""
+        return tuple(h for h in STATUTORY_HOLIDAYS
+                     if not any(h in rng.name for rng in self.holidays))
+
+    @property
+    def workdays(self) -> tuple[dt.date, ...]:
+        return (*self.make_up_workdays, *self.adjacent_year_make_up_workdays)
 
 
 def load_schedule(path: Path) -> _YearSchedule:
-    """Read and check one ``definitions/calendars/YEAR.yaml`` file."""
+    """Read and check one ``definitions/calendars/YEAR.yaml`` file: every date in that year
+    (or, where marked, in the year next to it), make-up days on weekends."""
     doc = YamlFile(path)
     schedule = doc.validate(_YearSchedule)
-    for i, day in enumerate(schedule.make_up_workdays):
-        if day.weekday() < 5:
-            raise doc.fail(f"make-up working day {day} is a weekday, not a weekend day",
-                           ("make_up_workdays", i))
+    year = schedule.year
+    if path.stem.isdigit() and int(path.stem) != year:
+        raise doc.fail(f"the file of {path.stem} gives year {year}", ("year",))
+    for key, adjacent in (("make_up_workdays", False), ("adjacent_year_make_up_workdays", True)):
+        for i, day in enumerate(getattr(schedule, key)):
+            if day.weekday() < 5:
+                raise doc.fail(f"make-up working day {day} is a weekday, not a weekend day",
+                               (key, i))
+            if adjacent != (day.year != year) or abs(day.year - year) > 1:
+                where = f"the year next to {year}" if adjacent else str(year)
+                raise doc.fail(f"{day} is not in {where}", (key, i))
     for i, rng in enumerate(schedule.holidays):
-        if abs(rng.start.year - schedule.year) > 1 or abs(rng.end.year - schedule.year) > 1:
-            raise doc.fail(f"holiday '{rng.name}' is not in or next to {schedule.year}",
-                           ("holidays", i))
+        years = {rng.start.year, rng.end.year}
+        if year not in years or max(abs(y - year) for y in years) > 1 or (
+                years != {year} and not rng.adjacent_year):
+            hint = "" if year not in years else " (mark it `adjacent_year: true` if it should)"
+            raise doc.fail(f"holiday '{rng.name}' ({rng.start} to {rng.end}) runs outside "
+                           f"{year}{hint}", ("holidays", i))
     return schedule
 
 
@@ -108,6 +151,7 @@ class WorkingCalendar:
     """Answers working-day questions for the years 2000 to 2099."""
 
     def __init__(self, calendars_dir: Path | str | None = None) -> None:
+        check_holidays_library()
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
         off, on = (set(days) for days in _library_days())
         self.schedules: dict[int, _YearSchedule] = {}
@@ -123,8 +167,11 @@ class WorkingCalendar:
             for rng in schedule.holidays:
                 off.update(rng.start + dt.timedelta(days=i)
                            for i in range((rng.end - rng.start).days + 1))
-            on.update(schedule.make_up_workdays)
-        self.official_years = library_official_years() | frozenset(self.schedules)
+            on.update(schedule.workdays)
+        #: Years whose file lacks a statutory holiday, and what it lacks: still provisional.
+        self.incomplete = {y: s.missing for y, s in self.schedules.items() if s.missing}
+        self.official_years = (library_official_years() | frozenset(self.schedules)) \
+            - frozenset(self.incomplete)
 
         self._base = first.toordinal()
         self._is_work = bytearray()
@@ -224,5 +271,14 @@ class WorkingCalendar:
         return cached
 
 
-__all__ = ["COUNT_FROM_NEXT_WORKING_DAY", "RECEIVED_NEXT_WORKING_DAY", "Due", "WorkingCalendar",
-           "add_months", "library_official_years", "load_schedule"]
+__all__ = [
+    "COUNT_FROM_NEXT_WORKING_DAY",
+    "RECEIVED_NEXT_WORKING_DAY",
+    "STATUTORY_HOLIDAYS",
+    "Due",
+    "WorkingCalendar",
+    "add_months",
+    "check_holidays_library",
+    "library_official_years",
+    "load_schedule",
+]

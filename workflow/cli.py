@@ -251,6 +251,11 @@ def definitions_validate(
     years = sorted(cal.official_years)
     out.print(f"ok  calendar: official years {years[0]}-{years[-1]}"
               + (f", from files: {sorted(cal.schedules)}" if cal.schedules else ""))
+    for year, missing in sorted(cal.incomplete.items()):
+        out.print(escape(f"provisional  calendars/{year}.yaml: {year} stays provisional, it lacks "
+                         f"{'、'.join(missing)}"))
+    if ds.commitments.entries:
+        out.print(f"ok  {len(ds.commitments.entries)} committed limit(s)")
 
 
 @definitions_app.command("diagram")

@@ -89,6 +89,10 @@ class SchemaMismatch(WorkflowError):
     """The database schema is older or newer than this version of the engine."""
 
 
+class OutdatedLibrary(WorkflowError):
+    """An installed library is older than the engine can count on (e.g. its holiday data)."""
+
+
 __all__ = [
     "CaseNotFound",
     "ConcurrentUpdate",
@@ -99,6 +103,7 @@ __all__ = [
     "InvalidTransition",
     "MissingDocuments",
     "NotPermitted",
+    "OutdatedLibrary",
     "SchemaMismatch",
     "WorkflowError",
 ]
