@@ -314,3 +314,91 @@ def test_a_holidays_release_older_than_0_85_is_refused_with_a_clear_error(monkey
 def test_the_package_requires_holidays_0_85_or_later():
     text = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert '"holidays>=0.85"' in text
+
+
+# --- recomputing after a schedule changed -------------------------------------------------------
+
+SCHEDULE_2027 = """\
+year: 2027
+source: test schedule (not the real 2027 notice)
+holidays:
+  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}
+  - {name: 春节, from: 2027-02-06, to: 2027-02-13}
+  - {name: 清明节, from: 2027-04-05, to: 2027-04-05}
+  - {name: 劳动节, from: 2027-05-01, to: 2027-05-05}
+  - {name: 端午节, from: 2027-06-09, to: 2027-06-09}
+  - {name: 中秋节, from: 2027-09-15, to: 2027-09-15}
+  - {name: 国庆节, from: 2027-10-01, to: 2027-10-07}
+# As the 2007 notice did for 2006-12-30/31: a Saturday of the year before is worked.
+adjacent_year_make_up_workdays: [2026-12-26]
+"""
+
+
+def test_a_new_years_notice_that_changes_the_previous_december_is_recomputed(definitions_dir,
+                                                                            db_url):
+    """A form received 2026-12-21 is due 2026-12-28 (5 working days, nothing provisional). The
+    2027 notice makes Saturday 2026-12-26 a working day: the span is recomputed to 2026-12-26
+    and the change recorded; a span whose years did not change is left alone."""
+    import sqlalchemy as sa
+
+    from workflow.store import span_changes_t, spans_t
+
+    FINGERPRINTS = sa.select(spans_t.c.id, spans_t.c.calendar_fingerprint).order_by(spans_t.c.id)
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = open_case(engine, "medical_transfer", on=D(2026, 12, 1))
+        engine.fire(case.id, "review", actor=ORIGIN_CLERK, on=D(2026, 12, 1))
+        engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2026, 12, 21),
+                    documents=["information_form"], amount=1)
+        other = open_case(engine)  # 2025-09-26 to 2025-10-23: 2025 only
+        span = running(engine, case.id)["destination_continuation"]
+        assert (span.due_on, span.provisional) == (D(2026, 12, 28), False)
+    (definitions_dir / "calendars").mkdir(exist_ok=True)
+    (definitions_dir / "calendars" / "2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        changes = engine.recompute_due_dates()
+        assert [(c["case_id"], c["span"], c["old_due_on"], c["new_due_on"], c["reason"])
+                for c in changes] == [(case.id, "destination_continuation", D(2026, 12, 28),
+                                       D(2026, 12, 26), "holiday schedule of 2026 changed")]
+        assert running(engine, case.id)["destination_continuation"].due_on == D(2026, 12, 26)
+        assert running(engine, other.id)["destination_review"].due_on == D(2025, 10, 23)
+        with engine.db.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(span_changes_t)) == 1
+            prints = conn.execute(FINGERPRINTS).all()
+        assert engine.recompute_due_dates() == []  # once
+        with engine.db.connect() as conn:
+            assert conn.execute(FINGERPRINTS).all() == prints
+
+
+def test_spans_computed_before_fingerprints_are_checked_once_and_unchanged_ones_not_recorded(
+        engine):
+    """A span of 2025-09-26 stored without a fingerprint (an upgraded database) keeps 2025-10-23."""
+    import sqlalchemy as sa
+
+    from workflow.store import span_changes_t, spans_t
+
+    case = open_case(engine)
+    with engine.db.begin() as conn:
+        conn.execute(sa.update(spans_t).values(calendar_fingerprint=None))
+    assert engine.recompute_due_dates() == []
+    assert running(engine, case.id)["destination_review"].due_on == D(2025, 10, 23)
+    with engine.db.connect() as conn:
+        assert conn.scalar(sa.select(spans_t.c.calendar_fingerprint)).startswith("2025:")
+        assert conn.scalar(sa.select(sa.func.count()).select_from(span_changes_t)) == 0
+
+
+def test_a_recomputed_span_keeps_the_committed_limit_it_was_opened_under(definitions_dir, db_url):
+    """Committed 3 days from 2026-12-21 is 2026-12-24; after the 2027 notice it still counts 3."""
+    with Engine(db_url, definitions=with_commitments(definitions_dir)) as engine:
+        case = open_case(engine, "medical_transfer", on=D(2026, 12, 1))
+        engine.fire(case.id, "review", actor=ORIGIN_CLERK, on=D(2026, 12, 1))
+        engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2026, 12, 21),
+                    documents=["information_form"], amount=1)
+    (definitions_dir / COMMITMENTS_FILE).unlink()
+    (definitions_dir / "calendars").mkdir(exist_ok=True)
+    (definitions_dir / "calendars" / "2027.yaml").write_text(SCHEDULE_2027, encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        [change] = engine.recompute_due_dates()
+        span = running(engine, case.id)["destination_continuation"]
+    assert (span.committed_limit_working_days, span.committed_due_on, span.due_on) == (
+        3, D(2026, 12, 24), D(2026, 12, 26))
+    assert change["new_committed_due_on"] == D(2026, 12, 24)

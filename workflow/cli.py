@@ -428,7 +428,7 @@ def scheduler_run(
 
 @calendar_app.command("recompute")
 def calendar_recompute(as_json: JsonOpt = False) -> None:
-    """Recompute provisional due dates after next year's holiday schedule was added."""
+    """Recompute the due dates of running spans whose years' holiday schedules changed."""
     changes = settings.engine().recompute_due_dates()
     if as_json:
         _print_json(changes)

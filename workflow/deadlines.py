@@ -32,18 +32,33 @@ class SpanDue:
 
 
 def span_due(calendar: WorkingCalendar, definition: Definition, spec: SpanSpec,
-             started_on: dt.date, owner_agency: str, commitments: CommittedLimits) -> SpanDue:
-    """Both due dates of a span of ``definition`` started on ``started_on``."""
+             started_on: dt.date, owner_agency: str, commitments: CommittedLimits | None,
+             committed_limit: int | None = None) -> SpanDue:
+    """Both due dates of a span of ``definition`` started on ``started_on``.
+
+    The committed limit is looked up in ``commitments``; pass None there and the limit as
+    ``committed_limit`` to recompute a span with the commitment it was opened under.
+    """
     if spec.limit_months is not None:
         due = calendar.due_in_months(started_on, spec.limit_months)
         return SpanDue(due.on, due.provisional, None, None, due.note,
                        calendar.fingerprint(started_on, due.on))
     policy = definition.receipt_policy
     due = calendar.due(started_on, spec.limit_working_days, policy)
-    committed = commitments.limit(definition, spec, owner_agency)
+    committed = committed_limit if commitments is None \
+        else commitments.limit(definition, spec, owner_agency)
     committed_on = None if committed is None else calendar.due(started_on, committed, policy).on
     return SpanDue(due.on, due.provisional, committed, committed_on, due.note,
                    calendar.fingerprint(started_on, due.on))
 
 
-__all__ = ["SpanDue", "span_due"]
+def changed_years(old: str | None, new: str) -> str:
+    """Which years' schedules differ between two fingerprints, in words."""
+    if old is None:
+        return "computed before calendar fingerprints were kept"
+    before = dict(part.split(":") for part in old.split(",") if ":" in part)
+    years = [y for y, h in (part.split(":") for part in new.split(",")) if before.get(y) != h]
+    return f"holiday schedule of {', '.join(years) or 'its window'} changed"
+
+
+__all__ = ["SpanDue", "changed_years", "span_due"]

@@ -535,7 +535,8 @@ class Engine:
         return self.monitor.on_alert(callback, name)
 
     def recompute_due_dates(self) -> list[dict[str, Any]]:
-        """Recompute provisional due dates after a holiday schedule was added."""
+        """Recompute the due dates of running spans whose counting window touches a year whose
+        holiday schedule changed since they were computed (e.g. after adding next year's)."""
         return self.monitor.recompute()
 
     def overdue_report(self, as_of: dt.date | None = None, *, since: dt.date | None = None,

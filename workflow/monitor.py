@@ -332,29 +332,48 @@ class Monitor:
         with self.db.connect() as conn:
             return [_alert(r) for r in conn.execute(query)]
 
-    # --- provisional due dates -------------------------------------------------------------
+    # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:
-        """Recompute provisional due dates with the calendar in force; record each change."""
+        """Recompute every running span whose counting window touches a year whose schedule
+        changed since it was computed (its calendar fingerprint differs); record each change.
+
+        A span keeps the committed limit it was opened under.
+        """
+        from .deadlines import changed_years, span_due
+
         cal, stamp, changes = self.engine.calendar, store.now(), []
         with self.db.begin() as conn:
-            rows = conn.execute(sa.select(spans_t).where(
-                spans_t.c.provisional.is_(True), spans_t.c.limit_working_days.is_not(None))).all()
+            rows = conn.execute(
+                sa.select(spans_t, cases_t.c.definition_name, cases_t.c.definition_version)
+                .join(cases_t, cases_t.c.id == spans_t.c.case_id)
+                .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id)).all()
             for s in rows:
-                due = cal.due(s.started_on, s.limit_working_days)
-                if (due.on, due.provisional) == (s.due_on, bool(s.provisional)):
+                now_print = cal.fingerprint(s.started_on, s.due_on)
+                if s.calendar_fingerprint == now_print:
                     continue
-                conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id).values(
-                    due_on=due.on, provisional=due.provisional))
-                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.on,
+                d = self.engine.definition(s.definition_name, s.definition_version)
+                spec = d.span(s.name)
+                if spec is None:  # pragma: no cover - spans come from their definition
+                    continue
+                due = span_due(cal, d, spec, s.started_on, s.owner_agency, None,
+                               s.committed_limit_working_days)
+                conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id)
+                             .values(**due.columns()))
+                if (due.due_on, due.provisional, due.committed_due_on) == (
+                        s.due_on, bool(s.provisional), s.committed_due_on):
+                    continue
+                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.due_on,
                           "old_provisional": bool(s.provisional),
-                          "new_provisional": due.provisional, "changed_at": stamp,
-                          "reason": "holiday schedule changed"}
+                          "new_provisional": due.provisional,
+                          "old_committed_due_on": s.committed_due_on,
+                          "new_committed_due_on": due.committed_due_on, "changed_at": stamp,
+                          "reason": changed_years(s.calendar_fingerprint, now_print)}
                 conn.execute(sa.insert(span_changes_t).values(**change))
                 changes.append({**change, "case_id": s.case_id, "span": s.name})
         for c in changes:
             log.info("due_date_recomputed", case_id=c["case_id"], span=c["span"],
                      old_due_on=c["old_due_on"].isoformat(), new_due_on=c["new_due_on"].isoformat(),
-                     provisional=c["new_provisional"])
+                     provisional=c["new_provisional"], reason=c["reason"])
         return changes
 
 
