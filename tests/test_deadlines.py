@@ -402,3 +402,63 @@ def test_a_recomputed_span_keeps_the_committed_limit_it_was_opened_under(definit
     assert (span.committed_limit_working_days, span.committed_due_on, span.due_on) == (
         3, D(2026, 12, 24), D(2026, 12, 26))
     assert change["new_committed_due_on"] == D(2026, 12, 24)
+
+
+# --- regional public holidays ------------------------------------------------------------------
+
+# Clearly fictitious: no real regional holiday falls on these days.
+OVERLAY_2025_65 = """\
+year: 2025
+province: "65"
+source: fictitious test data, not a regional notice
+holidays:
+  - {name: 虚构的地区假日 (fictitious), from: 2025-10-14, to: 2025-10-15}
+"""
+
+
+def with_overlay(folder: Path, text: str = OVERLAY_2025_65, name: str = "2025-65.yaml") -> Path:
+    (folder / "calendars").mkdir(exist_ok=True)
+    (folder / "calendars" / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_regional_holiday_lengthens_only_the_spans_of_agencies_in_that_province(definitions_dir,
+                                                                                  db_url):
+    """Received 2025-09-26: due 2025-10-23 in 440300, but 2025-10-27 in 650100, whose province
+    (fictitiously) closes its agencies on 10-14 and 10-15."""
+    with Engine(db_url, definitions=with_overlay(definitions_dir)) as engine:
+        here = open_case(engine)
+        there = open_case(engine, destination="650100")
+        assert running(engine, here.id)["destination_review"].due_on == D(2025, 10, 23)
+        assert running(engine, there.id)["destination_review"].due_on == D(2025, 10, 27)
+        assert engine.calendar.is_working_day(D(2025, 10, 14))
+        assert not engine.calendar.for_agency("650100").is_working_day(D(2025, 10, 14))
+        result = engine.scan(D(2025, 10, 24))
+        levels = {(a.owner_agency, a.level, a.working_days_late)
+                  for a in engine.alerts(run_id=result.run_id)}
+    assert levels == {("440300", "overdue", 1), ("650100", "due_soon", -1)}
+
+
+def test_adding_a_regional_overlay_is_caught_by_recompute(definitions_dir, db_url):
+    """The span of 650100 computed without the overlay (2025-10-23) becomes 2025-10-27."""
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        there = open_case(engine, destination="650100")
+        open_case(engine)
+    with Engine(db_url, definitions=with_overlay(definitions_dir)) as engine:
+        changes = engine.recompute_due_dates()
+    assert [(c["case_id"], c["old_due_on"], c["new_due_on"], c["reason"]) for c in changes] == [
+        (there.id, D(2025, 10, 23), D(2025, 10, 27), "holiday schedule of 2025 changed")]
+
+
+@pytest.mark.parametrize("old, new, name, words", [
+    ("to: 2025-10-15}", "to: 2026-10-15}", "2025-65.yaml", "runs outside 2025"),
+    ('province: "65"', 'province: "54"', "2025-65.yaml", "gives year 2025 and province 54"),
+    ("from: 2025-10-14", "from: 2025-10-32", "2025-65.yaml", "'2025-10-32' is not a real date"),
+    ("source: fictitious", "sauce: fictitious", "2025-65.yaml", "sauce"),
+])
+def test_a_bad_regional_overlay_is_refused_with_file_and_line(definitions_dir, old, new, name,
+                                                              words):
+    with_overlay(definitions_dir, OVERLAY_2025_65.replace(old, new), name)
+    with pytest.raises(DefinitionError, match=words) as info:
+        WorkingCalendar(definitions_dir / "calendars")
+    assert info.value.path.endswith(name) and info.value.line is not None

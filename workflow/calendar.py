@@ -20,7 +20,7 @@ from pathlib import Path
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._yamlfile import YamlFile
 from .errors import InvalidInput, OutdatedLibrary
@@ -81,6 +81,44 @@ class _YearSchedule(BaseModel):
     @property
     def workdays(self) -> tuple[dt.date, ...]:
         return (*self.make_up_workdays, *self.adjacent_year_make_up_workdays)
+
+
+class _RegionalSchedule(BaseModel):
+    """Public holidays a province or autonomous region adds for its own agencies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    province: str = Field(pattern=r"^\d{2}$")
+    source: str = Field(min_length=1, description="the regional notice this was copied from")
+    holidays: tuple[_HolidayRange, ...] = Field(min_length=1)
+
+    @field_validator("province", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @property
+    def days(self) -> set[dt.date]:
+        return {rng.start + dt.timedelta(days=i) for rng in self.holidays
+                for i in range((rng.end - rng.start).days + 1)}
+
+
+_REGIONAL_FILE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def load_regional_schedule(path: Path) -> _RegionalSchedule:
+    """Read and check one ``calendars/YEAR-PP.yaml`` file (PP: the agency code's first two digits)."""
+    doc = YamlFile(path)
+    schedule = doc.validate(_RegionalSchedule)
+    year, province = _REGIONAL_FILE.match(path.stem).groups()
+    if (str(schedule.year), schedule.province) != (year, province):
+        raise doc.fail(f"the file of {year} for province {province} gives year {schedule.year} "
+                       f"and province {schedule.province}", ("year",))
+    for i, rng in enumerate(schedule.holidays):
+        if rng.start.year != schedule.year or rng.end.year != schedule.year:
+            raise doc.fail(f"holiday '{rng.name}' ({rng.start} to {rng.end}) runs outside "
+                           f"{schedule.year}", ("holidays", i))
+    return schedule
 
 
 def load_schedule(path: Path) -> _YearSchedule:
@@ -148,15 +186,27 @@ RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
 class WorkingCalendar:
-    """Answers working-day questions for the years 2000 to 2099."""
+    """Answers working-day questions for the years 2000 to 2099.
 
-    def __init__(self, calendars_dir: Path | str | None = None) -> None:
+    ``calendars_dir`` holds national schedules (``YEAR.yaml``) and regional overlays
+    (``YEAR-PP.yaml``); :meth:`for_agency` gives the calendar of an agency's province.
+    """
+
+    def __init__(self, calendars_dir: Path | str | None = None, *,
+                 province: str | None = None) -> None:
         check_holidays_library()
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
         off, on = (set(days) for days in _library_days())
+        self.calendars_dir, self.province = calendars_dir, province
         self.schedules: dict[int, _YearSchedule] = {}
+        #: Regional overlays by province prefix, then year.
+        self.regional: dict[str, dict[int, _RegionalSchedule]] = {}
         if calendars_dir is not None and Path(calendars_dir).is_dir():
             for path in sorted(Path(calendars_dir).glob("*.yaml")):
+                if _REGIONAL_FILE.match(path.stem):
+                    overlay = load_regional_schedule(path)
+                    self.regional.setdefault(overlay.province, {})[overlay.year] = overlay
+                    continue
                 schedule = load_schedule(path)
                 if schedule.year in self.schedules:
                     raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
@@ -168,6 +218,10 @@ class WorkingCalendar:
                 off.update(rng.start + dt.timedelta(days=i)
                            for i in range((rng.end - rng.start).days + 1))
             on.update(schedule.workdays)
+        for overlay in self.regional.get(province, {}).values() if province else ():
+            off.update(overlay.days)
+            on.difference_update(overlay.days)
+        self._by_province: dict[str, WorkingCalendar] = {}
         #: Years whose file lacks a statutory holiday, and what it lacks: still provisional.
         self.incomplete = {y: s.missing for y, s in self.schedules.items() if s.missing}
         self.official_years = (library_official_years() | frozenset(self.schedules)) \
@@ -187,6 +241,17 @@ class WorkingCalendar:
             day += dt.timedelta(days=1)
         self._first, self._last = first, last
         self._prints: dict[int, str] = {}
+
+    def for_agency(self, agency: str) -> WorkingCalendar:
+        """The calendar of an agency: this one plus its province's overlay, if there is one."""
+        province = agency[:2]
+        if province not in self.regional or province == self.province:
+            return self
+        cal = self._by_province.get(province)
+        if cal is None:
+            cal = self._by_province[province] = WorkingCalendar(self.calendars_dir,
+                                                                province=province)
+        return cal
 
     def _offset(self, day: dt.date) -> int:
         i = day.toordinal() - self._base

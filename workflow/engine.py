@@ -462,7 +462,8 @@ class Engine:
             key = (on, d.key, spec.name, agency)
             due = dues.get(key) if dues is not None else None
             if due is None:
-                due = span_due(self.calendar, d, spec, on, agency, self.definitions.commitments)
+                due = span_due(self.calendar.for_agency(agency), d, spec, on, agency,
+                               self.definitions.commitments)
                 if dues is not None:
                     dues[key] = due
             rows.append({

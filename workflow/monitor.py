@@ -199,7 +199,9 @@ class Monitor:
     def _raise(self, as_of: dt.date, since: dt.date | None, run_id: int) -> dict[str, int]:
         """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
         cal, settings = self.engine.calendar, self.settings
-        horizon = cal.add_working_days(as_of, settings.due_soon_days) \
+        # The furthest day a span may be due soon from, on the national or a regional calendar.
+        regional = [cal.for_agency(f"{p}0000") for p in cal.regional]
+        horizon = max(c.add_working_days(as_of, settings.due_soon_days) for c in [cal, *regional]) \
             if settings.due_soon_days else as_of
         stamp = store.now()
         counts: dict[str, int] = {}
@@ -214,9 +216,10 @@ class Monitor:
                     "as_of": as_of, "raised_at": stamp, "run_id": run_id}
 
         def levels(s: Any) -> list[tuple[str, int]]:
+            own = cal.for_agency(s.owner_agency)  # with its province's own holidays
             if s.committed_due_on is None:
-                return classify(s.due_on, as_of, cal, settings)
-            return classify(s.committed_due_on, as_of, cal, settings, statutory_on=s.due_on)
+                return classify(s.due_on, as_of, own, settings)
+            return classify(s.committed_due_on, as_of, own, settings, statutory_on=s.due_on)
 
         spans = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
                            spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
@@ -348,14 +351,15 @@ class Monitor:
                 .join(cases_t, cases_t.c.id == spans_t.c.case_id)
                 .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id)).all()
             for s in rows:
-                now_print = cal.fingerprint(s.started_on, s.due_on)
+                own = cal.for_agency(s.owner_agency)
+                now_print = own.fingerprint(s.started_on, s.due_on)
                 if s.calendar_fingerprint == now_print:
                     continue
                 d = self.engine.definition(s.definition_name, s.definition_version)
                 spec = d.span(s.name)
                 if spec is None:  # pragma: no cover - spans come from their definition
                     continue
-                due = span_due(cal, d, spec, s.started_on, s.owner_agency, None,
+                due = span_due(own, d, spec, s.started_on, s.owner_agency, None,
                                s.committed_limit_working_days)
                 conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id)
                              .values(**due.columns()))

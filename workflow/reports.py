@@ -87,7 +87,8 @@ class OverdueReport:
             spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
         with self.engine.db.connect() as conn:
             for r in conn.execution_options(yield_per=_STREAM).execute(query):
-                late = cal.working_days_between(r.committed_due_on or r.due_on, self.as_of)
+                late = cal.for_agency(r.owner_agency).working_days_between(
+                    r.committed_due_on or r.due_on, self.as_of)
                 yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
                                   mask_person_id(r.person_id), r.name, r.owner, r.started_on,
                                   r.committed_due_on, r.due_on, late,
@@ -132,7 +133,7 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
     with engine.db.connect() as conn:
         total = conn.scalar(sa.select(sa.func.count()).select_from(due.subquery()))
         for agency, judged_by, statutory in conn.execution_options(yield_per=_STREAM).execute(due):
-            late = cal.working_days_between(judged_by, as_of)
+            late = cal.for_agency(agency).working_days_between(judged_by, as_of)
             s = summary(agency)
             s.buckets[bucket(late)] += 1
             s.overdue += 1
