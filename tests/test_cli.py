@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -121,13 +122,21 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 
 
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
-    done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "60")
+    done = run("demo", "--folder", str(tmp_path / "out"))  # as `make demo` runs it
     assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
     for fmt in ("html", "xlsx", "csv"):
         assert (tmp_path / "out" / "reports" / f"overdue-2026-11-20.{fmt}").stat().st_size > 0
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
-        assert len(cases) == 60
+        assert len(cases) == 300
         assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
+        medical_v2 = {c.id for c in cases if (c.definition, c.definition_version)
+                      == ("medical_transfer", 2)}
+    assert "overdue spans with a committed limit" in done.stdout
+    with (tmp_path / "out" / "reports" / "overdue-2026-11-20.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    both = [r for r in rows if int(r["case"]) in medical_v2 and r["committed due"]]
+    assert both, "the report shows medical v2 spans with a committed due date"
+    assert all(r["committed due"] <= r["statutory due"] for r in both)

@@ -448,7 +448,8 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
-    from .demo import AS_OF, build_demo
+    from .definitions import shipped_definitions_dir
+    from .demo import AS_OF, build_demo, demo_definitions
     from .engine import Engine
     from .reports import write_report
     from .settings import Settings
@@ -457,7 +458,9 @@ def demo(
     folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = Engine(f"sqlite:///{db}", definitions=settings.definitions,
+    definitions = demo_definitions(Path(settings.definitions or shipped_definitions_dir()),
+                                   folder / "definitions")
+    engine = Engine(f"sqlite:///{db}", definitions=definitions,
                     settings=Settings.load(report_dir=folder / "reports"))
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("opening and moving cases", total=cases)
@@ -481,23 +484,36 @@ def demo(
     table = Table(title=f"alerts raised by the scan as of {AS_OF}")
     for col in ("level", "alerts"):
         table.add_column(col)
-    for level in ("due_soon", "overdue", "escalated", "advisory"):
+    for level in ("due_soon", "overdue", "escalated", "statutory_breach", "advisory"):
         table.add_row(level, str(result.count(level)))
     out.print(table)
 
     report = engine.overdue_report(AS_OF)
-    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late)")
-    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "on time (week)"):
+    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
+                        "the committed limit where there is one)")
+    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "past statutory due",
+                "on time (week)"):
         table.add_column(col)
     for s in report.agencies.values():
         rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
-        table.add_row(s.agency, *map(str, s.buckets.values()), str(s.escalated), rate)
+        table.add_row(s.agency, *map(str, s.buckets.values()), str(s.escalated),
+                      str(s.statutory_breaches), rate)
+    out.print(table)
+    committed = [x for x in report.lines() if x.committed_due_on is not None][:8]
+    table = Table(title="overdue spans with a committed limit (demo commitments, illustrative)")
+    for col in ("case", "insurance", "span", "agency", "committed due", "statutory due",
+                "past statutory due"):
+        table.add_column(col, no_wrap=True)
+    for x in committed:
+        table.add_row(str(x.case_id), x.insurance, x.span, x.agency, str(x.committed_due_on),
+                      str(x.due_on), "yes" if x.statutory_breach else "")
     out.print(table)
     reports = folder / "reports"
     reports.mkdir(exist_ok=True)
     for fmt in ("html", "xlsx", "csv"):
         out.print(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}")
-    out.print(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated")
+    out.print(f"Look around: sstransfer --db sqlite:///{db} --definitions {definitions} "
+              "alerts --level statutory_breach")
 
 
 IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from stdnum.cn import ric
 
+from .definitions import COMMITMENTS_FILE
 from .engine import Engine
 from .rules import Actor
 
@@ -25,6 +28,34 @@ _BIRTH_PLACES = ["110105", "110108", "310104", "310110", "440103", "330103", "51
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
           "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "晓东"]
+
+
+#: Committed limits for the demo only: illustrative, not any agency's published commitments.
+DEMO_COMMITMENTS = """\
+# Demo data: illustrative committed limits (承诺时限), NOT any agency's published commitments.
+commitments:
+  - {definition: medical_transfer, version: 2, span: destination_continuation, province: "44",
+     working_days: 3, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: destination_continuation, agency: "310000",
+     working_days: 3, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: origin_transfer, agency: "110000",
+     working_days: 7, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: origin_transfer, province: "33",
+     working_days: 8, source: demo data (illustrative)}
+  - {definition: pension_transfer, span: destination_review, agency: "440300", working_days: 7,
+     source: demo data (illustrative)}
+"""
+
+
+def demo_definitions(source: Path, target: Path) -> Path:
+    """A copy of the definitions folder with the demo's illustrative committed limits (unless
+    the folder has commitments of its own)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    commitments = target / COMMITMENTS_FILE
+    if not commitments.is_file() or "- " not in commitments.read_text(encoding="utf-8"):
+        commitments.write_text(DEMO_COMMITMENTS, encoding="utf-8")
+    return target
 
 
 def person_id(rng: random.Random) -> str:
@@ -140,4 +171,5 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
          and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
 
 
-__all__ = ["AGENCIES", "AS_OF", "DemoStats", "build_demo", "person_id"]
+__all__ = ["AGENCIES", "AS_OF", "DEMO_COMMITMENTS", "DemoStats", "build_demo", "demo_definitions",
+           "person_id"]
