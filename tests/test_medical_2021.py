@@ -13,12 +13,13 @@ from conftest import (
     DEST_CLERK,
     ORIGIN,
     ORIGIN_CLERK,
+    PERSON_ID,
     letter_process_definitions,
     open_case,
     snapshot,
 )
 
-from workflow import Actor, Engine, InvalidInput, NotPermitted
+from workflow import Actor, Engine, InvalidInput, InvalidRow, NotPermitted
 
 D = dt.date
 GOLDEN = Path(__file__).parent / "golden" / "medical-v1-0002.db"
@@ -142,3 +143,18 @@ def test_a_golden_database_of_medical_v1_cases_still_runs_to_the_end(tmp_path):
             assert (case.state, case.definition_version) == ("continued", 1)
         assert open_case(engine, "medical_transfer").definition_version == 2
         assert engine.get(1).origin_scheme is None  # version 1 records no scheme
+
+
+def test_a_bulk_import_names_the_line_of_a_medical_row_without_schemes(engine):
+    """Line 3 of a batch received 2025-09-26 lacks the destination scheme: nothing is opened."""
+    row = dict(definition="medical_transfer", person_id=PERSON_ID, person_name="张三",
+               origin=ORIGIN, destination="440300", applicant="employer",
+               documents=["application_form", "id_card"], origin_scheme="urban_employee",
+               destination_scheme="urban_rural_resident")
+    before = snapshot(engine)
+    with pytest.raises(InvalidRow, match="line 3: destination_scheme must be one of"):
+        engine.open_cases([row, {**row, "destination_scheme": None}], actor=DEST_CLERK,
+                          on=D(2025, 9, 26), first_line=2)
+    assert snapshot(engine) == before
+    [case_id] = engine.open_cases([row], actor=DEST_CLERK, on=D(2025, 9, 26))
+    assert engine.get(case_id).destination_scheme == "urban_rural_resident"

@@ -435,7 +435,8 @@ def calendar_recompute(as_json: JsonOpt = False) -> None:
         return
     for c in changes:
         out.print(f"case {c['case_id']} {c['span']}: due {c['old_due_on']} -> {c['new_due_on']}"
-                  + (" (still provisional)" if c["new_provisional"] else ""))
+                  + (" (still provisional)" if c["new_provisional"] else "")
+                  + f"; {c['reason']}")
     out.print(f"{len(changes)} due date(s) changed")
 
 
