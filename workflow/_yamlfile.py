@@ -78,9 +78,8 @@ class YamlFile:
                     continue
                 line = key.start_mark.line + 1
                 if (key.tag, key.value) in first:
-                    raise DefinitionError(
-                        self.path, f"key '{key.value}' is given twice (first on line "
-                        f"{first[key.tag, key.value]}): keep one", line)
+                    raise self._error(f"key '{key.value}' is given twice (first on line "
+                                      f"{first[key.tag, key.value]}): keep one", line)
                 first[key.tag, key.value] = line
 
     def _bad_date(self) -> DefinitionError:
@@ -89,8 +88,8 @@ class YamlFile:
                 try:
                     yaml.safe_load(node.value)
                 except (ValueError, OverflowError):
-                    return DefinitionError(self.path, f"'{node.value}' is not a real date",
-                                           node.start_mark.line + 1)
+                    return self._error(f"'{node.value}' is not a real date",
+                                       node.start_mark.line + 1)
         return DefinitionError(self.path, "is not valid YAML: a value cannot be read")
 
     def line_of(self, loc: tuple[Any, ...]) -> int | None:
@@ -115,7 +114,13 @@ class YamlFile:
         return line
 
     def fail(self, problem: str, loc: tuple[Any, ...] = ()) -> DefinitionError:
-        return DefinitionError(self.path, problem, self.line_of(loc))
+        """The error at ``loc``; values quoted from the file (a key, a state name with a line
+        break in it) are shown escaped, so the message stays one line."""
+        return self._error(problem, self.line_of(loc))
+
+    def _error(self, problem: str, line: int | None) -> DefinitionError:
+        problem = "".join(c if c.isprintable() else repr(c)[1:-1] for c in problem)
+        return DefinitionError(self.path, problem, line)
 
     def validate(self, model: type[M]) -> M:
         try:
