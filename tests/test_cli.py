@@ -140,3 +140,26 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     both = [r for r in rows if int(r["case"]) in medical_v2 and r["committed due"]]
     assert both, "the report shows medical v2 spans with a committed due date"
     assert all(r["committed due"] <= r["statutory due"] for r in both)
+
+
+def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_line(run, tmp_path):
+    """`open` takes --origin-scheme/--destination-scheme; an import's empty scheme cells (the
+    pension rows) mean none. The spans table shows committed and statutory due dates."""
+    medical = ["open", "medical_transfer", "--person-id", PERSON_ID, "--person-name", "张三",
+               "--origin", "310000", "--destination", "440300", "--applicant", "employer",
+               "--on", "2025-09-26", *EMPLOYER, "-d", "application_form", "-d", "id_card",
+               "--origin-scheme", "urban_employee", "--destination-scheme",
+               "urban_rural_resident", "--json"]
+    case = json.loads(run(*medical).stdout)
+    assert (case["definition_version"], case["destination_scheme"]) == (2, "urban_rural_resident")
+    run("fire", str(case["id"]), "review", *CLERK, "--on", "2025-09-29")
+    shown = run("show", str(case["id"])).stdout
+    assert "committed due" in shown and "statutory due" in shown and "2025-10-20" in shown
+    csv_path = tmp_path / "applications.csv"
+    csv_path.write_text(
+        "definition,person_id,person_name,origin,destination,applicant,documents,received_on,"
+        "origin_scheme,destination_scheme\n"
+        f"pension_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,,\n"
+        f"medical_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,"
+        "urban_employee,urban_employee\n", encoding="utf-8")
+    assert "2 case(s) opened" in run("import", str(csv_path), *CLERK).stdout
