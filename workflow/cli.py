@@ -353,14 +353,15 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
         out.print(f"scan as of {result.as_of} not run: {result.reason}")
         return
     counts = ", ".join(f"{lvl} {result.count(lvl)}"
-                       for lvl in ("due_soon", "overdue", "escalated", "advisory"))
+                       for lvl in ("due_soon", "overdue", "escalated", "statutory_breach",
+                                   "advisory"))
     out.print(f"scan as of {result.as_of}: {result.raised} new alert(s): {counts}")
 
 
 @app.command("alerts")
 def list_alerts(
     level: Annotated[str | None, typer.Option(
-        help="due_soon, overdue, escalated or advisory.")] = None,
+        help="due_soon, overdue, escalated, statutory_breach or advisory.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
