@@ -23,14 +23,21 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 CLERK = Actor("c-1", "destination_clerk", "440300")
 
 
+# Medical insurance since 2021 (medical_transfer v2) records the scheme at each end.
+SCHEMES = {"pension_transfer": {},
+           "medical_transfer": {"origin_scheme": "urban_employee",
+                                "destination_scheme": "urban_employee"}}
+
+
 def applications(n: int) -> list[dict]:
     rng = random.Random(4)
     ids = [person_id(rng) for _ in range(2000)]
-    return [dict(definition=rng.choice(["pension_transfer", "medical_transfer"]),
+    return [dict(definition=(name := rng.choice(["pension_transfer", "medical_transfer"])),
                  person_id=ids[i % 2000], person_name=f"申请人{i}",
                  origin=rng.choice([a for a in AGENCIES if a != "440300"]),
                  destination="440300", applicant="employer", channel="counter",
-                 documents=DOCS, on=dt.date(2025, 9, 1) + dt.timedelta(days=i % 300))
+                 documents=DOCS, on=dt.date(2025, 9, 1) + dt.timedelta(days=i % 300),
+                 **SCHEMES[name])
             for i in range(n)]
 
 

@@ -67,9 +67,36 @@ def db_url(request, tmp_path: Path) -> str:
     return fresh_database(request.param, tmp_path)
 
 
+MEDICAL_V2_FILE = "medical_transfer.v2.yaml"
+
+
+def letter_process_definitions(folder: Path) -> Path:
+    """A copy of the shipped definitions as they were before medical insurance's 2021 version:
+    both insurances follow the contact-letter process (medical_transfer version 1)."""
+    target = folder / "definitions-letter-process"
+    if not target.is_dir():
+        shutil.copytree(shipped_definitions_dir(), target)
+        (target / MEDICAL_V2_FILE).unlink()
+    return target
+
+
 @pytest.fixture
-def engine(db_url: str):
-    with Engine(db_url) as e:
+def engine(db_url: str, request, tmp_path: Path):
+    """An engine on the shipped definitions. A test parametrized by ``definition`` pins the
+    contact-letter process both insurances shared before 2021: its medical cases run on
+    medical_transfer version 1 (medical version 2 has tests of its own)."""
+    folder = None
+    if "definition" in request.fixturenames \
+            and request.getfixturevalue("definition") == "medical_transfer":
+        folder = letter_process_definitions(tmp_path)
+    with Engine(db_url, definitions=folder) as e:
+        yield e
+
+
+@pytest.fixture
+def letter_engine(db_url: str, tmp_path: Path):
+    """An engine whose medical cases run on version 1 (the contact-letter process)."""
+    with Engine(db_url, definitions=letter_process_definitions(tmp_path)) as e:
         yield e
 
 
@@ -78,10 +105,15 @@ def definition(request) -> str:
     return request.param
 
 
+SCHEMES = {"origin_scheme": "urban_employee", "destination_scheme": "urban_employee"}
+
+
 def open_case(engine: Engine, definition: str = "pension_transfer", **overrides):
     args = dict(person_id=PERSON_ID, person_name="张三", origin=ORIGIN, destination=DESTINATION,
                 applicant="employer", channel="counter", documents=full_documents(definition),
                 actor=APPLICANT, on=RECEIVED)
+    if engine.definition(definition).schemes:
+        args.update(SCHEMES)
     args.update(overrides)
     return engine.open_case(definition, **args)
 

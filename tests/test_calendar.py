@@ -113,8 +113,12 @@ SCHEDULE_2027 = """\
     year: 2027
     source: test schedule (not the real 2027 notice)
     holidays:
-      - {name: New Year's Day, from: 2027-01-01, to: 2027-01-03}
-      - {name: Test holiday, from: 2027-03-01, to: 2027-03-05}
+      - {name: 元旦, from: 2027-01-01, to: 2027-01-03}
+      - {name: 春节 (test dates), from: 2027-03-01, to: 2027-03-05}
+      - {name: 清明节, from: 2027-04-05, to: 2027-04-05}
+      - {name: 劳动节, from: 2027-05-01, to: 2027-05-05}
+      - {name: 端午节, from: 2027-06-09, to: 2027-06-09}
+      - {name: 中秋节、国庆节, from: 2027-10-01, to: 2027-10-07}
     make_up_workdays: [2027-03-06]
 """
 
@@ -139,7 +143,7 @@ def test_a_schedule_file_makes_its_year_official_and_overrides_the_library(tmp_p
 
 
 @pytest.mark.parametrize("text, line, words", [
-    (SCHEDULE_2027.replace("[2027-03-06]", "[2027-03-08]"), 6, "is a weekday"),
+    (SCHEDULE_2027.replace("[2027-03-06]", "[2027-03-08]"), 10, "is a weekday"),
     (SCHEDULE_2027.replace("source:", "sauce:"), 2, "sauce"),
     (SCHEDULE_2027.replace("to: 2027-03-05", "to: 2027-02-05"), 5, "before"),
     (SCHEDULE_2027.replace("year: 2027", "year: [2027"), 1, "not valid YAML"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -110,8 +111,10 @@ def test_the_calendar_commands(run):
 
 
 def test_the_definitions_commands(run, tmp_path, definitions_dir):
-    assert run("definitions", "validate").stdout.count("ok  ") == 3
+    assert run("definitions", "validate").stdout.count("ok  ") == 4
     assert "letter_sent --> funds_moved: move_funds" in run(
+        "definitions", "diagram", "medical_transfer", "--version", "1").stdout
+    assert "reviewed --> funds_moved: move_funds" in run(
         "definitions", "diagram", "medical_transfer").stdout
     bad = definitions_dir / "medical_transfer.yaml"
     bad.write_text(bad.read_text(encoding="utf-8").replace("dest: continued", "dest: done"),
@@ -121,17 +124,48 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 
 
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
-    done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "60")
+    done = run("demo", "--folder", str(tmp_path / "out"))  # as `make demo` runs it
     assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
     assert done.stderr == "", "the summary comes without a flood of log lines"
     for fmt in ("html", "xlsx", "csv"):
         assert (tmp_path / "out" / "reports" / f"overdue-2026-11-20.{fmt}").stat().st_size > 0
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
-        assert len(cases) == 60
+        assert len(cases) == 300
         assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
+        medical_v2 = {c.id for c in cases if (c.definition, c.definition_version)
+                      == ("medical_transfer", 2)}
+    assert "overdue spans with a committed limit" in done.stdout
+    with (tmp_path / "out" / "reports" / "overdue-2026-11-20.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    both = [r for r in rows if int(r["case"]) in medical_v2 and r["committed due"]]
+    assert both, "the report shows medical v2 spans with a committed due date"
+    assert all(r["committed due"] <= r["statutory due"] for r in both)
+
+
+def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_line(run, tmp_path):
+    """`open` takes --origin-scheme/--destination-scheme; an import's empty scheme cells (the
+    pension rows) mean none. The spans table shows committed and statutory due dates."""
+    medical = ["open", "medical_transfer", "--person-id", PERSON_ID, "--person-name", "张三",
+               "--origin", "310000", "--destination", "440300", "--applicant", "employer",
+               "--on", "2025-09-26", *EMPLOYER, "-d", "application_form", "-d", "id_card",
+               "--origin-scheme", "urban_employee", "--destination-scheme",
+               "urban_rural_resident", "--json"]
+    case = json.loads(run(*medical).stdout)
+    assert (case["definition_version"], case["destination_scheme"]) == (2, "urban_rural_resident")
+    run("fire", str(case["id"]), "review", *CLERK, "--on", "2025-09-29")
+    shown = run("show", str(case["id"])).stdout
+    assert "committed due" in shown and "statutory due" in shown and "2025-10-20" in shown
+    csv_path = tmp_path / "applications.csv"
+    csv_path.write_text(
+        "definition,person_id,person_name,origin,destination,applicant,documents,received_on,"
+        "origin_scheme,destination_scheme\n"
+        f"pension_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,,\n"
+        f"medical_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,"
+        "urban_employee,urban_employee\n", encoding="utf-8")
+    assert "2 case(s) opened" in run("import", str(csv_path), *CLERK).stdout
 
 
 # --- the error path of every command ----------------------------------------------------------

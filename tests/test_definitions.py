@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_shipped_definitions_load_with_their_triggers():
+    """Pension and medical version 1 follow the contact-letter process of the seeds."""
     ds = DefinitionSet()
     assert ds.names() == ["medical_transfer", "pension_transfer"]
-    for d in ds:
+    assert sorted(ds.by_key) == [("medical_transfer", 1), ("medical_transfer", 2),
+                                 ("pension_transfer", 1)]
+    for d in (ds.by_key["pension_transfer", 1], ds.by_key["medical_transfer", 1]):
         assert set(d.triggers) == {"review", "reject", "request_documents", "resubmit",
                                    "send_letter", "move_funds", "continue_relationship",
                                    "withdraw"}

@@ -82,7 +82,6 @@ def test_the_person_owned_premium_span_alerts_like_the_others(engine):
     case = open_case(engine, "medical_transfer", applicant="self",
                      actor=Actor("p", "self", person_id=PERSON_ID))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
-    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
     engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 13),
                 documents=["information_form"], amount="10.00")
     engine.scan(D(2026, 1, 20))
@@ -270,8 +269,11 @@ def test_provisional_due_dates_are_recomputed_when_the_schedule_is_added(definit
     calendars = definitions_dir / "calendars"
     calendars.mkdir(exist_ok=True)
     (calendars / "2027.yaml").write_text(
-        "year: 2027\nsource: test schedule\n"
-        "holidays:\n  - {name: New Year, from: 2027-01-01, to: 2027-01-06}\n", encoding="utf-8")
+        "year: 2027\nsource: test schedule (not the real notice)\n"
+        "holidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-06}\n"
+        + "".join(f"  - {{name: {h}, from: 2027-0{m}-03, to: 2027-0{m}-03}}\n"
+                  for m, h in enumerate(["春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"], 2)),
+        encoding="utf-8")
     with Engine(db_url, definitions=definitions_dir) as engine:
         changes = engine.recompute_due_dates()
         [span] = engine.spans(case.id)

@@ -8,28 +8,89 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ._textfile import UnknownEncoding, decode_text
 from .errors import DefinitionError
 
 M = TypeVar("M", bound=BaseModel)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class YamlFile:
-    """A parsed YAML file that remembers where each value stood."""
+    """A parsed YAML file that remembers where each value stood.
+
+    The text is decoded as users' files are (:func:`~workflow._textfile.decode_text`); a key
+    given twice in one mapping is an error naming both lines (YAML would keep the last one
+    silently), and so is a date that does not exist (``2027-02-30``).
+    """
 
     def __init__(self, path: Path | str, text: str | None = None) -> None:
         self.path = Path(path)
-        try:
-            self.text = self.path.read_text(encoding="utf-8") if text is None else text
-        except OSError as exc:
-            raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
+        if text is None:
+            try:
+                text = decode_text(self.path.read_bytes())
+            except OSError as exc:
+                raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
+            except UnknownEncoding as exc:
+                raise DefinitionError(path, str(exc)) from None
+        self.text = text
         try:
             self.node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            self._check_keys()
             self.data: Any = yaml.safe_load(self.text)
         except yaml.MarkedYAMLError as exc:
-            line = exc.problem_mark.line + 1 if exc.problem_mark else None
-            raise DefinitionError(path, f"is not valid YAML: {exc.problem}", line) from None
+            mark = exc.problem_mark or exc.context_mark
+            raise DefinitionError(path, f"is not valid YAML: {exc.problem or exc.context}",
+                                  mark.line + 1 if mark else None) from None
+        except yaml.reader.ReaderError as exc:  # a control character
+            raise DefinitionError(
+                path, f"is not valid YAML: character #x{exc.character:04x} is not allowed",
+                self.text.count("\n", 0, exc.position) + 1) from None
+        except yaml.YAMLError as exc:
+            raise DefinitionError(path, f"is not valid YAML: {str(exc).splitlines()[0]}") from None
+        except (ValueError, OverflowError):  # a timestamp YAML recognised but cannot build
+            raise self._bad_date() from None
+        except RecursionError:
+            raise DefinitionError(path, "is not valid YAML: nested too deeply") from None
         if not isinstance(self.data, dict):
             raise DefinitionError(path, "must be a mapping of keys to values", 1)
+
+    def _nodes(self):
+        """Every node of the document, once each (aliases are not followed twice)."""
+        todo, seen = [self.node] if self.node is not None else [], set()
+        while todo:
+            node = todo.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield node
+            if isinstance(node, yaml.MappingNode):
+                todo.extend(part for pair in node.value for part in pair)
+            elif isinstance(node, yaml.SequenceNode):
+                todo.extend(node.value)
+
+    def _check_keys(self) -> None:
+        for node in self._nodes():
+            if not isinstance(node, yaml.MappingNode):
+                continue
+            first: dict[tuple[str, str], int] = {}
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                if (key.tag, key.value) in first:
+                    raise self._error(f"key '{key.value}' is given twice (first on line "
+                                      f"{first[key.tag, key.value]}): keep one", line)
+                first[key.tag, key.value] = line
+
+    def _bad_date(self) -> DefinitionError:
+        for node in self._nodes():
+            if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP:
+                try:
+                    yaml.safe_load(node.value)
+                except (ValueError, OverflowError):
+                    return self._error(f"'{node.value}' is not a real date",
+                                       node.start_mark.line + 1)
+        return DefinitionError(self.path, "is not valid YAML: a value cannot be read")
 
     def line_of(self, loc: tuple[Any, ...]) -> int | None:
         """The 1-based line of the value at ``loc`` (keys and list indexes), or its nearest parent."""
@@ -53,7 +114,13 @@ class YamlFile:
         return line
 
     def fail(self, problem: str, loc: tuple[Any, ...] = ()) -> DefinitionError:
-        return DefinitionError(self.path, problem, self.line_of(loc))
+        """The error at ``loc``; values quoted from the file (a key, a state name with a line
+        break in it) are shown escaped, so the message stays one line."""
+        return self._error(problem, self.line_of(loc))
+
+    def _error(self, problem: str, line: int | None) -> DefinitionError:
+        problem = "".join(c if c.isprintable() else repr(c)[1:-1] for c in problem)
+        return DefinitionError(self.path, problem, line)
 
     def validate(self, model: type[M]) -> M:
         try:

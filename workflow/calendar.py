@@ -12,19 +12,37 @@ Everything is precomputed into flat tables, so the arithmetic is two list look-u
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._yamlfile import YamlFile
-from .errors import InvalidInput
+from .errors import InvalidInput, OutdatedLibrary
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 _OFFICIAL_SINCE = 2001  # the library checks its China data against the notices from 2001
+#: The first `holidays` release with China's 2026 schedule: an older one would count Spring
+#: Festival 2025-2026 as working days.
+HOLIDAYS_MINIMUM = (0, 85)
+#: The seven statutory public holidays every year's notice sets (国务院《全国年节及纪念日放假办法》).
+STATUTORY_HOLIDAYS = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+
+
+def check_holidays_library(version: str | None = None) -> None:
+    """Refuse to work with a `holidays` release older than the one the project knows."""
+    version = holidays.__version__ if version is None else version
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    if parts < HOLIDAYS_MINIMUM:
+        need = ".".join(map(str, HOLIDAYS_MINIMUM))
+        raise OutdatedLibrary(
+            f"the installed holidays {version} is older than {need}, the first release with "
+            f"China's 2026 schedule: upgrade it (pip install 'holidays>={need}')")
 
 
 class _HolidayRange(BaseModel):
@@ -32,6 +50,8 @@ class _HolidayRange(BaseModel):
     name: str = Field(min_length=1)
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
+    #: Set when the range runs into the year before or after (e.g. 元旦 from 12-30).
+    adjacent_year: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> _HolidayRange:
@@ -48,20 +68,82 @@ class _YearSchedule(BaseModel):
     source: str = Field(min_length=1, description="the notice this was copied from")
     holidays: tuple[_HolidayRange, ...] = Field(min_length=1)
     make_up_workdays: tuple[dt.date, ...] = ()
+    #: Weekend days of the year before or after that this notice made working days (the 2007
+    #: notice made 2006-12-30 and 2006-12-31 working days).
+    adjacent_year_make_up_workdays: tuple[dt.date, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The statutory holidays this schedule does not set (then the year stays provisional)."""
+        return tuple(h for h in STATUTORY_HOLIDAYS
+                     if not any(h in rng.name for rng in self.holidays))
+
+    @property
+    def workdays(self) -> tuple[dt.date, ...]:
+        return (*self.make_up_workdays, *self.adjacent_year_make_up_workdays)
+
+
+class _RegionalSchedule(BaseModel):
+    """Public holidays a province or autonomous region adds for its own agencies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    province: str = Field(pattern=r"^\d{2}$")
+    source: str = Field(min_length=1, description="the regional notice this was copied from")
+    holidays: tuple[_HolidayRange, ...] = Field(min_length=1)
+
+    @field_validator("province", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @property
+    def days(self) -> set[dt.date]:
+        return {rng.start + dt.timedelta(days=i) for rng in self.holidays
+                for i in range((rng.end - rng.start).days + 1)}
+
+
+_REGIONAL_FILE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def load_regional_schedule(path: Path) -> _RegionalSchedule:
+    """Read and check one ``calendars/YEAR-PP.yaml`` file (PP: the agency code's first two digits)."""
+    doc = YamlFile(path)
+    schedule = doc.validate(_RegionalSchedule)
+    year, province = _REGIONAL_FILE.match(path.stem).groups()
+    if (str(schedule.year), schedule.province) != (year, province):
+        raise doc.fail(f"the file of {year} for province {province} gives year {schedule.year} "
+                       f"and province {schedule.province}", ("year",))
+    for i, rng in enumerate(schedule.holidays):
+        if rng.start.year != schedule.year or rng.end.year != schedule.year:
+            raise doc.fail(f"holiday '{rng.name}' ({rng.start} to {rng.end}) runs outside "
+                           f"{schedule.year}", ("holidays", i))
+    return schedule
 
 
 def load_schedule(path: Path) -> _YearSchedule:
-    """Read and check one ``definitions/calendars/YEAR.yaml`` file."""
+    """Read and check one ``definitions/calendars/YEAR.yaml`` file: every date in that year
+    (or, where marked, in the year next to it), make-up days on weekends."""
     doc = YamlFile(path)
     schedule = doc.validate(_YearSchedule)
-    for i, day in enumerate(schedule.make_up_workdays):
-        if day.weekday() < 5:
-            raise doc.fail(f"make-up working day {day} is a weekday, not a weekend day",
-                           ("make_up_workdays", i))
+    year = schedule.year
+    if path.stem.isdigit() and int(path.stem) != year:
+        raise doc.fail(f"the file of {path.stem} gives year {year}", ("year",))
+    for key, adjacent in (("make_up_workdays", False), ("adjacent_year_make_up_workdays", True)):
+        for i, day in enumerate(getattr(schedule, key)):
+            if day.weekday() < 5:
+                raise doc.fail(f"make-up working day {day} is a weekday, not a weekend day",
+                               (key, i))
+            if adjacent != (day.year != year) or abs(day.year - year) > 1:
+                where = f"the year next to {year}" if adjacent else str(year)
+                raise doc.fail(f"{day} is not in {where}", (key, i))
     for i, rng in enumerate(schedule.holidays):
-        if abs(rng.start.year - schedule.year) > 1 or abs(rng.end.year - schedule.year) > 1:
-            raise doc.fail(f"holiday '{rng.name}' is not in or next to {schedule.year}",
-                           ("holidays", i))
+        years = {rng.start.year, rng.end.year}
+        if year not in years or max(abs(y - year) for y in years) > 1 or (
+                years != {year} and not rng.adjacent_year):
+            hint = "" if year not in years else " (mark it `adjacent_year: true` if it should)"
+            raise doc.fail(f"holiday '{rng.name}' ({rng.start} to {rng.end}) runs outside "
+                           f"{year}{hint}", ("holidays", i))
     return schedule
 
 
@@ -89,21 +171,42 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A due date, and whether it rests on a year whose schedule is not published yet."""
+    """A due date, whether it rests on a year whose schedule is not published yet, and how a
+    rule moved it (``note``), if one did."""
 
     on: dt.date
     provisional: bool
+    note: str | None = None
+
+
+#: Receipt on a non-working day: day 1 is the first working day after it (Civil Code art. 201),
+#: or the receipt counts as made on the next working day (day 1 is the working day after that).
+COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
+RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
 class WorkingCalendar:
-    """Answers working-day questions for the years 2000 to 2099."""
+    """Answers working-day questions for the years 2000 to 2099.
 
-    def __init__(self, calendars_dir: Path | str | None = None) -> None:
+    ``calendars_dir`` holds national schedules (``YEAR.yaml``) and regional overlays
+    (``YEAR-PP.yaml``); :meth:`for_agency` gives the calendar of an agency's province.
+    """
+
+    def __init__(self, calendars_dir: Path | str | None = None, *,
+                 province: str | None = None) -> None:
+        check_holidays_library()
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
         off, on = (set(days) for days in _library_days())
+        self.calendars_dir, self.province = calendars_dir, province
         self.schedules: dict[int, _YearSchedule] = {}
+        #: Regional overlays by province prefix, then year.
+        self.regional: dict[str, dict[int, _RegionalSchedule]] = {}
         if calendars_dir is not None and Path(calendars_dir).is_dir():
             for path in sorted(Path(calendars_dir).glob("*.yaml")):
+                if _REGIONAL_FILE.match(path.stem):
+                    overlay = load_regional_schedule(path)
+                    self.regional.setdefault(overlay.province, {})[overlay.year] = overlay
+                    continue
                 schedule = load_schedule(path)
                 if schedule.year in self.schedules:
                     raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
@@ -114,8 +217,15 @@ class WorkingCalendar:
             for rng in schedule.holidays:
                 off.update(rng.start + dt.timedelta(days=i)
                            for i in range((rng.end - rng.start).days + 1))
-            on.update(schedule.make_up_workdays)
-        self.official_years = library_official_years() | frozenset(self.schedules)
+            on.update(schedule.workdays)
+        for overlay in self.regional.get(province, {}).values() if province else ():
+            off.update(overlay.days)
+            on.difference_update(overlay.days)
+        self._by_province: dict[str, WorkingCalendar] = {}
+        #: Years whose file lacks a statutory holiday, and what it lacks: still provisional.
+        self.incomplete = {y: s.missing for y, s in self.schedules.items() if s.missing}
+        self.official_years = (library_official_years() | frozenset(self.schedules)) \
+            - frozenset(self.incomplete)
 
         self._base = first.toordinal()
         self._is_work = bytearray()
@@ -130,6 +240,18 @@ class WorkingCalendar:
             self._rank.append(len(self._days))
             day += dt.timedelta(days=1)
         self._first, self._last = first, last
+        self._prints: dict[int, str] = {}
+
+    def for_agency(self, agency: str) -> WorkingCalendar:
+        """The calendar of an agency: this one plus its province's overlay, if there is one."""
+        province = agency[:2]
+        if province not in self.regional or province == self.province:
+            return self
+        cal = self._by_province.get(province)
+        if cal is None:
+            cal = self._by_province[province] = WorkingCalendar(self.calendars_dir,
+                                                                province=province)
+        return cal
 
     def _offset(self, day: dt.date) -> int:
         i = day.toordinal() - self._base
@@ -170,13 +292,58 @@ class WorkingCalendar:
         return any(not self.is_official(y) for y in range(lo.year, hi.year + 1))
 
     def due_in_months(self, start: dt.date, months: int) -> Due:
-        """The same day ``months`` calendar months later (the month's last day if it has none)."""
-        return Due(add_months(start, months), False)
+        """The same day ``months`` calendar months later (the month's last day if it has none);
+        a last day that is not a working day moves to the next working day (Civil Code art. 203)."""
+        end = add_months(start, months)
+        if self.is_working_day(end):
+            return Due(end, self.is_provisional(start, end))
+        on = self.add_working_days(end, 1)
+        return Due(on, self.is_provisional(start, on),
+                   f"{end} is not a working day: moved to the next working day {on} "
+                   "(Civil Code art. 203)")
 
-    def due(self, received: dt.date, limit: int) -> Due:
-        """The due date of a limit of ``limit`` working days counted from ``received``."""
-        on = self.add_working_days(received, limit)
-        return Due(on, self.is_provisional(received, on))
+    def due(self, received: dt.date, limit: int,
+            policy: str = COUNT_FROM_NEXT_WORKING_DAY) -> Due:
+        """The due date of a limit of ``limit`` working days counted from ``received``.
+
+        ``policy`` (a definition's ``receipt_on_non_working_day``): with
+        ``received_next_working_day`` a receipt on a non-working day counts as made on the next
+        working day, so the limit runs one working day longer than by default.
+        """
+        start, note = received, None
+        if policy == RECEIVED_NEXT_WORKING_DAY and not self.is_working_day(received):
+            start = self.add_working_days(received, 1)
+            note = (f"received on {received}, a non-working day: counted as received on "
+                    f"{start} (received_next_working_day)")
+        elif policy not in (COUNT_FROM_NEXT_WORKING_DAY, RECEIVED_NEXT_WORKING_DAY):
+            raise InvalidInput(f"unknown receipt policy {policy!r}")
+        on = self.add_working_days(start, limit)
+        return Due(on, self.is_provisional(received, on), note)
+
+    def fingerprint(self, first: dt.date, last: dt.date) -> str:
+        """The schedules of the years from ``first`` to ``last`` as this calendar knows them
+        (which days are worked, whether each year is official): ``"2025:3f9a…,2026:…"``. A due
+        date computed under one fingerprint needs recomputing when it changes."""
+        return ",".join(f"{y}:{self._year_print(y)}" for y in range(first.year, last.year + 1))
+
+    def _year_print(self, year: int) -> str:
+        cached = self._prints.get(year)
+        if cached is None:
+            i = self._offset(dt.date(year, 1, 1))
+            j = self._offset(dt.date(year, 12, 31)) + 1
+            data = bytes(self._is_work[i:j]) + (b"official" if self.is_official(year) else b"")
+            cached = self._prints[year] = hashlib.sha256(data).hexdigest()[:12]
+        return cached
 
 
-__all__ = ["Due", "WorkingCalendar", "add_months", "library_official_years", "load_schedule"]
+__all__ = [
+    "COUNT_FROM_NEXT_WORKING_DAY",
+    "RECEIVED_NEXT_WORKING_DAY",
+    "STATUTORY_HOLIDAYS",
+    "Due",
+    "WorkingCalendar",
+    "add_months",
+    "check_holidays_library",
+    "library_official_years",
+    "load_schedule",
+]

@@ -177,11 +177,12 @@ def _show_case(case, as_json: bool, spans=None) -> None:
 
 def _spans_table(spans) -> None:
     table = Table(title="spans")
-    for col in ("span", "owner", "agency", "started", "due", "ended", "provisional"):
+    for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
+                "provisional", "note"):
         table.add_column(col)
     for s in spans:
-        _row(table, s.name, s.owner, s.owner_agency, s.started_on, s.due_on,
-             s.ended_on or "running", "yes" if s.provisional else "")
+        _row(table, s.name, s.owner, s.owner_agency, s.started_on, s.committed_due_on or "–",
+             s.due_on, s.ended_on or "running", "yes" if s.provisional else "", s.due_note or "")
     out.print(table)
 
 
@@ -197,6 +198,10 @@ def open_case(
     channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
     document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
     actor_id_number: IdNumberOpt = None,
+    origin_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): urban_employee or urban_rural_resident at the origin.")] = None,
+    destination_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): the scheme at the destination.")] = None,
 ) -> None:
     """Open a transfer case (the application is received)."""
     if role.strip() == "self" and actor_id_number is None:
@@ -205,7 +210,7 @@ def open_case(
         definition, person_id=person_id, person_name=person_name, origin=origin,
         destination=destination, applicant=applicant, channel=channel,
         documents=document or [], actor=_actor(actor, role, agency, actor_id_number),
-        on=_date(on, "--on"))
+        on=_date(on, "--on"), origin_scheme=origin_scheme, destination_scheme=destination_scheme)
     _show_case(case, as_json)
 
 
@@ -325,6 +330,11 @@ def definitions_validate(
     years = sorted(cal.official_years)
     out.print(_esc(f"ok  calendar: official years {years[0]}-{years[-1]}"
                    + (f", from files: {sorted(cal.schedules)}" if cal.schedules else "")))
+    for year, missing in sorted(cal.incomplete.items()):
+        out.print(_esc(f"provisional  calendars/{year}.yaml: {year} stays provisional, it lacks "
+                       f"{'、'.join(missing)}"))
+    if ds.commitments.entries:
+        out.print(f"ok  {len(ds.commitments.entries)} committed limit(s)")
 
 
 @definitions_app.command("diagram")
@@ -421,14 +431,15 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
         out.print(_esc(f"scan as of {result.as_of} not run: {result.reason}"))
         return
     counts = ", ".join(f"{lvl} {result.count(lvl)}"
-                       for lvl in ("due_soon", "overdue", "escalated", "advisory"))
+                       for lvl in ("due_soon", "overdue", "escalated", "statutory_breach",
+                                   "advisory"))
     out.print(f"scan as of {result.as_of}: {result.raised} new alert(s): {counts}")
 
 
 @app.command("alerts")
 def list_alerts(
     level: Annotated[str | None, typer.Option(
-        help="due_soon, overdue, escalated or advisory.")] = None,
+        help="due_soon, overdue, escalated, statutory_breach or advisory.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
@@ -501,14 +512,15 @@ def scheduler_run(
 
 @calendar_app.command("recompute")
 def calendar_recompute(as_json: JsonOpt = False) -> None:
-    """Recompute provisional due dates after next year's holiday schedule was added."""
+    """Recompute the due dates of running spans whose years' holiday schedules changed."""
     changes = settings.engine().recompute_due_dates()
     if as_json:
         _print_json(changes)
         return
     for c in changes:
         out.print(_esc(f"case {c['case_id']} {c['span']}: due {c['old_due_on']} -> "
-                       f"{c['new_due_on']}" + (" (still provisional)" if c["new_provisional"] else "")))
+                       f"{c['new_due_on']}" + (" (still provisional)" if c["new_provisional"] else "")
+                       + f"; {c['reason']}"))
     out.print(f"{len(changes)} due date(s) changed")
 
 
@@ -521,7 +533,8 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
-    from .demo import AS_OF, build_demo
+    from .definitions import shipped_definitions_dir
+    from .demo import AS_OF, build_demo, demo_definitions
     from .engine import Engine
     from .reports import write_report
     from .settings import Settings
@@ -532,7 +545,9 @@ def demo(
     folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = Engine(f"sqlite:///{db}", definitions=settings.definitions,
+    definitions = demo_definitions(Path(settings.definitions or shipped_definitions_dir()),
+                                   folder / "definitions")
+    engine = Engine(f"sqlite:///{db}", definitions=definitions,
                     settings=Settings.load(report_dir=folder / "reports"))
     with _progress() as bar:
         task = bar.add_task("opening and moving cases", total=cases)
@@ -556,23 +571,35 @@ def demo(
     table = Table(title=f"alerts raised by the scan as of {AS_OF}")
     for col in ("level", "alerts"):
         table.add_column(col)
-    for level in ("due_soon", "overdue", "escalated", "advisory"):
+    for level in ("due_soon", "overdue", "escalated", "statutory_breach", "advisory"):
         _row(table, level, result.count(level))
     out.print(table)
 
     report = engine.overdue_report(AS_OF)
-    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late)")
-    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "on time (week)"):
+    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
+                        "the committed limit where there is one)")
+    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "past statutory due",
+                "on time (week)"):
         table.add_column(col)
     for s in report.agencies.values():
         rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
-        _row(table, s.agency, *s.buckets.values(), s.escalated, rate)
+        _row(table, s.agency, *s.buckets.values(), s.escalated, s.statutory_breaches, rate)
+    out.print(table)
+    committed = [x for x in report.lines() if x.committed_due_on is not None][:8]
+    table = Table(title="overdue spans with a committed limit (demo commitments, illustrative)")
+    for col in ("case", "insurance", "span", "agency", "committed due", "statutory due",
+                "past statutory due"):
+        table.add_column(col, no_wrap=True)
+    for x in committed:
+        _row(table, x.case_id, x.insurance, x.span, x.agency, x.committed_due_on, x.due_on,
+             "yes" if x.statutory_breach else "")
     out.print(table)
     reports = folder / "reports"
     reports.mkdir(exist_ok=True)
     for fmt in ("html", "xlsx", "csv"):
         out.print(_esc(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}"))
-    out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} alerts --level escalated"))
+    out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} --definitions {definitions} "
+                   "alerts --level statutory_breach"))
 
 
 @app.command("import")
@@ -583,7 +610,8 @@ def import_cases(
     """Open every application of a CSV file in one batch; a bad line stops it, writing nothing.
 
     Columns: definition, person_id, person_name, origin, destination, applicant, channel,
-    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today).
+    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today), and for
+    medical insurance since 2021 origin_scheme and destination_scheme.
     The file may be UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
     """
     from .importing import read_applications

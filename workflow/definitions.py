@@ -17,7 +17,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from transitions import Machine
 
 from ._yamlfile import YamlFile
@@ -25,6 +33,7 @@ from .errors import DefinitionError, InvalidInput
 
 CATALOGUE_FILE = "documents.yaml"
 DIVISIONS_FILE = "divisions_extra.yaml"
+COMMITMENTS_FILE = "committed_limits.yaml"
 CALENDARS_DIR = "calendars"
 
 APPLICANT_KINDS = ("self", "employer", "agent")
@@ -34,6 +43,15 @@ ROLES = (*APPLICANT_KINDS, *CLERK_ROLES, "supervisor")
 TRANSITION_ROLES = ("applicant", *CLERK_ROLES)
 CHANNELS = ("counter", "online")
 OPEN_EVENT = "open"
+#: Medical insurance schemes a definition may record at each end of a transfer (43号 art. 2).
+SCHEMES = {
+    "urban_employee": "职工基本医疗保险 (urban employee basic medical insurance)",
+    "urban_rural_resident": "城乡居民基本医疗保险 (urban-rural resident basic medical insurance)",
+}
+#: How a limit counts from a receipt on a non-working day (a declared policy of a definition):
+#: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
+#: receipt counts as made on the next working day, so day 1 is the working day after that.
+RECEIPT_POLICIES = ("count_from_next_working_day", "received_next_working_day")
 
 #: Guards are names in this registry, never code in the definition.
 GUARDS = {
@@ -102,6 +120,18 @@ class _DefinitionModel(_Strict):
     application_documents: _ApplicationDocuments
     transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
     spans: tuple[SpanSpec, ...] = ()
+    #: Keys added after version 1 was stored (see ``_ADDED_KEYS``).
+    schemes: tuple[Name, ...] = ()
+    application_at: tuple[Literal["origin", "destination"], ...] = Field(
+        default=("destination",), min_length=1)
+    receipt_on_non_working_day: Literal[
+        "count_from_next_working_day", "received_next_working_day"] = RECEIPT_POLICIES[0]
+
+
+#: Keys added to the definition format later, with their defaults: left out of the content hash
+#: while at their default, so the hashes stored for older versions stay valid.
+_ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
+               "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
 
 
 class _DocumentKind(_Strict):
@@ -127,6 +157,89 @@ def load_extra_divisions(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     return dict(YamlFile(path).validate(_ExtraDivisionsModel).divisions)
+class _Commitment(_Strict):
+    """An agency's own limit (承诺时限) for one span, shorter than the statute's."""
+
+    definition: Name
+    version: int | None = Field(default=None, ge=1)  # None: every version with this span
+    span: Name
+    agency: str | None = Field(default=None, pattern=r"^\d{6}$")
+    province: str | None = Field(default=None, pattern=r"^\d{2}$")
+    working_days: int = Field(ge=1, le=365)
+    source: str = Field(min_length=1, description="where the agency published it")
+
+    @field_validator("agency", "province", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> _Commitment:
+        if (self.agency is None) == (self.province is None):
+            raise ValueError("give exactly one of agency (6 digits) and province (2 digits)")
+        return self
+
+
+class _CommitmentsModel(_Strict):
+    commitments: tuple[_Commitment, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommittedLimits:
+    """Committed limits per span for an agency code or a province prefix; an agency's own
+    entry wins over its province's, a version's own over one for every version."""
+
+    entries: tuple[_Commitment, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path, definitions: Iterable[Definition]) -> CommittedLimits:
+        """Read the file and check it against the definitions: each names a known definition
+        and working-day span, says it once, and is not above the statutory limit."""
+        doc = YamlFile(path)
+        model = doc.validate(_CommitmentsModel)
+        definitions = list(definitions)
+        seen: dict[tuple, int] = {}
+        for i, c in enumerate(model.commitments):
+            loc = ("commitments", i)
+            key = (c.definition, c.version, c.span, c.agency, c.province)
+            if key in seen:
+                first = doc.line_of(("commitments", seen[key]))
+                raise doc.fail(f"a second commitment for {c.span} of {c.agency or c.province} "
+                               f"(the first is on line {first})", loc)
+            seen[key] = i
+            versions = [d for d in definitions if d.name == c.definition
+                        and c.version in (None, d.version)]
+            if not versions:
+                raise doc.fail(f"no definition {c.definition}"
+                               + (f" version {c.version}" if c.version else ""), (*loc, "definition"))
+            specs = [(d, d.span(c.span)) for d in versions if d.span(c.span) is not None]
+            if not specs:
+                raise doc.fail(f"{c.definition} has no span '{c.span}'", (*loc, "span"))
+            for d, spec in specs:
+                if spec.limit_working_days is None:
+                    raise doc.fail(f"span '{c.span}' counts calendar months, not working days",
+                                   (*loc, "span"))
+                if c.working_days > spec.limit_working_days:
+                    raise doc.fail(
+                        f"committed limit of {c.working_days} working days for {c.span} is above "
+                        f"the statutory {spec.limit_working_days} of {d.name} version {d.version}",
+                        (*loc, "working_days"))
+        return cls(model.commitments)
+
+    def limit(self, definition: Definition, span: SpanSpec, agency: str) -> int | None:
+        """The committed limit in working days for ``agency``'s span, if it has one."""
+        if span.limit_working_days is None:
+            return None
+        best: tuple[int, int] | None = None
+        for c in self.entries:
+            if (c.definition != definition.name or c.version not in (None, definition.version)
+                    or c.span != span.name or c.working_days > span.limit_working_days):
+                continue
+            if c.agency == agency or (c.province is not None and agency.startswith(c.province)):
+                rank = (c.agency is not None) * 2 + (c.version is not None)
+                if best is None or rank > best[0]:
+                    best = (rank, c.working_days)
+        return None if best is None else best[1]
 
 
 @dataclass(frozen=True)
@@ -168,7 +281,11 @@ class Definition:
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
-        canonical = json.dumps(self.model.model_dump(mode="json"), sort_keys=True)
+        data = self.model.model_dump(mode="json")
+        for key, default in _ADDED_KEYS.items():
+            if data[key] == default:
+                del data[key]
+        canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
 
     # --- the neutral model, under domain names -------------------------------------------
@@ -203,6 +320,21 @@ class Definition:
     @property
     def spans(self) -> tuple[SpanSpec, ...]:
         return self.model.spans
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        return self.model.schemes
+
+    @property
+    def application_at(self) -> tuple[str, ...]:
+        return self.model.application_at
+
+    @property
+    def receipt_policy(self) -> str:
+        return self.model.receipt_on_non_working_day
+
+    def span(self, name: str) -> SpanSpec | None:
+        return next((s for s in self.spans if s.name == name), None)
 
     @cached_property
     def transitions(self) -> dict[tuple[str, str], TransitionSpec]:
@@ -285,6 +417,8 @@ def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogu
         known(s, m.states, "state", ("final_states", i))
     if m.initial in m.final_states:
         raise doc.fail("the initial state cannot be final", ("initial",))
+    for i, scheme in enumerate(m.schemes):
+        known(scheme, SCHEMES, "scheme", ("schemes", i))
     for group, kinds in [("always", m.application_documents.always),
                          *[(f"channel.{k}", v) for k, v in m.application_documents.channel.items()],
                          *[(f"applicant.{k}", v)
@@ -356,7 +490,7 @@ class DefinitionSet:
         self.catalogue = DocumentCatalogue.load(self.folder / CATALOGUE_FILE)
         self.by_key: dict[tuple[str, int], Definition] = {}
         for path in sorted(self.folder.glob("*.yaml")):
-            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE):
+            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE, COMMITMENTS_FILE):
                 continue
             d = parse_definition(path, self.catalogue)
             if d.key in self.by_key:
@@ -367,6 +501,9 @@ class DefinitionSet:
         if not self.by_key:
             raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
         self.extra_divisions = load_extra_divisions(self.folder / DIVISIONS_FILE)
+        commitments = self.folder / COMMITMENTS_FILE
+        self.commitments = (CommittedLimits.load(commitments, self.by_key.values())
+                            if commitments.is_file() else CommittedLimits())
 
     @property
     def calendars_dir(self) -> Path:
@@ -401,6 +538,7 @@ __all__ = [
     "APPLICANT_KINDS",
     "CHANNELS",
     "ROLES",
+    "CommittedLimits",
     "Definition",
     "DefinitionSet",
     "DocumentCatalogue",

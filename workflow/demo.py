@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from stdnum.cn import ric
 
+from .definitions import COMMITMENTS_FILE
 from .engine import Engine
 from .rules import Actor
 
@@ -25,6 +28,34 @@ _BIRTH_PLACES = ["110105", "110108", "310104", "310110", "440103", "330103", "51
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
           "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "晓东"]
+
+
+#: Committed limits for the demo only: illustrative, not any agency's published commitments.
+DEMO_COMMITMENTS = """\
+# Demo data: illustrative committed limits (承诺时限), NOT any agency's published commitments.
+commitments:
+  - {definition: medical_transfer, version: 2, span: destination_continuation, province: "44",
+     working_days: 3, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: destination_continuation, agency: "310000",
+     working_days: 3, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: origin_transfer, agency: "110000",
+     working_days: 7, source: demo data (illustrative)}
+  - {definition: medical_transfer, version: 2, span: origin_transfer, province: "33",
+     working_days: 8, source: demo data (illustrative)}
+  - {definition: pension_transfer, span: destination_review, agency: "440300", working_days: 7,
+     source: demo data (illustrative)}
+"""
+
+
+def demo_definitions(source: Path, target: Path) -> Path:
+    """A copy of the definitions folder with the demo's illustrative committed limits (unless
+    the folder has commitments of its own)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    commitments = target / COMMITMENTS_FILE
+    if not commitments.is_file() or "- " not in commitments.read_text(encoding="utf-8"):
+        commitments.write_text(DEMO_COMMITMENTS, encoding="utf-8")
+    return target
 
 
 def person_id(rng: random.Random) -> str:
@@ -90,6 +121,10 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     documents = list(complete)
     if rng.random() < 0.15:
         documents.remove(rng.choice(complete))
+    schemes = {}
+    if definition.schemes:  # medical since 2021: most move within the employee scheme
+        schemes = {"origin_scheme": rng.choices(definition.schemes, [4, 1])[0],
+                   "destination_scheme": rng.choices(definition.schemes, [4, 1])[0]}
     appl = Actor(id=f"{applicant}-{n}", role=applicant,
                  person_id=person[0] if applicant == "self" else None)
     dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
@@ -97,7 +132,7 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     case = engine.open_case(
         insurance, person_id=person[0], person_name=person[1], origin=origin,
         destination=destination, applicant=applicant, channel=channel, documents=documents,
-        actor=appl, on=opened)
+        actor=appl, on=opened, **schemes)
     stats.cases += 1
     day = opened
 
@@ -131,9 +166,11 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         step("withdraw", appl)
         return
     amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
-    _ = (step("review", dest) and step("send_letter", dest)
+    letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
+    _ = (step("review", dest) and (not letter or step("send_letter", dest))
          and step("move_funds", orig, documents=["information_form"], amount=amount)
          and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
 
 
-__all__ = ["AGENCIES", "AS_OF", "DemoStats", "build_demo", "person_id"]
+__all__ = ["AGENCIES", "AS_OF", "DEMO_COMMITMENTS", "DemoStats", "build_demo", "demo_definitions",
+           "person_id"]

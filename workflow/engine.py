@@ -26,6 +26,7 @@ import structlog
 from . import store
 from ._views import _plain, _View
 from .calendar import WorkingCalendar
+from .deadlines import span_due
 from .definitions import OPEN_EVENT, Definition, DefinitionSet, parse_definition
 from .divisions import Divisions
 from .errors import (
@@ -93,6 +94,9 @@ class Case(_View):
     updated_at: dt.datetime
     person_id: str = dataclasses.field(repr=False)
     applicant_id: str | None = None  # the actor who applied (None: a clerk opened the case)
+    #: Medical insurance since 2021: the scheme at each end (None where not recorded).
+    origin_scheme: str | None = None
+    destination_scheme: str | None = None
 
     @classmethod
     def from_row(cls, r: Any) -> Case:
@@ -105,7 +109,8 @@ class Case(_View):
             opened_on=r.opened_on, last_event_on=r.last_event_on,
             amount=None if r.amount_fen is None else Decimal(r.amount_fen).scaleb(-2),
             contribution_months=r.contribution_months, updated_at=r.updated_at,
-            person_id=r.person_id, applicant_id=r.applicant_id,
+            person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
+            destination_scheme=r.destination_scheme,
         )
 
 
@@ -127,7 +132,11 @@ class HistoryEntry(_View):
 
 @dataclasses.dataclass(frozen=True)
 class Span(_View):
-    """One agency time limit of a case: running while ``ended_on`` is None."""
+    """One agency time limit of a case: running while ``ended_on`` is None.
+
+    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
+    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
+    """
 
     name: str
     owner: str
@@ -138,6 +147,9 @@ class Span(_View):
     due_on: dt.date
     ended_on: dt.date | None
     provisional: bool
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    due_note: str | None = None
 
 
 class Engine:
@@ -234,8 +246,13 @@ class Engine:
     def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
+                  origin_scheme: str | None = None, destination_scheme: str | None = None,
                   session: Any = None) -> Case:
         """Open a transfer case in the definition's initial state; starts its first spans.
+
+        ``origin_scheme``/``destination_scheme``: the medical insurance scheme at each end
+        (``urban_employee`` or ``urban_rural_resident``), required by definitions that record
+        them (medical_transfer since version 2) and refused by the others.
 
         ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
         written in its transaction and committed (or rolled back) with the host's own writes.
@@ -246,7 +263,8 @@ class Engine:
             fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
                                  destination=destination, applicant=applicant, channel=channel,
                                  documents=documents, actor=actor, divisions=self.divisions,
-                                 today=today())
+                                 today=today(), origin_scheme=origin_scheme,
+                                 destination_scheme=destination_scheme)
             stamp = store.now()
             row, spans = _new_case(d, fields, on, stamp)
             span_rows = self._span_rows(None, *spans, on)
@@ -289,7 +307,7 @@ class Engine:
                     raise InvalidInput("an application must be a mapping of open_case's arguments")
                 app = dict(app)
                 unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
-                missing = sorted(_APPLICATION_FIELDS - {"on", "channel", "documents"} - set(app))
+                missing = sorted(_APPLICATION_FIELDS - _OPTIONAL_FIELDS - set(app))
                 if unknown or missing:
                     raise InvalidInput("; ".join(
                         ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
@@ -441,10 +459,10 @@ class Engine:
                              .order_by(spans_t.c.id.desc())).all()
         for span in spans:
             if span.name in started and span.started_on == old and span.ended_on is None:
-                [due] = self._span_rows(row.id, row.origin, row.destination,
+                [due] = self._span_rows(row.id, d, row.origin, row.destination,
                                         [s for s in d.spans if s.name == span.name], new_date)
                 conn.execute(sa.update(spans_t).where(spans_t.c.id == span.id).values(
-                    started_on=new_date, due_on=due["due_on"], provisional=due["provisional"]))
+                    {k: due[k] for k in ("started_on", *_DUE_COLUMNS)}))
         moved: set[str] = set()
         for span in spans:  # newest first: the span the step ended, not an older namesake
             final = last.to_state in d.final_states and last.seq > 1
@@ -566,8 +584,9 @@ class Engine:
             for name in step.spans_ended:
                 _END_SPAN.run(conn, {"_case": row.id, "_name": name, "ended_on": on})
         if step.spans_started:
-            self._start_spans(conn, [(row.id, row.origin, row.destination, step.spans_started)],
-                              on)
+            d = self.definition(row.definition_name, row.definition_version)
+            self._start_spans(
+                conn, [(row.id, d, row.origin, row.destination, step.spans_started)], on)
         return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
 
     @staticmethod
@@ -579,31 +598,31 @@ class Engine:
                     business_date=on, recorded_at=stamp, documents=list(documents),
                     comment=comment, inputs=inputs)
 
-    def _span_rows(self, case_id: int, origin: str, destination: str, specs: Iterable[Any],
-                   on: dt.date, dues: dict | None = None) -> list[dict[str, Any]]:
+    def _span_rows(self, case_id: int, d: Definition, origin: str, destination: str,
+                   specs: Iterable[Any], on: dt.date,
+                   dues: dict | None = None) -> list[dict[str, Any]]:
         rows = []
         for spec in specs:
-            key = (on, spec.limit_working_days, spec.limit_months)
+            # The person's own limits are chased by the destination agency.
+            agency = origin if spec.owner == "origin" else destination
+            key = (on, d.key, spec.name, agency)
             due = dues.get(key) if dues is not None else None
             if due is None:
-                due = (self.calendar.due(on, spec.limit_working_days)
-                       if spec.limit_months is None
-                       else self.calendar.due_in_months(on, spec.limit_months))
+                due = span_due(self.calendar.for_agency(agency), d, spec, on, agency,
+                               self.definitions.commitments)
                 if dues is not None:
                     dues[key] = due
             rows.append({
                 "case_id": case_id, "name": spec.name, "owner": spec.owner,
-                # The person's own limits are chased by the destination agency.
-                "owner_agency": origin if spec.owner == "origin" else destination,
-                "limit_working_days": spec.limit_working_days,
-                "limit_months": spec.limit_months, "started_on": on,
-                "due_on": due.on, "ended_on": None, "provisional": due.provisional,
+                "owner_agency": agency, "limit_working_days": spec.limit_working_days,
+                "limit_months": spec.limit_months, "started_on": on, "ended_on": None,
+                **due.columns(),
             })
         return rows
 
     def _start_spans(self, conn: sa.Connection, cases: Iterable[tuple], on: dt.date) -> None:
-        rows = [r for case_id, origin, destination, specs in cases
-                for r in self._span_rows(case_id, origin, destination, specs, on)]
+        rows = [r for case_id, d, origin, destination, specs in cases
+                for r in self._span_rows(case_id, d, origin, destination, specs, on)]
         if rows:
             _INSERT_SPAN.run_many(conn, rows)
 
@@ -665,7 +684,8 @@ class Engine:
         return self.monitor.on_alert(callback, name)
 
     def recompute_due_dates(self) -> list[dict[str, Any]]:
-        """Recompute provisional due dates after a holiday schedule was added."""
+        """Recompute the due dates of running spans whose counting window touches a year whose
+        holiday schedule changed since they were computed (e.g. after adding next year's)."""
         return self.monitor.recompute()
 
     def overdue_report(self, as_of: dt.date | None = None, *, since: dt.date | None = None,
@@ -696,9 +716,9 @@ class Engine:
 def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
               stamp: dt.datetime) -> tuple[dict[str, Any], tuple]:
     """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
-    spans need: (origin, destination, span specs)."""
+    spans need: (definition, origin, destination, span specs)."""
     fields = dict(fields)
-    spans = (fields["origin"], fields["destination"], fields.pop("spans_started"))
+    spans = (d, fields["origin"], fields["destination"], fields.pop("spans_started"))
     row = dict(definition_name=d.name, definition_version=d.version, insurance=d.insurance,
                state=d.initial, version=1, requested_documents=[], opened_on=on,
                last_event_on=on, amount_fen=None, contribution_months=None, created_at=stamp,
@@ -732,8 +752,12 @@ def _check_version(version: object) -> None:
                            f"not {type(version).__name__}")
 
 
+#: The columns of a span that :func:`workflow.deadlines.span_due` computes.
+_DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "committed_due_on",
+                "due_note", "calendar_fingerprint")
 _APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
-                       "applicant", "channel", "documents"}
+                       "applicant", "channel", "documents", "origin_scheme", "destination_scheme"}
+_OPTIONAL_FIELDS = {"on", "channel", "documents", "origin_scheme", "destination_scheme"}
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
 # A step rewrites the timestamps: no need to read and parse them.
 _SELECT_FOR_STEP = sa.select(*(c for c in cases_t.c if c.name not in ("created_at", "updated_at"))

@@ -109,6 +109,8 @@ class StorageBusy(WorkflowError):
 
 class LeaseLost(WorkflowError):
     """A scheduled run's lease was taken over (it stopped renewing it); the run stopped."""
+class OutdatedLibrary(WorkflowError):
+    """An installed library is older than the engine can count on (e.g. its holiday data)."""
 
 
 __all__ = [
@@ -122,6 +124,7 @@ __all__ = [
     "LeaseLost",
     "MissingDocuments",
     "NotPermitted",
+    "OutdatedLibrary",
     "SchemaMismatch",
     "SettingsError",
     "StorageBusy",

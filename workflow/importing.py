@@ -15,7 +15,7 @@ from .errors import InvalidInput, InvalidRow
 from .rules import parse_date
 
 IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
-                  "channel", "documents", "received_on")
+                  "channel", "documents", "received_on", "origin_scheme", "destination_scheme")
 
 
 def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:
@@ -23,7 +23,8 @@ def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:
     ``engine.open_cases`` (each carries the ``line`` of the file it starts on).
 
     Columns: definition, person_id, person_name, origin, destination, applicant, channel,
-    documents (separated by ';'), received_on (YYYY-MM-DD; the line's business date).
+    documents (separated by ';'), received_on (YYYY-MM-DD; the line's business date), and
+    for medical insurance since 2021 origin_scheme and destination_scheme.
     The file is read and decoded at once (refused with one line naming it if it is no text
     in an encoding we read); a malformed line is refused as :class:`InvalidRow` naming it.
     """
@@ -72,6 +73,9 @@ def _rows(path: Path, reader: csv.DictReader) -> Iterator[dict[str, Any]]:
         app.line = line
         if "documents" in app:
             app["documents"] = [d for d in app["documents"].split(";") if d.strip()]
+        for scheme in ("origin_scheme", "destination_scheme"):
+            if not app.get(scheme, "x").strip():
+                del app[scheme]  # an empty cell: no scheme (pension, medical v1)
         received = app.pop("received_on", "")
         if received.strip():
             try:

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 log = structlog.get_logger("sstransfer")
-LEVELS = ("due_soon", "overdue", "escalated")
+LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach")
+#: A span judged by its committed due date that has also passed its statutory one.
+STATUTORY_BREACH = "statutory_breach"
 ADVISORY = "different_place_registration"
 _CHUNK = 5000
 LEASE_HELD = "another instance holds the lease"
@@ -80,8 +82,13 @@ class ScanResult:
 
 
 def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
-             settings: Settings) -> list[tuple[str, int]]:
-    """The alert levels a running span is at on ``as_of``, each with working days late."""
+             settings: Settings, statutory_on: dt.date | None = None) -> list[tuple[str, int]]:
+    """The alert levels a running span is at on ``as_of``, each with working days late.
+
+    ``due_on`` is the date the span is judged by: the committed due date where the agency has
+    one, else the statutory one. With a committed date, pass the statutory date as
+    ``statutory_on``: once that is passed too, the span is also at ``statutory_breach``.
+    """
     if due_on >= as_of:
         left = calendar.working_days_between(as_of, due_on)
         return [("due_soon", -left)] if left <= settings.due_soon_days else []
@@ -89,6 +96,8 @@ def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
     levels = [("overdue", late)]
     if late >= settings.escalate_after_days:
         levels.append(("escalated", late))
+    if statutory_on is not None and statutory_on < as_of:
+        levels.append((STATUTORY_BREACH, calendar.working_days_between(statutory_on, as_of)))
     return levels
 
 
@@ -235,21 +244,30 @@ class Monitor:
         counts: dict[str, int] = {}
 
         def alert(s: Any, level: str, late: int | None) -> dict[str, Any]:
+            # Judged by the committed due date where there is one; a breach by the statutory.
+            due_on = s.due_on if level == STATUTORY_BREACH else s.committed_due_on or s.due_on
             return {"key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
                     "span_id": s.id, "subject": s.name, "owner": s.owner,
-                    "owner_agency": s.owner_agency, "due_on": s.due_on,
+                    "owner_agency": s.owner_agency, "due_on": due_on,
                     "working_days_late": late, "provisional": bool(s.provisional),
                     "as_of": as_of, "raised_at": stamp, "run_id": run_id}
 
+        def levels(s: Any) -> list[tuple[str, int]]:
+            own = cal.for_agency(s.owner_agency)  # with its province's own holidays
+            if s.committed_due_on is None:
+                return classify(s.due_on, as_of, own, settings)
+            return classify(s.committed_due_on, as_of, own, settings, statutory_on=s.due_on)
+
         spans = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
-                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional)
-                 .where(spans_t.c.ended_on.is_(None), spans_t.c.due_on <= horizon,
+                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
+                           spans_t.c.committed_due_on)
+                 .where(spans_t.c.ended_on.is_(None),
+                        sa.or_(spans_t.c.due_on <= horizon, spans_t.c.committed_due_on <= horizon),
                         spans_t.c.started_on <= as_of))
         with self.db.connect() as reader:
             chunks = reader.execution_options(yield_per=_CHUNK).execute(spans).partitions()
             for chunk in chunks:
-                rows = [alert(s, level, late) for s in chunk
-                        for level, late in classify(s.due_on, as_of, cal, settings)]
+                rows = [alert(s, level, late) for s in chunk for level, late in levels(s)]
                 self._insert_alerts(rows, counts, as_of, lease)
             advisories = [{
                 "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
@@ -264,7 +282,11 @@ class Monitor:
         """The latest due date a scan as of ``as_of`` looks at (refuses a date off the calendar)."""
         cal, days = self.engine.calendar, self.settings.due_soon_days
         cal.is_working_day(as_of)
-        return cal.add_working_days(as_of, days) if days else as_of
+        if not days:
+            return as_of
+        # The furthest day a span may be due soon from, on the national or a regional calendar.
+        regional = [cal.for_agency(f"{p}0000") for p in cal.regional]
+        return max(c.add_working_days(as_of, days) for c in [cal, *regional])
 
     def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
                        as_of: dt.date, lease: Lease | None) -> None:
@@ -372,29 +394,49 @@ class Monitor:
         with self.db.connect() as conn:
             return [_alert(r) for r in conn.execute(query)]
 
-    # --- provisional due dates -------------------------------------------------------------
+    # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:
-        """Recompute provisional due dates with the calendar in force; record each change."""
+        """Recompute every running span whose counting window touches a year whose schedule
+        changed since it was computed (its calendar fingerprint differs); record each change.
+
+        A span keeps the committed limit it was opened under.
+        """
+        from .deadlines import changed_years, span_due
+
         cal, stamp, changes = self.engine.calendar, store.now(), []
         with self.db.begin() as conn:
-            rows = conn.execute(sa.select(spans_t).where(
-                spans_t.c.provisional.is_(True), spans_t.c.limit_working_days.is_not(None))).all()
+            rows = conn.execute(
+                sa.select(spans_t, cases_t.c.definition_name, cases_t.c.definition_version)
+                .join(cases_t, cases_t.c.id == spans_t.c.case_id)
+                .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id)).all()
             for s in rows:
-                due = cal.due(s.started_on, s.limit_working_days)
-                if (due.on, due.provisional) == (s.due_on, bool(s.provisional)):
+                own = cal.for_agency(s.owner_agency)
+                now_print = own.fingerprint(s.started_on, s.due_on)
+                if s.calendar_fingerprint == now_print:
                     continue
-                conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id).values(
-                    due_on=due.on, provisional=due.provisional))
-                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.on,
+                d = self.engine.definition(s.definition_name, s.definition_version)
+                spec = d.span(s.name)
+                if spec is None:  # pragma: no cover - spans come from their definition
+                    continue
+                due = span_due(own, d, spec, s.started_on, s.owner_agency, None,
+                               s.committed_limit_working_days)
+                conn.execute(sa.update(spans_t).where(spans_t.c.id == s.id)
+                             .values(**due.columns()))
+                if (due.due_on, due.provisional, due.committed_due_on) == (
+                        s.due_on, bool(s.provisional), s.committed_due_on):
+                    continue
+                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.due_on,
                           "old_provisional": bool(s.provisional),
-                          "new_provisional": due.provisional, "changed_at": stamp,
-                          "reason": "holiday schedule changed"}
+                          "new_provisional": due.provisional,
+                          "old_committed_due_on": s.committed_due_on,
+                          "new_committed_due_on": due.committed_due_on, "changed_at": stamp,
+                          "reason": changed_years(s.calendar_fingerprint, now_print)}
                 conn.execute(sa.insert(span_changes_t).values(**change))
                 changes.append({**change, "case_id": s.case_id, "span": s.name})
         for c in changes:
             log.info("due_date_recomputed", case_id=c["case_id"], span=c["span"],
                      old_due_on=c["old_due_on"].isoformat(), new_due_on=c["new_due_on"].isoformat(),
-                     provisional=c["new_provisional"])
+                     provisional=c["new_provisional"], reason=c["reason"])
         return changes
 
 
@@ -414,5 +456,6 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "LEASE_HELD", "LEVELS", "Alert", "Monitor", "ScanResult", "classify",
+__all__ = ["ADVISORY", "LEASE_HELD", "LEVELS", "STATUTORY_BREACH", "Alert", "Monitor", "ScanResult",
+           "classify",
            "last_occurrence"]

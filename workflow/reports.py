@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "xlsx", "html")
 BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 DETAIL_COLUMNS = ("owner agency", "case", "insurance", "person", "ID number", "span", "owner",
-                  "started", "due", "working days late", "level", "provisional")
+                  "started", "committed due", "statutory due", "working days late", "level",
+                  "past statutory due", "provisional")
 _STREAM = 2000
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,9 +48,11 @@ class OverdueLine:
     span: str
     owner: str
     started_on: dt.date
-    due_on: dt.date
-    working_days_late: int
+    committed_due_on: dt.date | None  # the agency's own shorter limit, where it has one
+    due_on: dt.date  # statutory
+    working_days_late: int  # after the committed due date where there is one
     level: str
+    statutory_breach: bool  # past the statutory due date too
     provisional: bool
 
 
@@ -59,12 +62,15 @@ class AgencySummary:
     buckets: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
     overdue: int = 0
     escalated: int = 0
+    statutory_breaches: int = 0
     closed: int = 0
     closed_on_time: int = 0
+    closed_within_statute: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
-        """Share of spans closed in the period that closed on or before their due date."""
+        """Share of spans closed in the period that closed on or before their due date (the
+        committed one where the agency has one)."""
         return self.closed_on_time / self.closed if self.closed else None
 
 
@@ -86,22 +92,28 @@ class OverdueReport:
             spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
         with self.engine.db.connect() as conn:
             for r in conn.execution_options(yield_per=_STREAM).execute(query):
-                late = cal.working_days_between(r.due_on, self.as_of)
+                late = cal.for_agency(r.owner_agency).working_days_between(
+                    r.committed_due_on or r.due_on, self.as_of)
                 yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
                                   mask_person_id(r.person_id), r.name, r.owner, r.started_on,
-                                  r.due_on, late, "escalated" if late >= escalate else "overdue",
-                                  bool(r.provisional))
+                                  r.committed_due_on, r.due_on, late,
+                                  "escalated" if late >= escalate else "overdue",
+                                  r.due_on < self.as_of, bool(r.provisional))
+
+
+#: The date a span is judged by: the committed due date where there is one.
+_JUDGED_BY = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
 
 
 def _overdue_query(as_of: dt.date) -> sa.Select:
-    """Spans running on ``as_of`` and past their due date, with their cases."""
+    """Spans running on ``as_of`` and past their (committed, else statutory) due date."""
     return (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
                       cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
-                      spans_t.c.owner, spans_t.c.started_on, spans_t.c.due_on,
-                      spans_t.c.provisional)
+                      spans_t.c.owner, spans_t.c.started_on, spans_t.c.committed_due_on,
+                      spans_t.c.due_on, spans_t.c.provisional)
             .join(cases_t, cases_t.c.id == spans_t.c.case_id)
             .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
-                   spans_t.c.due_on < as_of, spans_t.c.started_on <= as_of))
+                   as_of > _JUDGED_BY, spans_t.c.started_on <= as_of))
 
 
 def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | None = None,
@@ -120,27 +132,31 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
             agencies[agency] = AgencySummary(agency)
         return agencies[agency]
 
-    due = _overdue_query(as_of).with_only_columns(spans_t.c.owner_agency, spans_t.c.due_on)
+    due = _overdue_query(as_of).with_only_columns(spans_t.c.owner_agency, _JUDGED_BY,
+                                                  spans_t.c.due_on)
     seen = 0
     with engine.db.connect() as conn:
         total = conn.scalar(sa.select(sa.func.count()).select_from(due.subquery()))
-        for agency, due_on in conn.execution_options(yield_per=_STREAM).execute(due):
-            late = cal.working_days_between(due_on, as_of)
+        for agency, judged_by, statutory in conn.execution_options(yield_per=_STREAM).execute(due):
+            late = cal.for_agency(agency).working_days_between(judged_by, as_of)
             s = summary(agency)
             s.buckets[bucket(late)] += 1
             s.overdue += 1
             s.escalated += late >= escalate
+            s.statutory_breaches += statutory < as_of
             seen += 1
             if progress and seen % _STREAM == 0:
                 progress(seen, total)
         closed = conn.execute(
             sa.select(spans_t.c.owner_agency, sa.func.count(),
+                      sa.func.sum(sa.case((spans_t.c.ended_on <= _JUDGED_BY, 1), else_=0)),
                       sa.func.sum(sa.case((spans_t.c.ended_on <= spans_t.c.due_on, 1), else_=0)))
             .where(spans_t.c.ended_on.between(period_start, as_of))
             .group_by(spans_t.c.owner_agency))
-        for agency, n, on_time in closed:
+        for agency, n, on_time, within_statute in closed:
             s = summary(agency)
             s.closed, s.closed_on_time = n, int(on_time or 0)
+            s.closed_within_statute = int(within_statute or 0)
     if progress:
         progress(seen, total)
     return OverdueReport(engine, as_of, period_start, escalate, dict(sorted(agencies.items())),
@@ -149,17 +165,19 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
 
 def _detail_row(x: OverdueLine) -> list[object]:
     return [x.agency, x.case_id, x.insurance, x.person_name, x.person_id_masked, x.span, x.owner,
-            x.started_on, x.due_on, x.working_days_late, x.level, x.provisional]
+            x.started_on, x.committed_due_on, x.due_on, x.working_days_late, x.level,
+            x.statutory_breach, x.provisional]
 
 
 def _summary_header() -> list[str]:
     return ["owner agency", *(f"{b} working days late" for b in BUCKETS), "overdue",
-            "escalated", "closed in period", "closed on time", "on-time rate"]
+            "escalated", "past statutory due", "closed in period", "closed on time",
+            "closed within statutory limit", "on-time rate"]
 
 
 def _summary_row(s: AgencySummary) -> list[object]:
-    return [s.agency, *s.buckets.values(), s.overdue, s.escalated, s.closed, s.closed_on_time,
-            s.on_time_rate]
+    return [s.agency, *s.buckets.values(), s.overdue, s.escalated, s.statutory_breaches,
+            s.closed, s.closed_on_time, s.closed_within_statute, s.on_time_rate]
 
 
 def check_target(fmt: str, path: Path | str) -> Path:
@@ -201,6 +219,7 @@ def _csv(report: OverdueReport, path: Path) -> None:
         out.writerow(DETAIL_COLUMNS)
         for x in report.lines():
             row = _detail_row(x)
+            row[-2] = "yes" if x.statutory_breach else ""
             row[-1] = "yes" if x.provisional else ""
             out.writerow(csv_safe(v.isoformat() if isinstance(v, dt.date) else v) for v in row)
 
@@ -242,7 +261,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
         return ws
 
     rows_of = {"Summary": len(report.agencies), "Overdue spans": report.total}
-    summary = sheet("Summary", _summary_header(), [14] + [12] * 10)
+    summary = sheet("Summary", _summary_header(), [14] + [12] * 12)
     for s in report.agencies.values():
         row = _summary_row(s)
         rate = WriteOnlyCell(summary, value=row[-1])
@@ -252,10 +271,10 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
     summary.append([f"As of {report.as_of}; spans closed {report.period_start} to {report.as_of}; "
                     f"escalated from {report.escalate_after_days} working days late."])
     detail = sheet("Overdue spans", list(DETAIL_COLUMNS),
-                   [14, 9, 10, 12, 20, 26, 12, 12, 12, 10, 10, 10])
+                   [14, 9, 10, 12, 20, 26, 12, 12, 12, 12, 10, 10, 10, 10])
     for x in report.lines():
         row: list[object] = _detail_row(x)
-        for i in (7, 8):
+        for i in (7, 8, 9):
             cell = WriteOnlyCell(detail, value=row[i])
             cell.number_format = "yyyy-mm-dd"
             row[i] = cell
@@ -326,9 +345,9 @@ svg text {{ font-size: 12px; font-family: sans-serif; }}
 @media print {{ body {{ margin: 0; }} h2, h3 {{ break-after: avoid; }} tr {{ break-inside: avoid; }} }}
 </style></head><body>
 <h1>Overdue report as of {report.as_of}</h1>
-<p>{report.total} span(s) past their time limit; escalated from
-{report.escalate_after_days} working days late. On-time rate: spans closed from
-{report.period_start} to {report.as_of}. ID numbers are masked.</p>
+<p>{report.total} span(s) past their time limit (an agency's committed limit where it has one,
+else the statutory one); escalated from {report.escalate_after_days} working days late.
+On-time rate: spans closed from {report.period_start} to {report.as_of}. ID numbers are masked.</p>
 <h2>Overdue spans per agency by working days late</h2>
 {_chart(report)}
 <h2>Summary per agency</h2>

@@ -418,7 +418,8 @@ def _who_may(roles: Iterable[str], facts: CaseFacts) -> str:
 def decide_open(definition: Definition, *, person_id: object, person_name: object,
                 origin: object, destination: object, applicant: object, channel: object,
                 documents: Iterable[str], actor: Actor, divisions: Divisions = STANDARD,
-                today: dt.date | None = None) -> dict[str, Any]:
+                today: dt.date | None = None, origin_scheme: object = None,
+                destination_scheme: object = None) -> dict[str, Any]:
     """Check an application; return the case's normalised fields."""
     actor = check_actor(actor, divisions)
     pid = check_person_id(person_id, today)
@@ -435,22 +436,43 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {_shown(channel)}")
     docs = definition.catalogue.check(check_kinds(documents))
-    by_clerk = actor.role == "destination_clerk" and actor.agency == destination
-    if not (actor.role == applicant or by_clerk):
+    schemes = _check_schemes(definition, origin_scheme, destination_scheme)
+    counters = {"origin": ("origin_clerk", origin), "destination": ("destination_clerk", destination)}
+    clerks = [counters[at] for at in definition.application_at]
+    if not (actor.role == applicant or (actor.role, actor.agency) in clerks):
+        who = " or ".join(f"a {role} of agency {agency}" for role, agency in clerks)
         raise NotPermitted(
-            f"only the applicant ({applicant}) or a destination_clerk of agency {destination} "
-            f"may open this case; {actor.describe()} may not"
+            f"only the applicant ({applicant}) or {who} may open this case; "
+            f"{actor.describe()} may not"
         )
     if actor.role == "self" and actor.person_id != pid:
         raise NotPermitted("a person applies for themselves only: the actor's person_id must be "
-                           "the ID number of the case (or a destination_clerk opens it)")
+                           "the ID number of the case (or a clerk opens it)")
     return {
-        "person_id": pid, "person_name": name, "origin": origin,
+        **schemes, "person_id": pid, "person_name": name, "origin": origin,
         "destination": destination, "applicant": applicant, "channel": channel,
         "applicant_id": actor.id if actor.role == applicant else None,
         "scope": scope_of(origin, destination), "documents": docs,
         "spans_started": definition.spans_started_by(OPEN_EVENT, applicant),
     }
+
+
+def _check_schemes(definition: Definition, origin_scheme: object,
+                   destination_scheme: object) -> dict[str, str | None]:
+    """The medical insurance scheme at each end, where the definition records them."""
+    given = {"origin_scheme": normalise(origin_scheme),
+             "destination_scheme": normalise(destination_scheme)}
+    if not definition.schemes:
+        named = [k for k, v in given.items() if v is not None]
+        if named:
+            raise InvalidInput(f"{definition.name} version {definition.version} records no "
+                               f"insurance scheme: leave out {', '.join(named)}")
+        return given
+    for what, value in given.items():
+        if value not in definition.schemes:
+            raise InvalidInput(f"{what} must be one of {', '.join(definition.schemes)}, "
+                               f"not {_shown(value)}")
+    return given
 
 
 def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,

@@ -87,6 +87,9 @@ class CaseRecord(SQLModel, table=True):
     # when a clerk opened it for them). A ``self`` applicant is known by ``person_id``.
     applicant_id: str | None = None
     channel: str
+    #: Medical insurance since 2021: the scheme at each end (urban_employee, urban_rural_resident).
+    origin_scheme: str | None = None
+    destination_scheme: str | None = None
     documents: list = Field(sa_column=_json())
     requested_documents: list = Field(sa_column=_json())
     opened_on: dt.date
@@ -125,6 +128,10 @@ class SpanRecord(SQLModel, table=True):
                  postgresql_where=sa.text("ended_on IS NULL")),
         # On-time rates of spans closed in a period.
         sa.Index("ix_span_ended_on", "ended_on"),
+        # The scan judges a span with a committed limit by its committed due date.
+        sa.Index("ix_span_running_committed", "committed_due_on",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
@@ -134,9 +141,16 @@ class SpanRecord(SQLModel, table=True):
     limit_working_days: int | None = None
     limit_months: int | None = None
     started_on: dt.date
-    due_on: dt.date
+    due_on: dt.date  # the statutory due date
     ended_on: dt.date | None = None
     provisional: bool
+    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
+    due_note: str | None = None
+    #: The calendar schedules of the years the span's counting window touches, as computed.
+    calendar_fingerprint: str | None = None
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -160,6 +174,8 @@ class SpanChangeRecord(SQLModel, table=True):
     new_due_on: dt.date
     old_provisional: bool
     new_provisional: bool
+    old_committed_due_on: dt.date | None = None
+    new_committed_due_on: dt.date | None = None
     changed_at: dt.datetime = Field(sa_column=_ts())
     reason: str
 
