@@ -95,7 +95,8 @@ def test_a_person_acting_for_themselves_is_known_by_their_id_number_on_the_comma
                                                                                         engine):
     args = ["open", "medical_transfer", "--person-id", PERSON_ID, "--person-name", "张三",
             "--origin", "310000", "--destination", "440300", "--applicant", "self",
-            "--actor", "p-1", "--role", "self", "--on", "2025-09-26", "--json"]
+            "--actor", "p-1", "--role", "self", "--on", "2025-09-26", "--json",
+            "--origin-scheme", "urban_employee", "--destination-scheme", "urban_employee"]
     case = json.loads(run(*args).stdout)
     cid = str(case["id"])
     before = snapshot(engine)

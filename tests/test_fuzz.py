@@ -144,7 +144,7 @@ def cases(fuzz_engine):
     letter = open_case(fuzz_engine)
     fuzz_engine.fire(letter.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
     fuzz_engine.fire(letter.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
-    moved = open_case(fuzz_engine, "medical_transfer")
+    moved = open_case(fuzz_engine)
     for trigger, actor, extra in [("review", DEST_CLERK, {}), ("send_letter", DEST_CLERK, {}),
                                   ("move_funds", ORIGIN_CLERK,
                                    {"documents": ["information_form"], "amount": 1})]:
