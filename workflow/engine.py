@@ -371,7 +371,7 @@ class Engine:
                 if first is None:
                     raise
                 return first
-        log.info("transition", case_id=case_id, trigger=trigger, from_state=step.source,
+        log.info("transition", case_id=case_id, trigger=step.trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
         return case
 
