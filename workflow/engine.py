@@ -380,7 +380,7 @@ class Engine:
                 case = self._apply(conn, row, step, actor, on)
                 if request is not None:
                     store.record_idempotent_result(conn, idempotency_key, _snapshot(case))
-        log.info("transition", case_id=case_id, trigger=trigger, from_state=step.source,
+        log.info("transition", case_id=case_id, trigger=step.trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
         return case
 
