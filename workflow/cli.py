@@ -586,10 +586,11 @@ def demo(
         _row(table, s.agency, *s.buckets.values(), s.escalated, s.statutory_breaches, rate)
     out.print(table)
     committed = [x for x in report.lines() if x.committed_due_on is not None][:8]
-    table = Table(title="overdue spans with a committed limit (demo commitments, illustrative)")
-    for col in ("case", "insurance", "span", "agency", "committed due", "statutory due",
-                "past statutory due"):
-        table.add_column(col, no_wrap=True)
+    table = Table(title="overdue spans with a committed limit: committed and statutory due "
+                        "dates, and whether the statutory one has passed (demo commitments, "
+                        "illustrative)")
+    for col in ("case", "insurance", "span", "agency", "committed", "statutory", "passed"):
+        table.add_column(col, overflow="fold")
     for x in committed:
         _row(table, x.case_id, x.insurance, x.span, x.agency, x.committed_due_on, x.due_on,
              "yes" if x.statutory_breach else "")

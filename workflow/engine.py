@@ -7,6 +7,7 @@ row and the span changes in one transaction with an optimistic version check.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -708,6 +709,16 @@ class Engine:
     def shutdown(self) -> None:
         """Stop the scheduler, letting a running job finish."""
         if self._scheduler is not None:
+            from apscheduler.jobstores.base import JobLookupError
+            from apscheduler.triggers.date import DateTrigger
+
+            # APScheduler 3 removes a one-off job after submitting it; if shutdown() has set the
+            # scheduler's state first, that removal raises in its thread. Remove them first (a
+            # removal waits for a submission under way, which then removed it itself).
+            for job in self._scheduler.get_jobs():
+                if isinstance(job.trigger, DateTrigger):
+                    with contextlib.suppress(JobLookupError):
+                        self._scheduler.remove_job(job.id)
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
             log.info("scheduler_stopped")
