@@ -22,8 +22,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Two processes (one per core of the CI machine); each has its own PostgreSQL database.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The benchmarks of BENCHMARKS.md (about 10 minutes on 2 cores); the last one starts a
 # throw-away PostgreSQL on loopback with .ci/postgres.sh.

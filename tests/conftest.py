@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -45,8 +46,11 @@ PG_URL_ENV = "SSTRANSFER_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def fresh_database(backend: str, folder: Path) -> str:
-    """The URL of an empty database: a new SQLite file, or PostgreSQL with its schema reset."""
+def fresh_database(backend: str, folder: Path, name: str = "") -> str:
+    """The URL of an empty database: a new SQLite file, or PostgreSQL with its schema reset.
+
+    On PostgreSQL each pytest-xdist worker has a database of its own (and ``name`` gives a
+    fixture that outlives one test, such as a module's, one of its own too)."""
     if backend == "sqlite":
         return f"sqlite:///{folder / 'cases.db'}"
     url = os.environ.get(PG_URL_ENV)
@@ -54,11 +58,27 @@ def fresh_database(backend: str, folder: Path) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"CI must start PostgreSQL and set {PG_URL_ENV} (see .ci/postgres.sh)")
         pytest.skip(f"PostgreSQL: start one with `bash .ci/postgres.sh` and set {PG_URL_ENV}")
+    suffix = "_".join(filter(None, (os.environ.get("PYTEST_XDIST_WORKER"), name)))
+    if suffix:
+        url = _own_database(url, suffix)
     db = sa.create_engine(url)
     with db.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     db.dispose()
     return url
+
+
+@functools.cache
+def _own_database(url: str, suffix: str) -> str:
+    """A database beside the one of ``url``, named with ``suffix``, created if missing."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{suffix}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -23,7 +23,7 @@ from workflow.store import cases_t
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
-    engine = Engine(fresh_database(request.param, tmp_path_factory.mktemp("demo")))
+    engine = Engine(fresh_database(request.param, tmp_path_factory.mktemp("demo"), "reports"))
     build_demo(engine, cases=200)
     yield engine
     engine.close()
