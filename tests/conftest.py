@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,27 @@ def snapshot(engine: Engine) -> dict[str, list[tuple]]:
     """Every row of every engine table, to show that a refused call wrote nothing."""
     with engine.db.connect() as conn:
         return {t.name: sorted(map(tuple, conn.execute(sa.select(t))), key=repr) for t in TABLES}
+
+
+def refused(engine: Engine, error: type[Exception], call, *args, **kwargs) -> Exception:
+    """Run a call that must be refused with ``error``; prove the database is unchanged."""
+    before = snapshot(engine)
+    with pytest.raises(error) as info:
+        call(*args, **kwargs)
+    assert snapshot(engine) == before
+    return info.value
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path):
+    """The ``sstransfer`` command line as a user runs it, on the test's database; a refusal
+    must be one line on stderr, never a traceback."""
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
+        done = subprocess.run([sys.executable, "-m", "workflow.cli", *args], env=env,
+                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert (done.returncode == 0) is ok, done.stdout + done.stderr
+        if not ok:
+            assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
+        return done
+    return run

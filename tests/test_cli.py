@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
 from conftest import PERSON_ID, open_case, snapshot
 
 from workflow import Engine, store
-
-
-@pytest.fixture
-def run(db_url, tmp_path):
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
-        done = subprocess.run([sys.executable, "-m", "workflow.cli", *args], env=env,
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
-        assert (done.returncode == 0) is ok, done.stdout + done.stderr
-        return done
-    return run
-
 
 EMPLOYER = ["--actor", "hr-7", "--role", "employer"]
 CLERK = ["--actor", "c-12", "--role", "destination_clerk", "--agency", "440300"]

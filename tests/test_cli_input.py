@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from conftest import OTHER_PERSON_ID, PERSON_ID, snapshot
@@ -21,19 +18,6 @@ FULL = ("application_form", "id_card", "payment_voucher", "endowment_manual",
         "employment_certificate")
 HEADER = ["definition", "person_id", "person_name", "origin", "destination", "applicant",
           "channel", "documents", "received_on"]
-
-
-@pytest.fixture
-def run(db_url, tmp_path):
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
-        done = subprocess.run([sys.executable, "-m", "workflow.cli", *args], env=env,
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
-        assert (done.returncode == 0) is ok, done.stdout + done.stderr
-        if not ok:
-            assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
-        return done
-    return run
 
 
 @pytest.fixture

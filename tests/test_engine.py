@@ -18,6 +18,7 @@ from conftest import (
     RECEIVED,
     full_documents,
     open_case,
+    refused,
     snapshot,
 )
 from hypothesis import given
@@ -51,13 +52,6 @@ def to_funds_moved(engine, definition):
                        documents=["information_form"], amount=Decimal("12345.60"))
 
 
-def refused(engine, error, call, *args, **kwargs):
-    """Run a call that must be refused with ``error``; prove the database is unchanged."""
-    before = snapshot(engine)
-    with pytest.raises(error) as info:
-        call(*args, **kwargs)
-    assert snapshot(engine) == before
-    return info.value
 
 
 # --- the whole life of a case -----------------------------------------------------------

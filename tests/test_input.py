@@ -14,7 +14,7 @@ from conftest import (
     PERSON_ID,
     full_documents,
     open_case,
-    snapshot,
+    refused,
 )
 from stdnum.cn import ric
 
@@ -26,13 +26,6 @@ from workflow.rules import MAX_AMOUNT, MAX_MONTHS, NAME_MAX, normalise, parse_am
 D = dt.date
 
 
-def refused(engine, error, call, *args, **kwargs):
-    """Run a call that must be refused with ``error``; prove the database is unchanged."""
-    before = snapshot(engine)
-    with pytest.raises(error) as info:
-        call(*args, **kwargs)
-    assert snapshot(engine) == before
-    return info.value
 
 
 def to_letter_sent(engine, **overrides):
