@@ -23,7 +23,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000_0
 def child(path: str) -> None:
     """Runs in a fresh process so that building the data does not count."""
     from workflow import Engine
-    from workflow.reports import write_report
+    from workflow.services.reports import write_report
 
     engine = Engine(f"sqlite:///{path}")
     base = max_rss_mb()

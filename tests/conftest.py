@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import structlog
 
 from workflow import Actor, Engine
-from workflow.definitions import shipped_definitions_dir
+from workflow.loading import shipped_definitions_dir
 from workflow.store import TABLES
 
 # Log events go nowhere during tests; tests that read them use structlog.testing.capture_logs.

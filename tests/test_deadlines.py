@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflow import DefinitionError, DefinitionSet, Engine, Settings, WorkingCalendar
-from workflow.definitions import COMMITMENTS_FILE
+from workflow.loading import COMMITMENTS_FILE
 
 #: The recompute tests record steps in December 2026, which may still be ahead of today.
 AHEAD = Settings(max_days_ahead=366)
@@ -174,7 +174,7 @@ def test_the_overdue_report_shows_both_dates_and_counts_both(definitions_dir, db
     as of 2025-10-27 it is past both."""
     import csv
 
-    from workflow.reports import write_report
+    from workflow.services.reports import write_report
 
     with Engine(db_url, definitions=with_commitments(definitions_dir)) as engine:
         to_funds_moved(engine)

@@ -12,7 +12,7 @@ import pytest
 from conftest import DEST_CLERK, open_case
 
 from workflow import DefinitionChanged, DefinitionError, DefinitionSet, Engine
-from workflow.definitions import shipped_definitions_dir
+from workflow.loading import shipped_definitions_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -450,7 +450,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing_half_written(engine, mo
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "_span_rows", boom)  # after the case, history and span ends
+    monkeypatch.setattr(engine.case_service, "_span_rows", boom)  # after the case, history and span ends
     before = snapshot(engine)
     with pytest.raises(RuntimeError):
         engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
@@ -472,10 +472,11 @@ def test_a_clerk_deciding_on_an_old_version_gets_concurrent_update(engine):
 def test_the_version_check_is_made_in_the_write_itself(engine, monkeypatch):
     """Even if another write lands between reading the case and writing, only one wins."""
     case = open_case(engine)
-    with engine.db.connect() as conn:
-        stale = engine._row(conn, case.id, None, D(2025, 10, 9))
+    service = engine.case_service
+    with service.store.transaction() as tx:
+        stale = service._row(tx, case.id, None, D(2025, 10, 9))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
-    monkeypatch.setattr(engine, "_row", lambda *args: stale)
+    monkeypatch.setattr(service, "_row", lambda *args: stale)
     refused(engine, ConcurrentUpdate, engine.fire, case.id, "reject", actor=DEST_CLERK,
             on=D(2025, 10, 9), explanation="late")
     assert [h.trigger for h in engine.history(case.id)] == ["open", "review"]
@@ -563,7 +564,7 @@ def test_an_employer_applicant_has_no_premium_span(engine):
 def test_the_id_number_check_agrees_with_stdnum(place, birth, seq, check):
     from stdnum.cn import ric
 
-    from workflow.rules import check_person_id
+    from workflow.core.rules import check_person_id
 
     number = f"{place}{birth:%Y%m%d}{seq:03d}{check}"
     try:

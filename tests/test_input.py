@@ -19,9 +19,9 @@ from conftest import (
 from stdnum.cn import ric
 
 from workflow import Actor, Engine, InvalidInput, InvalidRow, NotPermitted, Settings, today
-from workflow.divisions import Divisions, name_of
+from workflow.core.divisions import Divisions, name_of
+from workflow.core.rules import MAX_AMOUNT, MAX_MONTHS, NAME_MAX, normalise, parse_amount, parse_date
 from workflow.errors import DefinitionError
-from workflow.rules import MAX_AMOUNT, MAX_MONTHS, NAME_MAX, normalise, parse_amount, parse_date
 
 D = dt.date
 

@@ -16,7 +16,7 @@ from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case, 
 from structlog.testing import capture_logs
 
 from workflow import Actor, Engine, InvalidInput, WorkingCalendar
-from workflow.monitor import classify
+from workflow.core.alerts import classify
 from workflow.settings import Settings
 from workflow.store import alerts_t, leases_t, span_changes_t
 
@@ -195,18 +195,18 @@ def test_a_scan_refused_for_a_date_off_the_calendar_takes_no_lease_and_writes_no
 def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url):
     open_due(engine, D(2025, 10, 14))
     with Engine(db_url) as other:
-        assert other.monitor.acquire("scan")
+        assert other.scheduling.acquire("scan")
         with capture_logs() as events:
             result = engine.scan(D(2025, 10, 21))
         assert not result.ran and "lease" in result.reason
         assert [e["event"] for e in events] == ["scan_skipped"]
-        other.monitor.release("scan")
+        other.scheduling.release("scan")
     assert engine.scan(D(2025, 10, 21)).ran
 
 
 def test_a_crashed_holders_lease_expires(engine, db_url):
     with Engine(db_url) as crashed:
-        assert crashed.monitor.acquire("scan")
+        assert crashed.scheduling.acquire("scan")
     with engine.db.begin() as conn:  # as if its lease_seconds had passed
         conn.execute(sa.update(leases_t).values(
             expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
@@ -221,10 +221,10 @@ def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(eng
     def crash(lease):
         raise SystemError("killed")
 
-    monkeypatch.setattr(engine.monitor, "deliver", crash)
+    monkeypatch.setattr(engine.alert_service, "deliver", crash)
     with pytest.raises(SystemError):
         engine.scan(D(2025, 10, 21))
-    assert [r.status for r in engine.monitor.runs("scan")] == ["failed"]
+    assert [r.status for r in engine.scheduling.runs("scan")] == ["failed"]
     monkeypatch.undo()
     again = engine.scan(D(2025, 10, 21))
     assert again.raised == 0  # already stored by the crashed run
@@ -235,7 +235,7 @@ def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(eng
 def _scan_in_process(url, barrier, results, run_id):
     with Engine(url) as engine:
         barrier.wait()
-        results.put(sum(engine.monitor._raise(D(2025, 10, 21), None, run_id).values()))
+        results.put(sum(engine.alert_service.raise_alerts(D(2025, 10, 21), None, run_id).values()))
 
 
 def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_url):
@@ -298,7 +298,7 @@ def test_the_alerts_can_be_filtered(engine):
 
 def _hold_the_scan_lease(url, ready):
     with Engine(url, settings=Settings(lease_seconds=2)) as engine:
-        engine.monitor.acquire("scan")
+        engine.scheduling.acquire("scan")
         ready.set()
         time.sleep(600)  # killed long before
 
@@ -342,8 +342,8 @@ def _keep_scanning(url, path, barrier, results):
         engine.on_alert(_slow_mailer(path, 0.4), name="mailer")
         barrier.wait()
         ran, deadline = 0, time.monotonic() + 60
-        while engine.monitor.last_done("scan") != AS_OF and time.monotonic() < deadline:
-            ran += engine.monitor.scan(AS_OF, once=True).ran
+        while engine.scheduling.last_done("scan") != AS_OF and time.monotonic() < deadline:
+            ran += engine.alert_service.scan(AS_OF, once=True).ran
             time.sleep(0.05)
         results.put(ran)
 
@@ -370,7 +370,7 @@ def test_a_scan_longer_than_its_lease_keeps_it_and_each_alert_is_delivered_once(
     assert ran == [0, 0, 1]
     assert sorted(alert for _, alert in sent) == [a.id for a in engine.alerts()]
     assert len(engine.alerts()) == 8
-    assert [r.status for r in engine.monitor.runs("scan")] == ["done"]
+    assert [r.status for r in engine.scheduling.runs("scan")] == ["done"]
 
 
 def _scan_and_report(url, path, in_callback, results):
@@ -384,7 +384,7 @@ def _scan_and_report(url, path, in_callback, results):
                 in_callback.set()
                 time.sleep(1)  # stopped (SIGSTOP) in here by the test
         engine.on_alert(send, name="mailer")
-        result = engine.monitor.scan(AS_OF)
+        result = engine.alert_service.scan(AS_OF)
         results.put((result.ran, result.reason))
 
 
@@ -423,4 +423,4 @@ def test_a_holder_that_lost_its_lease_stops_and_only_its_alert_in_flight_is_sent
     first_sent = [alert for pid, alert in _deliveries(path) if pid == first.pid]
     assert first_sent == alerts[:1]  # only the one it was in
     assert [a.id for a in got] == alerts  # the new holder sent all, that one again
-    assert [r.status for r in engine.monitor.runs("scan")] == ["abandoned", "done"]
+    assert [r.status for r in engine.scheduling.runs("scan")] == ["abandoned", "done"]

@@ -16,8 +16,9 @@ from conftest import BACKENDS, fresh_database, open_case
 from openpyxl import load_workbook
 
 from workflow import Engine, InvalidInput
+from workflow.core.figures import BUCKETS, bucket
 from workflow.demo import AS_OF, build_demo
-from workflow.reports import BUCKETS, bucket, write_report
+from workflow.services.reports import write_report
 from workflow.store import cases_t
 
 

@@ -16,8 +16,7 @@ import time_machine
 from conftest import open_case
 
 from workflow import Engine, SettingsError, WorkingCalendar
-from workflow.monitor import last_occurrence
-from workflow.scheduler import Jobs
+from workflow.core.alerts import last_occurrence
 from workflow.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -36,7 +35,7 @@ def engine(db_url, tmp_path):
 
 
 def done(engine, job):
-    return [r.as_of for r in engine.monitor.runs(job) if r.status == "done"]
+    return [r.as_of for r in engine.scheduling.runs(job) if r.status == "done"]
 
 
 @pytest.mark.parametrize("now, expected", [
@@ -55,7 +54,7 @@ def test_the_last_weekly_report_is_the_last_monday_at_seven():
 
 
 def test_the_daily_scan_skips_a_non_working_day_and_runs_once_a_working_day(engine):
-    jobs = Jobs(engine)
+    jobs = engine.jobs()
     assert not jobs.scan(at(2025, 10, 3, 8, 30))   # National Day holiday
     assert jobs.scan(at(2025, 10, 9, 8, 30))
     assert not jobs.scan(at(2025, 10, 9, 8, 30))   # a second instance on the same day
@@ -65,13 +64,13 @@ def test_the_daily_scan_skips_a_non_working_day_and_runs_once_a_working_day(engi
 def test_a_run_missed_across_a_weekend_and_a_holiday_is_made_up_exactly_once(engine, db_url):
     """Every instance was down from Tuesday 2025-09-30 to Thursday 2025-10-09."""
     open_case(engine, on=D(2025, 9, 1))
-    jobs = Jobs(engine)
+    jobs = engine.jobs()
     assert jobs.scan(at(2025, 9, 30, 8, 30))
     assert jobs.report(at(2025, 9, 29, 7, 0))
     made_up = jobs.catch_up(at(2025, 10, 9, 9, 0))
     assert made_up == ["scan 2025-10-09", "report 2025-10-06"]
     with Engine(db_url, settings=engine.settings) as other:  # another instance comes back too
-        assert Jobs(other).catch_up(at(2025, 10, 9, 9, 5)) == []
+        assert other.jobs().catch_up(at(2025, 10, 9, 9, 5)) == []
     assert jobs.catch_up(at(2025, 10, 9, 10, 0)) == []
     assert done(engine, "scan") == [D(2025, 9, 30), D(2025, 10, 9)]
     assert done(engine, "report") == [D(2025, 9, 29), D(2025, 10, 6)]
@@ -79,10 +78,10 @@ def test_a_run_missed_across_a_weekend_and_a_holiday_is_made_up_exactly_once(eng
 
 def test_the_weekly_report_writes_one_file_per_format_named_by_date(engine, tmp_path):
     open_case(engine, on=D(2025, 9, 1))
-    assert Jobs(engine).report(at(2025, 10, 6, 7, 0))
+    assert engine.jobs().report(at(2025, 10, 6, 7, 0))
     names = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert names == ["overdue-2025-10-06.csv", "overdue-2025-10-06.html", "overdue-2025-10-06.xlsx"]
-    assert not Jobs(engine).report(at(2025, 10, 6, 7, 1))
+    assert not engine.jobs().report(at(2025, 10, 6, 7, 1))
 
 
 def test_the_embedded_scheduler_fires_the_scan_at_half_past_eight_china_time(engine):
@@ -144,7 +143,7 @@ def test_a_live_scheduler_takes_over_a_killed_instances_scan_within_a_lease(
         while "scan_retry_scheduled" not in (tmp_path / "b.log").read_text() \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert [r.status for r in engine.monitor.runs("scan")] == ["running"]  # A's
+        assert [r.status for r in engine.scheduling.runs("scan")] == ["running"]  # A's
         os.kill(a.pid, signal.SIGKILL)
         killed = time.monotonic()
         while not done(engine, "scan") and time.monotonic() < killed + 30:
@@ -157,7 +156,7 @@ def test_a_live_scheduler_takes_over_a_killed_instances_scan_within_a_lease(
         if b is not None:
             b.terminate()
             b.wait(30)
-    runs = engine.monitor.runs("scan")
+    runs = engine.scheduling.runs("scan")
     assert [r.status for r in runs] == ["abandoned", "done"], (tmp_path / "b.log").read_text()
     assert runs[0].as_of == runs[1].as_of and runs[0].holder != runs[1].holder
     assert took < 2 + 4  # one lease, plus the retry's half second and a loaded machine's slack

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workflow import DefinitionError, DefinitionSet, Engine, WorkflowError, WorkingCalendar
-from workflow.calendar import STATUTORY_HOLIDAYS
-from workflow.definitions import COMMITMENTS_FILE, DocumentCatalogue, parse_definition
+from workflow.core.calendar import STATUTORY_HOLIDAYS
+from workflow.core.definitions import DocumentCatalogue, parse_definition
+from workflow.loading import COMMITMENTS_FILE, read_yaml
 
 D = dt.date
 SHIPPED = DefinitionSet()
@@ -205,4 +206,4 @@ def test_only_workflow_errors_escape_when_reading_a_file_of_random_bytes(tmp_pat
     path = tmp_path_factory.mktemp("fuzz") / "documents.yaml"
     path.write_bytes(data)
     with contextlib.suppress(WorkflowError):  # a refusal is fine; anything else fails
-        DocumentCatalogue.load(path)
+        DocumentCatalogue.parse(read_yaml(path))

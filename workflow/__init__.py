@@ -5,9 +5,11 @@ by documents and roles, stored with its history, and timed against the statutory
 15 working days on the Chinese working-day calendar.
 """
 
-from .calendar import Due, WorkingCalendar
-from .definitions import Definition, DefinitionSet
-from .engine import Case, Engine, HistoryEntry, Span, retry_on_conflict, today
+from .core.calendar import Due
+from .core.definitions import Definition
+from .core.rules import Actor, mask_person_id, today
+from .core.views import Alert, Case, HistoryEntry, ScanResult, Span
+from .engine import Engine, retry_on_conflict
 from .errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -25,8 +27,7 @@ from .errors import (
     StorageUnavailable,
     WorkflowError,
 )
-from .monitor import Alert, ScanResult
-from .rules import Actor, mask_person_id
+from .loading import DefinitionSet, WorkingCalendar
 from .settings import Settings
 
 __all__ = [

@@ -139,7 +139,7 @@ def _main(
 
 def _date(value: str | None, what: str = "date") -> dt.date | None:
     """A date typed as YYYY-MM-DD (see :func:`workflow.rules.parse_date`)."""
-    from .rules import parse_date
+    from .core.rules import parse_date
 
     return None if value is None else parse_date(value, what)
 
@@ -151,7 +151,7 @@ def _one_of(value: str | None, known: set[str], what: str) -> None:
 
 
 def _actor(actor: str, role: str, agency: str | None, id_number: str | None = None):
-    from .rules import Actor
+    from .core.rules import Actor
 
     return Actor(id=actor, role=role, agency=agency, person_id=id_number)
 
@@ -319,8 +319,7 @@ def definitions_validate(
         help="Folder to check (default: the one in use).")] = None,
 ) -> None:
     """Load and check every definition, the document catalogue and the calendars."""
-    from .calendar import WorkingCalendar
-    from .definitions import DefinitionSet
+    from .loading import DefinitionSet, WorkingCalendar
 
     ds = DefinitionSet(folder or settings.definitions)
     cal = WorkingCalendar(ds.calendars_dir)
@@ -343,7 +342,7 @@ def definitions_diagram(
     version: Annotated[int | None, typer.Option(help="Default: the latest.")] = None,
 ) -> None:
     """Print a Mermaid state diagram of a definition."""
-    from .definitions import DefinitionSet
+    from .loading import DefinitionSet
 
     ds = DefinitionSet(settings.definitions)
     d = ds.latest(name)
@@ -355,8 +354,7 @@ def definitions_diagram(
 
 
 def _calendar():
-    from .calendar import WorkingCalendar
-    from .definitions import DefinitionSet
+    from .loading import DefinitionSet, WorkingCalendar
 
     return WorkingCalendar(DefinitionSet(settings.definitions).calendars_dir)
 
@@ -446,7 +444,7 @@ def list_alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """List stored alerts, oldest first."""
-    from .monitor import LEVELS
+    from .core.alerts import LEVELS
 
     _one_of(level, {*LEVELS, "advisory"}, "--level")
     alerts = settings.engine(read=True).alerts(level=level, agency=agency, case_id=case, limit=limit)
@@ -466,7 +464,7 @@ def report_overdue(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from .reports import check_target, write_report
+    from .services.reports import check_target, write_report
 
     check_target(fmt, out_path)
     engine = settings.engine(settings_file, read=True)
@@ -533,10 +531,10 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
-    from .definitions import shipped_definitions_dir
     from .demo import AS_OF, build_demo, demo_definitions
     from .engine import Engine
-    from .reports import write_report
+    from .loading import shipped_definitions_dir
+    from .services.reports import write_report
     from .settings import Settings
 
     if cases < 1:

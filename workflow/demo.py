@@ -12,9 +12,9 @@ from pathlib import Path
 
 from stdnum.cn import ric
 
-from .definitions import COMMITMENTS_FILE
+from .core.rules import Actor
 from .engine import Engine
-from .rules import Actor
+from .loading import COMMITMENTS_FILE
 
 AS_OF = dt.date(2026, 11, 20)
 FIRST_OPENING = dt.date(2025, 1, 2)

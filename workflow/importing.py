@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._textfile import UnknownEncoding, decode_text
+from .core.rules import parse_date
+from .core.textfile import UnknownEncoding, decode_text
 from .errors import InvalidInput, InvalidRow
-from .rules import parse_date
 
 IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
                   "channel", "documents", "received_on", "origin_scheme", "destination_scheme")

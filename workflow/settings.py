@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from ._textfile import UnknownEncoding, decode_text
+from .core.textfile import UnknownEncoding, decode_text
 from .errors import SettingsError
 
 SETTINGS_ENV = "SSTRANSFER_SETTINGS"

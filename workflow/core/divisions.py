@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from stdnum import numdb
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 _CODE = re.compile(r"[0-9]{6}")
 _PERIOD = re.compile(r"\[(?P<start>[0-9]*)-(?P<end>[0-9]*)\](?P<name>.*)")

@@ -14,16 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._yamlfile import YamlFile
-from .errors import InvalidInput, OutdatedLibrary
+from ..errors import InvalidInput, OutdatedLibrary
+from .yamlfile import YamlFile
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 _OFFICIAL_SINCE = 2001  # the library checks its China data against the notices from 2001
@@ -106,11 +106,17 @@ class _RegionalSchedule(BaseModel):
 _REGIONAL_FILE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def load_regional_schedule(path: Path) -> _RegionalSchedule:
-    """Read and check one ``calendars/YEAR-PP.yaml`` file (PP: the agency code's first two digits)."""
-    doc = YamlFile(path)
+def is_regional_file(stem: str) -> bool:
+    """Whether a calendar file named ``stem`` (``YEAR-PP``) is a regional overlay."""
+    return _REGIONAL_FILE.match(stem) is not None
+
+
+def parse_regional_schedule(doc: YamlFile) -> _RegionalSchedule:
+    """Check one ``calendars/YEAR-PP.yaml`` file (PP: the agency code's first two digits)."""
     schedule = doc.validate(_RegionalSchedule)
-    year, province = _REGIONAL_FILE.match(path.stem).groups()
+    match = _REGIONAL_FILE.match(doc.path.stem)
+    assert match is not None, "only called for a regional file"
+    year, province = match.groups()
     if (str(schedule.year), schedule.province) != (year, province):
         raise doc.fail(f"the file of {year} for province {province} gives year {schedule.year} "
                        f"and province {schedule.province}", ("year",))
@@ -121,12 +127,11 @@ def load_regional_schedule(path: Path) -> _RegionalSchedule:
     return schedule
 
 
-def load_schedule(path: Path) -> _YearSchedule:
-    """Read and check one ``definitions/calendars/YEAR.yaml`` file: every date in that year
+def parse_schedule(doc: YamlFile) -> _YearSchedule:
+    """Check one ``definitions/calendars/YEAR.yaml`` file: every date in that year
     (or, where marked, in the year next to it), make-up days on weekends."""
-    doc = YamlFile(path)
     schedule = doc.validate(_YearSchedule)
-    year = schedule.year
+    year, path = schedule.year, doc.path
     if path.stem.isdigit() and int(path.stem) != year:
         raise doc.fail(f"the file of {path.stem} gives year {year}", ("year",))
     for key, adjacent in (("make_up_workdays", False), ("adjacent_year_make_up_workdays", True)):
@@ -188,29 +193,27 @@ RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 class WorkingCalendar:
     """Answers working-day questions for the years 2000 to 2099.
 
-    ``calendars_dir`` holds national schedules (``YEAR.yaml``) and regional overlays
-    (``YEAR-PP.yaml``); :meth:`for_agency` gives the calendar of an agency's province.
+    Built from schedule data (:func:`parse_schedule`, :func:`parse_regional_schedule`): national
+    schedules by year and regional overlays; :meth:`for_agency` gives the calendar of an
+    agency's province. :class:`workflow.WorkingCalendar` reads them from a folder.
     """
 
-    def __init__(self, calendars_dir: Path | str | None = None, *,
+    def __init__(self, schedules: Iterable[_YearSchedule] = (),
+                 regional: Iterable[_RegionalSchedule] = (), *,
                  province: str | None = None) -> None:
         check_holidays_library()
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
         off, on = (set(days) for days in _library_days())
-        self.calendars_dir, self.province = calendars_dir, province
+        self.province = province
         self.schedules: dict[int, _YearSchedule] = {}
         #: Regional overlays by province prefix, then year.
         self.regional: dict[str, dict[int, _RegionalSchedule]] = {}
-        if calendars_dir is not None and Path(calendars_dir).is_dir():
-            for path in sorted(Path(calendars_dir).glob("*.yaml")):
-                if _REGIONAL_FILE.match(path.stem):
-                    overlay = load_regional_schedule(path)
-                    self.regional.setdefault(overlay.province, {})[overlay.year] = overlay
-                    continue
-                schedule = load_schedule(path)
-                if schedule.year in self.schedules:
-                    raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
-                self.schedules[schedule.year] = schedule
+        for overlay in regional:
+            self.regional.setdefault(overlay.province, {})[overlay.year] = overlay
+        for schedule in schedules:
+            if schedule.year in self.schedules:
+                raise InvalidInput(f"a second schedule for {schedule.year}")
+            self.schedules[schedule.year] = schedule
         for year, schedule in self.schedules.items():
             off = {d for d in off if d.year != year}
             on = {d for d in on if d.year != year}
@@ -249,8 +252,9 @@ class WorkingCalendar:
             return self
         cal = self._by_province.get(province)
         if cal is None:
-            cal = self._by_province[province] = WorkingCalendar(self.calendars_dir,
-                                                                province=province)
+            overlays = [o for by_year in self.regional.values() for o in by_year.values()]
+            cal = self._by_province[province] = WorkingCalendar(
+                self.schedules.values(), overlays, province=province)
         return cal
 
     def _offset(self, day: dt.date) -> int:
@@ -344,6 +348,8 @@ __all__ = [
     "WorkingCalendar",
     "add_months",
     "check_holidays_library",
+    "is_regional_file",
     "library_official_years",
-    "load_schedule",
+    "parse_regional_schedule",
+    "parse_schedule",
 ]

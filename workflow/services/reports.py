@@ -9,19 +9,15 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from .errors import InvalidInput
-from .rules import mask_person_id
-from .store import cases_t, spans_t
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from ..core.calendar import WorkingCalendar
+from ..core.figures import BUCKETS, AgencySummary, OverdueLine, bucket
+from ..core.rules import mask_person_id
+from ..errors import InvalidInput
+from ..settings import Settings
+from ..store.port import ReportStore
 
 FORMATS = ("csv", "xlsx", "html")
-BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 DETAIL_COLUMNS = ("owner agency", "case", "insurance", "person", "ID number", "span", "owner",
                   "started", "committed due", "statutory due", "working days late", "level",
                   "past statutory due", "provisional")
@@ -32,112 +28,47 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
-def bucket(late: int) -> str:
-    """The aging bucket of a number of working days late (0 counts with 1–5)."""
-    return BUCKETS[0] if late <= 5 else BUCKETS[1] if late <= 10 else BUCKETS[2] \
-        if late <= 15 else BUCKETS[3]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class OverdueLine:
-    agency: str
-    case_id: int
-    insurance: str
-    person_name: str
-    person_id_masked: str
-    span: str
-    owner: str
-    started_on: dt.date
-    committed_due_on: dt.date | None  # the agency's own shorter limit, where it has one
-    due_on: dt.date  # statutory
-    working_days_late: int  # after the committed due date where there is one
-    level: str
-    statutory_breach: bool  # past the statutory due date too
-    provisional: bool
-
-
-@dataclasses.dataclass
-class AgencySummary:
-    agency: str
-    buckets: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
-    overdue: int = 0
-    escalated: int = 0
-    statutory_breaches: int = 0
-    closed: int = 0
-    closed_on_time: int = 0
-    closed_within_statute: int = 0
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Share of spans closed in the period that closed on or before their due date (the
-        committed one where the agency has one)."""
-        return self.closed_on_time / self.closed if self.closed else None
-
-
 @dataclasses.dataclass
 class OverdueReport:
     """The summary figures, and the detail lines streamed from the database on demand."""
 
-    engine: Engine = dataclasses.field(repr=False)
     as_of: dt.date
     period_start: dt.date
     escalate_after_days: int
     agencies: dict[str, AgencySummary]
     total: int  # overdue spans
+    _lines: Callable[[], Iterator[OverdueLine]] = dataclasses.field(repr=False)
 
     def lines(self) -> Iterator[OverdueLine]:
         """Every overdue span by agency, most working days late first (streamed)."""
-        cal, escalate = self.engine.calendar, self.escalate_after_days
-        query = _overdue_query(self.as_of).order_by(
-            spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
-        with self.engine.db.connect() as conn:
-            for r in conn.execution_options(yield_per=_STREAM).execute(query):
-                late = cal.for_agency(r.owner_agency).working_days_between(
-                    r.committed_due_on or r.due_on, self.as_of)
-                yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
-                                  mask_person_id(r.person_id), r.name, r.owner, r.started_on,
-                                  r.committed_due_on, r.due_on, late,
-                                  "escalated" if late >= escalate else "overdue",
-                                  r.due_on < self.as_of, bool(r.provisional))
+        return self._lines()
 
 
-#: The date a span is judged by: the committed due date where there is one.
-_JUDGED_BY = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
+class ReportService:
+    """Builds overdue reports from the report store, the calendar and the settings."""
 
+    def __init__(self, store: ReportStore, calendar: WorkingCalendar, settings: Settings) -> None:
+        self.store, self.calendar, self.settings = store, calendar, settings
 
-def _overdue_query(as_of: dt.date) -> sa.Select:
-    """Spans running on ``as_of`` and past their (committed, else statutory) due date."""
-    return (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
-                      cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
-                      spans_t.c.owner, spans_t.c.started_on, spans_t.c.committed_due_on,
-                      spans_t.c.due_on, spans_t.c.provisional)
-            .join(cases_t, cases_t.c.id == spans_t.c.case_id)
-            .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
-                   as_of > _JUDGED_BY, spans_t.c.started_on <= as_of))
+    def build(self, as_of: dt.date, *, since: dt.date | None = None,
+              progress: Callable[[int, int], None] | None = None) -> OverdueReport:
+        """Every span running on ``as_of`` and past its due date; on-time rates of spans closed
+        from ``since`` (default: the 7 days up to ``as_of``). A past ``as_of`` shows what was
+        late on that day, including spans that have ended since."""
+        period_start = since or as_of - dt.timedelta(days=6)
+        if period_start > as_of:
+            raise InvalidInput(f"the period starts ({period_start}) after the report date "
+                               f"({as_of})")
+        cal, escalate = self.calendar, self.settings.escalate_after_days
+        agencies: dict[str, AgencySummary] = {}
 
+        def summary(agency: str) -> AgencySummary:
+            if agency not in agencies:
+                agencies[agency] = AgencySummary(agency)
+            return agencies[agency]
 
-def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | None = None,
-                         progress: Callable[[int, int], None] | None = None) -> OverdueReport:
-    """Every span running on ``as_of`` and past its due date; on-time rates of spans closed
-    from ``since`` (default: the 7 days up to ``as_of``). A past ``as_of`` shows what was
-    late on that day, including spans that have ended since."""
-    period_start = since or as_of - dt.timedelta(days=6)
-    if period_start > as_of:
-        raise InvalidInput(f"the period starts ({period_start}) after the report date ({as_of})")
-    cal, escalate = engine.calendar, engine.settings.escalate_after_days
-    agencies: dict[str, AgencySummary] = {}
-
-    def summary(agency: str) -> AgencySummary:
-        if agency not in agencies:
-            agencies[agency] = AgencySummary(agency)
-        return agencies[agency]
-
-    due = _overdue_query(as_of).with_only_columns(spans_t.c.owner_agency, _JUDGED_BY,
-                                                  spans_t.c.due_on)
-    seen = 0
-    with engine.db.connect() as conn:
-        total = conn.scalar(sa.select(sa.func.count()).select_from(due.subquery()))
-        for agency, judged_by, statutory in conn.execution_options(yield_per=_STREAM).execute(due):
+        seen, total = 0, self.store.overdue_count(as_of)
+        for agency, judged_by, statutory in self.store.overdue_due_dates(as_of):
             late = cal.for_agency(agency).working_days_between(judged_by, as_of)
             s = summary(agency)
             s.buckets[bucket(late)] += 1
@@ -147,20 +78,24 @@ def build_overdue_report(engine: Engine, as_of: dt.date, *, since: dt.date | Non
             seen += 1
             if progress and seen % _STREAM == 0:
                 progress(seen, total)
-        closed = conn.execute(
-            sa.select(spans_t.c.owner_agency, sa.func.count(),
-                      sa.func.sum(sa.case((spans_t.c.ended_on <= _JUDGED_BY, 1), else_=0)),
-                      sa.func.sum(sa.case((spans_t.c.ended_on <= spans_t.c.due_on, 1), else_=0)))
-            .where(spans_t.c.ended_on.between(period_start, as_of))
-            .group_by(spans_t.c.owner_agency))
-        for agency, n, on_time, within_statute in closed:
+        for agency, n, on_time, within_statute in self.store.closed_in_period(period_start,
+                                                                               as_of):
             s = summary(agency)
-            s.closed, s.closed_on_time = n, int(on_time or 0)
-            s.closed_within_statute = int(within_statute or 0)
-    if progress:
-        progress(seen, total)
-    return OverdueReport(engine, as_of, period_start, escalate, dict(sorted(agencies.items())),
-                         total)
+            s.closed, s.closed_on_time, s.closed_within_statute = n, on_time, within_statute
+        if progress:
+            progress(seen, total)
+        return OverdueReport(as_of, period_start, escalate, dict(sorted(agencies.items())),
+                             total, lambda: self._lines(as_of, escalate))
+
+    def _lines(self, as_of: dt.date, escalate: int) -> Iterator[OverdueLine]:
+        for r in self.store.overdue_rows(as_of):
+            late = self.calendar.for_agency(r.owner_agency).working_days_between(
+                r.committed_due_on or r.due_on, as_of)
+            yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,
+                              mask_person_id(r.person_id), r.name, r.owner, r.started_on,
+                              r.committed_due_on, r.due_on, late,
+                              "escalated" if late >= escalate else "overdue",
+                              r.due_on < as_of, bool(r.provisional))
 
 
 def _detail_row(x: OverdueLine) -> list[object]:
@@ -370,4 +305,4 @@ On-time rate: spans closed from {report.period_start} to {report.as_of}. ID numb
         f.write("</body></html>\n")
 
 
-__all__ = ["BUCKETS", "FORMATS", "OverdueReport", "bucket", "build_overdue_report", "write_report"]
+__all__ = ["FORMATS", "OverdueReport", "ReportService", "check_target", "write_report"]

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from workflow.store import TABLES
+from workflow.store.tables import TABLES
 
 target_metadata = TABLES[0].metadata
 

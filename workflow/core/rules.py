@@ -20,6 +20,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 from stdnum.util import isdigits
 
+from ..errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted
 from .definitions import (
     APPLICANT_KINDS,
     CHANNELS,
@@ -31,9 +32,14 @@ from .definitions import (
     SpanSpec,
 )
 from .divisions import STANDARD, Divisions
-from .errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted
 
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> dt.date:
+    """Today's business date in China time."""
+    return dt.datetime.now(CHINA).date()
+
 
 _AGENCY = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

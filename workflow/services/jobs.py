@@ -8,21 +8,24 @@ missed while every instance was down is made up exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import structlog
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 
-from .monitor import LEASE_HELD, last_occurrence
-from .reports import build_overdue_report, write_report
-from .settings import DAYS
-
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .store import Lease
+from ..core.alerts import last_occurrence
+from ..core.calendar import WorkingCalendar
+from ..core.rules import CHINA
+from ..settings import DAYS, Settings
+from ..store.scheduling import Lease
+from .alerts import AlertService
+from .reports import ReportService, write_report
+from .scheduling import LEASE_HELD, Scheduling
 
 log = structlog.get_logger("sstransfer")
 
@@ -30,29 +33,25 @@ log = structlog.get_logger("sstransfer")
 class Jobs:
     """What the scheduler runs; callable directly (and so in tests) with an explicit time."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, scheduling: Scheduling, alerts: AlertService, reports: ReportService,
+                 calendar: WorkingCalendar, settings: Settings) -> None:
+        self.scheduling, self.alerts, self.reports = scheduling, alerts, reports
+        self.calendar, self.settings = calendar, settings
         self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler
 
-    @property
-    def settings(self):
-        return self.engine.settings
-
     def now(self) -> dt.datetime:
-        from .engine import CHINA
-
         return dt.datetime.now(CHINA)
 
     def scan(self, now: dt.datetime | None = None) -> bool:
         """The daily scan: skipped on a non-working day, and once per business date."""
         today = (now or self.now()).date()
-        if not self.engine.calendar.is_working_day(today):
+        if not self.calendar.is_working_day(today):
             log.info("scan_skipped", as_of=today.isoformat(), reason="not a working day")
             return False
         return self._scan(today)
 
     def _scan(self, as_of: dt.date) -> bool:
-        result = self.engine.monitor.scan(as_of, once=True)
+        result = self.alerts.scan(as_of, once=True)
         if result.reason == LEASE_HELD:
             self._retry_when_free("scan", self._scan, as_of)
         return result.ran
@@ -65,7 +64,7 @@ class Jobs:
         """
         if self.scheduler is None:  # called directly, not from a running scheduler
             return
-        expiry = self.engine.monitor.lease_expiry(job) or dt.datetime.now(dt.UTC)
+        expiry = self.scheduling.lease_expiry(job) or dt.datetime.now(dt.UTC)
         when = max(expiry, dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=0.5)
         self.scheduler.add_job(run, "date", run_date=when, args=[as_of], id=f"{job}_retry",
                                name=f"{job} when the lease is free", replace_existing=True)
@@ -81,12 +80,12 @@ class Jobs:
 
         def work(run_id: int, lease: Lease) -> str:
             folder.mkdir(parents=True, exist_ok=True)
-            report = build_overdue_report(self.engine, as_of)
+            report = self.reports.build(as_of)
             for fmt in self.settings.report_formats:
                 written.append(str(write_report(report, fmt, folder / f"overdue-{as_of}.{fmt}")))
             return f"{report.total} overdue spans: " + ", ".join(written)
 
-        run_id, reason = self.engine.monitor.run_once("report", as_of, work, once=True)
+        run_id, reason = self.scheduling.run_once("report", as_of, work, once=True)
         if reason == LEASE_HELD:
             self._retry_when_free("report", self._report, as_of)
         if run_id is not None:
@@ -97,25 +96,23 @@ class Jobs:
         """Make up the latest missed scan and report, once each (not once per missed day)."""
         now = now or self.now()
         done = []
-        cal, s = self.engine.calendar, self.settings
+        cal, s = self.calendar, self.settings
         scan_day = last_occurrence(now, s.scan_at, None, cal)
-        if (self.engine.monitor.last_done("scan") or dt.date.min) < scan_day:
+        if (self.scheduling.last_done("scan") or dt.date.min) < scan_day:
             log.info("catching_up", job="scan", as_of=scan_day.isoformat())
             if self._scan(scan_day):
                 done.append(f"scan {scan_day}")
         report_day = last_occurrence(now, s.report_at, [DAYS.index(s.report_day)], None)
-        if (self.engine.monitor.last_done("report") or dt.date.min) < report_day:
+        if (self.scheduling.last_done("report") or dt.date.min) < report_day:
             log.info("catching_up", job="report", as_of=report_day.isoformat())
             if self._report(report_day):
                 done.append(f"report {report_day}")
         return done
 
 
-def build_scheduler(engine: Engine) -> BackgroundScheduler:
+def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
     """A background scheduler in China time with the scan, the report and a catch-up."""
-    from .engine import CHINA
-
-    s, jobs = engine.settings, Jobs(engine)
+    s = jobs.settings
     scheduler = jobs.scheduler = BackgroundScheduler(timezone=CHINA, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     scheduler.add_job(jobs.scan, CronTrigger(hour=s.scan_at.hour, minute=s.scan_at.minute,
@@ -128,4 +125,18 @@ def build_scheduler(engine: Engine) -> BackgroundScheduler:
     return scheduler
 
 
-__all__ = ["Jobs", "build_scheduler"]
+def stop_scheduler(scheduler: BackgroundScheduler) -> None:
+    """Stop the scheduler, letting a running job finish.
+
+    APScheduler 3 removes a one-off job after submitting it; if shutdown() has set the
+    scheduler's state first, that removal raises in its thread. Remove them first (a removal
+    waits for a submission under way, which then removed it itself).
+    """
+    for job in scheduler.get_jobs():
+        if isinstance(job.trigger, DateTrigger):
+            with contextlib.suppress(JobLookupError):
+                scheduler.remove_job(job.id)
+    scheduler.shutdown(wait=True)
+
+
+__all__ = ["Jobs", "build_scheduler", "stop_scheduler"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,13 +27,8 @@ from pydantic import (
 )
 from transitions import Machine
 
-from ._yamlfile import YamlFile
-from .errors import DefinitionError, InvalidInput
-
-CATALOGUE_FILE = "documents.yaml"
-DIVISIONS_FILE = "divisions_extra.yaml"
-COMMITMENTS_FILE = "committed_limits.yaml"
-CALENDARS_DIR = "calendars"
+from ..errors import InvalidInput
+from .yamlfile import YamlFile
 
 APPLICANT_KINDS = ("self", "employer", "agent")
 CLERK_ROLES = ("origin_clerk", "destination_clerk")
@@ -152,11 +146,9 @@ class _ExtraDivisionsModel(_Strict):
     divisions: dict[_DivisionCode, Annotated[str, StringConstraints(min_length=1)]] = {}
 
 
-def load_extra_divisions(path: Path) -> dict[str, str]:
+def parse_extra_divisions(doc: YamlFile) -> dict[str, str]:
     """``divisions_extra.yaml``: division codes newer than the GB/T 2260 list, code → name."""
-    if not path.is_file():
-        return {}
-    return dict(YamlFile(path).validate(_ExtraDivisionsModel).divisions)
+    return dict(doc.validate(_ExtraDivisionsModel).divisions)
 class _Commitment(_Strict):
     """An agency's own limit (承诺时限) for one span, shorter than the statute's."""
 
@@ -192,10 +184,9 @@ class CommittedLimits:
     entries: tuple[_Commitment, ...] = ()
 
     @classmethod
-    def load(cls, path: Path, definitions: Iterable[Definition]) -> CommittedLimits:
-        """Read the file and check it against the definitions: each names a known definition
-        and working-day span, says it once, and is not above the statutory limit."""
-        doc = YamlFile(path)
+    def parse(cls, doc: YamlFile, definitions: Iterable[Definition]) -> CommittedLimits:
+        """Check the file against the definitions: each names a known definition and
+        working-day span, says it once, and is not above the statutory limit."""
         model = doc.validate(_CommitmentsModel)
         definitions = list(definitions)
         seen: dict[tuple, int] = {}
@@ -249,8 +240,8 @@ class DocumentCatalogue:
     kinds: Mapping[str, _DocumentKind]
 
     @classmethod
-    def load(cls, path: Path) -> DocumentCatalogue:
-        return cls(YamlFile(path).validate(_CatalogueModel).documents)
+    def parse(cls, doc: YamlFile) -> DocumentCatalogue:
+        return cls(doc.validate(_CatalogueModel).documents)
 
     def name(self, kind: str) -> str:
         return self.kinds[kind].en
@@ -393,9 +384,8 @@ class Definition:
         return "\n".join(lines) + "\n"
 
 
-def parse_definition(path: Path | str, catalogue: DocumentCatalogue,
-                     text: str | None = None) -> Definition:
-    """Read one definition file (or its stored ``text``) and run every check on it."""
+def parse_definition(path: Path | str, catalogue: DocumentCatalogue, text: str) -> Definition:
+    """Parse one definition's ``text`` (from file ``path``, or stored) and run every check."""
     doc = YamlFile(path, text)
     model = doc.validate(_DefinitionModel)
     _check_graph(doc, model, catalogue)
@@ -480,70 +470,14 @@ def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogu
                 known(event, events, "span event", ("spans", si, key, i))
 
 
-class DefinitionSet:
-    """The definitions found in one folder, with the document catalogue and calendars there."""
-
-    def __init__(self, folder: Path | str | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else shipped_definitions_dir()
-        if not self.folder.is_dir():
-            raise DefinitionError(self.folder, "definitions folder does not exist")
-        self.catalogue = DocumentCatalogue.load(self.folder / CATALOGUE_FILE)
-        self.by_key: dict[tuple[str, int], Definition] = {}
-        for path in sorted(self.folder.glob("*.yaml")):
-            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE, COMMITMENTS_FILE):
-                continue
-            d = parse_definition(path, self.catalogue)
-            if d.key in self.by_key:
-                raise DefinitionError(
-                    path, f"{d.name} version {d.version} is also in {self.by_key[d.key].path}", 1
-                )
-            self.by_key[d.key] = d
-        if not self.by_key:
-            raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
-        self.extra_divisions = load_extra_divisions(self.folder / DIVISIONS_FILE)
-        commitments = self.folder / COMMITMENTS_FILE
-        self.commitments = (CommittedLimits.load(commitments, self.by_key.values())
-                            if commitments.is_file() else CommittedLimits())
-
-    @property
-    def calendars_dir(self) -> Path:
-        return self.folder / CALENDARS_DIR
-
-    def names(self) -> list[str]:
-        return sorted({name for name, _ in self.by_key})
-
-    def latest(self, name: str) -> Definition:
-        versions = [d for (n, _), d in self.by_key.items() if n == name]
-        if not versions:
-            raise InvalidInput(
-                f"no workflow definition named '{name}'; known: {', '.join(self.names())}"
-            )
-        return max(versions, key=lambda d: d.version)
-
-    def __iter__(self):
-        return iter(self.by_key.values())
-
-
-def shipped_definitions_dir() -> Path:
-    """The definitions that come with the package (installed), or with the source checkout."""
-    env = os.environ.get("SSTRANSFER_DEFINITIONS")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent
-    installed = here / "definitions"
-    return installed if installed.is_dir() else here.parent / "definitions"
-
-
 __all__ = [
     "APPLICANT_KINDS",
     "CHANNELS",
     "ROLES",
     "CommittedLimits",
     "Definition",
-    "DefinitionSet",
     "DocumentCatalogue",
     "SpanSpec",
     "TransitionSpec",
     "parse_definition",
-    "shipped_definitions_dir",
 ]

@@ -1,4 +1,5 @@
-"""Read a YAML data file safely and validate it, reporting errors with file and line."""
+"""Parse YAML text safely and validate it, reporting errors with file and line (no I/O: the
+caller reads the file, see :func:`workflow.loading.read_yaml`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ._textfile import UnknownEncoding, decode_text
-from .errors import DefinitionError
+from ..errors import DefinitionError
 
 M = TypeVar("M", bound=BaseModel)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -18,20 +18,13 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 class YamlFile:
     """A parsed YAML file that remembers where each value stood.
 
-    The text is decoded as users' files are (:func:`~workflow._textfile.decode_text`); a key
+    ``path`` names where the text came from, in errors. A key
     given twice in one mapping is an error naming both lines (YAML would keep the last one
     silently), and so is a date that does not exist (``2027-02-30``).
     """
 
-    def __init__(self, path: Path | str, text: str | None = None) -> None:
+    def __init__(self, path: Path | str, text: str) -> None:
         self.path = Path(path)
-        if text is None:
-            try:
-                text = decode_text(self.path.read_bytes())
-            except OSError as exc:
-                raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
-            except UnknownEncoding as exc:
-                raise DefinitionError(path, str(exc)) from None
         self.text = text
         try:
             self.node = yaml.compose(self.text, Loader=yaml.SafeLoader)

@@ -1,0 +1,53 @@
+"""Report figures from rows (pure): aging buckets, overdue lines and agency summaries."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+BUCKETS = ("1–5", "6–10", "11–15", "over 15")
+
+
+def bucket(late: int) -> str:
+    """The aging bucket of a number of working days late (0 counts with 1–5)."""
+    return BUCKETS[0] if late <= 5 else BUCKETS[1] if late <= 10 else BUCKETS[2] \
+        if late <= 15 else BUCKETS[3]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OverdueLine:
+    agency: str
+    case_id: int
+    insurance: str
+    person_name: str
+    person_id_masked: str
+    span: str
+    owner: str
+    started_on: dt.date
+    committed_due_on: dt.date | None  # the agency's own shorter limit, where it has one
+    due_on: dt.date  # statutory
+    working_days_late: int  # after the committed due date where there is one
+    level: str
+    statutory_breach: bool  # past the statutory due date too
+    provisional: bool
+
+
+@dataclasses.dataclass
+class AgencySummary:
+    agency: str
+    buckets: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    overdue: int = 0
+    escalated: int = 0
+    statutory_breaches: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    closed_within_statute: int = 0
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of spans closed in the period that closed on or before their due date (the
+        committed one where the agency has one)."""
+        return self.closed_on_time / self.closed if self.closed else None
+
+
+__all__ = ["BUCKETS", "AgencySummary", "OverdueLine", "bucket"]

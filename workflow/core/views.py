@@ -1,0 +1,166 @@
+"""Read-only views of stored rows (cases, history, spans, alerts), printable as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from .rules import mask_person_id
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _View:
+    """A frozen view built from a row; ``to_dict`` leaves out fields hidden from ``repr``."""
+
+    @classmethod
+    def from_row(cls, row: Any, **overrides: Any):
+        """The view of a stored row: its fields by name, some of them converted."""
+        return cls(**{f.name: overrides[f.name] if f.name in overrides else getattr(row, f.name)
+                      for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.repr}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case(_View):
+    """A transfer case as stored. ``person_id`` is left out of ``repr`` and ``to_dict``."""
+
+    id: int
+    definition: str
+    definition_version: int
+    insurance: str
+    state: str
+    version: int
+    person_name: str
+    person_id_masked: str
+    origin: str
+    destination: str
+    scope: str
+    applicant: str
+    channel: str
+    documents: tuple[str, ...]
+    requested_documents: tuple[str, ...]
+    opened_on: dt.date
+    last_event_on: dt.date
+    amount: Decimal | None
+    contribution_months: int | None
+    updated_at: dt.datetime
+    person_id: str = dataclasses.field(repr=False)
+    applicant_id: str | None = None  # the actor who applied (None: a clerk opened the case)
+    #: Medical insurance since 2021: the scheme at each end (None where not recorded).
+    origin_scheme: str | None = None
+    destination_scheme: str | None = None
+
+    @classmethod
+    def from_row(cls, r: Any) -> Case:
+        return cls(
+            id=r.id, definition=r.definition_name, definition_version=r.definition_version,
+            insurance=r.insurance, state=r.state, version=r.version, person_name=r.person_name,
+            person_id_masked=mask_person_id(r.person_id), origin=r.origin,
+            destination=r.destination, scope=r.scope, applicant=r.applicant, channel=r.channel,
+            documents=tuple(r.documents), requested_documents=tuple(r.requested_documents),
+            opened_on=r.opened_on, last_event_on=r.last_event_on,
+            amount=None if r.amount_fen is None else Decimal(r.amount_fen).scaleb(-2),
+            contribution_months=r.contribution_months, updated_at=r.updated_at,
+            person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
+            destination_scheme=r.destination_scheme,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry(_View):
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    actor_agency: str | None
+    business_date: dt.date
+    recorded_at: dt.datetime
+    documents: tuple[str, ...]
+    comment: str | None
+    inputs: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Span(_View):
+    """One agency time limit of a case: running while ``ended_on`` is None.
+
+    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
+    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
+    """
+
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int | None
+    limit_months: int | None
+    started_on: dt.date
+    due_on: dt.date
+    ended_on: dt.date | None
+    provisional: bool
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    due_note: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert(_View):
+    """One alert, raised once for a span and level (or once per case for an advisory)."""
+
+    id: int
+    level: str
+    case_id: int
+    span_id: int | None
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None
+    working_days_late: int | None  # negative: working days left
+    provisional: bool
+    as_of: dt.date
+    raised_at: dt.datetime
+
+
+def span_view(row: Any) -> Span:
+    return Span.from_row(row, provisional=bool(row.provisional))
+
+
+def alert_view(row: Any) -> Alert:
+    return Alert.from_row(row, provisional=bool(row.provisional))
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanResult:
+    """What one scan did; its alerts are ``engine.alerts(run_id=result.run_id)``."""
+
+    as_of: dt.date
+    ran: bool
+    reason: str = ""
+    run_id: int | None = None
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    delivered: int = 0
+    failed_deliveries: int = 0
+
+    def count(self, level: str) -> int:
+        return self.counts.get(level, 0)
+
+    @property
+    def raised(self) -> int:
+        return sum(self.counts.values())

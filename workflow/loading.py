@@ -1,0 +1,127 @@
+"""Files and environment: the definitions folder, its catalogue, calendars and commitments.
+
+The core parses text (:mod:`workflow.core`); this module finds and reads the files it comes
+from, decoding them as users' files are (:func:`workflow.core.textfile.decode_text`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from .core import calendar as _calendar
+from .core.definitions import (
+    CommittedLimits,
+    Definition,
+    DocumentCatalogue,
+    parse_definition,
+    parse_extra_divisions,
+)
+from .core.textfile import UnknownEncoding, decode_text
+from .core.yamlfile import YamlFile
+from .errors import DefinitionError, InvalidInput
+
+CATALOGUE_FILE = "documents.yaml"
+DIVISIONS_FILE = "divisions_extra.yaml"
+COMMITMENTS_FILE = "committed_limits.yaml"
+CALENDARS_DIR = "calendars"
+DEFINITIONS_ENV = "SSTRANSFER_DEFINITIONS"
+
+
+def read_text(path: Path | str) -> str:
+    """A definition, calendar or catalogue file's text; unreadable files are DefinitionErrors."""
+    try:
+        return decode_text(Path(path).read_bytes())
+    except OSError as exc:
+        raise DefinitionError(path, f"cannot be read: {exc.strerror or exc}") from None
+    except UnknownEncoding as exc:
+        raise DefinitionError(path, str(exc)) from None
+
+
+def read_yaml(path: Path | str) -> YamlFile:
+    """A YAML file, parsed, remembering where each value stood."""
+    return YamlFile(path, read_text(path))
+
+
+class WorkingCalendar(_calendar.WorkingCalendar):
+    """The working calendar with the schedules of a folder (``YEAR.yaml`` national schedules,
+    ``YEAR-PP.yaml`` regional overlays); without one, the `holidays` package's data only."""
+
+    def __init__(self, calendars_dir: Path | str | None = None) -> None:
+        schedules: list[_calendar._YearSchedule] = []
+        regional: list[_calendar._RegionalSchedule] = []
+        years: dict[int, Path] = {}
+        if calendars_dir is not None and Path(calendars_dir).is_dir():
+            for path in sorted(Path(calendars_dir).glob("*.yaml")):
+                doc = read_yaml(path)
+                if _calendar.is_regional_file(path.stem):
+                    regional.append(_calendar.parse_regional_schedule(doc))
+                    continue
+                schedule = _calendar.parse_schedule(doc)
+                if schedule.year in years:
+                    raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
+                years[schedule.year] = path
+                schedules.append(schedule)
+        self.calendars_dir = calendars_dir
+        super().__init__(schedules, regional)
+
+
+class DefinitionSet:
+    """The definitions found in one folder, with the document catalogue and calendars there."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else shipped_definitions_dir()
+        if not self.folder.is_dir():
+            raise DefinitionError(self.folder, "definitions folder does not exist")
+        self.catalogue = DocumentCatalogue.parse(read_yaml(self.folder / CATALOGUE_FILE))
+        self.by_key: dict[tuple[str, int], Definition] = {}
+        for path in sorted(self.folder.glob("*.yaml")):
+            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE, COMMITMENTS_FILE):
+                continue
+            d = parse_definition(path, self.catalogue, read_text(path))
+            if d.key in self.by_key:
+                raise DefinitionError(
+                    path, f"{d.name} version {d.version} is also in {self.by_key[d.key].path}", 1
+                )
+            self.by_key[d.key] = d
+        if not self.by_key:
+            raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
+        divisions = self.folder / DIVISIONS_FILE
+        self.extra_divisions = (parse_extra_divisions(read_yaml(divisions))
+                                if divisions.is_file() else {})
+        commitments = self.folder / COMMITMENTS_FILE
+        self.commitments = (CommittedLimits.parse(read_yaml(commitments), self.by_key.values())
+                            if commitments.is_file() else CommittedLimits())
+
+    @property
+    def calendars_dir(self) -> Path:
+        return self.folder / CALENDARS_DIR
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self.by_key})
+
+    def latest(self, name: str) -> Definition:
+        versions = [d for (n, _), d in self.by_key.items() if n == name]
+        if not versions:
+            raise InvalidInput(
+                f"no workflow definition named '{name}'; known: {', '.join(self.names())}"
+            )
+        return max(versions, key=lambda d: d.version)
+
+    def __iter__(self) -> Iterator[Definition]:
+        return iter(self.by_key.values())
+
+
+def shipped_definitions_dir() -> Path:
+    """The definitions that come with the package (installed), or with the source checkout."""
+    env = os.environ.get(DEFINITIONS_ENV)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    installed = here / "definitions"
+    return installed if installed.is_dir() else here.parent / "definitions"
+
+
+__all__ = ["CATALOGUE_FILE", "COMMITMENTS_FILE", "DIVISIONS_FILE", "DefinitionSet",
+           "WorkingCalendar", "read_text", "read_yaml", "shipped_definitions_dir"]

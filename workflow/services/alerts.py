@@ -1,0 +1,195 @@
+"""Deadlines people act on: the overdue scan, its alerts, their delivery, due-date changes.
+
+The scan reads running spans by due date (one indexed query), classifies each with the pure
+core (:mod:`workflow.core.alerts`), and inserts the alerts with ``ON CONFLICT DO NOTHING`` on
+a unique key, so an alert exists at most once however often or concurrently scans run. It
+runs under the ``scan`` lease of :class:`~workflow.services.scheduling.Scheduling`: one
+instance at a time, every write fenced by the lease's generation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from ..core.alerts import ADVISORY, LEVELS, STATUTORY_BREACH, judged_due_on, scan_horizon, span_levels
+from ..core.calendar import WorkingCalendar
+from ..core.deadlines import changed_years, span_due
+from ..core.views import Alert, ScanResult, alert_view
+from ..settings import Settings
+from ..store.connection import now
+from ..store.port import AlertStore
+from ..store.scheduling import Lease
+from .definitions import DefinitionRegistry
+from .scheduling import Scheduling
+
+log = structlog.get_logger("sstransfer")
+_CHUNK = 5000
+
+
+class AlertService:
+    """The scan, alert delivery to callbacks, stored alerts and due-date recomputation."""
+
+    def __init__(self, store: AlertStore, scheduling: Scheduling, calendar: WorkingCalendar,
+                 settings: Settings, definitions: DefinitionRegistry) -> None:
+        self.store, self.scheduling, self.calendar = store, scheduling, calendar
+        self.settings, self.definitions = settings, definitions
+        self._subscribers: dict[str, Callable[[Alert], object]] = {}
+
+    # --- the scan ---------------------------------------------------------------------------
+    def scan(self, as_of: dt.date, *, once: bool = False) -> ScanResult:
+        """Raise every alert due on ``as_of``; deliver pending alerts to the callbacks."""
+        counts: dict[str, int] = {}
+        delivered = failed = 0
+        self._horizon(as_of)  # refuse a date off the calendar before taking the lease or a run
+
+        def work(run_id: int, lease: Lease) -> str:
+            nonlocal delivered, failed
+            counts.update(self.raise_alerts(as_of, self.scheduling.last_done("scan"), run_id,
+                                            lease))
+            delivered, failed = self.deliver(lease)  # under the lease: one deliverer at a time
+            return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in (*LEVELS, "advisory"))
+
+        run_id, reason = self.scheduling.run_once("scan", as_of, work, once=once)
+        if run_id is None:
+            return ScanResult(as_of, False, reason)
+        # One event per scan with the count of each alert level (one per alert only at debug).
+        log.info("scan_done", as_of=str(as_of), raised=sum(counts.values()),
+                 delivered=delivered, failed_deliveries=failed,
+                 **{lvl: counts.get(lvl, 0) for lvl in (*LEVELS, "advisory")})
+        return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
+
+    def raise_alerts(self, as_of: dt.date, since: dt.date | None, run_id: int,
+                     lease: Lease | None = None) -> dict[str, int]:
+        """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
+        cal, settings = self.calendar, self.settings
+        horizon = self._horizon(as_of)
+        stamp = now()
+        counts: dict[str, int] = {}
+
+        def alert(s: Any, level: str, late: int | None) -> dict[str, Any]:
+            return {"key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
+                    "span_id": s.id, "subject": s.name, "owner": s.owner,
+                    "owner_agency": s.owner_agency,
+                    "due_on": judged_due_on(level, s.due_on, s.committed_due_on),
+                    "working_days_late": late, "provisional": bool(s.provisional),
+                    "as_of": as_of, "raised_at": stamp, "run_id": run_id}
+
+        with self.store.spans_to_judge(as_of, horizon, _CHUNK) as chunks:
+            for chunk in chunks:
+                rows = [alert(s, level, late) for s in chunk for level, late in span_levels(
+                    s.due_on, s.committed_due_on, as_of, cal.for_agency(s.owner_agency),
+                    settings)]
+                self._insert_alerts(rows, counts, as_of, lease)
+        advisories = [{
+            "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
+            "span_id": None, "subject": ADVISORY, "owner": "person",
+            "owner_agency": r.destination, "due_on": None, "working_days_late": None,
+            "provisional": False, "as_of": as_of, "raised_at": stamp, "run_id": run_id,
+        } for r in self.store.advisories(as_of, since)]
+        self._insert_alerts(advisories, counts, as_of, lease)
+        return counts
+
+    def _horizon(self, as_of: dt.date) -> dt.date:
+        return scan_horizon(as_of, self.calendar, self.settings.due_soon_days)
+
+    def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
+                       as_of: dt.date, lease: Lease | None) -> None:
+        """Insert, skipping any alert that exists already; count the new ones (and log each
+        at debug level)."""
+        if not rows:
+            return
+        new = self.store.insert_alerts(rows, lease)
+        debug, day = log.bind(), as_of.isoformat()
+        for level, case_id, subject, owner, agency, due_on, late in new:
+            counts[level] = counts.get(level, 0) + 1
+            debug.debug("alert", alert_level=level, case_id=case_id, subject=subject,
+                        owner=owner, agency=agency, due_on=due_on and due_on.isoformat(),
+                        working_days_late=late, as_of=day)
+
+    # --- delivery to the host application's callbacks ---------------------------------------
+    def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
+        """Call ``callback(alert)`` for every alert raised from now on; returns its name."""
+        name = name or f"{callback.__module__}.{callback.__qualname__}"
+        self.store.subscribe(name, now())
+        self._subscribers[name] = callback
+        return name
+
+    def deliver(self, lease: Lease) -> tuple[int, int]:
+        """Send each subscriber the alerts it has not had; a failure waits for the next scan.
+
+        Each alert is claimed in the database (fenced by the scan's ``lease``) before its
+        callback is called and recorded after, so two scanners never send the same alert; a
+        process killed between a callback and its record sends that one alert again.
+        """
+        delivered = failed = 0
+        for name, callback in self._subscribers.items():
+            after, stopped = 0, False
+            while not stopped and (pending := [alert_view(r) for r in self.store.pending(
+                    name, after, lease.generation, _CHUNK)]):
+                for a in pending:
+                    after = a.id
+                    if not self.store.claim_delivery(lease, a.id, name):
+                        continue
+                    try:
+                        callback(a)
+                    except Exception as exc:
+                        failed, stopped = failed + 1, True
+                        log.error("alert_callback_failed", subscriber=name, alert_id=a.id,
+                                  case_id=a.case_id, error=f"{type(exc).__name__}: {exc}")
+                        self.store.drop_claim(lease, a.id, name)
+                        break
+                    self.store.record_delivery(lease, a.id, name)
+                    delivered += 1
+        return delivered, failed
+
+    def alerts(self, *, level: str | None = None, agency: str | None = None,
+               case_id: int | None = None, as_of: dt.date | None = None,
+               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
+        return [alert_view(r) for r in self.store.alerts(
+            level=level, agency=agency, case_id=case_id, as_of=as_of, run_id=run_id,
+            limit=limit)]
+
+    # --- due dates after a holiday schedule changed ------------------------------------------
+    def recompute(self) -> list[dict[str, Any]]:
+        """Recompute every running span whose counting window touches a year whose schedule
+        changed since it was computed (its calendar fingerprint differs); record each change.
+
+        A span keeps the committed limit it was opened under.
+        """
+        cal, stamp, changes = self.calendar, now(), []
+        with self.store.recompute_transaction() as tx:
+            for s in tx.running_spans():
+                own = cal.for_agency(s.owner_agency)
+                now_print = own.fingerprint(s.started_on, s.due_on)
+                if s.calendar_fingerprint == now_print:
+                    continue
+                d = self.definitions.get(s.definition_name, s.definition_version)
+                spec = d.span(s.name)
+                if spec is None:  # pragma: no cover - spans come from their definition
+                    continue
+                due = span_due(own, d, spec, s.started_on, s.owner_agency, None,
+                               s.committed_limit_working_days)
+                tx.set_due(s.id, due.columns())
+                if (due.due_on, due.provisional, due.committed_due_on) == (
+                        s.due_on, bool(s.provisional), s.committed_due_on):
+                    continue
+                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.due_on,
+                          "old_provisional": bool(s.provisional),
+                          "new_provisional": due.provisional,
+                          "old_committed_due_on": s.committed_due_on,
+                          "new_committed_due_on": due.committed_due_on, "changed_at": stamp,
+                          "reason": changed_years(s.calendar_fingerprint, now_print)}
+                tx.record_change(change)
+                changes.append({**change, "case_id": s.case_id, "span": s.name})
+        for c in changes:
+            log.info("due_date_recomputed", case_id=c["case_id"], span=c["span"],
+                     old_due_on=c["old_due_on"].isoformat(), new_due_on=c["new_due_on"].isoformat(),
+                     provisional=c["new_provisional"], reason=c["reason"])
+        return changes
+
+
+__all__ = ["STATUTORY_BREACH", "AlertService"]

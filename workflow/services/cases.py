@@ -1,0 +1,564 @@
+"""Cases: open, fire, attach documents, correct a business date, read.
+
+Reads a case, asks the pure rules (:mod:`workflow.core.rules`) what the step changes, and
+writes the new state, the history row and the span changes in one transaction of the
+:class:`~workflow.store.port.CaseStore` with an optimistic version check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import structlog
+
+from ..core.calendar import WorkingCalendar
+from ..core.deadlines import span_due
+from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition
+from ..core.divisions import Divisions
+from ..core.rules import (
+    TEXT_MAX,
+    Actor,
+    CaseFacts,
+    Step,
+    check_actor,
+    check_date,
+    check_kinds,
+    check_text,
+    decide,
+    decide_attach,
+    decide_open,
+    normalise,
+    today,
+)
+from ..core.views import Case, HistoryEntry, Span, _plain, span_view
+from ..errors import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    InvalidInput,
+    InvalidRow,
+    NotPermitted,
+)
+from ..errors import WorkflowError as _WorkflowError
+from ..settings import Settings
+from ..store.connection import now
+from ..store.port import CaseStore, CaseTransactionPort
+from .definitions import DefinitionRegistry
+
+OPEN_TRIGGER = "open"
+CORRECT_TRIGGER = "correct_business_date"
+ATTACH_TRIGGER = "attach_documents"
+log = structlog.get_logger("sstransfer")
+
+
+class CaseService:
+    """Opens, steps and reads cases, given what it needs: the case store, the definitions,
+    the calendar, the divisions and the settings (never the whole engine)."""
+
+    def __init__(self, store: CaseStore, definitions: DefinitionRegistry,
+                 calendar: WorkingCalendar, divisions: Divisions, settings: Settings,
+                 commitments: CommittedLimits) -> None:
+        self.store, self.definitions, self.calendar = store, definitions, calendar
+        self.divisions, self.settings, self.commitments = divisions, settings, commitments
+
+    def definition(self, name: str, version: int | None = None) -> Definition:
+        return self.definitions.get(name, version)
+
+    # --- writing ---------------------------------------------------------------------------
+    def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
+                  destination: str, applicant: str, channel: str = "counter",
+                  documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
+                  origin_scheme: str | None = None, destination_scheme: str | None = None,
+                  session: Any = None) -> Case:
+        """Open a transfer case in the definition's initial state; starts its first spans.
+
+        ``origin_scheme``/``destination_scheme``: the medical insurance scheme at each end
+        (``urban_employee`` or ``urban_rural_resident``), required by definitions that record
+        them (medical_transfer since version 2) and refused by the others.
+
+        ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
+        written in its transaction and committed (or rolled back) with the host's own writes.
+        """
+        with self._refusals(OPEN_TRIGGER, None, actor):
+            on = self._business_date(on)
+            d = self._definition_named(definition)
+            fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
+                                 destination=destination, applicant=applicant, channel=channel,
+                                 documents=documents, actor=actor, divisions=self.divisions,
+                                 today=today(), origin_scheme=origin_scheme,
+                                 destination_scheme=destination_scheme)
+            stamp = now()
+            row, spans = _new_case(d, fields, on, stamp)
+            span_rows = self._span_rows(None, *spans, on)
+            with self.store.transaction(session) as tx:
+                [case_id] = self._write_new_cases(tx, [row], [span_rows], actor, stamp)
+        log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
+                 state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
+                 origin=row["origin"], destination=row["destination"])
+        return Case.from_row(SimpleNamespace(id=case_id, **row))
+
+    def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
+                   on: dt.date | None = None, first_line: int = 1,
+                   progress: Callable[[int], None] | None = None) -> list[int]:
+        """Open many cases in one transaction, with the same checks as :meth:`open_case`.
+
+        Each application is a mapping of ``open_case``'s arguments plus ``definition`` (and
+        optionally ``on``). A bad one is refused as :class:`InvalidRow` naming its line
+        (``first_line`` is the line of the first application, or each application's
+        ``line`` attribute, as :func:`workflow.importing.read_applications` gives it) and
+        nothing is written.
+        Returns the new case ids in order.
+        """
+        with self._refusals("open_cases", None, actor):
+            check_actor(actor, self.divisions)
+            default_on = self._business_date(on)
+            if (isinstance(applications, (str, bytes, Mapping))
+                    or not isinstance(applications, Iterable)):
+                raise InvalidInput("applications must be a list of mappings of open_case's "
+                                   "arguments")
+            if isinstance(first_line, bool) or not isinstance(first_line, int):
+                raise InvalidInput("first_line must be a line number (int)")
+            if progress is not None and not callable(progress):
+                raise InvalidInput("progress must be a function of the number of cases done")
+        stamp, cases, spans_of, dues = now(), [], [], {}
+        current = today()
+        for position, app in enumerate(applications, first_line):
+            line = getattr(app, "line", position)  # read from a file: the line it starts on
+            try:
+                if not isinstance(app, Mapping):
+                    raise InvalidInput("an application must be a mapping of open_case's arguments")
+                app = dict(app)
+                unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
+                missing = sorted(_APPLICATION_FIELDS - _OPTIONAL_FIELDS - set(app))
+                if unknown or missing:
+                    raise InvalidInput("; ".join(
+                        ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
+                        + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
+                d = self._definition_named(app.pop("definition"))
+                when = app.pop("on", None)
+                when = default_on if when is None else self._business_date(when)
+                app.setdefault("channel", "counter")
+                app.setdefault("documents", ())
+                fields = decide_open(d, actor=actor, divisions=self.divisions, today=current,
+                                     **app)
+                row, spans = _new_case(d, fields, when, stamp)
+                # Due dates are computed here, so that a date the calendar cannot count from
+                # is refused with its line.
+                span_rows = self._span_rows(None, *spans, when, dues)
+            except _WorkflowError as exc:
+                error = InvalidRow(line, exc)
+                log.info("refused", trigger="open_cases", error=type(exc).__name__,
+                         reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
+                raise error from None
+            cases.append(row)
+            spans_of.append(span_rows)
+            if progress and len(cases) % 1000 == 0:
+                progress(len(cases))
+        if not cases:
+            return []
+        with self.store.transaction() as tx:
+            ids = self._write_new_cases(tx, cases, spans_of, actor, stamp)
+        if progress:
+            progress(len(cases))
+        log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
+                 actor=actor.id, role=actor.role, agency=actor.agency)
+        return ids
+
+    def fire(self, case_id: int, trigger: str, *, actor: Actor, on: dt.date | None = None,
+             documents: Iterable[str] = (), expected_version: int | None = None,
+             explanation: str | None = None, documents_needed: Sequence[str] | None = None,
+             amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             idempotency_key: str | None = None, session: Any = None) -> Case:
+        """Fire ``trigger`` on a case; raises a :class:`WorkflowError` and writes nothing if refused.
+
+        ``expected_version``: the case version the caller decided on (from :meth:`get`); if
+        the case has moved on since, :class:`ConcurrentUpdate` is raised.
+        ``idempotency_key``: a retried call with the same key returns the first result and
+        writes nothing; the same key with different arguments is refused.
+        ``session``: the host application's SQLAlchemy/SQLModel session (see :meth:`open_case`).
+        """
+        inputs = {"explanation": explanation, "documents_needed": documents_needed,
+                  "amount": amount, "contribution_months": contribution_months}
+        request = None
+        with self._refusals(trigger, case_id, actor):
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            documents = check_kinds(documents)
+            if idempotency_key is not None:
+                idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
+                request = _request_hash(case_id, trigger, actor, on, documents, inputs,
+                                        expected_version)
+            on = self._business_date(on)
+            with self.store.transaction(session) as tx:
+                if request is not None:  # claimed before deciding: a duplicate waits here
+                    first = self._idempotent(tx, idempotency_key, case_id, request)
+                    if first is not None:
+                        return first
+                row = self._row(tx, case_id, expected_version, on)
+                d = self.definition(row.definition_name, row.definition_version)
+                step = decide(d, self._facts(row), trigger, actor, documents, inputs,
+                              self.divisions)
+                case = self._apply(tx, row, step, actor, on)
+                if request is not None:
+                    tx.record_idempotent_result(idempotency_key, _snapshot(case))
+        log.info("transition", case_id=case_id, trigger=step.trigger, from_state=step.source,
+                 to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
+        return case
+
+    def attach_documents(self, case_id: int, documents: Iterable[str], *, actor: Actor,
+                         on: dt.date | None = None, expected_version: int | None = None,
+                         session: Any = None) -> Case:
+        """Add documents to a running case without changing its state."""
+        with self._refusals(ATTACH_TRIGGER, case_id, actor):
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            documents = check_kinds(documents)
+            on = self._business_date(on)
+            with self.store.transaction(session) as tx:
+                row = self._row(tx, case_id, expected_version, on)
+                d = self.definition(row.definition_name, row.definition_version)
+                step = decide_attach(d, self._facts(row), actor, documents, self.divisions)
+                case = self._apply(tx, row, step, actor, on)
+        log.info("documents_attached", case_id=case_id, documents=list(step.supplied),
+                 actor=actor.id, role=actor.role, agency=actor.agency)
+        return case
+
+    def correct_business_date(self, case_id: int, new_date: dt.date, *, actor: Actor,
+                              reason: str, expected_version: int | None = None) -> Case:
+        """Correct a wrong business date of a case's last step (a supervisor's recorded act).
+
+        Moves the step's date in its history row, the case's last-step date (and opening date
+        if the step was the opening), recomputes the due dates of the spans the step started
+        and moves the end of those it ended; a ``correct_business_date`` history row records
+        the old and new dates, the step and the ``reason``. Only a supervisor of the case's
+        origin or destination agency may do this; the new date is not before the step
+        before it, nor after today (``settings.max_days_ahead``).
+        """
+        with self._refusals(CORRECT_TRIGGER, case_id, actor):
+            check_actor(actor, self.divisions)
+            case_id = _case_id(case_id)
+            _check_version(expected_version)
+            reason = check_text(reason, "the reason of a correction", TEXT_MAX, lines=True)
+            new_date = self._business_date(new_date)
+            with self.store.transaction() as tx:
+                row = tx.row_for_step(case_id)
+                if row is None:
+                    raise CaseNotFound(case_id)
+                if expected_version is not None and expected_version != row.version:
+                    raise ConcurrentUpdate(case_id, expected_version)
+                if actor.role != "supervisor" or actor.agency not in (row.origin, row.destination):
+                    raise NotPermitted(
+                        f"a business date of case {case_id} may be corrected by a supervisor of "
+                        f"agency {row.origin} or {row.destination}; {actor.describe()} may not")
+                steps = tx.last_steps(case_id, CORRECT_TRIGGER, 2)
+                last, before = steps[0], (steps[1] if len(steps) > 1 else None)
+                old = last.business_date
+                if new_date == old:
+                    raise InvalidInput(f"case {case_id}'s last step ({last.trigger}) is already "
+                                       f"dated {old}")
+                if before is not None and new_date < before.business_date:
+                    raise InvalidInput(
+                        f"business date {new_date} is before the step before the last "
+                        f"({before.trigger} on {before.business_date})")
+                case = self._correct(tx, row, last, new_date, actor, reason)
+        log.info("business_date_corrected", case_id=case_id, step=last.seq, trigger=last.trigger,
+                 old_date=str(old), new_date=str(new_date), actor=actor.id, role=actor.role,
+                 agency=actor.agency)
+        return case
+
+    def _correct(self, tx: CaseTransactionPort, row: Any, last: Any, new_date: dt.date,
+                 actor: Actor, reason: str) -> Case:
+        d = self.definition(row.definition_name, row.definition_version)
+        old = last.business_date
+        event = OPEN_EVENT if last.seq == 1 else last.trigger
+        started = {s.name for s in d.spans_started_by(event, row.applicant)}
+        ended = set(d.spans_ended_by(event))
+        spans = tx.spans_newest_first(row.id)
+        for span in spans:
+            if span.name in started and span.started_on == old and span.ended_on is None:
+                [due] = self._span_rows(row.id, d, row.origin, row.destination,
+                                        [s for s in d.spans if s.name == span.name], new_date)
+                tx.update_span(span.id, {k: due[k] for k in ("started_on", *_DUE_COLUMNS)})
+        moved: set[str] = set()
+        for span in spans:  # newest first: the span the step ended, not an older namesake
+            final = last.to_state in d.final_states and last.seq > 1
+            if (span.ended_on == old and span.name not in moved
+                    and (span.name in ended or final)):
+                moved.add(span.name)
+                tx.update_span(span.id, {"ended_on": new_date})
+        tx.redate_step(last.id, new_date)
+        stamp = now()
+        values: dict[str, Any] = {"version": row.version + 1, "last_event_on": new_date,
+                                  "updated_at": stamp}
+        if last.seq == 1:
+            values["opened_on"] = new_date
+        if not tx.update_case(row.id, row.version, values):
+            raise ConcurrentUpdate(row.id, row.version)
+        tx.insert_history([self._history(
+            row.id, row.version + 1, CORRECT_TRIGGER, row.state, row.state, actor,
+            today(), stamp, (), reason,
+            {"step": last.seq, "trigger": last.trigger, "from": old.isoformat(),
+             "to": new_date.isoformat()})])
+        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
+
+    def _write_new_cases(self, tx: CaseTransactionPort, cases: list[dict[str, Any]],
+                         spans_of: list[list[dict[str, Any]]], actor: Actor,
+                         stamp: dt.datetime) -> list[int]:
+        """Insert new cases with their opening history row and first spans (rows from
+        :meth:`_span_rows` without their case id); the new cases' ids."""
+        ids = tx.insert_cases(cases)
+        tx.insert_history([self._history(
+            case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
+            c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
+        span_rows = [{**r, "case_id": case_id}
+                     for case_id, rows in zip(ids, spans_of, strict=True) for r in rows]
+        if span_rows:
+            tx.insert_spans(span_rows)
+        return ids
+
+    @contextmanager
+    def _refusals(self, trigger: str, case_id: int | None, actor: Actor) -> Iterator[None]:
+        try:
+            yield
+        except _WorkflowError as exc:
+            log.info("refused", case_id=_loggable(case_id), trigger=_loggable(trigger),
+                     error=type(exc).__name__,
+                     reason=str(exc), actor=getattr(actor, "id", None),
+                     role=getattr(actor, "role", None), agency=getattr(actor, "agency", None))
+            raise
+
+    @staticmethod
+    def _idempotent(tx: CaseTransactionPort, key: str, case_id: int,
+                    request: str) -> Case | None:
+        """Claim ``key`` for this call, or the first call's result if it was made already."""
+        row = tx.claim_idempotency_key(key, case_id, request, now())
+        if row is None:
+            return None
+        if row.request_hash != request:
+            raise InvalidInput(f"idempotency key {key!r} was already used for a different call")
+        return _from_snapshot(row.result)
+
+    @staticmethod
+    def _row(tx: CaseTransactionPort, case_id: int, expected_version: int | None,
+             on: dt.date) -> Any:
+        row = tx.row_for_step(case_id)
+        if row is None:
+            raise CaseNotFound(case_id)
+        if expected_version is not None and expected_version != row.version:
+            raise ConcurrentUpdate(case_id, expected_version)
+        if on < row.last_event_on:
+            raise InvalidInput(f"business date {on} is before case {case_id}'s last step "
+                               f"on {row.last_event_on}")
+        return row
+
+    @staticmethod
+    def _facts(row: Any) -> CaseFacts:
+        return CaseFacts(row.id, row.state, row.origin, row.destination, row.applicant,
+                         row.channel, frozenset(row.documents), tuple(row.requested_documents),
+                         row.applicant_id, row.person_id)
+
+    def _business_date(self, on: object) -> dt.date:
+        """The business date of a step: a ``datetime.date`` (default today, China time), not
+        more than ``settings.max_days_ahead`` days after today."""
+        now = today()
+        on = check_date(now if on is None else on)
+        ahead = self.settings.max_days_ahead
+        if on > now + dt.timedelta(days=ahead):
+            allowed = f"more than {ahead} day(s) after today" if ahead else "after today"
+            raise InvalidInput(f"business date {on} is {allowed} ({now}, China time): a step "
+                               "is recorded on the day it happened")
+        return on
+
+    def _definition_named(self, name: object) -> Definition:
+        name = normalise(name)
+        if not isinstance(name, str) or not 0 < len(name) <= 64 or not name.isprintable():
+            raise InvalidInput("definition must be the name of a workflow such as "
+                               "'pension_transfer'")
+        return self.definition(name)
+
+    def _apply(self, tx: CaseTransactionPort, row: Any, step: Step, actor: Actor,
+               on: dt.date) -> Case:
+        """Write one step: the case (version-checked), its history row, its span changes."""
+        stamp = now()
+        values: dict[str, Any] = {
+            "state": step.dest, "version": row.version + 1, "documents": list(step.documents),
+            "requested_documents": list(step.requested), "last_event_on": on,
+            "updated_at": stamp,
+        }
+        if "amount" in step.inputs:
+            values["amount_fen"] = int(Decimal(step.inputs["amount"]).scaleb(2))
+        if "contribution_months" in step.inputs:
+            values["contribution_months"] = step.inputs["contribution_months"]
+        if not tx.update_case(row.id, row.version, values):
+            raise ConcurrentUpdate(row.id, row.version)
+        inputs = {k: v for k, v in step.inputs.items() if k != "explanation"}
+        tx.insert_history([self._history(
+            row.id, row.version + 1, step.trigger, step.source, step.dest, actor, on, stamp,
+            step.supplied, step.inputs.get("explanation"), inputs)])
+        tx.end_spans(row.id, step.spans_ended, on)
+        if step.spans_started:
+            d = self.definition(row.definition_name, row.definition_version)
+            rows = self._span_rows(row.id, d, row.origin, row.destination,
+                                   step.spans_started, on)
+            if rows:
+                tx.insert_spans(rows)
+        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
+
+    @staticmethod
+    def _history(case_id: int, seq: int, trigger: str, source: str | None, dest: str,
+                 actor: Actor, on: dt.date, stamp: dt.datetime, documents: Iterable[str],
+                 comment: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+        return dict(case_id=case_id, seq=seq, trigger=trigger, from_state=source, to_state=dest,
+                    actor_id=actor.id, actor_role=actor.role, actor_agency=actor.agency,
+                    business_date=on, recorded_at=stamp, documents=list(documents),
+                    comment=comment, inputs=inputs)
+
+    def _span_rows(self, case_id: int, d: Definition, origin: str, destination: str,
+                   specs: Iterable[Any], on: dt.date,
+                   dues: dict | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for spec in specs:
+            # The person's own limits are chased by the destination agency.
+            agency = origin if spec.owner == "origin" else destination
+            key = (on, d.key, spec.name, agency)
+            due = dues.get(key) if dues is not None else None
+            if due is None:
+                due = span_due(self.calendar.for_agency(agency), d, spec, on, agency,
+                               self.commitments)
+                if dues is not None:
+                    dues[key] = due
+            rows.append({
+                "case_id": case_id, "name": spec.name, "owner": spec.owner,
+                "owner_agency": agency, "limit_working_days": spec.limit_working_days,
+                "limit_months": spec.limit_months, "started_on": on, "ended_on": None,
+                **due.columns(),
+            })
+        return rows
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, case_id: int) -> Case:
+        row = self.store.case(_case_id(case_id))
+        if row is None:
+            raise CaseNotFound(case_id)
+        return Case.from_row(row)
+
+    def history(self, case_id: int) -> list[HistoryEntry]:
+        self.get(case_id)
+        return [HistoryEntry.from_row(r, documents=tuple(r.documents), inputs=dict(r.inputs))
+                for r in self.store.history(case_id)]
+
+    def spans(self, case_id: int) -> list[Span]:
+        self.get(case_id)
+        return [span_view(r) for r in self.store.spans(case_id)]
+
+    def cases(self, *, state: str | None = None, agency: str | None = None,
+              definition: str | None = None, limit: int | None = None) -> list[Case]:
+        """Cases in id order; ``agency`` matches either the origin or the destination."""
+        agency = normalise(agency) if agency is not None else None  # type: ignore[assignment]
+        return [Case.from_row(r) for r in self.store.cases(
+            state=state, agency=agency, definition=definition, limit=limit)]
+
+
+def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
+              stamp: dt.datetime) -> tuple[dict[str, Any], tuple]:
+    """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
+    spans need: (definition, origin, destination, span specs)."""
+    fields = dict(fields)
+    spans = (d, fields["origin"], fields["destination"], fields.pop("spans_started"))
+    row = dict(definition_name=d.name, definition_version=d.version, insurance=d.insurance,
+               state=d.initial, version=1, requested_documents=[], opened_on=on,
+               last_event_on=on, amount_fen=None, contribution_months=None, created_at=stamp,
+               updated_at=stamp, **fields)
+    row["documents"] = list(row["documents"])
+    return row, spans
+
+
+def _loggable(value: object) -> object:
+    """A refused call's case id or trigger as a log event may carry it: malformed ones (a
+    surrogate, a control character, a long text that might be an ID number) by type only."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, str) and len(value) <= 40 and value.isprintable():
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def _case_id(case_id: object) -> int:
+    """A case number; one that cannot be in the database is simply not found."""
+    if isinstance(case_id, bool) or not isinstance(case_id, int):
+        raise InvalidInput(f"a case id is a whole number, not {type(case_id).__name__}")
+    if not 1 <= case_id < 2 ** 31:  # the id column's range
+        raise CaseNotFound(case_id)
+    return case_id
+
+
+def _check_version(version: object) -> None:
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise InvalidInput(f"expected_version must be a case version (int), "
+                           f"not {type(version).__name__}")
+
+
+#: The columns of a span that :func:`workflow.deadlines.span_due` computes.
+_DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "committed_due_on",
+                "due_note", "calendar_fingerprint")
+_APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
+                       "applicant", "channel", "documents", "origin_scheme", "destination_scheme"}
+_OPTIONAL_FIELDS = {"on", "channel", "documents", "origin_scheme", "destination_scheme"}
+def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
+                  documents: Iterable[str], inputs: Mapping[str, Any],
+                  expected_version: int | None) -> str:
+    """What identifies a call for its idempotency key."""
+    if isinstance(documents, str):
+        raise InvalidInput("documents must be a list of document kinds")
+    documents = list(documents)
+    body = [case_id, trigger, actor.id, actor.role, actor.agency, _plain(on),
+            sorted(map(str, documents)), expected_version,
+            {k: _plain(v) for k, v in sorted(inputs.items()) if v is not None}]
+    # Keys are in order already; a malformed input (refused later) may hold keys JSON has not.
+    return hashlib.sha256(json.dumps(body, default=str, skipkeys=True).encode()).hexdigest()
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    data = {f.name: _plain(getattr(case, f.name)) for f in dataclasses.fields(case)}
+    return data
+
+
+def _from_snapshot(data: Mapping[str, Any]) -> Case:
+    data = dict(data)
+    for name in ("opened_on", "last_event_on"):
+        data[name] = dt.date.fromisoformat(data[name])
+    data["updated_at"] = dt.datetime.fromisoformat(data["updated_at"])
+    data["amount"] = None if data["amount"] is None else Decimal(data["amount"])
+    data["documents"] = tuple(data["documents"])
+    data["requested_documents"] = tuple(data["requested_documents"])
+    return Case(**data)
+
+
+def retry_on_conflict(call: Callable[[], Any], *, attempts: int = 5, delay: float = 0.02) -> Any:
+    """Run ``call()``; on :class:`ConcurrentUpdate` wait a little and run it again.
+
+    For calls that decide afresh on each attempt (no ``expected_version``): the retry reads
+    the case again, so it may then be refused for a real reason (e.g. InvalidTransition).
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ConcurrentUpdate:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * (2 ** attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+__all__ = ["CaseService", "retry_on_conflict"]

@@ -1,0 +1,205 @@
+"""Alerts, their subscribers and deliveries, and due-date recomputation (all SQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from .connection import insert_ignoring_duplicates, now
+from .scheduling import Lease, fence
+from .statements import Statement
+from .tables import alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
+from .tables import subscribers_t as subs_t
+
+
+def undelivered(subscriber: str, generation: int) -> sa.ColumnElement[bool]:
+    """Alerts ``subscriber`` has not had, nor claimed under this lease generation."""
+    return ~sa.select(deliveries_t.c.alert_id).where(
+        deliveries_t.c.alert_id == alerts_t.c.id, deliveries_t.c.subscriber == subscriber,
+        sa.or_(deliveries_t.c.delivered_at.is_not(None),
+               deliveries_t.c.generation >= generation)).exists()
+
+
+def claim_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> bool:
+    """Claim an alert for a subscriber before calling it: True if this run may deliver it.
+
+    A claim an older generation left undelivered (its holder was killed) is taken over.
+    """
+    fence(conn, lease)
+    claim = _CLAIM.get(conn.dialect.name)
+    if claim is None:
+        claim = _CLAIM[conn.dialect.name] = _claim_statement(conn)
+    return conn.execute(claim, {"alert_id": alert_id, "subscriber": subscriber,
+                                "generation": lease.generation}).first() is not None
+
+
+_CLAIM: dict[str, sa.Insert] = {}
+
+
+def _claim_statement(conn: sa.Connection) -> sa.Insert:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    claim = insert(deliveries_t).values(alert_id=sa.bindparam("alert_id"),
+                                        subscriber=sa.bindparam("subscriber"),
+                                        generation=sa.bindparam("generation"), delivered_at=None)
+    return claim.on_conflict_do_update(
+        index_elements=[deliveries_t.c.alert_id, deliveries_t.c.subscriber],
+        set_={"generation": claim.excluded.generation},
+        where=deliveries_t.c.delivered_at.is_(None)
+        & (deliveries_t.c.generation < claim.excluded.generation),
+    ).returning(deliveries_t.c.alert_id)
+
+
+_CLAIMED = sa.and_(deliveries_t.c.alert_id == sa.bindparam("_alert"),
+                   deliveries_t.c.subscriber == sa.bindparam("_subscriber"),
+                   deliveries_t.c.generation == sa.bindparam("_generation"))
+_RECORD = sa.update(deliveries_t).where(_CLAIMED).values(delivered_at=sa.bindparam("_at"))
+_DROP = sa.delete(deliveries_t).where(_CLAIMED, deliveries_t.c.delivered_at.is_(None))
+
+
+def record_delivery(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    fence(conn, lease)
+    conn.execute(_RECORD, {"_alert": alert_id, "_subscriber": subscriber,
+                           "_generation": lease.generation, "_at": now()})
+
+
+def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str) -> None:
+    """Give a claim back after its callback failed: the next scan tries it again."""
+    fence(conn, lease)
+    conn.execute(_DROP, {"_alert": alert_id, "_subscriber": subscriber,
+                         "_generation": lease.generation})
+
+
+_INSERT_ALERTS: dict[str, Statement] = {}
+
+
+class RecomputeTransaction:
+    """Running spans and their due-date changes, in one transaction."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def running_spans(self) -> list[Any]:
+        """Every running span with its case's definition name and version."""
+        return list(self.conn.execute(
+            sa.select(spans_t, cases_t.c.definition_name, cases_t.c.definition_version)
+            .join(cases_t, cases_t.c.id == spans_t.c.case_id)
+            .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id)))
+
+    def set_due(self, span_id: int, values: Mapping[str, Any]) -> None:
+        self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id).values(**values))
+
+    def record_change(self, change: Mapping[str, Any]) -> None:
+        self.conn.execute(sa.insert(span_changes_t).values(**change))
+
+
+class AlertRepository:
+    """Alerts over one SQLAlchemy engine."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
+
+    @contextmanager
+    def spans_to_judge(self, as_of: dt.date, horizon: dt.date,
+                       chunk: int) -> Iterator[Iterator[Sequence[Any]]]:
+        """Running spans started by ``as_of`` and due (committed or statutory) by
+        ``horizon``, streamed in chunks of ``chunk`` rows."""
+        query = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
+                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
+                           spans_t.c.committed_due_on)
+                 .where(spans_t.c.ended_on.is_(None),
+                        sa.or_(spans_t.c.due_on <= horizon,
+                               spans_t.c.committed_due_on <= horizon),
+                        spans_t.c.started_on <= as_of))
+        with self.db.connect() as reader:
+            yield reader.execution_options(yield_per=chunk).execute(query).partitions()
+
+    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Any]:
+        """Pension cases continued while the same person's medical insurance is not:
+        (case id, destination). ``since``: only those continued lately (not the first scan)."""
+        p, m = cases_t.alias("p"), cases_t.alias("m")
+        medical = sa.select(m.c.id).where(m.c.person_id == p.c.person_id,
+                                          m.c.insurance == "medical")
+        query = sa.select(p.c.id, p.c.destination).where(
+            p.c.insurance == "pension", p.c.state == "continued", p.c.last_event_on <= as_of,
+            medical.exists(), ~medical.where(m.c.state == "continued").exists())
+        if since is not None:
+            query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
+        with self.db.connect() as conn:
+            return list(conn.execute(query))
+
+    def insert_alerts(self, rows: Sequence[Mapping[str, Any]], lease: Lease | None) -> list[Any]:
+        """Insert, skipping any alert whose key exists already; the new ones, oldest first.
+
+        The new ones are those of this run (``run_id``) above the highest id before the insert.
+        With ``lease``, only while it is held (else :class:`LeaseLost`).
+        """
+        with self.db.begin() as conn:
+            if lease is not None:
+                fence(conn, lease)
+            before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
+            insert = _INSERT_ALERTS.get(conn.dialect.name)
+            if insert is None:
+                insert = _INSERT_ALERTS[conn.dialect.name] = Statement(
+                    insert_ignoring_duplicates(conn, alerts_t))
+            insert.run_many(conn, rows)
+            return list(conn.execute(
+                sa.select(alerts_t.c.level, alerts_t.c.case_id, alerts_t.c.subject,
+                          alerts_t.c.owner, alerts_t.c.owner_agency, alerts_t.c.due_on,
+                          alerts_t.c.working_days_late)
+                .where(alerts_t.c.run_id == rows[0]["run_id"], alerts_t.c.id > before)
+                .order_by(alerts_t.c.id)))
+
+    def subscribe(self, name: str, stamp: dt.datetime) -> None:
+        """Register a subscriber (once): it is sent the alerts raised from now on."""
+        with self.db.begin() as conn:
+            last = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
+            conn.execute(insert_ignoring_duplicates(conn, subs_t).values(
+                name=name, since_alert_id=last, registered_at=stamp))
+
+    def pending(self, subscriber: str, after: int, generation: int, limit: int) -> list[Any]:
+        """The next alerts not yet delivered to ``subscriber``, oldest first."""
+        with self.db.connect() as conn:
+            since = conn.scalar(sa.select(subs_t.c.since_alert_id)
+                                .where(subs_t.c.name == subscriber))
+            return list(conn.execute(
+                sa.select(alerts_t).where(alerts_t.c.id > max(since, after),
+                                          undelivered(subscriber, generation))
+                .order_by(alerts_t.c.id).limit(limit)))
+
+    def claim_delivery(self, lease: Lease, alert_id: int, subscriber: str) -> bool:
+        with self.db.begin() as conn:
+            return claim_delivery(conn, lease, alert_id, subscriber)
+
+    def record_delivery(self, lease: Lease, alert_id: int, subscriber: str) -> None:
+        with self.db.begin() as conn:
+            record_delivery(conn, lease, alert_id, subscriber)
+
+    def drop_claim(self, lease: Lease, alert_id: int, subscriber: str) -> None:
+        with self.db.begin() as conn:
+            drop_claim(conn, lease, alert_id, subscriber)
+
+    def alerts(self, *, level: str | None = None, agency: str | None = None,
+               case_id: int | None = None, as_of: dt.date | None = None,
+               run_id: int | None = None, limit: int | None = None) -> list[Any]:
+        query = sa.select(alerts_t).order_by(alerts_t.c.id)
+        for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
+                              (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of),
+                              (alerts_t.c.run_id, run_id)):
+            if value is not None:
+                query = query.where(column == value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.connect() as conn:
+            return list(conn.execute(query))
+
+    @contextmanager
+    def recompute_transaction(self) -> Iterator[RecomputeTransaction]:
+        with self.db.begin() as conn:
+            yield RecomputeTransaction(conn)

@@ -1,0 +1,146 @@
+"""The database connection: URLs, SQLite pragmas, PostgreSQL timeouts, typed storage faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SAEngine
+
+from ..errors import InvalidInput, StorageBusy, StorageUnavailable
+
+DEFAULT_URL = "sqlite:///sstransfer.db"
+URL_ENV = "SSTRANSFER_DATABASE_URL"
+UTC = dt.UTC
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+
+def database_url(url: str | None) -> str:
+    return url or os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    try:
+        parsed = sa.engine.make_url(database_url(url))
+    except sa.exc.ArgumentError as exc:
+        raise InvalidInput(f"database URL {database_url(url)!r} is not usable: {exc}") from None
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" \
+            or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name)
+
+
+def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,
+            statement_timeout: float = 300) -> SAEngine:
+    """An SQLAlchemy engine whose storage faults are typed errors (:func:`storage_error`).
+
+    SQLite files run in WAL mode and wait ``lock_timeout`` seconds for another writer.
+    PostgreSQL waits at most ``lock_timeout`` for a lock and ``statement_timeout`` for a
+    statement (0: no limit), and checks a pooled connection before use, so the first call
+    after a server restart does not fail.
+    """
+    url = database_url(url)
+    try:
+        db = sa.create_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
+    db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
+    if db.dialect.name == "sqlite":
+        @event.listens_for(db, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no branch
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    elif db.dialect.name == "postgresql":
+        @event.listens_for(db, "connect")
+        def _timeouts(dbapi_conn, _record):  # pragma: no branch
+            autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+            with dbapi_conn.cursor() as cur:  # a session setting, kept across transactions
+                cur.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+                cur.execute(f"SET statement_timeout = {int(statement_timeout * 1000)}")
+            dbapi_conn.autocommit = autocommit
+
+    @event.listens_for(db, "handle_error")
+    def _typed(context):  # pragma: no branch
+        if context.is_pre_ping:  # a dead pooled connection: the pool replaces it
+            return
+        typed = storage_error(context.original_exception, lock_timeout)
+        if typed is not None:
+            raise typed from context.original_exception
+    return db
+
+
+# SQLite result codes (the primary code, the low byte of sqlite_errorcode).
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_UNAVAILABLE = {
+    13: "the database disk is full: free some space and try again",
+    8: "the database is read-only: give this process write access to the file and its folder",
+    14: "the database file cannot be opened: check that its folder exists and is writable",
+    10: "the database file could not be written (disk I/O error: the disk or the process's "
+        "file size limit may be full): free some space or check the disk and try again",
+    3: "the database file is not accessible: check its permissions",
+    23: "the database file is not accessible: check its permissions",
+}
+
+
+def storage_error(exc: BaseException, lock_timeout: float = 10) -> Exception | None:
+    """The typed error for a driver exception that is a storage fault, else None.
+
+    ``StorageBusy`` when the database stayed locked past the timeout; ``StorageUnavailable``
+    when it cannot be written or reached (disk full, read-only, server away). The messages
+    say what to do; the call that met them wrote nothing (its transaction rolled back).
+    """
+    exc = getattr(exc, "orig", None) or exc
+    busy = (f"the database stayed locked by another writer for more than {lock_timeout:g} s; "
+            "nothing was written: try again (or raise lock_timeout_seconds)")
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        if code & 0xFF in _SQLITE_BUSY:
+            return StorageBusy(busy)
+        what = _SQLITE_UNAVAILABLE.get(code & 0xFF)
+        return StorageUnavailable(f"{what}; nothing was written") if what else None
+    if type(exc).__module__.split(".")[0] != "psycopg":
+        return None
+    state = getattr(exc, "sqlstate", None) or ""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if state == "55P03":
+        return StorageBusy(busy)
+    if state == "57014":
+        return StorageBusy(f"a database statement ran longer than statement_timeout_seconds "
+                           f"({first}); nothing was written: try again later")
+    if state in ("40P01", "40001"):
+        return StorageBusy(f"the database gave up a conflicting transaction ({first}); nothing "
+                           "was written: try again")
+    if state == "25006":
+        return StorageUnavailable("the database is read-only (default_transaction_read_only or "
+                                  "a standby server); nothing was written: point sstransfer at "
+                                  "the primary")
+    if state.startswith(("08", "53", "57P")) or (not state and "OperationalError" in
+                                                     type(exc).__name__):
+        return StorageUnavailable(f"the database server is not available ({first}); nothing "
+                                  "was written: check that it is running and reachable, then "
+                                  "try again")
+    return None
+
+

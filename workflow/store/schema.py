@@ -1,0 +1,106 @@
+"""Schema migrations (Alembic, shipped in ``workflow/store/migrations``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as SAEngine
+
+from ..errors import InvalidInput, SchemaMismatch
+
+
+def _alembic_config(conn: sa.Connection | None = None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "workflow.store:migrations")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(db: SAEngine) -> str | None:
+    """The schema revision the database is at; None for a database without our tables."""
+    with db.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if "alembic_version" in names:
+            return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    if "transfer_case" in names:
+        raise SchemaMismatch(
+            "the database has sstransfer tables but no schema revision (made by a development "
+            "build before migrations): recreate it")
+    return None
+
+
+_SCHEMA_LOCK = 0x5573_7472  # PostgreSQL advisory lock taken while the schema is changed
+
+
+def upgrade(db: SAEngine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the code's), all or nothing."""
+    from alembic import command
+    from alembic.util import CommandError
+
+    check_revision(revision)
+    try:
+        with db.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction unless the connection manages it, so
+                # a killed start left half a schema: take the write lock and run it all in one.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            with conn.begin():
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:  # one creator at a time; the others then find the schema made
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                command.upgrade(_alembic_config(conn), revision)
+    except CommandError as exc:  # e.g. a target older than the database
+        raise InvalidInput(f"cannot upgrade the schema to {revision!r}: {exc}") from None
+
+
+def check_revision(revision: str) -> None:
+    """Refuse a schema revision this sstransfer does not ship (before touching a database)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        if revision.strip():
+            ScriptDirectory.from_config(_alembic_config()).get_revisions(revision)
+            return
+    except CommandError:
+        pass
+    raise InvalidInput(f"no schema revision {revision!r}: give `head` or one of "
+                       f"{', '.join(sorted(_known_revisions()))}")
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
+    """Create the schema in an empty database; refuse one at another revision.
+
+    ``auto_upgrade`` (default: on for SQLite files) upgrades an older schema instead.
+    """
+    current, head = current_revision(db), head_revision()
+    if current == head:
+        return
+    known = _known_revisions()
+    if current is not None and current not in known:
+        raise SchemaMismatch(
+            f"the database schema is at revision {current}, newer than this sstransfer "
+            f"({head}): upgrade the sstransfer package")
+    if current is None or (auto_upgrade if auto_upgrade is not None
+                           else db.dialect.name == "sqlite"):
+        upgrade(db)
+        return
+    raise SchemaMismatch(
+        f"the database schema is at revision {current} but this sstransfer needs {head}: "
+        f"run `sstransfer --db URL db upgrade`")
+
+

@@ -1,0 +1,88 @@
+"""The write fast path: statements compiled once, run with ``Connection.exec_driver_sql``.
+
+A transition writes four small statements. Building and compiling them on every call costs
+more than running them, so each :class:`Statement` is compiled once per database kind and
+set of columns (SQLAlchemy's public ``compile``), its values converted by the column types'
+own ``bind_processor`` (dates and JSON as SQLAlchemy stores them), and run through
+``exec_driver_sql``: inside the caller's transaction, with SQLAlchemy's error handling (typed
+storage faults) and visible to ``echo=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+_Processor = Callable[[Any], Any]
+
+
+class Statement:
+    """An INSERT or UPDATE compiled once per (dialect, columns given)."""
+
+    def __init__(self, statement: sa.Insert | sa.Update) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, tuple[str, ...]],
+                             tuple[str, list[str], list[_Processor | None], bool]] = {}
+
+    def _compile(self, dialect: sa.Dialect,
+                 keys: tuple[str, ...]) -> tuple[str, list[str], list[_Processor | None], bool]:
+        entry = self._compiled.get((dialect.name, keys))
+        if entry is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+            types = {compiled.bind_names[b]: b.type for b in compiled.binds.values()}
+            names = list(compiled.positiontup or ()) if compiled.positional else list(types)
+            processors = [types[n].dialect_impl(dialect).bind_processor(dialect) for n in names]
+            entry = (str(compiled), names, processors, compiled.positional)
+            self._compiled[(dialect.name, keys)] = entry
+        return entry
+
+    def _parameters(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> tuple[
+            str, list[tuple[Any, ...]] | list[dict[str, Any]]]:
+        sql, names, processors, positional = self._compile(conn.dialect, tuple(sorted(rows[0])))
+        converted: list[tuple[Any, ...]] = []
+        if len(rows) == 1:
+            values = rows[0]
+            converted.append(tuple(values[n] if p is None else p(values[n])
+                                   for n, p in zip(names, processors, strict=True)))
+        else:
+            # Rows share dates and document lists: convert each distinct value once.
+            memo: list[dict[Any, Any]] = [{} for _ in names]
+            for values in rows:
+                row = []
+                for n, p, seen in zip(names, processors, memo, strict=True):
+                    v = values[n]
+                    if p is not None:
+                        key = tuple(v) if type(v) is list else v
+                        try:
+                            v = seen[key] if key in seen else seen.setdefault(key, p(v))
+                        except TypeError:  # unhashable (a dict of inputs)
+                            v = p(v)
+                    row.append(v)
+                converted.append(tuple(row))
+        if positional:
+            return sql, converted
+        return sql, [dict(zip(names, r, strict=True)) for r in converted]
+
+    def run(self, conn: sa.Connection, values: Mapping[str, Any]) -> int:
+        """Execute with ``values`` (keyed by column and bind names); the row count."""
+        sql, params = self._parameters(conn, [values])
+        return conn.exec_driver_sql(sql, params[0]).rowcount  # type: ignore[arg-type]
+
+    def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Execute once per row (all rows have the same keys), as one executemany."""
+        if not rows:
+            return 0
+        sql, params = self._parameters(conn, rows)
+        if len(params) == 1:
+            return conn.exec_driver_sql(sql, params[0]).rowcount  # type: ignore[arg-type]
+        return conn.exec_driver_sql(sql, params).rowcount  # type: ignore[arg-type]
+
+
+def insert_returning_ids(conn: sa.Connection, table: sa.Table,
+                         rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in the rows' order (SQLAlchemy's insertmanyvalues:
+    batched ``INSERT ... VALUES ... RETURNING``, sorted by parameter order)."""
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(statement, list(rows)).scalars())

@@ -1,0 +1,253 @@
+"""The tables, declared as SQLModel records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+UTC = dt.UTC
+
+
+class AwareDateTime(sa.TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("timestamps must be timezone-aware")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts() -> sa.Column:
+    return sa.Column(AwareDateTime(), nullable=False)
+
+
+def _generation() -> sa.Column:
+    return sa.Column(sa.Integer(), nullable=False, server_default="0")
+
+
+def _json() -> sa.Column:
+    return sa.Column(sa.JSON(), nullable=False)
+
+
+class DefinitionRecord(SQLModel, table=True):
+    """Each definition version cases may run on, with the text it was loaded from."""
+
+    __tablename__ = "workflow_definition"
+    name: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    content_hash: str
+    source: str
+    registered_at: dt.datetime = Field(sa_column=_ts())
+
+
+class CaseRecord(SQLModel, table=True):
+    __tablename__ = "transfer_case"
+    __table_args__ = (
+        # Cases by state, and newly continued cases for the different-place advisory.
+        sa.Index("ix_case_insurance_state_last", "insurance", "state", "last_event_on"),
+        sa.Index("ix_case_state", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    definition_name: str
+    definition_version: int
+    insurance: str
+    state: str
+    version: int
+    person_id: str = Field(index=True)
+    person_name: str
+    origin: str = Field(index=True)
+    destination: str = Field(index=True)
+    scope: str
+    applicant: str
+    # Who applied: the actor id of the employer, agent or person who opened the case (None
+    # when a clerk opened it for them). A ``self`` applicant is known by ``person_id``.
+    applicant_id: str | None = None
+    channel: str
+    #: Medical insurance since 2021: the scheme at each end (urban_employee, urban_rural_resident).
+    origin_scheme: str | None = None
+    destination_scheme: str | None = None
+    documents: list = Field(sa_column=_json())
+    requested_documents: list = Field(sa_column=_json())
+    opened_on: dt.date
+    last_event_on: dt.date
+    amount_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    contribution_months: int | None = None
+    created_at: dt.datetime = Field(sa_column=_ts())
+    updated_at: dt.datetime = Field(sa_column=_ts())
+
+
+class HistoryRecord(SQLModel, table=True):
+    __tablename__ = "case_history"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id")
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    actor_agency: str | None
+    business_date: dt.date
+    recorded_at: dt.datetime = Field(sa_column=_ts())
+    documents: list = Field(sa_column=_json())
+    comment: str | None = None
+    inputs: dict = Field(sa_column=_json())
+
+
+class SpanRecord(SQLModel, table=True):
+    __tablename__ = "span"
+    __table_args__ = (
+        # The overdue scan reads running spans by due date only.
+        sa.Index("ix_span_running_due", "due_on",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
+        # On-time rates of spans closed in a period.
+        sa.Index("ix_span_ended_on", "ended_on"),
+        # The scan judges a span with a committed limit by its committed due date.
+        sa.Index("ix_span_running_committed", "committed_due_on",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int | None = None
+    limit_months: int | None = None
+    started_on: dt.date
+    due_on: dt.date  # the statutory due date
+    ended_on: dt.date | None = None
+    provisional: bool
+    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
+    due_note: str | None = None
+    #: The calendar schedules of the years the span's counting window touches, as computed.
+    calendar_fingerprint: str | None = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first result of a call made with an idempotency key."""
+
+    __tablename__ = "idempotency_key"
+    key: str = Field(primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id")
+    request_hash: str
+    result: dict = Field(sa_column=_json())
+    created_at: dt.datetime = Field(sa_column=_ts())
+
+
+class SpanChangeRecord(SQLModel, table=True):
+    """A due date recomputed when its year's official schedule became known."""
+
+    __tablename__ = "span_change"
+    id: int | None = Field(default=None, primary_key=True)
+    span_id: int = Field(foreign_key="span.id", index=True)
+    old_due_on: dt.date
+    new_due_on: dt.date
+    old_provisional: bool
+    new_provisional: bool
+    old_committed_due_on: dt.date | None = None
+    new_committed_due_on: dt.date | None = None
+    changed_at: dt.datetime = Field(sa_column=_ts())
+    reason: str
+
+
+class AlertRecord(SQLModel, table=True):
+    """An alert; ``key`` makes each (span, level) or advisory exist at most once."""
+
+    __tablename__ = "alert"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    level: str = Field(index=True)
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    span_id: int | None = Field(default=None, foreign_key="span.id")
+    subject: str
+    owner: str
+    owner_agency: str = Field(index=True)
+    due_on: dt.date | None = None
+    working_days_late: int | None = None
+    provisional: bool = False
+    as_of: dt.date
+    raised_at: dt.datetime = Field(sa_column=_ts())
+    run_id: int | None = Field(default=None, index=True)
+
+
+class AlertSubscriberRecord(SQLModel, table=True):
+    """A named alert callback; it is sent every alert after ``since_alert_id``."""
+
+    __tablename__ = "alert_subscriber"
+    name: str = Field(primary_key=True)
+    since_alert_id: int
+    registered_at: dt.datetime = Field(sa_column=_ts())
+
+
+class AlertDeliveryRecord(SQLModel, table=True):
+    """An alert claimed for a subscriber by the scan of lease ``generation``; delivered once
+    ``delivered_at`` is set. A claim left undelivered by an older generation is taken again."""
+
+    __tablename__ = "alert_delivery"
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True)
+    subscriber: str = Field(primary_key=True)
+    generation: int = Field(default=0, sa_column=_generation())
+    delivered_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+
+
+class LeaseRecord(SQLModel, table=True):
+    """Who may run a scheduled job now; a crashed holder's lease simply expires.
+
+    ``generation`` grows with every take: a run's writes check it (the fence), so a holder
+    whose lease was taken over stops instead of writing on.
+    """
+
+    __tablename__ = "scheduler_lease"
+    job: str = Field(primary_key=True)
+    holder: str
+    generation: int = Field(default=0, sa_column=_generation())
+    expires_at: dt.datetime = Field(sa_column=_ts())
+
+
+class RunRecord(SQLModel, table=True):
+    __tablename__ = "scheduler_run"
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(index=True)
+    as_of: dt.date
+    holder: str
+    started_at: dt.datetime = Field(sa_column=_ts())
+    finished_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+    status: str
+    detail: str = ""
+
+
+TABLES = [t.__table__ for t in (
+    DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
+    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord)]
+cases_t, history_t, spans_t, definitions_t = (
+    CaseRecord.__table__, HistoryRecord.__table__, SpanRecord.__table__, DefinitionRecord.__table__
+)
+span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempotency_t = (
+    SpanChangeRecord.__table__, AlertRecord.__table__, AlertSubscriberRecord.__table__,
+    AlertDeliveryRecord.__table__, LeaseRecord.__table__, RunRecord.__table__,
+    IdempotencyRecord.__table__,
+)
+
+
