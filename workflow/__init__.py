@@ -8,7 +8,7 @@ by documents and roles, stored with its history, and timed against the statutory
 from .core.calendar import Due
 from .core.definitions import Definition
 from .core.rules import Actor, mask_person_id, today
-from .core.views import Alert, Case, HistoryEntry, ScanResult, Span
+from .core.views import Case, ScanResult
 from .engine import Engine, retry_on_conflict
 from .errors import (
     CaseNotFound,
@@ -29,6 +29,7 @@ from .errors import (
 )
 from .loading import DefinitionSet, WorkingCalendar
 from .settings import Settings
+from .store.tables import Alert, HistoryEntry, Span
 
 __all__ = [
     "Actor",

@@ -17,7 +17,7 @@ import structlog
 from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.rules import Actor, check_date, normalise, today
-from .core.views import Alert, Case, HistoryEntry, ScanResult, Span
+from .core.views import Case, ScanResult
 from .loading import DefinitionSet, WorkingCalendar
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
@@ -26,6 +26,7 @@ from .services.reports import OverdueReport, ReportService
 from .services.scheduling import Scheduling
 from .settings import Settings
 from .store import SqlStore, database_url
+from .store.tables import Alert, HistoryEntry, Span
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler

@@ -1,4 +1,7 @@
-"""Read-only views of stored rows (cases, history, spans, alerts), printable as JSON."""
+"""Read-only views: a case as its users may see it (the ID number masked), a scan's result.
+
+History entries, spans and alerts are the store's SQLModel read models
+(:mod:`workflow.store.tables`), which add nothing a view would."""
 
 from __future__ import annotations
 
@@ -80,70 +83,6 @@ class Case(_View):
             person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
             destination_scheme=r.destination_scheme,
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class HistoryEntry(_View):
-    seq: int
-    trigger: str
-    from_state: str | None
-    to_state: str
-    actor_id: str
-    actor_role: str
-    actor_agency: str | None
-    business_date: dt.date
-    recorded_at: dt.datetime
-    documents: tuple[str, ...]
-    comment: str | None
-    inputs: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Span(_View):
-    """One agency time limit of a case: running while ``ended_on`` is None.
-
-    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
-    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
-    """
-
-    name: str
-    owner: str
-    owner_agency: str
-    limit_working_days: int | None
-    limit_months: int | None
-    started_on: dt.date
-    due_on: dt.date
-    ended_on: dt.date | None
-    provisional: bool
-    committed_limit_working_days: int | None = None
-    committed_due_on: dt.date | None = None
-    due_note: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Alert(_View):
-    """One alert, raised once for a span and level (or once per case for an advisory)."""
-
-    id: int
-    level: str
-    case_id: int
-    span_id: int | None
-    subject: str  # the span's name, or the advisory
-    owner: str
-    owner_agency: str
-    due_on: dt.date | None
-    working_days_late: int | None  # negative: working days left
-    provisional: bool
-    as_of: dt.date
-    raised_at: dt.datetime
-
-
-def span_view(row: Any) -> Span:
-    return Span.from_row(row, provisional=bool(row.provisional))
-
-
-def alert_view(row: Any) -> Alert:
-    return Alert.from_row(row, provisional=bool(row.provisional))
 
 
 @dataclasses.dataclass(frozen=True)

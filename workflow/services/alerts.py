@@ -18,11 +18,12 @@ import structlog
 from ..core.alerts import ADVISORY, LEVELS, STATUTORY_BREACH, judged_due_on, scan_horizon, span_levels
 from ..core.calendar import WorkingCalendar
 from ..core.deadlines import changed_years, span_due
-from ..core.views import Alert, ScanResult, alert_view
+from ..core.views import ScanResult
 from ..settings import Settings
 from ..store.connection import now
 from ..store.port import AlertStore
 from ..store.scheduling import Lease
+from ..store.tables import Alert
 from .definitions import DefinitionRegistry
 from .scheduling import Scheduling
 
@@ -128,8 +129,8 @@ class AlertService:
         delivered = failed = 0
         for name, callback in self._subscribers.items():
             after, stopped = 0, False
-            while not stopped and (pending := [alert_view(r) for r in self.store.pending(
-                    name, after, lease.generation, _CHUNK)]):
+            while not stopped and (pending := self.store.pending(
+                    name, after, lease.generation, _CHUNK)):
                 for a in pending:
                     after = a.id
                     if not self.store.claim_delivery(lease, a.id, name):
@@ -149,9 +150,8 @@ class AlertService:
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
                run_id: int | None = None, limit: int | None = None) -> list[Alert]:
-        return [alert_view(r) for r in self.store.alerts(
-            level=level, agency=agency, case_id=case_id, as_of=as_of, run_id=run_id,
-            limit=limit)]
+        return self.store.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
+                                 run_id=run_id, limit=limit)
 
     # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ from ..core.rules import (
     normalise,
     today,
 )
-from ..core.views import Case, HistoryEntry, Span, _plain, span_view
+from ..core.views import Case, _plain
 from ..errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -52,6 +52,7 @@ from ..errors import WorkflowError as _WorkflowError
 from ..settings import Settings
 from ..store.connection import now
 from ..store.port import CaseStore, CaseTransactionPort
+from ..store.tables import HistoryEntry, Span
 from .definitions import DefinitionRegistry
 
 OPEN_TRIGGER = "open"
@@ -455,12 +456,11 @@ class CaseService:
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         self.get(case_id)
-        return [HistoryEntry.from_row(r, documents=tuple(r.documents), inputs=dict(r.inputs))
-                for r in self.store.history(case_id)]
+        return self.store.history(case_id)
 
     def spans(self, case_id: int) -> list[Span]:
         self.get(case_id)
-        return [span_view(r) for r in self.store.spans(case_id)]
+        return self.store.spans(case_id)
 
     def cases(self, *, state: str | None = None, agency: str | None = None,
               definition: str | None = None, limit: int | None = None) -> list[Case]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from .connection import insert_ignoring_duplicates, now
 from .scheduling import Lease, fence
 from .statements import Statement
-from .tables import alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
+from .tables import Alert, alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
 
 
@@ -77,6 +77,7 @@ def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str
 
 
 _INSERT_ALERTS: dict[str, Statement] = {}
+_ALERT_FIELDS = [alerts_t.c[name] for name in Alert.model_fields]
 
 
 class RecomputeTransaction:
@@ -163,15 +164,16 @@ class AlertRepository:
             conn.execute(insert_ignoring_duplicates(conn, subs_t).values(
                 name=name, since_alert_id=last, registered_at=stamp))
 
-    def pending(self, subscriber: str, after: int, generation: int, limit: int) -> list[Any]:
+    def pending(self, subscriber: str, after: int, generation: int,
+                limit: int) -> list[Alert]:
         """The next alerts not yet delivered to ``subscriber``, oldest first."""
         with self.db.connect() as conn:
             since = conn.scalar(sa.select(subs_t.c.since_alert_id)
                                 .where(subs_t.c.name == subscriber))
-            return list(conn.execute(
-                sa.select(alerts_t).where(alerts_t.c.id > max(since, after),
-                                          undelivered(subscriber, generation))
-                .order_by(alerts_t.c.id).limit(limit)))
+            return [Alert(**r._mapping) for r in conn.execute(
+                sa.select(*_ALERT_FIELDS).where(alerts_t.c.id > max(since, after),
+                                                undelivered(subscriber, generation))
+                .order_by(alerts_t.c.id).limit(limit))]
 
     def claim_delivery(self, lease: Lease, alert_id: int, subscriber: str) -> bool:
         with self.db.begin() as conn:
@@ -187,8 +189,8 @@ class AlertRepository:
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None) -> list[Any]:
-        query = sa.select(alerts_t).order_by(alerts_t.c.id)
+               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
+        query = sa.select(*_ALERT_FIELDS).order_by(alerts_t.c.id)
         for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
                               (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of),
                               (alerts_t.c.run_id, run_id)):
@@ -197,7 +199,7 @@ class AlertRepository:
         if limit is not None:
             query = query.limit(limit)
         with self.db.connect() as conn:
-            return list(conn.execute(query))
+            return [Alert(**r._mapping) for r in conn.execute(query)]
 
     @contextmanager
     def recompute_transaction(self) -> Iterator[RecomputeTransaction]:

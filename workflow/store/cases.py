@@ -13,6 +13,9 @@ from .connection import insert_ignoring_duplicates
 from .statements import Statement, insert_returning_ids
 from .tables import (
     AwareDateTime,
+    CaseRecord,
+    HistoryEntry,
+    Span,
     cases_t,
     definitions_t,
     history_t,
@@ -20,6 +23,9 @@ from .tables import (
     spans_t,
 )
 
+#: The columns of the read models (the table's own columns less the row's keys).
+_HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
+_SPAN_FIELDS = [spans_t.c[name] for name in Span.model_fields]
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
 # A step rewrites the timestamps: no need to read and parse them.
 _SELECT_FOR_STEP = sa.select(*(c for c in cases_t.c if c.name not in ("created_at", "updated_at"))
@@ -156,22 +162,25 @@ class CaseRepository:
                 definitions_t.c.name == name, definitions_t.c.version == version))
 
     # --- reading ---------------------------------------------------------------------------
-    def case(self, case_id: int) -> Any | None:
+    def case(self, case_id: int) -> CaseRecord | None:
         with self.db.connect() as conn:
-            return conn.execute(_SELECT_CASE, {"_id": case_id}).first()
+            row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
+        return None if row is None else CaseRecord(**row._mapping)
 
-    def history(self, case_id: int) -> list[Any]:
+    def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:
-            return list(conn.execute(sa.select(history_t).where(history_t.c.case_id == case_id)
-                                     .order_by(history_t.c.seq)))
+            return [HistoryEntry(**r._mapping) for r in conn.execute(
+                sa.select(*_HISTORY_FIELDS).where(history_t.c.case_id == case_id)
+                .order_by(history_t.c.seq))]
 
-    def spans(self, case_id: int) -> list[Any]:
+    def spans(self, case_id: int) -> list[Span]:
         with self.db.connect() as conn:
-            return list(conn.execute(sa.select(spans_t).where(spans_t.c.case_id == case_id)
-                                     .order_by(spans_t.c.id)))
+            return [Span(**r._mapping) for r in conn.execute(
+                sa.select(*_SPAN_FIELDS).where(spans_t.c.case_id == case_id)
+                .order_by(spans_t.c.id))]
 
     def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None) -> list[Any]:
+              definition: str | None = None, limit: int | None = None) -> list[CaseRecord]:
         """Cases in id order; ``agency`` matches either the origin or the destination."""
         query = sa.select(cases_t).order_by(cases_t.c.id)
         if state is not None:
@@ -184,4 +193,4 @@ class CaseRepository:
         if limit is not None:
             query = query.limit(limit)
         with self.db.connect() as conn:
-            return list(conn.execute(query))
+            return [CaseRecord(**r._mapping) for r in conn.execute(query)]

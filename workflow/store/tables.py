@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
+
+from ..core.views import _plain
 
 UTC = dt.UTC
 
@@ -90,11 +94,11 @@ class CaseRecord(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_column=_ts())
 
 
-class HistoryRecord(SQLModel, table=True):
-    __tablename__ = "case_history"
-    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="transfer_case.id")
+class HistoryEntry(SQLModel):
+    """One step of a case as stored (read-only): what happened, who did it, on which day."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
     seq: int
     trigger: str
     from_state: str | None
@@ -104,12 +108,56 @@ class HistoryRecord(SQLModel, table=True):
     actor_agency: str | None
     business_date: dt.date
     recorded_at: dt.datetime = Field(sa_column=_ts())
-    documents: list = Field(sa_column=_json())
+    documents: tuple[str, ...] = Field(sa_column=_json())
     comment: str | None = None
-    inputs: dict = Field(sa_column=_json())
+    inputs: dict[str, Any] = Field(sa_column=_json())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
 
 
-class SpanRecord(SQLModel, table=True):
+class HistoryRecord(HistoryEntry, table=True):
+    """A history row: the step of :class:`HistoryEntry` with its case and row id."""
+
+    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
+    __tablename__ = "case_history"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="transfer_case.id")
+
+
+class Span(SQLModel):
+    """One agency time limit of a case: running while ``ended_on`` is None.
+
+    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
+    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
+    """
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int | None = None
+    limit_months: int | None = None
+    started_on: dt.date
+    due_on: dt.date  # the statutory due date
+    ended_on: dt.date | None = None
+    provisional: bool
+    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
+    due_note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class SpanRecord(Span, table=True):
+    """A span row: :class:`Span` with its case, row id and calendar fingerprint."""
+
+    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
     __tablename__ = "span"
     __table_args__ = (
         # The overdue scan reads running spans by due date only.
@@ -125,20 +173,6 @@ class SpanRecord(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
-    name: str
-    owner: str
-    owner_agency: str
-    limit_working_days: int | None = None
-    limit_months: int | None = None
-    started_on: dt.date
-    due_on: dt.date  # the statutory due date
-    ended_on: dt.date | None = None
-    provisional: bool
-    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
-    committed_limit_working_days: int | None = None
-    committed_due_on: dt.date | None = None
-    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
-    due_note: str | None = None
     #: The calendar schedules of the years the span's counting window touches, as computed.
     calendar_fingerprint: str | None = None
 
@@ -170,23 +204,39 @@ class SpanChangeRecord(SQLModel, table=True):
     reason: str
 
 
-class AlertRecord(SQLModel, table=True):
-    """An alert; ``key`` makes each (span, level) or advisory exist at most once."""
+class Alert(SQLModel):
+    """One alert, raised once for a span and level (or once per case for an advisory)."""
 
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    level: str
+    case_id: int
+    span_id: int | None = None
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None = None
+    working_days_late: int | None = None  # negative: working days left
+    provisional: bool = False
+    as_of: dt.date
+    raised_at: dt.datetime = Field(sa_column=_ts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class AlertRecord(Alert, table=True):
+    """An alert row; ``key`` makes each (span, level) or advisory exist at most once."""
+
+    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
     __tablename__ = "alert"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
     key: str = Field(unique=True)
     level: str = Field(index=True)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
     span_id: int | None = Field(default=None, foreign_key="span.id")
-    subject: str
-    owner: str
     owner_agency: str = Field(index=True)
-    due_on: dt.date | None = None
-    working_days_late: int | None = None
-    provisional: bool = False
-    as_of: dt.date
-    raised_at: dt.datetime = Field(sa_column=_ts())
     run_id: int | None = Field(default=None, index=True)
 
 
