@@ -360,3 +360,8 @@ def test_a_medical_case_since_2021_records_the_scheme_at_each_end_and_a_pension_
         application(MEDICAL, origin_scheme=None)
     with pytest.raises(InvalidInput, match="records no insurance scheme"):
         application(PENSION, origin_scheme="urban_employee")
+
+
+def test_only_the_definitions_triggers_move_a_case_there_is_no_shortcut_to_a_state():
+    """The transitions machine of a version has no unguarded ``to_<state>()`` shortcut."""
+    assert not any(hasattr(PENSION.machine, f"to_{state}") for state in PENSION.states)
