@@ -10,7 +10,8 @@ step, after today). After every step, for every case, the rules that hold whatev
   business dates never go back;
 - the case's version is the number of its history rows, its state the last row's ``to_state``;
 - a refused call is a :class:`WorkflowError` and changes nothing: case, history and spans
-  are exactly as before;
+  are exactly as before; a step taken changes no other case;
+- a step the state allows, fired by whom the definition names with what it needs, is taken;
 - the running spans (``ended_on`` None) are the ones the definition says run after the
   history's events (``starts_on``/``ends_on``; none once the case is in a final state), each
   at most once.
@@ -104,14 +105,22 @@ class Transfers(RuleBasedStateMachine):
     def _views(self) -> list[tuple]:
         return [self._view(m) for m in self.models]
 
-    def _refused_changes_nothing(self, call, before: list[tuple], count: int) -> object:
-        """Run ``call``; if refused, it is a WorkflowError and every case is as it was."""
+    def _refused_changes_nothing(self, call, before: list[tuple], count: int,
+                                 own: int | None = None) -> object:
+        """Run ``call``; if refused, it is a WorkflowError and every case is as it was; if
+        not, it changed no case but its own (``own``; a new case: none of the others)."""
         try:
-            return call()
+            result = call()
         except WorkflowError as refusal:
             assert self._views() == before, f"refused ({refusal!r}) but something changed"
             assert len(self.engine.cases()) == count
             return refusal
+        others = [(m.id, view) for m, view in zip(self.models, before, strict=True) if m.id != own]
+        assert [(m_id, self._view(self._model(m_id))) for m_id, _ in others] == others
+        return result
+
+    def _model(self, case_id: int) -> CaseModel:
+        return next(m for m in self.models if m.id == case_id)
 
     def _actor(self, who: str, trigger: str, model: CaseModel, definition: Definition) -> Actor:
         case_seed = model.id % 500
@@ -223,7 +232,7 @@ class Transfers(RuleBasedStateMachine):
         actor = self._actor(who, trigger, model, d)
         before, count = self._views(), len(self.engine.cases())
         result = self._refused_changes_nothing(lambda: self.engine.fire(
-            model.id, trigger, actor=actor, on=on, documents=docs, **given), before, count)
+            model.id, trigger, actor=actor, on=on, documents=docs, **given), before, count, own=model.id)
         if isinstance(result, WorkflowError):
             event(f"refused: {type(result).__name__}")
             return
@@ -271,7 +280,7 @@ class Transfers(RuleBasedStateMachine):
         on = self._date(when, days, case.last_event_on)
         before, count = self._views(), len(self.engine.cases())
         result = self._refused_changes_nothing(lambda: self.engine.attach_documents(
-            model.id, documents, actor=actor, on=on), before, count)
+            model.id, documents, actor=actor, on=on), before, count, own=model.id)
         if isinstance(result, WorkflowError):
             return
         assert result.state == case.state and set(documents) <= set(result.documents)
