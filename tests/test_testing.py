@@ -4,12 +4,14 @@ engine accepts (on SQLite: the helpers make no database choice of their own)."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pytest
 from stdnum.cn import ric
 
 import workflow.testing as testing
 from workflow import Actor, InvalidInput, NotPermitted
+from workflow.definitions import shipped_definitions_dir
 from workflow.testing import (
     DESTINATION,
     ORIGIN,
@@ -127,3 +129,15 @@ def test_engine_for_tests_ignores_the_settings_file_of_the_environment(tmp_path,
     with engine_for_tests(tmp_path) as e:
         assert e.settings.max_days_ahead == 0
         assert e.url.endswith("cases.db")
+
+
+def test_an_application_follows_the_definitions_folder_the_engine_runs_on(tmp_path):
+    """With a folder where medical insurance still has only version 1 (the contact letter),
+    the medical application names no scheme, and that engine accepts it."""
+    folder = tmp_path / "definitions"
+    shutil.copytree(shipped_definitions_dir(), folder)
+    (folder / "medical_transfer.v2.yaml").unlink()
+    args = application("medical_transfer", definitions=folder)
+    assert "origin_scheme" not in args
+    with engine_for_tests(tmp_path, definitions=folder) as e:
+        assert e.open_case(**args).definition_version == 1

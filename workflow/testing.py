@@ -81,9 +81,9 @@ def valid_person_id(birth: dt.date = dt.date(1980, 1, 1), *, seed: int = 0,
     return body + ric.calc_check_digit(body + "0")
 
 
-@lru_cache(maxsize=8)
-def _definitions(folder: str | None) -> DefinitionSet:
-    return DefinitionSet(folder)
+@lru_cache(maxsize=1)
+def _shipped_definitions() -> DefinitionSet:
+    return DefinitionSet()
 
 
 def application(definition: str = "pension_transfer", *,
@@ -99,8 +99,12 @@ def application(definition: str = "pension_transfer", *,
     the documents of an agent, unless given too). ``definitions``: the folder (or
     :class:`DefinitionSet`) the engine runs on, default the shipped one.
     """
-    found = (definitions if isinstance(definitions, DefinitionSet)
-             else _definitions(None if definitions is None else str(definitions)))
+    if isinstance(definitions, DefinitionSet):
+        found = definitions
+    elif definitions is None:
+        found = _shipped_definitions()
+    else:  # read afresh: a test may have edited its copy of the folder
+        found = DefinitionSet(definitions)
     d = found.latest(definition)
     kind = overrides.get("applicant", "employer")
     channel = overrides.get("channel", "counter")
