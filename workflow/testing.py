@@ -6,10 +6,10 @@ temporary SQLite file, so a host application's test reads as its rule::
     from workflow.testing import RECEIVED_ON, application, destination_clerk, engine_for_tests
 
     def test_a_reviewed_case_is_the_destinations_turn(tmp_path):
-        engine = engine_for_tests(tmp_path)
-        case = engine.open_case(**application())
-        engine.fire(case.id, "review", actor=destination_clerk(), on=RECEIVED_ON)
-        assert engine.get(case.id).state == "reviewed"
+        with engine_for_tests(tmp_path) as engine:
+            case = engine.open_case(**application())
+            engine.fire(case.id, "review", actor=destination_clerk(), on=RECEIVED_ON)
+            assert engine.get(case.id).state == "reviewed"
 
 Every value is fixed (no randomness, no dependence on today): the same call gives the same
 actor, number or application. Only the public API is used, so these helpers keep working
