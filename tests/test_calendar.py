@@ -45,6 +45,8 @@ def test_a_letter_received_on_2025_09_26_is_due_on_2025_10_23():
     (D(2026, 9, 30), 3, D(2026, 10, 10)),
 ])
 def test_due_dates_around_spring_festival_and_national_day(received, n, due):
+    """N working days after a receipt skip the Spring Festival and National Day holidays and count
+    their make-up working days."""
     assert CAL.add_working_days(received, n) == due
     assert CAL.working_days_between(received, due) == n
 
@@ -94,6 +96,8 @@ def test_adding_working_days_always_lands_on_a_working_day(day, n):
 
 @given(dates, counts)
 def test_counting_back_gives_n(day, n):
+    """Counting n working days back from a due date lands on the receipt day, or on the rest days
+    just before it."""
     due = CAL.add_working_days(day, n)
     assert CAL.working_days_between(day, due) == n
     assert due > day

@@ -29,6 +29,8 @@ FULL = ("application_form", "id_card", "payment_voucher", "endowment_manual",
 
 
 def test_a_case_is_opened_fired_and_read_from_the_command_line(run, db_url):
+    """A case opened, reviewed and read from the command line has the API's state, history and due
+    date, and shows its ID number only masked."""
     case = json.loads(run(*open_args(*FULL)).stdout)
     assert case["state"] == "applied" and case["person_id_masked"] == "110105********002X"
     assert "person_id" not in case
@@ -48,6 +50,8 @@ def test_a_case_is_opened_fired_and_read_from_the_command_line(run, db_url):
 
 
 def test_money_and_documents_from_the_command_line(run):
+    """The command line moves the funds with the information form (-d) and an exact amount
+    (--amount 12345.60 is stored as 12345.60)."""
     case = json.loads(run(*open_args(*FULL)).stdout)
     cid = str(case["id"])
     run("fire", cid, "review", *CLERK, "--on", "2025-10-09")
@@ -87,6 +91,8 @@ def test_errors_are_one_clear_line(run, db_url, args, words):
 
 
 def test_the_calendar_commands(run):
+    """`calendar due` gives the due date (provisional in a year with no published schedule);
+    `calendar is-workday` exits 1 on a holiday."""
     assert "2025-10-23" in run("calendar", "due", "2025-09-26", "--days", "15").stdout
     due = json.loads(run("calendar", "due", "2026-12-31", "--json").stdout)
     assert due["provisional"] is True
@@ -96,6 +102,8 @@ def test_the_calendar_commands(run):
 
 
 def test_the_definitions_commands(run, tmp_path, definitions_dir):
+    """`definitions validate` checks every definition and names the file and line of an invalid
+    one; `definitions diagram` draws a version's graph."""
     assert run("definitions", "validate").stdout.count("ok  ") == 4
     assert "letter_sent --> funds_moved: move_funds" in run(
         "definitions", "diagram", "medical_transfer", "--version", "1").stdout

@@ -36,16 +36,6 @@ def test_the_shipped_definitions_load_with_their_triggers():
     assert (premium.name, premium.limit_months, premium.applicants) == ("premium_payment", 3, ("self",))
 
 
-def test_one_transitions_machine_serves_every_case_of_a_version(engine):
-    d = engine.definition("pension_transfer")
-    machine = d.machine
-    open_case(engine)
-    open_case(engine)
-    assert engine.definition("pension_transfer").machine is machine
-    assert machine.models == []  # cases are never registered with it
-    assert not hasattr(machine, "to_continued")  # no unguarded shortcuts
-
-
 def test_the_mermaid_diagram_has_every_transition():
     d = DefinitionSet().latest("pension_transfer")
     diagram = d.mermaid()

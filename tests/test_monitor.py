@@ -287,6 +287,7 @@ def test_provisional_due_dates_are_recomputed_when_the_schedule_is_added(definit
 
 
 def test_the_alerts_can_be_filtered(engine):
+    """Alerts are listed by level, by owner agency and up to a limit."""
     open_due(engine, D(2025, 10, 14))
     open_due(engine, D(2025, 10, 23), origin="110000", destination="310000",
              actor=APPLICANT)

@@ -60,6 +60,7 @@ def test_the_python_blocks_run_in_order_in_one_session(tmp_path, monkeypatch):
 
 
 def test_the_toml_blocks_are_valid_settings(tmp_path):
+    """Every TOML block of the README is a valid settings file giving the default settings."""
     for n, block in enumerate(blocks("toml"), 1):
         path = tmp_path / f"block{n}.toml"
         path.write_text(block, encoding="utf-8")

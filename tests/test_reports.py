@@ -147,6 +147,8 @@ def test_the_html_report_opens_in_headless_chromium_without_errors(demo, tmp_pat
 
 
 def test_the_report_command_writes_the_file(demo, tmp_path):
+    """`sstransfer report overdue --format xlsx --out FILE` writes the file and says how many
+    overdue spans it holds."""
     out = tmp_path / "weekly.xlsx"
     done = subprocess.run(
         ["sstransfer", "--db", str(demo.db.url), "report", "overdue", "--as-of", str(AS_OF),
