@@ -1,4 +1,4 @@
-"""The rules of a transfer, without a database: :func:`workflow.rules.decide` (and
+"""The rules of a transfer, without a database: :func:`workflow.core.rules.decide` (and
 ``decide_open``, ``decide_attach``) on plain :class:`CaseFacts` and the shipped definitions.
 
 Each test states in its name or docstring the rule it pins, in the words of the domain:
@@ -21,7 +21,7 @@ from workflow import (
     MissingDocuments,
     NotPermitted,
 )
-from workflow.rules import CaseFacts, decide, decide_attach, decide_open
+from workflow.core.rules import CaseFacts, decide, decide_attach, decide_open
 
 DEFINITIONS = DefinitionSet()
 PENSION = DEFINITIONS.by_key["pension_transfer", 1]

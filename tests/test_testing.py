@@ -11,7 +11,7 @@ from stdnum.cn import ric
 
 import workflow.testing as testing
 from workflow import Actor, InvalidInput, NotPermitted
-from workflow.definitions import shipped_definitions_dir
+from workflow.loading import shipped_definitions_dir
 from workflow.testing import (
     DESTINATION,
     ORIGIN,
