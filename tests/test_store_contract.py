@@ -40,7 +40,10 @@ def case_row(n: int = 0, **overrides):
     return row
 
 
-def span_row(case_id: int, name: str = "review", due_on=D(2025, 10, 20), **overrides):
+DUE = D(2025, 10, 20)
+
+
+def span_row(case_id: int, name: str = "review", due_on: dt.date = DUE, **overrides):
     row = dict(case_id=case_id, name=name, owner="destination", owner_agency="440300",
                limit_working_days=15, limit_months=None, started_on=D(2025, 9, 26),
                ended_on=None, due_on=due_on, provisional=False,
