@@ -428,9 +428,9 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
     if not result.ran:
         out.print(_esc(f"scan as of {result.as_of} not run: {result.reason}"))
         return
-    counts = ", ".join(f"{lvl} {result.count(lvl)}"
-                       for lvl in ("due_soon", "overdue", "escalated", "statutory_breach",
-                                   "advisory"))
+    from .core.alerts import ALERT_LEVELS
+
+    counts = ", ".join(f"{lvl} {result.count(lvl)}" for lvl in ALERT_LEVELS)
     out.print(f"scan as of {result.as_of}: {result.raised} new alert(s): {counts}")
 
 
@@ -531,10 +531,12 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
+    from .core.alerts import ALERT_LEVELS
+    from .core.figures import BUCKETS
     from .demo import AS_OF, build_demo, demo_definitions
     from .engine import Engine
     from .loading import shipped_definitions_dir
-    from .services.reports import write_report
+    from .services.reports import FORMATS, write_report
     from .settings import Settings
 
     if cases < 1:
@@ -569,15 +571,14 @@ def demo(
     table = Table(title=f"alerts raised by the scan as of {AS_OF}")
     for col in ("level", "alerts"):
         table.add_column(col)
-    for level in ("due_soon", "overdue", "escalated", "statutory_breach", "advisory"):
+    for level in ALERT_LEVELS:
         _row(table, level, result.count(level))
     out.print(table)
 
     report = engine.overdue_report(AS_OF)
     table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
                         "the committed limit where there is one)")
-    for col in ("agency", "1–5", "6–10", "11–15", "over 15", "escalated", "past statutory due",
-                "on time (week)"):
+    for col in ("agency", *BUCKETS, "escalated", "past statutory due", "on time (week)"):
         table.add_column(col)
     for s in report.agencies.values():
         rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
@@ -595,7 +596,7 @@ def demo(
     out.print(table)
     reports = folder / "reports"
     reports.mkdir(exist_ok=True)
-    for fmt in ("html", "xlsx", "csv"):
+    for fmt in FORMATS:
         out.print(_esc(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}"))
     out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} --definitions {definitions} "
                    "alerts --level statutory_breach"))

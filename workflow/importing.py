@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .core.rules import parse_date
+from .core.rules import APPLICATION_FIELDS, parse_date
 from .core.textfile import UnknownEncoding, decode_text
 from .errors import InvalidInput, InvalidRow
 
-IMPORT_COLUMNS = ("definition", "person_id", "person_name", "origin", "destination", "applicant",
-                  "channel", "documents", "received_on", "origin_scheme", "destination_scheme")
+#: The CSV columns: the application's fields, with ``on`` called ``received_on``.
+IMPORT_COLUMNS = tuple("received_on" if f == "on" else f for f in APPLICATION_FIELDS)
 
 
 def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:

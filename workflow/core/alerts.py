@@ -13,6 +13,8 @@ LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach")
 STATUTORY_BREACH = "statutory_breach"
 #: Pension continued while the same person's medical insurance is not (异地登记 advisory).
 ADVISORY = "different_place_registration"
+#: Every level a scan counts: the span levels, then advisories.
+ALERT_LEVELS = (*LEVELS, "advisory")
 
 
 class Thresholds(Protocol):
@@ -86,5 +88,5 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "LEVELS", "STATUTORY_BREACH", "Thresholds", "classify", "judged_due_on",
-           "last_occurrence", "scan_horizon", "span_levels"]
+__all__ = ["ADVISORY", "ALERT_LEVELS", "LEVELS", "STATUTORY_BREACH", "Thresholds", "classify",
+           "judged_due_on", "last_occurrence", "scan_horizon", "span_levels"]

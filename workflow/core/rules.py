@@ -50,6 +50,12 @@ MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-2)
 MAX_MONTHS = 60 * 12
 NAME_MAX = 100  # characters of a person's name
 ID_MAX = 64  # characters of an actor's id
+#: The fields of an application (``open_case``'s arguments, plus the definition and the day it
+#: was received, ``on``), and those that may be left out.
+APPLICATION_FIELDS = ("definition", "person_id", "person_name", "origin", "destination",
+                      "applicant", "channel", "documents", "on", "origin_scheme",
+                      "destination_scheme")
+OPTIONAL_APPLICATION_FIELDS = ("on", "channel", "documents", "origin_scheme", "destination_scheme")
 TEXT_MAX = 2000  # characters of a written explanation
 # The middle dot of minority and foreign names (U+00B7) and the look-alikes typed for it.
 NAME_DOTS = frozenset("\u00b7\u2027\u2022\u2219\u22c5\u30fb\uff65\uff0e\u0387")

@@ -15,7 +15,14 @@ from typing import Any
 
 import structlog
 
-from ..core.alerts import ADVISORY, LEVELS, STATUTORY_BREACH, judged_due_on, scan_horizon, span_levels
+from ..core.alerts import (
+    ADVISORY,
+    ALERT_LEVELS,
+    STATUTORY_BREACH,
+    judged_due_on,
+    scan_horizon,
+    span_levels,
+)
 from ..core.calendar import WorkingCalendar
 from ..core.deadlines import changed_years, span_due
 from ..core.views import ScanResult
@@ -52,7 +59,7 @@ class AlertService:
             counts.update(self.raise_alerts(as_of, self.scheduling.last_done("scan"), run_id,
                                             lease))
             delivered, failed = self.deliver(lease)  # under the lease: one deliverer at a time
-            return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in (*LEVELS, "advisory"))
+            return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in ALERT_LEVELS)
 
         run_id, reason = self.scheduling.run_once("scan", as_of, work, once=once)
         if run_id is None:
@@ -60,7 +67,7 @@ class AlertService:
         # One event per scan with the count of each alert level (one per alert only at debug).
         log.info("scan_done", as_of=str(as_of), raised=sum(counts.values()),
                  delivered=delivered, failed_deliveries=failed,
-                 **{lvl: counts.get(lvl, 0) for lvl in (*LEVELS, "advisory")})
+                 **{lvl: counts.get(lvl, 0) for lvl in ALERT_LEVELS})
         return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
 
     def raise_alerts(self, as_of: dt.date, since: dt.date | None, run_id: int,

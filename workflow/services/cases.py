@@ -26,6 +26,8 @@ from ..core.deadlines import span_due
 from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition
 from ..core.divisions import Divisions
 from ..core.rules import (
+    APPLICATION_FIELDS,
+    OPTIONAL_APPLICATION_FIELDS,
     TEXT_MAX,
     Actor,
     CaseFacts,
@@ -512,9 +514,8 @@ def _check_version(version: object) -> None:
 #: The columns of a span that :func:`workflow.deadlines.span_due` computes.
 _DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "committed_due_on",
                 "due_note", "calendar_fingerprint")
-_APPLICATION_FIELDS = {"definition", "on", "person_id", "person_name", "origin", "destination",
-                       "applicant", "channel", "documents", "origin_scheme", "destination_scheme"}
-_OPTIONAL_FIELDS = {"on", "channel", "documents", "origin_scheme", "destination_scheme"}
+_APPLICATION_FIELDS = set(APPLICATION_FIELDS)
+_OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
                   documents: Iterable[str], inputs: Mapping[str, Any],
                   expected_version: int | None) -> str:
