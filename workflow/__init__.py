@@ -3,31 +3,71 @@
 Each transfer is a case that runs on a versioned workflow definition; every step is guarded
 by documents and roles, stored with its history, and timed against the statutory limit of
 15 working days on the Chinese working-day calendar.
+
+The public names are imported on first use (module ``__getattr__``), so that ``import
+workflow`` and the command line's ``--help`` do not load SQLAlchemy, pydantic and holidays;
+``from workflow import Engine`` works as before.
 """
 
-from .calendar import Due, WorkingCalendar
-from .definitions import Definition, DefinitionSet
-from .engine import Case, Engine, HistoryEntry, Span, retry_on_conflict, today
-from .errors import (
-    CaseNotFound,
-    ConcurrentUpdate,
-    DefinitionChanged,
-    DefinitionError,
-    InvalidInput,
-    InvalidRow,
-    InvalidTransition,
-    MissingDocuments,
-    NotPermitted,
-    OutdatedLibrary,
-    SchemaMismatch,
-    SettingsError,
-    StorageBusy,
-    StorageUnavailable,
-    WorkflowError,
-)
-from .monitor import Alert, ScanResult
-from .rules import Actor, mask_person_id
-from .settings import Settings
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Each public name and the submodule that defines it.
+_WHERE = {
+    "Due": "calendar", "WorkingCalendar": "calendar",
+    "Definition": "definitions", "DefinitionSet": "definitions",
+    "Case": "engine", "Engine": "engine", "HistoryEntry": "engine", "Span": "engine",
+    "retry_on_conflict": "engine", "today": "engine",
+    **dict.fromkeys((
+        "CaseNotFound", "ConcurrentUpdate", "DefinitionChanged", "DefinitionError",
+        "InvalidInput", "InvalidRow", "InvalidTransition", "MissingDocuments", "NotPermitted",
+        "OutdatedLibrary", "SchemaMismatch", "SettingsError", "StorageBusy",
+        "StorageUnavailable", "WorkflowError"), "errors"),
+    "Alert": "monitor", "ScanResult": "monitor",
+    "Actor": "rules", "mask_person_id": "rules",
+    "Settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{where}", __name__), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from .calendar import Due, WorkingCalendar
+    from .definitions import Definition, DefinitionSet
+    from .engine import Case, Engine, HistoryEntry, Span, retry_on_conflict, today
+    from .errors import (
+        CaseNotFound,
+        ConcurrentUpdate,
+        DefinitionChanged,
+        DefinitionError,
+        InvalidInput,
+        InvalidRow,
+        InvalidTransition,
+        MissingDocuments,
+        NotPermitted,
+        OutdatedLibrary,
+        SchemaMismatch,
+        SettingsError,
+        StorageBusy,
+        StorageUnavailable,
+        WorkflowError,
+    )
+    from .monitor import Alert, ScanResult
+    from .rules import Actor, mask_person_id
+    from .settings import Settings
 
 __all__ = [
     "Actor",
