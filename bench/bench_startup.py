@@ -4,19 +4,20 @@ Each repetition runs both commands as fresh processes, interleaved, so that both
 load on the machine; the figure is the median (and range) of REPS repetitions of RUNS runs
 each. Then `python -X importtime` names the slowest imports of the --help path, and the
 modules it must not load are checked.
-Target: `sstransfer --help` under 0.25 s.
+Target: `sstransfer --help` under 0.25 s (and, since the machine is shared, the same goal as
+a ratio to `python -c pass`: 12.5×, with the interpreter's idle 0.020 s).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-from common import header
 
 BIN = Path(sys.executable).parent
 CLI = [str(BIN / "sstransfer"), "--help"]
@@ -54,6 +55,15 @@ def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.3f} s (range {min(values):.3f}–{max(values):.3f})"
 
 
+def header(title: str) -> None:
+    """As common.header, without importing common (which loads the engine): this process
+    stays small, so starting the measured ones costs the same as in a shell."""
+    print(f"\n## {title}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"{platform.system()}; date {dt.date.today()}")
+
+
 def main() -> None:
     header(f"7. start-up: `sstransfer --help` vs `python -c pass`, {REPS} reps of {RUNS} runs")
     os.environ.pop("SSTRANSFER_DATABASE_URL", None)
@@ -67,6 +77,12 @@ def main() -> None:
           f"{statistics.median(helps) / statistics.median(bases):.1f}  target: < 0.25 s  "
           f"{'met' if statistics.median(helps) < 0.25 else 'MISSED'}")
     print(f"{'  of which beyond the interpreter':<40} {spread(over)}")
+    # The goal is absolute, the machine is shared: when other work doubles `python -c pass`,
+    # it doubles --help too. The same goal as a ratio, with `python -c pass` at its idle
+    # 0.020 s on the machine of BENCHMARKS.md, is 12.5×.
+    ratio = statistics.median(helps) / statistics.median(bases)
+    print(f"{'  as a ratio (load-independent)':<40} {ratio:.1f}× python -c pass  target: ≤ 12.5× "
+          f"(0.25 s / 0.020 s idle)  {'met' if ratio <= 12.5 else 'MISSED'}")
     print("slowest imports of the --help path (cumulative µs, -X importtime, one run):")
     for micros, name in slowest_imports():
         print(f"  {micros:>9,}  {name}")
