@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -301,9 +303,6 @@ def test_help_loads_neither_the_database_layer_nor_the_calendar_nor_rich():
     0.25 s): SQLAlchemy, SQLModel, pydantic, holidays, structlog and Rich are imported by the
     commands that use them. Checked in a fresh interpreter, since this one has them all; the
     package's public names still resolve on first use."""
-    import subprocess
-    import sys
-
     heavy = ["sqlalchemy", "sqlmodel", "pydantic", "holidays", "structlog", "rich", "openpyxl",
              "apscheduler"]
     code = (
