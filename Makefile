@@ -35,7 +35,7 @@ test: lint
 $(PEERS_STAMP): Makefile
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(PEERS)/bin/python -m pip install --quiet 'SpiffWorkflow>=3,<4' 'python-statemachine>=2.3,<4' \
+	$(PEERS)/bin/python -m pip install --quiet 'SpiffWorkflow>=3,<4' 'python-statemachine>=3,<4' \
 		'transitions>=0.9.2,<0.10' 'sqlmodel>=0.0.22'
 	touch $(PEERS_STAMP)
 
