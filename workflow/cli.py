@@ -55,6 +55,8 @@ class _LazyConsole:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # own attributes not set (a copy): no recursion
+            raise AttributeError(name)
         return getattr(self.console, name)
 
 
