@@ -1,14 +1,25 @@
-"""5. Memory: one process streams 1,000,000 cases through a scan and a report.
+"""5. Memory.
 
-Every case has a running span and all are overdue, so the scan raises an alert for each and
-the report lists each (CSV). The figure is the process's peak resident memory; the baseline
-is the same process's peak after opening the engine, before the scan.
-Target: under 300 MB.
+5a (issue 9): the peak resident memory of a fresh process that opened 1,000 cases and fired
+4,000 transitions (bench/peers/sstransfer_engine.py, the peer race's engine side), against
+the same interpreter doing nothing, with the memory of imports alone and of each heavy
+dependency imported alone to show where it goes. Fresh processes, interleaved, REPS
+repetitions, median and range. Figures are Linux's VmHWM (peak resident memory since exec):
+``ru_maxrss`` would start at this script's own peak, inherited at fork. Target: < 60 MB.
+
+5b: one process streams 1,000,000 cases through a scan and a report. Every case has a
+running span and all are overdue, so the scan raises an alert for each and the report lists
+each (CSV). The figure is the process's peak resident memory; the baseline is the same
+process's peak after opening the engine, before the scan. Target: under 300 MB.
+
+Usage: python bench_memory.py [N]   (N cases for 5b, default 1,000,000; 0 skips 5b)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,6 +29,61 @@ from common import figure, fill_sqlite, header, max_rss_mb, timed
 
 AS_OF = dt.date(2026, 11, 20)
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000_000
+REPS = 3
+ROOT = Path(__file__).resolve().parent.parent
+HWM = ("\nfor line in open('/proc/self/status'):\n"
+       "    if line.startswith('VmHWM:'): print(int(line.split()[1]) / 1024)")
+# What a process holds after importing only this (each in a fresh interpreter).
+IMPORTS = {
+    "python -c pass (baseline)": "pass",
+    "import workflow (the package, lazy)": "import workflow",
+    "from workflow import Engine": "from workflow import Engine",
+    "Engine() on a new SQLite file": "from workflow import Engine; import tempfile; "
+                                     "Engine('sqlite:///' + tempfile.mkdtemp() + '/m.db')",
+    "  alone: sqlmodel (+ SQLAlchemy, pydantic)": "import sqlmodel",
+    "  alone: sqlalchemy": "import sqlalchemy",
+    "  alone: structlog (+ rich, asyncio)": "import structlog",
+    "  alone: holidays (China)": "from holidays.countries.china import ChinaStaticHolidays",
+    "  alone: alembic (Engine() checks the schema)": "import alembic.script, alembic.config",
+    "  alone: pydantic": "import pydantic",
+}
+
+
+def hwm_of(code: str) -> float:
+    done = subprocess.run([sys.executable, "-c", code + HWM], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    return float(done.stdout.split()[-1])
+
+
+def fired_4000(tmp: Path, rep: int) -> float:
+    done = subprocess.run([sys.executable, "sstransfer_engine.py", str(tmp / f"fire{rep}.db"),
+                           "1000", "dropped"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent / "peers")
+    if done.returncode:
+        sys.exit(f"the measured process failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["transitions"] == 4000
+    return result["vm_hwm_mb"]
+
+
+def transitions_memory() -> None:
+    header(f"5a. memory of a process that fired 4,000 transitions; {REPS} interleaved reps")
+    figures: dict[str, list[float]] = {name: [] for name in [*IMPORTS, "fired 4,000"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(REPS):
+            for name, code in IMPORTS.items():
+                figures[name].append(hwm_of(code))
+            figures["fired 4,000"].append(fired_4000(Path(tmp), rep))
+    base = statistics.median(figures["python -c pass (baseline)"])
+    for name, values in figures.items():
+        label = ("peak after opening 1,000 cases and firing 4,000 transitions"
+                 if name == "fired 4,000" else name)
+        target = "target: < 60 MB" if name == "fired 4,000" else ""
+        print(f"{label:<62} {statistics.median(values):>6.1f} MB "
+              f"({min(values):.1f}–{max(values):.1f})  ratio {statistics.median(values) / base:.1f}"
+              f"  {target}".rstrip())
+    peak = statistics.median(figures["fired 4,000"])
+    print(f"goal < 60 MB: {'met' if peak < 60 else f'MISSED by {peak - 60:.0f} MB'}")
 
 
 def child(path: str) -> None:
@@ -36,6 +102,9 @@ def child(path: str) -> None:
 
 
 def main() -> None:
+    transitions_memory()
+    if N == 0:
+        return
     header(f"5. memory: scan and CSV report over {N:,} overdue cases (SQLite)")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "memory.db"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -302,3 +304,28 @@ def test_the_version_is_the_installed_package_version(run):
     from importlib.metadata import version
 
     assert run("--version").stdout.strip() == f"sstransfer {version('sstransfer')}"
+
+
+def test_help_loads_neither_the_database_layer_nor_the_calendar_nor_rich():
+    """`sstransfer --help` imports typer and the CLI module only (issue 9: start-up under
+    0.25 s): SQLAlchemy, SQLModel, pydantic, holidays, structlog and Rich are imported by the
+    commands that use them. Checked in a fresh interpreter, since this one has them all; the
+    package's public names still resolve on first use."""
+    heavy = ["sqlalchemy", "sqlmodel", "pydantic", "holidays", "structlog", "rich", "openpyxl",
+             "apscheduler"]
+    code = (
+        "import sys\n"
+        "sys.argv = ['sstransfer', '--help']\n"
+        "from workflow import cli\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+        "import workflow\n"
+        "assert all(getattr(workflow, name) for name in workflow.__all__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout and "scan" in done.stdout
+    assert done.stderr.strip().splitlines()[0] == "[]"

@@ -3,33 +3,73 @@
 Each transfer is a case that runs on a versioned workflow definition; every step is guarded
 by documents and roles, stored with its history, and timed against the statutory limit of
 15 working days on the Chinese working-day calendar.
+
+The public names are imported on first use (module ``__getattr__``), so that ``import
+workflow`` and the command line's ``--help`` do not load SQLAlchemy, pydantic and holidays;
+``from workflow import Engine`` works as before.
 """
 
-from .core.calendar import Due
-from .core.definitions import Definition
-from .core.rules import Actor, mask_person_id, today
-from .core.views import Case, ScanResult
-from .engine import Engine, retry_on_conflict
-from .errors import (
-    CaseNotFound,
-    ConcurrentUpdate,
-    DefinitionChanged,
-    DefinitionError,
-    InvalidInput,
-    InvalidRow,
-    InvalidTransition,
-    MissingDocuments,
-    NotPermitted,
-    OutdatedLibrary,
-    SchemaMismatch,
-    SettingsError,
-    StorageBusy,
-    StorageUnavailable,
-    WorkflowError,
-)
-from .loading import DefinitionSet, WorkingCalendar
-from .settings import Settings
-from .store.tables import Alert, HistoryEntry, Span
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Each public name and the submodule that defines it.
+_WHERE = {
+    "Due": "core.calendar", "Definition": "core.definitions",
+    "Actor": "core.rules", "mask_person_id": "core.rules", "today": "core.rules",
+    "Case": "core.views", "ScanResult": "core.views",
+    "Engine": "engine", "retry_on_conflict": "engine",
+    "DefinitionSet": "loading", "WorkingCalendar": "loading",
+    "Alert": "store.tables", "HistoryEntry": "store.tables", "Span": "store.tables",
+    **dict.fromkeys((
+        "CaseNotFound", "ConcurrentUpdate", "DefinitionChanged", "DefinitionError",
+        "InvalidInput", "InvalidRow", "InvalidTransition", "MissingDocuments", "NotPermitted",
+        "OutdatedLibrary", "SchemaMismatch", "SettingsError", "StorageBusy",
+        "StorageUnavailable", "WorkflowError"), "errors"),
+    "Settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{where}", __name__), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from .core.calendar import Due
+    from .core.definitions import Definition
+    from .core.rules import Actor, mask_person_id, today
+    from .core.views import Case, ScanResult
+    from .engine import Engine, retry_on_conflict
+    from .errors import (
+        CaseNotFound,
+        ConcurrentUpdate,
+        DefinitionChanged,
+        DefinitionError,
+        InvalidInput,
+        InvalidRow,
+        InvalidTransition,
+        MissingDocuments,
+        NotPermitted,
+        OutdatedLibrary,
+        SchemaMismatch,
+        SettingsError,
+        StorageBusy,
+        StorageUnavailable,
+        WorkflowError,
+    )
+    from .loading import DefinitionSet, WorkingCalendar
+    from .settings import Settings
+    from .store.tables import Alert, HistoryEntry, Span
 
 __all__ = [
     "Actor",

@@ -8,17 +8,18 @@ import logging
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
-from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import InvalidInput, SettingsError, WorkflowError
+
+# Rich, structlog and SQLAlchemy are imported where a command needs them: `sstransfer --help`
+# loads typer and this module only (tests/test_cli.py checks it; bench/bench_startup.py times it).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
 
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException
@@ -36,17 +37,50 @@ definitions_app = _typer(help="Check and draw workflow definitions.")
 calendar_app = _typer(help="The Chinese statutory working-day calendar.")
 app.add_typer(definitions_app, name="definitions")
 app.add_typer(calendar_app, name="calendar")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+
+class _LazyConsole:
+    """A Rich console made on first use (importing Rich is not free; ``--help`` needs none)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # own attributes not set (a copy): no recursion
+            raise AttributeError(name)
+        return getattr(self.console, name)
+
+
+out = _LazyConsole(soft_wrap=True)
+err = _LazyConsole(stderr=True, soft_wrap=True)
 
 
 def _progress() -> Progress:
     """A progress bar on a terminal; nothing (not even a blank line) in a pipe or a log."""
-    return Progress(console=err, transient=True, disable=not err.is_terminal)
+    from rich.progress import Progress
+
+    return Progress(console=err.console, transient=True, disable=not err.is_terminal)
+
+
+def _table(**options: Any) -> Table:
+    from rich.table import Table
+
+    return Table(**options)
 
 
 def _esc(value: object) -> str:
     """Data (names, documents, paths, messages) printed through Rich: shown, never markup."""
+    from rich.markup import escape
+
     return escape(str(value))
 
 
@@ -131,6 +165,8 @@ def _main(
     if level is None:
         raise InvalidInput(f"unknown log level '{log_level}'")
     settings.log_level = level
+    import structlog
+
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
@@ -167,7 +203,7 @@ def _show_case(case, as_json: bool, spans=None) -> None:
             data["spans"] = [s.to_dict() for s in spans]
         _print_json(data)
         return
-    table = Table(title=f"case {case.id}", show_header=False)
+    table = _table(title=f"case {case.id}", show_header=False)
     for key, value in case.to_dict().items():
         _row(table, key, ", ".join(value) if isinstance(value, list) else value)
     out.print(table)
@@ -176,7 +212,7 @@ def _show_case(case, as_json: bool, spans=None) -> None:
 
 
 def _spans_table(spans) -> None:
-    table = Table(title="spans")
+    table = _table(title="spans")
     for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
                 "provisional", "note"):
         table.add_column(col)
@@ -277,7 +313,7 @@ def history(case_id: int, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json([e.to_dict() for e in entries])
         return
-    table = Table(title=f"history of case {case_id}")
+    table = _table(title=f"history of case {case_id}")
     for col in ("seq", "date", "trigger", "from", "to", "actor", "documents", "comment"):
         table.add_column(col)
     for e in entries:
@@ -303,7 +339,7 @@ def list_cases(
     if as_json:
         _print_json([c.to_dict() for c in cases])
         return
-    table = Table(title=f"{len(cases)} case(s)")
+    table = _table(title=f"{len(cases)} case(s)")
     for col in ("id", "definition", "state", "person", "ID number", "origin", "destination",
                 "opened", "last step"):
         table.add_column(col)
@@ -406,7 +442,7 @@ AsOfOpt = Annotated[str | None, typer.Option(
 
 
 def _alerts_table(alerts, title: str) -> Table:
-    table = Table(title=title)
+    table = _table(title=title)
     for col in ("id", "level", "case", "span", "owner agency", "due", "working days late", "as of"):
         table.add_column(col)
     for a in alerts:
@@ -492,6 +528,8 @@ def scheduler_run(
     import signal
     import threading
 
+    import structlog
+
     # A service logs every run: at least the info level, whatever --log-level said.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
         min(settings.log_level, logging.INFO)))
@@ -558,7 +596,7 @@ def demo(
     by_state: dict[str, Counter] = defaultdict(Counter)
     for c in engine.cases():
         by_state[c.state][c.insurance] += 1
-    table = Table(title="cases by state")
+    table = _table(title="cases by state")
     for col in ("state", "pension", "medical", "total"):
         table.add_column(col, justify="right" if col != "state" else "left")
     for state in ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
@@ -568,7 +606,7 @@ def demo(
     out.print(table)
 
     result = engine.scan(AS_OF)
-    table = Table(title=f"alerts raised by the scan as of {AS_OF}")
+    table = _table(title=f"alerts raised by the scan as of {AS_OF}")
     for col in ("level", "alerts"):
         table.add_column(col)
     for level in ALERT_LEVELS:
@@ -576,7 +614,7 @@ def demo(
     out.print(table)
 
     report = engine.overdue_report(AS_OF)
-    table = Table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
+    table = _table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
                         "the committed limit where there is one)")
     for col in ("agency", *BUCKETS, "escalated", "past statutory due", "on time (week)"):
         table.add_column(col)
@@ -585,7 +623,7 @@ def demo(
         _row(table, s.agency, *s.buckets.values(), s.escalated, s.statutory_breaches, rate)
     out.print(table)
     committed = [x for x in report.lines() if x.committed_due_on is not None][:8]
-    table = Table(title="overdue spans with a committed limit: committed and statutory due "
+    table = _table(title="overdue spans with a committed limit: committed and statutory due "
                         "dates, and whether the statutory one has passed (demo commitments, "
                         "illustrative)")
     for col in ("case", "insurance", "span", "agency", "committed", "statutory", "passed"):
@@ -667,9 +705,6 @@ def main() -> None:
         code = app(standalone_mode=False)
     except WorkflowError as exc:
         _fail("error", exc, 1)
-    except SQLAlchemyError as exc:
-        orig = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()
-        _fail("database error", f"{exc.__class__.__name__}: {orig[0] if orig else ''}", 1)
     except OSError as exc:  # a folder that cannot be made, a file that cannot be written
         where = f"{exc.filename}: " if exc.filename else ""
         _fail("error", f"{where}{exc.strerror or exc}", 1)
@@ -680,7 +715,18 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _fail("error", f"{exc.format_message()}{hint}", exc.exit_code)
+    except Exception as exc:
+        if not _from_sqlalchemy(exc):
+            raise
+        orig = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()
+        _fail("database error", f"{exc.__class__.__name__}: {orig[0] if orig else ''}", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _from_sqlalchemy(exc: BaseException) -> bool:
+    """A database error from SQLAlchemy; only asked once SQLAlchemy is loaded (it then is)."""
+    loaded = sys.modules.get("sqlalchemy.exc")
+    return loaded is not None and isinstance(exc, loaded.SQLAlchemyError)
 
 
 def _fail(label: str, message: object, code: int) -> None:

@@ -1,0 +1,60 @@
+"""Peer race: sstransfer's Engine, ``engine.fire`` for the four steps of a pension transfer.
+
+``python sstransfer_engine.py DB_FILE CASES default|dropped``: ``default`` leaves structlog
+as a host that never configured it has it (every event rendered to stdout, which the driver
+reads through a pipe); ``dropped`` filters every event below CRITICAL (nothing rendered).
+Run with the project's own virtual environment. The cases are opened with
+``engine.open_cases`` (not timed); each ``fire`` reads the case, checks role, agency,
+documents and inputs, writes the case, the history row, the spans and a log event, in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from _race import DATES, STEPS, Clock, args, pragmas_of, report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import structlog
+
+from workflow import Actor, Engine
+
+DOCS = ["application_form", "id_card", "payment_voucher", "endowment_manual",
+        "employment_certificate"]
+CLERK = Actor("c-12", "destination_clerk", "440300")
+ORIGIN = Actor("o-3", "origin_clerk", "310000")
+INPUTS = {"review": {}, "send_letter": {},
+          "move_funds": {"documents": ["information_form"], "amount": Decimal("12345.60")},
+          "continue_relationship": {"contribution_months": 126}}
+
+
+def main() -> None:
+    path, n = args()
+    logs = sys.argv[3]
+    if logs == "dropped":
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    else:
+        assert logs == "default", logs
+    engine = Engine(f"sqlite:///{path}")
+    ids = engine.open_cases([dict(
+        definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
+        origin="310000", destination="440300", applicant="employer", documents=DOCS,
+        on=DATES[0].replace(day=1)) for _ in range(n)], actor=CLERK)
+    with Clock() as clock:
+        for case_id in ids:
+            for (trigger, _, _), day in zip(STEPS, DATES, strict=True):
+                engine.fire(case_id, trigger, on=day, **INPUTS[trigger],
+                            actor=ORIGIN if trigger == "move_funds" else CLERK)
+    assert engine.get(ids[-1]).state == "continued"
+    with engine.db.connect() as conn:
+        pragmas = pragmas_of(conn.connection.dbapi_connection)
+    report(f"sstransfer, logs {logs}", n * len(STEPS), clock.seconds, pragmas)
+
+
+if __name__ == "__main__":
+    main()
