@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 from stdnum.util import isdigits
-from transitions import EventData, MachineError
+from transitions import EventData
 
 from .definitions import (
     APPLICANT_KINDS,
@@ -514,22 +514,21 @@ def _condition(check):
 
 
 class _Attempt:
-    """One call of :func:`decide`: the model the definition's machine fires a trigger on.
+    """One call of :func:`decide`: the model the definition's machine checks a trigger on.
 
-    It is made for the call and never added to the machine (``add_model``): ``Event.trigger``
-    reads its ``state``, checks the transition's conditions, which are the methods below
-    named in :data:`~workflow.definitions.CONDITIONS`, and sets ``state`` to the destination.
-    The machine is only read, so threads share it safely; each has its own attempts.
+    It is made for the call and never added to the machine (``add_model``). The machine's
+    conditions are the methods below, named in :data:`~workflow.definitions.CONDITIONS`;
+    transitions resolves each name on this model. The machine is only read, so threads share
+    it safely; each call has its own attempt.
     """
 
     __slots__ = ("actor", "acts", "checked", "definition", "documents", "facts", "held",
-                 "inputs", "refusal", "state", "supplied")
+                 "inputs", "refusal", "supplied")
 
     def __init__(self, definition: Definition, facts: CaseFacts, actor: Actor,
                  documents: Iterable[str], inputs: Mapping[str, Any]) -> None:
         self.definition, self.facts, self.actor = definition, facts, actor
         self.documents, self.inputs = documents, inputs
-        self.state = facts.state
         self.refusal: WorkflowError | None = None
         self.acts: str | None = None
         self.checked: dict[str, Any] = {}
@@ -592,9 +591,12 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
            divisions: Divisions = STANDARD) -> Step:
     """Check one trigger against the case; return the :class:`Step` or raise why not.
 
-    The definition's machine decides: it fires the trigger on an :class:`_Attempt` of the
-    case, refusing it from a state it has no transition from (``MachineError``) or when a
-    condition fails; either refusal is raised here as the error that says why.
+    The definition's machine decides, as its ``may_<trigger>`` does: the event's transitions
+    from the case's state, each checked with its conditions against an ``EventData`` for an
+    :class:`_Attempt` of the case; the first that passes gives the destination. No transition
+    from the state is :class:`InvalidTransition` naming the machine's triggers from it; a
+    failed condition is the error its rule gave. Nothing is executed on the machine and no
+    model is added to it: it is shared, read-only, by every case and thread.
     """
     actor = check_actor(actor, divisions)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
@@ -604,15 +606,18 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
     if event is None:
         raise InvalidInput(f"{_shown(trigger)} is not a trigger of {definition.name}; triggers: "
                            f"{', '.join(definition.triggers)}")
-    attempt = _Attempt(definition, facts, actor, documents, inputs)
-    try:
-        if facts.state not in machine.states:
-            raise MachineError(f"{facts.state!r} is not a state of {definition.name}")
-        moved = event.trigger(attempt)
-    except MachineError:
+    transitions = event.transitions.get(facts.state)  # .get: never adds to the shared machine
+    if not transitions:
         raise InvalidTransition(facts.id, trigger, facts.state,
-                                definition.allowed_triggers(facts.state)) from None
-    if not moved:
+                                definition.allowed_triggers(facts.state))
+    attempt = _Attempt(definition, facts, actor, documents, inputs)
+    state = machine.states[facts.state]
+    for transition in transitions:
+        event_data = EventData(state, event, machine, attempt, (), {})
+        event_data.transition = transition
+        if all(condition.check(event_data) for condition in transition.conditions):
+            break
+    else:
         raise attempt.refusal or NotPermitted(f"'{trigger}' was refused on case {facts.id}")
 
     spec = definition.transitions[trigger, facts.state]
@@ -628,7 +633,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
             p for p in (facts.applicant, None if facts.applicant == "self" else facts.applicant_id)
             if p)
 
-    dest = attempt.state
+    dest = transition.dest
     final = dest in definition.final_states
     ordered = tuple(k for k in definition.catalogue.kinds if k in held)
     return Step(
