@@ -67,7 +67,7 @@ CHECKS = {
     "documents_required": "the case holds the documents the transition requires",
 }
 #: The conditions of a definition's machine, by name: the rules implement each one as a method
-#: of the case the machine fires on (``workflow.rules``), so no code comes from a definition.
+#: of the case the machine checks them on (``workflow.rules``), so no code comes from a definition.
 CONDITIONS = {**CHECKS, **GUARDS}
 #: Inputs a trigger may take, and what each is.
 INPUTS = {
@@ -393,11 +393,11 @@ class DefinitionMachine(GraphMachine):
     final), a transition per trigger and source, each with its conditions named from
     :data:`CONDITIONS`, no ``to_<state>`` shortcuts, and a Mermaid diagram.
 
-    It has no models. :func:`workflow.rules.decide` fires ``machine.events[trigger]`` on a
-    fresh object for each call, which the machine reads and moves but never holds, so one
-    machine serves every case and thread. That is why its transitions are plain
-    :class:`transitions.Transition`: the diagram-aware ones restyle a registered model's
-    graph at each step.
+    It has no models. :func:`workflow.rules.decide` checks the transitions of
+    ``machine.events[trigger]`` from the case's state against an object made for the call,
+    which the machine never holds, so one machine serves every case and thread, read-only.
+    Its transitions are plain :class:`transitions.Transition`: the diagram-aware ones, when
+    fired, restyle the graph of a registered model, and this machine has none.
     """
 
     transition_cls = Transition
