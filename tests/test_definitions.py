@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import DEST_CLERK, open_case
 
-from workflow import DefinitionChanged, DefinitionError, DefinitionSet, Engine
+from workflow import DefinitionChanged, DefinitionError, DefinitionSet, Engine, InvalidTransition
+from workflow.core.definitions import DefinitionMachine
 from workflow.loading import shipped_definitions_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +37,46 @@ def test_the_shipped_definitions_load_with_their_triggers():
     assert (premium.name, premium.limit_months, premium.applicants) == ("premium_payment", 3, ("self",))
 
 
-def test_the_mermaid_diagram_has_every_transition():
+def test_the_machine_is_built_once_per_definition_version(engine, monkeypatch):
+    """The machine is built once per definition version, with the definition: opening,
+    moving and refusing cases builds none, and every case of a version is decided by it."""
+    built = []
+    of = DefinitionMachine.of.__func__
+    monkeypatch.setattr(DefinitionMachine, "of",
+                        classmethod(lambda cls, model: built.append(model.name) or of(cls, model)))
+    assert len(list(DefinitionSet())) == len(built) == 3
+    built.clear()
+    d = engine.definition("pension_transfer")
+    machine = d.machine
+    for _ in range(2):
+        case = open_case(engine)
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+        with pytest.raises(InvalidTransition):
+            engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+    assert built == []
+    assert engine.definition("pension_transfer").machine is machine
+
+
+def test_the_machine_has_only_the_definitions_triggers():
+    """A definition's machine has one event per trigger of the file, in its order, and no
+    unguarded ``to_<state>`` shortcuts (``auto_transitions=False``)."""
+    for d in DefinitionSet():
+        assert list(d.machine.events) == list(dict.fromkeys(t.trigger for t in d.model.transitions))
+        assert d.triggers == tuple(d.machine.events)
+
+
+def test_the_mermaid_diagram_comes_from_transitions_and_names_every_state_and_trigger():
+    """The Mermaid diagram comes from transitions (its Mermaid engine: no graphviz) and names
+    every state, every transition with its trigger, the initial state and the final ones."""
     d = DefinitionSet().latest("pension_transfer")
+    assert d.machine.graph_cls.__module__ == "transitions.extensions.diagrams_mermaid"
     diagram = d.mermaid()
-    assert diagram.startswith("stateDiagram-v2\n    [*] --> applied\n")
-    assert "    letter_sent --> funds_moved: move_funds\n" in diagram
+    assert diagram.startswith("---\ntitle: pension_transfer version 1\n---\nstateDiagram-v2\n")
+    lines = {line.strip() for line in diagram.splitlines()}
+    assert {f'state "{s}" as {s}' for s in d.states} <= lines
+    assert {f"{s} --> {t.dest}: {t.trigger}" for t in d.model.transitions for s in t.source} <= lines
+    assert "[*] --> applied" in lines
+    assert {f"{s} --> [*]" for s in ("continued", "rejected", "withdrawn")} <= lines
     assert diagram.count(": withdraw") == 5
 
 

@@ -239,7 +239,7 @@ class Transfers(RuleBasedStateMachine):
         event(f"{case.definition}: {trigger} to {result.state}")
         # What went through was a step the definition allows, on a date in order.
         assert trigger in choices, f"{trigger} fired in {case.state}"
-        assert result.state == d.destinations[trigger, case.state]
+        assert result.state == d.transitions[trigger, case.state].dest
         assert result.version == case.version + 1
         assert case.last_event_on <= on <= LAST_DAY
 
@@ -267,7 +267,7 @@ class Transfers(RuleBasedStateMachine):
         result = self.engine.fire(model.id, trigger, actor=actor, on=on, documents=docs,
                                   **{n: GOOD_INPUTS[n] for n in spec.inputs})
         event(f"{case.definition}: {trigger} to {result.state}")
-        assert result.state == d.destinations[trigger, case.state]
+        assert result.state == d.transitions[trigger, case.state].dest
 
     @rule(model=cases, who=st.sampled_from(ACTORS[3:]),
           documents=st.lists(st.sampled_from([*KINDS, UNKNOWN_KIND]), max_size=3),

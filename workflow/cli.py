@@ -174,7 +174,7 @@ def _main(
 
 
 def _date(value: str | None, what: str = "date") -> dt.date | None:
-    """A date typed as YYYY-MM-DD (see :func:`workflow.rules.parse_date`)."""
+    """A date typed as YYYY-MM-DD (see :func:`workflow.core.rules.parse_date`)."""
     from .core.rules import parse_date
 
     return None if value is None else parse_date(value, what)

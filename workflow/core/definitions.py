@@ -25,7 +25,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from transitions import Machine
+from transitions import Transition
+from transitions.extensions.diagrams import GraphMachine
 
 from ..errors import InvalidInput
 from .yamlfile import YamlFile
@@ -52,6 +53,16 @@ GUARDS = {
     "application_complete": "the case holds every application document",
     "requested_documents_supplied": "the case holds every document that was requested",
 }
+#: What every transition checks before its guards, in this order (``requires`` only where the
+#: transition requires documents).
+CHECKS = {
+    "permitted": "the actor's role and agency may fire the trigger on this case",
+    "inputs_valid": "the trigger's inputs, and the documents given with it, are well-formed",
+    "documents_required": "the case holds the documents the transition requires",
+}
+#: The conditions of a definition's machine, by name: the rules implement each one as a method
+#: of the case the machine checks them on (``workflow.core.rules``), so no code comes from a definition.
+CONDITIONS = {**CHECKS, **GUARDS}
 #: Inputs a trigger may take, and what each is.
 INPUTS = {
     "explanation": "written explanation (non-empty text)",
@@ -270,6 +281,9 @@ class Definition:
     path: str
     catalogue: DocumentCatalogue
     content_hash: str = field(init=False)
+    #: The one `transitions` machine of this version, built with it and shared by every case
+    #: that runs on it (and every thread): cases are never added to it as models.
+    machine: DefinitionMachine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         data = self.model.model_dump(mode="json")
@@ -278,6 +292,7 @@ class Definition:
                 del data[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
+        object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
 
     # --- the neutral model, under domain names -------------------------------------------
     @property
@@ -329,37 +344,16 @@ class Definition:
 
     @cached_property
     def transitions(self) -> dict[tuple[str, str], TransitionSpec]:
-        """(trigger, source state) -> transition."""
+        """(trigger, source state) -> transition: what a step requires, takes and produces."""
         return {(t.trigger, s): t for t in self.model.transitions for s in t.source}
 
     @cached_property
     def triggers(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t.trigger for t in self.model.transitions))
-
-    @cached_property
-    def machine(self) -> Machine:
-        """The one `transitions` machine of this version, shared by every case that runs on it."""
-        return Machine(
-            model=None,
-            states=list(self.states),
-            initial=self.initial,
-            transitions=[
-                {"trigger": t.trigger, "source": list(t.source), "dest": t.dest}
-                for t in self.model.transitions
-            ],
-            auto_transitions=False,
-            send_event=True,
-            name=f"{self.name}.v{self.version}",
-        )
-
-    @cached_property
-    def destinations(self) -> dict[tuple[str, str], str]:
-        """(trigger, source) -> destination, as the machine resolves them (read once)."""
-        return {(trigger, source): transitions[0].dest
-                for trigger, event in self.machine.events.items()
-                for source, transitions in event.transitions.items()}
+        """Every trigger of this version, in the order of the definition file."""
+        return tuple(self.machine.events)
 
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
+        """The triggers the machine has a transition for from ``state``."""
         return tuple(self.machine.get_triggers(state))
 
     def application_documents(self, applicant: str, channel: str) -> tuple[str, ...]:
@@ -376,12 +370,49 @@ class Definition:
         return tuple(s.name for s in self.spans if event in s.ends_on)
 
     def mermaid(self) -> str:
-        """A Mermaid state diagram of this version."""
-        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
-        for t in self.model.transitions:
-            lines += [f"    {s} --> {t.dest}: {t.trigger}" for s in t.source]
-        lines += [f"    {s} --> [*]" for s in self.model.final_states]
-        return "\n".join(lines) + "\n"
+        """A Mermaid state diagram of this version, drawn by the machine (``transitions``'
+        Mermaid engine: no graphviz needed). Its flat diagrams leave out where a case ends, so
+        each final state of the machine gets its ``--> [*]`` line after them."""
+        machine = self.machine
+        diagram = machine.graph_cls(machine).get_graph().source
+        ends = [f"  {s} --> [*]" for s in machine.states if machine.get_state(s).final]
+        return "\n".join([diagram, *ends]) + "\n"
+
+
+class DefinitionMachine(GraphMachine):
+    """The `transitions` machine of one definition version: its states (the final ones marked
+    final), a transition per trigger and source, each with its conditions named from
+    :data:`CONDITIONS`, no ``to_<state>`` shortcuts, and a Mermaid diagram.
+
+    It has no models. :func:`workflow.core.rules.decide` checks the transitions of
+    ``machine.events[trigger]`` from the case's state against an object made for the call,
+    which the machine never holds, so one machine serves every case and thread, read-only.
+    Its transitions are plain :class:`transitions.Transition`: the diagram-aware ones, when
+    fired, restyle the graph of a registered model, and this machine has none.
+    """
+
+    transition_cls = Transition
+
+    @classmethod
+    def of(cls, model: _DefinitionModel) -> DefinitionMachine:
+        machine = cls(
+            model=None,
+            states=[{"name": s, "final": s in model.final_states} for s in model.states],
+            initial=model.initial,
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.source), "dest": t.dest,
+                 "conditions": [*(c for c in CHECKS if c != "documents_required" or t.requires),
+                                *t.guards]}
+                for t in model.transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+            name=f"{model.name}.v{model.version}",
+            title=f"title: {model.name} version {model.version}",
+            graph_engine="mermaid",
+        )
+        machine.get_markup_config()  # the diagram's view of it, made now: later reads change nothing
+        return machine
 
 
 def parse_definition(path: Path | str, catalogue: DocumentCatalogue, text: str) -> Definition:
@@ -476,6 +507,7 @@ __all__ = [
     "ROLES",
     "CommittedLimits",
     "Definition",
+    "DefinitionMachine",
     "DocumentCatalogue",
     "SpanSpec",
     "TransitionSpec",

@@ -12,15 +12,16 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
 from stdnum.util import isdigits
+from transitions import EventData
 
-from ..errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted
+from ..errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted, WorkflowError
 from .definitions import (
     APPLICANT_KINDS,
     CHANNELS,
@@ -30,6 +31,7 @@ from .definitions import (
     ROLES,
     Definition,
     SpanSpec,
+    TransitionSpec,
 )
 from .divisions import STANDARD, Divisions
 
@@ -507,63 +509,148 @@ def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
                 supplied, {}, (), ())
 
 
+def _condition(check):
+    """A rule as a condition of the definition's machine. `transitions` only learns ``False``
+    from a failed condition, so the rule's own error (naming the documents, the role or the
+    input) is kept on the attempt for :func:`decide` to raise."""
+    @wraps(check)
+    def condition(self: _Attempt, event: EventData) -> bool:
+        spec = self.definition.transitions[event.event.name, event.transition.source]
+        try:
+            check(self, spec)
+        except WorkflowError as error:
+            self.refusal = error
+            return False
+        return True
+    return condition
+
+
+class _Attempt:
+    """One call of :func:`decide`: the model the definition's machine checks a trigger on.
+
+    It is made for the call and never added to the machine (``add_model``). The machine's
+    conditions are the methods below, named in :data:`~workflow.core.definitions.CONDITIONS`;
+    transitions resolves each name on this model. The machine is only read, so threads share
+    it safely; each call has its own attempt.
+    """
+
+    __slots__ = ("actor", "acts", "checked", "definition", "documents", "facts", "held",
+                 "inputs", "refusal", "supplied")
+
+    def __init__(self, definition: Definition, facts: CaseFacts, actor: Actor,
+                 documents: Iterable[str], inputs: Mapping[str, Any]) -> None:
+        self.definition, self.facts, self.actor = definition, facts, actor
+        self.documents, self.inputs = documents, inputs
+        self.refusal: WorkflowError | None = None
+        self.acts: str | None = None
+        self.checked: dict[str, Any] = {}
+        self.supplied: tuple[str, ...] = ()
+        self.held: set[str] = set(facts.documents)
+
+    @_condition
+    def permitted(self, spec: TransitionSpec) -> None:
+        actor, facts = self.actor, self.facts
+        if actor.role == "supervisor":
+            raise NotPermitted(f"a supervisor may read cases but not fire '{spec.trigger}'")
+        self.acts = _acts_as(spec.roles, actor, facts)
+        if self.acts is None:
+            raise NotPermitted(f"'{spec.trigger}' on case {facts.id} may be fired by "
+                               f"{_who_may(spec.roles, facts)}; {actor.describe()} may not")
+
+    @_condition
+    def inputs_valid(self, spec: TransitionSpec) -> None:
+        extra = sorted(set(self.inputs) - set(spec.inputs))
+        if extra:
+            raise InvalidInput(f"'{spec.trigger}' takes no {', '.join(extra)}")
+        kinds = self.definition.catalogue.kinds
+        for name in spec.inputs:
+            if name not in self.inputs:
+                raise InvalidInput(f"'{spec.trigger}' needs {name}: {INPUTS[name]}")
+            self.checked[name] = _check_input(name, self.inputs[name], kinds)
+        self.supplied = self.definition.catalogue.check(check_kinds(self.documents))
+        self.held.update(self.supplied)
+
+    @_condition
+    def documents_required(self, spec: TransitionSpec) -> None:
+        self._hold(spec, spec.requires)
+
+    @_condition
+    def application_complete(self, spec: TransitionSpec) -> None:
+        self._hold(spec, self.definition.application_documents(self.facts.applicant,
+                                                               self.facts.channel))
+
+    @_condition
+    def requested_documents_supplied(self, spec: TransitionSpec) -> None:
+        self._hold(spec, self.facts.requested)
+
+    def _hold(self, spec: TransitionSpec, needed: Iterable[str]) -> None:
+        """Refuse when a needed document is not held, naming every document the transition
+        lacks (its requirements and its document guards together), as one refusal."""
+        if all(k in self.held for k in needed):
+            return
+        every = [*spec.requires]
+        if "application_complete" in spec.guards:
+            every += self.definition.application_documents(self.facts.applicant,
+                                                           self.facts.channel)
+        if "requested_documents_supplied" in spec.guards:
+            every += self.facts.requested
+        missing = [k for k in dict.fromkeys(every) if k not in self.held]
+        raise MissingDocuments(spec.trigger, self.definition.catalogue.describe(missing))
+
+
 def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
            documents: Iterable[str] = (), inputs: Mapping[str, Any] | None = None,
            divisions: Divisions = STANDARD) -> Step:
-    """Check one trigger against the case; return the :class:`Step` or raise why not."""
+    """Check one trigger against the case; return the :class:`Step` or raise why not.
+
+    The definition's machine decides, as its ``may_<trigger>`` does: the event's transitions
+    from the case's state, each checked with its conditions against an ``EventData`` for an
+    :class:`_Attempt` of the case; the first that passes gives the destination. No transition
+    from the state is :class:`InvalidTransition` naming the machine's triggers from it; a
+    failed condition is the error its rule gave. Nothing is executed on the machine and no
+    model is added to it: it is shared, read-only, by every case and thread.
+    """
     actor = check_actor(actor, divisions)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
     trigger = normalise(trigger)
-    if not isinstance(trigger, str) or trigger not in definition.triggers:
+    machine = definition.machine
+    event = machine.events.get(trigger) if isinstance(trigger, str) else None
+    if event is None:
         raise InvalidInput(f"{_shown(trigger)} is not a trigger of {definition.name}; triggers: "
                            f"{', '.join(definition.triggers)}")
-    spec = definition.transitions.get((trigger, facts.state))
-    if spec is None:
+    transitions = event.transitions.get(facts.state)  # .get: never adds to the shared machine
+    if not transitions:
         raise InvalidTransition(facts.id, trigger, facts.state,
                                 definition.allowed_triggers(facts.state))
-    if actor.role == "supervisor":
-        raise NotPermitted(f"a supervisor may read cases but not fire '{trigger}'")
-    acts = _acts_as(spec.roles, actor, facts)
-    if acts is None:
-        raise NotPermitted(f"'{trigger}' on case {facts.id} may be fired by "
-                           f"{_who_may(spec.roles, facts)}; {actor.describe()} may not")
+    attempt = _Attempt(definition, facts, actor, documents, inputs)
+    state = machine.states[facts.state]
+    for transition in transitions:
+        event_data = EventData(state, event, machine, attempt, (), {})
+        event_data.transition = transition
+        if all(condition.check(event_data) for condition in transition.conditions):
+            break
+    else:
+        raise attempt.refusal or NotPermitted(f"'{trigger}' was refused on case {facts.id}")
 
-    extra = sorted(set(inputs) - set(spec.inputs))
-    if extra:
-        raise InvalidInput(f"'{trigger}' takes no {', '.join(extra)}")
-    checked: dict[str, Any] = {}
-    for name in spec.inputs:
-        if name not in inputs:
-            raise InvalidInput(f"'{trigger}' needs {name}: {INPUTS[name]}")
-        checked[name] = _check_input(name, inputs[name], definition.catalogue.kinds)
-
-    supplied = definition.catalogue.check(check_kinds(documents))
-    held = set(facts.documents) | set(supplied)
-    requested = facts.requested
-    needed: list[str] = list(spec.requires)
-    if "application_complete" in spec.guards:
-        needed += definition.application_documents(facts.applicant, facts.channel)
+    spec = definition.transitions[trigger, facts.state]
+    checked, held, requested = attempt.checked, attempt.held, facts.requested
     if "requested_documents_supplied" in spec.guards:
-        needed += requested
         requested = ()
-    missing = [k for k in dict.fromkeys(needed) if k not in held]
-    if missing:
-        raise MissingDocuments(trigger, definition.catalogue.describe(missing))
     if "documents_needed" in checked:
         requested = tuple(checked["documents_needed"])
         held -= set(requested)  # what was found wanting is no longer held
     held.update(spec.produces)
-    if acts == "on_behalf":  # recorded in the history row's inputs
+    if attempt.acts == "on_behalf":  # recorded in the history row's inputs
         checked["on_behalf_of"] = " ".join(
             p for p in (facts.applicant, None if facts.applicant == "self" else facts.applicant_id)
             if p)
 
-    dest = definition.destinations[trigger, facts.state]
+    dest = transition.dest
     final = dest in definition.final_states
     ordered = tuple(k for k in definition.catalogue.kinds if k in held)
     return Step(
         trigger=trigger, source=facts.state, dest=dest, documents=ordered,
-        requested=requested, supplied=tuple(dict.fromkeys((*supplied, *spec.produces))),
+        requested=requested, supplied=tuple(dict.fromkeys((*attempt.supplied, *spec.produces))),
         inputs=checked,
         spans_ended=None if final else definition.spans_ended_by(trigger),
         spans_started=() if final else definition.spans_started_by(trigger, facts.applicant),
