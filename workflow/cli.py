@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -569,9 +568,7 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
-    from .core.alerts import ALERT_LEVELS
-    from .core.figures import BUCKETS
-    from .demo import AS_OF, build_demo, demo_definitions
+    from .demo import AS_OF, build_demo, demo_definitions, demo_summary
     from .engine import Engine
     from .loading import shipped_definitions_dir
     from .services.reports import FORMATS, write_report
@@ -593,45 +590,17 @@ def demo(
                            progress=lambda n: bar.update(task, completed=n))
     out.print(f"[bold]{stats.cases} cases, {stats.steps} steps[/] written to {_esc(db)}")
 
-    by_state: dict[str, Counter] = defaultdict(Counter)
-    for c in engine.cases():
-        by_state[c.state][c.insurance] += 1
-    table = _table(title="cases by state")
-    for col in ("state", "pension", "medical", "total"):
-        table.add_column(col, justify="right" if col != "state" else "left")
-    for state in ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
-                  "continued", "rejected", "withdrawn"):
-        n = by_state.get(state, Counter())
-        _row(table, state, n["pension"], n["medical"], sum(n.values()))
-    out.print(table)
-
-    result = engine.scan(AS_OF)
-    table = _table(title=f"alerts raised by the scan as of {AS_OF}")
-    for col in ("level", "alerts"):
-        table.add_column(col)
-    for level in ALERT_LEVELS:
-        _row(table, level, result.count(level))
-    out.print(table)
-
-    report = engine.overdue_report(AS_OF)
-    table = _table(title=f"overdue spans per agency as of {AS_OF} (working days late, judged by "
-                        "the committed limit where there is one)")
-    for col in ("agency", *BUCKETS, "escalated", "past statutory due", "on time (week)"):
-        table.add_column(col)
-    for s in report.agencies.values():
-        rate = "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}"
-        _row(table, s.agency, *s.buckets.values(), s.escalated, s.statutory_breaches, rate)
-    out.print(table)
-    committed = [x for x in report.lines() if x.committed_due_on is not None][:8]
-    table = _table(title="overdue spans with a committed limit: committed and statutory due "
-                        "dates, and whether the statutory one has passed (demo commitments, "
-                        "illustrative)")
-    for col in ("case", "insurance", "span", "agency", "committed", "statutory", "passed"):
-        table.add_column(col, overflow="fold")
-    for x in committed:
-        _row(table, x.case_id, x.insurance, x.span, x.agency, x.committed_due_on, x.due_on,
-             "yes" if x.statutory_breach else "")
-    out.print(table)
+    report = None
+    for summary in demo_summary(engine):
+        table = _table(title=summary.title)
+        for i, col in enumerate(summary.columns):
+            table.add_column(col, justify="right" if summary.numeric and i else "left",
+                             overflow="fold")
+        for row in summary.rows:
+            _row(table, *row)
+        out.print(table)
+        report = summary.report or report
+    assert report is not None
     reports = folder / "reports"
     reports.mkdir(exist_ok=True)
     for fmt in FORMATS:

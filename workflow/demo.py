@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from stdnum.cn import ric
 
+from .core.alerts import ALERT_LEVELS
+from .core.figures import BUCKETS
 from .core.rules import Actor
 from .engine import Engine
 from .loading import COMMITMENTS_FILE
+from .services.reports import OverdueReport
 
 AS_OF = dt.date(2026, 11, 20)
 FIRST_OPENING = dt.date(2025, 1, 2)
@@ -174,3 +178,46 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
 
 __all__ = ["AGENCIES", "AS_OF", "DEMO_COMMITMENTS", "DemoStats", "build_demo", "demo_definitions",
            "person_id"]
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """One table of the demo's summary, as plain data (the command line draws it)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    numeric: bool = False  # right-align every column but the first
+    report: OverdueReport | None = None  # the report the table was taken from
+
+
+def demo_summary(engine: Engine) -> list[SummaryTable]:
+    """What the demo shows of its database: cases by state, the scan as of :data:`AS_OF`,
+    overdue spans per agency, and overdue spans with committed and statutory due dates."""
+    by_state: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in engine.cases():
+        by_state[c.state][c.insurance] += 1
+    states = ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
+              "continued", "rejected", "withdrawn")
+    cases = SummaryTable("cases by state", ("state", "pension", "medical", "total"), [
+        (state, n["pension"], n["medical"], sum(n.values()))
+        for state in states for n in [by_state.get(state, Counter())]], numeric=True)
+    result = engine.scan(AS_OF)
+    alerts = SummaryTable(f"alerts raised by the scan as of {AS_OF}", ("level", "alerts"),
+                          [(level, result.count(level)) for level in ALERT_LEVELS])
+    report = engine.overdue_report(AS_OF)
+    agencies = SummaryTable(
+        f"overdue spans per agency as of {AS_OF} (working days late, judged by the committed "
+        "limit where there is one)",
+        ("agency", *BUCKETS, "escalated", "past statutory due", "on time (week)"),
+        [(s.agency, *s.buckets.values(), s.escalated, s.statutory_breaches,
+          "–" if s.on_time_rate is None else f"{s.on_time_rate:.0%} of {s.closed}")
+         for s in report.agencies.values()], report=report)
+    committed = SummaryTable(
+        "overdue spans with a committed limit: committed and statutory due dates, and whether "
+        "the statutory one has passed (demo commitments, illustrative)",
+        ("case", "insurance", "span", "agency", "committed", "statutory", "passed"),
+        [(x.case_id, x.insurance, x.span, x.agency, x.committed_due_on, x.due_on,
+          "yes" if x.statutory_breach else "")
+         for x in report.lines() if x.committed_due_on is not None][:8])
+    return [cases, alerts, agencies, committed]
