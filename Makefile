@@ -22,8 +22,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sstransfer demo
 
+# ruff; the layering contracts of pyproject.toml (arrows one way, no cycles, a pure core).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Two processes (one per core of the CI machine); each has its own PostgreSQL database.
 test: lint
