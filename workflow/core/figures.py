@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
+
+from .calendar import WorkingCalendar
 
 BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 
@@ -50,4 +53,31 @@ class AgencySummary:
         return self.closed_on_time / self.closed if self.closed else None
 
 
-__all__ = ["BUCKETS", "AgencySummary", "OverdueLine", "bucket"]
+def summarise(overdue: Iterable[tuple[str, dt.date, dt.date]],
+              closed: Iterable[tuple[str, int, int, int]], as_of: dt.date,
+              calendar: WorkingCalendar, escalate_after_days: int) -> dict[str, AgencySummary]:
+    """Each agency's figures, by agency code: its overdue spans on ``as_of`` ((agency, date
+    judged by, statutory due date) each) by aging bucket, escalated and past the statutory
+    limit; and the spans it closed in the period ((agency, closed, on time, within the
+    statutory limit) per agency)."""
+    agencies: dict[str, AgencySummary] = {}
+
+    def summary(agency: str) -> AgencySummary:
+        if agency not in agencies:
+            agencies[agency] = AgencySummary(agency)
+        return agencies[agency]
+
+    for agency, judged_by, statutory in overdue:
+        late = calendar.for_agency(agency).working_days_between(judged_by, as_of)
+        s = summary(agency)
+        s.buckets[bucket(late)] += 1
+        s.overdue += 1
+        s.escalated += late >= escalate_after_days
+        s.statutory_breaches += statutory < as_of
+    for agency, n, on_time, within_statute in closed:
+        s = summary(agency)
+        s.closed, s.closed_on_time, s.closed_within_statute = n, on_time, within_statute
+    return dict(sorted(agencies.items()))
+
+
+__all__ = ["BUCKETS", "AgencySummary", "OverdueLine", "bucket", "summarise"]

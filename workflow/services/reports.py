@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..core.calendar import WorkingCalendar
-from ..core.figures import BUCKETS, AgencySummary, OverdueLine, bucket
+from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
 from ..core.rules import mask_person_id
 from ..errors import InvalidInput
 from ..settings import Settings
@@ -59,33 +59,25 @@ class ReportService:
         if period_start > as_of:
             raise InvalidInput(f"the period starts ({period_start}) after the report date "
                                f"({as_of})")
-        cal, escalate = self.calendar, self.settings.escalate_after_days
-        agencies: dict[str, AgencySummary] = {}
+        escalate, total = self.settings.escalate_after_days, self.store.overdue_count(as_of)
+        seen = 0
 
-        def summary(agency: str) -> AgencySummary:
-            if agency not in agencies:
-                agencies[agency] = AgencySummary(agency)
-            return agencies[agency]
+        def counted(rows: Iterator[tuple[str, dt.date, dt.date]]) -> Iterator[
+                tuple[str, dt.date, dt.date]]:
+            nonlocal seen
+            for row in rows:
+                yield row
+                seen += 1
+                if progress and seen % _STREAM == 0:
+                    progress(seen, total)
 
-        seen, total = 0, self.store.overdue_count(as_of)
-        for agency, judged_by, statutory in self.store.overdue_due_dates(as_of):
-            late = cal.for_agency(agency).working_days_between(judged_by, as_of)
-            s = summary(agency)
-            s.buckets[bucket(late)] += 1
-            s.overdue += 1
-            s.escalated += late >= escalate
-            s.statutory_breaches += statutory < as_of
-            seen += 1
-            if progress and seen % _STREAM == 0:
-                progress(seen, total)
-        for agency, n, on_time, within_statute in self.store.closed_in_period(period_start,
-                                                                               as_of):
-            s = summary(agency)
-            s.closed, s.closed_on_time, s.closed_within_statute = n, on_time, within_statute
+        agencies = summarise(counted(self.store.overdue_due_dates(as_of)),
+                             self.store.closed_in_period(period_start, as_of), as_of,
+                             self.calendar, escalate)
         if progress:
             progress(seen, total)
-        return OverdueReport(as_of, period_start, escalate, dict(sorted(agencies.items())),
-                             total, lambda: self._lines(as_of, escalate))
+        return OverdueReport(as_of, period_start, escalate, agencies, total,
+                             lambda: self._lines(as_of, escalate))
 
     def _lines(self, as_of: dt.date, escalate: int) -> Iterator[OverdueLine]:
         for r in self.store.overdue_rows(as_of):
