@@ -97,3 +97,11 @@ def test_a_start_killed_while_creating_the_schema_leaves_nothing_and_the_next_st
     with Engine(db_url) as engine:
         assert store.current_revision(engine.db) == store.head_revision()
         assert open_case(engine).state == "applied"
+
+
+def test_the_revision_the_code_needs_is_the_newest_migration():
+    """store.schema.HEAD_REVISION (checked at start without loading Alembic) is the head of
+    the shipped migrations: a new migration must move it."""
+    from workflow.store.schema import HEAD_REVISION
+
+    assert store.head_revision() == HEAD_REVISION
