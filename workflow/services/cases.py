@@ -82,15 +82,7 @@ class CaseService:
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
                   session: Any = None) -> Case:
-        """Open a transfer case in the definition's initial state; starts its first spans.
-
-        ``origin_scheme``/``destination_scheme``: the medical insurance scheme at each end
-        (``urban_employee`` or ``urban_rural_resident``), required by definitions that record
-        them (medical_transfer since version 2) and refused by the others.
-
-        ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
-        written in its transaction and committed (or rolled back) with the host's own writes.
-        """
+        """See :meth:`workflow.Engine.open_case`."""
         with self._refusals(OPEN_TRIGGER, None, actor):
             on = self._business_date(on)
             d = self._definition_named(definition)
@@ -112,15 +104,7 @@ class CaseService:
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,
                    progress: Callable[[int], None] | None = None) -> list[int]:
-        """Open many cases in one transaction, with the same checks as :meth:`open_case`.
-
-        Each application is a mapping of ``open_case``'s arguments plus ``definition`` (and
-        optionally ``on``). A bad one is refused as :class:`InvalidRow` naming its line
-        (``first_line`` is the line of the first application, or each application's
-        ``line`` attribute, as :func:`workflow.importing.read_applications` gives it) and
-        nothing is written.
-        Returns the new case ids in order.
-        """
+        """See :meth:`workflow.Engine.open_cases`."""
         with self._refusals("open_cases", None, actor):
             check_actor(actor, self.divisions)
             default_on = self._business_date(on)
@@ -181,14 +165,7 @@ class CaseService:
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
              idempotency_key: str | None = None, session: Any = None) -> Case:
-        """Fire ``trigger`` on a case; raises a :class:`WorkflowError` and writes nothing if refused.
-
-        ``expected_version``: the case version the caller decided on (from :meth:`get`); if
-        the case has moved on since, :class:`ConcurrentUpdate` is raised.
-        ``idempotency_key``: a retried call with the same key returns the first result and
-        writes nothing; the same key with different arguments is refused.
-        ``session``: the host application's SQLAlchemy/SQLModel session (see :meth:`open_case`).
-        """
+        """See :meth:`workflow.Engine.fire`."""
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months}
         request = None
@@ -221,7 +198,7 @@ class CaseService:
     def attach_documents(self, case_id: int, documents: Iterable[str], *, actor: Actor,
                          on: dt.date | None = None, expected_version: int | None = None,
                          session: Any = None) -> Case:
-        """Add documents to a running case without changing its state."""
+        """See :meth:`workflow.Engine.attach_documents`."""
         with self._refusals(ATTACH_TRIGGER, case_id, actor):
             check_actor(actor, self.divisions)
             case_id = _case_id(case_id)
@@ -239,15 +216,7 @@ class CaseService:
 
     def correct_business_date(self, case_id: int, new_date: dt.date, *, actor: Actor,
                               reason: str, expected_version: int | None = None) -> Case:
-        """Correct a wrong business date of a case's last step (a supervisor's recorded act).
-
-        Moves the step's date in its history row, the case's last-step date (and opening date
-        if the step was the opening), recomputes the due dates of the spans the step started
-        and moves the end of those it ended; a ``correct_business_date`` history row records
-        the old and new dates, the step and the ``reason``. Only a supervisor of the case's
-        origin or destination agency may do this; the new date is not before the step
-        before it, nor after today (``settings.max_days_ahead``).
-        """
+        """See :meth:`workflow.Engine.correct_business_date`."""
         with self._refusals(CORRECT_TRIGGER, case_id, actor):
             check_actor(actor, self.divisions)
             case_id = _case_id(case_id)
