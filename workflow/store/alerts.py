@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -14,6 +14,9 @@ from .scheduling import Lease, fence
 from .statements import Statement
 from .tables import Alert, alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 def undelivered(subscriber: str, generation: int) -> sa.ColumnElement[bool]:
@@ -41,6 +44,7 @@ _CLAIM: dict[str, sa.Insert] = {}
 
 
 def _claim_statement(conn: sa.Connection) -> sa.Insert:
+    insert: Callable[[sa.Table], postgresql.Insert | sqlite.Insert]
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -170,6 +174,7 @@ class AlertRepository:
         with self.db.connect() as conn:
             since = conn.scalar(sa.select(subs_t.c.since_alert_id)
                                 .where(subs_t.c.name == subscriber))
+            assert since is not None  # subscribe() wrote the subscriber's row
             return [Alert(**r._mapping) for r in conn.execute(
                 sa.select(*_ALERT_FIELDS).where(alerts_t.c.id > max(since, after),
                                                 undelivered(subscriber, generation))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -24,10 +25,10 @@ def now() -> dt.datetime:
 def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql
+        return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 
@@ -65,7 +66,7 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
     db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
     if db.dialect.name == "sqlite":
         @event.listens_for(db, "connect")
-        def _pragmas(dbapi_conn, _record):  # pragma: no branch
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
@@ -74,7 +75,7 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
             cur.close()
     elif db.dialect.name == "postgresql":
         @event.listens_for(db, "connect")
-        def _timeouts(dbapi_conn, _record):  # pragma: no branch
+        def _timeouts(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
             autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
             with dbapi_conn.cursor() as cur:  # a session setting, kept across transactions
                 cur.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
@@ -82,7 +83,7 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
             dbapi_conn.autocommit = autocommit
 
     @event.listens_for(db, "handle_error")
-    def _typed(context):  # pragma: no branch
+    def _typed(context: sa.engine.ExceptionContext) -> None:  # pragma: no branch
         if context.is_pre_ping:  # a dead pooled connection: the pool replaces it
             return
         typed = storage_error(context.original_exception, lock_timeout)

@@ -44,7 +44,7 @@ def take_lease(conn: sa.Connection, job: str, holder: str,
         .values(status="abandoned", finished_at=stamp,
                 detail="its instance stopped renewing the lease (killed or stalled)")
         .returning(runs_t.c.id, runs_t.c.holder)).all()
-    return Lease(job, holder, generation), abandoned
+    return Lease(job, holder, generation), list(abandoned)
 
 
 # Built once (building SQLAlchemy statements costs more than running them): the delivery loop
@@ -88,9 +88,12 @@ def lease_expiry(conn: sa.Connection, job: str) -> dt.datetime | None:
 
 def start_run(conn: sa.Connection, lease: Lease, as_of: dt.date) -> int:
     fence(conn, lease)
-    return conn.execute(sa.insert(runs_t).values(
+    key = conn.execute(sa.insert(runs_t).values(
         job=lease.job, as_of=as_of, holder=lease.holder, started_at=now(),
-        status="running")).inserted_primary_key[0]
+        status="running")).inserted_primary_key
+    assert key is not None  # a single-row INSERT always has its primary key
+    run_id: int = key[0]
+    return run_id
 
 
 def finish_run(conn: sa.Connection, lease: Lease, run_id: int, status: str, detail: str) -> None:
@@ -132,8 +135,9 @@ class SchedulingRepository:
     def last_done(self, job: str) -> dt.date | None:
         """The business date of the last completed run of ``job``."""
         with self.db.connect() as conn:
-            return conn.scalar(sa.select(sa.func.max(runs_t.c.as_of)).where(
+            last: dt.date | None = conn.scalar(sa.select(sa.func.max(runs_t.c.as_of)).where(
                 runs_t.c.job == job, runs_t.c.status == "done"))
+            return last
 
     def runs(self, job: str | None = None) -> list[Any]:
         query = sa.select(runs_t).order_by(runs_t.c.id)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
 
 from ..errors import InvalidInput, SchemaMismatch
 
+if TYPE_CHECKING:
+    from alembic.config import Config
 
-def _alembic_config(conn: sa.Connection | None = None):
+
+def _alembic_config(conn: sa.Connection | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -37,7 +42,8 @@ def current_revision(db: SAEngine) -> str | None:
     with db.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         if "alembic_version" in names:
-            return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            revision: str | None = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            return revision
     if "transfer_case" in names:
         raise SchemaMismatch(
             "the database has sstransfer tables but no schema revision (made by a development "

@@ -33,7 +33,8 @@ class Statement:
             compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
             types = {compiled.bind_names[b]: b.type for b in compiled.binds.values()}
             names = list(compiled.positiontup or ()) if compiled.positional else list(types)
-            processors = [types[n].dialect_impl(dialect).bind_processor(dialect) for n in names]
+            processors: list[_Processor | None] = [
+                types[n].dialect_impl(dialect).bind_processor(dialect) for n in names]
             entry = (str(compiled), names, processors, compiled.positional)
             self._compiled[(dialect.name, keys)] = entry
         return entry
@@ -68,7 +69,7 @@ class Statement:
     def run(self, conn: sa.Connection, values: Mapping[str, Any]) -> int:
         """Execute with ``values`` (keyed by column and bind names); the row count."""
         sql, params = self._parameters(conn, [values])
-        return conn.exec_driver_sql(sql, params[0]).rowcount  # type: ignore[arg-type]
+        return conn.exec_driver_sql(sql, params[0]).rowcount
 
     def run_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Execute once per row (all rows have the same keys), as one executemany."""
@@ -76,8 +77,8 @@ class Statement:
             return 0
         sql, params = self._parameters(conn, rows)
         if len(params) == 1:
-            return conn.exec_driver_sql(sql, params[0]).rowcount  # type: ignore[arg-type]
-        return conn.exec_driver_sql(sql, params).rowcount  # type: ignore[arg-type]
+            return conn.exec_driver_sql(sql, params[0]).rowcount
+        return conn.exec_driver_sql(sql, params).rowcount
 
 
 def insert_returning_ids(conn: sa.Connection, table: sa.Table,

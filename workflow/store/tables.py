@@ -14,13 +14,13 @@ from ..core.views import _plain
 UTC = dt.UTC
 
 
-class AwareDateTime(sa.TypeDecorator):
+class AwareDateTime(sa.TypeDecorator[dt.datetime]):
     """Timestamps are stored in UTC and always come back timezone-aware."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("timestamps must be timezone-aware")
@@ -29,21 +29,21 @@ class AwareDateTime(sa.TypeDecorator):
                 value = value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any | None, dialect: sa.Dialect) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
 
-def _ts() -> sa.Column:
+def _ts() -> sa.Column[Any]:
     return sa.Column(AwareDateTime(), nullable=False)
 
 
-def _generation() -> sa.Column:
+def _generation() -> sa.Column[Any]:
     return sa.Column(sa.Integer(), nullable=False, server_default="0")
 
 
-def _json() -> sa.Column:
+def _json() -> sa.Column[Any]:
     return sa.Column(sa.JSON(), nullable=False)
 
 
@@ -84,8 +84,8 @@ class CaseRecord(SQLModel, table=True):
     #: Medical insurance since 2021: the scheme at each end (urban_employee, urban_rural_resident).
     origin_scheme: str | None = None
     destination_scheme: str | None = None
-    documents: list = Field(sa_column=_json())
-    requested_documents: list = Field(sa_column=_json())
+    documents: list[Any] = Field(sa_column=_json())
+    requested_documents: list[Any] = Field(sa_column=_json())
     opened_on: dt.date
     last_event_on: dt.date
     amount_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
@@ -184,7 +184,7 @@ class IdempotencyRecord(SQLModel, table=True):
     key: str = Field(primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id")
     request_hash: str
-    result: dict = Field(sa_column=_json())
+    result: dict[str, Any] = Field(sa_column=_json())
     created_at: dt.datetime = Field(sa_column=_ts())
 
 
@@ -288,16 +288,20 @@ class RunRecord(SQLModel, table=True):
     detail: str = ""
 
 
-TABLES = [t.__table__ for t in (
+def _table(record: type[SQLModel]) -> sa.Table:
+    # SQLModel sets ``__table__`` on ``table=True`` models but does not declare it.
+    table: sa.Table = record.__table__  # type: ignore[attr-defined]
+    return table
+
+
+TABLES = [_table(t) for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
     AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord)]
 cases_t, history_t, spans_t, definitions_t = (
-    CaseRecord.__table__, HistoryRecord.__table__, SpanRecord.__table__, DefinitionRecord.__table__
+    _table(CaseRecord), _table(HistoryRecord), _table(SpanRecord), _table(DefinitionRecord)
 )
 span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempotency_t = (
-    SpanChangeRecord.__table__, AlertRecord.__table__, AlertSubscriberRecord.__table__,
-    AlertDeliveryRecord.__table__, LeaseRecord.__table__, RunRecord.__table__,
-    IdempotencyRecord.__table__,
+    _table(SpanChangeRecord), _table(AlertRecord), _table(AlertSubscriberRecord),
+    _table(AlertDeliveryRecord), _table(LeaseRecord), _table(RunRecord),
+    _table(IdempotencyRecord),
 )
-
-
