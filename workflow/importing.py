@@ -49,13 +49,13 @@ def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:
     return _rows(path, reader)
 
 
-class Application(dict):
+class Application(dict[str, Any]):
     """One application read from a file, with the ``line`` it starts on (for error messages)."""
 
     line: int
 
 
-def _rows(path: Path, reader: csv.DictReader) -> Iterator[dict[str, Any]]:
+def _rows(path: Path, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
     line = 2
     while True:
         try:

@@ -36,7 +36,8 @@ STATUTORY_HOLIDAYS = ("元旦", "春节", "清明节", "劳动节", "端午节",
 
 def check_holidays_library(version: str | None = None) -> None:
     """Refuse to work with a `holidays` release older than the one the project knows."""
-    version = holidays.__version__ if version is None else version
+    # holidays imports __version__ without re-exporting it explicitly (no ``as``/``__all__``).
+    version = holidays.__version__ if version is None else version  # type: ignore[attr-defined]
     parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
     if parts < HOLIDAYS_MINIMUM:
         need = ".".join(map(str, HOLIDAYS_MINIMUM))
@@ -161,7 +162,8 @@ def library_official_years() -> frozenset[int]:
 @cache
 def _library_days() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     """The library's holidays and make-up working days, 2000 to 2099 (built once)."""
-    lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))
+    # holidays loads its country classes lazily (EntityLoader): mypy does not see them.
+    lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))  # type: ignore[attr-defined]
     return frozenset(lib), frozenset(lib.weekend_workdays)
 
 

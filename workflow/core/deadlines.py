@@ -44,6 +44,7 @@ def span_due(calendar: WorkingCalendar, definition: Definition, spec: SpanSpec,
         return SpanDue(due.on, due.provisional, None, None, due.note,
                        calendar.fingerprint(started_on, due.on))
     policy = definition.receipt_policy
+    assert spec.limit_working_days is not None  # a span has exactly one of the two limits
     due = calendar.due(started_on, spec.limit_working_days, policy)
     committed = committed_limit if commitments is None \
         else commitments.limit(definition, spec, owner_agency)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from .rules import mask_person_id
 
@@ -28,8 +28,11 @@ def _plain(value: Any) -> Any:
 class _View:
     """A frozen view built from a row; ``to_dict`` leaves out fields hidden from ``repr``."""
 
+    # Every view is a dataclass; declared so that ``dataclasses.fields`` accepts one.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
     @classmethod
-    def from_row(cls, row: Any, **overrides: Any):
+    def from_row(cls, row: Any, **overrides: Any) -> Self:
         """The view of a stored row: its fields by name, some of them converted."""
         return cls(**{f.name: overrides[f.name] if f.name in overrides else getattr(row, f.name)
                       for f in dataclasses.fields(cls)})
@@ -70,8 +73,9 @@ class Case(_View):
     destination_scheme: str | None = None
 
     @classmethod
-    def from_row(cls, r: Any) -> Case:
-        return cls(
+    def from_row(cls, row: Any, **overrides: Any) -> Case:
+        r = row
+        case = cls(
             id=r.id, definition=r.definition_name, definition_version=r.definition_version,
             insurance=r.insurance, state=r.state, version=r.version, person_name=r.person_name,
             person_id_masked=mask_person_id(r.person_id), origin=r.origin,
@@ -83,6 +87,7 @@ class Case(_View):
             person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
             destination_scheme=r.destination_scheme,
         )
+        return dataclasses.replace(case, **overrides) if overrides else case
 
 
 @dataclasses.dataclass(frozen=True)

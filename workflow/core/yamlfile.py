@@ -3,6 +3,7 @@ caller reads the file, see :func:`workflow.loading.read_yaml`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +48,7 @@ class YamlFile:
         if not isinstance(self.data, dict):
             raise DefinitionError(path, "must be a mapping of keys to values", 1)
 
-    def _nodes(self):
+    def _nodes(self) -> Iterator[yaml.Node]:
         """Every node of the document, once each (aliases are not followed twice)."""
         todo, seen = [self.node] if self.node is not None else [], set()
         while todo:
@@ -89,6 +90,7 @@ class YamlFile:
         """The 1-based line of the value at ``loc`` (keys and list indexes), or its nearest parent."""
         node, line = self.node, 1
         for part in loc:
+            assert node is not None  # a document that is a mapping has a node
             line = node.start_mark.line + 1
             if isinstance(node, yaml.MappingNode):
                 found = [v for k, v in node.value if k.value == part]
