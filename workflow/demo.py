@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from stdnum.cn import ric
 
@@ -143,7 +144,7 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     def delay() -> int:  # working days an agency takes for a step
         return rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
 
-    def step(trigger: str, actor: Actor, **kw) -> bool:
+    def step(trigger: str, actor: Actor, **kw: Any) -> bool:
         nonlocal day, case
         when = cal.add_working_days(day, delay())
         if when > as_of:

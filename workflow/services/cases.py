@@ -22,8 +22,8 @@ from typing import Any
 import structlog
 
 from ..core.calendar import WorkingCalendar
-from ..core.deadlines import span_due
-from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition
+from ..core.deadlines import SpanDue, span_due
+from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition, SpanSpec
 from ..core.divisions import Divisions
 from ..core.rules import (
     APPLICATION_FIELDS,
@@ -116,7 +116,8 @@ class CaseService:
                 raise InvalidInput("first_line must be a line number (int)")
             if progress is not None and not callable(progress):
                 raise InvalidInput("progress must be a function of the number of cases done")
-        stamp, cases, spans_of, dues = now(), [], [], {}
+        stamp, cases, spans_of = now(), [], []
+        dues: dict[tuple[dt.date, tuple[str, int], str, str], SpanDue] = {}
         current = today()
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
@@ -180,7 +181,8 @@ class CaseService:
                                         expected_version)
             on = self._business_date(on)
             with self.store.transaction(session) as tx:
-                if request is not None:  # claimed before deciding: a duplicate waits here
+                # claimed before deciding: a duplicate waits here (request: only with a key)
+                if request is not None and idempotency_key is not None:
                     first = self._idempotent(tx, idempotency_key, case_id, request)
                     if first is not None:
                         return first
@@ -189,7 +191,7 @@ class CaseService:
                 step = decide(d, self._facts(row), trigger, actor, documents, inputs,
                               self.divisions)
                 case = self._apply(tx, row, step, actor, on)
-                if request is not None:
+                if request is not None and idempotency_key is not None:
                     tx.record_idempotent_result(idempotency_key, _snapshot(case))
         log.info("transition", case_id=case_id, trigger=step.trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
@@ -396,9 +398,10 @@ class CaseService:
                     business_date=on, recorded_at=stamp, documents=list(documents),
                     comment=comment, inputs=inputs)
 
-    def _span_rows(self, case_id: int, d: Definition, origin: str, destination: str,
-                   specs: Iterable[Any], on: dt.date,
-                   dues: dict | None = None) -> list[dict[str, Any]]:
+    def _span_rows(self, case_id: int | None, d: Definition, origin: str, destination: str,
+                   specs: Iterable[SpanSpec], on: dt.date,
+                   dues: dict[tuple[dt.date, tuple[str, int], str, str], SpanDue] | None = None,
+                   ) -> list[dict[str, Any]]:
         rows = []
         for spec in specs:
             # The person's own limits are chased by the destination agency.
@@ -442,7 +445,8 @@ class CaseService:
 
 
 def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
-              stamp: dt.datetime) -> tuple[dict[str, Any], tuple]:
+              stamp: dt.datetime) -> tuple[dict[str, Any],
+                                           tuple[Definition, str, str, tuple[SpanSpec, ...]]]:
     """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
     spans need: (definition, origin, destination, span specs)."""
     fields = dict(fields)

@@ -7,8 +7,9 @@ import dataclasses
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..core.calendar import WorkingCalendar
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
@@ -163,7 +164,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
 
-    def text(ws, row: list[object]) -> list[object]:
+    def text(ws: Any, row: list[object]) -> list[object]:
         """Strings as text cells: data such as ``=HYPERLINK(...)`` never becomes a formula."""
         cells = []
         for value in row:
@@ -173,7 +174,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
             cells.append(value)
         return cells
 
-    def sheet(title: str, header: list[str], widths: list[int]):
+    def sheet(title: str, header: list[str], widths: list[int]) -> Any:
         ws = wb.create_sheet(title)
         for i, width in enumerate(widths, 1):
             ws.column_dimensions[get_column_letter(i)].width = width
@@ -200,7 +201,7 @@ def _xlsx(report: OverdueReport, path: Path) -> None:
     detail = sheet("Overdue spans", list(DETAIL_COLUMNS),
                    [14, 9, 10, 12, 20, 26, 12, 12, 12, 12, 10, 10, 10, 10])
     for x in report.lines():
-        row: list[object] = _detail_row(x)
+        row = _detail_row(x)
         for i in (7, 8, 9):
             cell = WriteOnlyCell(detail, value=row[i])
             cell.number_format = "yyyy-mm-dd"
@@ -223,7 +224,7 @@ def _chart(report: OverdueReport) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{left + bar_w + 60}" '
              f'height="{height}" aria-label="Overdue spans per agency by working days late">']
     for i, s in enumerate(agencies):
-        y, x = 10 + i * row_h, left
+        y, x = 10 + i * row_h, float(left)
         parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{html.escape(s.agency)}</text>')
         for b in BUCKETS:
             w = bar_w * s.buckets[b] / top
@@ -244,7 +245,7 @@ def _html(report: OverdueReport, path: Path) -> None:
     """One self-contained, printable page: chart, summary, detail (streamed to the file)."""
     e = html.escape
 
-    def cells(values: list[object], tag: str = "td") -> str:
+    def cells(values: Sequence[object], tag: str = "td") -> str:
         out = []
         for v in values:
             if isinstance(v, bool):
