@@ -119,7 +119,7 @@ class HistoryEntry(SQLModel):
 class HistoryRecord(HistoryEntry, table=True):
     """A history row: the step of :class:`HistoryEntry` with its case and row id."""
 
-    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
+    model_config = ConfigDict(frozen=False)
     __tablename__ = "case_history"
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -157,7 +157,7 @@ class Span(SQLModel):
 class SpanRecord(Span, table=True):
     """A span row: :class:`Span` with its case, row id and calendar fingerprint."""
 
-    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
+    model_config = ConfigDict(frozen=False)
     __tablename__ = "span"
     __table_args__ = (
         # The overdue scan reads running spans by due date only.
@@ -229,7 +229,7 @@ class Alert(SQLModel):
 class AlertRecord(Alert, table=True):
     """An alert row; ``key`` makes each (span, level) or advisory exist at most once."""
 
-    model_config = ConfigDict(frozen=False)  # type: ignore[assignment]
+    model_config = ConfigDict(frozen=False)
     __tablename__ = "alert"
     id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
     key: str = Field(unique=True)
