@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
@@ -20,10 +20,16 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from rich.table import Table
 
+    from .core.rules import Actor
+    from .core.views import Case
+    from .engine import Engine
+    from .loading import WorkingCalendar
+    from .store.tables import Alert, Span
+
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException  # type: ignore[assignment]  # the same class
 
 
 def _typer(**kwargs: Any) -> typer.Typer:
@@ -93,7 +99,7 @@ class _Settings:
     log_level: int = logging.WARNING
 
     def engine(self, settings_file: Path | None = None, *, read: bool = False,
-               **overrides: Any):
+               **overrides: Any) -> Engine:
         """The engine of ``--db``; ``read``: a command that only reads refuses a SQLite file
         that does not exist (a typo would otherwise create an empty database)."""
         from .engine import Engine
@@ -172,6 +178,10 @@ def _main(
     )
 
 
+@overload
+def _date(value: str, what: str = "date") -> dt.date: ...
+@overload
+def _date(value: str | None, what: str = "date") -> dt.date | None: ...
 def _date(value: str | None, what: str = "date") -> dt.date | None:
     """A date typed as YYYY-MM-DD (see :func:`workflow.core.rules.parse_date`)."""
     from .core.rules import parse_date
@@ -185,7 +195,7 @@ def _one_of(value: str | None, known: set[str], what: str) -> None:
         raise InvalidInput(f"{what} must be one of {', '.join(sorted(known))}, not {value!r}")
 
 
-def _actor(actor: str, role: str, agency: str | None, id_number: str | None = None):
+def _actor(actor: str, role: str, agency: str | None, id_number: str | None = None) -> Actor:
     from .core.rules import Actor
 
     return Actor(id=actor, role=role, agency=agency, person_id=id_number)
@@ -195,7 +205,7 @@ def _print_json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def _show_case(case, as_json: bool, spans=None) -> None:
+def _show_case(case: Case, as_json: bool, spans: list[Span] | None = None) -> None:
     if as_json:
         data = case.to_dict()
         if spans is not None:
@@ -210,7 +220,7 @@ def _show_case(case, as_json: bool, spans=None) -> None:
         _spans_table(spans)
 
 
-def _spans_table(spans) -> None:
+def _spans_table(spans: list[Span]) -> None:
     table = _table(title="spans")
     for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
                 "provisional", "note"):
@@ -382,13 +392,14 @@ def definitions_diagram(
     ds = DefinitionSet(settings.definitions)
     d = ds.latest(name)
     if version is not None:
-        d = ds.by_key.get((name, version))
-        if d is None:
+        found = ds.by_key.get((name, version))
+        if found is None:
             raise InvalidInput(f"no {name} version {version} in {ds.folder}")
+        d = found
     sys.stdout.write(d.mermaid())
 
 
-def _calendar():
+def _calendar() -> WorkingCalendar:
     from .loading import DefinitionSet, WorkingCalendar
 
     return WorkingCalendar(DefinitionSet(settings.definitions).calendars_dir)
@@ -440,7 +451,7 @@ AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Business date YYYY-MM-DD (default: today in China).")]
 
 
-def _alerts_table(alerts, title: str) -> Table:
+def _alerts_table(alerts: list[Alert], title: str) -> Table:
     table = _table(title=title)
     for col in ("id", "level", "case", "span", "owner agency", "due", "working days late", "as of"):
         table.add_column(col)

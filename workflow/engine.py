@@ -193,7 +193,7 @@ class Engine:
                run_id: int | None = None, limit: int | None = None) -> list[Alert]:
         """Stored alerts, oldest first; ``run_id`` picks those one scan raised."""
         return self.alert_service.alerts(
-            level=level, agency=normalise(agency),  # type: ignore[arg-type]
+            level=level, agency=normalise(agency),
             case_id=case_id, as_of=as_of, run_id=run_id, limit=limit)
 
     def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -46,7 +46,7 @@ SCHEMES = {
 #: How a limit counts from a receipt on a non-working day (a declared policy of a definition):
 #: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
-RECEIPT_POLICIES = ("count_from_next_working_day", "received_next_working_day")
+RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
 
 #: Guards are names in this registry, never code in the definition.
 GUARDS = {
@@ -200,7 +200,7 @@ class CommittedLimits:
         working-day span, says it once, and is not above the statutory limit."""
         model = doc.validate(_CommitmentsModel)
         definitions = list(definitions)
-        seen: dict[tuple, int] = {}
+        seen: dict[tuple[Any, ...], int] = {}
         for i, c in enumerate(model.commitments):
             loc = ("commitments", i)
             key = (c.definition, c.version, c.span, c.agency, c.province)
@@ -214,7 +214,7 @@ class CommittedLimits:
             if not versions:
                 raise doc.fail(f"no definition {c.definition}"
                                + (f" version {c.version}" if c.version else ""), (*loc, "definition"))
-            specs = [(d, d.span(c.span)) for d in versions if d.span(c.span) is not None]
+            specs = [(d, found) for d in versions if (found := d.span(c.span)) is not None]
             if not specs:
                 raise doc.fail(f"{c.definition} has no span '{c.span}'", (*loc, "span"))
             for d, spec in specs:
@@ -359,7 +359,8 @@ class Definition:
     def application_documents(self, applicant: str, channel: str) -> tuple[str, ...]:
         docs = self.model.application_documents
         return tuple(dict.fromkeys(
-            (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))
+            # typeshed's dict.get takes only the key type (Literal here), though any str may be looked up
+            (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))  # type: ignore[call-overload]
         ))
 
     def spans_started_by(self, event: str, applicant: str) -> tuple[SpanSpec, ...]:
@@ -428,7 +429,7 @@ def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogu
     if len(states) != len(m.states):
         raise doc.fail("a state is listed twice", ("states",))
 
-    def known(value: str, allowed: Iterable[str], what: str, loc: tuple) -> None:
+    def known(value: str, allowed: Iterable[str], what: str, loc: tuple[Any, ...]) -> None:
         allowed = tuple(allowed)
         if value not in allowed:
             raise doc.fail(f"unknown {what} '{value}'; known: {', '.join(allowed)}", loc)

@@ -67,7 +67,7 @@ _NAME_PUNCTUATION = NAME_DOTS | frozenset("-'\u2019.")
 _NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nl", "Nd", "Zs", "Co"})
 
 
-def normalise(value: object) -> object:
+def normalise(value: object) -> Any:
     """What a clerk typed, as the engine compares and stores it: Unicode NFKC (full-width
     digits and letters become ASCII: ``'３１００００'`` is ``'310000'``) without surrounding
     whitespace (``'310000\\n'``). Anything but text is returned as it is, for the caller's type
@@ -234,8 +234,9 @@ def check_person_id(person_id: object, today: dt.date | None = None) -> str:
             raise ric.InvalidComponent()
         return number
     except stdnum_errors.ValidationError as exc:
-        # The number itself is never echoed back: error texts end up in logs.
-        raise InvalidInput(f"person_id is not a valid resident ID number: {exc.message}") from None
+        # The number itself is never echoed back: error texts end up in logs. (python-stdnum's
+        # exceptions all set ``message``, but its ValidationError base does not declare it.)
+        raise InvalidInput(f"person_id is not a valid resident ID number: {exc.message}") from None  # type: ignore[attr-defined]
 
 
 def _china_today() -> dt.date:

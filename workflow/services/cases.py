@@ -439,7 +439,7 @@ class CaseService:
     def cases(self, *, state: str | None = None, agency: str | None = None,
               definition: str | None = None, limit: int | None = None) -> list[Case]:
         """Cases in id order; ``agency`` matches either the origin or the destination."""
-        agency = normalise(agency) if agency is not None else None  # type: ignore[assignment]
+        agency = normalise(agency) if agency is not None else None
         return [Case.from_row(r) for r in self.store.cases(
             state=state, agency=agency, definition=definition, limit=limit)]
 
