@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, wraps
@@ -510,12 +510,13 @@ def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
                 supplied, {}, (), ())
 
 
-def _condition(check):
+def _condition(check: Callable[[_Attempt, TransitionSpec], None]) -> Callable[[_Attempt, EventData], bool]:
     """A rule as a condition of the definition's machine. `transitions` only learns ``False``
     from a failed condition, so the rule's own error (naming the documents, the role or the
     input) is kept on the attempt for :func:`decide` to raise."""
     @wraps(check)
     def condition(self: _Attempt, event: EventData) -> bool:
+        assert event.transition is not None  # decide() sets the transition it checks
         spec = self.definition.transitions[event.event.name, event.transition.source]
         try:
             check(self, spec)
@@ -647,6 +648,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
             if p)
 
     dest = transition.dest
+    assert dest is not None  # every transition of a definition names its destination
     final = dest in definition.final_states
     ordered = tuple(k for k in definition.catalogue.kinds if k in held)
     return Step(
