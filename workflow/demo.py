@@ -6,7 +6,7 @@ import datetime as dt
 import random
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -187,7 +187,7 @@ class SummaryTable:
 
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[object, ...]] = field(default_factory=list)
+    rows: Sequence[tuple[object, ...]] = field(default_factory=list)
     numeric: bool = False  # right-align every column but the first
     report: OverdueReport | None = None  # the report the table was taken from
 
