@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[assignment]  # the same class
+    from click.exceptions import ClickException  # type: ignore[assignment]  # click's own copy of it
 
 
 def _typer(**kwargs: Any) -> typer.Typer:
