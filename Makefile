@@ -22,10 +22,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sstransfer demo
 
-# ruff; the layering contracts of pyproject.toml (arrows one way, no cycles, a pure core).
+# ruff; the layering contracts of pyproject.toml (arrows one way, no cycles, a pure core);
+# mypy --strict on the package (settings in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy workflow
 
 # Two processes (one per core of the CI machine); each has its own PostgreSQL database.
 test: lint
