@@ -52,6 +52,7 @@ bench: $(STAMP) $(PEERS_STAMP)
 	cd bench && ../$(BIN)/python bench_peers.py
 	cd bench && ../$(BIN)/python bench_transitions.py
 	cd bench && ../$(BIN)/python bench_scan.py
+	cd bench && ../$(BIN)/python bench_scan_logging.py
 	cd bench && ../$(BIN)/python bench_calendar.py
 	cd bench && ../$(BIN)/python bench_bulk_open.py
 	cd bench && ../$(BIN)/python bench_memory.py
