@@ -40,6 +40,24 @@ def test_golden_database_upgrades_to_the_current_schema(golden: Engine) -> None:
     assert store.current_revision(golden.db) == store.head_revision()
 
 
+def test_golden_database_starts_with_the_titled_definitions(tmp_path: Path) -> None:
+    """The shipped definitions got zh/en titles after the golden databases were written: titles
+    are presentation, left out of the content hash, so every stored version's hash still equals
+    the file's and the engine starts (no DefinitionChanged) and shows the titles."""
+    for name in ("sstransfer-0002.db", "medical-v1-0002.db"):
+        copy = tmp_path / name
+        shutil.copyfile(GOLDEN.parent / name, copy)
+        db = sa.create_engine(f"sqlite:///{copy}")
+        with db.connect() as conn:
+            stored = dict(conn.execute(sa.text(
+                "SELECT name || ' ' || version, content_hash FROM workflow_definition")).all())
+        db.dispose()
+        with Engine(f"sqlite:///{copy}") as engine:
+            assert stored == {f"{d.name} {d.version}": d.content_hash for d in engine.definitions
+                              if d.version == 1} and len(stored) == 2
+            assert engine.definition("pension_transfer", 1).title("state", "letter_sent") == "已发联系函"
+
+
 def test_golden_cases_keep_their_states_history_and_alerts(golden: Engine) -> None:
     """After the upgrade every old case reads back with its state, its full history (version =
     number of history rows, state = last row's target) and its alerts."""
