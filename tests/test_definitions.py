@@ -249,6 +249,9 @@ def test_every_state_trigger_and_span_of_the_shipped_definitions_has_a_chinese_a
         "转入地审核", "转出地办理转移", "转入地接续"]
     assert pension.title("trigger", "send_letter", "en") == "send the contact letter"
     assert DefinitionSet().latest("medical_transfer").title("trigger", "review") == "受理"
+    assert DefinitionSet().catalogue.title("endowment_manual") == "养老保险手册"
+    with pytest.raises(ValueError, match="language must be one of zh, en"):
+        pension.title("state", "applied", "fr")
 
 
 def test_a_definition_without_titles_shows_the_names(definitions_dir):

@@ -282,6 +282,12 @@ class DocumentCatalogue:
     def name(self, kind: str) -> str:
         return self.kinds[kind].en
 
+    def title(self, kind: str, lang: str = LANGUAGES[0]) -> str:
+        """A document kind's name in ``lang`` (``zh`` or ``en``), as definitions title theirs."""
+        if lang not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        return str(getattr(self.kinds[kind], lang))
+
     def describe(self, kinds: Iterable[str]) -> list[tuple[str, str]]:
         return [(k, self.name(k)) for k in kinds]
 
