@@ -375,7 +375,9 @@ def _chart(report: OverdueReport, words: _Words) -> str:
         return f"<p>{e(words.text('no_overdue'))}</p>"
     buckets = words.labels.bucket
     top = max(s.overdue for s in agencies)
-    bar_w, row_h, left, step = 520, 26, 150, 170
+    # Room on the left for the longest "code name" label (about 7 px a column at 12 px).
+    left = max(90, 16 + 7 * max(display_width(words.agency(s.agency)) for s in agencies))
+    bar_w, row_h, step = 520, 26, 170
     height = row_h * len(agencies) + 50
     width = max(left + bar_w + 60, left + step * len(BUCKETS))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
@@ -431,11 +433,12 @@ def _html(report: OverdueReport, path: Path, words: _Words) -> None:
 <html lang="{'zh-CN' if words.lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{title}</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+body {{ font-family: "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif;
+       margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; font-size: 13px; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
 th {{ background: #f0f0f0; }} td.num {{ text-align: right; }}
-svg text {{ font-size: 12px; font-family: sans-serif; }}
+svg text {{ font-size: 12px; font-family: inherit; }}
 @media print {{ body {{ margin: 0; }} h2, h3 {{ break-after: avoid; }} tr {{ break-inside: avoid; }} }}
 </style></head><body>
 <h1>{title}</h1>
