@@ -135,9 +135,27 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     assert "overdue spans with a committed limit" in done.stdout
     with (tmp_path / "out" / "reports" / "overdue-2026-11-20.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    both = [r for r in rows if int(r["case"]) in medical_v2 and r["committed due"]]
-    assert both, "the report shows medical v2 spans with a committed due date"
-    assert all(r["committed due"] <= r["statutory due"] for r in both)
+    both = [r for r in rows if int(r["案件编号"]) in medical_v2 and r["承诺办结日期"]]
+    assert both, "the report (in Chinese) shows medical v2 spans with a committed due date"
+    assert all(r["承诺办结日期"] <= r["法定办结日期"] for r in both)
+
+
+def test_the_overdue_report_is_chinese_unless_lang_en_is_given(run, db_url, tmp_path):
+    """`report overdue` writes Chinese by default and English with `--lang en`; another
+    language is refused in one line before anything is written."""
+    with Engine(db_url) as engine:
+        open_case(engine)
+    for lang, first in ((None, "经办机构"), ("en", "owner agency")):
+        out = tmp_path / f"r-{lang}.csv"
+        run("report", "overdue", "--as-of", "2025-11-20", "--format", "csv", "--out", str(out),
+            *(["--lang", lang] if lang else []))
+        with out.open(encoding="utf-8-sig") as f:
+            header, row = list(csv.reader(f))
+        assert header[0] == first and row[0] == "440300 深圳市"
+    done = run("report", "overdue", "--as-of", "2025-11-20", "--out", str(tmp_path / "x.html"),
+               "--lang", "fr", ok=False)
+    assert "language must be one of zh, en" in done.stderr
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_line(run, tmp_path):

@@ -184,12 +184,14 @@ def test_the_overdue_report_shows_both_dates_and_counts_both(definitions_dir, db
         [line] = [x for x in late.lines() if x.span == "destination_continuation"]
         assert (line.committed_due_on, line.due_on, line.working_days_late, line.statutory_breach) \
             == (D(2025, 10, 22), D(2025, 10, 24), 3, True)
-        with write_report(late, "csv", tmp_path / "r.csv").open(encoding="utf-8-sig") as f:
-            [row] = [r for r in csv.DictReader(f) if r["span"] == "destination_continuation"]
+        with write_report(late, "csv", tmp_path / "r.csv", "en").open(encoding="utf-8-sig") as f:
+            title = engine.definition(line.definition, line.definition_version).title(
+                "span", line.span, "en")
+            [row] = [r for r in csv.DictReader(f) if r["span"] == title]
         assert (row["committed due"], row["statutory due"], row["past statutory due"]) == (
             "2025-10-22", "2025-10-24", "yes")
         html = write_report(late, "html", tmp_path / "r.html").read_text(encoding="utf-8")
-        assert "past statutory due" in html and "2025-10-22" in html and "2025-10-24" in html
+        assert "超过法定时限" in html and "2025年10月22日" in html and "2025年10月24日" in html
         before = snapshot(engine)  # a report writes nothing
         engine.overdue_report(D(2025, 10, 27))
         assert snapshot(engine) == before

@@ -227,3 +227,75 @@ def test_the_shipped_definitions_are_inside_the_built_package(tmp_path):
     for name in ("documents.yaml", "pension_transfer.yaml", "medical_transfer.yaml"):
         assert f"workflow/definitions/{name}" in names
     assert shipped_definitions_dir().joinpath("pension_transfer.yaml").is_file()
+
+
+# --- titles: the words people read ---------------------------------------------------------
+
+def test_every_state_trigger_and_span_of_the_shipped_definitions_has_a_chinese_and_english_title():
+    """Reports and pages take these words from the definitions: each shipped version titles
+    every state, trigger and span in Chinese and in English (no name is shown bare)."""
+    for d in DefinitionSet():
+        for kind, names in (("state", d.states), ("trigger", d.triggers),
+                            ("span", [s.name for s in d.spans])):
+            for name in names:
+                zh, en = d.title(kind, name, "zh"), d.title(kind, name, "en")
+                assert any("\u4e00" <= c <= "\u9fff" for c in zh), (d.key, kind, name, zh)
+                assert en != zh and en.isascii(), (d.key, kind, name, en)
+    pension = DefinitionSet().latest("pension_transfer")
+    assert [pension.title("state", s) for s in ("reviewed", "letter_sent", "funds_moved",
+                                                "continued", "rejected", "withdrawn")] == [
+        "已审核", "已发联系函", "已转移基金", "已接续", "不予受理", "已撤回"]
+    assert [pension.title("span", s.name) for s in pension.spans] == [
+        "转入地审核", "转出地办理转移", "转入地接续"]
+    assert pension.title("trigger", "send_letter", "en") == "send the contact letter"
+    assert DefinitionSet().latest("medical_transfer").title("trigger", "review") == "受理"
+    assert DefinitionSet().catalogue.title("endowment_manual") == "养老保险手册"
+    with pytest.raises(ValueError, match="language must be one of zh, en"):
+        pension.title("state", "applied", "fr")
+
+
+def test_a_definition_without_titles_shows_the_names(definitions_dir):
+    """Titles are optional in a user's own definition: a state, trigger or span without one is
+    shown by its name, in either language."""
+    path = definitions_dir / "pension_transfer.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("\ntitles:")] + "\n", encoding="utf-8")
+    d = DefinitionSet(definitions_dir).latest("pension_transfer")
+    assert d.title("state", "letter_sent", "zh") == d.title("state", "letter_sent", "en") == "letter_sent"
+    assert d.title("span", "origin_transfer") == "origin_transfer"
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("    letter_sent: {zh: 已发联系函", "    letter_snet: {zh: 已发联系函",
+     "unknown state (titled) 'letter_snet'"),
+    ("    send_letter: {zh: 发出联系函", "    send_leter: {zh: 发出联系函",
+     "unknown trigger (titled) 'send_leter'"),
+    ("    origin_transfer: {zh: 转出地办理转移", "    origin_transfers: {zh: 转出地办理转移",
+     "unknown span (titled) 'origin_transfers'"),
+    ("    reviewed: {zh: 已审核, en: reviewed}", "    reviewed: {zh: 已审核}", "en"),
+])
+def test_a_title_for_a_name_the_definition_lacks_is_refused_with_its_line(definitions_dir, old,
+                                                                          new, words):
+    """A title for an unknown state, trigger or span is a typo: refused with the file's line
+    (so is a title lacking one of its languages)."""
+    path = edit(definitions_dir, old, new)
+    with pytest.raises(DefinitionError) as info:
+        DefinitionSet(definitions_dir)
+    assert words in str(info.value)
+    assert info.value.line == line_of(path, new.strip())
+
+
+def test_titles_are_presentation_and_may_change_in_a_version_cases_run_on(definitions_dir,
+                                                                          db_url):
+    """The content hash leaves titles out: correcting a title of a version that cases run on
+    is accepted (no DefinitionChanged), the case keeps running, the new title is shown."""
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        case = open_case(engine)
+        before = engine.definition("pension_transfer").content_hash
+    edit(definitions_dir, "letter_sent: {zh: 已发联系函", "letter_sent: {zh: 已发出联系函")
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        d = engine.definition("pension_transfer")
+        assert d.content_hash == before and d.title("state", "letter_sent") == "已发出联系函"
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+        assert engine.fire(case.id, "send_letter", actor=DEST_CLERK,
+                           on=dt.date(2025, 10, 10)).state == "letter_sent"

@@ -40,6 +40,51 @@ def test_golden_database_upgrades_to_the_current_schema(golden: Engine) -> None:
     assert store.current_revision(golden.db) == store.head_revision()
 
 
+def test_golden_database_starts_with_the_titled_definitions(tmp_path: Path) -> None:
+    """The shipped definitions got zh/en titles after the golden databases were written: titles
+    are presentation, left out of the content hash, so every stored version's hash still equals
+    the file's and the engine starts (no DefinitionChanged) and shows the titles."""
+    for name in ("sstransfer-0002.db", "medical-v1-0002.db"):
+        copy = tmp_path / name
+        shutil.copyfile(GOLDEN.parent / name, copy)
+        db = sa.create_engine(f"sqlite:///{copy}")
+        with db.connect() as conn:
+            stored = dict(conn.execute(sa.text(
+                "SELECT name || ' ' || version, content_hash FROM workflow_definition")).all())
+        db.dispose()
+        with Engine(f"sqlite:///{copy}") as engine:
+            assert stored == {f"{d.name} {d.version}": d.content_hash for d in engine.definitions
+                              if d.version == 1} and len(stored) == 2
+            assert engine.definition("pension_transfer", 1).title("state", "letter_sent") == "已发联系函"
+
+
+def test_golden_cases_show_their_span_titles_in_a_chinese_report(tmp_path: Path) -> None:
+    """The golden database stored its version-1 texts before titles existed. Its overdue
+    report names spans by the titles of the folder's version 1; with version 1 gone from the
+    folder (replaced by a version 2), the stored untitled version borrows version 2's titles."""
+    from workflow.loading import shipped_definitions_dir
+    from workflow.services.reports import write_report
+
+    folder = tmp_path / "definitions"
+    shutil.copytree(shipped_definitions_dir(), folder)
+    for with_v1 in (True, False):
+        if not with_v1:
+            path = folder / "pension_transfer.yaml"
+            path.write_text(path.read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+                            encoding="utf-8")
+        copy = tmp_path / f"golden-{with_v1}.db"
+        shutil.copyfile(GOLDEN, copy)
+        with Engine(f"sqlite:///{copy}", definitions=folder) as engine:
+            report = engine.overdue_report(dt.date(2026, 9, 1))
+            spans = {x.span for x in report.lines() if x.definition == "pension_transfer"}
+            assert spans and {x.definition_version for x in report.lines()} == {1}
+            page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+            titles = {"destination_review": "转入地审核", "origin_transfer": "转出地办理转移",
+                      "destination_continuation": "转入地接续"}
+            assert all(f"<td>{titles[s]}</td>" in page for s in spans)
+            assert "440300 深圳市" in page
+
+
 def test_golden_cases_keep_their_states_history_and_alerts(golden: Engine) -> None:
     """After the upgrade every old case reads back with its state, its full history (version =
     number of history rows, state = last row's target) and its alerts."""

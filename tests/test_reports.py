@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from conftest import BACKENDS, fresh_database, open_case
 from openpyxl import load_workbook
 
-from workflow import Engine, InvalidInput
+from workflow import Engine, InvalidInput, Settings
+from workflow.core.divisions import name_of
 from workflow.core.figures import BUCKETS, bucket
 from workflow.demo import AS_OF, build_demo
-from workflow.services.reports import write_report
+from workflow.services.reports import LABELS, display_width, write_report
 from workflow.store import cases_t
 
 
@@ -74,13 +75,13 @@ def test_the_report_masks_id_numbers_in_every_format(demo, tmp_path):
         assert not any(i in text for i in ids)
         assert re.search(r"\d{6}\*{8}\d{3}[\dX]", text)
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
-    values = {str(c.value) for row in book["Overdue spans"].iter_rows() for c in row}
+    values = {str(c.value) for row in book["逾期环节"].iter_rows() for c in row}
     assert not ids & values
 
 
 def test_the_csv_has_one_row_per_overdue_span(demo, tmp_path):
     report = demo.overdue_report(AS_OF)
-    with (write_report(report, "csv", tmp_path / "r.csv")).open(encoding="utf-8-sig") as f:
+    with (write_report(report, "csv", tmp_path / "r.csv", "en")).open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     lines = list(report.lines())
     assert len(rows) == len(lines)
@@ -90,7 +91,7 @@ def test_the_csv_has_one_row_per_overdue_span(demo, tmp_path):
 
 def test_the_xlsx_has_real_dates_numbers_a_frozen_header_and_filters(demo, tmp_path):
     report = demo.overdue_report(AS_OF)
-    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", lang="en"))
     assert book.sheetnames == ["Summary", "Overdue spans"]
     detail, summary = book["Overdue spans"], book["Summary"]
     header = [c.value for c in detail[1]]
@@ -143,7 +144,7 @@ def test_the_html_report_opens_in_headless_chromium_without_errors(demo, tmp_pat
     assert console_errors == []
     dom = subprocess.run([_chromium(), *flags, "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
-    assert f"Overdue report as of {AS_OF}" in dom and "<svg" in dom
+    assert f"超期办理报表（截至{AS_OF.year}年{AS_OF.month}月{AS_OF.day}日）" in dom and "<svg" in dom
 
 
 def test_the_report_command_writes_the_file(demo, tmp_path):
@@ -190,11 +191,11 @@ def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv
     """OWASP CSV injection: a cell starting with = + - @ tab or CR is written with a leading
     ' in CSV, and as a text cell (never a formula) in XLSX."""
     report = engine.overdue_report(_overdue_case_named(engine, name))
-    with write_report(report, "csv", tmp_path / "r.csv").open(encoding="utf-8-sig",
-                                                              newline="") as f:
+    with write_report(report, "csv", tmp_path / "r.csv", "en").open(encoding="utf-8-sig",
+                                                                    newline="") as f:
         [row] = list(csv.DictReader(f))
     assert row["person"] == "'" + name
-    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "en"))
     sheet = book["Overdue spans"]
     header = [c.value for c in sheet[1]]
     cell = sheet.cell(row=2, column=header.index("person") + 1)
@@ -204,7 +205,103 @@ def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv
 def test_a_control_character_in_an_old_name_does_not_break_the_xlsx_report(engine, tmp_path):
     """Control characters an XLSX cell cannot hold become U+FFFD; the rest of the name stays."""
     report = engine.overdue_report(_overdue_case_named(engine, "张\x1b三\x08"))
-    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "en"))
     header = [c.value for c in book["Overdue spans"][1]]
     assert book["Overdue spans"].cell(row=2, column=header.index("person") + 1).value == "张\ufffd三\ufffd"
     assert "张\x1b三" in write_report(report, "csv", tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+
+
+# --- Chinese first: the words of a report, its agencies and dates ----------------------------
+
+def _csv_rows(report, tmp_path, lang=None) -> list[dict[str, str]]:
+    with write_report(report, "csv", tmp_path / "r.csv", lang).open(encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_report_is_in_chinese_by_default_with_the_definitions_span_titles(demo, tmp_path):
+    """Without a language, headers, insurance kinds, owners, levels and span names are in
+    Chinese; the span names are the titles of each case's definition version."""
+    report = demo.overdue_report(AS_OF)
+    rows, lines = _csv_rows(report, tmp_path), list(report.lines())
+    assert list(rows[0]) == list(LABELS["zh"].detail)
+    for row, x in zip(rows, lines, strict=True):
+        d = demo.definition(x.definition, x.definition_version)
+        assert row["办理环节"] == d.title("span", x.span, "zh") != x.span
+        assert row["险种"] in {"养老保险", "医疗保险"} and row["级别"] in {"逾期", "升级督办"}
+        assert row["责任方"] in {"转出地", "转入地", "参保人"}
+    assert {r["办理环节"] for r in rows} & {"转入地审核", "转出地办理转移", "转入地接续"}
+
+
+def test_an_english_report_is_written_on_request(demo, tmp_path):
+    """`lang="en"`: the English headers and the definitions' English span titles."""
+    report = demo.overdue_report(AS_OF)
+    rows = _csv_rows(report, tmp_path, "en")
+    assert list(rows[0])[:3] == ["owner agency", "case", "insurance"]
+    assert {r["span"] for r in rows} <= {"destination review", "origin transfer",
+                                         "destination continuation", "origin transfer-out",
+                                         "destination transfer-in",
+                                         "premium payment by the person"}
+    assert {r["level"] for r in rows} <= {"overdue", "escalated"}
+    with pytest.raises(InvalidInput, match="language must be one of zh, en"):
+        write_report(report, "csv", tmp_path / "r.csv", "fr")
+
+
+def test_the_report_language_follows_the_settings(db_url, tmp_path):
+    """`[reports] language = "en"` makes English the default of `write_report`."""
+    with Engine(db_url, settings=Settings(language="en")) as engine:
+        open_case(engine)
+        report = engine.overdue_report(dt.date(2025, 11, 20))
+        assert report.language == "en"
+        assert "owner agency" in _csv_rows(report, tmp_path)[0]
+
+
+def test_the_overdue_report_names_agencies_by_their_division_name(engine, tmp_path):
+    """An agency is shown as its GB/T 2260 code and name ("440300 深圳市") in every format."""
+    open_case(engine, destination="440300")
+    report = engine.overdue_report(dt.date(2025, 11, 20))
+    assert name_of("440300") == "深圳市"
+    [row] = _csv_rows(report, tmp_path)
+    assert row["经办机构"] == "440300 深圳市"
+    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<h3>440300 深圳市：逾期环节1个</h3>" in page
+    assert ">440300 深圳市</text>" in page  # the chart
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
+    assert book["逾期环节"]["A2"].value == book["汇总"]["A2"].value == "440300 深圳市"
+
+
+def test_a_chinese_report_writes_dates_as_year_month_day(engine, tmp_path):
+    """A Chinese report writes dates as 2025年11月20日 (HTML) and shows real XLSX date cells
+    so; an English one writes ISO dates; the CSV keeps ISO dates in both, for programs."""
+    case = open_case(engine)
+    report = engine.overdue_report(dt.date(2025, 11, 20))
+    [span] = engine.spans(case.id)
+    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "超期办理报表（截至2025年11月20日）" in page
+    assert f"<td>{span.due_on.year}年{span.due_on.month}月{span.due_on.day}日</td>" in page
+    english = write_report(report, "html", tmp_path / "e.html", "en").read_text(encoding="utf-8")
+    assert "Overdue report as of 2025-11-20" in english and f"<td>{span.due_on}</td>" in english
+    assert _csv_rows(report, tmp_path)[0]["法定办结日期"] == span.due_on.isoformat()
+    for lang, shown in (("zh", 'yyyy"年"m"月"d"日"'), ("en", "yyyy-mm-dd")):
+        sheet = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", lang)).worksheets[1]
+        header = [c.value for c in sheet[1]]
+        due = sheet.cell(row=2, column=header.index(LABELS[lang].detail[9]) + 1)
+        assert (due.value.date(), due.number_format) == (span.due_on, shown)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_xlsx_column_is_at_least_as_wide_as_its_header(demo, tmp_path, lang):
+    """Every column of both sheets is at least as wide as its header (a CJK character
+    counts two), so no header is cut off when the file is opened."""
+    book = load_workbook(write_report(demo.overdue_report(AS_OF), "xlsx", tmp_path / "r.xlsx", lang))
+    assert book.sheetnames == list(LABELS[lang].sheets)
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            width = sheet.column_dimensions[cell.column_letter].width
+            assert width >= display_width(cell.value), (sheet.title, cell.value, width)
+
+
+def test_a_name_with_markup_is_escaped_in_a_chinese_html_report(engine, tmp_path):
+    """HTML escaping stays on in either language: a stored name is text, never markup."""
+    report = engine.overdue_report(_overdue_case_named(engine, "<b>张三</b>"))
+    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;张三&lt;/b&gt;" in page and "<b>张三" not in page

@@ -59,6 +59,8 @@ def test_a_settings_file_sets_values_and_keyword_arguments_override_it(tmp_path)
     ("[monitor]\nreport_dir = \"\"\n", "[monitor] report_dir: must be a folder name"),
     ("[monitor]\nscan_at = \"08:30\"\nscan_at = \"09:00\"\n", "is not valid TOML"),
     ("[monitor\n", "is not valid TOML"),
+    ("[reports]\nlanguage = \"fr\"\n", "[reports] language: Input should be 'zh' or 'en'"),
+    ("[monitor]\nlanguage = \"en\"\n", "[monitor] language: unknown key"),
 ])
 def test_a_bad_settings_file_is_refused_in_one_line_naming_the_file_the_key_and_the_reason(
         tmp_path, text, words):
@@ -69,6 +71,14 @@ def test_a_bad_settings_file_is_refused_in_one_line_naming_the_file_the_key_and_
     message = str(refused.value)
     assert message.startswith(f"{path}: ") and words in message
     assert "\n" not in message
+
+
+def test_reports_are_in_chinese_unless_the_reports_table_says_english(tmp_path):
+    """`language` in `[reports]`: "zh" by default, "en" on request; nothing else."""
+    assert Settings().language == "zh"
+    path = tmp_path / "s.toml"
+    path.write_text('[reports]\nlanguage = "en"\n', encoding="utf-8")
+    assert Settings.load(path).language == "en"
 
 
 def test_a_settings_error_is_its_own_kind_of_workflow_error():

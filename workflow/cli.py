@@ -507,12 +507,16 @@ def report_overdue(
     as_of: AsOfOpt = None,
     since: Annotated[str | None, typer.Option(
         help="Start of the period for on-time rates (default: 7 days up to --as-of).")] = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="zh or en (default: [reports] language of the settings, else zh).")] = None,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from .services.reports import check_target, write_report
+    from .services.reports import check_language, check_target, write_report
 
     check_target(fmt, out_path)
+    if lang is not None:
+        check_language(lang)
     engine = settings.engine(settings_file, read=True)
     period = _date(as_of, "--as-of"), _date(since, "--since")
     with _progress() as bar:
@@ -521,7 +525,7 @@ def report_overdue(
             period[0], since=period[1],
             progress=lambda done, total: bar.update(task, completed=done, total=total))
         bar.update(task, description=_esc(f"writing {fmt}"))
-        path = write_report(report, fmt, out_path)
+        path = write_report(report, fmt, out_path, lang)
     out.print(_esc(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
                    f"as of {report.as_of}: {path}"))
 

@@ -72,7 +72,8 @@ class Engine:
         self.scheduling = Scheduling(self.store.scheduling, self.settings)
         self.alert_service = AlertService(self.store.alerts, self.scheduling, self.calendar,
                                           self.settings, self.registry)
-        self.report_service = ReportService(self.store.reports, self.calendar, self.settings)
+        self.report_service = ReportService(self.store.reports, self.calendar, self.settings,
+                                            self.registry.get, self.divisions.name_of)
         self._scheduler: BackgroundScheduler | None = None
 
     def close(self) -> None:

@@ -29,7 +29,8 @@ class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
     ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
-    file holds the tables ``[monitor]``, ``[cases]`` and ``[database]`` (see :data:`TABLES`).
+    file holds the tables ``[monitor]``, ``[cases]``, ``[database]`` and ``[reports]`` (see
+    :data:`TABLES`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,6 +48,8 @@ class Settings(BaseModel):
         ge=0, le=366, description="how many days after today a step may be dated")] = 0
     lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 10
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
+    language: Literal["zh", "en"] = Field(
+        default="zh", description="the language of the reports: Chinese (default) or English")
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -78,8 +81,8 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: object) -> Settings:
-        """Read ``[monitor]``, ``[cases]`` and ``[database]`` from a TOML file (or ``$SSTRANSFER_SETTINGS``),
-        then apply overrides.
+        """Read ``[monitor]``, ``[cases]``, ``[database]`` and ``[reports]`` from a TOML file
+        (or ``$SSTRANSFER_SETTINGS``), then apply overrides.
 
         The file may be UTF-8 (with or without BOM), UTF-16 with BOM or GB18030/GBK.
         """
@@ -149,7 +152,8 @@ def _short(value: object, limit: int = 40) -> str:
 
 #: The tables of a settings file and the settings each holds.
 _ELSEWHERE = {"cases": ("max_days_ahead",),
-              "database": ("lock_timeout_seconds", "statement_timeout_seconds")}
+              "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
+              "reports": ("language",)}
 TABLES: dict[str, tuple[str, ...]] = {
     "monitor": tuple(k for k in Settings.model_fields
                      if not any(k in keys for keys in _ELSEWHERE.values())),

@@ -47,6 +47,10 @@ SCHEMES = {
 #: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
 RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
+#: The languages of the titles people read, the first the default (issue 10: Chinese first).
+LANGUAGES = ("zh", "en")
+#: What a definition gives titles to: the key under ``titles`` for each kind of name.
+TITLED = {"state": "states", "trigger": "triggers", "span": "spans"}
 
 #: Guards are names in this registry, never code in the definition.
 GUARDS = {
@@ -114,6 +118,21 @@ class SpanSpec(_Strict):
         return self
 
 
+class Title(_Strict):
+    """A name as people read it, in Chinese and in English (as the document catalogue has)."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class _Titles(_Strict):
+    """The titles of a definition's states, triggers and spans, each optional."""
+
+    states: dict[Name, Title] = {}
+    triggers: dict[Name, Title] = {}
+    spans: dict[Name, Title] = {}
+
+
 class _DefinitionModel(_Strict):
     name: Name = Field(pattern=r"^[a-z][a-z_]*$")
     version: int = Field(ge=1)
@@ -131,12 +150,18 @@ class _DefinitionModel(_Strict):
         default=("destination",), min_length=1)
     receipt_on_non_working_day: Literal[
         "count_from_next_working_day", "received_next_working_day"] = RECEIPT_POLICIES[0]
+    #: Presentation only (see ``_PRESENTATION_KEYS``).
+    titles: _Titles = _Titles()
 
 
 #: Keys added to the definition format later, with their defaults: left out of the content hash
 #: while at their default, so the hashes stored for older versions stay valid.
 _ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
                "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
+#: Keys that change what people read, never what a case does: always left out of the content
+#: hash, so titles may be added to (or corrected in) a version cases already run on, and the
+#: hashes stored for versions written before titles existed stay valid.
+_PRESENTATION_KEYS = ("titles",)
 
 
 class _DocumentKind(_Strict):
@@ -257,6 +282,12 @@ class DocumentCatalogue:
     def name(self, kind: str) -> str:
         return self.kinds[kind].en
 
+    def title(self, kind: str, lang: str = LANGUAGES[0]) -> str:
+        """A document kind's name in ``lang`` (``zh`` or ``en``), as definitions title theirs."""
+        if lang not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        return str(getattr(self.kinds[kind], lang))
+
     def describe(self, kinds: Iterable[str]) -> list[tuple[str, str]]:
         return [(k, self.name(k)) for k in kinds]
 
@@ -286,7 +317,7 @@ class Definition:
     machine: DefinitionMachine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        data = self.model.model_dump(mode="json")
+        data = self.model.model_dump(mode="json", exclude=set(_PRESENTATION_KEYS))
         for key, default in _ADDED_KEYS.items():
             if data[key] == default:
                 del data[key]
@@ -338,6 +369,16 @@ class Definition:
     @property
     def receipt_policy(self) -> str:
         return self.model.receipt_on_non_working_day
+
+    def title(self, kind: str, name: str, lang: str = LANGUAGES[0]) -> str:
+        """What people read for a ``state``, ``trigger`` or ``span`` of this version, in
+        ``lang`` (``zh`` or ``en``); the name itself where the file gives it no title."""
+        if kind not in TITLED:
+            raise ValueError(f"titles are given to {', '.join(TITLED)}, not {kind!r}")
+        if lang not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        title = getattr(self.model.titles, TITLED[kind]).get(name)
+        return name if title is None else getattr(title, lang)
 
     def span(self, name: str) -> SpanSpec | None:
         return next((s for s in self.spans if s.name == name), None)
@@ -503,16 +544,24 @@ def _check_graph(doc: YamlFile, m: _DefinitionModel, catalogue: DocumentCatalogu
             for i, event in enumerate(getattr(span, key)):
                 known(event, events, "span event", ("spans", si, key, i))
 
+    # A title for a name the definition does not have is a typo, never a harmless extra.
+    named = {"state": m.states, "trigger": events[1:], "span": [s.name for s in m.spans]}
+    for kind, names_of_kind in named.items():
+        for name in getattr(m.titles, TITLED[kind]):
+            known(name, names_of_kind, f"{kind} (titled)", ("titles", TITLED[kind], name))
+
 
 __all__ = [
     "APPLICANT_KINDS",
     "CHANNELS",
+    "LANGUAGES",
     "ROLES",
     "CommittedLimits",
     "Definition",
     "DefinitionMachine",
     "DocumentCatalogue",
     "SpanSpec",
+    "Title",
     "TransitionSpec",
     "parse_definition",
 ]

@@ -33,6 +33,8 @@ class OverdueLine:
     level: str
     statutory_breach: bool  # past the statutory due date too
     provisional: bool
+    definition: str = ""  # the case's definition and version: where the span's titles are
+    definition_version: int = 0
 
 
 @dataclasses.dataclass

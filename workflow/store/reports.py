@@ -19,7 +19,8 @@ def _overdue_query(as_of: dt.date) -> sa.Select[Any]:
     return (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
                       cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
                       spans_t.c.owner, spans_t.c.started_on, spans_t.c.committed_due_on,
-                      spans_t.c.due_on, spans_t.c.provisional)
+                      spans_t.c.due_on, spans_t.c.provisional, cases_t.c.definition_name,
+                      cases_t.c.definition_version)
             .join(cases_t, cases_t.c.id == spans_t.c.case_id)
             .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
                    as_of > _JUDGED_BY, spans_t.c.started_on <= as_of))
