@@ -40,12 +40,13 @@ class Statement:
 
     def _parameters(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> tuple[
             str, list[tuple[Any, ...]] | list[dict[str, Any]]]:
-        sql, names, processors, positional = self._compile(conn.dialect, tuple(sorted(rows[0])))
+        # The callers build their rows with their keys in one order: no need to sort them.
+        sql, names, processors, positional = self._compile(conn.dialect, tuple(rows[0]))
         converted: list[tuple[Any, ...]] = []
         if len(rows) == 1:
             values = rows[0]
-            converted.append(tuple(values[n] if p is None else p(values[n])
-                                   for n, p in zip(names, processors, strict=True)))
+            converted.append(tuple([values[n] if p is None else p(values[n])
+                                    for n, p in zip(names, processors, strict=True)]))
         else:
             # Rows share dates and document lists: convert each distinct value once.
             memo: list[dict[Any, Any]] = [{} for _ in names]
