@@ -144,21 +144,28 @@ class CaseService:
         checked: dict[tuple[Any, ...], dict[str, Any]] = {}
         spans_on: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         memoise = actor.role != "self"
+        dates: dict[dt.date, dt.date] = {}
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
                 if not isinstance(app, Mapping):
                     raise InvalidInput("an application must be a mapping of open_case's arguments")
                 app = dict(app)
-                unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
-                missing = sorted(_APPLICATION_FIELDS - _OPTIONAL_FIELDS - set(app))
-                if unknown or missing:
+                if not (app.keys() <= _APPLICATION_FIELDS and app.keys() >= _REQUIRED_FIELDS):
+                    unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
+                    missing = sorted(_REQUIRED_FIELDS - set(app))
                     raise InvalidInput("; ".join(
                         ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
                         + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
                 d = self._definition_named(app.pop("definition"))
                 when = app.pop("on", None)
-                when = default_on if when is None else self._business_date(when)
+                if when is None:
+                    when = default_on
+                elif type(when) is dt.date:  # the same day, checked once
+                    when = dates[when] if when in dates else dates.setdefault(
+                        when, self._business_date(when))
+                else:
+                    when = self._business_date(when)
                 app.setdefault("channel", "counter")
                 app.setdefault("documents", ())
                 key = _same_checks(d, app) if memoise else None
@@ -557,6 +564,7 @@ _DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "commit
                 "due_note", "calendar_fingerprint")
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)
 _OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
+_REQUIRED_FIELDS = _APPLICATION_FIELDS - _OPTIONAL_FIELDS
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
                   documents: Iterable[str], inputs: Mapping[str, Any],
                   expected_version: int | None) -> str:
