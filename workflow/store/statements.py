@@ -52,10 +52,14 @@ class Statement:
             # only in the columns that have a conversion.
             convert: list[tuple[int, _Processor, dict[Any, Any]]] = [
                 (i, p, {}) for i, p in enumerate(processors) if p is not None]
+            last: list[tuple[Any, Any]] = [(object(), None) for _ in convert]
             for values in rows:
                 row = [values[n] for n in names]
-                for i, p, seen in convert:
+                for c, (i, p, seen) in enumerate(convert):
                     v = row[i]
+                    if v is last[c][0]:  # the very object of the row before (a shared stamp)
+                        row[i] = last[c][1]
+                        continue
                     kind = type(v)
                     key = ((kind, tuple(v)) if kind is list else
                            (kind, tuple(v.items())) if kind is dict else v)
@@ -65,6 +69,7 @@ class Statement:
                         row[i] = seen[key] = p(v)
                     except TypeError:  # unhashable (nested inputs)
                         row[i] = p(v)
+                    last[c] = (v, row[i])
                 converted.append(tuple(row))
         if positional:
             return sql, converted
