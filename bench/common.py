@@ -9,6 +9,7 @@ import platform
 import random
 import resource
 import sqlite3
+import statistics
 import sys
 import time
 from contextlib import contextmanager
@@ -98,3 +99,25 @@ def fill_sqlite(path: Path, cases: int, overdue: int, as_of: dt.date, *, seed: i
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("ANALYZE")
     con.close()
+
+
+def median_range(values: list[float]) -> str:
+    """A figure as issue 9 asks: the median, with the range beside it."""
+    return f"{statistics.median(values):,.2f} ({min(values):,.2f}-{max(values):,.2f})"
+
+
+def goal_line(name: str, ratios: list[float], goal: float, *, at_least: bool = True) -> None:
+    """The per-repetition ratios of a row, its goal and whether the median meets it."""
+    med = statistics.median(ratios)
+    met = med >= goal if at_least else med <= goal
+    sign = ">=" if at_least else "<="
+    verdict = "met" if met else f"MISSED by {abs(med - goal) / goal:.0%}"
+    print(f"{name:<58} ratio {median_range(ratios)}  goal {sign} {goal:g}: {verdict}")
+
+
+def sqlite_durability(con: sqlite3.Connection | object) -> str:
+    """``journal_mode``, ``synchronous`` and ``foreign_keys`` read back from a connection."""
+    execute = con.execute if isinstance(con, sqlite3.Connection) else con.exec_driver_sql
+    values = [execute(f"PRAGMA {p}").fetchone()[0]
+              for p in ("journal_mode", "synchronous", "foreign_keys")]
+    return "journal_mode={}, synchronous={}, foreign_keys={}".format(*values)

@@ -35,6 +35,8 @@ from ..core.rules import (
     check_actor,
     check_date,
     check_kinds,
+    check_name,
+    check_person_id,
     check_text,
     decide,
     decide_attach,
@@ -119,29 +121,57 @@ class CaseService:
         stamp, cases, spans_of = now(), [], []
         dues: dict[tuple[dt.date, tuple[str, int], str, str], SpanDue] = {}
         current = today()
+        # What an application's checks and spans depend on besides the person repeats across
+        # a file: (definition, agencies, applicant, channel, documents, schemes). The first
+        # application of each such key runs all of decide_open; the next ones only check
+        # their ID number and name (checked first by decide_open too) and reuse the rest.
+        # (Not for a person applying for themselves: decide_open also checks who they are.)
+        checked: dict[tuple[Any, ...], dict[str, Any]] = {}
+        spans_on: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        memoise = actor.role != "self"
+        dates: dict[dt.date, dt.date] = {}
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
                 if not isinstance(app, Mapping):
                     raise InvalidInput("an application must be a mapping of open_case's arguments")
                 app = dict(app)
-                unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
-                missing = sorted(_APPLICATION_FIELDS - _OPTIONAL_FIELDS - set(app))
-                if unknown or missing:
+                if not (app.keys() <= _APPLICATION_FIELDS and app.keys() >= _REQUIRED_FIELDS):
+                    unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
+                    missing = sorted(_REQUIRED_FIELDS - set(app))
                     raise InvalidInput("; ".join(
                         ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
                         + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
                 d = self._definition_named(app.pop("definition"))
                 when = app.pop("on", None)
-                when = default_on if when is None else self._business_date(when)
+                if when is None:
+                    when = default_on
+                elif type(when) is dt.date:  # the same day, checked once
+                    when = dates[when] if when in dates else dates.setdefault(
+                        when, self._business_date(when))
+                else:
+                    when = self._business_date(when)
                 app.setdefault("channel", "counter")
                 app.setdefault("documents", ())
-                fields = decide_open(d, actor=actor, divisions=self.divisions, today=current,
-                                     **app)
+                key = _same_checks(d, app) if memoise else None
+                known = checked.get(key) if key is not None else None
+                if known is not None:
+                    fields = {**known, "person_id": check_person_id(app["person_id"], current),
+                              "person_name": check_name(app["person_name"])}
+                else:
+                    fields = decide_open(d, actor=actor, divisions=self.divisions,
+                                         today=current, **app)
+                    if key is not None:
+                        checked[key] = fields
                 row, spans = _new_case(d, fields, when, stamp)
                 # Due dates are computed here, so that a date the calendar cannot count from
-                # is refused with its line.
-                span_rows = self._span_rows(None, *spans, when, dues)
+                # is refused with its line; the same spans from the same day are the same rows.
+                span_key = (key, when) if key is not None else None
+                span_rows = spans_on.get(span_key) if span_key is not None else None
+                if span_rows is None:
+                    span_rows = self._span_rows(None, *spans, when, dues)
+                    if span_key is not None:
+                        spans_on[span_key] = span_rows
             except _WorkflowError as exc:
                 error = InvalidRow(line, exc)
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
@@ -459,6 +489,24 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
     return row, spans
 
 
+def _same_checks(d: Definition, app: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The key under which applications share their checks and spans (all but the person),
+    or None when a value is not plain text (it is then checked on its own)."""
+    documents = app["documents"]
+    if type(documents) not in (list, tuple):
+        return None
+    key = (d.key, *documents, None, *[app.get(name) for name in _SHARED_FIELDS])
+    for value in key[1:]:
+        if value is not None and type(value) is not str:
+            return None
+    return key
+
+
+#: The fields of an application that its checks and spans depend on, besides the person's.
+_SHARED_FIELDS = ("origin", "destination", "applicant", "channel", "origin_scheme",
+                  "destination_scheme")
+
+
 def _loggable(value: object) -> object:
     """A refused call's case id or trigger as a log event may carry it: malformed ones (a
     surrogate, a control character, a long text that might be an ID number) by type only."""
@@ -489,6 +537,7 @@ _DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "commit
                 "due_note", "calendar_fingerprint")
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)
 _OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
+_REQUIRED_FIELDS = _APPLICATION_FIELDS - _OPTIONAL_FIELDS
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
                   documents: Iterable[str], inputs: Mapping[str, Any],
                   expected_version: int | None) -> str:

@@ -115,13 +115,17 @@ class AlertRepository:
                        chunk: int) -> Iterator[Iterator[Sequence[Any]]]:
         """Running spans started by ``as_of`` and due (committed or statutory) by
         ``horizon``, streamed in chunks of ``chunk`` rows."""
-        query = (sa.select(spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
-                           spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
-                           spans_t.c.committed_due_on)
-                 .where(spans_t.c.ended_on.is_(None),
-                        sa.or_(spans_t.c.due_on <= horizon,
-                               spans_t.c.committed_due_on <= horizon),
-                        spans_t.c.started_on <= as_of))
+        # Two range scans of the partial indexes on running spans, by statutory due date and
+        # by committed due date (the second leaving out those the first found): an OR of the
+        # two would read every running span.
+        columns = (spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
+                   spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
+                   spans_t.c.committed_due_on)
+        running = (spans_t.c.ended_on.is_(None), spans_t.c.started_on <= as_of)
+        query = sa.union_all(
+            sa.select(*columns).where(*running, spans_t.c.due_on <= horizon),
+            sa.select(*columns).where(*running, spans_t.c.committed_due_on <= horizon,
+                                      spans_t.c.due_on > horizon))
         with self.db.connect() as reader:
             yield reader.execution_options(yield_per=chunk).execute(query).partitions()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,9 +28,15 @@ from .tables import (
 _HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
 _SPAN_FIELDS = [spans_t.c[name] for name in Span.model_fields]
 _SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
-# A step rewrites the timestamps: no need to read and parse them.
-_SELECT_FOR_STEP = sa.select(*(c for c in cases_t.c if c.name not in ("created_at", "updated_at"))
-                             ).where(cases_t.c.id == sa.bindparam("_id"))
+# The case read of a step: plain text with untyped columns, so SQLAlchemy compiles it once
+# (its cache key is the text) and applies no result processors; :class:`StepRow` converts the
+# few columns that need it. A step rewrites the timestamps: no need to read and parse them.
+_STEP_COLUMNS = tuple(c.name for c in cases_t.c if c.name not in ("created_at", "updated_at"))
+_SELECT_FOR_STEP = sa.text(
+    f"SELECT {', '.join(_STEP_COLUMNS)} FROM {cases_t.name} WHERE id = :id"
+).columns(*(sa.column(name) for name in _STEP_COLUMNS))
+_JSON_COLUMNS = frozenset(("documents", "requested_documents"))
+_DATE_COLUMNS = frozenset(("opened_on", "last_event_on"))
 _UPDATE_CASE = Statement(sa.update(cases_t).where(
     cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))
 _INSERT_HISTORY = Statement(sa.insert(history_t))
@@ -41,6 +48,29 @@ _END_SPAN = Statement(sa.update(spans_t).where(
     spans_t.c.name == sa.bindparam("_name")))
 
 
+class StepRow:
+    """The case row a step decides on: its columns as attributes (and ``_mapping``), with the
+    JSON and date columns converted explicitly where the driver gives text (SQLite)."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        mapping = dict(zip(names, values, strict=True))
+        for name in _JSON_COLUMNS:
+            if isinstance(mapping[name], str):
+                mapping[name] = json.loads(mapping[name])
+        for name in _DATE_COLUMNS:
+            if isinstance(mapping[name], str):
+                mapping[name] = dt.date.fromisoformat(mapping[name])
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class CaseTransaction:
     """The case writes of one transaction (ours, or a host session's)."""
 
@@ -49,7 +79,8 @@ class CaseTransaction:
 
     def row_for_step(self, case_id: int) -> Any | None:
         """The case row a step decides on (without its timestamps), or None."""
-        return self.conn.execute(_SELECT_FOR_STEP, {"_id": case_id}).first()
+        row = self.conn.execute(_SELECT_FOR_STEP, {"id": case_id}).first()
+        return None if row is None else StepRow(_STEP_COLUMNS, row)
 
     def update_case(self, case_id: int, version: int, values: Mapping[str, Any]) -> bool:
         """Write the case if it is still at ``version`` (the optimistic check)."""

@@ -41,26 +41,36 @@ class Statement:
 
     def _parameters(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> tuple[
             str, list[tuple[Any, ...]] | list[dict[str, Any]]]:
-        sql, names, processors, positional = self._compile(conn.dialect, tuple(sorted(rows[0])))
+        # The callers build their rows with their keys in one order: no need to sort them.
+        sql, names, processors, positional = self._compile(conn.dialect, tuple(rows[0]))
         converted: list[tuple[Any, ...]] = []
         if len(rows) == 1:
             values = rows[0]
-            converted.append(tuple(values[n] if p is None else p(values[n])
-                                   for n, p in zip(names, processors, strict=True)))
+            converted.append(tuple([values[n] if p is None else p(values[n])
+                                    for n, p in zip(names, processors, strict=True)]))
         else:
-            # Rows share dates and document lists: convert each distinct value once.
-            memo: list[dict[Any, Any]] = [{} for _ in names]
+            # Rows share dates and document lists: convert each distinct value once, and
+            # only in the columns that have a conversion.
+            convert: list[tuple[int, _Processor, dict[Any, Any]]] = [
+                (i, p, {}) for i, p in enumerate(processors) if p is not None]
+            last: list[tuple[Any, Any]] = [(object(), None) for _ in convert]
             for values in rows:
-                row = []
-                for n, p, seen in zip(names, processors, memo, strict=True):
-                    v = values[n]
-                    if p is not None:
-                        key = tuple(v) if type(v) is list else v
-                        try:
-                            v = seen[key] if key in seen else seen.setdefault(key, p(v))
-                        except TypeError:  # unhashable (a dict of inputs)
-                            v = p(v)
-                    row.append(v)
+                row = [values[n] for n in names]
+                for c, (i, p, seen) in enumerate(convert):
+                    v = row[i]
+                    if v is last[c][0]:  # the very object of the row before (a shared stamp)
+                        row[i] = last[c][1]
+                        continue
+                    kind = type(v)
+                    key = ((kind, tuple(v)) if kind is list else
+                           (kind, tuple(v.items())) if kind is dict else v)
+                    try:
+                        row[i] = seen[key]
+                    except KeyError:
+                        row[i] = seen[key] = p(v)
+                    except TypeError:  # unhashable (nested inputs)
+                        row[i] = p(v)
+                    last[c] = (v, row[i])
                 converted.append(tuple(row))
         if positional:
             return sql, converted
@@ -81,9 +91,28 @@ class Statement:
         return conn.exec_driver_sql(sql, params).rowcount
 
 
+_INSERTS: dict[str, Statement] = {}
+
+
 def insert_returning_ids(conn: sa.Connection, table: sa.Table,
                          rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert rows and return their new ids in the rows' order (SQLAlchemy's insertmanyvalues:
-    batched ``INSERT ... VALUES ... RETURNING``, sorted by parameter order)."""
-    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(statement, list(rows)).scalars())
+    """Insert rows and return their new ids in the rows' order.
+
+    PostgreSQL: SQLAlchemy's insertmanyvalues (batched ``INSERT ... VALUES ... RETURNING``,
+    sorted by parameter order). SQLite cannot promise the order of a multi-row ``RETURNING``,
+    so SQLAlchemy would insert one row per statement there; instead the first row is inserted
+    alone, which makes this transaction SQLite's one writer until it ends, and the other rows
+    are given the ids after the largest one in the table, inserted as one executemany.
+    """
+    if conn.dialect.name != "sqlite" or len(rows) < 2:
+        statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(conn.execute(statement, list(rows)).scalars())
+    first = conn.execute(sa.insert(table).returning(table.c.id), [rows[0]]).scalar_one()
+    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
+    ids = [first, *range(top + 1, top + len(rows))]
+    insert = _INSERTS.get(table.name)
+    if insert is None:
+        insert = _INSERTS[table.name] = Statement(sa.insert(table))
+    insert.run_many(conn, [{**row, "id": id_} for id_, row in zip(ids[1:], rows[1:],
+                                                                   strict=True)])
+    return ids
