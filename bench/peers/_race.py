@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import resource
+import sqlite3
 import sys
 import time
 
@@ -61,6 +62,28 @@ def pragmas_of(dbapi_conn) -> dict[str, object]:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def open_plain(path: str, cases: list[tuple[object, ...]], columns: str = "id") -> sqlite3.Connection:
+    """A plain ``sqlite3`` connection (autocommit, the race's pragmas) on the minimal schema,
+    with ``cases`` inserted in state ``applied``, version 1 (``columns`` besides those)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    set_pragmas(con)
+    con.executescript(SCHEMA)
+    marks = ", ".join("?" * len(columns.split(",")))
+    con.execute("BEGIN")
+    con.executemany(f"INSERT INTO wf_case ({columns}, state, version) "
+                    f"VALUES ({marks}, 'applied', 1)", cases)
+    con.execute("COMMIT")
+    return con
+
+
+def record_step(con: sqlite3.Connection, case_id: int, seq: int, trigger: str, source: str,
+                target: str, day: dt.date) -> None:
+    """The history row of one step, as every plain-``sqlite3`` side writes it."""
+    con.execute("INSERT INTO wf_history (case_id, seq, trigger, from_state, to_state, actor, "
+                "business_date, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_id, seq, trigger, source, target, "c-12", day.isoformat(), now()))
 
 
 class Clock:

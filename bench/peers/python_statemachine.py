@@ -11,9 +11,7 @@ send the event (refused if not allowed from that state), write the new state
 
 from __future__ import annotations
 
-import sqlite3
-
-from _race import DATES, SCHEMA, STEPS, Clock, args, now, pragmas_of, report, set_pragmas
+from _race import DATES, STEPS, Clock, args, open_plain, pragmas_of, record_step, report
 from statemachine import State, StateMachine
 
 
@@ -42,13 +40,7 @@ class Transfer:
 
 def main() -> None:
     path, n = args()
-    con = sqlite3.connect(path, isolation_level=None)
-    set_pragmas(con)
-    con.executescript(SCHEMA)
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO wf_case (id, state, version) VALUES (?, 'applied', 1)",
-                    [(i,) for i in range(1, n + 1)])
-    con.execute("COMMIT")
+    con = open_plain(path, [(i,) for i in range(1, n + 1)])
     model = Transfer("applied")
     machine = TransferMachine(model)
     with Clock() as clock:
@@ -63,10 +55,7 @@ def main() -> None:
                                   "WHERE id = ? AND version = ?",
                                   (model.state, version + 1, case_id, version))
                 assert cur.rowcount == 1
-                con.execute("INSERT INTO wf_history (case_id, seq, trigger, from_state, to_state, "
-                            "actor, business_date, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (case_id, version + 1, trigger, state, model.state, "c-12",
-                             day.isoformat(), now()))
+                record_step(con, case_id, version + 1, trigger, state, model.state, day)
                 con.execute("COMMIT")
     report("python-statemachine", n * len(STEPS), clock.seconds, pragmas_of(con))
 

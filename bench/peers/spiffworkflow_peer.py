@@ -8,10 +8,9 @@ state and a history row.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from _race import DATES, SCHEMA, STEPS, Clock, args, now, pragmas_of, report, set_pragmas
+from _race import DATES, STEPS, Clock, args, open_plain, pragmas_of, record_step, report
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -24,16 +23,10 @@ def main() -> None:
     parser.add_bpmn_file(str(Path(__file__).with_name("transfer.bpmn")))
     spec = parser.get_spec("transfer")
     serializer = BpmnWorkflowSerializer()
-    con = sqlite3.connect(path, isolation_level=None)
-    set_pragmas(con)
-    con.executescript(SCHEMA)
     started = BpmnWorkflow(spec)
     started.do_engine_steps()  # waits at the first manual task, "review"
     data = serializer.serialize_json(started)
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO wf_case (id, state, version, data) VALUES (?, 'applied', 1, ?)",
-                    [(i, data) for i in range(1, n + 1)])
-    con.execute("COMMIT")
+    con = open_plain(path, [(i, data) for i in range(1, n + 1)], "id, data")
     with Clock() as clock:
         for case_id in range(1, n + 1):
             for (trigger, _, target), day in zip(STEPS, DATES, strict=True):
@@ -51,10 +44,7 @@ def main() -> None:
                                   (target, version + 1, serializer.serialize_json(workflow),
                                    case_id, version))
                 assert cur.rowcount == 1
-                con.execute("INSERT INTO wf_history (case_id, seq, trigger, from_state, to_state, "
-                            "actor, business_date, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (case_id, version + 1, trigger, state, target, "c-12",
-                             day.isoformat(), now()))
+                record_step(con, case_id, version + 1, trigger, state, target, day)
                 con.execute("COMMIT")
     assert workflow.completed
     report("SpiffWorkflow", n * len(STEPS), clock.seconds, pragmas_of(con))

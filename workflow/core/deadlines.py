@@ -9,7 +9,7 @@ committed due date, and alerts judge it by that one.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .calendar import WorkingCalendar
 from .definitions import CommittedLimits, Definition, SpanSpec
@@ -25,10 +25,8 @@ class SpanDue:
     calendar_fingerprint: str  # the schedules of the years from the start to the due date
 
     def columns(self) -> dict[str, object]:
-        return {"due_on": self.due_on, "provisional": self.provisional,
-                "committed_limit_working_days": self.committed_limit_working_days,
-                "committed_due_on": self.committed_due_on, "due_note": self.due_note,
-                "calendar_fingerprint": self.calendar_fingerprint}
+        """The span columns these fields are stored in (same names)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def span_due(calendar: WorkingCalendar, definition: Definition, spec: SpanSpec,

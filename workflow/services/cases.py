@@ -533,8 +533,7 @@ def _check_version(version: object) -> None:
 
 
 #: The columns of a span that :func:`workflow.deadlines.span_due` computes.
-_DUE_COLUMNS = ("due_on", "provisional", "committed_limit_working_days", "committed_due_on",
-                "due_note", "calendar_fingerprint")
+_DUE_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanDue))
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)
 _OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
 _REQUIRED_FIELDS = _APPLICATION_FIELDS - _OPTIONAL_FIELDS

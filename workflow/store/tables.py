@@ -97,6 +97,7 @@ class CaseRecord(SQLModel, table=True):
 class HistoryEntry(SQLModel):
     """One step of a case as stored (read-only): what happened, who did it, on which day."""
 
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
 
     seq: int
@@ -133,6 +134,7 @@ class Span(SQLModel):
     own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
     """
 
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
 
     name: str
@@ -207,6 +209,7 @@ class SpanChangeRecord(SQLModel, table=True):
 class Alert(SQLModel):
     """One alert, raised once for a span and level (or once per case for an advisory)."""
 
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
 
     id: int
@@ -231,6 +234,7 @@ class AlertRecord(Alert, table=True):
 
     model_config = ConfigDict(frozen=False)
     __tablename__ = "alert"
+    # The row's id is None until inserted; the read model's is always set.
     id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
     key: str = Field(unique=True)
     level: str = Field(index=True)
