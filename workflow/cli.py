@@ -624,6 +624,106 @@ def demo(
                    "alerts --level statutory_breach"))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each with its own engine).")] = 1,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Serve the REST API (/api/v1, schema at /docs), the supervisors' dashboard (/) and the
+    person's progress page (/progress) with uvicorn. Every request needs a token from
+    `sstransfer tokens create` (the progress page asks for the case number and ID number)."""
+    import os
+
+    import uvicorn
+
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"--port must be 1 to 65535, not {port}")
+    if not 1 <= workers <= 64:
+        raise InvalidInput(f"--workers must be 1 to 64, not {workers}")
+    engine = settings.engine(settings_file, read=True)  # checks the database and settings now
+    log_level = logging.getLevelName(settings.log_level).lower()
+    if workers == 1:
+        from .api import create_app
+
+        uvicorn.run(create_app(engine, close_engine=True), host=host, port=port,
+                    log_level=log_level)
+        return
+    engine.close()
+    from .store import URL_ENV
+
+    os.environ[URL_ENV] = engine.url
+    if settings.definitions is not None:
+        os.environ["SSTRANSFER_DEFINITIONS"] = str(settings.definitions)
+    if settings_file is not None:
+        os.environ["SSTRANSFER_SETTINGS"] = str(settings_file)
+    uvicorn.run("workflow.api:from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level)
+
+
+tokens_app = typer.Typer(help="API tokens of the service (stored hashed).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    actor: ActorOpt,
+    role: Annotated[str, typer.Option(
+        "--role", help="clerk (origin or destination clerk, by the case), origin_clerk, "
+                       "destination_clerk, supervisor, self, employer or agent.")],
+    agency: AgencyOpt = None,
+    province: Annotated[str | None, typer.Option(
+        help="A supervisor granted a whole province: its 2-digit code.")] = None,
+    id_number: IdNumberOpt = None,
+    label: Annotated[str, typer.Option(help="A note on what the token is for.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API token for an actor; the token is printed once and stored only hashed."""
+    engine = settings.engine()
+    with engine:
+        token, record = engine.access_service.create_token(
+            actor, role, agency, province=province, person_id=id_number, label=label)
+    if as_json:
+        _print_json({"token": token, "id": record.id, "actor": record.actor_id,
+                     "role": record.role, "agency": record.agency, "province": record.province})
+        return
+    out.print(_esc(f"token {record.id} for {record.role} {record.actor_id}"
+                   + (f" of {record.province or record.agency}"
+                      if record.province or record.agency else "")
+                   + " (shown only now):"))
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: JsonOpt = False) -> None:
+    """The API tokens (never their secrets), revoked ones included."""
+    engine = settings.engine(read=True)
+    with engine:
+        records = engine.access_service.tokens()
+    if as_json:
+        _print_json([r.model_dump(mode="json", exclude={"token_hash", "person_id"})
+                     for r in records])
+        return
+    table = _table(title="API tokens")
+    for col in ("id", "actor", "role", "agency", "province", "label", "created", "revoked"):
+        table.add_column(col)
+    for r in records:
+        _row(table, r.id, r.actor_id, r.role, r.agency or "", r.province or "", r.label,
+             r.created_at.isoformat(timespec="seconds"),
+             r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "")
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    engine = settings.engine(read=True)
+    with engine:
+        engine.access_service.revoke_token(token_id)
+    out.print(f"token {token_id} revoked")
+
+
 @app.command("import")
 def import_cases(
     path: Annotated[Path, typer.Argument(help="CSV file with a header row.")],

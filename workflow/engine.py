@@ -19,6 +19,7 @@ from .core.divisions import Divisions
 from .core.rules import Actor, check_date, normalise, today
 from .core.views import Case, ScanResult
 from .loading import DefinitionSet, WorkingCalendar
+from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
 from .services.definitions import DefinitionRegistry
@@ -74,6 +75,7 @@ class Engine:
                                           self.settings, self.registry)
         self.report_service = ReportService(self.store.reports, self.calendar, self.settings,
                                             self.registry.get, self.divisions.name_of)
+        self.access_service = AccessService(self.store.access, self.settings)
         self._scheduler: BackgroundScheduler | None = None
 
     def close(self) -> None:

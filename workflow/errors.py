@@ -109,6 +109,20 @@ class StorageBusy(WorkflowError):
 
 class LeaseLost(WorkflowError):
     """A scheduled run's lease was taken over (it stopped renewing it); the run stopped."""
+
+
+class NotAuthenticated(WorkflowError):
+    """A service request carried no credential, or one that is unknown, revoked or expired."""
+
+
+class RateLimited(WorkflowError):
+    """Too many tries in a short time (the person's progress page); try again later."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class OutdatedLibrary(WorkflowError):
     """An installed library is older than the engine can count on (e.g. its holiday data)."""
 
@@ -123,8 +137,10 @@ __all__ = [
     "InvalidTransition",
     "LeaseLost",
     "MissingDocuments",
+    "NotAuthenticated",
     "NotPermitted",
     "OutdatedLibrary",
+    "RateLimited",
     "SchemaMismatch",
     "SettingsError",
     "StorageBusy",

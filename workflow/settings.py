@@ -29,7 +29,7 @@ class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
     ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
-    file holds the tables ``[monitor]``, ``[cases]``, ``[database]`` and ``[reports]`` (see
+    file holds the tables ``[monitor]``, ``[cases]``, ``[database]``, ``[reports]`` and ``[api]`` (see
     :data:`TABLES`).
     """
 
@@ -50,6 +50,16 @@ class Settings(BaseModel):
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
     language: Literal["zh", "en"] = Field(
         default="zh", description="the language of the reports: Chinese (default) or English")
+    jwt_key_file: Path | None = Field(
+        default=None, description="the identity provider's key (PEM public key, or a shared "
+                                  "secret for HS256); unset: API tokens only")
+    jwt_algorithms: Annotated[tuple[Literal["RS256", "ES256", "EdDSA", "HS256"], ...],
+                              Field(min_length=1)] = ("RS256",)
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    progress_window_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 15
+    progress_tries_per_client: Annotated[StrictInt, Field(ge=1, le=10_000)] = 20
+    progress_failures_per_case: Annotated[StrictInt, Field(ge=1, le=1000)] = 5
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -77,6 +87,14 @@ class Settings(BaseModel):
     def _folder(cls, value: object) -> object:
         if not isinstance(value, (str, Path)) or not str(value).strip() or "\0" in str(value):
             raise ValueError(f"must be a folder name in quotes, not {_short(value)}")
+        return value
+
+    @field_validator("jwt_key_file", mode="before")
+    @classmethod
+    def _file(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, (str, Path)) or not str(value).strip()
+                                  or "\0" in str(value)):
+            raise ValueError(f"must be a file name in quotes, not {_short(value)}")
         return value
 
     @classmethod
@@ -153,7 +171,10 @@ def _short(value: object, limit: int = 40) -> str:
 #: The tables of a settings file and the settings each holds.
 _ELSEWHERE = {"cases": ("max_days_ahead",),
               "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
-              "reports": ("language",)}
+              "reports": ("language",),
+              "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
+                      "progress_window_minutes", "progress_tries_per_client",
+                      "progress_failures_per_case")}
 TABLES: dict[str, tuple[str, ...]] = {
     "monitor": tuple(k for k in Settings.model_fields
                      if not any(k in keys for keys in _ELSEWHERE.values())),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .access import AccessRepository
 from .alerts import AlertRepository
 from .cases import CaseRepository
 from .connection import (
@@ -48,6 +49,7 @@ class SqlStore:
         self.alerts = AlertRepository(db)
         self.scheduling = SchedulingRepository(db)
         self.reports = ReportRepository(db)
+        self.access = AccessRepository(db)
 
     @classmethod
     def open(cls, url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .scheduling import Lease
-from .tables import Alert, CaseRecord, HistoryEntry, Span
+from .tables import AccessEntry, Alert, ApiTokenRecord, CaseRecord, HistoryEntry, Span
 
 
 class CaseTransactionPort(Protocol):
@@ -93,5 +93,23 @@ class ReportStore(Protocol):
     def overdue_rows(self, as_of: dt.date) -> Iterator[Any]: ...
 
 
-__all__ = ["AlertStore", "CaseStore", "CaseTransactionPort", "RecomputeTransactionPort",
+class AccessStore(Protocol):
+    def insert_token(self, values: Mapping[str, Any]) -> int: ...
+    def token_by_hash(self, token_hash: str) -> ApiTokenRecord | None: ...
+    def tokens(self) -> list[ApiTokenRecord]: ...
+    def revoke_token(self, token_id: int, stamp: dt.datetime) -> bool: ...
+    def log_reads(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def access_log(self, *, agencies: Sequence[str] | None = None, province: str | None = None,
+                   case_id: int | None = None, actor_id: str | None = None,
+                   since: dt.datetime | None = None, limit: int = 100,
+                   offset: int = 0) -> list[AccessEntry]: ...
+    def record_lookup(self, client: str, case_id: int, matched: bool,
+                      stamp: dt.datetime) -> None: ...
+    def failed_lookups(self, *, since: dt.datetime, client: str | None = None,
+                       case_id: int | None = None) -> int: ...
+    def lookups(self, *, since: dt.datetime, client: str | None = None,
+                case_id: int | None = None) -> int: ...
+
+
+__all__ = ["AccessStore", "AlertStore", "CaseStore", "CaseTransactionPort", "RecomputeTransactionPort",
            "ReportStore", "SchedulingStore"]

@@ -292,6 +292,59 @@ class RunRecord(SQLModel, table=True):
     detail: str = ""
 
 
+class ApiTokenRecord(SQLModel, table=True):
+    """An API token: only its SHA-256 is stored; the actor (id, role, agency) is the token's,
+    never the caller's word. ``province``: a supervisor granted a whole province (2 digits)."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    actor_id: str
+    role: str
+    agency: str | None = None
+    province: str | None = None
+    # Role self: the person's own ID number (what makes them the applicant of their case).
+    person_id: str | None = None
+    label: str = ""
+    created_at: dt.datetime = Field(sa_column=_ts())
+    revoked_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+
+
+class AccessEntry(SQLModel):
+    """Who read whose case, when, and which view of it (personal information law)."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=_ts())
+    actor_id: str
+    role: str
+    agency: str | None = None
+    case_id: int = Field(index=True)
+    view: str
+    via: str
+
+
+class AccessLogRecord(AccessEntry, table=True):
+    model_config = ConfigDict(frozen=False)
+    __tablename__ = "access_log"
+    __table_args__ = (sa.Index("ix_access_log_at", "at"),)
+
+
+class ProgressLookupRecord(SQLModel, table=True):
+    """One try on the person's progress page: which client, which case number, whether the
+    ID number matched. Tries are counted per client address and per case to rate-limit."""
+
+    __tablename__ = "progress_lookup"
+    __table_args__ = (sa.Index("ix_progress_lookup_client_at", "client", "at"),
+                      sa.Index("ix_progress_lookup_case_at", "case_id", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=_ts())
+    client: str
+    case_id: int
+    matched: bool
+
+
 def _table(record: type[SQLModel]) -> sa.Table:
     # SQLModel sets ``__table__`` on ``table=True`` models but does not declare it.
     table: sa.Table = record.__table__  # type: ignore[attr-defined]
@@ -300,7 +353,8 @@ def _table(record: type[SQLModel]) -> sa.Table:
 
 TABLES = [_table(t) for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
-    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord)]
+    AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord,
+    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     _table(CaseRecord), _table(HistoryRecord), _table(SpanRecord), _table(DefinitionRecord)
 )
@@ -309,3 +363,5 @@ span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempot
     _table(AlertDeliveryRecord), _table(LeaseRecord), _table(RunRecord),
     _table(IdempotencyRecord),
 )
+tokens_t, access_log_t, progress_lookups_t = (
+    _table(ApiTokenRecord), _table(AccessLogRecord), _table(ProgressLookupRecord))

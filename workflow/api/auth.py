@@ -1,0 +1,41 @@
+"""The request's engine and authenticated principal (FastAPI dependencies)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..engine import Engine
+from ..services.access import Principal
+
+#: The dashboard keeps the signed-in token in this cookie (HttpOnly, SameSite=Strict).
+TOKEN_COOKIE = "sstransfer_token"
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def bearer(request: Request) -> str | None:
+    """The credential of a request: ``Authorization: Bearer <token>``, else the dashboard's
+    sign-in cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return credential.strip()
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:
+    """The caller, from their credential (401 without a valid one)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is None:
+        cached = engine.access_service.authenticate(bearer(request))
+        request.state.principal = cached
+    return cached
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,238 @@
+"""Who may use the service, what they may read, and the record of who read whose case.
+
+A request's actor is the server's word, never the caller's: it comes from an API token
+(stored as its SHA-256 only) or from a JSON Web Token of the agency's identity provider,
+verified against the configured key. The rules of reading:
+
+- a clerk reads (and acts on) the cases whose origin or destination is their agency;
+- a supervisor reads those of their agency, or of a whole province if so granted;
+- an applicant (self, employer, agent) reads the cases they applied for;
+- nobody else reads anything, and every read of a case is written to the access log,
+  which only supervisors read (for their agency or province).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import structlog
+
+from ..core.definitions import CLERK_ROLES, ROLES
+from ..core.rules import Actor, check_agency_format, normalise
+from ..core.views import Case
+from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+from ..settings import Settings
+from ..store.port import AccessStore
+from ..store.tables import AccessEntry, ApiTokenRecord
+
+log = structlog.get_logger("sstransfer.access")
+
+#: A token role: any actor role, or ``clerk`` (origin or destination clerk, by the case).
+TOKEN_ROLES = (*ROLES, "clerk")
+TOKEN_PREFIX = "sst_"
+#: How a case was read: by the JSON API, on the dashboard, or on the person's progress page.
+VIA = ("api", "dashboard", "progress")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: who they are and how far they may read."""
+
+    actor_id: str
+    role: str  # one of TOKEN_ROLES
+    agency: str | None = None
+    province: str | None = None  # a supervisor granted a whole province (2 digits)
+    person_id: str | None = dataclasses.field(default=None, repr=False)
+    token_id: int | None = None
+
+    @property
+    def is_clerk(self) -> bool:
+        return self.role == "clerk" or self.role in CLERK_ROLES
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+    def actor_for(self, case: Case | None = None) -> Actor:
+        """The engine's actor for a step on ``case``: a ``clerk`` token acts as the origin
+        clerk of a case from their agency and as the destination clerk of one to it."""
+        role = self.role
+        if role == "clerk":
+            role = "origin_clerk" if case is not None and case.origin == self.agency \
+                else "destination_clerk"
+        return Actor(self.actor_id, role, self.agency,
+                     person_id=self.person_id if role == "self" else None)
+
+    def may_read(self, case: Case) -> bool:
+        if self.is_clerk:
+            return self.agency in (case.origin, case.destination)
+        if self.is_supervisor:
+            if self.province is not None:
+                return self.province in (case.origin[:2], case.destination[:2])
+            return self.agency in (case.origin, case.destination)
+        if case.applicant != self.role:
+            return False
+        if self.role == "self":
+            return self.person_id is not None and self.person_id == case.person_id
+        return case.applicant_id == self.actor_id
+
+    def check_read(self, case: Case) -> None:
+        if not self.may_read(case):
+            raise NotPermitted(f"{self.describe()} may not read case {case.id}")
+
+    def describe(self) -> str:
+        where = f" of province {self.province}" if self.province else (
+            f" of agency {self.agency}" if self.agency else "")
+        return f"{self.role} {self.actor_id}{where}"
+
+
+class AccessService:
+    """Tokens, authentication, the access log and the progress page's rate limit."""
+
+    def __init__(self, store: AccessStore, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self._jwt_key: str | None = None
+
+    # --- tokens ---------------------------------------------------------------------------
+    def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
+                     province: str | None = None, person_id: str | None = None,
+                     label: str = "", token: str | None = None) -> tuple[str, ApiTokenRecord]:
+        """A new API token for an actor; returns the token (shown once) and its record.
+
+        ``token``: use this secret instead of a random one (the demo's ready-made tokens)."""
+        role = normalise(role)
+        if role not in TOKEN_ROLES:
+            raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(TOKEN_ROLES)}")
+        if province is not None:
+            province = normalise(province)
+            if role != "supervisor":
+                raise InvalidInput("only a supervisor may be granted a whole province")
+            if not (isinstance(province, str) and len(province) == 2 and province.isdigit()):
+                raise InvalidInput(f"a province is the 2-digit start of its division codes, "
+                                   f"not {province!r}")
+        if agency is not None:
+            agency = check_agency_format(agency, "agency")
+        elif role == "clerk" or role in CLERK_ROLES or (role == "supervisor" and province is None):
+            raise InvalidInput(f"a {role} token needs --agency (6-digit division code)")
+        # The actor the token stands for must itself be valid (id, role, ID number).
+        probe = Principal(actor_id, role, agency, province, person_id).actor_for()
+        secret = token if token is not None else TOKEN_PREFIX + secrets.token_urlsafe(32)
+        if len(secret) < 16:
+            raise InvalidInput("a token is at least 16 characters long")
+        from ..store import now
+
+        digest = token_hash(secret)
+        values: dict[str, Any] = dict(token_hash=digest, actor_id=probe.id, role=role,
+                      agency=agency, province=province, person_id=probe.person_id,
+                      label=label, created_at=now(), revoked_at=None)
+        if self.store.token_by_hash(digest) is not None:
+            raise InvalidInput("that token is already in use")
+        token_id = self.store.insert_token(values)
+        log.info("token_created", token_id=token_id, actor=probe.id, role=role, agency=agency)
+        return secret, ApiTokenRecord(id=token_id, **values)
+
+    def tokens(self) -> list[ApiTokenRecord]:
+        return self.store.tokens()
+
+    def revoke_token(self, token_id: int) -> None:
+        from ..store import now
+
+        if not self.store.revoke_token(token_id, now()):
+            raise InvalidInput(f"no live token has id {token_id}")
+        log.info("token_revoked", token_id=token_id)
+
+    # --- authentication -------------------------------------------------------------------
+    def authenticate(self, credential: str | None) -> Principal:
+        """The principal of a bearer credential: an API token, or a JWT if one is configured."""
+        if not credential:
+            raise NotAuthenticated("sign in: send 'Authorization: Bearer <token>'")
+        if credential.count(".") == 2 and self.settings.jwt_key_file is not None:
+            return self._from_jwt(credential)
+        record = self.store.token_by_hash(token_hash(credential))
+        if record is None or record.revoked_at is not None:
+            raise NotAuthenticated("the token is unknown or revoked")
+        return Principal(record.actor_id, record.role, record.agency, record.province,
+                         record.person_id, record.id)
+
+    def _from_jwt(self, credential: str) -> Principal:
+        import jwt
+
+        if self._jwt_key is None:
+            assert self.settings.jwt_key_file is not None
+            try:
+                self._jwt_key = self.settings.jwt_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise NotAuthenticated(f"the identity provider's key cannot be read: "
+                                       f"{exc.strerror or exc}") from None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                credential, self._jwt_key, algorithms=list(self.settings.jwt_algorithms),
+                audience=self.settings.jwt_audience, issuer=self.settings.jwt_issuer,
+                options={"require": ["exp", "sub"]})
+        except jwt.PyJWTError as exc:
+            raise NotAuthenticated(f"the identity token was refused: {exc}") from None
+        try:
+            principal = Principal(str(claims["sub"]), str(claims.get("role", "")),
+                                  claims.get("agency"), claims.get("province"))
+            if principal.role not in TOKEN_ROLES or principal.role == "self":
+                raise InvalidInput(f"role {principal.role!r} cannot sign in with an identity token")
+            if principal.agency is not None:
+                principal = dataclasses.replace(
+                    principal, agency=check_agency_format(principal.agency, "agency"))
+            principal.actor_for()
+        except InvalidInput as exc:
+            raise NotAuthenticated(f"the identity token's claims were refused: {exc}") from None
+        return principal
+
+    # --- the access log -------------------------------------------------------------------
+    def record_reads(self, principal: Principal, case_ids: Iterable[int], view: str,
+                     via: str) -> None:
+        """Write who read which cases (one row each), when, which view, through what."""
+        from ..store import now
+
+        stamp = now()
+        self.store.log_reads([dict(at=stamp, actor_id=principal.actor_id, role=principal.role,
+                                   agency=principal.agency, case_id=case_id, view=view, via=via)
+                              for case_id in dict.fromkeys(case_ids)])
+
+    def access_log(self, principal: Principal, *, case_id: int | None = None,
+                   actor_id: str | None = None, since: dt.datetime | None = None,
+                   limit: int = 100, offset: int = 0) -> list[AccessEntry]:
+        """The access log of the supervisor's agency (or province); nobody else reads it."""
+        if not principal.is_supervisor:
+            raise NotPermitted("only a supervisor reads the access log")
+        agencies: Sequence[str] | None = None if principal.province else [str(principal.agency)]
+        return self.store.access_log(agencies=agencies, province=principal.province,
+                                     case_id=case_id, actor_id=actor_id, since=since,
+                                     limit=limit, offset=offset)
+
+    # --- the person's progress page -------------------------------------------------------
+    def check_progress_rate(self, client: str, case_id: int) -> None:
+        """Refuse a try when the client tried too often, or the case saw too many wrong ID
+        numbers, within the window."""
+        from ..store import now
+
+        window = self.settings.progress_window_minutes
+        since = now() - dt.timedelta(minutes=window)
+        if (self.store.lookups(since=since, client=client)
+                >= self.settings.progress_tries_per_client
+                or self.store.failed_lookups(since=since, case_id=case_id)
+                >= self.settings.progress_failures_per_case):
+            raise RateLimited(f"too many tries; try again in {window} minutes", window * 60)
+
+    def record_lookup(self, client: str, case_id: int, matched: bool) -> None:
+        from ..store import now
+
+        self.store.record_lookup(client, case_id, matched, now())
+
+
+__all__ = ["TOKEN_ROLES", "VIA", "AccessService", "Principal", "token_hash"]

@@ -1,0 +1,106 @@
+"""API tokens, the access log and the progress page's tries (all SQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from .tables import AccessEntry, ApiTokenRecord, access_log_t, progress_lookups_t, tokens_t
+
+
+class AccessRepository:
+    """Who may call the service and who read what."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
+
+    # --- tokens ---------------------------------------------------------------------------
+    def insert_token(self, values: Mapping[str, Any]) -> int:
+        with self.db.begin() as conn:
+            return int(conn.execute(tokens_t.insert().values(**values)
+                                    .returning(tokens_t.c.id)).scalar_one())
+
+    def token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(tokens_t).where(tokens_t.c.token_hash == token_hash)
+                               ).mappings().first()
+        return None if row is None else ApiTokenRecord(**row)
+
+    def tokens(self) -> list[ApiTokenRecord]:
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(tokens_t).order_by(tokens_t.c.id)).mappings().all()
+        return [ApiTokenRecord(**row) for row in rows]
+
+    def revoke_token(self, token_id: int, stamp: dt.datetime) -> bool:
+        """Revoke a live token; False if there is none with that id (or it was revoked)."""
+        with self.db.begin() as conn:
+            done = conn.execute(tokens_t.update()
+                                .where(tokens_t.c.id == token_id, tokens_t.c.revoked_at.is_(None))
+                                .values(revoked_at=stamp))
+            return bool(done.rowcount)
+
+    # --- the access log -------------------------------------------------------------------
+    def log_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            with self.db.begin() as conn:
+                conn.execute(access_log_t.insert(), list(rows))
+
+    def access_log(self, *, agencies: Sequence[str] | None = None, province: str | None = None,
+                   case_id: int | None = None, actor_id: str | None = None,
+                   since: dt.datetime | None = None, limit: int = 100,
+                   offset: int = 0) -> list[AccessEntry]:
+        """Entries newest first. ``agencies``/``province``: only reads of cases whose origin or
+        destination is one of those agencies, or in that province (2-digit prefix)."""
+        from .tables import cases_t
+
+        query = sa.select(access_log_t).order_by(access_log_t.c.id.desc())
+        if agencies is not None or province is not None:
+            query = query.join(cases_t, cases_t.c.id == access_log_t.c.case_id)
+            if agencies is not None:
+                query = query.where(sa.or_(cases_t.c.origin.in_(agencies),
+                                           cases_t.c.destination.in_(agencies)))
+            if province is not None:
+                query = query.where(sa.or_(cases_t.c.origin.startswith(province),
+                                           cases_t.c.destination.startswith(province)))
+        if case_id is not None:
+            query = query.where(access_log_t.c.case_id == case_id)
+        if actor_id is not None:
+            query = query.where(access_log_t.c.actor_id == actor_id)
+        if since is not None:
+            query = query.where(access_log_t.c.at >= since)
+        with self.db.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        return [AccessEntry(**row) for row in rows]
+
+    # --- the progress page ----------------------------------------------------------------
+    def record_lookup(self, client: str, case_id: int, matched: bool, stamp: dt.datetime) -> None:
+        with self.db.begin() as conn:
+            conn.execute(progress_lookups_t.insert().values(
+                at=stamp, client=client, case_id=case_id, matched=matched))
+
+    def failed_lookups(self, *, since: dt.datetime, client: str | None = None,
+                       case_id: int | None = None) -> int:
+        """Tries that did not match since ``since``, by one client or on one case."""
+        query = (sa.select(sa.func.count()).select_from(progress_lookups_t)
+                 .where(progress_lookups_t.c.at >= since, progress_lookups_t.c.matched.is_(False)))
+        if client is not None:
+            query = query.where(progress_lookups_t.c.client == client)
+        if case_id is not None:
+            query = query.where(progress_lookups_t.c.case_id == case_id)
+        with self.db.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def lookups(self, *, since: dt.datetime, client: str | None = None,
+                case_id: int | None = None) -> int:
+        """All tries since ``since``, by one client or on one case."""
+        query = (sa.select(sa.func.count()).select_from(progress_lookups_t)
+                 .where(progress_lookups_t.c.at >= since))
+        if client is not None:
+            query = query.where(progress_lookups_t.c.client == client)
+        if case_id is not None:
+            query = query.where(progress_lookups_t.c.case_id == case_id)
+        with self.db.connect() as conn:
+            return int(conn.scalar(query) or 0)
