@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -138,6 +139,20 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     both = [r for r in rows if int(r["案件编号"]) in medical_v2 and r["承诺办结日期"]]
     assert both, "the report (in Chinese) shows medical v2 spans with a committed due date"
     assert all(r["承诺办结日期"] <= r["法定办结日期"] for r in both)
+
+
+def test_the_demo_prints_the_command_that_serves_its_database_with_working_demo_tokens(run, tmp_path):
+    """`make demo` starts nothing long-running; it prints one serve command and ready-made
+    tokens for a clerk and a supervisor, which the demo database accepts."""
+    done = run("demo", "--folder", str(tmp_path / "out"), "--cases", "20")
+    serve = [line for line in done.stdout.splitlines() if line.rstrip().endswith(" serve")]
+    assert len(serve) == 1 and "sstransfer-demo.db" in serve[0]
+    tokens = re.findall(r"^  (\w+) of (\d{6}) \S+: (\S+)$", done.stdout, re.MULTILINE)
+    assert {role for role, _, _ in tokens} == {"supervisor", "clerk"}
+    with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
+        for role, agency, token in tokens:
+            principal = engine.access_service.authenticate(token)
+            assert (principal.role, principal.agency) == (role, agency)
 
 
 def test_the_overdue_report_is_chinese_unless_lang_en_is_given(run, db_url, tmp_path):

@@ -583,7 +583,7 @@ def demo(
 ) -> None:
     """The main job on the embedded SQLite default: build a demo database, scan it as of
     2026-11-20, and write the overdue report in HTML, XLSX and CSV."""
-    from .demo import AS_OF, build_demo, demo_definitions, demo_summary
+    from .demo import AS_OF, build_demo, demo_definitions, demo_summary, demo_tokens
     from .engine import Engine
     from .loading import shipped_definitions_dir
     from .services.reports import FORMATS, write_report
@@ -620,8 +620,17 @@ def demo(
     reports.mkdir(exist_ok=True)
     for fmt in FORMATS:
         out.print(_esc(f"report: {write_report(report, fmt, reports / f'overdue-{AS_OF}.{fmt}')}"))
-    out.print(_esc(f"Look around: sstransfer --db sqlite:///{db} --definitions {definitions} "
-                   "alerts --level statutory_breach"))
+    command = _own_command()
+    where = f"--db sqlite:///{db} --definitions {definitions}"
+    out.print(_esc(f"Look around: {command} {where} alerts --level statutory_breach"))
+    tokens = demo_tokens(engine)
+    out.print(_esc(f"Serve it (dashboard, API at /docs, progress page at /progress): "
+                   f"{command} {where} serve"))
+    out.print("then open http://127.0.0.1:8000/ and sign in with a demo token:")
+    for t in tokens:
+        out.print(_esc(f"  {t.role} of {t.agency} {engine.divisions.name_of(t.agency) or ''}: "
+                       f"{t.token}"))
+    engine.close()
 
 
 @app.command()
@@ -722,6 +731,20 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id."
     with engine:
         engine.access_service.revoke_token(token_id)
     out.print(f"token {token_id} revoked")
+
+
+def _own_command() -> str:
+    """How the user can run this command again: the script's path relative to here when it
+    is not on PATH (`make demo` runs .venv/bin/sstransfer), else plain ``sstransfer``."""
+    import os
+    import shlex
+    import shutil
+
+    script = Path(sys.argv[0])
+    if script.name == "sstransfer" and script.exists() and shutil.which("sstransfer") != str(
+            script.resolve()) and shutil.which("sstransfer") != str(script):
+        return shlex.quote(os.path.relpath(script))
+    return "sstransfer"
 
 
 @app.command("import")

@@ -177,8 +177,32 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
          and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
 
 
-__all__ = ["AGENCIES", "AS_OF", "DEMO_COMMITMENTS", "DemoStats", "build_demo", "demo_definitions",
-           "person_id"]
+#: The agency whose demo staff get ready-made tokens (the demo's busiest, with committed limits).
+DEMO_AGENCY = "440300"
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    who: str
+    role: str
+    agency: str
+    token: str
+
+
+def demo_tokens(engine: Engine) -> list[DemoToken]:
+    """Ready-made API tokens for a clerk and a supervisor of :data:`DEMO_AGENCY` (demo data
+    only: anyone who reads this source knows them)."""
+    tokens = [DemoToken("demo-supervisor", "supervisor", DEMO_AGENCY,
+                        f"demo-supervisor-{DEMO_AGENCY}"),
+              DemoToken("demo-clerk", "clerk", DEMO_AGENCY, f"demo-clerk-{DEMO_AGENCY}")]
+    for t in tokens:
+        engine.access_service.create_token(t.who, t.role, t.agency, token=t.token,
+                                           label="demo token (public: demo data only)")
+    return tokens
+
+
+__all__ = ["AGENCIES", "AS_OF", "DEMO_AGENCY", "DEMO_COMMITMENTS", "DemoStats", "DemoToken",
+           "build_demo", "demo_definitions", "demo_tokens", "person_id"]
 
 
 @dataclass(frozen=True)
