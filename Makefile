@@ -57,6 +57,7 @@ bench: $(STAMP) $(PEERS_STAMP)
 	cd bench && ../$(BIN)/python bench_bulk_open.py
 	cd bench && ../$(BIN)/python bench_memory.py
 	cd bench && SSTRANSFER_BENCH_POSTGRES_URL=$$(bash ../.ci/postgres.sh) ../$(BIN)/python bench_postgres.py
+	cd bench && SSTRANSFER_BENCH_POSTGRES_URL=$$(bash ../.ci/postgres.sh) ../$(BIN)/python bench_api.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) demo-output .pytest_cache .ruff_cache .hypothesis

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from ..engine import Engine
 from ..errors import RateLimited, WorkflowError
+from . import progress
 from .problems import problem
 from .routes import router
 
@@ -30,6 +31,7 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
                               "cases, deadlines, alerts and reports.")
     app.state.engine = engine
     app.include_router(router())
+    app.include_router(progress.router())
 
     @app.exception_handler(WorkflowError)
     async def refused(request: Request, exc: WorkflowError) -> JSONResponse:

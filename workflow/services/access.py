@@ -204,6 +204,15 @@ class AccessService:
                                    agency=principal.agency, case_id=case_id, view=view, via=via)
                               for case_id in dict.fromkeys(case_ids)])
 
+    def record_progress_read(self, case_id: int) -> None:
+        """Write that the insured person read their case on the progress page (they have no
+        token: the case number and ID number are their credential)."""
+        from ..store import now
+
+        self.store.log_reads([dict(at=now(), actor_id="insured_person", role="self",
+                                   agency=None, case_id=case_id, view="progress",
+                                   via="progress")])
+
     def access_log(self, principal: Principal, *, case_id: int | None = None,
                    actor_id: str | None = None, since: dt.datetime | None = None,
                    limit: int = 100, offset: int = 0) -> list[AccessEntry]:

@@ -1,0 +1,187 @@
+"""The person's progress page (转移进度查询), driven over HTTP against a running uvicorn server
+on SQLite and PostgreSQL: what a match shows, what a mismatch does not, the rate limits and
+the access log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import textwrap
+
+import httpx
+import pytest
+
+from tests.conftest import DEST_CLERK, PERSON_ID, open_case
+from tests.live import running
+from workflow import Engine
+from workflow.api import create_app
+from workflow.loading import COMMITMENTS_FILE
+
+D = dt.date
+MASKED = "110105********002X"
+WRONG_ID = "110108198001010015"  # a valid ID number, not the one of the case
+
+
+@pytest.fixture
+def engine(db_url, definitions_dir):
+    """An engine whose definitions give 440300's destination review a committed limit of 7
+    working days (illustrative, not a real commitment), next to the statutory 15."""
+    (definitions_dir / COMMITMENTS_FILE).write_text(textwrap.dedent("""\
+        commitments:
+          - definition: pension_transfer
+            span: destination_review
+            agency: "440300"
+            working_days: 7
+            source: test data, not a real commitment
+        """), encoding="utf-8")
+    with Engine(db_url, definitions=definitions_dir) as e:
+        yield e
+
+
+@pytest.fixture
+def site(engine):
+    with running(create_app(engine)) as url:
+        yield url
+
+
+def look_up(site: str, case_number: object, person_id: str, *, lang: str | None = None,
+            client: str | None = None) -> httpx.Response:
+    """Submit the form as a browser does; ``client`` is the address a reverse proxy on
+    loopback names in ``X-Forwarded-For`` (uvicorn trusts it from 127.0.0.1 only)."""
+    headers = {"X-Forwarded-For": client} if client else {}
+    return httpx.post(f"{site}/progress", params={"lang": lang} if lang else None,
+                      data={"case_number": str(case_number), "person_id": person_id},
+                      headers=headers)
+
+
+def main_of(page: httpx.Response) -> str:
+    """The page's <main>, tags removed and spaces collapsed: what a reader sees of it."""
+    main = page.text.split("<main>", 1)[1].split("</main>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+
+
+def test_a_match_shows_the_running_step_its_agency_both_due_dates_and_the_masked_id_only(
+        engine, site):
+    """Case number and ID number match: the steps done with their dates, the step now running
+    (destination review at 深圳市 440300, committed due 2025年10月13日, statutory 2025年10月23日),
+    the ID number masked; not the name, the full ID number, documents or amounts."""
+    case = open_case(engine)
+    assert [(s.committed_due_on, s.due_on) for s in engine.spans(case.id)] \
+        == [(D(2025, 10, 13), D(2025, 10, 23))]
+    page = look_up(site, case.id, PERSON_ID)
+    assert page.status_code == 200
+    assert main_of(page) == (
+        f"业务编号 {case.id} 身份证号码 {MASKED} "
+        "当前办理环节 转入地审核 办理机构 深圳市（440300） "
+        "承诺办结日期 2025年10月13日 法定办结日期 2025年10月23日 "
+        "已办理环节 环节 办理日期 已申请（待受理） 2025年9月26日 "
+        "查询其他业务 本页仅显示办理进度，不显示个人其他信息。")
+    for hidden in (PERSON_ID, "张三", "application_form", "employer", "hr-7", "c-12"):
+        assert hidden not in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "<script" not in page.text.lower()
+
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 9, 29))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 9, 30))
+    text = main_of(look_up(site, case.id, PERSON_ID))
+    assert "当前办理环节 转出地办理转移 办理机构 上海市（310000） 法定办结日期 2025年10月28日 " \
+        in text and "承诺办结日期" not in text
+    assert "已申请（待受理） 2025年9月26日 已审核 2025年9月29日 已发联系函 2025年9月30日" in text
+
+
+def test_an_id_number_typed_with_full_width_digits_or_a_lower_case_x_still_matches(engine, site):
+    """The ID number and case number are read as the engine stores them: full-width digits,
+    a lower-case x and padding are normalised before comparing."""
+    case = open_case(engine)
+    full_width = PERSON_ID[:-1].translate(str.maketrans("0123456789", "０１２３４５６７８９")) + "x"
+    number = str(case.id).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for person_id, case_number in ((full_width, case.id), (f" {PERSON_ID.lower()} ", number)):
+        page = look_up(site, case_number, person_id)
+        assert page.status_code == 200 and MASKED in page.text and "转入地审核" in page.text
+
+
+def test_a_mismatch_gets_one_generic_message_identical_for_an_unknown_case_and_counts(
+        engine, site):
+    """A wrong ID number, an unknown case number, a malformed ID number and a case number that
+    is no number all get the same page, byte for byte (nothing tells whether the case exists);
+    each counts as a failed try, and nothing is written to the access log."""
+    case = open_case(engine)
+    pages = [look_up(site, case.id, WRONG_ID, client="203.0.113.1"),
+             look_up(site, case.id + 1000, PERSON_ID, client="203.0.113.2"),
+             look_up(site, case.id, "11010519491231002", client="203.0.113.3"),
+             look_up(site, "１２abc", PERSON_ID, client="203.0.113.4"),
+             look_up(site, 10**30, PERSON_ID, client="203.0.113.5")]
+    assert {p.status_code for p in pages} == {200}
+    assert len({p.text for p in pages}) == 1
+    assert "未查询到与所填业务编号和身份证号码相符的转移申请" in pages[0].text
+    assert MASKED not in pages[0].text and "转入地审核" not in pages[0].text
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    store = engine.access_service.store
+    assert store.failed_lookups(since=since, case_id=case.id) == 2
+    assert store.failed_lookups(since=since, case_id=case.id + 1000) == 1
+    assert store.failed_lookups(since=since) == 5 and store.lookups(since=since) == 5
+    assert store.access_log(limit=10) == []
+
+
+def test_too_many_wrong_id_numbers_on_a_case_lock_it_with_429_and_reveal_nothing(engine, site):
+    """After the allowed wrong ID numbers on a case number (from any addresses), even the right
+    one gets 429 with Retry-After and no progress; an unknown case number gets the same."""
+    case = open_case(engine)
+    limit = engine.settings.progress_failures_per_case
+    for n in range(limit):
+        assert look_up(site, case.id, WRONG_ID, client=f"198.51.100.{n}").status_code == 200
+        assert look_up(site, 9999, WRONG_ID, client=f"198.51.100.{n}").status_code == 200
+    locked = look_up(site, case.id, PERSON_ID, client="192.0.2.200")
+    unknown = look_up(site, 9999, PERSON_ID, client="192.0.2.201")
+    for page in (locked, unknown):
+        assert page.status_code == 429
+        assert page.headers["Retry-After"] == str(engine.settings.progress_window_minutes * 60)
+        assert "查询次数过多" in page.text
+    assert locked.text == unknown.text
+    assert MASKED not in locked.text and "转入地审核" not in locked.text
+    assert engine.access_service.store.access_log(limit=10) == []
+
+
+def test_too_many_tries_from_one_address_get_429_while_another_address_still_sees(engine, site):
+    """Tries are counted per client address, successful ones too: past the limit that address
+    gets 429 even with the right numbers, and another address still gets the progress."""
+    case = open_case(engine)
+    for _ in range(engine.settings.progress_tries_per_client):
+        assert look_up(site, case.id, PERSON_ID, client="203.0.113.9").status_code == 200
+    page = look_up(site, case.id, PERSON_ID, client="203.0.113.9")
+    assert page.status_code == 429 and "Retry-After" in page.headers
+    assert MASKED not in page.text and "转入地审核" not in page.text
+    assert MASKED in look_up(site, case.id, PERSON_ID, client="203.0.113.10").text
+
+
+def test_each_view_of_a_case_is_written_to_the_access_log(engine, site):
+    """A successful view is one access-log row: the insured person (role self) read the case
+    on the progress page; a refused try writes none."""
+    case = open_case(engine)
+    look_up(site, case.id, WRONG_ID)
+    assert engine.access_service.store.access_log(case_id=case.id) == []
+    look_up(site, case.id, PERSON_ID)
+    [entry] = engine.access_service.store.access_log(case_id=case.id)
+    assert (entry.actor_id, entry.role, entry.agency, entry.view, entry.via) \
+        == ("insured_person", "self", None, "progress", "progress")
+
+
+def test_the_page_is_chinese_first_with_an_english_switch(engine, site):
+    """The form is in Simplified Chinese (lang zh-Hans, labelled fields, a link to English);
+    ``?lang=en`` gives the form and the progress in English, dates as 26 September 2025."""
+    case = open_case(engine)
+    form = httpx.get(f"{site}/progress")
+    assert form.status_code == 200 and '<html lang="zh-Hans">' in form.text
+    for field, label in (("case_number", "业务编号"), ("person_id", "身份证号码")):
+        assert f'<label for="{field}">{label}</label>' in form.text
+        assert f'id="{field}" name="{field}"' in form.text
+    assert '<a href="?lang=en"' in form.text and "<script" not in form.text.lower()
+
+    english = httpx.get(f"{site}/progress", params={"lang": "en"})
+    assert '<html lang="en">' in english.text and '<form method="post" action="?lang=en"' \
+        in english.text and '<label for="person_id">ID number</label>' in english.text
+    text = main_of(look_up(site, case.id, PERSON_ID, lang="en"))
+    assert ("Step now running destination review Agency 深圳市 (440300) "
+            "Committed due date 13 October 2025 Statutory due date 23 October 2025 "
+            "Steps done Step Date applied (awaiting review) 26 September 2025") in text
+    assert "Too many" not in text and "业务编号" not in text

@@ -1,0 +1,236 @@
+"""The person's progress page (转移进度查询): the insured person enters the case number and
+their ID number and, when both match, sees the steps done, the step now running, the agency
+that holds it and its due date: nothing else (no name, no amounts, no documents), the ID
+number masked.
+
+A mismatch, an unknown case number and a malformed number all get the same page, so that it
+says nothing about whether a case exists, and each counts as a failed try. Tries are limited
+per client address and wrong ID numbers per case number (``AccessService.check_progress_rate``;
+a refused try is a 429 page with ``Retry-After``). Every successful view is written to the
+access log. Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader
+
+from ..core.rules import check_person_id, normalise
+from ..engine import Engine
+from ..errors import CaseNotFound, InvalidInput, RateLimited
+
+LANGS = ("zh", "en")
+#: Longest input read from the form; anything longer is a mismatch, not an error page.
+_FIELD_MAX = 64
+#: Case numbers are row ids: beyond this they cannot exist (and PostgreSQL refuses them).
+_CASE_MAX = 2**31 - 1
+#: The progress-lookup row of a case number that is not a number at all.
+_NO_CASE = 0
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "html_lang": "zh-Hans",
+        "title": "社会保险关系转移进度查询",
+        "intro": "请输入转移申请的业务编号和本人身份证号码，两者一致方可查询办理进度。",
+        "case_number": "业务编号",
+        "person_id": "身份证号码",
+        "submit": "查询",
+        "switch": "English",
+        "no_match": "未查询到与所填业务编号和身份证号码相符的转移申请，请核对后重新输入。",
+        "rate_limited": "查询次数过多，请在{minutes}分钟后再试。",
+        "masked_id": "身份证号码",
+        "steps_done": "已办理环节",
+        "step": "环节",
+        "date": "办理日期",
+        "none_done": "尚无已办理环节。",
+        "running": "当前办理环节",
+        "agency": "办理机构",
+        "committed_due": "承诺办结日期",
+        "statutory_due": "法定办结日期",
+        "current_state": "当前状态",
+        "waiting": "当前没有经办机构正在办理的环节。",
+        "finished": "本次转移已办结。",
+        "again": "查询其他业务",
+        "note": "本页仅显示办理进度，不显示个人其他信息。",
+    },
+    "en": {
+        "html_lang": "en",
+        "title": "Social insurance transfer: progress",
+        "intro": "Enter the case number of the transfer and your ID number; both must match.",
+        "case_number": "Case number",
+        "person_id": "ID number",
+        "submit": "Show progress",
+        "switch": "中文",
+        "no_match": "No transfer matches this case number and ID number. "
+                    "Check both and try again.",
+        "rate_limited": "Too many tries. Try again in {minutes} minutes.",
+        "masked_id": "ID number",
+        "steps_done": "Steps done",
+        "step": "Step",
+        "date": "Date",
+        "none_done": "No step has been done yet.",
+        "running": "Step now running",
+        "agency": "Agency",
+        "committed_due": "Committed due date",
+        "statutory_due": "Statutory due date",
+        "current_state": "Current state",
+        "waiting": "No agency is working on this case right now.",
+        "finished": "This transfer is finished.",
+        "again": "Look up another case",
+        "note": "This page shows the progress only, nothing else about you.",
+    },
+}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+#: Personal data: never cached or sent on as a referrer; no scripts, no frames.
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+_templates = Environment(loader=PackageLoader("workflow.api", "templates"), autoescape=True,
+                         trim_blocks=True, lstrip_blocks=True)
+
+
+def format_date(day: dt.date, lang: str) -> str:
+    """``2026年11月24日`` in Chinese, ``24 November 2026`` in English."""
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DoneStep:
+    title: str
+    on: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningStep:
+    title: str
+    agency_name: str
+    agency_code: str
+    committed_due: str | None
+    statutory_due: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """All the page shows of a case: nothing else of it reaches the template."""
+
+    case_number: int
+    person_id_masked: str
+    done: tuple[DoneStep, ...]
+    running: tuple[RunningStep, ...]
+    state: str  # the current state's title, for when no step is running
+    finished: bool
+
+
+def progress_of(engine: Engine, case_id: int, lang: str) -> Progress:
+    """The progress of a case as the page shows it, titles and agency names in ``lang``."""
+    case = engine.get(case_id)
+    definition = engine.registry.get(case.definition, case.definition_version)
+    done = tuple(
+        DoneStep(definition.title("state", h.to_state, lang), format_date(h.business_date, lang))
+        for h in engine.history(case_id)
+        # Steps that change the state; attaching documents or correcting a date is no step.
+        if h.from_state != h.to_state)
+    running = tuple(
+        RunningStep(definition.title("span", s.name, lang),
+                    engine.divisions.name_of(s.owner_agency) or s.owner_agency, s.owner_agency,
+                    None if s.committed_due_on is None else format_date(s.committed_due_on, lang),
+                    format_date(s.due_on, lang))
+        for s in engine.spans(case_id) if s.ended_on is None)
+    return Progress(case.id, case.person_id_masked, done, running,
+                    definition.title("state", case.state, lang),
+                    case.state in definition.final_states)
+
+
+def _case_number(text: str) -> int | None:
+    """The case number typed (full-width digits and padding allowed), or None."""
+    value = str(normalise(text))
+    if not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 1 <= number <= _CASE_MAX else None
+
+
+def _matches(engine: Engine, case_id: int | None, person_id: str) -> bool:
+    """Whether the case exists and was opened for this ID number (compared in constant time)."""
+    if case_id is None:
+        return False
+    try:
+        number = check_person_id(person_id)
+    except InvalidInput:
+        return False
+    try:
+        case = engine.get(case_id)
+    except CaseNotFound:
+        return False
+    return hmac.compare_digest(number.encode(), case.person_id.encode())
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang", LANGS[0])
+    return lang if lang in LANGS else LANGS[0]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def _page(request: Request, status: int = 200, headers: dict[str, str] | None = None,
+          **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    other = "en" if lang == "zh" else "zh"
+    html = _templates.get_template("progress.html").render(
+        lang=lang, t=LABELS[lang], switch_url=f"?lang={other}", action=f"?lang={lang}",
+        **context)
+    return HTMLResponse(html, status_code=status, headers={**_HEADERS, **(headers or {})})
+
+
+def router() -> APIRouter:
+    """The progress page's routes (``/progress``); the host app sets ``app.state.engine``."""
+    pages = APIRouter(tags=["progress"], include_in_schema=False)
+
+    @pages.get("/progress", response_class=HTMLResponse)
+    def form(request: Request) -> HTMLResponse:
+        return _page(request)
+
+    @pages.post("/progress", response_class=HTMLResponse)
+    def look_up(request: Request, case_number: Annotated[str, Form()] = "",
+                person_id: Annotated[str, Form()] = "") -> HTMLResponse:
+        engine: Engine = request.app.state.engine
+        access = engine.access_service
+        client = _client(request)
+        case_id = _case_number(case_number) if len(case_number) <= _FIELD_MAX else None
+        key = _NO_CASE if case_id is None else case_id
+        try:
+            access.check_progress_rate(client, key)
+        except RateLimited as exc:
+            minutes = engine.settings.progress_window_minutes
+            return _page(request, 429, {"Retry-After": str(exc.retry_after)},
+                         error=LABELS[_lang(request)]["rate_limited"].format(minutes=minutes))
+        matched = len(person_id) <= _FIELD_MAX and _matches(engine, case_id, person_id)
+        access.record_lookup(client, key, matched)
+        if not matched:
+            return _page(request, error=LABELS[_lang(request)]["no_match"])
+        assert case_id is not None
+        progress = progress_of(engine, case_id, _lang(request))
+        access.record_progress_read(case_id)
+        return _page(request, progress=progress)
+
+    return pages
+
+
+__all__ = ["LABELS", "Progress", "format_date", "progress_of", "router"]
