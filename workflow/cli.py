@@ -660,9 +660,11 @@ def serve(
                     log_level=log_level)
         return
     engine.close()
+    from .api.app import LOG_LEVEL_ENV
     from .store import URL_ENV
 
     os.environ[URL_ENV] = engine.url
+    os.environ[LOG_LEVEL_ENV] = str(settings.log_level)
     if settings.definitions is not None:
         os.environ["SSTRANSFER_DEFINITIONS"] = str(settings.definitions)
     if settings_file is not None:

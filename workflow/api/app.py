@@ -44,9 +44,22 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
     return app
 
 
+#: The log level (a number, as :mod:`logging` names them) ``sstransfer serve`` hands its workers.
+LOG_LEVEL_ENV = "SSTRANSFER_LOG_LEVEL"
+
+
 def from_environment() -> FastAPI:
     """The app for ``uvicorn --factory`` (each worker process builds its own engine from
-    ``$SSTRANSFER_DATABASE_URL``, ``$SSTRANSFER_DEFINITIONS`` and ``$SSTRANSFER_SETTINGS``)."""
+    ``$SSTRANSFER_DATABASE_URL``, ``$SSTRANSFER_DEFINITIONS`` and ``$SSTRANSFER_SETTINGS``,
+    and logs to stderr at ``$SSTRANSFER_LOG_LEVEL`` and above, like the command line)."""
+    level = os.environ.get(LOG_LEVEL_ENV, "")
+    if level.isdigit():
+        import sys
+
+        import structlog
+
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(int(level)),
+                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     return create_app(Engine(definitions=os.environ.get("SSTRANSFER_DEFINITIONS") or None),
                       close_engine=True)
 
