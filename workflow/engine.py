@@ -72,7 +72,8 @@ class Engine:
                                         self.definitions.commitments)
         self.scheduling = Scheduling(self.store.scheduling, self.settings)
         self.alert_service = AlertService(self.store.alerts, self.scheduling, self.calendar,
-                                          self.settings, self.registry)
+                                          self.settings, self.registry,
+                                          inbox=self.store.inbox)
         self.report_service = ReportService(self.store.reports, self.calendar, self.settings,
                                             self.registry.get, self.divisions.name_of)
         self.access_service = AccessService(self.store.access, self.settings)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from ..engine import Engine
 from ..errors import RateLimited, WorkflowError
-from . import progress
+from . import dashboard, progress
 from .problems import problem
 from .routes import router
 
@@ -32,6 +32,7 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
     app.state.engine = engine
     app.include_router(router())
     app.include_router(progress.router())
+    app.include_router(dashboard.router())
 
     @app.exception_handler(WorkflowError)
     async def refused(request: Request, exc: WorkflowError) -> JSONResponse:

@@ -9,8 +9,9 @@ instance at a time, every write fenced by the lease's generation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -28,7 +29,7 @@ from ..core.deadlines import changed_years, span_due
 from ..core.views import ScanResult
 from ..settings import Settings
 from ..store.connection import now
-from ..store.port import AlertStore
+from ..store.port import AlertStore, InboxStore
 from ..store.scheduling import Lease
 from ..store.tables import Alert
 from .definitions import DefinitionRegistry
@@ -38,13 +39,31 @@ log = structlog.get_logger("sstransfer")
 _CHUNK = 5000
 
 
+@dataclasses.dataclass(frozen=True)
+class InboxItem:
+    """A running span in an agency's inbox, with its case and the alert levels it is at
+    (each with working days late; negative: left) on the day the inbox was read."""
+
+    span: Any  # span_id, name, owner, owner_agency, started_on, due_on, committed_due_on,
+    # provisional, case_id, definition_name, definition_version, insurance, state, person_name,
+    # origin, destination
+    levels: list[tuple[str, int]]
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxPage:
+    total: int  # running spans in the inbox
+    items: list[InboxItem]  # this page of them, soonest due first
+
+
 class AlertService:
     """The scan, alert delivery to callbacks, stored alerts and due-date recomputation."""
 
     def __init__(self, store: AlertStore, scheduling: Scheduling, calendar: WorkingCalendar,
-                 settings: Settings, definitions: DefinitionRegistry) -> None:
+                 settings: Settings, definitions: DefinitionRegistry, *,
+                 inbox: InboxStore | None = None) -> None:
         self.store, self.scheduling, self.calendar = store, scheduling, calendar
-        self.settings, self.definitions = settings, definitions
+        self.settings, self.definitions, self.inbox_store = settings, definitions, inbox
         self._subscribers: dict[str, Callable[[Alert], object]] = {}
 
     # --- the scan ---------------------------------------------------------------------------
@@ -160,6 +179,24 @@ class AlertService:
         return self.store.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
                                  run_id=run_id, limit=limit)
 
+    def inbox(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+              province: str | None = None, limit: int = 100, offset: int = 0) -> InboxPage:
+        """The running spans owned by ``agencies`` (or by the agencies of a 2-digit
+        ``province``), soonest due first, each classified as the scan would on ``as_of``
+        (due soon, overdue, escalated, past the statutory limit) on its agency's calendar."""
+        if self.inbox_store is None:
+            raise AssertionError("this AlertService was built without an inbox store")
+        total, rows = self.inbox_store.running_spans(agencies=agencies, province=province,
+                                                     limit=limit, offset=offset)
+        return InboxPage(total, [InboxItem(r, self.levels(r, as_of)) for r in rows])
+
+    def levels(self, span: Any, as_of: dt.date) -> list[tuple[str, int]]:
+        """The alert levels a running span (``due_on``, ``committed_due_on``,
+        ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
+        thresholds; each with working days late (negative: left)."""
+        return span_levels(span.due_on, span.committed_due_on, as_of,
+                           self.calendar.for_agency(span.owner_agency), self.settings)
+
     # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:
         """Recompute every running span whose counting window touches a year whose schedule
@@ -199,4 +236,4 @@ class AlertService:
         return changes
 
 
-__all__ = ["STATUTORY_BREACH", "AlertService"]
+__all__ = ["STATUTORY_BREACH", "AlertService", "InboxItem", "InboxPage"]

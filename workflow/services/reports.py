@@ -132,6 +132,15 @@ class OverdueReport:
         """Every overdue span by agency, most working days late first (streamed)."""
         return self._lines()
 
+    def scoped(self, keep: Callable[[str], bool]) -> OverdueReport:
+        """The report of the agencies ``keep(code)`` accepts only (a clerk's agency, a
+        supervisor's province): their summaries and their lines."""
+        agencies = {code: s for code, s in self.agencies.items() if keep(code)}
+        lines = self._lines
+        return dataclasses.replace(
+            self, agencies=agencies, total=sum(s.overdue for s in agencies.values()),
+            _lines=lambda: (x for x in lines() if keep(x.agency)))
+
 
 class ReportService:
     """Builds overdue reports from the report store, the calendar and the settings."""
@@ -404,6 +413,12 @@ def _chart(report: OverdueReport, words: _Words) -> str:
     return "".join(parts)
 
 
+def chart_svg(report: OverdueReport, lang: str | None = None) -> str:
+    """The report's chart as inline SVG markup in ``lang`` (the dashboard's overdue board
+    shows the same chart as the HTML report)."""
+    return _chart(report, _Words(report, check_language(lang or report.language)))
+
+
 def _html(report: OverdueReport, path: Path, words: _Words) -> None:
     """One self-contained, printable page: chart, summary, detail (streamed to the file)."""
     e = html.escape
@@ -469,4 +484,4 @@ svg text {{ font-size: 12px; font-family: inherit; }}
 
 
 __all__ = ["DETAIL_COLUMNS", "FORMATS", "LABELS", "OverdueReport", "ReportLabels", "ReportService",
-           "check_language", "check_target", "display_width", "write_report"]
+           "chart_svg", "check_language", "check_target", "display_width", "write_report"]

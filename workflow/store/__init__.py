@@ -21,6 +21,7 @@ from .connection import (
     sqlite_file,
     storage_error,
 )
+from .inbox import InboxRepository
 from .reports import ReportRepository
 from .scheduling import Lease, SchedulingRepository
 from .schema import check_revision, current_revision, ensure_schema, head_revision, upgrade
@@ -50,6 +51,7 @@ class SqlStore:
         self.scheduling = SchedulingRepository(db)
         self.reports = ReportRepository(db)
         self.access = AccessRepository(db)
+        self.inbox = InboxRepository(db)
 
     @classmethod
     def open(cls, url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,

@@ -93,6 +93,12 @@ class ReportStore(Protocol):
     def overdue_rows(self, as_of: dt.date) -> Iterator[Any]: ...
 
 
+class InboxStore(Protocol):
+    def running_spans(self, *, agencies: Sequence[str] | None = None,
+                      province: str | None = None, limit: int = 100,
+                      offset: int = 0) -> tuple[int, list[Any]]: ...
+
+
 class AccessStore(Protocol):
     def insert_token(self, values: Mapping[str, Any]) -> int: ...
     def token_by_hash(self, token_hash: str) -> ApiTokenRecord | None: ...
@@ -111,5 +117,5 @@ class AccessStore(Protocol):
                 case_id: int | None = None) -> int: ...
 
 
-__all__ = ["AccessStore", "AlertStore", "CaseStore", "CaseTransactionPort", "RecomputeTransactionPort",
-           "ReportStore", "SchedulingStore"]
+__all__ = ["AccessStore", "AlertStore", "CaseStore", "CaseTransactionPort", "InboxStore",
+           "RecomputeTransactionPort", "ReportStore", "SchedulingStore"]
