@@ -1,0 +1,280 @@
+"""The dashboard's pages, driven over HTTP against a running uvicorn server (SQLite and
+PostgreSQL): signing in, scoping to the user's agency, Chinese first with an English switch,
+steps fired from the case page, refusals shown in place, and the access log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    DESTINATION,
+    ORIGIN,
+    PERSON_ID,
+    full_documents,
+    open_case,
+    snapshot,
+)
+from tests.live import running
+from workflow.api import create_app
+from workflow.api.auth import TOKEN_COOKIE
+from workflow.api.dashboard import LANG_COOKIE
+from workflow.api.labels import LANGUAGES, WORDS
+
+
+@pytest.fixture
+def site(engine):
+    with running(create_app(engine)) as url:
+        yield url
+
+
+def _token(engine, actor: str, role: str, agency: str | None = None, **kw) -> str:
+    token, _ = engine.access_service.create_token(actor, role, agency, **kw)
+    return token
+
+
+@contextmanager
+def _signed_in(site: str, token: str) -> Iterator[httpx.Client]:
+    """A client signed in with ``token`` (its cookie kept, as a browser does)."""
+    with httpx.Client(base_url=site) as client:
+        r = client.post("/login", data={"token": token, "next": "/"})
+        assert r.status_code == 303 and r.headers["location"] == "/", r.text
+        yield client
+
+
+def _reads(engine) -> list[tuple[str, int, str, str]]:
+    return [(e.actor_id, e.case_id, e.view, e.via)
+            for e in engine.access_service.store.access_log(limit=1000)]
+
+
+def _without_access_log(rows: dict[str, list]) -> dict[str, list]:
+    return {name: value for name, value in rows.items() if name != "access_log"}
+
+
+def test_every_word_of_the_dashboard_is_given_in_chinese_and_english():
+    """One table of words: each has a Chinese and an English text with the same ``{...}``."""
+    assert LANGUAGES == ("zh", "en")
+    for key, (zh, en) in WORDS.items():
+        assert zh and en, key
+        assert sorted(re.findall(r"{(\w+)}", zh)) == sorted(re.findall(r"{(\w+)}", en)), key
+
+
+def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token_is_401(
+        engine, site):
+    """No cookie: every page redirects to /login (keeping where it was going); a wrong token
+    gets the message in place with 401; a right one an HttpOnly, SameSite=Strict cookie."""
+    case = open_case(engine)
+    with httpx.Client(base_url=site) as client:
+        for path in ("/", "/overdue", f"/cases/{case.id}", "/alerts", "/reports",
+                     "/reports/overdue.csv"):
+            r = client.get(path)
+            assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+        r = client.get("/login")
+        assert r.status_code == 200 and '<html lang="zh-CN">' in r.text and "访问令牌" in r.text
+        r = client.post("/login", data={"token": "not-a-token-at-all", "next": "/"})
+        assert r.status_code == 401 and 'role="alert"' in r.text and "令牌无效" in r.text
+        client.cookies.set(TOKEN_COOKIE, "not-a-token-at-all")
+        assert client.get("/").status_code == 303
+    token = _token(engine, "c-12", "clerk", DESTINATION)
+    with httpx.Client(base_url=site) as client:
+        r = client.post("/login", data={"token": token, "next": f"/cases/{case.id}"})
+        assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}"
+        cookie = r.headers["set-cookie"]
+        assert f"{TOKEN_COOKIE}=" in cookie and "HttpOnly" in cookie
+        assert "samesite=strict" in cookie.lower()
+        assert client.get(f"/cases/{case.id}").status_code == 200
+        r = client.post("/logout")
+        assert r.status_code == 200 and client.get("/").status_code == 303
+    # Where to go after signing in is a path of this site, never another host.
+    with httpx.Client(base_url=site) as client:
+        r = client.post("/login", data={"token": token, "next": "//evil.example/"})
+        assert r.headers["location"] == "/"
+
+
+def test_an_applicant_token_may_not_sign_in_to_the_dashboard(engine, site):
+    """The dashboard is for agency staff: an employer's token is refused at sign-in (403)."""
+    token = _token(engine, "hr-7", "employer")
+    r = httpx.post(f"{site}/login", data={"token": token})
+    assert r.status_code == 403 and "仅供经办机构人员使用" in r.text
+
+
+def test_the_inbox_lists_the_agency_s_running_spans_in_chinese_with_badges_and_logs_reads(
+        engine, site):
+    """The destination agency's inbox shows the running review span of a case received on
+    2025-09-26 (long overdue): names from the definitions, the agency by name, Chinese dates,
+    the overdue and escalated badges; the ID number never; one access-log row per case."""
+    case = open_case(engine)
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        r = client.get("/")
+    assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+    page = r.text
+    assert "440300 深圳市待办环节" in page and "张三" in page and "转入地审核" in page
+    assert "已申请（待受理）" in page and "2025年9月26日" in page
+    assert 'class="badge overdue"' in page and "升级督办" in page
+    assert f'href="/cases/{case.id}"' in page and PERSON_ID not in page
+    assert _reads(engine) == [("c-12", case.id, "inbox", "dashboard")]
+
+
+def test_a_province_supervisor_sees_the_spans_of_every_agency_of_the_province(engine, site):
+    """A supervisor granted province 44 sees the span owned by 440300 深圳市; a supervisor of
+    another province sees an empty inbox and no access-log row is written for them."""
+    case = open_case(engine)
+    with _signed_in(site, _token(engine, "s-44", "supervisor", province="44")) as client:
+        page = client.get("/").text
+    assert "张三" in page and "440300 深圳市" in page and "440000 广东省" in page
+    with _signed_in(site, _token(engine, "s-11", "supervisor", province="11")) as client:
+        page = client.get("/").text
+    assert "张三" not in page and "没有正在办理的环节" in page
+    assert _reads(engine) == [("s-44", case.id, "inbox", "dashboard")]
+
+
+def test_a_clerk_of_another_agency_sees_nothing_of_the_case(engine, site):
+    """A clerk of 110105 has an empty inbox, a 403 page for the case, cannot fire on it, and
+    their overdue board and report do not show it; nothing of theirs is in the access log."""
+    case = open_case(engine)
+    token = _token(engine, "c-99", "clerk", "110105")
+    before = snapshot(engine)
+    with _signed_in(site, token) as client:
+        assert "张三" not in client.get("/").text
+        r = client.get(f"/cases/{case.id}")
+        assert r.status_code == 403 and 'role="alert"' in r.text and "张三" not in r.text
+        r = client.post(f"/cases/{case.id}/fire", data={"trigger": "review",
+                                                       "version": str(case.version)})
+        assert r.status_code == 403 and "张三" not in r.text
+        assert "440300" not in client.get("/overdue").text
+        assert "张三" not in client.get("/reports/overdue.csv").text
+        assert client.get("/cases/999999").status_code == 404
+    after = snapshot(engine)
+    assert _without_access_log(after) == _without_access_log(before)
+    assert _reads(engine) == []
+
+
+def test_english_is_one_click_away_and_remembered_in_a_cookie(engine, site):
+    """``?lang=en`` shows the page in English (titles from the definitions, ISO dates) and
+    sets the language cookie; the next pages stay English until ``?lang=zh``."""
+    open_case(engine)
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        r = client.get("/", params={"lang": "en"})
+        assert '<html lang="en">' in r.text and "Inbox of 440300 深圳市" in r.text
+        assert "destination review" in r.text and "2025-09-26" in r.text
+        assert f"{LANG_COOKIE}=en" in r.headers["set-cookie"]
+        r = client.get("/overdue")
+        assert '<html lang="en">' in r.text and "Overdue board" in r.text
+        assert 'href="/overdue?lang=zh"' in r.text
+        r = client.get("/overdue", params={"lang": "zh"})
+        assert '<html lang="zh-CN">' in r.text and "逾期看板" in r.text
+
+
+def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
+    """The destination clerk sees the buttons of the triggers they may fire from 已申请 (by
+    their Chinese titles; withdraw on the applicant's behalf), the origin clerk none; the
+    destination clerk fires review and the case moves; the history names them."""
+    case = open_case(engine, documents=full_documents("pension_transfer"))
+    with _signed_in(site, _token(engine, "o-3", "clerk", ORIGIN)) as client:
+        page = client.get(f"/cases/{case.id}").text
+        assert "</button>" not in page.split("</header>")[1] and "没有可办理的事项" in page
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        page = client.get(f"/cases/{case.id}").text
+        assert re.findall(r'class="primary">([^<]*)</button>', page) == [
+            "审核", "不予受理", "告知补充材料", "撤回申请"]
+        assert PERSON_ID not in page and case.person_id_masked in page
+        r = client.post(f"/cases/{case.id}/fire",
+                        data={"trigger": "review", "version": str(case.version)})
+        assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}?done=review"
+        page = client.get(r.headers["location"]).text
+        assert 'role="status"' in page and "已办理：审核" in page and "已审核" in page
+    assert engine.get(case.id).state == "reviewed"
+    last = engine.history(case.id)[-1]
+    assert (last.trigger, last.actor_id, last.actor_role) == ("review", "c-12", "destination_clerk")
+    assert sorted(_reads(engine)) == [("c-12", case.id, "case", "dashboard")] * 2 + [
+        ("o-3", case.id, "case", "dashboard")]
+
+
+def test_a_refused_step_is_shown_in_place_and_writes_nothing(engine, site):
+    """Review without the application documents: the case page comes back with 422 and the
+    missing documents named in Chinese (role="alert"); a stale page version gives 409 with
+    its own message; an empty explanation is refused; nothing but the reads is written."""
+    case = open_case(engine, documents=["application_form"])
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        before = snapshot(engine)
+        _refused_in_place(client, case)
+    assert _without_access_log(snapshot(engine)) == _without_access_log(before)
+    assert engine.get(case.id).state == "applied"
+
+
+def _refused_in_place(client: httpx.Client, case) -> None:
+    r = client.post(f"/cases/{case.id}/fire", data={"trigger": "review",
+                                                   "version": str(case.version)})
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    refusal = re.search(r'<p class="alert" role="alert" id="refusal">(.*?)</p>', r.text)
+    assert refusal and "「审核」还缺以下材料" in refusal.group(1) and "参保缴费凭证" in refusal.group(1)
+    r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject",
+                                                   "version": str(case.version - 1),
+                                                   "explanation": "材料不全"})
+    assert r.status_code == 409 and "案件已被他人更新" in r.text
+    r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject", "explanation": " ",
+                                                   "version": str(case.version)})
+    assert r.status_code == 422 and "未办理" in r.text
+
+
+def test_what_a_user_wrote_is_escaped_on_the_case_page(engine, site):
+    """An explanation with markup is shown as text, never as markup."""
+    case = open_case(engine)
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        r = client.post(f"/cases/{case.id}/fire", data={
+            "trigger": "reject", "version": str(case.version),
+            "explanation": "<script>alert(1)</script>"}, follow_redirects=True)
+    assert r.status_code == 200 and engine.get(case.id).state == "rejected"
+    assert "<script>alert(1)</script>" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+
+
+def test_a_supervisor_reads_the_case_but_gets_no_buttons(engine, site):
+    """A supervisor of the agency reads the case (logged) and is told they take no steps."""
+    case = open_case(engine)
+    with _signed_in(site, _token(engine, "s-1", "supervisor", DESTINATION)) as client:
+        page = client.get(f"/cases/{case.id}").text
+    assert "主管可查阅案件，但不办理具体事项" in page and "</button>" not in page.split("</header>")[1]
+    assert _reads(engine) == [("s-1", case.id, "case", "dashboard")]
+
+
+def test_the_overdue_board_and_alerts_are_scoped_to_the_agency(engine, site):
+    """The board shows the report's chart and summary for the user's agency only; the alerts
+    page the alerts its agency's spans raised."""
+    open_case(engine)
+    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    engine.scan()
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        board = client.get("/overdue").text
+        alerts = client.get("/alerts").text
+    assert "<svg" in board and "440300 深圳市" in board and "310000 上海市" not in board
+    assert "逾期1–5个工作日" in board
+    assert "转入地审核" in alerts and "440300 深圳市" in alerts and "310000 上海市" not in alerts
+
+
+def test_the_overdue_report_downloads_in_the_page_s_language_scoped_to_the_agency(engine, site):
+    """CSV, XLSX and HTML download; the CSV has Chinese headers by default and English ones
+    after ``?lang=en``; only the user's agency's spans are in it; the reads are logged."""
+    mine = open_case(engine)
+    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # owned by 310000
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        assert "/reports/overdue.xlsx" in client.get("/reports").text
+        r = client.get("/reports/overdue.csv")
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert rows[0][0] == "经办机构" and [row[1] for row in rows[1:]] == [str(mine.id)]
+        assert rows[1][0] == "440300 深圳市" and PERSON_ID not in r.text
+        xlsx = client.get("/reports/overdue.xlsx")
+        assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+        html = client.get("/reports/overdue.html", params={"lang": "en"})
+        assert '<html lang="en">' in html.text and "310000" not in html.text
+        rows = list(csv.reader(io.StringIO(
+            client.get("/reports/overdue.csv").content.decode("utf-8-sig"))))
+        assert rows[0][0] == "owner agency"
+    assert ("c-12", mine.id, "report", "dashboard") in _reads(engine)
