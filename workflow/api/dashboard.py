@@ -152,6 +152,8 @@ class _Page:
         with the working days late."""
         if f"level_{level}" not in self.w:
             return level
+        if level == "due_soon" and days == 0:
+            return self.w["level_due_today"]
         return self.t(f"level_{level}", days=-days if level == "due_soon" else days)
 
     # --- responses --------------------------------------------------------------------------
@@ -263,7 +265,9 @@ def _case_page(page: _Page, principal: Principal, case: Case, *, status: int = 2
         "case.html", status, principal=principal, here=page.url(f"/cases/{case.id}"),
         case=case, definition=definition, history=engine.history(case.id), spans=spans,
         forms=forms, missing=missing, refusal=refusal, done=done,
-        kinds=list(definition.catalogue.kinds),
+        # What a clerk may ask for: the case's application documents, held or not (a held one
+        # may be found wanting).
+        kinds=definition.application_documents(case.applicant, case.channel),
         final=case.state in definition.final_states)
 
 

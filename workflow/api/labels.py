@@ -73,6 +73,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "owner_destination": ("转入地", "destination"),
     "owner_person": ("参保人", "person"),
     "level_due_soon": ("即将到期（剩{days}个工作日）", "due soon ({days} working day(s) left)"),
+    "level_due_today": ("今天到期", "due today"),
     "level_overdue": ("逾期{days}个工作日", "overdue {days} working day(s)"),
     "level_escalated": ("升级督办", "escalated"),
     "level_statutory_breach": ("超过法定时限", "past statutory limit"),

@@ -1,0 +1,79 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven with Playwright against
+a running uvicorn server, on SQLite and on PostgreSQL. A clerk signs in, opens the inbox,
+fires a step, sees a refusal in place, switches to English and downloads a report;
+screenshots are taken along the way."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from tests.browser import browser_page
+from tests.conftest import DESTINATION, full_documents, open_case
+from tests.live import running
+from workflow.api import create_app
+
+
+def _shot(page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0
+    return path
+
+
+def test_a_clerk_works_through_the_dashboard_in_a_real_browser(engine, tmp_path: Path):
+    """Sign in, inbox in Chinese, fire review from the case page, a refused review shown in
+    place with the missing documents, the English switch remembered, a report downloaded."""
+    ready = open_case(engine, documents=full_documents("pension_transfer"))
+    lacking = open_case(engine, documents=["application_form"], person_name="李四")
+    token, _ = engine.access_service.create_token("c-12", "clerk", DESTINATION)
+    with running(create_app(engine)) as site, browser_page() as page:
+        # Signing in: a page without the cookie goes to the login form, then back.
+        page.goto(f"{site}/")
+        assert page.url.startswith(f"{site}/login")
+        page.fill("#token", "wrong-token-wrong-token")
+        page.click("button[type=submit]")
+        assert "令牌无效" in page.get_by_role("alert").inner_text()
+        page.fill("#token", token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site}/")
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        assert page.get_by_role("heading", level=1).inner_text() == "440300 深圳市待办环节"
+        assert page.locator("#inbox tbody tr").count() == 2
+        _shot(page, tmp_path, "inbox")
+
+        # Firing a step: review the case that holds every application document.
+        page.click(f'#inbox a[href="/cases/{ready.id}"]')
+        page.wait_for_url(f"{site}/cases/{ready.id}")
+        page.locator('form:has(input[name=trigger][value=review]) button').click()
+        page.wait_for_url(f"{site}/cases/{ready.id}?done=review")
+        assert "已办理：审核" in page.get_by_role("status").inner_text()
+        _shot(page, tmp_path, "fired")
+        assert engine.get(ready.id).state == "reviewed"
+
+        # A refusal, shown in place: reviewing the case that lacks documents.
+        page.goto(f"{site}/cases/{lacking.id}")
+        page.locator('form:has(input[name=trigger][value=review]) button').click()
+        refusal = page.get_by_role("alert")
+        assert "「审核」还缺以下材料" in refusal.inner_text()
+        _shot(page, tmp_path, "refused")
+        assert engine.get(lacking.id).state == "applied"
+
+        # The English switch, remembered on the next pages.
+        page.goto(f"{site}/cases/{lacking.id}")
+        page.get_by_role("link", name="English").click()
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.get_by_role("heading", level=1).inner_text() == f"Case {lacking.id}: 李四"
+        page.get_by_role("link", name="Reports").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Reports"
+        _shot(page, tmp_path, "reports-en")
+
+        # A report downloaded in the page's language.
+        with page.expect_download() as info:
+            page.click('a[href="/reports/overdue.csv"]')
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(str(target))
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert target.name.endswith("-en.csv") and rows[0][0] == "owner agency"
+    assert sorted(int(row[1]) for row in rows[1:]) == sorted([ready.id, lacking.id])
