@@ -75,6 +75,8 @@ def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token
                      "/reports/overdue.csv"):
             r = client.get(path)
             assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+        r = client.post(f"/cases/{case.id}/fire", data={"trigger": "review", "version": "1"})
+        assert r.headers["location"] == f"/login?next=%2Fcases%2F{case.id}"
         r = client.get("/login")
         assert r.status_code == 200 and '<html lang="zh-CN">' in r.text and "访问令牌" in r.text
         r = client.post("/login", data={"token": "not-a-token-at-all", "next": "/"})
@@ -88,7 +90,8 @@ def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token
         cookie = r.headers["set-cookie"]
         assert f"{TOKEN_COOKIE}=" in cookie and "HttpOnly" in cookie
         assert "samesite=strict" in cookie.lower()
-        assert client.get(f"/cases/{case.id}").status_code == 200
+        r = client.get(f"/cases/{case.id}")
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
         r = client.post("/logout")
         assert r.status_code == 200 and client.get("/").status_code == 303
     # Where to go after signing in is a path of this site, never another host.
@@ -119,6 +122,25 @@ def test_the_inbox_lists_the_agency_s_running_spans_in_chinese_with_badges_and_l
     assert 'class="badge overdue"' in page and "升级督办" in page
     assert f'href="/cases/{case.id}"' in page and PERSON_ID not in page
     assert _reads(engine) == [("c-12", case.id, "inbox", "dashboard")]
+
+
+def test_the_inbox_shows_both_due_dates_where_the_agency_committed_to_a_shorter_limit(
+        db_url, tmp_path):
+    """With 440300's committed 7-working-day review (the demo's limits), the inbox shows the
+    committed and the statutory due date, and the span past both gets the 超过法定时限 badge."""
+    from workflow import Engine
+    from workflow.demo import demo_definitions
+    from workflow.loading import shipped_definitions_dir
+
+    folder = demo_definitions(shipped_definitions_dir(), tmp_path / "definitions")
+    with Engine(db_url, definitions=folder) as engine, running(create_app(engine)) as site:
+        open_case(engine)
+        with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+            page = client.get("/").text
+    # Received 2025-09-26: committed due after 7 working days, statutory after 15 (the National
+    # Day holiday falls between).
+    assert "2025年10月13日" in page and "2025年10月23日" in page
+    assert 'class="badge statutory_breach"' in page and "超过法定时限" in page
 
 
 def test_a_province_supervisor_sees_the_spans_of_every_agency_of_the_province(engine, site):
@@ -278,3 +300,22 @@ def test_the_overdue_report_downloads_in_the_page_s_language_scoped_to_the_agenc
             client.get("/reports/overdue.csv").content.decode("utf-8-sig"))))
         assert rows[0][0] == "owner agency"
     assert ("c-12", mine.id, "report", "dashboard") in _reads(engine)
+
+
+def test_the_case_page_is_accessible_without_javascript(engine, site):
+    """Every form field has a label, every table column a header, no script at all; the
+    page prints without the forms (print CSS)."""
+    case = open_case(engine, documents=["application_form"])
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        page = client.get(f"/cases/{case.id}").text
+    assert "<script" not in page and "@media print" in page and ":focus-visible" in page
+    for field in re.findall(r"<(?:input|textarea)\b[^>]*>", page):
+        if 'type="hidden"' in field:
+            continue
+        if 'type="checkbox"' in field:
+            assert re.search(r"<label><input[^>]*" + re.escape(field[len("<input"):]), page), field
+            continue
+        ident = re.search(r'id="([^"]+)"', field)
+        assert ident and f'for="{ident.group(1)}"' in page, field
+    for table in re.findall(r"<table>.*?</table>", page, re.S):
+        assert '<th scope="col">' in table

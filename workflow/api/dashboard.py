@@ -51,8 +51,9 @@ ALERTS_SHOWN = 200
 _MEDIA = {"csv": "text/csv; charset=utf-8",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "html": "text/html; charset=utf-8"}
-#: Trigger form fields that are lists (checkboxes).
-_LIST_INPUTS = ("documents_needed",)
+#: Pages name people: no shared cache keeps them, no browser cache after signing out.
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 
 
 @jinja2.pass_context
@@ -171,7 +172,7 @@ class _Page:
             page=self, lang=self.lang, html_lang="zh-CN" if self.lang == "zh" else "en",
             w=self.w, t=self.t, principal=principal, switch=f"{here}{sep}lang={other}",
             base=self.base, today=today(), **{"nav": None, **context})
-        response = HTMLResponse(body, status_code=status)
+        response = HTMLResponse(body, status_code=status, headers=_PRIVATE)
         self.remember(response)
         return response
 
@@ -187,15 +188,15 @@ class _Page:
         return response
 
 
-def _signed_in(page: _Page) -> Principal | Response:
+def _signed_in(page: _Page, back: str | None = None) -> Principal | Response:
     """The signed-in agency staff member, or the response to send instead: to ``/login``
-    without a valid token, a 403 page for anyone who is not clerk or supervisor."""
+    without a valid token (then back to this page, or to ``back`` after a form was posted),
+    a 403 page for anyone who is not clerk or supervisor."""
     try:
         principal = page.engine.access_service.authenticate(bearer(page.request))
     except NotAuthenticated:
-        here = page.request.url.path
-        query = page.request.url.query
-        wanted = here + (f"?{query}" if query else "")
+        url = page.request.url
+        wanted = back or url.path + (f"?{url.query}" if url.query else "")
         return page.redirect(f"/login?next={quote(wanted, safe='')}")
     if not (principal.is_clerk or principal.is_supervisor):
         return page.render("message.html", 403, principal=principal,
@@ -392,7 +393,7 @@ def router(prefix: str = "") -> APIRouter:
     @pages.post("/cases/{case_id}/fire")
     async def fire(request: Request, case_id: int) -> Response:
         page = page_of(request)
-        principal = _signed_in(page)
+        principal = _signed_in(page, back=page.url(f"/cases/{case_id}"))
         if isinstance(principal, Response):
             return principal
         case = readable(page, principal, case_id)
@@ -472,8 +473,8 @@ def router(prefix: str = "") -> APIRouter:
         page.engine.access_service.record_reads(
             principal, [line.case_id for line in report.lines()], "report", "dashboard")
         name = f"overdue-{report.as_of.isoformat()}-{page.lang}.{fmt}"
-        response = Response(content, media_type=_MEDIA[fmt],
-                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        response = Response(content, media_type=_MEDIA[fmt], headers={
+            **_PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
         page.remember(response)
         return response
 

@@ -52,6 +52,7 @@ WORDS: dict[str, tuple[str, str]] = {
                     "Running spans, soonest due first (by the committed limit where there is one)."),
     "inbox_empty": ("没有正在办理的环节。", "No running spans."),
     "inbox_count": ("共{total}个环节，显示第{first}–{last}个。", "{total} span(s); showing {first}–{last}."),
+    "pages": ("分页", "Pages"),
     "previous": ("上一页", "Previous page"),
     "next": ("下一页", "Next page"),
     "case": ("案件", "Case"),
