@@ -492,8 +492,11 @@ def _span_titles(page: _Page, alerts: Iterable[Any]) -> dict[int, str]:
             except CaseNotFound:  # pragma: no cover - alerts outlive no case
                 cases[a.case_id] = None
         case = cases[a.case_id]
-        titles[a.id] = a.subject if case is None or a.span_id is None else page.title(
-            "span", a.subject, page.definition(case.definition, case.definition_version))
+        if a.span_id is None:  # an advisory of the case, not of one span
+            titles[a.id] = page.w.get(f"advisory_{a.subject}", a.subject)
+        else:
+            titles[a.id] = a.subject if case is None else page.title(
+                "span", a.subject, page.definition(case.definition, case.definition_version))
     return titles
 
 __all__ = ["LANG_COOKIE", "Scope", "router"]

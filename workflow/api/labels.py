@@ -79,6 +79,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "level_escalated": ("升级督办", "escalated"),
     "level_statutory_breach": ("超过法定时限", "past statutory limit"),
     "level_advisory": ("提示", "advisory"),
+    "advisory_different_place_registration": (
+        "养老保险已接续而医疗保险未接续（异地登记提示）",
+        "pension continued while medical insurance is not (different-place registration)"),
     "running": ("办理中", "running"),
     # the overdue board
     "overdue_title": ("逾期看板", "Overdue board"),
