@@ -143,6 +143,24 @@ def test_the_inbox_shows_both_due_dates_where_the_agency_committed_to_a_shorter_
     assert 'class="badge statutory_breach"' in page and "超过法定时限" in page
 
 
+def test_the_inbox_is_sorted_by_due_date_and_paged(engine):
+    """The inbox query: running spans of the agency only, soonest due first, counted whole
+    and read one page at a time; each classified as the scan would on the day."""
+    import datetime as dt
+
+    late = open_case(engine, on=dt.date(2025, 9, 1))
+    early = open_case(engine, on=dt.date(2025, 8, 1))
+    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    as_of = dt.date(2025, 9, 3)
+    page = engine.alert_service.inbox(as_of, agencies=[DESTINATION], limit=1)
+    assert page.total == 2 and [i.span.case_id for i in page.items] == [early.id]
+    assert [level for level, _ in page.items[0].levels] == ["overdue", "escalated"]
+    page = engine.alert_service.inbox(as_of, agencies=[DESTINATION], limit=1, offset=1)
+    assert [i.span.case_id for i in page.items] == [late.id] and page.items[0].levels == []
+    page = engine.alert_service.inbox(as_of, province="44")
+    assert page.total == 2 and {i.span.owner_agency for i in page.items} == {DESTINATION}
+
+
 def test_a_province_supervisor_sees_the_spans_of_every_agency_of_the_province(engine, site):
     """A supervisor granted province 44 sees the span owned by 440300 深圳市; a supervisor of
     another province sees an empty inbox and no access-log row is written for them."""
