@@ -21,6 +21,8 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
@@ -301,10 +303,15 @@ def router(prefix: str = "") -> APIRouter:
         page = page_of(request)
         return page.render("login.html", next=_safe_next(request.query_params.get("next"), prefix))
 
+    # The forms are read asynchronously; what they do (database calls) runs in the thread pool,
+    # like the other pages, so that a slow database never stalls the event loop.
     @pages.post("/login")
     async def login(request: Request) -> Response:
-        page = page_of(request)
         form = await request.form()
+        return await run_in_threadpool(sign_in, request, form)
+
+    def sign_in(request: Request, form: FormData) -> Response:
+        page = page_of(request)
         token, wanted = str(form.get("token") or "").strip(), str(form.get("next") or "")
         try:
             principal = page.engine.access_service.authenticate(token)
@@ -392,6 +399,10 @@ def router(prefix: str = "") -> APIRouter:
 
     @pages.post("/cases/{case_id}/fire")
     async def fire(request: Request, case_id: int) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(fire_step, request, case_id, form)
+
+    def fire_step(request: Request, case_id: int, form: FormData) -> Response:
         page = page_of(request)
         principal = _signed_in(page, back=page.url(f"/cases/{case_id}"))
         if isinstance(principal, Response):
@@ -399,7 +410,6 @@ def router(prefix: str = "") -> APIRouter:
         case = readable(page, principal, case_id)
         if isinstance(case, Response):
             return case
-        form = await request.form()
         trigger = str(form.get("trigger") or "")
 
         def given(name: str) -> str | None:
