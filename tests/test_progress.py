@@ -182,6 +182,6 @@ def test_the_page_is_chinese_first_with_an_english_switch(engine, site):
         in english.text and '<label for="person_id">ID number</label>' in english.text
     text = main_of(look_up(site, case.id, PERSON_ID, lang="en"))
     assert ("Step now running destination review Agency 深圳市 (440300) "
-            "Committed due date 13 October 2025 Statutory due date 23 October 2025 "
-            "Steps done Step Date applied (awaiting review) 26 September 2025") in text
+            "Committed due date 2025-10-13 Statutory due date 2025-10-23 "
+            "Steps done Step Date applied (awaiting review) 2025-09-26") in text
     assert "Too many" not in text and "业务编号" not in text

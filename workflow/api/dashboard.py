@@ -28,7 +28,7 @@ from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
 from ..core.rules import CaseFacts, decide, parse_date, today
-from ..core.views import Case
+from ..core.views import Case, format_date
 from ..engine import Engine
 from ..errors import (
     CaseNotFound,
@@ -41,7 +41,7 @@ from ..errors import (
 from ..services.access import Principal
 from ..services.reports import FORMATS, LABELS, OverdueReport, chart_svg, write_report
 from .auth import TOKEN_COOKIE, bearer, get_engine
-from .labels import LANGUAGES, format_date, words
+from .labels import LANGUAGES, words
 from .problems import status_of
 
 #: The dashboard remembers the language chosen with ``?lang=`` in this cookie.

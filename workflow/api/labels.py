@@ -6,7 +6,6 @@ named by the definitions' titles, agencies by their GB/T 2260 names.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 #: The dashboard's languages, the first the default.
@@ -169,16 +168,9 @@ def words(lang: str) -> dict[str, str]:
     return {key: pair[index] for key, pair in WORDS.items()}
 
 
-def format_date(day: dt.date | None, lang: str) -> str:
-    """2026年11月24日 in Chinese, 2026-11-24 in English; an en dash for no date."""
-    if day is None:
-        return "–"
-    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.isoformat()
-
-
 def text(table: Mapping[str, str], key: str, **values: object) -> str:
     """A word of ``table`` with its ``{...}`` filled in."""
     return table[key].format(**values)
 
 
-__all__ = ["LANGUAGES", "WORDS", "format_date", "text", "words"]
+__all__ = ["LANGUAGES", "WORDS", "text", "words"]

@@ -13,7 +13,6 @@ access log. Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hmac
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
 from ..core.rules import check_person_id, normalise
+from ..core.views import format_date
 from ..engine import Engine
 from ..errors import CaseNotFound, InvalidInput, RateLimited
 
@@ -86,8 +86,6 @@ LABELS: dict[str, dict[str, str]] = {
         "note": "This page shows the progress only, nothing else about you.",
     },
 }
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
 
 #: Personal data: never cached or sent on as a referrer; no scripts, no frames.
 _HEADERS = {
@@ -100,13 +98,6 @@ _HEADERS = {
 
 _templates = Environment(loader=PackageLoader("workflow.api", "templates"), autoescape=True,
                          trim_blocks=True, lstrip_blocks=True)
-
-
-def format_date(day: dt.date, lang: str) -> str:
-    """``2026年11月24日`` in Chinese, ``24 November 2026`` in English."""
-    if lang == "zh":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,4 +224,4 @@ def router() -> APIRouter:
     return pages
 
 
-__all__ = ["LABELS", "Progress", "format_date", "progress_of", "router"]
+__all__ = ["LABELS", "Progress", "progress_of", "router"]

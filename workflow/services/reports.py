@@ -17,6 +17,7 @@ from ..core.definitions import LANGUAGES, Definition
 from ..core.divisions import name_of
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
 from ..core.rules import mask_person_id
+from ..core.views import format_date
 from ..errors import InvalidInput, WorkflowError
 from ..settings import Settings
 from ..store.port import ReportStore
@@ -227,7 +228,7 @@ class _Words:
         return f"{code} {name}" if name else code
 
     def date(self, day: dt.date) -> str:
-        return f"{day.year}年{day.month}月{day.day}日" if self.lang == "zh" else day.isoformat()
+        return format_date(day, self.lang)
 
     def detail_header(self) -> list[str]:
         return list(self.labels.detail)
