@@ -2,53 +2,463 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.conftest import DESTINATION, PERSON_ID, full_documents, open_case
+from tests.conftest import (
+    BACKENDS,
+    DESTINATION,
+    ORIGIN,
+    OTHER_PERSON_ID,
+    PERSON_ID,
+    RECEIVED,
+    fresh_database,
+    full_documents,
+    open_case,
+    snapshot,
+)
 from tests.live import running
-from workflow.api import create_app
+from workflow import Engine
+from workflow.api import create_app, router
+from workflow.store import TABLES
+
+#: The day the destination review of a case received on RECEIVED is late (due 2025-10-23).
+LATE = dt.date(2025, 11, 3)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request, tmp_path_factory):
+    """One engine and one running server per module and database (starting them for every
+    test would take most of the time); each test starts from empty tables (:func:`engine`)."""
+    module = request.module.__name__.rpartition(".")[2]
+    url = fresh_database(request.param, tmp_path_factory.mktemp(module), name=module)
+    with Engine(url) as shared, running(create_app(shared)) as base:
+        yield shared, base
 
 
 @pytest.fixture
-def api(engine):
-    with running(create_app(engine)) as url:
-        yield url
+def engine(served):
+    """The module's engine on empty tables (the registered definitions kept)."""
+    shared, _ = served
+    with shared.db.begin() as conn:
+        for table in reversed(TABLES):
+            if table.name != "workflow_definition":
+                conn.execute(table.delete())
+    return shared
 
 
-def _token(engine, actor, role, agency=None, **kw) -> dict[str, str]:
+@pytest.fixture
+def api(served):
+    """The base URL of the module's server, serving :func:`engine`."""
+    return served[1]
+
+
+def bearer(engine, actor, role, agency=None, **kw) -> dict[str, str]:
+    """The Authorization header of a new API token for (actor, role, agency)."""
     token, _ = engine.access_service.create_token(actor, role, agency, **kw)
     return {"Authorization": f"Bearer {token}"}
 
 
+def application(**overrides) -> dict:
+    body = dict(definition="pension_transfer", person_id=PERSON_ID, person_name="张三",
+                origin=ORIGIN, destination=DESTINATION, channel="counter",
+                documents=full_documents("pension_transfer"), on=RECEIVED.isoformat())
+    body.update(overrides)
+    return body
+
+
+def refused_over_http(engine, call, status: int, code: str) -> dict:
+    """Make a request that must be refused with ``status`` and ``code``; prove the database
+    is unchanged; return the problem's details."""
+    before = snapshot(engine)
+    r = call()
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["code"] == code and body["message"] and set(body) == {"code", "message", "details"}
+    assert snapshot(engine) == before
+    return body["details"]
+
+
 def test_a_request_without_a_valid_token_is_refused_with_401_and_writes_nothing(engine, api):
+    """No credential, or an unknown one: 401 ``not_authenticated``, and no access log row."""
     case = open_case(engine)
     for headers in ({}, {"Authorization": "Bearer not-a-token-at-all"}):
         r = httpx.get(f"{api}/api/v1/cases/{case.id}", headers=headers)
         assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+        assert r.headers["WWW-Authenticate"] == "Bearer"
     assert engine.access_service.store.access_log(limit=10) == []
 
 
 def test_the_actor_comes_from_the_token_and_a_clerk_of_another_agency_may_not_read(engine, api):
+    """A clerk of the destination reads the case (ID number masked, ETag the version); a clerk
+    of an unrelated agency is refused 403."""
     case = open_case(engine)
-    mine = _token(engine, "c-12", "clerk", DESTINATION)
+    mine = bearer(engine, "c-12", "clerk", DESTINATION)
     r = httpx.get(f"{api}/api/v1/cases/{case.id}", headers=mine)
     assert r.status_code == 200 and r.json()["id"] == case.id
-    assert PERSON_ID not in r.text and r.headers["ETag"] == f'"{case.id}-{case.version}"'
-    other = _token(engine, "c-99", "clerk", "110105")
-    r = httpx.get(f"{api}/api/v1/cases/{case.id}", headers=other)
-    assert r.status_code == 403 and r.json()["code"] == "not_permitted"
+    assert PERSON_ID not in r.text and "person_id" not in r.json()
+    assert r.json()["person_id_masked"] == case.person_id_masked
+    assert r.headers["ETag"] == f'"{case.id}-{case.version}"'
+    other = bearer(engine, "c-99", "clerk", "110105")
+    details = refused_over_http(engine, lambda: httpx.get(f"{api}/api/v1/cases/{case.id}",
+                                                          headers=other), 403, "not_permitted")
+    assert details == {"may_act": []}
 
 
 def test_firing_a_step_as_the_token_s_clerk_moves_the_case_and_a_stale_etag_is_409(engine, api):
-    case = open_case(engine, documents=full_documents("pension_transfer"))
-    clerk = _token(engine, "c-12", "clerk", DESTINATION)
+    """The step is recorded as the token's actor; a second step on the old ETag is 409."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
     etag = httpx.get(f"{api}/api/v1/cases/{case.id}", headers=clerk).headers["ETag"]
     r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", headers={**clerk, "If-Match": etag},
                    json={"trigger": "review"})
     assert r.status_code == 200, r.text
-    assert r.json()["state"] == "reviewed"
-    assert engine.history(case.id)[-1].actor_id == "c-12"
-    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", headers={**clerk, "If-Match": etag},
-                   json={"trigger": "send_letter"})
-    assert r.status_code == 409 and r.json()["code"] == "concurrent_update"
+    assert r.json()["state"] == "reviewed" and r.headers["ETag"] != etag
+    last = engine.history(case.id)[-1]
+    assert (last.actor_id, last.actor_role, last.actor_agency) == (
+        "c-12", "destination_clerk", DESTINATION)
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/{case.id}/fire", headers={**clerk, "If-Match": etag},
+        json={"trigger": "send_letter"}), 409, "concurrent_update")
+    assert details == {"case_id": case.id, "expected_version": case.version}
+
+
+def test_an_applicant_token_opens_its_own_case_and_the_body_may_not_name_an_actor(engine, api):
+    """POST /cases as an employer's token: 201 with Location and ETag, the applicant and
+    opening actor are the token's. A body that names an actor is refused 422 (problem shape)
+    and writes nothing."""
+    employer = bearer(engine, "hr-7", "employer")
+    r = httpx.post(f"{api}/api/v1/cases", headers=employer, json=application())
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert r.headers["Location"] == f"/api/v1/cases/{case['id']}"
+    assert r.headers["ETag"] == f'"{case["id"]}-{case["version"]}"'
+    assert (case["applicant"], case["applicant_id"], case["state"]) == ("employer", "hr-7", "applied")
+    assert PERSON_ID not in r.text
+    opened = engine.history(case["id"])[0]
+    assert (opened.actor_id, opened.actor_role) == ("hr-7", "employer")
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases", headers=employer,
+        json=application(actor={"id": "c-12", "role": "destination_clerk"})),
+        422, "invalid_input")
+    assert [e["field"] for e in details["errors"]] == ["body.actor"]
+
+
+def test_a_clerk_token_opens_at_its_counter_and_a_supervisor_may_not_open(engine, api):
+    """A clerk of the destination opens a case for the person (as destination clerk); a
+    supervisor's token is refused 403 naming who may open it."""
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = httpx.post(f"{api}/api/v1/cases", headers=clerk, json=application(applicant="self"))
+    assert r.status_code == 201, r.text
+    assert engine.history(r.json()["id"])[0].actor_role == "destination_clerk"
+    boss = bearer(engine, "s-1", "supervisor", DESTINATION)
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases", headers=boss, json=application(applicant="self")),
+        403, "not_permitted")
+    assert details["may_act"] == [{"role": "self", "agency": None},
+                                  {"role": "destination_clerk", "agency": DESTINATION}]
+
+
+def test_a_csv_upload_opens_every_line_or_none_and_names_the_refused_line(engine, api):
+    """POST /cases/import: a good file opens one case per line (201 with their ids); a file
+    with a bad ID number on line 3 is refused as ``invalid_row`` with line 3, writing nothing."""
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    header = "definition,person_id,person_name,origin,destination,applicant,channel,documents,received_on\n"
+    docs = ";".join(full_documents("pension_transfer"))
+
+    def line(pid: str) -> str:
+        return f"pension_transfer,{pid},张三,{ORIGIN},{DESTINATION},self,counter,{docs},2025-09-26\n"
+
+    good = (header + line(PERSON_ID) + line(OTHER_PERSON_ID)).encode("utf-8")
+    r = httpx.post(f"{api}/api/v1/cases/import", headers=clerk,
+                   files={"file": ("applications.csv", good, "text/csv")})
+    assert r.status_code == 201, r.text
+    ids = r.json()["case_ids"]
+    assert r.json()["count"] == 2 and [engine.get(i).person_id for i in ids] == [
+        PERSON_ID, OTHER_PERSON_ID]
+    bad = (header + line(OTHER_PERSON_ID) + line("123456")).encode("gb18030")
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/import", headers=clerk,
+        files={"file": ("applications.csv", bad, "text/csv")}), 422, "invalid_row")
+    assert details["line"] == 3 and details["error"]["code"] == "invalid_input"
+
+
+def test_refusals_name_the_missing_documents_and_the_allowed_triggers(engine, api):
+    """A review without the application's documents is 422 naming each missing kind; a
+    trigger not allowed in the state is 409 listing the allowed ones; neither writes."""
+    case = open_case(engine, documents=["application_form"])
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    details = refused_over_http(engine, lambda: httpx.post(
+        url, headers=clerk, json={"trigger": "review"}), 422, "missing_documents")
+    assert details["trigger"] == "review"
+    assert set(details["missing"]) == {"id_card", "payment_voucher", "endowment_manual",
+                                       "employment_certificate"}
+    details = refused_over_http(engine, lambda: httpx.post(
+        url, headers=clerk, json={"trigger": "move_funds", "amount": "10.00"}),
+        409, "invalid_transition")
+    assert details["state"] == "applied" and "review" in details["allowed"]
+
+
+def test_a_step_refused_for_role_names_the_role_and_agency_that_may_act(engine, api):
+    """The origin's clerk may read the case but not review it: 403 whose details name the
+    destination clerk of the destination agency."""
+    case = open_case(engine)
+    origin_clerk = bearer(engine, "o-3", "clerk", ORIGIN)
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/{case.id}/fire", headers=origin_clerk, json={"trigger": "review"}),
+        403, "not_permitted")
+    assert details["may_act"] == [{"role": "destination_clerk", "agency": DESTINATION}]
+
+
+def test_only_the_applicant_or_a_destination_clerk_on_their_behalf_resubmits_or_withdraws(
+        engine, api):
+    """The employer who applied resubmits; another employer may not even read the case; the
+    origin clerk may not withdraw; a destination clerk withdraws on the applicant's behalf,
+    recorded as such."""
+    employer = bearer(engine, "hr-7", "employer")
+    case_id = httpx.post(f"{api}/api/v1/cases", headers=employer, json=application()).json()["id"]
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case_id}/fire"
+    r = httpx.post(url, headers=clerk, json={"trigger": "request_documents",
+                                             "documents_needed": ["power_of_attorney"]})
+    assert r.status_code == 200, r.text
+    stranger = bearer(engine, "hr-8", "employer")
+    refused_over_http(engine, lambda: httpx.post(url, headers=stranger, json={
+        "trigger": "resubmit", "documents": ["power_of_attorney"]}), 403, "not_permitted")
+    r = httpx.post(url, headers=employer, json={"trigger": "resubmit",
+                                                "documents": ["power_of_attorney"]})
+    assert r.status_code == 200 and r.json()["state"] == "applied", r.text
+    origin_clerk = bearer(engine, "o-3", "clerk", ORIGIN)
+    details = refused_over_http(engine, lambda: httpx.post(
+        url, headers=origin_clerk, json={"trigger": "withdraw"}), 403, "not_permitted")
+    assert {"role": "destination_clerk", "agency": DESTINATION} in details["may_act"]
+    r = httpx.post(url, headers=clerk, json={"trigger": "withdraw"})
+    assert r.status_code == 200 and r.json()["state"] == "withdrawn", r.text
+    last = engine.history(case_id)[-1]
+    assert last.actor_id == "c-12" and "on_behalf_of" in last.inputs
+
+
+def test_documents_are_attached_and_an_if_match_on_an_old_version_is_409(engine, api):
+    """POST documents adds them without changing the state; with a stale If-Match it is 409."""
+    case = open_case(engine, documents=["application_form"])
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case.id}/documents"
+    stale = f'"{case.id}-{case.version}"'
+    r = httpx.post(url, headers={**clerk, "If-Match": stale}, json={"documents": ["id_card"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "applied" and "id_card" in r.json()["documents"]
+    refused_over_http(engine, lambda: httpx.post(url, headers={**clerk, "If-Match": stale},
+                                                 json={"documents": ["payment_voucher"]}),
+                      409, "concurrent_update")
+
+
+def test_an_idempotency_key_makes_a_retried_step_return_the_first_result(engine, api):
+    """The same step sent twice with one Idempotency-Key is done once; the same key on a
+    different step is refused 422."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    key = {**clerk, "Idempotency-Key": "k-1"}
+    first = httpx.post(url, headers=key, json={"trigger": "review"})
+    again = httpx.post(url, headers=key, json={"trigger": "review"})
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert [h.trigger for h in engine.history(case.id)] == ["open", "review"]
+    refused_over_http(engine, lambda: httpx.post(url, headers=key, json={
+        "trigger": "send_letter"}), 422, "invalid_input")
+
+
+def test_history_and_spans_are_their_read_models_and_each_read_is_logged(engine, api):
+    """GET history and spans answer the store's read models; the case, its history and its
+    spans each leave one access log row naming the reader and the view."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    base = f"{api}/api/v1/cases/{case.id}"
+    history = httpx.get(f"{base}/history", headers=clerk).json()
+    assert [h["trigger"] for h in history] == ["open"]
+    assert history[0] == engine.history(case.id)[0].model_dump(mode="json")
+    spans = httpx.get(f"{base}/spans", headers=clerk).json()
+    assert spans == [s.model_dump(mode="json") for s in engine.spans(case.id)]
+    assert spans[0]["due_on"] == "2025-10-23"
+    httpx.get(base, headers=clerk)
+    log = engine.access_service.store.access_log(limit=10)
+    assert [(e.view, e.via, e.actor_id, e.case_id) for e in reversed(log)] == [
+        ("history", "api", "c-12", case.id), ("spans", "api", "c-12", case.id),
+        ("case", "api", "c-12", case.id)]
+
+
+def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api):
+    """A clerk lists their agency's cases only, filtered by state, insurance, definition and
+    overdue day, a page at a time; an employer lists only the cases they applied for; each
+    listed case is logged as read."""
+    mine = [open_case(engine, person_id=pid) for pid in (PERSON_ID, OTHER_PERSON_ID)]
+    medical = open_case(engine, "medical_transfer")
+    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"))
+    reviewed = engine.fire(mine[1].id, "review", actor=engine_actor("c-12", "destination_clerk",
+                                                                    DESTINATION))
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases"
+
+    def ids(**params) -> list[int]:
+        r = httpx.get(url, headers=clerk, params=params)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    assert ids() == [mine[0].id, mine[1].id, medical.id]  # not the case of 110105
+    assert ids(state="reviewed") == [reviewed.id]
+    assert ids(insurance="medical") == [medical.id]
+    assert ids(definition="pension_transfer") == [mine[0].id, mine[1].id]
+    assert ids(overdue_on=LATE.isoformat()) == [mine[0].id, mine[1].id]  # pension review late
+    assert ids(overdue_on="2025-10-23") == []  # due that day: not late yet
+    page = httpx.get(url, headers=clerk, params={"limit": 2}).json()
+    assert page["next_offset"] == 2 and len(page["items"]) == 2
+    last = httpx.get(url, headers=clerk, params={"limit": 2, "offset": 2}).json()
+    assert last["next_offset"] is None and [c["id"] for c in last["items"]] == [medical.id]
+    employer = bearer(engine, "hr-9", "employer")
+    assert [c["id"] for c in httpx.get(url, headers=employer).json()["items"]] == [elsewhere.id]
+    logged = {(e.actor_id, e.case_id) for e in engine.access_service.store.access_log(limit=100)
+              if e.view == "list"}
+    assert ("hr-9", elsewhere.id) in logged and ("c-12", elsewhere.id) not in logged
+    assert ("c-12", medical.id) in logged
+
+
+def engine_actor(actor_id: str, role: str = "employer", agency: str | None = None):
+    from workflow import Actor
+
+    return Actor(actor_id, role, agency)
+
+
+def test_alerts_are_those_of_the_principal_s_agency_or_readable_case(engine, api):
+    """After a scan, the destination's clerk reads the alerts of their agency, by case too;
+    a clerk of another agency reads none of them and may not ask for the case's."""
+    case = open_case(engine)
+    engine.scan(LATE)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = httpx.get(f"{api}/api/v1/alerts", headers=clerk)
+    assert r.status_code == 200, r.text
+    assert r.json() and {a["case_id"] for a in r.json()} == {case.id}
+    assert {a["owner_agency"] for a in r.json()} == {DESTINATION}
+    by_case = httpx.get(f"{api}/api/v1/alerts", headers=clerk, params={"case_id": case.id})
+    assert by_case.json() == r.json()
+    other = bearer(engine, "c-99", "clerk", "110105")
+    assert httpx.get(f"{api}/api/v1/alerts", headers=other).json() == []
+    refused_over_http(engine, lambda: httpx.get(f"{api}/api/v1/alerts", headers=other,
+                                                params={"case_id": case.id}),
+                      403, "not_permitted")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "html"])
+def test_a_supervisor_downloads_the_overdue_report_of_their_agency_only(engine, api, fmt):
+    """The destination's supervisor downloads the report (csv, xlsx, html) with the late case;
+    a supervisor elsewhere gets a report without it; a clerk may not download one."""
+    case = open_case(engine, person_name="李四")
+    url = f"{api}/api/v1/reports/overdue"
+    params = {"format": fmt, "as_of": LATE.isoformat(), "lang": "en"}
+    r = httpx.get(url, headers=bearer(engine, "s-1", "supervisor", DESTINATION), params=params)
+    assert r.status_code == 200, r.text
+    assert f"overdue-{LATE}.{fmt}" in r.headers["content-disposition"]
+    if fmt == "xlsx":
+        assert r.content[:2] == b"PK"
+    else:
+        assert "李四" in r.text and "person_id" not in r.text and PERSON_ID not in r.text
+        other = httpx.get(url, headers=bearer(engine, "s-2", "supervisor", "110105"),
+                          params=params)
+        assert other.status_code == 200 and "李四" not in other.text
+    assert [(e.view, e.case_id) for e in engine.access_service.store.access_log(limit=5)] == [
+        ("overdue_report", case.id)]
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    refused_over_http(engine, lambda: httpx.get(url, params=params, headers=clerk),
+                      403, "not_permitted")
+
+
+def test_definitions_and_their_mermaid_diagrams_are_served(engine, api):
+    """Every definition version is listed; one answers its states, transitions and titles; its
+    diagram is Mermaid text; an unknown name is 404."""
+    token = bearer(engine, "c-12", "clerk", DESTINATION)
+    listed = httpx.get(f"{api}/api/v1/definitions", headers=token).json()
+    assert {(d["name"], d["version"]) for d in listed} >= {("pension_transfer", 1),
+                                                           ("medical_transfer", 2)}
+    one = httpx.get(f"{api}/api/v1/definitions/pension_transfer", headers=token).json()
+    assert one["initial"] == "applied" and "review" in one["triggers"]
+    assert {"trigger": "review", "source": ["applied"], "dest": "reviewed",
+            "roles": ["destination_clerk"], "guards": ["application_complete"],
+            "requires": [], "inputs": []} in one["transitions"]
+    diagram = httpx.get(f"{api}/api/v1/definitions/pension_transfer/diagram", headers=token)
+    assert diagram.headers["content-type"].startswith("text/plain")
+    assert diagram.text == engine.definition("pension_transfer").mermaid()
+    assert "stateDiagram" in diagram.text
+    r = httpx.get(f"{api}/api/v1/definitions/no_such_thing", headers=token)
+    assert r.status_code == 404 and r.json()["code"] == "definition_not_found"
+    r = httpx.get(f"{api}/api/v1/definitions/pension_transfer/diagram?version=99", headers=token)
+    assert r.status_code == 404
+
+
+def test_the_calendar_answers_working_days_and_due_dates(engine, api):
+    """2025-10-01 (National Day) is no working day, 2025-09-28 (a make-up Sunday) is; 15
+    working days after 2025-09-26 is 2025-10-23; a malformed date is 422."""
+    token = bearer(engine, "c-12", "clerk", DESTINATION)
+    day = f"{api}/api/v1/calendar/working-day"
+    assert httpx.get(day, headers=token, params={"date": "2025-10-01"}).json()["working_day"] is False
+    sunday = httpx.get(day, headers=token, params={"date": "2025-09-28", "agency": DESTINATION})
+    assert sunday.json() == {"date": "2025-09-28", "agency": DESTINATION, "working_day": True,
+                             "provisional": False}
+    due = httpx.get(f"{api}/api/v1/calendar/due-date", headers=token,
+                    params={"received": "2025-09-26", "working_days": 15}).json()
+    assert due["due_on"] == "2025-10-23" and due["provisional"] is False
+    r = httpx.get(day, headers=token, params={"date": "2025-13-01"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
+
+
+def test_a_request_fastapi_cannot_read_is_answered_in_the_problem_shape(engine, api):
+    """A body without its trigger, or a limit out of range, is 422 ``invalid_input`` naming
+    the field, like the engine's own refusals."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/{case.id}/fire", headers=clerk, json={"on": "2025-09-26"}),
+        422, "invalid_input")
+    assert details["errors"][0]["field"] == "body.trigger"
+    r = httpx.get(f"{api}/api/v1/cases", headers=clerk, params={"limit": 0})
+    assert r.status_code == 422 and r.json()["details"]["errors"][0]["field"] == "query.limit"
+    r = httpx.get(f"{api}/api/v1/cases/not-a-number", headers=clerk)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
+
+
+def test_the_openapi_schema_uses_the_store_s_read_models(engine, api):
+    """/openapi.json describes history, spans, alerts and the access log with the SQLModel read
+    models, and a case without its raw ID number."""
+    schema = httpx.get(f"{api}/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert {"HistoryEntry", "Span", "Alert", "AccessEntry", "CaseOut", "Problem"} <= set(components)
+    assert "person_id" not in components["CaseOut"]["properties"]
+    assert "person_id_masked" in components["CaseOut"]["properties"]
+    history = schema["paths"]["/api/v1/cases/{case_id}/history"]["get"]["responses"]["200"]
+    assert history["content"]["application/json"]["schema"]["items"]["$ref"].endswith(
+        "/HistoryEntry")
+    assert "/api/v1/cases/import" in schema["paths"] and "/api/v1/access-log" in schema["paths"]
+
+
+def test_the_router_mounts_in_a_host_app_and_keeps_its_error_shape(engine):
+    """``include_router(router())`` in a host FastAPI app with ``app.state.engine`` serves the
+    API beside the host's own routes, refusals still as problems."""
+    host = FastAPI()
+    host.state.engine = engine
+
+    @host.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    host.include_router(router())
+    case = open_case(engine)
+    with running(host) as url:
+        assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+        clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+        r = httpx.get(f"{url}/api/v1/cases/{case.id}", headers=clerk)
+        assert r.status_code == 200 and r.json()["id"] == case.id
+        r = httpx.get(f"{url}/api/v1/cases/{case.id + 100}", headers=clerk)
+        assert r.status_code == 404 and r.json()["code"] == "case_not_found"
+        r = httpx.get(f"{url}/api/v1/cases/{case.id}")
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"

@@ -182,10 +182,24 @@ class Engine:
         return self.case_service.spans(case_id)
 
     def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None) -> list[Case]:
-        """Cases in id order; ``agency`` matches either the origin or the destination."""
-        return self.case_service.cases(state=state, agency=agency, definition=definition,
-                                       limit=limit)
+              definition: str | None = None, limit: int | None = None,
+              insurance: str | None = None, overdue_on: dt.date | None = None,
+              offset: int = 0, agencies: Sequence[str] | None = None,
+              province: str | None = None, applicant: str | None = None,
+              applicant_id: str | None = None, person_id: str | None = None) -> list[Case]:
+        """Cases in id order; ``agency`` matches either the origin or the destination.
+
+        ``insurance``: ``pension`` or ``medical``. ``overdue_on``: only cases with a span
+        running on that day past its due date (the committed one where there is one).
+        ``limit``/``offset``: one page. What a reader may see (the service's scopes):
+        ``agencies`` (origin or destination one of them), ``province`` (2-digit prefix of
+        either), ``applicant``/``applicant_id``/``person_id`` (the applicant's own cases).
+        """
+        return self.case_service.cases(
+            state=state, agency=agency, definition=definition, limit=limit,
+            insurance=insurance, overdue_on=overdue_on, offset=offset, agencies=agencies,
+            province=province, applicant=applicant, applicant_id=applicant_id,
+            person_id=person_id)
 
     # --- deadlines: alerts, reports, the scheduler ----------------------------------------------
     def scan(self, as_of: dt.date | None = None) -> ScanResult:
@@ -210,9 +224,14 @@ class Engine:
         return self.alert_service.recompute()
 
     def overdue_report(self, as_of: dt.date | None = None, *, since: dt.date | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> OverdueReport:
+                       progress: Callable[[int, int], None] | None = None,
+                       agencies: Sequence[str] | None = None,
+                       province: str | None = None) -> OverdueReport:
+        """The overdue report on ``as_of`` (default today); ``agencies``/``province``: only
+        the spans owned by those agencies / the agencies of that province (2 digits)."""
         as_of = check_date(today() if as_of is None else as_of, "as_of")
-        return self.report_service.build(as_of, since=since, progress=progress)
+        return self.report_service.build(as_of, since=since, progress=progress,
+                                         agencies=agencies, province=province)
 
     def jobs(self) -> Jobs:
         """The scheduled jobs (scan, report, catch-up) of this engine, callable directly."""

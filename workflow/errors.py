@@ -23,6 +23,10 @@ class CaseNotFound(WorkflowError):
         super().__init__(f"case {case_id} does not exist")
 
 
+class DefinitionNotFound(InvalidInput):
+    """No workflow definition (or version) of that name."""
+
+
 class InvalidTransition(WorkflowError):
     """The trigger is not allowed in the case's current state."""
 
@@ -50,7 +54,15 @@ class MissingDocuments(WorkflowError):
 
 
 class NotPermitted(WorkflowError):
-    """The actor's role or agency may not do this."""
+    """The actor's role or agency may not do this.
+
+    ``may_act``: who may, each as (role, agency it must be of; None: any agency), e.g.
+    ``(("employer", None), ("destination_clerk", "440300"))``; empty where no one named may.
+    """
+
+    def __init__(self, message: str, *, may_act: Iterable[tuple[str, str | None]] = ()) -> None:
+        self.may_act = tuple(may_act)
+        super().__init__(message)
 
 
 class ConcurrentUpdate(WorkflowError):
@@ -132,6 +144,7 @@ __all__ = [
     "ConcurrentUpdate",
     "DefinitionChanged",
     "DefinitionError",
+    "DefinitionNotFound",
     "InvalidInput",
     "InvalidRow",
     "InvalidTransition",

@@ -33,6 +33,13 @@ def read_applications(path: Path | str) -> Iterator[dict[str, Any]]:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{path} cannot be read: {exc.strerror or exc}") from None
+    return parse_applications(data, str(path))
+
+
+def parse_applications(data: bytes, name: str) -> Iterator[dict[str, Any]]:
+    """The applications of a CSV file's bytes (an upload), as :func:`read_applications`
+    reads them; ``name`` is the file's name in error messages."""
+    path = name
     try:
         text = decode_text(data)
     except UnknownEncoding as exc:
@@ -55,7 +62,7 @@ class Application(dict[str, Any]):
     line: int
 
 
-def _rows(path: Path, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
+def _rows(path: str, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
     line = 2
     while True:
         try:
@@ -86,4 +93,4 @@ def _rows(path: Path, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
         line = reader.line_num + 1
 
 
-__all__ = ["IMPORT_COLUMNS", "Application", "read_applications"]
+__all__ = ["IMPORT_COLUMNS", "Application", "parse_applications", "read_applications"]

@@ -2,13 +2,22 @@
 
 The body is ``{"code": ..., "message": str(error), "details": {...}}``: the code is the
 error's class name in snake case (``missing_documents``), stable across releases; the details
-are what a screen needs to help (missing document kinds, allowed triggers, ...).
+are what a screen needs to help (missing document kinds, allowed triggers, who may act, ...).
+A request FastAPI cannot read (a missing field, a malformed number) comes back in the same
+shape, as ``invalid_input`` with the fields at fault in ``details.errors``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 
 from .. import errors as e
 
@@ -17,6 +26,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InvalidInput: 422,
     e.InvalidRow: 422,
     e.CaseNotFound: 404,
+    e.DefinitionNotFound: 404,
     e.InvalidTransition: 409,
     e.MissingDocuments: 422,
     e.NotPermitted: 403,
@@ -31,6 +41,24 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.StorageBusy: 503,
     e.LeaseLost: 409,
     e.OutdatedLibrary: 500,
+}
+
+
+class Problem(BaseModel):
+    """Why a request was refused: a stable ``code``, the message, and what helps to fix it."""
+
+    code: str = Field(examples=["missing_documents"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+#: The refusals every route may answer, for the OpenAPI schema.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no valid credential (`not_authenticated`)"},
+    403: {"model": Problem, "description": "the principal may not (`not_permitted`; "
+                                           "`details.may_act` names who may)"},
+    422: {"model": Problem, "description": "invalid input (`invalid_input`, "
+                                           "`missing_documents`, `invalid_row`, ...)"},
 }
 
 
@@ -57,18 +85,64 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
     if isinstance(error, e.CaseNotFound):
         return {"case_id": error.case_id}
     if isinstance(error, e.InvalidRow):
-        return {"line": error.line, "error": {"code": code_of(error.error)
-                                              if isinstance(error.error, e.WorkflowError)
-                                              else "invalid_input", "message": str(error.error)}}
+        inner = error.error
+        return {"line": error.line,
+                "error": {"code": code_of(inner) if isinstance(inner, e.WorkflowError)
+                          else "invalid_input", "message": str(inner),
+                          "details": details_of(inner) if isinstance(inner, e.WorkflowError)
+                          else {}}}
     if isinstance(error, e.RateLimited):
         return {"retry_after": error.retry_after}
-    details: dict[str, Any] = {}
-    for name in ("may_act", "roles", "agencies"):
-        if hasattr(error, name):
-            details[name] = getattr(error, name)
-    return details
+    if isinstance(error, e.NotPermitted):
+        return {"may_act": [{"role": role, "agency": agency} for role, agency in error.may_act]}
+    if isinstance(error, e.DefinitionError):
+        return {"path": error.path, "line": error.line}
+    return {}
 
 
 def problem(error: e.WorkflowError) -> tuple[int, dict[str, Any]]:
     return status_of(error), {"code": code_of(error), "message": str(error),
                               "details": details_of(error)}
+
+
+def problem_response(error: e.WorkflowError) -> JSONResponse:
+    """The HTTP response of a refusal (401 says ``WWW-Authenticate``, 429 ``Retry-After``)."""
+    status, body = problem(error)
+    headers = None
+    if isinstance(error, e.RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}
+    elif status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def validation_response(error: RequestValidationError) -> JSONResponse:
+    """A request FastAPI could not read, as ``invalid_input`` naming each field at fault."""
+    found = [{"field": ".".join(str(part) for part in err.get("loc", ())),
+              "message": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+             for err in error.errors()]
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in found) or "invalid request"
+    return JSONResponse({"code": "invalid_input", "message": message,
+                         "details": {"errors": found}}, status_code=422)
+
+
+class ProblemRoute(APIRoute):
+    """A route that answers its own refusals as :class:`Problem` bodies, so that the router
+    keeps its error shape when mounted in a host application with handlers of its own."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except e.WorkflowError as error:
+                return problem_response(error)
+            except RequestValidationError as error:
+                return validation_response(error)
+
+        return answer
+
+
+__all__ = ["RESPONSES", "STATUS", "Problem", "ProblemRoute", "code_of", "details_of", "problem",
+           "problem_response", "status_of", "validation_response"]

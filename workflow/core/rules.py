@@ -430,6 +430,17 @@ def _who_may(roles: Iterable[str], facts: CaseFacts) -> str:
     return who
 
 
+def _may_act(roles: Iterable[str], facts: CaseFacts) -> list[tuple[str, str | None]]:
+    """Who may act, as :func:`_who_may` says it: (role, agency; None for the applicant)."""
+    at = {"origin_clerk": facts.origin, "destination_clerk": facts.destination}
+    roles = tuple(roles)
+    who: list[tuple[str, str | None]] = [
+        (facts.applicant, None) if r == "applicant" else (r, at[r]) for r in roles]
+    if "applicant" in roles and "destination_clerk" not in roles:
+        who.append(("destination_clerk", facts.destination))  # on the applicant's behalf
+    return who
+
+
 def decide_open(definition: Definition, *, person_id: object, person_name: object,
                 origin: object, destination: object, applicant: object, channel: object,
                 documents: Iterable[str], actor: Actor, divisions: Divisions = STANDARD,
@@ -458,11 +469,12 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
         who = " or ".join(f"a {role} of agency {agency}" for role, agency in clerks)
         raise NotPermitted(
             f"only the applicant ({applicant}) or {who} may open this case; "
-            f"{actor.describe()} may not"
+            f"{actor.describe()} may not", may_act=[(applicant, None), *clerks]
         )
     if actor.role == "self" and actor.person_id != pid:
         raise NotPermitted("a person applies for themselves only: the actor's person_id must be "
-                           "the ID number of the case (or a clerk opens it)")
+                           "the ID number of the case (or a clerk opens it)",
+                           may_act=[(applicant, None), *clerks])
     return {
         **schemes, "person_id": pid, "person_name": name, "origin": origin,
         "destination": destination, "applicant": applicant, "channel": channel,
@@ -503,7 +515,8 @@ def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
         raise NotPermitted(
             f"documents of case {facts.id} may be attached by {_the_applicant(facts)} "
             f"or a clerk of agency {facts.origin} or {facts.destination}; "
-            f"{actor.describe()} may not")
+            f"{actor.describe()} may not",
+            may_act=_may_act(("applicant", "origin_clerk", "destination_clerk"), facts))
     held = set(facts.documents) | set(supplied)
     return Step("attach_documents", facts.state, facts.state,
                 tuple(k for k in definition.catalogue.kinds if k in held), facts.requested,
@@ -553,11 +566,13 @@ class _Attempt:
     def permitted(self, spec: TransitionSpec) -> None:
         actor, facts = self.actor, self.facts
         if actor.role == "supervisor":
-            raise NotPermitted(f"a supervisor may read cases but not fire '{spec.trigger}'")
+            raise NotPermitted(f"a supervisor may read cases but not fire '{spec.trigger}'",
+                               may_act=_may_act(spec.roles, facts))
         self.acts = _acts_as(spec.roles, actor, facts)
         if self.acts is None:
             raise NotPermitted(f"'{spec.trigger}' on case {facts.id} may be fired by "
-                               f"{_who_may(spec.roles, facts)}; {actor.describe()} may not")
+                               f"{_who_may(spec.roles, facts)}; {actor.describe()} may not",
+                               may_act=_may_act(spec.roles, facts))
 
     @_condition
     def inputs_valid(self, spec: TransitionSpec) -> None:

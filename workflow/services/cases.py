@@ -264,7 +264,8 @@ class CaseService:
                 if actor.role != "supervisor" or actor.agency not in (row.origin, row.destination):
                     raise NotPermitted(
                         f"a business date of case {case_id} may be corrected by a supervisor of "
-                        f"agency {row.origin} or {row.destination}; {actor.describe()} may not")
+                        f"agency {row.origin} or {row.destination}; {actor.describe()} may not",
+                        may_act=[("supervisor", row.origin), ("supervisor", row.destination)])
                 steps = tx.last_steps(case_id, CORRECT_TRIGGER, 2)
                 last, before = steps[0], (steps[1] if len(steps) > 1 else None)
                 old = last.business_date
@@ -467,11 +468,24 @@ class CaseService:
         return self.store.spans(case_id)
 
     def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None) -> list[Case]:
-        """Cases in id order; ``agency`` matches either the origin or the destination."""
+              definition: str | None = None, limit: int | None = None,
+              insurance: str | None = None, overdue_on: dt.date | None = None,
+              offset: int = 0, agencies: Sequence[str] | None = None,
+              province: str | None = None, applicant: str | None = None,
+              applicant_id: str | None = None, person_id: str | None = None) -> list[Case]:
+        """See :meth:`workflow.Engine.cases`."""
         agency = normalise(agency) if agency is not None else None
+        if overdue_on is not None:
+            overdue_on = check_date(overdue_on, "overdue_on")
+        for name, number in (("limit", limit), ("offset", offset)):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int)
+                                       or number < 0):
+                raise InvalidInput(f"{name} must be a whole number >= 0, not {number!r}")
         return [Case.from_row(r) for r in self.store.cases(
-            state=state, agency=agency, definition=definition, limit=limit)]
+            state=state, agency=agency, definition=definition, limit=limit,
+            insurance=insurance, overdue_on=overdue_on, offset=offset, agencies=agencies,
+            province=province, applicant=applicant, applicant_id=applicant_id,
+            person_id=person_id)]
 
 
 def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,

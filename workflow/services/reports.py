@@ -169,15 +169,20 @@ class ReportService:
         return line.span
 
     def build(self, as_of: dt.date, *, since: dt.date | None = None,
-              progress: Callable[[int, int], None] | None = None) -> OverdueReport:
+              progress: Callable[[int, int], None] | None = None,
+              agencies: Sequence[str] | None = None,
+              province: str | None = None) -> OverdueReport:
         """Every span running on ``as_of`` and past its due date; on-time rates of spans closed
         from ``since`` (default: the 7 days up to ``as_of``). A past ``as_of`` shows what was
-        late on that day, including spans that have ended since."""
+        late on that day, including spans that have ended since. ``agencies``/``province``:
+        only the spans owned by those agencies / the agencies of that province (2 digits)."""
+        scope: dict[str, Any] = {"agencies": agencies, "province": province}
         period_start = since or as_of - dt.timedelta(days=6)
         if period_start > as_of:
             raise InvalidInput(f"the period starts ({period_start}) after the report date "
                                f"({as_of})")
-        escalate, total = self.settings.escalate_after_days, self.store.overdue_count(as_of)
+        escalate, total = self.settings.escalate_after_days, self.store.overdue_count(as_of,
+                                                                                   **scope)
         seen = 0
 
         def counted(rows: Iterator[tuple[str, dt.date, dt.date]]) -> Iterator[
@@ -189,17 +194,18 @@ class ReportService:
                 if progress and seen % _STREAM == 0:
                     progress(seen, total)
 
-        agencies = summarise(counted(self.store.overdue_due_dates(as_of)),
-                             self.store.closed_in_period(period_start, as_of), as_of,
-                             self.calendar, escalate)
+        summaries = summarise(counted(self.store.overdue_due_dates(as_of, **scope)),
+                              self.store.closed_in_period(period_start, as_of, **scope), as_of,
+                              self.calendar, escalate)
         if progress:
             progress(seen, total)
-        return OverdueReport(as_of, period_start, escalate, agencies, total,
-                             lambda: self._lines(as_of, escalate), self.settings.language,
+        return OverdueReport(as_of, period_start, escalate, summaries, total,
+                             lambda: self._lines(as_of, escalate, scope), self.settings.language,
                              self.span_title, self.agency_name)
 
-    def _lines(self, as_of: dt.date, escalate: int) -> Iterator[OverdueLine]:
-        for r in self.store.overdue_rows(as_of):
+    def _lines(self, as_of: dt.date, escalate: int,
+               scope: dict[str, Any]) -> Iterator[OverdueLine]:
+        for r in self.store.overdue_rows(as_of, **scope):
             late = self.calendar.for_agency(r.owner_agency).working_days_between(
                 r.committed_due_on or r.due_on, as_of)
             yield OverdueLine(r.owner_agency, r.case_id, r.insurance, r.person_name,

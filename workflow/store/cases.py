@@ -211,17 +211,42 @@ class CaseRepository:
                 .order_by(spans_t.c.id))]
 
     def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None) -> list[CaseRecord]:
-        """Cases in id order; ``agency`` matches either the origin or the destination."""
+              definition: str | None = None, limit: int | None = None,
+              insurance: str | None = None, overdue_on: dt.date | None = None,
+              offset: int = 0, agencies: Sequence[str] | None = None,
+              province: str | None = None, applicant: str | None = None,
+              applicant_id: str | None = None, person_id: str | None = None,
+              ) -> list[CaseRecord]:
+        """Cases in id order; ``agency`` matches either the origin or the destination.
+
+        ``overdue_on``: only cases with a span running on that day past its (committed, else
+        statutory) due date. ``agencies``/``province``: only cases whose origin or destination
+        is one of those agencies / in that province (2-digit prefix). ``applicant``,
+        ``applicant_id``, ``person_id``: only cases with that applicant kind, applying actor,
+        person."""
         query = sa.select(cases_t).order_by(cases_t.c.id)
-        if state is not None:
-            query = query.where(cases_t.c.state == state)
+        c = cases_t.c
+        for column, value in ((c.state, state), (c.definition_name, definition),
+                              (c.insurance, insurance), (c.applicant, applicant),
+                              (c.applicant_id, applicant_id), (c.person_id, person_id)):
+            if value is not None:
+                query = query.where(column == value)
         if agency is not None:
-            query = query.where(sa.or_(cases_t.c.origin == agency,
-                                       cases_t.c.destination == agency))
-        if definition is not None:
-            query = query.where(cases_t.c.definition_name == definition)
+            query = query.where(sa.or_(c.origin == agency, c.destination == agency))
+        if agencies is not None:
+            query = query.where(sa.or_(c.origin.in_(agencies), c.destination.in_(agencies)))
+        if province is not None:
+            query = query.where(sa.or_(sa.func.substr(c.origin, 1, 2) == province,
+                                       sa.func.substr(c.destination, 1, 2) == province))
+        if overdue_on is not None:
+            judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
+            query = query.where(sa.exists().where(
+                spans_t.c.case_id == c.id, spans_t.c.started_on <= overdue_on,
+                sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > overdue_on),
+                judged_by < overdue_on))
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.db.connect() as conn:
             return [CaseRecord(**r._mapping) for r in conn.execute(query)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,16 +14,27 @@ from .tables import cases_t, spans_t
 _JUDGED_BY = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
 
 
-def _overdue_query(as_of: dt.date) -> sa.Select[Any]:
+def _owned_by(query: sa.Select[Any], agencies: Sequence[str] | None,
+              province: str | None) -> sa.Select[Any]:
+    """Only spans owned by one of ``agencies`` / an agency of ``province`` (2 digits)."""
+    if agencies is not None:
+        query = query.where(spans_t.c.owner_agency.in_(agencies))
+    if province is not None:
+        query = query.where(sa.func.substr(spans_t.c.owner_agency, 1, 2) == province)
+    return query
+
+
+def _overdue_query(as_of: dt.date, agencies: Sequence[str] | None = None,
+                   province: str | None = None) -> sa.Select[Any]:
     """Spans running on ``as_of`` and past their (committed, else statutory) due date."""
-    return (sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
+    return _owned_by(sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
                       cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
                       spans_t.c.owner, spans_t.c.started_on, spans_t.c.committed_due_on,
                       spans_t.c.due_on, spans_t.c.provisional, cases_t.c.definition_name,
                       cases_t.c.definition_version)
             .join(cases_t, cases_t.c.id == spans_t.c.case_id)
             .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
-                   as_of > _JUDGED_BY, spans_t.c.started_on <= as_of))
+                   as_of > _JUDGED_BY, spans_t.c.started_on <= as_of), agencies, province)
 
 
 class ReportRepository:
@@ -32,20 +43,26 @@ class ReportRepository:
     def __init__(self, db: sa.Engine, chunk: int = 2000) -> None:
         self.db, self.chunk = db, chunk
 
-    def overdue_count(self, as_of: dt.date) -> int:
+    # ``agencies``/``province``: only the spans owned by those agencies / that province.
+    def overdue_count(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                      province: str | None = None) -> int:
         with self.db.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.count())
-                                   .select_from(_overdue_query(as_of).subquery())) or 0)
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(
+                _overdue_query(as_of, agencies, province).subquery())) or 0)
 
-    def overdue_due_dates(self, as_of: dt.date) -> Iterator[tuple[str, dt.date, dt.date]]:
+    def overdue_due_dates(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                          province: str | None = None,
+                          ) -> Iterator[tuple[str, dt.date, dt.date]]:
         """(owner agency, date judged by, statutory due date) of each overdue span."""
-        due = _overdue_query(as_of).with_only_columns(spans_t.c.owner_agency, _JUDGED_BY,
+        due = _overdue_query(as_of, agencies, province).with_only_columns(spans_t.c.owner_agency, _JUDGED_BY,
                                                       spans_t.c.due_on)
         with self.db.connect() as conn:
             rows = conn.execution_options(yield_per=self.chunk).execute(due)
             yield from ((agency, judged_by, due_on) for agency, judged_by, due_on in rows)
 
-    def closed_in_period(self, start: dt.date, end: dt.date) -> list[tuple[str, int, int, int]]:
+    def closed_in_period(self, start: dt.date, end: dt.date, *,
+                         agencies: Sequence[str] | None = None,
+                         province: str | None = None) -> list[tuple[str, int, int, int]]:
         """Per owner agency: spans closed from ``start`` to ``end``, how many on or before the
         date they are judged by, and how many within the statutory limit."""
         query = (sa.select(spans_t.c.owner_agency, sa.func.count(),
@@ -54,13 +71,15 @@ class ReportRepository:
                                                else_=0)))
                  .where(spans_t.c.ended_on.between(start, end))
                  .group_by(spans_t.c.owner_agency))
+        query = _owned_by(query, agencies, province)
         with self.db.connect() as conn:
             return [(a, int(n), int(on_time or 0), int(within or 0))
                     for a, n, on_time, within in conn.execute(query)]
 
-    def overdue_rows(self, as_of: dt.date) -> Iterator[Any]:
+    def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                     province: str | None = None) -> Iterator[Any]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
-        query = _overdue_query(as_of).order_by(
+        query = _overdue_query(as_of, agencies, province).order_by(
             spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
         with self.db.connect() as conn:
             yield from conn.execution_options(yield_per=self.chunk).execute(query)
