@@ -1,0 +1,138 @@
+"""``sstransfer serve`` and ``sstransfer tokens`` as an operator runs them: real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DESTINATION, open_case
+from workflow import Engine
+from workflow.store import TABLES
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(db_url: str, cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``sstransfer --db URL serve --port N [args]``; wait until it answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSTRANSFER_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workflow.cli", "--db", db_url, "serve", "--port", str(port),
+         *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out = proc.communicate()[0].decode(errors="replace")
+            raise AssertionError(f"sstransfer serve did not start:\n{out}")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def created_token(run) -> dict:
+    """``sstransfer tokens create`` for the destination's clerk, as JSON."""
+    done = run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
+               "--json")
+    return json.loads(done.stdout)
+
+
+def check_service(url: str, token: str, case_id: int) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    r = httpx.get(f"{url}/api/v1/cases/{case_id}", headers=headers)
+    assert r.status_code == 200 and r.json()["id"] == case_id, r.text
+    r = httpx.post(f"{url}/api/v1/cases/{case_id}/fire", headers=headers,
+                   json={"trigger": "review"})
+    assert r.status_code == 200 and r.json()["state"] == "reviewed", r.text
+    assert httpx.get(f"{url}/api/v1/cases/{case_id}").status_code == 401
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_serve_answers_a_token_made_by_tokens_create(db_url, run, tmp_path):
+    """``sstransfer --db URL serve --port N`` serves the API; a token printed by
+    ``sstransfer tokens create`` reads a case and fires a step as its clerk. (On PostgreSQL;
+    the two-worker test below serves a SQLite file: each start costs seconds.)"""
+    with Engine(db_url) as engine:
+        case_id = open_case(engine).id
+    token = created_token(run)["token"]
+    proc, url = serve(db_url, tmp_path)
+    try:
+        check_service(url, token, case_id)
+    finally:
+        stop(proc)
+    with Engine(db_url) as engine:
+        assert engine.history(case_id)[-1].actor_id == "c-12"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_serve_with_two_workers_on_a_sqlite_file(db_url, run, tmp_path):
+    """``--workers 2`` starts two processes with an engine each on the same SQLite file; both
+    authenticate the CLI's token and write through the one database."""
+    with Engine(db_url) as engine:
+        case_id = open_case(engine).id
+    token = created_token(run)["token"]
+    proc, url = serve(db_url, tmp_path, "--workers", "2")
+    try:
+        check_service(url, token, case_id)
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(6):  # spread over both workers
+            assert httpx.get(f"{url}/api/v1/cases/{case_id}/history",
+                             headers=headers).status_code == 200
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_token_is_printed_once_stored_hashed_and_bad_input_is_one_line(db_url, run):
+    """``tokens create`` prints the token once; ``tokens list`` never shows it and the database
+    holds only its SHA-256; an unknown role or a clerk without agency is one line on stderr,
+    no traceback; a revoked token is listed as revoked and cannot be revoked again. (The
+    command line's checks do not depend on the database: SQLite only; the store's side runs
+    on both in the API tests.)"""
+    done = run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
+               "--label", "counter 3")
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("sst_") and len(token) > 30
+    assert done.stdout.count(token) == 1
+    run("tokens", "create", "--actor", "c-1", "--role", "janitor", "--agency", DESTINATION,
+        ok=False)
+    run("tokens", "create", "--actor", "c-1", "--role", "clerk", ok=False)
+    run("tokens", "revoke", "1")
+    run("tokens", "revoke", "1", ok=False)
+    listed = run("tokens", "list", "--json").stdout
+    [record] = json.loads(listed)
+    assert token not in listed and "token_hash" not in record and record["label"] == "counter 3"
+    assert record["revoked_at"] is not None
+    with Engine(db_url) as engine, engine.db.connect() as conn:
+        stored = repr([conn.execute(sa.select(t)).all() for t in TABLES])
+        hashes = conn.execute(sa.text("SELECT token_hash FROM api_token")).scalars().all()
+    assert token not in stored
+    assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
