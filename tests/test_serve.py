@@ -58,6 +58,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
+def workers_of(pid: int) -> list[int]:
+    """The worker processes uvicorn spawned under ``pid`` (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text and b"spawn_main" in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
 def created_token(run) -> dict:
     """``sstransfer tokens create`` for the destination's clerk, as JSON."""
     done = run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
@@ -94,13 +108,14 @@ def test_serve_answers_a_token_made_by_tokens_create(db_url, run, tmp_path):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_serve_with_two_workers_on_a_sqlite_file(db_url, run, tmp_path):
-    """``--workers 2`` starts two processes with an engine each on the same SQLite file; both
-    authenticate the CLI's token and write through the one database."""
+    """``--workers 2`` starts two worker processes, each with its own engine on the same
+    SQLite file; the API they serve takes the CLI's token, reads and writes."""
     with Engine(db_url) as engine:
         case_id = open_case(engine).id
     token = created_token(run)["token"]
     proc, url = serve(db_url, tmp_path, "--workers", "2")
     try:
+        assert len(workers_of(proc.pid)) == 2
         check_service(url, token, case_id)
         headers = {"Authorization": f"Bearer {token}"}
         for _ in range(6):  # spread over both workers
