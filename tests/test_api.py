@@ -242,6 +242,24 @@ def test_only_the_applicant_or_a_destination_clerk_on_their_behalf_resubmits_or_
     assert last.actor_id == "c-12" and "on_behalf_of" in last.inputs
 
 
+def test_a_step_s_inputs_and_documents_come_from_the_body(engine, api):
+    """The origin's clerk moves the funds with the amount (exact, as text) and the information
+    form; the destination's clerk continues with the contribution months."""
+    case = open_case(engine)
+    dest = engine_actor("c-12", "destination_clerk", DESTINATION)
+    for trigger in ("review", "send_letter"):
+        engine.fire(case.id, trigger, actor=dest)
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    r = httpx.post(url, headers=bearer(engine, "o-3", "clerk", ORIGIN), json={
+        "trigger": "move_funds", "amount": "12345.67", "documents": ["information_form"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["amount"] == "12345.67" and "information_form" in r.json()["documents"]
+    r = httpx.post(url, headers=bearer(engine, "c-12", "clerk", DESTINATION), json={
+        "trigger": "continue_relationship", "contribution_months": 86})
+    assert r.status_code == 200 and r.json()["state"] == "continued", r.text
+    assert r.json()["contribution_months"] == 86
+
+
 def test_documents_are_attached_and_an_if_match_on_an_old_version_is_409(engine, api):
     """POST documents adds them without changing the state; with a stale If-Match it is 409."""
     case = open_case(engine, documents=["application_form"])

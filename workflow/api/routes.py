@@ -114,7 +114,8 @@ class FireRequest(_Body):
     documents: list[str] = Field(default_factory=list)
     explanation: str | None = None
     documents_needed: list[str] | None = None
-    amount: str | None = Field(default=None, description="yuan, exact decimal")
+    amount: str | int | None = Field(
+        default=None, description='yuan, an exact decimal as text ("1234.50") or a whole number')
     contribution_months: int | None = None
 
 
