@@ -310,7 +310,7 @@ def test_history_and_spans_are_their_read_models_and_each_read_is_logged(engine,
 
 def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api):
     """A clerk lists their agency's cases only, filtered by state, insurance, definition and
-    overdue day, a page at a time; an employer lists only the cases they applied for; each
+    overdue (today, or on a day), a page at a time; an employer lists only the cases they applied for; each
     listed case is logged as read."""
     mine = [open_case(engine, person_id=pid) for pid in (PERSON_ID, OTHER_PERSON_ID)]
     medical = open_case(engine, "medical_transfer")
@@ -331,6 +331,9 @@ def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api)
     assert ids(definition="pension_transfer") == [mine[0].id, mine[1].id]
     assert ids(overdue_on=LATE.isoformat()) == [mine[0].id, mine[1].id]  # pension review late
     assert ids(overdue_on="2025-10-23") == []  # due that day: not late yet
+    from workflow.core.rules import today
+
+    assert ids(overdue="true") == ids(overdue_on=today().isoformat()) != []
     page = httpx.get(url, headers=clerk, params={"limit": 2}).json()
     assert page["next_offset"] == 2 and len(page["items"]) == 2
     last = httpx.get(url, headers=clerk, params={"limit": 2, "offset": 2}).json()

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from ..core.definitions import APPLICANT_KINDS, Definition
-from ..core.rules import Actor, check_agency_format, normalise, parse_date
+from ..core.rules import Actor, check_agency_format, normalise, parse_date, today
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput, NotPermitted
@@ -393,13 +393,18 @@ def router() -> APIRouter:
                    definition: str | None = None,
                    insurance: Annotated[str | None, Query(
                        description="pension or medical")] = None,
+                   overdue: Annotated[bool, Query(
+                       description="only cases with a span overdue today (China time)")] = False,
                    overdue_on: Annotated[str | None, Query(
                        description="only cases with a span overdue on this day, YYYY-MM-DD",
                    )] = None,
                    limit: Limit = 50, offset: Offset = 0) -> CasePage:
         """The cases the principal may read, in id order, one page at a time."""
+        late_on = _date(overdue_on, "overdue_on")
+        if overdue and late_on is None:
+            late_on = today()
         cases = engine.cases(state=state, agency=agency, definition=definition,
-                             insurance=insurance, overdue_on=_date(overdue_on, "overdue_on"),
+                             insurance=insurance, overdue_on=late_on,
                              limit=limit + 1, offset=offset, **_scope(principal))
         more = len(cases) > limit
         cases = [c for c in cases[:limit] if principal.may_read(c)]
