@@ -492,3 +492,12 @@ def test_the_router_mounts_in_a_host_app_and_keeps_its_error_shape(engine):
         assert r.status_code == 404 and r.json()["code"] == "case_not_found"
         r = httpx.get(f"{url}/api/v1/cases/{case.id}")
         assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+def test_an_unknown_api_path_or_method_answers_in_the_api_s_error_shape(engine):
+    """Not only refusals: a mistyped path under /api/ is a JSON problem with a code too."""
+    with running(create_app(engine)) as url:
+        missing = httpx.get(f"{url}/api/v1/no-such-thing")
+        wrong_method = httpx.delete(f"{url}/api/v1/cases")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"

@@ -229,6 +229,10 @@ BAD_INPUT = {  # command: arguments a user might really type, each refused
     "scheduler run": ["scheduler", "run", "--settings", "bad.toml"],
     "db upgrade": ["db", "upgrade", "deadbeef"],
     "db current": ["--db", "sqlite:///no-such.db", "db", "current"],
+    "serve": ["serve", "--port", "70000"],
+    "tokens create": ["tokens", "create", "--actor", "c-1", "--role", "clerk"],
+    "tokens list": ["--db", "sqlite:///no-such.db", "tokens", "list"],
+    "tokens revoke": ["tokens", "revoke", "42"],
 }
 
 

@@ -15,7 +15,14 @@ import pytest
 
 from workflow.errors import LeaseLost
 from workflow.store import SqlStore, now
-from workflow.store.port import AlertStore, CaseStore, ReportStore, SchedulingStore
+from workflow.store.port import (
+    AccessStore,
+    AlertStore,
+    CaseStore,
+    InboxStore,
+    ReportStore,
+    SchedulingStore,
+)
 
 D = dt.date
 
@@ -71,10 +78,11 @@ def open_cases(store: CaseStore, n: int) -> list[int]:
 
 
 def test_the_sql_store_implements_every_port(store):
-    """SqlStore's repositories are the implementations of the four ports."""
+    """SqlStore's repositories are the implementations of the ports."""
     ports: list[tuple[object, type]] = [(store.cases, CaseStore), (store.alerts, AlertStore),
                                         (store.scheduling, SchedulingStore),
-                                        (store.reports, ReportStore)]
+                                        (store.reports, ReportStore),
+                                        (store.access, AccessStore), (store.inbox, InboxStore)]
     for repository, port in ports:
         missing = [name for name in dir(port) if not name.startswith("_")
                    and not callable(getattr(repository, name, None))]
@@ -147,6 +155,21 @@ def test_an_alert_exists_once_however_often_it_is_inserted(store, tmp_path):
     assert store.alerts.insert_alerts([row], None) == []
     [alert] = store.alerts.alerts(case_id=case_id)
     assert (alert.level, alert.working_days_late) == ("overdue", 2)
+
+
+def test_alerts_are_read_by_province_and_newest_first_when_asked(store):
+    """A province supervisor's alerts are those of the agencies whose code starts with the
+    province; ``newest_first`` with a limit gives the latest ones."""
+    [case_id] = open_cases(store.cases, 1)
+    rows = [dict(key=f"k{n}", level="overdue", case_id=case_id, span_id=None, subject="review",
+                 owner="destination", owner_agency=agency, due_on=D(2025, 10, 20),
+                 working_days_late=n, provisional=False, as_of=D(2025, 10, 22), raised_at=now(),
+                 run_id=None)
+            for n, agency in enumerate(["440300", "310000", "440100", "440300"])]
+    store.alerts.insert_alerts(rows, None)
+    assert [a.owner_agency for a in store.alerts.alerts(province="44")] == [
+        "440300", "440100", "440300"]
+    assert [a.working_days_late for a in store.alerts.alerts(newest_first=True, limit=2)] == [3, 2]
 
 
 def test_a_lease_is_held_by_one_holder_until_it_expires(store):

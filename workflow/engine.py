@@ -208,11 +208,13 @@ class Engine:
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
-        """Stored alerts, oldest first; ``run_id`` picks those one scan raised."""
+               run_id: int | None = None, limit: int | None = None,
+               province: str | None = None, newest_first: bool = False) -> list[Alert]:
+        """Stored alerts, oldest first (or ``newest_first``); ``run_id`` picks those one scan
+        raised; ``province``: the alerts of the agencies of that province (2 digits)."""
         return self.alert_service.alerts(
-            level=level, agency=normalise(agency),
-            case_id=case_id, as_of=as_of, run_id=run_id, limit=limit)
+            level=level, agency=normalise(agency), case_id=case_id, as_of=as_of, run_id=run_id,
+            limit=limit, province=normalise(province), newest_first=newest_first)
 
     def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""

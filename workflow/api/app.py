@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine import Engine
-from ..errors import RateLimited, WorkflowError
+from ..errors import WorkflowError
 from . import dashboard, progress
-from .problems import problem
-from .routes import router
+from .problems import problem_response
+from .routes import API_PREFIX, router
 
 
 def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
@@ -36,11 +38,17 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
 
     @app.exception_handler(WorkflowError)
     async def refused(request: Request, exc: WorkflowError) -> JSONResponse:
-        status, body = problem(exc)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        if status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return problem_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_such_route(request: Request, exc: StarletteHTTPException) -> Response:
+        """Under /api/ an unknown path or method answers in the API's error shape too."""
+        if not request.url.path.startswith(API_PREFIX + "/"):
+            return await http_exception_handler(request, exc)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"code": code, "message": f"{request.method} {request.url.path}: "
+                                                      f"{exc.detail}", "details": {}},
+                            status_code=exc.status_code, headers=exc.headers)
 
     return app
 

@@ -88,9 +88,6 @@ class Scope:
             return cls(None, principal.province)
         return cls(principal.agency, None)
 
-    def keeps(self, code: str) -> bool:
-        return code.startswith(self.province) if self.province else code == self.agency
-
     @property
     def code(self) -> str:
         """The division code naming the scope (a province as its ``xx0000`` code)."""
@@ -286,7 +283,8 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
 
 
 def _report(engine: Engine, scope: Scope) -> OverdueReport:
-    return engine.overdue_report(today()).scoped(scope.keeps)
+    return engine.overdue_report(today(), agencies=None if scope.province else [str(scope.agency)],
+                                 province=scope.province)
 
 
 def router(prefix: str = "") -> APIRouter:
@@ -451,9 +449,8 @@ def router(prefix: str = "") -> APIRouter:
         if isinstance(principal, Response):
             return principal
         scope = Scope.of(principal)
-        found = page.engine.alerts(agency=scope.agency) if scope.agency \
-            else [a for a in page.engine.alerts() if scope.keeps(a.owner_agency)]
-        shown = sorted(found, key=lambda a: a.id, reverse=True)[:ALERTS_SHOWN]
+        shown = page.engine.alerts(agency=scope.agency, province=scope.province,
+                                   newest_first=True, limit=ALERTS_SHOWN)
         titles = _span_titles(page, shown)
         return page.render("alerts.html", principal=principal, nav="alerts", alerts=shown, titles=titles,
                            levels=LEVELS)

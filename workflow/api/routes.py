@@ -29,6 +29,9 @@ from ..store.tables import AccessEntry, Alert, HistoryEntry, Span
 from .auth import EngineDep, PrincipalDep
 from .problems import RESPONSES, Problem, ProblemRoute
 
+#: Where the JSON API lives (its version in the path).
+API_PREFIX = "/api/v1"
+
 #: The largest CSV file ``POST /cases/import`` reads.
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 REPORT_TYPES = {
@@ -286,7 +289,7 @@ def router() -> APIRouter:
     (the host app must set ``app.state.engine``). Refusals come back as
     ``{"code", "message", "details"}`` (:class:`~workflow.api.problems.Problem`) whatever
     handlers the host app has."""
-    api = APIRouter(prefix="/api/v1", route_class=ProblemRoute, responses=RESPONSES)
+    api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES)
     not_found: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
     conflict: dict[int | str, dict[str, Any]] = {404: {"model": Problem},
                                                  409: {"model": Problem}}
@@ -467,8 +470,8 @@ def router() -> APIRouter:
                                        f"{province} only")
                 found = engine.alerts(agency=agency, limit=limit, **query)
                 return found
-            every: list[Alert] = engine.alerts(**query)
-            return [a for a in every if a.owner_agency.startswith(province)][:limit]
+            found = engine.alerts(province=province, limit=limit, **query)
+            return found
         own = engine.cases(limit=500, **_scope(principal))
         mine: list[Alert] = []
         for case in own:

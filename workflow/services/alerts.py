@@ -175,9 +175,11 @@ class AlertService:
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
+               run_id: int | None = None, limit: int | None = None,
+               province: str | None = None, newest_first: bool = False) -> list[Alert]:
         return self.store.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
-                                 run_id=run_id, limit=limit)
+                                 run_id=run_id, limit=limit, province=province,
+                                 newest_first=newest_first)
 
     def inbox(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
               province: str | None = None, limit: int = 100, offset: int = 0) -> InboxPage:

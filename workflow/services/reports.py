@@ -133,15 +133,6 @@ class OverdueReport:
         """Every overdue span by agency, most working days late first (streamed)."""
         return self._lines()
 
-    def scoped(self, keep: Callable[[str], bool]) -> OverdueReport:
-        """The report of the agencies ``keep(code)`` accepts only (a clerk's agency, a
-        supervisor's province): their summaries and their lines."""
-        agencies = {code: s for code, s in self.agencies.items() if keep(code)}
-        lines = self._lines
-        return dataclasses.replace(
-            self, agencies=agencies, total=sum(s.overdue for s in agencies.values()),
-            _lines=lambda: (x for x in lines() if keep(x.agency)))
-
 
 class ReportService:
     """Builds overdue reports from the report store, the calendar and the settings."""

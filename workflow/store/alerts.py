@@ -198,8 +198,12 @@ class AlertRepository:
 
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None) -> list[Alert]:
-        query = sa.select(*_ALERT_FIELDS).order_by(alerts_t.c.id)
+               run_id: int | None = None, limit: int | None = None,
+               province: str | None = None, newest_first: bool = False) -> list[Alert]:
+        query = sa.select(*_ALERT_FIELDS).order_by(
+            alerts_t.c.id.desc() if newest_first else alerts_t.c.id)
+        if province is not None:
+            query = query.where(alerts_t.c.owner_agency.startswith(province))
         for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
                               (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of),
                               (alerts_t.c.run_id, run_id)):
