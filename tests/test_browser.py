@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's headless Chromium driven with Playwright against
 a running uvicorn server, on SQLite and on PostgreSQL. A clerk signs in, opens the inbox,
-fires a step, sees a refusal in place, switches to English and downloads a report;
-screenshots are taken along the way."""
+fires a step, sees a refusal in place, switches to English and downloads a report; the
+insured person looks up their transfer on the progress page; screenshots are taken along
+the way."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import io
 from pathlib import Path
 
 from tests.browser import browser_page
-from tests.conftest import DESTINATION, full_documents, open_case
+from tests.conftest import DESTINATION, PERSON_ID, full_documents, open_case
 from tests.live import running
 from workflow.api import create_app
+from workflow.core.rules import mask_person_id
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 
 def _shot(page, folder: Path, name: str) -> Path:
@@ -77,3 +81,27 @@ def test_a_clerk_works_through_the_dashboard_in_a_real_browser(engine, tmp_path:
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert target.name.endswith("-en.csv") and rows[0][0] == "owner agency"
     assert sorted(int(row[1]) for row in rows[1:]) == sorted([ready.id, lacking.id])
+
+
+def test_the_insured_person_follows_their_transfer_on_the_progress_page_in_a_real_browser(
+        engine, tmp_path: Path):
+    """The person types the case number and their ID number (full-width digits as an input
+    method gives them) and sees the running step, its agency by name and its due dates, with
+    the ID number masked; a wrong ID number shows nothing of the case."""
+    case = open_case(engine, documents=full_documents("pension_transfer"))
+    with running(create_app(engine)) as site, browser_page() as page:
+        page.goto(f"{site}/progress")
+        assert page.get_by_role("heading", level=1).inner_text() == "社会保险关系转移进度查询"
+        page.fill("#case_number", str(case.id))
+        page.fill("#person_id", "110105194912310028")  # a wrong check digit
+        page.click("button[type=submit]")
+        assert page.locator("#running").count() == 0 and PERSON_ID[-4:] not in page.content()
+        page.fill("#case_number", str(case.id))
+        page.fill("#person_id", PERSON_ID.translate(FULL_WIDTH))
+        page.click("button[type=submit]")
+        running_step = page.locator("section.running").first.inner_text()
+        assert "转入地审核" in running_step and "深圳市" in running_step
+        assert "2025年" in running_step
+        assert mask_person_id(PERSON_ID) in page.content() and PERSON_ID not in page.content()
+        assert "张三" not in page.content()  # the name is not shown
+        _shot(page, tmp_path, "progress")
