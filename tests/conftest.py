@@ -89,6 +89,11 @@ def db_url(request, tmp_path: Path) -> str:
     return fresh_database(request.param, tmp_path)
 
 
+#: For a test of what the command line does with text (markup, dates, digits as typed), which
+#: no database changes: it runs on SQLite only, as each run costs a dozen processes.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 MEDICAL_V2_FILE = "medical_transfer.v2.yaml"
 
 

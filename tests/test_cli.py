@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import PERSON_ID, open_case, snapshot
+from conftest import PERSON_ID, open_case, snapshot, sqlite_only
 
 from workflow import Engine, store
 
@@ -93,6 +93,7 @@ def test_errors_are_one_clear_line(run, db_url, args, words):
     assert done.stderr.strip().count("\n") == 0
 
 
+@sqlite_only
 def test_the_calendar_commands(run):
     """`calendar due` gives the due date (provisional in a year with no published schedule);
     `calendar is-workday` exits 1 on a holiday."""
@@ -277,6 +278,7 @@ def test_a_mistyped_option_is_one_line_naming_the_help_to_read(run):
 
 # --- data is shown as typed, never read as Rich markup ----------------------------------------
 
+@sqlite_only
 @pytest.mark.parametrize("name", ["[/]", "[bold]张三[/bold]", "[link=http://x]点我[/link]", "a\\"])
 def test_a_name_in_rich_markup_is_shown_as_typed_by_list_show_and_history(run, db_url, name):
     """Opening refuses such a name now (one line, the bracket shown as typed); a row stored
@@ -295,6 +297,7 @@ def test_a_name_in_rich_markup_is_shown_as_typed_by_list_show_and_history(run, d
     assert run("history", "1").returncode == 0
 
 
+@sqlite_only
 def test_an_explanation_in_rich_markup_is_shown_as_typed_in_the_history(run):
     """Free text (a rejection's written explanation) is printed as typed, never as markup."""
     run(*open_args(*FULL))
@@ -302,6 +305,7 @@ def test_an_explanation_in_rich_markup_is_shown_as_typed_in_the_history(run):
     assert "[/]缺少[bold]材料" in run("history", "1").stdout
 
 
+@sqlite_only
 def test_a_document_in_rich_markup_is_shown_as_typed_in_the_refusal(run):
     run(*open_args(*FULL))
     done = run("fire", "1", "review", *CLERK, "--on", "2025-10-09", "-d", "[/x]", ok=False)

@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from conftest import OTHER_PERSON_ID, PERSON_ID, snapshot
+from conftest import OTHER_PERSON_ID, PERSON_ID, snapshot, sqlite_only
 
 from workflow import Engine
 
@@ -35,6 +35,7 @@ def open_args(*extra: str, origin: str = "310000") -> list[str]:
     return args
 
 
+@sqlite_only
 def test_an_agency_code_typed_with_full_width_digits_on_the_command_line_is_stored_as_ascii(run):
     case = json.loads(run(*open_args(origin="３１００００ ")).stdout)
     assert case["origin"] == "310000"
@@ -42,6 +43,7 @@ def test_an_agency_code_typed_with_full_width_digits_on_the_command_line_is_stor
     assert [c["id"] for c in listed] == [case["id"]]
 
 
+@sqlite_only
 @pytest.mark.parametrize("on", ["20251009", "2025-W41-4", "2025-282", "2025/10/09"])
 def test_the_command_line_takes_business_dates_as_yyyy_mm_dd_only(run, engine, on):
     case = json.loads(run(*open_args()).stdout)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import sqlite_only
 
 from workflow import Engine
 from workflow.settings import Settings
@@ -67,6 +68,7 @@ def test_the_toml_blocks_are_valid_settings(tmp_path):
         assert Settings.load(path) == Settings()
 
 
+@sqlite_only
 def test_the_shell_blocks_run_as_written_against_a_temporary_database(db_url, tmp_path):
     """With ``sstransfer`` on the PATH and ``$SSTRANSFER_DATABASE_URL`` set, as the README says."""
     env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200",
