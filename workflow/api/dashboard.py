@@ -33,6 +33,7 @@ from ..engine import Engine
 from ..errors import (
     CaseNotFound,
     ConcurrentUpdate,
+    InvalidTransition,
     MissingDocuments,
     NotAuthenticated,
     NotPermitted,
@@ -271,14 +272,27 @@ def _case_page(page: _Page, principal: Principal, case: Case, *, status: int = 2
         final=case.state in definition.final_states)
 
 
-def _refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
-    """The refusal as the user reads it: missing documents by their titles, a stale page,
-    else the engine's own message."""
+def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: str) -> str:
+    """The refusal as the user reads it: missing documents by their titles, a stale page, a
+    step the case's state does not allow, who may take the step; else the engine's own
+    message (English: a bad input the form let through)."""
     if isinstance(exc, MissingDocuments):
         return page.t("refused_missing", step=page.title("trigger", exc.trigger, definition),
                       kinds="、".join(page.document(k, definition) for k in exc.kinds))
     if isinstance(exc, ConcurrentUpdate):
         return page.w["refused_stale"]
+    if isinstance(exc, InvalidTransition):
+        state = page.title("state", exc.state, definition)
+        if not exc.allowed:
+            return page.t("refused_closed", state=state)
+        return page.t("refused_state", state=state, step=page.title("trigger", exc.trigger, definition),
+                      allowed="、".join(page.title("trigger", t, definition) for t in exc.allowed))
+    if isinstance(exc, NotPermitted) and exc.may_act:
+        who = page.w["list_or"].join(
+            page.word("role", role) + (f"（{page.agency(agency)}）" if page.lang == "zh"
+                                       else f" ({page.agency(agency)})") if agency
+            else page.word("role", role) for role, agency in exc.may_act)
+        return page.t("refused_who", step=page.title("trigger", trigger, definition), who=who)
     return page.t("refused", message=str(exc))
 
 
@@ -438,7 +452,7 @@ def router(prefix: str = "") -> APIRouter:
                              documents=listed("documents"), expected_version=version, **inputs)
         except WorkflowError as exc:
             return _case_page(page, principal, page.engine.get(case_id), status=status_of(exc),
-                              refusal=_refusal(page, exc, definition))
+                              refusal=_refusal(page, exc, definition, trigger))
         return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
 
     # --- alerts and reports -------------------------------------------------------------------
