@@ -362,3 +362,17 @@ def test_the_case_page_is_accessible_without_javascript(engine, site):
         assert ident and f'for="{ident.group(1)}"' in page, field
     for table in re.findall(r"<table>.*?</table>", page, re.S):
         assert '<th scope="col">' in table
+
+
+def test_the_json_api_does_not_take_the_dashboard_s_sign_in_cookie(engine, site):
+    """The cookie a browser sends by itself signs in the dashboard only: the API wants its
+    bearer header, so a page of another site cannot use a signed-in clerk's cookie on it."""
+    case = open_case(engine)
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        assert client.get(f"/cases/{case.id}").status_code == 200
+        r = client.get(f"/api/v1/cases/{case.id}")
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+        r = client.post(f"/api/v1/cases/{case.id}/fire", json={"trigger": "reject",
+                                                              "explanation": "x"})
+        assert r.status_code == 401
+    assert engine.get(case.id).state == "applied"

@@ -19,13 +19,18 @@ def get_engine(request: Request) -> Engine:
 
 
 def bearer(request: Request) -> str | None:
-    """The credential of a request: ``Authorization: Bearer <token>``, else the dashboard's
-    sign-in cookie."""
+    """The API credential of a request: ``Authorization: Bearer <token>`` only. The API never
+    takes the dashboard's cookie, which a browser would send on its own."""
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() == "bearer" and credential.strip():
         return credential.strip()
-    return request.cookies.get(TOKEN_COOKIE) or None
+    return None
+
+
+def signed_in_token(request: Request) -> str | None:
+    """The dashboard's credential: its sign-in cookie, else a bearer header."""
+    return request.cookies.get(TOKEN_COOKIE) or bearer(request)
 
 
 def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:

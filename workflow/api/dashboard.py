@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..services.access import Principal
 from ..services.reports import FORMATS, LABELS, OverdueReport, chart_svg, write_report
-from .auth import TOKEN_COOKIE, bearer, get_engine
+from .auth import TOKEN_COOKIE, get_engine, signed_in_token
 from .labels import LANGUAGES, words
 from .problems import status_of
 
@@ -193,7 +193,7 @@ def _signed_in(page: _Page, back: str | None = None) -> Principal | Response:
     without a valid token (then back to this page, or to ``back`` after a form was posted),
     a 403 page for anyone who is not clerk or supervisor."""
     try:
-        principal = page.engine.access_service.authenticate(bearer(page.request))
+        principal = page.engine.access_service.authenticate(signed_in_token(page.request))
     except NotAuthenticated:
         url = page.request.url
         wanted = back or url.path + (f"?{url.query}" if url.query else "")
