@@ -117,9 +117,9 @@ def test_a_mismatch_gets_one_generic_message_identical_for_an_unknown_case_and_c
     assert MASKED not in pages[0].text and "转入地审核" not in pages[0].text
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     store = engine.access_service.store
-    assert store.failed_lookups(since=since, case_id=case.id) == 2
-    assert store.failed_lookups(since=since, case_id=case.id + 1000) == 1
-    assert store.failed_lookups(since=since) == 5 and store.lookups(since=since) == 5
+    assert store.lookups(since=since, case_id=case.id, failed_only=True) == 2
+    assert store.lookups(since=since, case_id=case.id + 1000, failed_only=True) == 1
+    assert store.lookups(since=since, failed_only=True) == 5 and store.lookups(since=since) == 5
     assert store.access_log(limit=10) == []
 
 
@@ -167,11 +167,11 @@ def test_each_view_of_a_case_is_written_to_the_access_log(engine, site):
 
 
 def test_the_page_is_chinese_first_with_an_english_switch(engine, site):
-    """The form is in Simplified Chinese (lang zh-Hans, labelled fields, a link to English);
+    """The form is in Simplified Chinese (lang zh-CN as on the dashboard, labelled fields, a link to English);
     ``?lang=en`` gives the form and the progress in English, dates as 26 September 2025."""
     case = open_case(engine)
     form = httpx.get(f"{site}/progress")
-    assert form.status_code == 200 and '<html lang="zh-Hans">' in form.text
+    assert form.status_code == 200 and '<html lang="zh-CN">' in form.text
     for field, label in (("case_number", "业务编号"), ("person_id", "身份证号码")):
         assert f'<label for="{field}">{label}</label>' in form.text
         assert f'id="{field}" name="{field}"' in form.text

@@ -169,7 +169,7 @@ class _Page:
         other = LANGUAGES[1 - LANGUAGES.index(self.lang)]
         sep = "&" if "?" in here else "?"
         body = _ENV.get_template(template).render(
-            page=self, lang=self.lang, html_lang="zh-CN" if self.lang == "zh" else "en",
+            page=self, lang=self.lang, html_lang=self.w["html_lang"],
             w=self.w, t=self.t, principal=principal, switch=f"{here}{sep}lang={other}",
             base=self.base, today=today(), **{"nav": None, **context})
         response = HTMLResponse(body, status_code=status, headers=_PRIVATE)
@@ -211,12 +211,6 @@ def _safe_next(value: str | None, base: str) -> str:
     return base + "/"
 
 
-def _facts(case: Case) -> CaseFacts:
-    return CaseFacts(case.id, case.state, case.origin, case.destination, case.applicant,
-                     case.channel, frozenset(case.documents), case.requested_documents,
-                     case.applicant_id, case.person_id)
-
-
 def _needed(definition: Definition, case: Case, trigger: str) -> list[str]:
     """The documents a step from the case's state needs and the case does not hold."""
     spec = definition.transitions[trigger, case.state]
@@ -234,7 +228,7 @@ def _may_fire(engine: Engine, definition: Definition, case: Case,
     who may act (``permitted``), the step's documents and inputs left to the form."""
     if principal.is_supervisor:
         return []
-    actor, facts = principal.actor_for(case), _facts(case)
+    actor, facts = principal.actor_for(case), CaseFacts.of(case)
     allowed = []
     for trigger in definition.allowed_triggers(case.state):
         try:

@@ -1,4 +1,5 @@
-"""The dashboard's words, Chinese first: one table, each word in ``zh`` and ``en``.
+"""The words of the pages people read (dashboard, progress page), Chinese first: one
+table, each word in ``zh`` and ``en``.
 
 Only the words of the pages themselves are here; states, triggers, spans and documents are
 named by the definitions' titles, agencies by their GB/T 2260 names.
@@ -14,6 +15,7 @@ LANGUAGES = ("zh", "en")
 #: Every word of the dashboard: key -> (Chinese, English). ``{...}`` are filled in.
 WORDS: dict[str, tuple[str, str]] = {
     # the frame
+    "html_lang": ("zh-CN", "en"),
     "app": ("社会保险关系转移接续", "Social insurance transfers"),
     "skip": ("跳到正文", "Skip to content"),
     "nav": ("主导航", "Main navigation"),
@@ -167,6 +169,32 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_found_title": ("未找到", "Not found"),
     "not_found": ("没有编号为{id}的案件。", "There is no case {id}."),
     "back_to_inbox": ("返回待办", "Back to the inbox"),
+    # the person's progress page (progress_* : the page's own words)
+    "progress_title": ("社会保险关系转移进度查询", "Social insurance transfer: progress"),
+    "progress_intro": ("请输入转移申请的业务编号和本人身份证号码，两者一致方可查询办理进度。",
+                       "Enter the case number of the transfer and your ID number; both must match."),
+    "progress_case_number": ("业务编号", "Case number"),
+    "progress_person_id": ("身份证号码", "ID number"),
+    "progress_submit": ("查询", "Show progress"),
+    "progress_no_match": ("未查询到与所填业务编号和身份证号码相符的转移申请，请核对后重新输入。",
+                          "No transfer matches this case number and ID number. Check both and try again."),
+    "progress_rate_limited": ("查询次数过多，请在{minutes}分钟后再试。",
+                              "Too many tries. Try again in {minutes} minutes."),
+    "progress_masked_id": ("身份证号码", "ID number"),
+    "progress_steps_done": ("已办理环节", "Steps done"),
+    "progress_step": ("环节", "Step"),
+    "progress_date": ("办理日期", "Date"),
+    "progress_none_done": ("尚无已办理环节。", "No step has been done yet."),
+    "progress_running": ("当前办理环节", "Step now running"),
+    "progress_agency": ("办理机构", "Agency"),
+    "progress_committed_due": ("承诺办结日期", "Committed due date"),
+    "progress_statutory_due": ("法定办结日期", "Statutory due date"),
+    "progress_current_state": ("当前状态", "Current state"),
+    "progress_waiting": ("当前没有经办机构正在办理的环节。", "No agency is working on this case right now."),
+    "progress_finished": ("本次转移已办结。", "This transfer is finished."),
+    "progress_again": ("查询其他业务", "Look up another case"),
+    "progress_note": ("本页仅显示办理进度，不显示个人其他信息。",
+                      "This page shows the progress only, nothing else about you."),
 }
 
 

@@ -24,68 +24,14 @@ from ..core.rules import check_person_id, normalise
 from ..core.views import format_date
 from ..engine import Engine
 from ..errors import CaseNotFound, InvalidInput, RateLimited
+from .labels import LANGUAGES, words
 
-LANGS = ("zh", "en")
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
 _FIELD_MAX = 64
 #: Case numbers are row ids: beyond this they cannot exist (and PostgreSQL refuses them).
 _CASE_MAX = 2**31 - 1
 #: The progress-lookup row of a case number that is not a number at all.
 _NO_CASE = 0
-
-LABELS: dict[str, dict[str, str]] = {
-    "zh": {
-        "html_lang": "zh-Hans",
-        "title": "社会保险关系转移进度查询",
-        "intro": "请输入转移申请的业务编号和本人身份证号码，两者一致方可查询办理进度。",
-        "case_number": "业务编号",
-        "person_id": "身份证号码",
-        "submit": "查询",
-        "switch": "English",
-        "no_match": "未查询到与所填业务编号和身份证号码相符的转移申请，请核对后重新输入。",
-        "rate_limited": "查询次数过多，请在{minutes}分钟后再试。",
-        "masked_id": "身份证号码",
-        "steps_done": "已办理环节",
-        "step": "环节",
-        "date": "办理日期",
-        "none_done": "尚无已办理环节。",
-        "running": "当前办理环节",
-        "agency": "办理机构",
-        "committed_due": "承诺办结日期",
-        "statutory_due": "法定办结日期",
-        "current_state": "当前状态",
-        "waiting": "当前没有经办机构正在办理的环节。",
-        "finished": "本次转移已办结。",
-        "again": "查询其他业务",
-        "note": "本页仅显示办理进度，不显示个人其他信息。",
-    },
-    "en": {
-        "html_lang": "en",
-        "title": "Social insurance transfer: progress",
-        "intro": "Enter the case number of the transfer and your ID number; both must match.",
-        "case_number": "Case number",
-        "person_id": "ID number",
-        "submit": "Show progress",
-        "switch": "中文",
-        "no_match": "No transfer matches this case number and ID number. "
-                    "Check both and try again.",
-        "rate_limited": "Too many tries. Try again in {minutes} minutes.",
-        "masked_id": "ID number",
-        "steps_done": "Steps done",
-        "step": "Step",
-        "date": "Date",
-        "none_done": "No step has been done yet.",
-        "running": "Step now running",
-        "agency": "Agency",
-        "committed_due": "Committed due date",
-        "statutory_due": "Statutory due date",
-        "current_state": "Current state",
-        "waiting": "No agency is working on this case right now.",
-        "finished": "This transfer is finished.",
-        "again": "Look up another case",
-        "note": "This page shows the progress only, nothing else about you.",
-    },
-}
 
 #: Personal data: never cached or sent on as a referrer; no scripts, no frames.
 _HEADERS = {
@@ -172,8 +118,17 @@ def _matches(engine: Engine, case_id: int | None, person_id: str) -> bool:
 
 
 def _lang(request: Request) -> str:
-    lang = request.query_params.get("lang", LANGS[0])
-    return lang if lang in LANGS else LANGS[0]
+    lang = request.query_params.get("lang", LANGUAGES[0])
+    return lang if lang in LANGUAGES else LANGUAGES[0]
+
+
+def page_words(lang: str) -> dict[str, str]:
+    """The page's words in ``lang``: the ``progress_*`` words of the one table (labels.py),
+    without their prefix, and the words every page shares (language, switch)."""
+    table = words(lang)
+    own = {key.removeprefix("progress_"): word for key, word in table.items()
+           if key.startswith("progress_")}
+    return {**own, "html_lang": table["html_lang"], "switch": table["other_language"]}
 
 
 def _client(request: Request) -> str:
@@ -185,7 +140,7 @@ def _page(request: Request, status: int = 200, headers: dict[str, str] | None = 
     lang = _lang(request)
     other = "en" if lang == "zh" else "zh"
     html = _templates.get_template("progress.html").render(
-        lang=lang, t=LABELS[lang], switch_url=f"?lang={other}", action=f"?lang={lang}",
+        lang=lang, t=page_words(lang), switch_url=f"?lang={other}", action=f"?lang={lang}",
         **context)
     return HTMLResponse(html, status_code=status, headers={**_HEADERS, **(headers or {})})
 
@@ -211,11 +166,11 @@ def router() -> APIRouter:
         except RateLimited as exc:
             minutes = engine.settings.progress_window_minutes
             return _page(request, 429, {"Retry-After": str(exc.retry_after)},
-                         error=LABELS[_lang(request)]["rate_limited"].format(minutes=minutes))
+                         error=page_words(_lang(request))["rate_limited"].format(minutes=minutes))
         matched = len(person_id) <= _FIELD_MAX and _matches(engine, case_id, person_id)
         access.record_lookup(client, key, matched)
         if not matched:
-            return _page(request, error=LABELS[_lang(request)]["no_match"])
+            return _page(request, error=page_words(_lang(request))["no_match"])
         assert case_id is not None
         progress = progress_of(engine, case_id, _lang(request))
         access.record_progress_read(case_id)
@@ -224,4 +179,4 @@ def router() -> APIRouter:
     return pages
 
 
-__all__ = ["LABELS", "Progress", "progress_of", "router"]
+__all__ = ["Progress", "page_words", "progress_of", "router"]

@@ -366,6 +366,13 @@ class CaseFacts:
     applicant_id: str | None = None
     person_id: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def of(cls, case: Any) -> CaseFacts:
+        """The facts of a stored case row or a :class:`~workflow.core.views.Case` view."""
+        return cls(case.id, case.state, case.origin, case.destination, case.applicant,
+                   case.channel, frozenset(case.documents), tuple(case.requested_documents),
+                   case.applicant_id, case.person_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Step:

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from ..core.definitions import CLERK_ROLES, ROLES
-from ..core.rules import Actor, check_agency_format, normalise
+from ..core.rules import Actor, CaseFacts, check_agency_format, is_applicant, normalise
 from ..core.views import Case
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..settings import Settings
@@ -79,11 +79,7 @@ class Principal:
             if self.province is not None:
                 return self.province in (case.origin[:2], case.destination[:2])
             return self.agency in (case.origin, case.destination)
-        if case.applicant != self.role:
-            return False
-        if self.role == "self":
-            return self.person_id is not None and self.person_id == case.person_id
-        return case.applicant_id == self.actor_id
+        return is_applicant(self.actor_for(case), CaseFacts.of(case))
 
     def check_read(self, case: Case) -> None:
         if not self.may_read(case):
@@ -234,7 +230,7 @@ class AccessService:
         since = now() - dt.timedelta(minutes=window)
         if (self.store.lookups(since=since, client=client)
                 >= self.settings.progress_tries_per_client
-                or self.store.failed_lookups(since=since, case_id=case_id)
+                or self.store.lookups(since=since, case_id=case_id, failed_only=True)
                 >= self.settings.progress_failures_per_case):
             raise RateLimited(f"too many tries; try again in {window} minutes", window * 60)
 

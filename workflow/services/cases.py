@@ -218,7 +218,7 @@ class CaseService:
                         return first
                 row = self._row(tx, case_id, expected_version, on)
                 d = self.definition(row.definition_name, row.definition_version)
-                step = decide(d, self._facts(row), trigger, actor, documents, inputs,
+                step = decide(d, CaseFacts.of(row), trigger, actor, documents, inputs,
                               self.divisions)
                 case = self._apply(tx, row, step, actor, on)
                 if request is not None and idempotency_key is not None:
@@ -240,7 +240,7 @@ class CaseService:
             with self.store.transaction(session) as tx:
                 row = self._row(tx, case_id, expected_version, on)
                 d = self.definition(row.definition_name, row.definition_version)
-                step = decide_attach(d, self._facts(row), actor, documents, self.divisions)
+                step = decide_attach(d, CaseFacts.of(row), actor, documents, self.divisions)
                 case = self._apply(tx, row, step, actor, on)
         log.info("documents_attached", case_id=case_id, documents=list(step.supplied),
                  actor=actor.id, role=actor.role, agency=actor.agency)
@@ -366,12 +366,6 @@ class CaseService:
             raise InvalidInput(f"business date {on} is before case {case_id}'s last step "
                                f"on {row.last_event_on}")
         return row
-
-    @staticmethod
-    def _facts(row: Any) -> CaseFacts:
-        return CaseFacts(row.id, row.state, row.origin, row.destination, row.applicant,
-                         row.channel, frozenset(row.documents), tuple(row.requested_documents),
-                         row.applicant_id, row.person_id)
 
     def _business_date(self, on: object) -> dt.date:
         """The business date of a step: a ``datetime.date`` (default today, China time), not

@@ -81,23 +81,14 @@ class AccessRepository:
             conn.execute(progress_lookups_t.insert().values(
                 at=stamp, client=client, case_id=case_id, matched=matched))
 
-    def failed_lookups(self, *, since: dt.datetime, client: str | None = None,
-                       case_id: int | None = None) -> int:
-        """Tries that did not match since ``since``, by one client or on one case."""
-        query = (sa.select(sa.func.count()).select_from(progress_lookups_t)
-                 .where(progress_lookups_t.c.at >= since, progress_lookups_t.c.matched.is_(False)))
-        if client is not None:
-            query = query.where(progress_lookups_t.c.client == client)
-        if case_id is not None:
-            query = query.where(progress_lookups_t.c.case_id == case_id)
-        with self.db.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
     def lookups(self, *, since: dt.datetime, client: str | None = None,
-                case_id: int | None = None) -> int:
-        """All tries since ``since``, by one client or on one case."""
+                case_id: int | None = None, failed_only: bool = False) -> int:
+        """Tries since ``since`` (only those whose ID number did not match, if
+        ``failed_only``), by one client or on one case."""
         query = (sa.select(sa.func.count()).select_from(progress_lookups_t)
                  .where(progress_lookups_t.c.at >= since))
+        if failed_only:
+            query = query.where(progress_lookups_t.c.matched.is_(False))
         if client is not None:
             query = query.where(progress_lookups_t.c.client == client)
         if case_id is not None:
