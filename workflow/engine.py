@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.rules import Actor, check_date, normalise, today
 from .core.views import Case, ScanResult
+from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
 from .services.access import AccessService
 from .services.alerts import AlertService
@@ -88,6 +90,25 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- the desk: a principal's view -------------------------------------------------------
+    def authenticate(self, credential: str | None) -> Principal:
+        """The principal of a bearer credential: an API token, or an identity token (JWT)
+        where ``[api] jwt_key_file`` is set; ``NotAuthenticated`` otherwise."""
+        return self.access_service.authenticate(credential)
+
+    def desk(self, principal: Principal, *, via: str = "api") -> Desk:
+        """``principal``'s view of this engine: every read scoped to what they may read and
+        written to the access log (``via``: ``api``, ``dashboard``, ``cli``), every step
+        taken as their actor."""
+        return Desk(principal, via=via, cases=self.case_service, alerts=self.alert_service,
+                    reports=self.report_service, access_service=self.access_service,
+                    definition=self.registry.get, divisions=self.divisions)
+
+    def progress_desk(self) -> ProgressDesk:
+        """The person's progress page's door: the case number and ID number are the
+        credential, tries are rate-limited, each view is logged."""
+        return ProgressDesk(self.case_service, self.access_service)
 
     def definition(self, name: str, version: int | None = None) -> Definition:
         """A definition version; one no longer in the folder is read back from the database."""

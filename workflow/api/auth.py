@@ -1,4 +1,4 @@
-"""The request's engine and authenticated principal (FastAPI dependencies)."""
+"""The request's engine, authenticated principal and desk (FastAPI dependencies)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..core.access import Principal
+from ..desk import Desk
 from ..engine import Engine
-from ..services.access import Principal
 
 #: The dashboard keeps the signed-in token in this cookie (HttpOnly, SameSite=Strict).
 TOKEN_COOKIE = "sstransfer_token"
@@ -37,10 +38,17 @@ def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine
     """The caller, from their credential (401 without a valid one)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is None:
-        cached = engine.access_service.authenticate(bearer(request))
+        cached = engine.authenticate(bearer(request))
         request.state.principal = cached
     return cached
 
 
+def get_desk(engine: Annotated[Engine, Depends(get_engine)],
+             principal: Annotated[Principal, Depends(get_principal)]) -> Desk:
+    """The caller's desk: every read scoped and logged, every step as their actor."""
+    return engine.desk(principal, via="api")
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+DeskDep = Annotated[Desk, Depends(get_desk)]

@@ -12,23 +12,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import jinja2
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from ..core.access import Principal
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
-from ..core.rules import CaseFacts, decide, parse_date, today
-from ..core.views import Case, format_date
+from ..core.queries import AlertQuery
+from ..core.rules import parse_date, today
+from ..core.views import format_date
+from ..desk import Desk
 from ..engine import Engine
 from ..errors import (
     CaseNotFound,
@@ -39,8 +43,8 @@ from ..errors import (
     NotPermitted,
     WorkflowError,
 )
-from ..services.access import Principal
-from ..services.reports import FORMATS, LABELS, OverdueReport, chart_svg, write_report
+from ..services.reports import FORMATS, LABELS, chart_svg, write_report
+from ..store.tables import Alert
 from .auth import TOKEN_COOKIE, get_engine, signed_in_token
 from .labels import LANGUAGES, words
 from .problems import status_of
@@ -77,8 +81,8 @@ _ENV = _environment()
 
 @dataclasses.dataclass(frozen=True)
 class Scope:
-    """What a principal's pages show: the spans and cases of their agency, or of every agency
-    of the province a supervisor is granted."""
+    """How a principal's pages name what they show (the desk decides what that is): their
+    agency, or the province a supervisor is granted."""
 
     agency: str | None
     province: str | None
@@ -98,8 +102,9 @@ class Scope:
 class _Page:
     """One request's language, words and helpers for the templates."""
 
-    def __init__(self, request: Request, engine: Engine, prefix: str) -> None:
-        self.request, self.engine, self.base = request, engine, prefix
+    def __init__(self, request: Request, engine: Engine) -> None:
+        self.request, self.engine = request, engine
+        self.base: str = getattr(request.state, "dashboard_prefix", "")
         asked = request.query_params.get("lang")
         self.chosen = asked if asked in LANGUAGES else None
         remembered = request.cookies.get(LANG_COOKIE)
@@ -122,7 +127,7 @@ class _Page:
     def definition(self, name: str, version: int) -> Definition:
         key = (name, version)
         if key not in self._definitions:
-            self._definitions[key] = self.engine.registry.get(name, version)
+            self._definitions[key] = self.engine.definition(name, version)
         return self._definitions[key]
 
     def title(self, kind: str, name: str, definition: Definition) -> str:
@@ -188,20 +193,67 @@ class _Page:
         return response
 
 
-def _signed_in(page: _Page, back: str | None = None) -> Principal | Response:
+class _Exit(Exception):
+    """A page answered before its handler ran: to sign in, or that the user may not."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+class PageRoute(APIRoute):
+    """A dashboard route: a dependency that ends the request early (:class:`_Exit`) sends its
+    response instead of the page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except _Exit as exit_:
+                return exit_.response
+
+        return route
+
+
+@dataclasses.dataclass(frozen=True)
+class Staff:
+    """The signed-in agency staff member of a page: the page, who they are, their desk."""
+
+    page: _Page
+    principal: Principal
+    desk: Desk
+
+
+def _page(request: Request) -> _Page:
+    return _Page(request, get_engine(request))
+
+
+PageDep = Annotated[_Page, Depends(_page)]
+
+
+def _staff(page: _Page, back: str | None = None) -> Staff:
     """The signed-in agency staff member, or the response to send instead: to ``/login``
     without a valid token (then back to this page, or to ``back`` after a form was posted),
     a 403 page for anyone who is not clerk or supervisor."""
     try:
-        principal = page.engine.access_service.authenticate(signed_in_token(page.request))
+        principal = page.engine.authenticate(signed_in_token(page.request))
     except NotAuthenticated:
         url = page.request.url
         wanted = back or url.path + (f"?{url.query}" if url.query else "")
-        return page.redirect(f"/login?next={quote(wanted, safe='')}")
-    if not (principal.is_clerk or principal.is_supervisor):
-        return page.render("message.html", 403, principal=principal,
-                           heading=page.w["forbidden_title"], message=page.w["not_staff"])
-    return principal
+        raise _Exit(page.redirect(f"/login?next={quote(wanted, safe='')}")) from None
+    if not principal.is_staff:
+        raise _Exit(page.render("message.html", 403, principal=principal,
+                                heading=page.w["forbidden_title"], message=page.w["not_staff"]))
+    return Staff(page, principal, page.engine.desk(principal, via="dashboard"))
+
+
+def _signed_in(page: PageDep) -> Staff:
+    return _staff(page)
+
+
+StaffDep = Annotated[Staff, Depends(_signed_in)]
 
 
 def _safe_next(value: str | None, base: str) -> str:
@@ -211,54 +263,34 @@ def _safe_next(value: str | None, base: str) -> str:
     return base + "/"
 
 
-def _needed(definition: Definition, case: Case, trigger: str) -> list[str]:
-    """The documents a step from the case's state needs and the case does not hold."""
-    spec = definition.transitions[trigger, case.state]
-    needed = list(spec.requires)
-    if "application_complete" in spec.guards:
-        needed += definition.application_documents(case.applicant, case.channel)
-    if "requested_documents_supplied" in spec.guards:
-        needed += case.requested_documents
-    return [k for k in dict.fromkeys(needed) if k not in case.documents]
-
-
-def _may_fire(engine: Engine, definition: Definition, case: Case,
-              principal: Principal) -> list[str]:
-    """The triggers from the case's state this principal may fire: the rules' own check of
-    who may act (``permitted``), the step's documents and inputs left to the form."""
-    if principal.is_supervisor:
-        return []
-    actor, facts = principal.actor_for(case), CaseFacts.of(case)
-    allowed = []
-    for trigger in definition.allowed_triggers(case.state):
-        try:
-            decide(definition, facts, trigger, actor, divisions=engine.divisions)
-        except NotPermitted:
-            continue
-        except WorkflowError:
-            pass  # permitted; what it still needs is asked for on the form
-        allowed.append(trigger)
-    return allowed
-
-
-def _case_page(page: _Page, principal: Principal, case: Case, *, status: int = 200,
-               refusal: str | None = None, done: str | None = None) -> HTMLResponse:
-    engine = page.engine
+def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | None = None,
+               done: str | None = None) -> HTMLResponse:
+    page, desk = staff.page, staff.desk
+    try:
+        found = desk.case_file(case_id)
+    except CaseNotFound:
+        return page.render("message.html", 404, principal=staff.principal,
+                           heading=page.w["not_found_title"],
+                           message=page.t("not_found", id=case_id))
+    except NotPermitted:
+        return page.render("message.html", 403, principal=staff.principal,
+                           heading=page.w["forbidden_title"],
+                           message=page.t("forbidden", message=staff.principal.describe()))
+    case = found.case
     definition = page.definition(case.definition, case.definition_version)
-    engine.access_service.record_reads(principal, [case.id], "case", "dashboard")
     as_of = today()
-    spans = []
-    for s in engine.spans(case.id):
-        levels = [] if s.ended_on is not None else engine.alert_service.levels(s, as_of)
-        spans.append((s, levels))
-    triggers = _may_fire(engine, definition, case, principal)
+    spans = [(s, [] if s.ended_on is not None else desk.levels(s, as_of)) for s in found.spans]
     forms = [dict(trigger=trigger, spec=definition.transitions[trigger, case.state],
-                  missing=_needed(definition, case, trigger)) for trigger in triggers]
+                  missing=desk.documents_needed(case, trigger))
+             for trigger in desk.possible_steps(case)]
     missing = [(trigger, needed) for trigger in definition.allowed_triggers(case.state)
-               if (needed := _needed(definition, case, trigger))]
+               if (needed := desk.documents_needed(case, trigger))]
+    if done is not None:
+        done = page.t("done", step=page.title("trigger", done, definition)) \
+            if done in definition.triggers else None
     return page.render(
-        "case.html", status, principal=principal, here=page.url(f"/cases/{case.id}"),
-        case=case, definition=definition, history=engine.history(case.id), spans=spans,
+        "case.html", status, principal=staff.principal, here=page.url(f"/cases/{case.id}"),
+        case=case, definition=definition, history=found.history, spans=spans,
         forms=forms, missing=missing, refusal=refusal, done=done,
         # What a clerk may ask for: the case's application documents, held or not (a held one
         # may be found wanting).
@@ -290,228 +322,181 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: s
     return page.t("refused", message=str(exc))
 
 
-def _report(engine: Engine, scope: Scope) -> OverdueReport:
-    return engine.overdue_report(today(), agencies=None if scope.province else [str(scope.agency)],
-                                 province=scope.province)
+#: The dashboard's pages; ``router()`` mounts them.
+pages = APIRouter(tags=["dashboard"], include_in_schema=False, route_class=PageRoute)
 
 
 def router(prefix: str = "") -> APIRouter:
     """The dashboard's pages; mount them in a host FastAPI app with ``app.include_router``
     (the host app must set ``app.state.engine``). ``prefix``: where they are mounted."""
-    pages = APIRouter(prefix=prefix, tags=["dashboard"], include_in_schema=False)
 
-    def page_of(request: Request) -> _Page:
-        return _Page(request, get_engine(request), prefix)
+    def mounted_at(request: Request) -> None:
+        request.state.dashboard_prefix = prefix
 
-    # --- signing in and out -------------------------------------------------------------------
-    @pages.get("/login")
-    def login_form(request: Request) -> Response:
-        page = page_of(request)
-        return page.render("login.html", next=_safe_next(request.query_params.get("next"), prefix))
-
-    # The forms are read asynchronously; what they do (database calls) runs in the thread pool,
-    # like the other pages, so that a slow database never stalls the event loop.
-    @pages.post("/login")
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(sign_in, request, form)
-
-    def sign_in(request: Request, form: FormData) -> Response:
-        page = page_of(request)
-        token, wanted = str(form.get("token") or "").strip(), str(form.get("next") or "")
-        try:
-            principal = page.engine.access_service.authenticate(token)
-        except NotAuthenticated:
-            return page.render("login.html", 401, error=page.w["login_failed"],
-                               next=_safe_next(wanted, prefix))
-        if not (principal.is_clerk or principal.is_supervisor):
-            return page.render("login.html", 403, error=page.w["not_staff"],
-                               next=_safe_next(wanted, prefix))
-        response = RedirectResponse(_safe_next(wanted, prefix), status_code=303)
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https")
-        page.remember(response)
-        return response
-
-    @pages.api_route("/logout", methods=["GET", "POST"])
-    def logout(request: Request) -> Response:
-        page = page_of(request)
-        response = page.render("login.html", next=prefix + "/", notice=page.w["logged_out"])
-        response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
-        return response
-
-    # --- the inbox ----------------------------------------------------------------------------
-    @pages.get("/")
-    def inbox(request: Request) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        scope = Scope.of(principal)
-        try:
-            number = max(1, int(request.query_params.get("page", "1")))
-        except ValueError:
-            number = 1
-        found = page.engine.alert_service.inbox(
-            today(), agencies=None if scope.province else [str(scope.agency)],
-            province=scope.province, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-        page.engine.access_service.record_reads(
-            principal, [item.span.case_id for item in found.items], "inbox", "dashboard")
-        return page.render("inbox.html", principal=principal, nav="inbox", scope=scope, inbox=found,
-                           number=number, first=(number - 1) * PAGE_SIZE + 1,
-                           last=(number - 1) * PAGE_SIZE + len(found.items),
-                           more=number * PAGE_SIZE < found.total)
-
-    # --- the overdue board --------------------------------------------------------------------
-    @pages.get("/overdue")
-    def overdue(request: Request) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        report = _report(page.engine, Scope.of(principal))
-        return page.render("overdue.html", principal=principal, report=report, nav="overdue",
-                           bucket_labels=[LABELS[page.lang].bucket[b] for b in BUCKETS],
-                           chart=Markup(chart_svg(report, page.lang)))
-
-    # --- a case -------------------------------------------------------------------------------
-    def readable(page: _Page, principal: Principal, case_id: int) -> Case | Response:
-        try:
-            case = page.engine.get(case_id)
-        except CaseNotFound:
-            return page.render("message.html", 404, principal=principal,
-                               heading=page.w["not_found_title"],
-                               message=page.t("not_found", id=case_id))
-        if not principal.may_read(case):
-            return page.render("message.html", 403, principal=principal,
-                               heading=page.w["forbidden_title"],
-                               message=page.t("forbidden", message=principal.describe()))
-        return case
-
-    @pages.get("/cases/{case_id}")
-    def case_page(request: Request, case_id: int) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        case = readable(page, principal, case_id)
-        if isinstance(case, Response):
-            return case
-        done = request.query_params.get("done")
-        definition = page.definition(case.definition, case.definition_version)
-        return _case_page(page, principal, case, done=page.t(
-            "done", step=page.title("trigger", done, definition))
-            if done in definition.triggers else None)
-
-    @pages.post("/cases/{case_id}/fire")
-    async def fire(request: Request, case_id: int) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(fire_step, request, case_id, form)
-
-    def fire_step(request: Request, case_id: int, form: FormData) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page, back=page.url(f"/cases/{case_id}"))
-        if isinstance(principal, Response):
-            return principal
-        case = readable(page, principal, case_id)
-        if isinstance(case, Response):
-            return case
-        trigger = str(form.get("trigger") or "")
-
-        def given(name: str) -> str | None:
-            value = str(form.get(name) or "").strip()
-            return value or None
-
-        def listed(name: str) -> list[str]:
-            return [str(v) for v in form.getlist(name) if str(v).strip()]
-
-        definition = page.definition(case.definition, case.definition_version)
-        spec = definition.transitions.get((trigger, case.state))
-        takes = set(spec.inputs) if spec is not None else set()
-        inputs: dict[str, Any] = {}
-        for name in ("explanation", "amount", "contribution_months"):
-            if name in takes:
-                inputs[name] = given(name)
-        if "documents_needed" in takes:
-            inputs["documents_needed"] = listed("documents_needed") or None
-        try:
-            version = int(str(form.get("version") or ""))
-        except ValueError:
-            return _case_page(page, principal, case, status=422,
-                              refusal=page.w["refused_stale"])
-        on = given("on")
-        try:
-            page.engine.fire(case_id, trigger, actor=principal.actor_for(case),
-                             on=None if on is None else parse_date(on, "on"),
-                             documents=listed("documents"), expected_version=version, **inputs)
-        except WorkflowError as exc:
-            return _case_page(page, principal, page.engine.get(case_id), status=status_of(exc),
-                              refusal=_refusal(page, exc, definition, trigger))
-        return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
-
-    # --- alerts and reports -------------------------------------------------------------------
-    @pages.get("/alerts")
-    def alerts(request: Request) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        scope = Scope.of(principal)
-        shown = page.engine.alerts(agency=scope.agency, province=scope.province,
-                                   newest_first=True, limit=ALERTS_SHOWN)
-        titles = _span_titles(page, shown)
-        return page.render("alerts.html", principal=principal, nav="alerts", alerts=shown, titles=titles,
-                           levels=LEVELS)
-
-    @pages.get("/reports")
-    def reports(request: Request) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        return page.render("reports.html", principal=principal, nav="reports", formats=FORMATS,
-                           scope=Scope.of(principal))
-
-    @pages.get("/reports/overdue.{fmt}")
-    def report_file(request: Request, fmt: str) -> Response:
-        page = page_of(request)
-        principal = _signed_in(page)
-        if isinstance(principal, Response):
-            return principal
-        if fmt not in FORMATS:
-            return page.render("message.html", 404, principal=principal,
-                               heading=page.w["not_found_title"], message=fmt)
-        report = _report(page.engine, Scope.of(principal))
-        with tempfile.TemporaryDirectory(prefix="sstransfer-report-") as folder:
-            path = write_report(report, fmt, Path(folder) / f"overdue.{fmt}", lang=page.lang)
-            content = path.read_bytes()
-        page.engine.access_service.record_reads(
-            principal, [line.case_id for line in report.lines()], "report", "dashboard")
-        name = f"overdue-{report.as_of.isoformat()}-{page.lang}.{fmt}"
-        response = Response(content, media_type=_MEDIA[fmt], headers={
-            **_PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
-        page.remember(response)
-        return response
-
-    return pages
+    outer = APIRouter(prefix=prefix, dependencies=[Depends(mounted_at)])
+    outer.include_router(pages)
+    return outer
 
 
-def _span_titles(page: _Page, alerts: Iterable[Any]) -> dict[int, str]:
+# --- signing in and out -----------------------------------------------------------------------
+@pages.get("/login")
+def login_form(page: PageDep) -> Response:
+    return page.render("login.html", next=_safe_next(page.request.query_params.get("next"),
+                                                     page.base))
+
+
+# The forms are read asynchronously; what they do (database calls) runs in the thread pool,
+# like the other pages, so that a slow database never stalls the event loop.
+@pages.post("/login")
+async def login(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_sign_in, page, form)
+
+
+def _sign_in(page: _Page, form: FormData) -> Response:
+    token, wanted = str(form.get("token") or "").strip(), str(form.get("next") or "")
+    try:
+        principal = page.engine.authenticate(token)
+    except NotAuthenticated:
+        return page.render("login.html", 401, error=page.w["login_failed"],
+                           next=_safe_next(wanted, page.base))
+    if not principal.is_staff:
+        return page.render("login.html", 403, error=page.w["not_staff"],
+                           next=_safe_next(wanted, page.base))
+    response = RedirectResponse(_safe_next(wanted, page.base), status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+                        secure=page.request.url.scheme == "https")
+    page.remember(response)
+    return response
+
+
+@pages.api_route("/logout", methods=["GET", "POST"])
+def logout(page: PageDep) -> Response:
+    response = page.render("login.html", next=page.base + "/", notice=page.w["logged_out"])
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# --- the inbox --------------------------------------------------------------------------------
+@pages.get("/")
+def inbox(staff: StaffDep) -> Response:
+    try:
+        number = max(1, int(staff.page.request.query_params.get("page", "1")))
+    except ValueError:
+        number = 1
+    found = staff.desk.inbox(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    return staff.page.render(
+        "inbox.html", principal=staff.principal, nav="inbox", scope=Scope.of(staff.principal),
+        inbox=found, number=number, first=(number - 1) * PAGE_SIZE + 1,
+        last=(number - 1) * PAGE_SIZE + len(found.items), more=number * PAGE_SIZE < found.total)
+
+
+# --- the overdue board ------------------------------------------------------------------------
+@pages.get("/overdue")
+def overdue(staff: StaffDep) -> Response:
+    """The board shows the report's figures only (no person), so no case is read."""
+    page = staff.page
+    report = staff.desk.overdue_figures()
+    return page.render("overdue.html", principal=staff.principal, report=report, nav="overdue",
+                       bucket_labels=[LABELS[page.lang].bucket[b] for b in BUCKETS],
+                       chart=Markup(chart_svg(report, page.lang)))
+
+
+# --- a case -----------------------------------------------------------------------------------
+@pages.get("/cases/{case_id}")
+def case_page(staff: StaffDep, case_id: int) -> Response:
+    return _case_page(staff, case_id, done=staff.page.request.query_params.get("done"))
+
+
+@pages.post("/cases/{case_id}/fire")
+async def fire(page: PageDep, case_id: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_fire_step, page, case_id, form)
+
+
+def _step_inputs(form: FormData, takes: set[str]) -> dict[str, Any]:
+    """What a step's form gave for the inputs the step takes."""
+    inputs: dict[str, Any] = {}
+    for name in ("explanation", "amount", "contribution_months"):
+        if name in takes:
+            inputs[name] = str(form.get(name) or "").strip() or None
+    if "documents_needed" in takes:
+        inputs["documents_needed"] = _listed(form, "documents_needed") or None
+    return inputs
+
+
+def _listed(form: FormData, name: str) -> list[str]:
+    return [str(v) for v in form.getlist(name) if str(v).strip()]
+
+
+def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
+    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    try:
+        case = staff.desk.case_to_act_on(case_id)
+    except (CaseNotFound, NotPermitted):
+        return _case_page(staff, case_id)
+    trigger = str(form.get("trigger") or "")
+    definition = page.definition(case.definition, case.definition_version)
+    spec = definition.transitions.get((trigger, case.state))
+    inputs = _step_inputs(form, set(spec.inputs) if spec is not None else set())
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        return _case_page(staff, case_id, status=422, refusal=page.w["refused_stale"])
+    on = str(form.get("on") or "").strip()
+    try:
+        staff.desk.fire(case_id, trigger, on=parse_date(on, "on") if on else None,
+                        documents=_listed(form, "documents"), expected_version=version,
+                        **inputs)
+    except WorkflowError as exc:
+        return _case_page(staff, case_id, status=status_of(exc),
+                          refusal=_refusal(page, exc, definition, trigger))
+    return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
+
+
+# --- alerts and reports -----------------------------------------------------------------------
+@pages.get("/alerts")
+def alerts(staff: StaffDep) -> Response:
+    shown = staff.desk.alerts(AlertQuery(newest_first=True, limit=ALERTS_SHOWN))
+    return staff.page.render("alerts.html", principal=staff.principal, nav="alerts",
+                             alerts=shown, titles=_span_titles(staff, shown), levels=LEVELS)
+
+
+@pages.get("/reports")
+def reports(staff: StaffDep) -> Response:
+    return staff.page.render("reports.html", principal=staff.principal, nav="reports",
+                             formats=FORMATS, scope=Scope.of(staff.principal))
+
+
+@pages.get("/reports/overdue.{fmt}")
+def report_file(staff: StaffDep, fmt: str) -> Response:
+    page = staff.page
+    if fmt not in FORMATS:
+        return page.render("message.html", 404, principal=staff.principal,
+                           heading=page.w["not_found_title"], message=fmt)
+    report = staff.desk.overdue_report(view="report")
+    with tempfile.TemporaryDirectory(prefix="sstransfer-report-") as folder:
+        path = write_report(report, fmt, Path(folder) / f"overdue.{fmt}", lang=page.lang)
+        content = path.read_bytes()
+    name = f"overdue-{report.as_of.isoformat()}-{page.lang}.{fmt}"
+    response = Response(content, media_type=_MEDIA[fmt], headers={
+        **_PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
+    page.remember(response)
+    return response
+
+
+def _span_titles(staff: Staff, alerts: Iterable[Alert]) -> dict[int, str]:
     """The title of each alert's span, from its case's definition (one read per case)."""
-    titles: dict[int, str] = {}
-    cases: dict[int, Case | None] = {}
+    page, titles = staff.page, {}
+    definitions: dict[int, Definition] = {}
     for a in alerts:
-        if a.case_id not in cases:
-            try:
-                cases[a.case_id] = page.engine.get(a.case_id)
-            except CaseNotFound:  # pragma: no cover - alerts outlive no case
-                cases[a.case_id] = None
-        case = cases[a.case_id]
         if a.span_id is None:  # an advisory of the case, not of one span
             titles[a.id] = page.w.get(f"advisory_{a.subject}", a.subject)
-        else:
-            titles[a.id] = a.subject if case is None else page.title(
-                "span", a.subject, page.definition(case.definition, case.definition_version))
+            continue
+        if a.case_id not in definitions:
+            definitions[a.case_id] = staff.desk.definition_of_case(a.case_id)
+        titles[a.id] = page.title("span", a.subject, definitions[a.case_id])
     return titles
+
 
 __all__ = ["LANG_COOKIE", "Scope", "router"]

@@ -5,7 +5,7 @@ number masked.
 
 A mismatch, an unknown case number and a malformed number all get the same page, so that it
 says nothing about whether a case exists, and each counts as a failed try. Tries are limited
-per client address and wrong ID numbers per case number (``AccessService.check_progress_rate``;
+per client address and wrong ID numbers per case number (``engine.progress_desk()``;
 a refused try is a 429 page with ``Retry-After``). Every successful view is written to the
 access log. Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
 """
@@ -13,17 +13,18 @@ access log. Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
-from ..core.rules import check_person_id, normalise
+from ..core.rules import normalise
 from ..core.views import format_date
+from ..desk import CaseFile
 from ..engine import Engine
-from ..errors import CaseNotFound, InvalidInput, RateLimited
+from ..errors import RateLimited
+from .auth import EngineDep
 from .labels import LANGUAGES, words
 
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
@@ -73,13 +74,13 @@ class Progress:
     finished: bool
 
 
-def progress_of(engine: Engine, case_id: int, lang: str) -> Progress:
+def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
     """The progress of a case as the page shows it, titles and agency names in ``lang``."""
-    case = engine.get(case_id)
-    definition = engine.registry.get(case.definition, case.definition_version)
+    case = found.case
+    definition = engine.definition(case.definition, case.definition_version)
     done = tuple(
         DoneStep(definition.title("state", h.to_state, lang), format_date(h.business_date, lang))
-        for h in engine.history(case_id)
+        for h in found.history
         # Steps that change the state; attaching documents or correcting a date is no step.
         if h.from_state != h.to_state)
     running = tuple(
@@ -87,7 +88,7 @@ def progress_of(engine: Engine, case_id: int, lang: str) -> Progress:
                     engine.divisions.name_of(s.owner_agency) or s.owner_agency, s.owner_agency,
                     None if s.committed_due_on is None else format_date(s.committed_due_on, lang),
                     format_date(s.due_on, lang))
-        for s in engine.spans(case_id) if s.ended_on is None)
+        for s in found.spans if s.ended_on is None)
     return Progress(case.id, case.person_id_masked, done, running,
                     definition.title("state", case.state, lang),
                     case.state in definition.final_states)
@@ -100,21 +101,6 @@ def _case_number(text: str) -> int | None:
         return None
     number = int(value)
     return number if 1 <= number <= _CASE_MAX else None
-
-
-def _matches(engine: Engine, case_id: int | None, person_id: str) -> bool:
-    """Whether the case exists and was opened for this ID number (compared in constant time)."""
-    if case_id is None:
-        return False
-    try:
-        number = check_person_id(person_id)
-    except InvalidInput:
-        return False
-    try:
-        case = engine.get(case_id)
-    except CaseNotFound:
-        return False
-    return hmac.compare_digest(number.encode(), case.person_id.encode())
 
 
 def _lang(request: Request) -> str:
@@ -145,38 +131,35 @@ def _page(request: Request, status: int = 200, headers: dict[str, str] | None = 
     return HTMLResponse(html, status_code=status, headers={**_HEADERS, **(headers or {})})
 
 
+#: The progress page's routes (``/progress``); the host app sets ``app.state.engine``.
+pages = APIRouter(tags=["progress"], include_in_schema=False)
+
+
 def router() -> APIRouter:
-    """The progress page's routes (``/progress``); the host app sets ``app.state.engine``."""
-    pages = APIRouter(tags=["progress"], include_in_schema=False)
-
-    @pages.get("/progress", response_class=HTMLResponse)
-    def form(request: Request) -> HTMLResponse:
-        return _page(request)
-
-    @pages.post("/progress", response_class=HTMLResponse)
-    def look_up(request: Request, case_number: Annotated[str, Form()] = "",
-                person_id: Annotated[str, Form()] = "") -> HTMLResponse:
-        engine: Engine = request.app.state.engine
-        access = engine.access_service
-        client = _client(request)
-        case_id = _case_number(case_number) if len(case_number) <= _FIELD_MAX else None
-        key = _NO_CASE if case_id is None else case_id
-        try:
-            access.check_progress_rate(client, key)
-        except RateLimited as exc:
-            minutes = engine.settings.progress_window_minutes
-            return _page(request, 429, {"Retry-After": str(exc.retry_after)},
-                         error=page_words(_lang(request))["rate_limited"].format(minutes=minutes))
-        matched = len(person_id) <= _FIELD_MAX and _matches(engine, case_id, person_id)
-        access.record_lookup(client, key, matched)
-        if not matched:
-            return _page(request, error=page_words(_lang(request))["no_match"])
-        assert case_id is not None
-        progress = progress_of(engine, case_id, _lang(request))
-        access.record_progress_read(case_id)
-        return _page(request, progress=progress)
-
+    """The progress page's routes, to mount in a host app."""
     return pages
+
+
+@pages.get("/progress", response_class=HTMLResponse)
+def form(request: Request) -> HTMLResponse:
+    return _page(request)
+
+
+@pages.post("/progress", response_class=HTMLResponse)
+def look_up(request: Request, engine: EngineDep, case_number: Annotated[str, Form()] = "",
+            person_id: Annotated[str, Form()] = "") -> HTMLResponse:
+    case_id = _case_number(case_number) if len(case_number) <= _FIELD_MAX else None
+    try:
+        found = engine.progress_desk().look_up(
+            _client(request), case_id, person_id if len(person_id) <= _FIELD_MAX else "",
+            no_case=_NO_CASE)
+    except RateLimited as exc:
+        minutes = engine.settings.progress_window_minutes
+        return _page(request, 429, {"Retry-After": str(exc.retry_after)},
+                     error=page_words(_lang(request))["rate_limited"].format(minutes=minutes))
+    if found is None:
+        return _page(request, error=page_words(_lang(request))["no_match"])
+    return _page(request, progress=progress_of(engine, found, _lang(request)))
 
 
 __all__ = ["Progress", "page_words", "progress_of", "router"]

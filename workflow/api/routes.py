@@ -7,26 +7,33 @@ downloaded report) is written to the access log.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
-from decimal import Decimal
+import typing
 from pathlib import Path
+from types import GenericAlias
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
-from ..core.definitions import APPLICANT_KINDS, Definition
-from ..core.rules import Actor, check_agency_format, normalise, parse_date, today
+from ..core.access import check_report_reader
+from ..core.calendar import WorkingCalendar
+from ..core.definitions import Definition
+from ..core.queries import AlertQuery, CaseQuery
+from ..core.rules import check_agency_format, parse_date, today
 from ..core.views import Case
 from ..engine import Engine
-from ..errors import DefinitionNotFound, InvalidInput, NotPermitted
-from ..services.access import Principal
+from ..errors import DefinitionNotFound, InvalidInput
+from ..importing import parse_applications
+from ..services.reports import check_language, write_report
 from ..store.tables import AccessEntry, Alert, HistoryEntry, Span
-from .auth import EngineDep, PrincipalDep
+from .auth import DeskDep, EngineDep, PrincipalDep
 from .problems import RESPONSES, Problem, ProblemRoute
 
 #: Where the JSON API lives (its version in the path).
@@ -42,45 +49,35 @@ REPORT_TYPES = {
 
 
 # --- the bodies -----------------------------------------------------------------------------
-class CaseOut(BaseModel):
-    """A transfer case as the API shows it: the ID number only masked."""
-
-    id: int
-    definition: str
-    definition_version: int
-    insurance: str
-    state: str
-    version: int = Field(description="grows with every step; the ETag carries it")
-    person_name: str
-    person_id_masked: str
-    origin: str
-    destination: str
-    scope: str
-    applicant: str
-    applicant_id: str | None
-    channel: str
-    documents: list[str]
-    requested_documents: list[str]
-    opened_on: dt.date
-    last_event_on: dt.date
-    amount: Decimal | None
-    contribution_months: int | None
-    updated_at: dt.datetime
-    origin_scheme: str | None
-    destination_scheme: str | None
-
-    @classmethod
-    def of(cls, case: Case) -> CaseOut:
-        return cls(**{name: getattr(case, name) for name in cls.model_fields})
+#: The fields of a case the API never shows (the full ID number: only the masked one).
+HIDDEN_CASE_FIELDS = frozenset({"person_id"})
 
 
-class CasePage(BaseModel):
-    """One page of a case list; ``next_offset`` is None on the last page."""
+def _case_fields() -> dict[str, Any]:
+    hints = typing.get_type_hints(Case)
+    return {f.name: (hints[f.name], Field(description=_CASE_DESCRIPTIONS.get(f.name)))
+            for f in dataclasses.fields(Case) if f.name not in HIDDEN_CASE_FIELDS}
 
-    items: list[CaseOut]
-    limit: int
-    offset: int
-    next_offset: int | None
+
+_CASE_DESCRIPTIONS = {"version": "grows with every step; the ETag carries it"}
+
+#: A transfer case as the API shows it: the fields of :class:`~workflow.core.views.Case`
+#: without the ID number (only its masked form).
+CaseOut: type[BaseModel] = create_model(
+    "CaseOut", __doc__="A transfer case as the API shows it: the ID number only masked.",
+    **_case_fields())
+
+
+def case_out(case: Case) -> BaseModel:
+    """The API's view of a case."""
+    return CaseOut(**{name: getattr(case, name) for name in CaseOut.model_fields})
+
+
+#: One page of a case list; ``next_offset`` is None on the last page.
+CasePage: type[BaseModel] = create_model(
+    "CasePage", __doc__="One page of a case list; ``next_offset`` is None on the last page.",
+    items=(typing.cast(Any, GenericAlias(list, (CaseOut,))), ...), limit=(int, ...), offset=(int, ...),
+    next_offset=(int | None, ...))
 
 
 class _Body(BaseModel):
@@ -212,39 +209,9 @@ def _date(value: str | None, what: str) -> dt.date | None:
     return None if value is None else parse_date(value, what)
 
 
-def _scope(principal: Principal) -> dict[str, Any]:
-    """What the principal may read, as filters of ``engine.cases`` (the reading rules of
-    :class:`~workflow.services.access.Principal`)."""
-    if principal.is_clerk:
-        return {"agencies": [str(principal.agency)]}
-    if principal.is_supervisor:
-        if principal.province is not None:
-            return {"province": principal.province}
-        return {"agencies": [str(principal.agency)]}
-    if principal.role == "self":
-        return {"applicant": "self", "person_id": principal.person_id or "-"}
-    return {"applicant": principal.role, "applicant_id": principal.actor_id}
-
-
-def _opener(principal: Principal, origin: object) -> Actor:
-    """The actor who opens cases: a ``clerk`` token is the origin clerk at the origin's
-    counter, else the destination clerk."""
-    if principal.role != "clerk":
-        return principal.actor_for()
-    role = "origin_clerk" if normalise(origin) == principal.agency else "destination_clerk"
-    return Actor(principal.actor_id, role, principal.agency)
-
-
-def _readable(engine: Engine, principal: Principal, case_id: int) -> Case:
-    case = engine.get(case_id)
-    principal.check_read(case)
-    return case
-
-
-def _supervisor(principal: Principal, what: str) -> None:
-    if not principal.is_supervisor:
-        raise NotPermitted(f"only a supervisor may {what}; {principal.describe()} may not",
-                           may_act=[("supervisor", principal.agency)])
+def _with_etag(response: Response, case: Case) -> BaseModel:
+    response.headers["ETag"] = _etag(case)
+    return case_out(case)
 
 
 def _definition_out(d: Definition) -> DefinitionOut:
@@ -277,308 +244,243 @@ def _definition(engine: Engine, name: str, version: int | None) -> Definition:
         raise DefinitionNotFound(str(exc)) from None
 
 
+def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingCalendar]:
+    code = None if agency is None else check_agency_format(agency, "agency")
+    return code, engine.calendar if code is None else engine.calendar.for_agency(code)
+
+
 IfMatch = Annotated[str | None, Header(description='the ETag of the case decided on, '
                                                    '"<id>-<version>"; stale: 409')]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 DateQuery = Annotated[str | None, Query(description="YYYY-MM-DD")]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
+
+#: The API's routes. Refusals come back as ``{"code", "message", "details"}``
+#: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
+api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES)
 
 
 def router() -> APIRouter:
     """The API's routes; mount them in a host FastAPI app with ``app.include_router``
-    (the host app must set ``app.state.engine``). Refusals come back as
-    ``{"code", "message", "details"}`` (:class:`~workflow.api.problems.Problem`) whatever
-    handlers the host app has."""
-    api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES)
-    not_found: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
-    conflict: dict[int | str, dict[str, Any]] = {404: {"model": Problem},
-                                                 409: {"model": Problem}}
-
-    # --- cases: writing ---------------------------------------------------------------------
-    @api.post("/cases", status_code=201, tags=["cases"])
-    def open_case(body: OpenRequest, engine: EngineDep, principal: PrincipalDep,
-                  response: Response) -> CaseOut:
-        """Open a case in its definition's initial state, as the token's actor."""
-        applicant = body.applicant
-        if applicant is None:
-            if principal.role not in APPLICANT_KINDS:
-                raise InvalidInput(f"applicant is needed: one of {', '.join(APPLICANT_KINDS)}")
-            applicant = principal.role
-        case = engine.open_case(
-            body.definition, person_id=body.person_id, person_name=body.person_name,
-            origin=body.origin, destination=body.destination, applicant=applicant,
-            channel=body.channel, documents=body.documents,
-            actor=_opener(principal, body.origin), on=_date(body.on, "on"),
-            origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme)
-        response.headers["ETag"] = _etag(case)
-        response.headers["Location"] = f"/api/v1/cases/{case.id}"
-        return CaseOut.of(case)
-
-    @api.post("/cases/import", status_code=201, tags=["cases"])
-    async def import_cases(engine: EngineDep, principal: PrincipalDep,
-                           file: Annotated[UploadFile, File(description="CSV with a header row")],
-                           on: Annotated[str | None, Form(
-                               description="business date of lines without received_on")] = None,
-                           ) -> ImportResult:
-        """Open every application of a CSV file (the columns of ``sstransfer import``) in one
-        transaction: a refused line is named (``invalid_row``, ``details.line``) and nothing
-        is written. A ``clerk`` token opens as origin clerk when every line's origin is its
-        agency, else as destination clerk."""
-        from starlette.concurrency import run_in_threadpool
-
-        from ..importing import parse_applications
-
-        data = await file.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB; "
-                               "split it")
-        name = Path(file.filename or "upload.csv").name
-
-        def run() -> list[int]:
-            applications = list(parse_applications(data, name))
-            origins = {normalise(app.get("origin")) for app in applications}
-            actor = _opener(principal, origins.pop() if len(origins) == 1 else None)
-            ids: list[int] = engine.open_cases(applications, actor=actor,
-                                               on=_date(on, "on"), first_line=2)
-            return ids
-
-        ids = await run_in_threadpool(run)
-        return ImportResult(case_ids=ids, count=len(ids))
-
-    @api.post("/cases/{case_id}/fire", tags=["cases"], responses=conflict)
-    def fire(case_id: int, body: FireRequest, engine: EngineDep, principal: PrincipalDep,
-             response: Response, if_match: IfMatch = None,
-             idempotency_key: Annotated[str | None, Header(
-                 description="a retry with the same key returns the first result")] = None,
-             ) -> CaseOut:
-        """Fire a trigger on a case as the token's actor."""
-        current = _readable(engine, principal, case_id)
-        case = engine.fire(
-            case_id, body.trigger, actor=principal.actor_for(current), on=_date(body.on, "on"),
-            documents=body.documents, expected_version=_version_of(if_match),
-            explanation=body.explanation, documents_needed=body.documents_needed,
-            amount=body.amount, contribution_months=body.contribution_months,
-            idempotency_key=idempotency_key)
-        response.headers["ETag"] = _etag(case)
-        return CaseOut.of(case)
-
-    @api.post("/cases/{case_id}/documents", tags=["cases"], responses=conflict)
-    def attach_documents(case_id: int, body: AttachRequest, engine: EngineDep,
-                         principal: PrincipalDep, response: Response,
-                         if_match: IfMatch = None) -> CaseOut:
-        """Add documents to a running case without changing its state."""
-        current = _readable(engine, principal, case_id)
-        case = engine.attach_documents(case_id, body.documents,
-                                       actor=principal.actor_for(current),
-                                       on=_date(body.on, "on"),
-                                       expected_version=_version_of(if_match))
-        response.headers["ETag"] = _etag(case)
-        return CaseOut.of(case)
-
-    @api.post("/cases/{case_id}/business-date", tags=["cases"], responses=conflict)
-    def correct_business_date(case_id: int, body: CorrectionRequest, engine: EngineDep,
-                              principal: PrincipalDep, response: Response,
-                              if_match: IfMatch = None) -> CaseOut:
-        """Correct a wrong business date of the case's last step (a supervisor's act)."""
-        current = _readable(engine, principal, case_id)
-        new_date = parse_date(body.new_date, "new_date")
-        case = engine.correct_business_date(case_id, new_date,
-                                            actor=principal.actor_for(current),
-                                            reason=body.reason,
-                                            expected_version=_version_of(if_match))
-        response.headers["ETag"] = _etag(case)
-        return CaseOut.of(case)
-
-    # --- cases: reading ---------------------------------------------------------------------
-    @api.get("/cases", tags=["cases"])
-    def list_cases(engine: EngineDep, principal: PrincipalDep,
-                   state: str | None = None, agency: str | None = None,
-                   definition: str | None = None,
-                   insurance: Annotated[str | None, Query(
-                       description="pension or medical")] = None,
-                   overdue: Annotated[bool, Query(
-                       description="only cases with a span overdue today (China time)")] = False,
-                   overdue_on: Annotated[str | None, Query(
-                       description="only cases with a span overdue on this day, YYYY-MM-DD",
-                   )] = None,
-                   limit: Limit = 50, offset: Offset = 0) -> CasePage:
-        """The cases the principal may read, in id order, one page at a time."""
-        late_on = _date(overdue_on, "overdue_on")
-        if overdue and late_on is None:
-            late_on = today()
-        cases = engine.cases(state=state, agency=agency, definition=definition,
-                             insurance=insurance, overdue_on=late_on,
-                             limit=limit + 1, offset=offset, **_scope(principal))
-        more = len(cases) > limit
-        cases = [c for c in cases[:limit] if principal.may_read(c)]
-        engine.access_service.record_reads(principal, [c.id for c in cases], "list", "api")
-        return CasePage(items=[CaseOut.of(c) for c in cases], limit=limit, offset=offset,
-                        next_offset=offset + limit if more else None)
-
-    @api.get("/cases/{case_id}", tags=["cases"], responses=not_found)
-    def get_case(case_id: int, engine: EngineDep, principal: PrincipalDep,
-                 response: Response) -> CaseOut:
-        case = _readable(engine, principal, case_id)
-        engine.access_service.record_reads(principal, [case.id], "case", "api")
-        response.headers["ETag"] = _etag(case)
-        return CaseOut.of(case)
-
-    @api.get("/cases/{case_id}/history", tags=["cases"], responses=not_found)
-    def history(case_id: int, engine: EngineDep, principal: PrincipalDep) -> list[HistoryEntry]:
-        """Every step of the case, oldest first."""
-        _readable(engine, principal, case_id)
-        entries: list[HistoryEntry] = engine.history(case_id)
-        engine.access_service.record_reads(principal, [case_id], "history", "api")
-        return entries
-
-    @api.get("/cases/{case_id}/spans", tags=["cases"], responses=not_found)
-    def spans(case_id: int, engine: EngineDep, principal: PrincipalDep) -> list[Span]:
-        """The case's time limits, with their due dates."""
-        _readable(engine, principal, case_id)
-        result: list[Span] = engine.spans(case_id)
-        engine.access_service.record_reads(principal, [case_id], "spans", "api")
-        return result
-
-    # --- deadlines ------------------------------------------------------------------------------
-    @api.get("/alerts", tags=["deadlines"])
-    def alerts(engine: EngineDep, principal: PrincipalDep,
-               level: str | None = None, case_id: int | None = None,
-               agency: Annotated[str | None, Query(
-                   description="owner agency (within the principal's province)")] = None,
-               as_of: DateQuery = None, limit: Limit = 100) -> list[Alert]:
-        """Stored alerts the principal may read, oldest first: a case's (if readable), the
-        principal's agency's (clerks, supervisors; a province's for a province supervisor),
-        or those of the applicant's own cases."""
-        day = _date(as_of, "as_of")
-        query: dict[str, Any] = {"level": level, "as_of": day}
-        if case_id is not None:
-            _readable(engine, principal, case_id)
-            found: list[Alert] = engine.alerts(case_id=case_id, limit=limit, **query)
-            return found
-        if principal.is_clerk or (principal.is_supervisor and principal.province is None):
-            if agency is not None and normalise(agency) != principal.agency:
-                raise NotPermitted(f"{principal.describe()} reads the alerts of agency "
-                                   f"{principal.agency} only")
-            found = engine.alerts(agency=principal.agency, limit=limit, **query)
-            return found
-        if principal.is_supervisor:
-            province = str(principal.province)
-            if agency is not None:
-                agency = check_agency_format(agency, "agency")
-                if not agency.startswith(province):
-                    raise NotPermitted(f"{principal.describe()} reads the alerts of province "
-                                       f"{province} only")
-                found = engine.alerts(agency=agency, limit=limit, **query)
-                return found
-            found = engine.alerts(province=province, limit=limit, **query)
-            return found
-        own = engine.cases(limit=500, **_scope(principal))
-        mine: list[Alert] = []
-        for case in own:
-            mine += engine.alerts(case_id=case.id, **query)
-        return sorted(mine, key=lambda a: a.id)[:limit]
-
-    @api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={
-        200: {"content": {t: {} for t in REPORT_TYPES.values()},
-              "description": "the report file"}})
-    def overdue_report(engine: EngineDep, principal: PrincipalDep,
-                       format: Annotated[str, Query(description="csv, xlsx or html")] = "html",
-                       as_of: DateQuery = None,
-                       since: Annotated[str | None, Query(
-                           description="start of the on-time period (default: 7 days)")] = None,
-                       lang: Annotated[str | None, Query(description="zh or en")] = None,
-                       ) -> Response:
-        """The overdue report of the supervisor's agency (or province) as a file. Each case
-        it lists counts as read (the access log's view ``overdue_report``)."""
-        from ..services.reports import check_language, write_report
-
-        _supervisor(principal, "download reports")
-        if format not in REPORT_TYPES:
-            raise InvalidInput(f"report format must be one of {', '.join(REPORT_TYPES)}, "
-                               f"not {format!r}")
-        if lang is not None:
-            check_language(lang)
-        scope = ({"province": principal.province} if principal.province
-                 else {"agencies": [str(principal.agency)]})
-        report = engine.overdue_report(_date(as_of, "as_of"), since=_date(since, "since"),
-                                       **scope)
-        folder = tempfile.mkdtemp(prefix="sstransfer-report-")
-        try:
-            name = f"overdue-{report.as_of.isoformat()}.{format}"
-            path = write_report(report, format, Path(folder) / name, lang)
-            engine.access_service.record_reads(
-                principal, [line.case_id for line in report.lines()], "overdue_report", "api")
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return FileResponse(path, media_type=REPORT_TYPES[format], filename=name,
-                            background=BackgroundTask(shutil.rmtree, folder, True))
-
-    # --- definitions and the calendar -----------------------------------------------------------
-    @api.get("/definitions", tags=["definitions"])
-    def definitions(engine: EngineDep, principal: PrincipalDep) -> list[DefinitionSummary]:
-        """Every definition version of the folder."""
-        return [DefinitionSummary(name=d.name, version=d.version, insurance=d.insurance,
-                                  title=d.model.title, content_hash=d.content_hash)
-                for d in sorted(engine.definitions, key=lambda d: d.key)]
-
-    @api.get("/definitions/{name}", tags=["definitions"])
-    def definition(name: str, engine: EngineDep, principal: PrincipalDep,
-                   version: Annotated[int | None, Query(ge=1)] = None) -> DefinitionOut:
-        """One definition version (default: the latest): states, transitions, spans, titles."""
-        return _definition_out(_definition(engine, name, version))
-
-    @api.get("/definitions/{name}/diagram", tags=["definitions"],
-             response_class=PlainTextResponse,
-             responses={200: {"content": {"text/plain": {}},
-                              "description": "a Mermaid state diagram"}})
-    def diagram(name: str, engine: EngineDep, principal: PrincipalDep,
-                version: Annotated[int | None, Query(ge=1)] = None) -> PlainTextResponse:
-        """The definition version's Mermaid state diagram."""
-        return PlainTextResponse(_definition(engine, name, version).mermaid())
-
-    @api.get("/calendar/working-day", tags=["calendar"])
-    def working_day(engine: EngineDep, principal: PrincipalDep,
-                    date: Annotated[str, Query(description="YYYY-MM-DD")],
-                    agency: Annotated[str | None, Query(
-                        description="an agency whose province has its own days off")] = None,
-                    ) -> WorkingDayOut:
-        """Whether a date is a working day (nationally, or for an agency)."""
-        day = parse_date(date, "date")
-        code = None if agency is None else check_agency_format(agency, "agency")
-        cal = engine.calendar if code is None else engine.calendar.for_agency(code)
-        return WorkingDayOut(date=day, agency=code, working_day=cal.is_working_day(day),
-                             provisional=not cal.is_official(day.year))
-
-    @api.get("/calendar/due-date", tags=["calendar"])
-    def due_date(engine: EngineDep, principal: PrincipalDep,
-                 received: Annotated[str, Query(description="date of receipt, YYYY-MM-DD")],
-                 working_days: Annotated[int, Query(ge=1, le=365)],
-                 agency: str | None = None) -> DueDateOut:
-        """The due date of a limit of N working days counted from a date of receipt."""
-        day = parse_date(received, "received")
-        code = None if agency is None else check_agency_format(agency, "agency")
-        cal = engine.calendar if code is None else engine.calendar.for_agency(code)
-        due = cal.due(day, working_days)
-        return DueDateOut(received=day, agency=code, working_days=working_days, due_on=due.on,
-                          provisional=due.provisional, note=due.note)
-
-    # --- the access log -------------------------------------------------------------------------
-    @api.get("/access-log", tags=["access"])
-    def access_log(engine: EngineDep, principal: PrincipalDep,
-                   case_id: int | None = None, actor_id: str | None = None,
-                   since: Annotated[dt.datetime | None, Query(
-                       description="ISO date and time with its offset")] = None,
-                   limit: Limit = 100, offset: Offset = 0) -> list[AccessEntry]:
-        """Who read which case, newest first: only supervisors, for their agency or province."""
-        if since is not None and since.tzinfo is None:
-            raise InvalidInput("since needs its UTC offset, e.g. 2026-11-24T08:00:00+08:00")
-        entries: list[AccessEntry] = engine.access_service.access_log(
-            principal, case_id=case_id, actor_id=actor_id, since=since, limit=limit,
-            offset=offset)
-        return entries
-
+    (the host app must set ``app.state.engine``)."""
     return api
 
 
-__all__ = ["CaseOut", "CasePage", "OpenRequest", "router"]
+# --- cases: writing ---------------------------------------------------------------------------
+@api.post("/cases", status_code=201, tags=["cases"], response_model=CaseOut)
+def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel:
+    """Open a case in its definition's initial state, as the token's actor."""
+    case = desk.open_case(
+        body.definition, person_id=body.person_id, person_name=body.person_name,
+        origin=body.origin, destination=body.destination, applicant=body.applicant,
+        channel=body.channel, documents=body.documents, on=_date(body.on, "on"),
+        origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme)
+    response.headers["Location"] = f"{API_PREFIX}/cases/{case.id}"
+    return _with_etag(response, case)
+
+
+@api.post("/cases/import", status_code=201, tags=["cases"])
+async def import_cases(desk: DeskDep,
+                       file: Annotated[UploadFile, File(description="CSV with a header row")],
+                       on: Annotated[str | None, Form(
+                           description="business date of lines without received_on")] = None,
+                       ) -> ImportResult:
+    """Open every application of a CSV file (the columns of ``sstransfer import``) in one
+    transaction: a refused line is named (``invalid_row``, ``details.line``) and nothing
+    is written. A ``clerk`` token opens as origin clerk when every line's origin is its
+    agency, else as destination clerk."""
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB; split it")
+    name = Path(file.filename or "upload.csv").name
+
+    def run() -> list[int]:
+        return desk.open_cases(list(parse_applications(data, name)), on=_date(on, "on"),
+                               first_line=2)
+
+    ids = await run_in_threadpool(run)
+    return ImportResult(case_ids=ids, count=len(ids))
+
+
+@api.post("/cases/{case_id}/fire", tags=["cases"], responses=_CONFLICT, response_model=CaseOut)
+def fire(case_id: int, body: FireRequest, desk: DeskDep, response: Response,
+         if_match: IfMatch = None,
+         idempotency_key: Annotated[str | None, Header(
+             description="a retry with the same key returns the first result")] = None,
+         ) -> BaseModel:
+    """Fire a trigger on a case as the token's actor."""
+    case = desk.fire(case_id, body.trigger, on=_date(body.on, "on"), documents=body.documents,
+                     expected_version=_version_of(if_match), explanation=body.explanation,
+                     documents_needed=body.documents_needed, amount=body.amount,
+                     contribution_months=body.contribution_months,
+                     idempotency_key=idempotency_key)
+    return _with_etag(response, case)
+
+
+@api.post("/cases/{case_id}/documents", tags=["cases"], responses=_CONFLICT,
+          response_model=CaseOut)
+def attach_documents(case_id: int, body: AttachRequest, desk: DeskDep, response: Response,
+                     if_match: IfMatch = None) -> BaseModel:
+    """Add documents to a running case without changing its state."""
+    case = desk.attach_documents(case_id, body.documents, on=_date(body.on, "on"),
+                                 expected_version=_version_of(if_match))
+    return _with_etag(response, case)
+
+
+@api.post("/cases/{case_id}/business-date", tags=["cases"], responses=_CONFLICT,
+          response_model=CaseOut)
+def correct_business_date(case_id: int, body: CorrectionRequest, desk: DeskDep,
+                          response: Response, if_match: IfMatch = None) -> BaseModel:
+    """Correct a wrong business date of the case's last step (a supervisor's act)."""
+    case = desk.correct_business_date(case_id, parse_date(body.new_date, "new_date"),
+                                      reason=body.reason,
+                                      expected_version=_version_of(if_match))
+    return _with_etag(response, case)
+
+
+# --- cases: reading ---------------------------------------------------------------------------
+@api.get("/cases", tags=["cases"], response_model=CasePage)
+def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = None,
+               definition: str | None = None,
+               insurance: Annotated[str | None, Query(description="pension or medical")] = None,
+               overdue: Annotated[bool, Query(
+                   description="only cases with a span overdue today (China time)")] = False,
+               overdue_on: Annotated[str | None, Query(
+                   description="only cases with a span overdue on this day, YYYY-MM-DD")] = None,
+               limit: Limit = 50, offset: Offset = 0) -> BaseModel:
+    """The cases the principal may read, in id order, one page at a time."""
+    late_on = _date(overdue_on, "overdue_on") or (today() if overdue else None)
+    cases = desk.cases(CaseQuery(state=state, agency=agency, definition=definition,
+                                 insurance=insurance, overdue_on=late_on, limit=limit + 1,
+                                 offset=offset))
+    more = len(cases) > limit
+    return CasePage(items=[case_out(c) for c in cases[:limit]], limit=limit, offset=offset,
+                    next_offset=offset + limit if more else None)
+
+
+@api.get("/cases/{case_id}", tags=["cases"], responses=_NOT_FOUND, response_model=CaseOut)
+def get_case(case_id: int, desk: DeskDep, response: Response) -> BaseModel:
+    """One case, with its version as the ETag."""
+    return _with_etag(response, desk.case(case_id))
+
+
+@api.get("/cases/{case_id}/history", tags=["cases"], responses=_NOT_FOUND)
+def history(case_id: int, desk: DeskDep) -> list[HistoryEntry]:
+    """Every step of the case, oldest first."""
+    return desk.history(case_id)
+
+
+@api.get("/cases/{case_id}/spans", tags=["cases"], responses=_NOT_FOUND)
+def spans(case_id: int, desk: DeskDep) -> list[Span]:
+    """The case's time limits, with their due dates."""
+    return desk.spans(case_id)
+
+
+# --- deadlines --------------------------------------------------------------------------------
+@api.get("/alerts", tags=["deadlines"])
+def alerts(desk: DeskDep, level: str | None = None, case_id: int | None = None,
+           agency: Annotated[str | None, Query(
+               description="owner agency (within the principal's province)")] = None,
+           as_of: DateQuery = None, limit: Limit = 100) -> list[Alert]:
+    """Stored alerts the principal may read, oldest first: a case's (if readable), the
+    principal's agency's (clerks, supervisors; a province's for a province supervisor),
+    or those of the applicant's own cases."""
+    return desk.alerts(AlertQuery(level=level, case_id=case_id, agency=agency,
+                                  as_of=_date(as_of, "as_of"), limit=limit))
+
+
+@api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={
+    200: {"content": {t: {} for t in REPORT_TYPES.values()}, "description": "the report file"}})
+def overdue_report(desk: DeskDep,
+                   format: Annotated[str, Query(description="csv, xlsx or html")] = "html",
+                   as_of: DateQuery = None,
+                   since: Annotated[str | None, Query(
+                       description="start of the on-time period (default: 7 days)")] = None,
+                   lang: Annotated[str | None, Query(description="zh or en")] = None,
+                   ) -> Response:
+    """The overdue report of the supervisor's agency (or province) as a file. Each case
+    it lists counts as read (the access log's view ``overdue_report``)."""
+    check_report_reader(desk.principal, desk.via)
+    if format not in REPORT_TYPES:
+        raise InvalidInput(f"report format must be one of {', '.join(REPORT_TYPES)}, "
+                           f"not {format!r}")
+    if lang is not None:
+        check_language(lang)
+    report = desk.overdue_report(_date(as_of, "as_of"), since=_date(since, "since"))
+    folder = tempfile.mkdtemp(prefix="sstransfer-report-")
+    try:
+        name = f"overdue-{report.as_of.isoformat()}.{format}"
+        path = write_report(report, format, Path(folder) / name, lang)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(path, media_type=REPORT_TYPES[format], filename=name,
+                        background=BackgroundTask(shutil.rmtree, folder, True))
+
+
+# --- definitions and the calendar -------------------------------------------------------------
+@api.get("/definitions", tags=["definitions"])
+def definitions(engine: EngineDep, principal: PrincipalDep) -> list[DefinitionSummary]:
+    """Every definition version of the folder."""
+    return [DefinitionSummary(name=d.name, version=d.version, insurance=d.insurance,
+                              title=d.model.title, content_hash=d.content_hash)
+            for d in sorted(engine.definitions, key=lambda d: d.key)]
+
+
+@api.get("/definitions/{name}", tags=["definitions"])
+def definition(name: str, engine: EngineDep, principal: PrincipalDep,
+               version: Annotated[int | None, Query(ge=1)] = None) -> DefinitionOut:
+    """One definition version (default: the latest): states, transitions, spans, titles."""
+    return _definition_out(_definition(engine, name, version))
+
+
+@api.get("/definitions/{name}/diagram", tags=["definitions"], response_class=PlainTextResponse,
+         responses={200: {"content": {"text/plain": {}}, "description": "a Mermaid state diagram"}})
+def diagram(name: str, engine: EngineDep, principal: PrincipalDep,
+            version: Annotated[int | None, Query(ge=1)] = None) -> PlainTextResponse:
+    """The definition version's Mermaid state diagram."""
+    return PlainTextResponse(_definition(engine, name, version).mermaid())
+
+
+@api.get("/calendar/working-day", tags=["calendar"])
+def working_day(engine: EngineDep, principal: PrincipalDep,
+                date: Annotated[str, Query(description="YYYY-MM-DD")],
+                agency: Annotated[str | None, Query(
+                    description="an agency whose province has its own days off")] = None,
+                ) -> WorkingDayOut:
+    """Whether a date is a working day (nationally, or for an agency)."""
+    day = parse_date(date, "date")
+    code, cal = _calendar(engine, agency)
+    return WorkingDayOut(date=day, agency=code, working_day=cal.is_working_day(day),
+                         provisional=not cal.is_official(day.year))
+
+
+@api.get("/calendar/due-date", tags=["calendar"])
+def due_date(engine: EngineDep, principal: PrincipalDep,
+             received: Annotated[str, Query(description="date of receipt, YYYY-MM-DD")],
+             working_days: Annotated[int, Query(ge=1, le=365)],
+             agency: str | None = None) -> DueDateOut:
+    """The due date of a limit of N working days counted from a date of receipt."""
+    day = parse_date(received, "received")
+    code, cal = _calendar(engine, agency)
+    due = cal.due(day, working_days)
+    return DueDateOut(received=day, agency=code, working_days=working_days, due_on=due.on,
+                      provisional=due.provisional, note=due.note)
+
+
+# --- the access log ---------------------------------------------------------------------------
+@api.get("/access-log", tags=["access"])
+def access_log(desk: DeskDep, case_id: int | None = None, actor_id: str | None = None,
+               since: Annotated[dt.datetime | None, Query(
+                   description="ISO date and time with its offset")] = None,
+               limit: Limit = 100, offset: Offset = 0) -> list[AccessEntry]:
+    """Who read which case, newest first: only supervisors, for their agency or province."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs its UTC offset, e.g. 2026-11-24T08:00:00+08:00")
+    return desk.access_log(case_id=case_id, actor_id=actor_id, since=since, limit=limit,
+                           offset=offset)
+
+
+__all__ = ["CaseOut", "CasePage", "OpenRequest", "api", "case_out", "router"]

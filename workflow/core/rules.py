@@ -612,14 +612,23 @@ class _Attempt:
         lacks (its requirements and its document guards together), as one refusal."""
         if all(k in self.held for k in needed):
             return
-        every = [*spec.requires]
-        if "application_complete" in spec.guards:
-            every += self.definition.application_documents(self.facts.applicant,
-                                                           self.facts.channel)
-        if "requested_documents_supplied" in spec.guards:
-            every += self.facts.requested
-        missing = [k for k in dict.fromkeys(every) if k not in self.held]
+        missing = documents_needed(self.definition, spec, self.facts, self.held)
         raise MissingDocuments(spec.trigger, self.definition.catalogue.describe(missing))
+
+
+def documents_needed(definition: Definition, spec: TransitionSpec, facts: CaseFacts,
+                     held: Iterable[str] | None = None) -> list[str]:
+    """The documents a step (``spec``) needs that the case does not hold (``held``: the
+    documents held with this step's, default the case's): its own requirements, the
+    application's documents (``application_complete``) and those the agency asked for
+    (``requested_documents_supplied``), each once, in that order."""
+    every = [*spec.requires]
+    if "application_complete" in spec.guards:
+        every += definition.application_documents(facts.applicant, facts.channel)
+    if "requested_documents_supplied" in spec.guards:
+        every += facts.requested
+    have = set(facts.documents if held is None else held)
+    return [k for k in dict.fromkeys(every) if k not in have]
 
 
 def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
@@ -701,6 +710,7 @@ __all__ = [
     "decide",
     "decide_attach",
     "decide_open",
+    "documents_needed",
     "is_applicant",
     "mask_person_id",
     "normalise",

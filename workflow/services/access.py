@@ -1,14 +1,9 @@
-"""Who may use the service, what they may read, and the record of who read whose case.
+"""Who may use the service, and the record of who read whose case.
 
 A request's actor is the server's word, never the caller's: it comes from an API token
 (stored as its SHA-256 only) or from a JSON Web Token of the agency's identity provider,
-verified against the configured key. The rules of reading:
-
-- a clerk reads (and acts on) the cases whose origin or destination is their agency;
-- a supervisor reads those of their agency, or of a whole province if so granted;
-- an applicant (self, employer, agent) reads the cases they applied for;
-- nobody else reads anything, and every read of a case is written to the access log,
-  which only supervisors read (for their agency or province).
+verified against the configured key. What a principal may read is the core's rule
+(:mod:`workflow.core.access`); every read is written to the access log by the desk.
 """
 
 from __future__ import annotations
@@ -22,9 +17,9 @@ from typing import Any
 
 import structlog
 
-from ..core.definitions import CLERK_ROLES, ROLES
-from ..core.rules import Actor, CaseFacts, check_agency_format, is_applicant, normalise
-from ..core.views import Case
+from ..core.access import TOKEN_ROLES, Principal
+from ..core.definitions import CLERK_ROLES
+from ..core.rules import check_agency_format, normalise
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..settings import Settings
 from ..store.port import AccessStore
@@ -32,63 +27,11 @@ from ..store.tables import AccessEntry, ApiTokenRecord
 
 log = structlog.get_logger("sstransfer.access")
 
-#: A token role: any actor role, or ``clerk`` (origin or destination clerk, by the case).
-TOKEN_ROLES = (*ROLES, "clerk")
 TOKEN_PREFIX = "sst_"
-#: How a case was read: by the JSON API, on the dashboard, or on the person's progress page.
-VIA = ("api", "dashboard", "progress")
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-@dataclasses.dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: who they are and how far they may read."""
-
-    actor_id: str
-    role: str  # one of TOKEN_ROLES
-    agency: str | None = None
-    province: str | None = None  # a supervisor granted a whole province (2 digits)
-    person_id: str | None = dataclasses.field(default=None, repr=False)
-    token_id: int | None = None
-
-    @property
-    def is_clerk(self) -> bool:
-        return self.role == "clerk" or self.role in CLERK_ROLES
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == "supervisor"
-
-    def actor_for(self, case: Case | None = None) -> Actor:
-        """The engine's actor for a step on ``case``: a ``clerk`` token acts as the origin
-        clerk of a case from their agency and as the destination clerk of one to it."""
-        role = self.role
-        if role == "clerk":
-            role = "origin_clerk" if case is not None and case.origin == self.agency \
-                else "destination_clerk"
-        return Actor(self.actor_id, role, self.agency,
-                     person_id=self.person_id if role == "self" else None)
-
-    def may_read(self, case: Case) -> bool:
-        if self.is_clerk:
-            return self.agency in (case.origin, case.destination)
-        if self.is_supervisor:
-            if self.province is not None:
-                return self.province in (case.origin[:2], case.destination[:2])
-            return self.agency in (case.origin, case.destination)
-        return is_applicant(self.actor_for(case), CaseFacts.of(case))
-
-    def check_read(self, case: Case) -> None:
-        if not self.may_read(case):
-            raise NotPermitted(f"{self.describe()} may not read case {case.id}")
-
-    def describe(self) -> str:
-        where = f" of province {self.province}" if self.province else (
-            f" of agency {self.agency}" if self.agency else "")
-        return f"{self.role} {self.actor_id}{where}"
 
 
 class AccessService:
@@ -240,4 +183,4 @@ class AccessService:
         self.store.record_lookup(client, case_id, matched, now())
 
 
-__all__ = ["TOKEN_ROLES", "VIA", "AccessService", "Principal", "token_hash"]
+__all__ = ["AccessService", "token_hash"]

@@ -1,0 +1,191 @@
+"""Who may read and do what: the access rules, in one place, with no I/O.
+
+A request's principal is the server's word, never the caller's (an API token or a verified
+identity token says who they are). The rules of reading:
+
+- a clerk reads (and acts on) the cases whose origin or destination is their agency;
+- a supervisor reads those of their agency, or of a whole province if so granted;
+- an applicant (self, employer, agent) reads the cases they applied for;
+- nobody else reads anything. Only supervisors read the access log and the overdue report,
+  for their agency or province, and only a supervisor of one of the case's agencies corrects
+  a business date.
+
+:func:`scope` turns those rules into the filters of a query (:mod:`workflow.core.queries`), so
+that a list is narrowed in the database, never filtered after reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..errors import NotPermitted, WorkflowError
+from .definitions import CLERK_ROLES, ROLES, Definition
+from .divisions import STANDARD, Divisions
+from .queries import NOBODY
+from .rules import (
+    Actor,
+    CaseFacts,
+    check_agency_format,
+    decide,
+    documents_needed,
+    is_applicant,
+    normalise,
+)
+
+#: A principal's role: any actor role, or ``clerk`` (origin or destination clerk, by the case).
+TOKEN_ROLES = (*ROLES, "clerk")
+#: How a case was read: by the JSON API, on the dashboard, on the person's progress page, or
+#: at the command line.
+VIA = ("api", "dashboard", "progress", "cli")
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: who they are and how far they may read."""
+
+    actor_id: str
+    role: str  # one of TOKEN_ROLES
+    agency: str | None = None
+    province: str | None = None  # a supervisor granted a whole province (2 digits)
+    person_id: str | None = dataclasses.field(default=None, repr=False)
+    token_id: int | None = None
+
+    @property
+    def is_clerk(self) -> bool:
+        return self.role == "clerk" or self.role in CLERK_ROLES
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+    @property
+    def is_staff(self) -> bool:
+        """A clerk or a supervisor of an agency (who may use the dashboard)."""
+        return self.is_clerk or self.is_supervisor
+
+    def actor_for(self, case: Any | None = None) -> Actor:
+        """The engine's actor for a step on ``case``: a ``clerk`` acts as the origin clerk of a
+        case from their agency and as the destination clerk of one to it."""
+        role = self.role
+        if role == "clerk":
+            role = "origin_clerk" if case is not None and case.origin == self.agency \
+                else "destination_clerk"
+        return Actor(self.actor_id, role, self.agency,
+                     person_id=self.person_id if role == "self" else None)
+
+    def opener(self, origin: object) -> Actor:
+        """The actor who opens a case from ``origin``: a ``clerk`` is the origin clerk at the
+        origin's counter, else the destination clerk."""
+        if self.role != "clerk":
+            return self.actor_for()
+        role = "origin_clerk" if normalise(origin) == self.agency else "destination_clerk"
+        return Actor(self.actor_id, role, self.agency)
+
+    def describe(self) -> str:
+        where = f" of province {self.province}" if self.province else (
+            f" of agency {self.agency}" if self.agency else "")
+        return f"{self.role} {self.actor_id}{where}"
+
+
+def may_read(principal: Principal, case: Any) -> bool:
+    """Whether ``principal`` may read ``case`` (a case view or row): the reading rules."""
+    if principal.is_clerk:
+        return principal.agency in (case.origin, case.destination)
+    if principal.is_supervisor:
+        if principal.province is not None:
+            return principal.province in (case.origin[:2], case.destination[:2])
+        return principal.agency in (case.origin, case.destination)
+    return is_applicant(principal.actor_for(case), CaseFacts.of(case))
+
+
+def check_read(principal: Principal, case: Any) -> None:
+    """Refuse (``NotPermitted``) a principal who may not read ``case``."""
+    if not may_read(principal, case):
+        raise NotPermitted(f"{principal.describe()} may not read case {case.id}")
+
+
+def scope(principal: Principal) -> dict[str, Any]:
+    """What the principal may read, as the scope fields of a
+    :class:`~workflow.core.queries.CaseQuery` (the same rules as :func:`may_read`)."""
+    if principal.is_clerk:
+        return {"agencies": (str(principal.agency),)}
+    if principal.is_supervisor:
+        if principal.province is not None:
+            return {"province": principal.province}
+        return {"agencies": (str(principal.agency),)}
+    if principal.role == "self":
+        return {"applicant": "self", "person_id": principal.person_id or NOBODY}
+    return {"applicant": principal.role, "applicant_id": principal.actor_id}
+
+
+def owned_scope(principal: Principal) -> dict[str, Any]:
+    """What the principal may read of the agencies' work (alerts, the inbox, reports): the
+    spans their agency owns, or the agencies of their province; an applicant's own cases'."""
+    if principal.is_supervisor and principal.province is not None:
+        return {"province": principal.province}
+    if principal.is_staff:
+        return {"agency": str(principal.agency)}
+    return scope(principal)
+
+
+def check_owned(principal: Principal, agency: str | None) -> None:
+    """Refuse asking for the alerts of an ``agency`` outside the principal's scope."""
+    if agency is None:
+        return
+    if principal.is_supervisor and principal.province is not None:
+        if not check_agency_format(agency, "agency").startswith(principal.province):
+            raise NotPermitted(f"{principal.describe()} reads the alerts of province "
+                               f"{principal.province} only")
+    elif principal.is_staff and agency != principal.agency:
+        raise NotPermitted(f"{principal.describe()} reads the alerts of agency "
+                           f"{principal.agency} only")
+
+
+def check_supervisor(principal: Principal, what: str) -> None:
+    """Refuse anyone but a supervisor (the access log, the overdue report)."""
+    if not principal.is_supervisor:
+        raise NotPermitted(f"only a supervisor may {what}; {principal.describe()} may not",
+                           may_act=[("supervisor", principal.agency)])
+
+
+def check_report_reader(principal: Principal, via: str) -> None:
+    """Who reads the overdue report of their agency (or province): through the API, a
+    supervisor; on the dashboard, whose report pages serve the agency's staff, any clerk or
+    supervisor."""
+    if via == "dashboard" and principal.is_staff:
+        return
+    check_supervisor(principal, "download reports")
+
+
+def check_date_correction(actor: Actor, case_id: int, origin: str, destination: str) -> None:
+    """Only a supervisor of the case's origin or destination agency corrects a business date."""
+    if actor.role != "supervisor" or actor.agency not in (origin, destination):
+        raise NotPermitted(
+            f"a business date of case {case_id} may be corrected by a supervisor of "
+            f"agency {origin} or {destination}; {actor.describe()} may not",
+            may_act=[("supervisor", origin), ("supervisor", destination)])
+
+
+def possible_steps(principal: Principal, definition: Definition, case: Any,
+                   divisions: Divisions = STANDARD) -> list[str]:
+    """The triggers from the case's state this principal may fire now, by the rules' own
+    check of who may act; what a step still needs (documents, inputs) is not asked here."""
+    if principal.is_supervisor:
+        return []
+    actor, facts = principal.actor_for(case), CaseFacts.of(case)
+    allowed = []
+    for trigger in definition.allowed_triggers(case.state):
+        try:
+            decide(definition, facts, trigger, actor, divisions=divisions)
+        except NotPermitted:
+            continue
+        except WorkflowError:
+            pass  # permitted; what it still needs is asked for on the form
+        allowed.append(trigger)
+    return allowed
+
+
+__all__ = ["TOKEN_ROLES", "VIA", "Principal", "check_date_correction", "check_owned",
+           "check_read", "check_report_reader", "check_supervisor", "documents_needed",
+           "may_read", "owned_scope", "possible_steps", "scope"]

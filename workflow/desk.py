@@ -1,0 +1,284 @@
+"""The desk: one principal's view of the engine, the one door of every request.
+
+``engine.desk(principal, via="api")`` gives it. Every read goes through it and is, by
+construction, narrowed to what the principal may read (:mod:`workflow.core.access`) and
+written to the access log (who read which case, which view, through what); every step is
+taken as the principal's actor. The REST API, the dashboard and the progress page call only
+a desk; the trusted :class:`~workflow.Engine` API stays for the embedded, unscoped use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .core import access
+from .core.access import Principal
+from .core.definitions import APPLICANT_KINDS, Definition
+from .core.divisions import Divisions
+from .core.queries import AlertQuery, CaseQuery, InboxQuery
+from .core.rules import CaseFacts, check_person_id, normalise, today
+from .core.views import Case
+from .errors import CaseNotFound, InvalidInput
+from .services.access import AccessService
+from .services.alerts import AlertService, InboxPage
+from .services.cases import CaseService
+from .services.reports import OverdueReport, ReportService
+from .store.tables import AccessEntry, Alert, HistoryEntry, Span
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseFile:
+    """A case with its history and spans, read (and logged) as one view."""
+
+    case: Case
+    history: list[HistoryEntry]
+    spans: list[Span]
+
+
+class Desk:
+    """What ``principal`` may read and do, through ``via`` (``api``, ``dashboard``, ``cli``)."""
+
+    def __init__(self, principal: Principal, *, via: str, cases: CaseService,
+                 alerts: AlertService, reports: ReportService, access_service: AccessService,
+                 definition: Callable[[str, int], Definition], divisions: Divisions) -> None:
+        if via not in access.VIA:
+            raise InvalidInput(f"via must be one of {', '.join(access.VIA)}, not {via!r}")
+        self.principal, self.via = principal, via
+        self._cases, self._alerts, self._reports = cases, alerts, reports
+        self._access, self._definition, self._divisions = access_service, definition, divisions
+
+    # --- the access log: every read of a person's case passes here ------------------------
+    def _read(self, case_ids: Iterable[int], view: str) -> None:
+        self._access.record_reads(self.principal, case_ids, view, self.via)
+
+    def _readable(self, case_id: int) -> Case:
+        case = self._cases.get(case_id)
+        access.check_read(self.principal, case)
+        return case
+
+    def _alert_list(self, query: AlertQuery) -> list[Alert]:
+        fields = _fields(query)
+        own = {k: fields.pop(k) for k in ("applicant", "applicant_id", "person_id")}
+        if not any(own.values()):
+            return self._alerts.alerts(**fields)
+        limit = fields.pop("limit")
+        mine: list[Alert] = []
+        for case in self._cases.cases(limit=500, **own):
+            mine += self._alerts.alerts(**{**fields, "case_id": case.id})
+        return sorted(mine, key=lambda a: a.id)[:limit]
+
+    # --- reading --------------------------------------------------------------------------
+    def case(self, case_id: int) -> Case:
+        """The case, if the principal may read it (``CaseNotFound``, ``NotPermitted``)."""
+        case = self._readable(case_id)
+        self._read([case.id], "case")
+        return case
+
+    def history(self, case_id: int) -> list[HistoryEntry]:
+        """Every step of a readable case, oldest first."""
+        self._readable(case_id)
+        entries = self._cases.history(case_id)
+        self._read([case_id], "history")
+        return entries
+
+    def spans(self, case_id: int) -> list[Span]:
+        """The time limits of a readable case, with their due dates."""
+        self._readable(case_id)
+        found = self._cases.spans(case_id)
+        self._read([case_id], "spans")
+        return found
+
+    def case_to_act_on(self, case_id: int) -> Case:
+        """The readable case a principal is about to take a step on (the step's form is read
+        against it); the step itself is recorded in the history, so this is not logged."""
+        return self._readable(case_id)
+
+    def case_file(self, case_id: int) -> CaseFile:
+        """A readable case with its history and spans: one view, one row in the access log."""
+        case = self._readable(case_id)
+        found = CaseFile(case, self._cases.history(case_id), self._cases.spans(case_id))
+        self._read([case_id], "case")
+        return found
+
+    def cases(self, query: CaseQuery | None = None) -> list[Case]:
+        """The cases of ``query`` the principal may read (narrowed in the database)."""
+        query = (query or CaseQuery()).narrowed(**access.scope(self.principal))
+        found = [c for c in self._cases.cases(**_fields(query))
+                 if access.may_read(self.principal, c)]
+        self._read([c.id for c in found], "list")
+        return found
+
+    def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
+        """Stored alerts the principal may read: a readable case's, their agency's (or
+        province's), or those of an applicant's own cases."""
+        query = query or AlertQuery()
+        if query.case_id is not None:
+            self._readable(query.case_id)
+            return self._alert_list(query)
+        access.check_owned(self.principal, query.agency)
+        scope = access.owned_scope(self.principal)
+        if query.agency is not None and "province" in scope:
+            scope = {}  # a province supervisor asking for one agency of their province
+        return self._alert_list(query.narrowed(**scope))
+
+    def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
+              offset: int = 0) -> InboxPage:
+        """The running spans the principal's agency (or province) owns, soonest due first;
+        each line names a person, so each is a read of its case."""
+        scope = access.owned_scope(self.principal)
+        query = InboxQuery(as_of=as_of or today(), limit=limit, offset=offset,
+                           agencies=(scope["agency"],) if "agency" in scope else None,
+                           province=scope.get("province"))
+        if not self.principal.is_staff:
+            return InboxPage(0, [])
+        found = self._alerts.inbox(**_fields(query))
+        self._read([item.span.case_id for item in found.items], "inbox")
+        return found
+
+    def overdue_report(self, as_of: dt.date | None = None, *, since: dt.date | None = None,
+                       view: str = "overdue_report") -> OverdueReport:
+        """The overdue report of the supervisor's agency (or province); each case it lists
+        counts as read (``view``)."""
+        report = self.overdue_figures(as_of, since=since)
+        self._read([line.case_id for line in report.lines()], view)
+        return report
+
+    def overdue_figures(self, as_of: dt.date | None = None, *,
+                        since: dt.date | None = None) -> OverdueReport:
+        """The same report for its figures only (counts per agency and the chart): whoever
+        shows its lines, which name people, reads them through :meth:`overdue_report`."""
+        access.check_report_reader(self.principal, self.via)
+        scope = access.owned_scope(self.principal)
+        return self._reports.build(as_of or today(), since=since,
+                                   agencies=[scope["agency"]] if "agency" in scope else None,
+                                   province=scope.get("province"))
+
+    def access_log(self, *, case_id: int | None = None, actor_id: str | None = None,
+                   since: dt.datetime | None = None, limit: int = 100,
+                   offset: int = 0) -> list[AccessEntry]:
+        """Who read which case, newest first: only supervisors, for their agency or province."""
+        return self._access.access_log(self.principal, case_id=case_id, actor_id=actor_id,
+                                       since=since, limit=limit, offset=offset)
+
+    # --- what the principal may do ---------------------------------------------------------
+    def definition_of(self, case: Case) -> Definition:
+        """The definition version a case runs on."""
+        return self._definition(case.definition, case.definition_version)
+
+    def definition_of_case(self, case_id: int) -> Definition:
+        """The definition version a case runs on, by its number (no person data is read)."""
+        return self.definition_of(self._cases.get(case_id))
+
+    def possible_steps(self, case: Case) -> list[str]:
+        """The triggers from the case's state this principal may fire now."""
+        return access.possible_steps(self.principal, self.definition_of(case), case,
+                                     self._divisions)
+
+    def documents_needed(self, case: Case, trigger: str) -> list[str]:
+        """The documents ``trigger`` needs from the case's state that the case does not hold."""
+        definition = self.definition_of(case)
+        return access.documents_needed(definition, definition.transitions[trigger, case.state],
+                                       CaseFacts.of(case))
+
+    def levels(self, span: Any, as_of: dt.date) -> list[tuple[str, int]]:
+        """The alert levels a running span is at on ``as_of`` (working days late each)."""
+        return self._alerts.levels(span, as_of)
+
+    # --- acting as the principal -------------------------------------------------------------
+    def open_case(self, definition: str, *, applicant: str | None = None, origin: str,
+                  **application: Any) -> Case:
+        """Open a case as the principal: an applicant opens their own (``applicant`` defaults
+        to their role), a clerk at their counter."""
+        if applicant is None:
+            if self.principal.role not in APPLICANT_KINDS:
+                raise InvalidInput(f"applicant is needed: one of {', '.join(APPLICANT_KINDS)}")
+            applicant = self.principal.role
+        return self._cases.open_case(definition, applicant=applicant, origin=origin,
+                                     actor=self.principal.opener(origin), **application)
+
+    def open_cases(self, applications: Sequence[Mapping[str, Any]], *,
+                   on: dt.date | None = None, first_line: int = 1) -> list[int]:
+        """Open many cases in one transaction; a ``clerk`` opens as origin clerk when every
+        application's origin is their agency, else as destination clerk."""
+        origins = {normalise(app.get("origin")) for app in applications}
+        actor = self.principal.opener(origins.pop() if len(origins) == 1 else None)
+        return self._cases.open_cases(applications, actor=actor, on=on, first_line=first_line)
+
+    def fire(self, case_id: int, trigger: str, *, on: dt.date | None = None,
+             documents: Iterable[str] = (), expected_version: int | None = None,
+             explanation: str | None = None, documents_needed: Sequence[str] | None = None,
+             amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             idempotency_key: str | None = None) -> Case:
+        """Fire ``trigger`` on a readable case as the principal's actor."""
+        current = self._readable(case_id)
+        return self._cases.fire(
+            case_id, trigger, actor=self.principal.actor_for(current), on=on,
+            documents=documents, expected_version=expected_version, explanation=explanation,
+            documents_needed=documents_needed, amount=amount,
+            contribution_months=contribution_months, idempotency_key=idempotency_key)
+
+    def attach_documents(self, case_id: int, documents: Iterable[str], *,
+                         on: dt.date | None = None,
+                         expected_version: int | None = None) -> Case:
+        """Add documents to a readable running case as the principal's actor."""
+        current = self._readable(case_id)
+        return self._cases.attach_documents(case_id, documents,
+                                            actor=self.principal.actor_for(current), on=on,
+                                            expected_version=expected_version)
+
+    def correct_business_date(self, case_id: int, new_date: dt.date, *, reason: str,
+                              expected_version: int | None = None) -> Case:
+        """Correct the business date of a readable case's last step (a supervisor's act)."""
+        current = self._readable(case_id)
+        return self._cases.correct_business_date(case_id, new_date,
+                                                 actor=self.principal.actor_for(current),
+                                                 reason=reason,
+                                                 expected_version=expected_version)
+
+
+def _fields(query: Any) -> dict[str, Any]:
+    return {f.name: getattr(query, f.name) for f in dataclasses.fields(query)}
+
+
+class ProgressDesk:
+    """The person's progress page: the case number and the ID number are the credential.
+
+    Tries are limited per client and wrong ID numbers per case; a mismatch, an unknown case
+    and a malformed ID number look the same; every view is written to the access log."""
+
+    def __init__(self, cases: CaseService, access_service: AccessService) -> None:
+        self._cases, self._access = cases, access_service
+
+    def look_up(self, client: str, case_id: int | None, person_id: str,
+                *, no_case: int = 0) -> CaseFile | None:
+        """The case file when ``case_id`` was opened for ``person_id``, else None (a failed
+        try); ``RateLimited`` when the client or the case saw too many tries. ``no_case``:
+        the case number recorded for a try whose number was no number at all."""
+        key = no_case if case_id is None else case_id
+        self._access.check_progress_rate(client, key)
+        case = self._match(case_id, person_id)
+        self._access.record_lookup(client, key, case is not None)
+        if case is None:
+            return None
+        found = CaseFile(case, self._cases.history(case.id), self._cases.spans(case.id))
+        self._access.record_progress_read(case.id)
+        return found
+
+    def _match(self, case_id: int | None, person_id: str) -> Case | None:
+        """The case, when it exists and was opened for this ID number (constant-time)."""
+        if case_id is None:
+            return None
+        try:
+            number = check_person_id(person_id)
+            case = self._cases.get(case_id)
+        except (InvalidInput, CaseNotFound):
+            return None
+        return case if hmac.compare_digest(number.encode(), case.person_id.encode()) else None
+
+
+__all__ = ["CaseFile", "Desk", "ProgressDesk"]
