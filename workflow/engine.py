@@ -16,7 +16,7 @@ import structlog
 
 from .core.definitions import Definition
 from .core.divisions import Divisions
-from .core.rules import Actor, check_date, normalise, today
+from .core.inputs import Actor, check_date, normalise, today
 from .core.views import Case, ScanResult
 from .loading import DefinitionSet, WorkingCalendar
 from .services.access import AccessService

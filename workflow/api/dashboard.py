@@ -27,7 +27,8 @@ from starlette.datastructures import FormData
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
-from ..core.rules import CaseFacts, decide, parse_date, today
+from ..core.inputs import parse_date, today
+from ..core.rules import CaseFacts, decide
 from ..core.views import Case, format_date
 from ..engine import Engine
 from ..errors import (

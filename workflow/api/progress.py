@@ -20,7 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
-from ..core.rules import check_person_id, normalise
+from ..core.inputs import check_person_id, normalise
 from ..core.views import format_date
 from ..engine import Engine
 from ..errors import CaseNotFound, InvalidInput, RateLimited

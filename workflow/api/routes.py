@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from ..core.definitions import APPLICANT_KINDS, Definition
-from ..core.rules import Actor, check_agency_format, normalise, parse_date, today
+from ..core.inputs import Actor, check_agency_format, normalise, parse_date, today
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput, NotPermitted

@@ -25,25 +25,21 @@ from ..core.calendar import WorkingCalendar
 from ..core.deadlines import SpanDue, span_due
 from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition, SpanSpec
 from ..core.divisions import Divisions
-from ..core.rules import (
+from ..core.inputs import (
     APPLICATION_FIELDS,
     OPTIONAL_APPLICATION_FIELDS,
     TEXT_MAX,
     Actor,
-    CaseFacts,
-    Step,
     check_actor,
     check_date,
     check_kinds,
     check_name,
     check_person_id,
     check_text,
-    decide,
-    decide_attach,
-    decide_open,
     normalise,
     today,
 )
+from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
 from ..core.views import Case, _plain
 from ..errors import (
     CaseNotFound,

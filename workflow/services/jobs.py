@@ -20,7 +20,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingCalendar
-from ..core.rules import CHINA
+from ..core.inputs import CHINA
 from ..settings import DAYS, Settings
 from ..store.scheduling import Lease
 from .alerts import AlertService

@@ -16,7 +16,7 @@ from ..core.calendar import WorkingCalendar
 from ..core.definitions import LANGUAGES, Definition
 from ..core.divisions import name_of
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
-from ..core.rules import mask_person_id
+from ..core.inputs import mask_person_id
 from ..core.views import format_date
 from ..errors import InvalidInput, WorkflowError
 from ..settings import Settings
