@@ -11,13 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .core import calendar as _calendar
-from .core.definitions import (
-    CommittedLimits,
-    Definition,
-    DocumentCatalogue,
-    parse_definition,
-    parse_extra_divisions,
-)
+from .core.catalogue import DocumentCatalogue
+from .core.commitments import CommittedLimits
+from .core.definitions import Definition, parse_definition
+from .core.divisions import parse_extra_divisions
 from .core.textfile import UnknownEncoding, decode_text
 from .core.yamlfile import YamlFile
 from .errors import DefinitionError, InvalidInput

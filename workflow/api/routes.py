@@ -19,8 +19,9 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from ..core.definitions import APPLICANT_KINDS, Definition
+from ..core.definitions import Definition
 from ..core.inputs import Actor, check_agency_format, normalise, parse_date, today
+from ..core.schema import APPLICANT_KINDS
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput, NotPermitted

@@ -12,7 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, fields
 
 from .calendar import WorkingCalendar
-from .definitions import CommittedLimits, Definition, SpanSpec
+from .commitments import CommittedLimits
+from .definitions import Definition
+from .schema import SpanSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from stdnum.cn import ric
 from stdnum.util import isdigits
 
 from ..errors import InvalidInput
-from .definitions import CLERK_ROLES, ROLES
 from .divisions import STANDARD, Divisions
+from .schema import CLERK_ROLES, ROLES
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -311,7 +311,7 @@ def _is_code(text: str) -> bool:
 
 
 def check_trigger_input(name: str, value: Any, kinds: Iterable[str]) -> Any:
-    """One input of a trigger (a name of :data:`~workflow.core.definitions.INPUTS`), as the
+    """One input of a trigger (a name of :data:`~workflow.core.schema.INPUTS`), as the
     case's history stores it (JSON-safe); ``kinds``: the document kinds of the catalogue."""
     if name == "explanation":
         if not isinstance(value, str) or not value.strip():

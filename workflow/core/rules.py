@@ -16,15 +16,7 @@ from typing import Any
 from transitions import EventData
 
 from ..errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted, WorkflowError
-from .definitions import (
-    APPLICANT_KINDS,
-    CHANNELS,
-    INPUTS,
-    OPEN_EVENT,
-    Definition,
-    SpanSpec,
-    TransitionSpec,
-)
+from .definitions import Definition
 from .divisions import STANDARD, Divisions
 from .inputs import (
     Actor,
@@ -37,6 +29,7 @@ from .inputs import (
     normalise,
     shown,
 )
+from .schema import APPLICANT_KINDS, CHANNELS, INPUTS, OPEN_EVENT, SpanSpec, TransitionSpec
 
 
 def scope_of(origin: str, destination: str) -> str:
@@ -248,7 +241,7 @@ class _Attempt:
     """One call of :func:`decide`: the model the definition's machine checks a trigger on.
 
     It is made for the call and never added to the machine (``add_model``). The machine's
-    conditions are the methods below, named in :data:`~workflow.core.definitions.CONDITIONS`;
+    conditions are the methods below, named in :data:`~workflow.core.schema.CONDITIONS`;
     transitions resolves each name on this model. The machine is only read, so threads share
     it safely; each call has its own attempt.
     """

@@ -22,9 +22,9 @@ from typing import Any
 
 import structlog
 
-from ..core.definitions import CLERK_ROLES, ROLES
 from ..core.inputs import Actor, check_agency_format, normalise
 from ..core.rules import CaseFacts, is_applicant
+from ..core.schema import CLERK_ROLES, ROLES
 from ..core.views import Case
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..settings import Settings

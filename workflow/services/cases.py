@@ -22,8 +22,9 @@ from typing import Any
 import structlog
 
 from ..core.calendar import WorkingCalendar
+from ..core.commitments import CommittedLimits
 from ..core.deadlines import SpanDue, span_due
-from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition, SpanSpec
+from ..core.definitions import Definition
 from ..core.divisions import Divisions
 from ..core.inputs import (
     APPLICATION_FIELDS,
@@ -40,6 +41,7 @@ from ..core.inputs import (
     today,
 )
 from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
+from ..core.schema import OPEN_EVENT, SpanSpec
 from ..core.views import Case, _plain
 from ..errors import (
     CaseNotFound,

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.calendar import WorkingCalendar
-from ..core.definitions import LANGUAGES, Definition
+from ..core.definitions import Definition
 from ..core.divisions import name_of
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
 from ..core.inputs import mask_person_id
+from ..core.schema import LANGUAGES
 from ..core.views import format_date
 from ..errors import InvalidInput, WorkflowError
 from ..settings import Settings
