@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from ..core.calendar import WorkingCalendar
+from ..core.calendar import WorkingDays
 from ..core.commitments import CommittedLimits
 from ..core.deadlines import SpanDue, span_due
 from ..core.definitions import Definition
@@ -68,7 +68,7 @@ class CaseService:
     the calendar, the divisions and the settings (never the whole engine)."""
 
     def __init__(self, store: CaseStore, definitions: DefinitionRegistry,
-                 calendar: WorkingCalendar, divisions: Divisions, settings: Settings,
+                 calendar: WorkingDays, divisions: Divisions, settings: Settings,
                  commitments: CommittedLimits) -> None:
         self.store, self.definitions, self.calendar = store, definitions, calendar
         self.divisions, self.settings, self.commitments = divisions, settings, commitments

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core.calendar import WorkingCalendar
+from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
 from ..core.divisions import name_of
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
@@ -138,7 +138,7 @@ class OverdueReport:
 class ReportService:
     """Builds overdue reports from the report store, the calendar and the settings."""
 
-    def __init__(self, store: ReportStore, calendar: WorkingCalendar, settings: Settings,
+    def __init__(self, store: ReportStore, calendar: WorkingDays, settings: Settings,
                  definition: Callable[[str, int | None], Definition] | None = None,
                  agency_name: Callable[[str], str | None] = name_of) -> None:
         """``definition(name, version)`` gives a definition version (``None``: the latest),
