@@ -15,8 +15,9 @@ from conftest import DESTINATION, ORIGIN, PERSON_ID, full_documents
 from workflow import DefinitionSet, NotPermitted
 from workflow.core import access
 from workflow.core.access import Principal
+from workflow.core.inputs import Actor
 from workflow.core.queries import AlertQuery, CaseQuery, InboxQuery
-from workflow.core.rules import Actor, CaseFacts
+from workflow.core.rules import CaseFacts
 
 PENSION = DefinitionSet().latest("pension_transfer")
 OTHER_AGENCY, OTHER_PERSON = "110000", "110105199003070017"

@@ -331,7 +331,7 @@ def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api)
     assert ids(definition="pension_transfer") == [mine[0].id, mine[1].id]
     assert ids(overdue_on=LATE.isoformat()) == [mine[0].id, mine[1].id]  # pension review late
     assert ids(overdue_on="2025-10-23") == []  # due that day: not late yet
-    from workflow.core.rules import today
+    from workflow.core.inputs import today
 
     assert ids(overdue="true") == ids(overdue_on=today().isoformat()) != []
     page = httpx.get(url, headers=clerk, params={"limit": 2}).json()

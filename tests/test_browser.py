@@ -14,7 +14,7 @@ from tests.browser import browser_page
 from tests.conftest import DESTINATION, PERSON_ID, full_documents, open_case
 from tests.live import running
 from workflow.api import create_app
-from workflow.core.rules import mask_person_id
+from workflow.core.inputs import mask_person_id
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 

@@ -564,7 +564,7 @@ def test_an_employer_applicant_has_no_premium_span(engine):
 def test_the_id_number_check_agrees_with_stdnum(place, birth, seq, check):
     from stdnum.cn import ric
 
-    from workflow.core.rules import check_person_id
+    from workflow.core.inputs import check_person_id
 
     number = f"{place}{birth:%Y%m%d}{seq:03d}{check}"
     try:

@@ -20,7 +20,7 @@ from stdnum.cn import ric
 
 from workflow import Actor, Engine, InvalidInput, InvalidRow, NotPermitted, Settings, today
 from workflow.core.divisions import Divisions, name_of
-from workflow.core.rules import MAX_AMOUNT, MAX_MONTHS, NAME_MAX, normalise, parse_amount, parse_date
+from workflow.core.inputs import MAX_AMOUNT, MAX_MONTHS, NAME_MAX, normalise, parse_amount, parse_date
 from workflow.errors import DefinitionError
 
 D = dt.date

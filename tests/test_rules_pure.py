@@ -8,8 +8,8 @@ import pytest
 from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, full_documents
 
 from workflow import Actor, DefinitionSet, InvalidInput, InvalidTransition, MissingDocuments, NotPermitted
-from workflow.core.definitions import CONDITIONS
 from workflow.core.rules import CaseFacts, _Attempt, decide
+from workflow.core.schema import CONDITIONS
 
 DEFINITIONS = DefinitionSet()
 PENSION = DEFINITIONS.latest("pension_transfer")

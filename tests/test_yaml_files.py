@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from workflow import DefinitionError, DefinitionSet, Engine, WorkflowError, WorkingCalendar
 from workflow.core.calendar import STATUTORY_HOLIDAYS
-from workflow.core.definitions import DocumentCatalogue, parse_definition
+from workflow.core.catalogue import DocumentCatalogue
+from workflow.core.definitions import parse_definition
 from workflow.loading import COMMITMENTS_FILE, read_yaml
 
 D = dt.date

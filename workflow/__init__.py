@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 # Each public name and the submodule that defines it.
 _WHERE = {
     "Due": "core.calendar", "Definition": "core.definitions",
-    "Actor": "core.rules", "mask_person_id": "core.rules", "today": "core.rules",
+    "Actor": "core.inputs", "mask_person_id": "core.inputs", "today": "core.inputs",
     "Case": "core.views", "ScanResult": "core.views",
     "Engine": "engine", "retry_on_conflict": "engine",
     "DefinitionSet": "loading", "WorkingCalendar": "loading",
@@ -47,7 +47,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from .core.calendar import Due
     from .core.definitions import Definition
-    from .core.rules import Actor, mask_person_id, today
+    from .core.inputs import Actor, mask_person_id, today
     from .core.views import Case, ScanResult
     from .engine import Engine, retry_on_conflict
     from .errors import (

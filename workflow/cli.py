@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from rich.table import Table
 
-    from .core.rules import Actor
+    from .core.inputs import Actor
     from .core.views import Case
     from .engine import Engine
     from .loading import WorkingCalendar
@@ -183,8 +183,8 @@ def _date(value: str, what: str = "date") -> dt.date: ...
 @overload
 def _date(value: str | None, what: str = "date") -> dt.date | None: ...
 def _date(value: str | None, what: str = "date") -> dt.date | None:
-    """A date typed as YYYY-MM-DD (see :func:`workflow.core.rules.parse_date`)."""
-    from .core.rules import parse_date
+    """A date typed as YYYY-MM-DD (see :func:`workflow.core.inputs.parse_date`)."""
+    from .core.inputs import parse_date
 
     return None if value is None else parse_date(value, what)
 
@@ -196,7 +196,7 @@ def _one_of(value: str | None, known: set[str], what: str) -> None:
 
 
 def _actor(actor: str, role: str, agency: str | None, id_number: str | None = None) -> Actor:
-    from .core.rules import Actor
+    from .core.inputs import Actor
 
     return Actor(id=actor, role=role, agency=agency, person_id=id_number)
 

@@ -16,7 +16,7 @@ from stdnum.cn import ric
 
 from .core.alerts import ALERT_LEVELS
 from .core.figures import BUCKETS
-from .core.rules import Actor
+from .core.inputs import Actor
 from .engine import Engine
 from .loading import COMMITMENTS_FILE
 from .services.reports import OverdueReport

@@ -18,10 +18,12 @@ from typing import Any
 
 from .core import access
 from .core.access import Principal
-from .core.definitions import APPLICANT_KINDS, Definition
+from .core.definitions import Definition
 from .core.divisions import Divisions
+from .core.inputs import check_person_id, normalise, today
 from .core.queries import AlertQuery, CaseQuery, InboxQuery
-from .core.rules import CaseFacts, check_person_id, normalise, today
+from .core.rules import CaseFacts
+from .core.schema import APPLICANT_KINDS
 from .core.views import Case
 from .errors import CaseNotFound, InvalidInput
 from .services.access import AccessService

@@ -17,7 +17,7 @@ import structlog
 from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
-from .core.rules import Actor, check_date, normalise, today
+from .core.inputs import Actor, check_date, normalise, today
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .core.rules import APPLICATION_FIELDS, parse_date
+from .core.inputs import APPLICATION_FIELDS, parse_date
 from .core.textfile import UnknownEncoding, decode_text
 from .errors import InvalidInput, InvalidRow
 

@@ -10,14 +10,18 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .core import calendar as _calendar
-from .core.definitions import (
-    CommittedLimits,
-    Definition,
-    DocumentCatalogue,
-    parse_definition,
-    parse_extra_divisions,
+from .core.calendar import (
+    RegionalSchedule,
+    WorkingDays,
+    YearSchedule,
+    is_regional_file,
+    parse_regional_schedule,
+    parse_schedule,
 )
+from .core.catalogue import DocumentCatalogue
+from .core.commitments import CommittedLimits
+from .core.definitions import Definition, parse_definition
+from .core.divisions import parse_extra_divisions
 from .core.textfile import UnknownEncoding, decode_text
 from .core.yamlfile import YamlFile
 from .errors import DefinitionError, InvalidInput
@@ -44,21 +48,22 @@ def read_yaml(path: Path | str) -> YamlFile:
     return YamlFile(path, read_text(path))
 
 
-class WorkingCalendar(_calendar.WorkingCalendar):
-    """The working calendar with the schedules of a folder (``YEAR.yaml`` national schedules,
+class WorkingCalendar(WorkingDays):
+    """The working-day calendar users hold (``workflow.WorkingCalendar``, ``engine.calendar``):
+    the working days with the schedules of a folder (``YEAR.yaml`` national schedules,
     ``YEAR-PP.yaml`` regional overlays); without one, the `holidays` package's data only."""
 
     def __init__(self, calendars_dir: Path | str | None = None) -> None:
-        schedules: list[_calendar._YearSchedule] = []
-        regional: list[_calendar._RegionalSchedule] = []
+        schedules: list[YearSchedule] = []
+        regional: list[RegionalSchedule] = []
         years: dict[int, Path] = {}
         if calendars_dir is not None and Path(calendars_dir).is_dir():
             for path in sorted(Path(calendars_dir).glob("*.yaml")):
                 doc = read_yaml(path)
-                if _calendar.is_regional_file(path.stem):
-                    regional.append(_calendar.parse_regional_schedule(doc))
+                if is_regional_file(path.stem):
+                    regional.append(parse_regional_schedule(doc))
                     continue
-                schedule = _calendar.parse_schedule(doc)
+                schedule = parse_schedule(doc)
                 if schedule.year in years:
                     raise InvalidInput(f"{path}: a second schedule for {schedule.year}")
                 years[schedule.year] = path

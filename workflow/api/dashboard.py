@@ -29,8 +29,8 @@ from ..core.access import Principal
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
+from ..core.inputs import parse_date, today
 from ..core.queries import AlertQuery
-from ..core.rules import parse_date, today
 from ..core.views import format_date
 from ..desk import Desk
 from ..engine import Engine

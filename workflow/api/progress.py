@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
-from ..core.rules import normalise
+from ..core.inputs import normalise
 from ..core.views import format_date
 from ..desk import CaseFile
 from ..engine import Engine

@@ -23,10 +23,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from ..core.access import check_report_reader
-from ..core.calendar import WorkingCalendar
+from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
+from ..core.inputs import check_agency_format, parse_date, today
 from ..core.queries import AlertQuery, CaseQuery
-from ..core.rules import check_agency_format, parse_date, today
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput
@@ -244,7 +244,7 @@ def _definition(engine: Engine, name: str, version: int | None) -> Definition:
         raise DefinitionNotFound(str(exc)) from None
 
 
-def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingCalendar]:
+def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingDays]:
     code = None if agency is None else check_agency_format(agency, "agency")
     return code, engine.calendar if code is None else engine.calendar.for_agency(code)
 

@@ -20,18 +20,12 @@ import dataclasses
 from typing import Any
 
 from ..errors import NotPermitted, WorkflowError
-from .definitions import CLERK_ROLES, ROLES, Definition
+from .definitions import Definition
 from .divisions import STANDARD, Divisions
+from .inputs import Actor, check_agency_format, normalise
 from .queries import NOBODY
-from .rules import (
-    Actor,
-    CaseFacts,
-    check_agency_format,
-    decide,
-    documents_needed,
-    is_applicant,
-    normalise,
-)
+from .rules import CaseFacts, decide, documents_needed, is_applicant
+from .schema import CLERK_ROLES, ROLES
 
 #: A principal's role: any actor role, or ``clerk`` (origin or destination clerk, by the case).
 TOKEN_ROLES = (*ROLES, "clerk")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Protocol
 
-from .calendar import WorkingCalendar
+from .calendar import WorkingDays
 
 LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach")
 #: A span judged by its committed due date that has also passed its statutory one.
@@ -27,7 +27,7 @@ class Thresholds(Protocol):
     def escalate_after_days(self) -> int: ...
 
 
-def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
+def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingDays,
              thresholds: Thresholds, statutory_on: dt.date | None = None) -> list[tuple[str, int]]:
     """The alert levels a running span is at on ``as_of``, each with working days late.
 
@@ -48,7 +48,7 @@ def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingCalendar,
 
 
 def span_levels(due_on: dt.date, committed_due_on: dt.date | None, as_of: dt.date,
-                calendar: WorkingCalendar, thresholds: Thresholds) -> list[tuple[str, int]]:
+                calendar: WorkingDays, thresholds: Thresholds) -> list[tuple[str, int]]:
     """The levels of a span judged by its committed due date where it has one (and then also
     checked against its statutory ``due_on``), else by its statutory one."""
     if committed_due_on is None:
@@ -62,7 +62,7 @@ def judged_due_on(level: str, due_on: dt.date, committed_due_on: dt.date | None)
     return due_on if level == STATUTORY_BREACH else committed_due_on or due_on
 
 
-def scan_horizon(as_of: dt.date, calendar: WorkingCalendar, due_soon_days: int) -> dt.date:
+def scan_horizon(as_of: dt.date, calendar: WorkingDays, due_soon_days: int) -> dt.date:
     """The latest due date a scan as of ``as_of`` looks at (refuses a date off the calendar):
     the furthest day a span may be due soon from, on the national or a regional calendar."""
     calendar.is_working_day(as_of)
@@ -73,7 +73,7 @@ def scan_horizon(as_of: dt.date, calendar: WorkingCalendar, due_soon_days: int) 
 
 
 def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
-                    calendar: WorkingCalendar | None) -> dt.date:
+                    calendar: WorkingDays | None) -> dt.date:
     """The date of the latest scheduled run at or before ``now`` (China time).
 
     ``days``: allowed weekdays (0 = Monday), or None for every day; with ``calendar``, only

@@ -61,7 +61,7 @@ class _HolidayRange(BaseModel):
         return self
 
 
-class _YearSchedule(BaseModel):
+class YearSchedule(BaseModel):
     """One year's schedule as the State Council published it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -84,7 +84,7 @@ class _YearSchedule(BaseModel):
         return (*self.make_up_workdays, *self.adjacent_year_make_up_workdays)
 
 
-class _RegionalSchedule(BaseModel):
+class RegionalSchedule(BaseModel):
     """Public holidays a province or autonomous region adds for its own agencies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -112,9 +112,9 @@ def is_regional_file(stem: str) -> bool:
     return _REGIONAL_FILE.match(stem) is not None
 
 
-def parse_regional_schedule(doc: YamlFile) -> _RegionalSchedule:
+def parse_regional_schedule(doc: YamlFile) -> RegionalSchedule:
     """Check one ``calendars/YEAR-PP.yaml`` file (PP: the agency code's first two digits)."""
-    schedule = doc.validate(_RegionalSchedule)
+    schedule = doc.validate(RegionalSchedule)
     match = _REGIONAL_FILE.match(doc.path.stem)
     assert match is not None, "only called for a regional file"
     year, province = match.groups()
@@ -128,10 +128,10 @@ def parse_regional_schedule(doc: YamlFile) -> _RegionalSchedule:
     return schedule
 
 
-def parse_schedule(doc: YamlFile) -> _YearSchedule:
+def parse_schedule(doc: YamlFile) -> YearSchedule:
     """Check one ``definitions/calendars/YEAR.yaml`` file: every date in that year
     (or, where marked, in the year next to it), make-up days on weekends."""
-    schedule = doc.validate(_YearSchedule)
+    schedule = doc.validate(YearSchedule)
     year, path = schedule.year, doc.path
     if path.stem.isdigit() and int(path.stem) != year:
         raise doc.fail(f"the file of {path.stem} gives year {year}", ("year",))
@@ -192,24 +192,26 @@ COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
 RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
-class WorkingCalendar:
-    """Answers working-day questions for the years 2000 to 2099.
+class WorkingDays:
+    """The working days of the years 2000 to 2099 under the schedules given: answers
+    working-day questions and computes due dates.
 
     Built from schedule data (:func:`parse_schedule`, :func:`parse_regional_schedule`): national
-    schedules by year and regional overlays; :meth:`for_agency` gives the calendar of an
-    agency's province. :class:`workflow.WorkingCalendar` reads them from a folder.
+    schedules by year and regional overlays; :meth:`for_agency` gives the working days of an
+    agency's province. No file is read here: :class:`workflow.WorkingCalendar`, the calendar
+    users hold, reads the schedules from a folder and is one of these.
     """
 
-    def __init__(self, schedules: Iterable[_YearSchedule] = (),
-                 regional: Iterable[_RegionalSchedule] = (), *,
+    def __init__(self, schedules: Iterable[YearSchedule] = (),
+                 regional: Iterable[RegionalSchedule] = (), *,
                  province: str | None = None) -> None:
         check_holidays_library()
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
         off, on = (set(days) for days in _library_days())
         self.province = province
-        self.schedules: dict[int, _YearSchedule] = {}
+        self.schedules: dict[int, YearSchedule] = {}
         #: Regional overlays by province prefix, then year.
-        self.regional: dict[str, dict[int, _RegionalSchedule]] = {}
+        self.regional: dict[str, dict[int, RegionalSchedule]] = {}
         for overlay in regional:
             self.regional.setdefault(overlay.province, {})[overlay.year] = overlay
         for schedule in schedules:
@@ -226,7 +228,7 @@ class WorkingCalendar:
         for overlay in self.regional.get(province, {}).values() if province else ():
             off.update(overlay.days)
             on.difference_update(overlay.days)
-        self._by_province: dict[str, WorkingCalendar] = {}
+        self._by_province: dict[str, WorkingDays] = {}
         #: Years whose file lacks a statutory holiday, and what it lacks: still provisional.
         self.incomplete = {y: s.missing for y, s in self.schedules.items() if s.missing}
         self.official_years = (library_official_years() | frozenset(self.schedules)) \
@@ -247,7 +249,7 @@ class WorkingCalendar:
         self._first, self._last = first, last
         self._prints: dict[int, str] = {}
 
-    def for_agency(self, agency: str) -> WorkingCalendar:
+    def for_agency(self, agency: str) -> WorkingDays:
         """The calendar of an agency: this one plus its province's overlay, if there is one."""
         province = agency[:2]
         if province not in self.regional or province == self.province:
@@ -255,7 +257,7 @@ class WorkingCalendar:
         cal = self._by_province.get(province)
         if cal is None:
             overlays = [o for by_year in self.regional.values() for o in by_year.values()]
-            cal = self._by_province[province] = WorkingCalendar(
+            cal = self._by_province[province] = WorkingDays(
                 self.schedules.values(), overlays, province=province)
         return cal
 
@@ -347,7 +349,9 @@ __all__ = [
     "RECEIVED_NEXT_WORKING_DAY",
     "STATUTORY_HOLIDAYS",
     "Due",
-    "WorkingCalendar",
+    "RegionalSchedule",
+    "WorkingDays",
+    "YearSchedule",
     "add_months",
     "check_holidays_library",
     "is_regional_file",

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from .calendar import WorkingCalendar
-from .definitions import CommittedLimits, Definition, SpanSpec
+from .calendar import WorkingDays
+from .commitments import CommittedLimits
+from .definitions import Definition
+from .schema import SpanSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class SpanDue:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def span_due(calendar: WorkingCalendar, definition: Definition, spec: SpanSpec,
+def span_due(calendar: WorkingDays, definition: Definition, spec: SpanSpec,
              started_on: dt.date, owner_agency: str, commitments: CommittedLimits | None,
              committed_limit: int | None = None) -> SpanDue:
     """Both due dates of a span of ``definition`` started on ``started_on``.

@@ -16,10 +16,13 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from types import MappingProxyType
+from typing import Annotated
 
+from pydantic import BeforeValidator, Field, StringConstraints
 from stdnum import numdb
 
 from ..errors import InvalidInput
+from .yamlfile import StrictModel, YamlFile
 
 _CODE = re.compile(r"[0-9]{6}")
 _PERIOD = re.compile(r"\[(?P<start>[0-9]*)-(?P<end>[0-9]*)\](?P<name>.*)")
@@ -98,4 +101,21 @@ def name_of(code: str) -> str | None:
     return STANDARD.name_of(code)
 
 
-__all__ = ["STANDARD", "Divisions", "gb2260", "name_of"]
+# YAML reads an unquoted 310199 as a number: a division code is its digits either way.
+_DivisionCode = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int else v),
+                          StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+_DivisionName = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _ExtraDivisionsModel(StrictModel):
+    divisions: dict[_DivisionCode, _DivisionName] = Field(default_factory=dict)
+
+
+def parse_extra_divisions(doc: YamlFile) -> dict[str, str]:
+    """``divisions_extra.yaml``: division codes newer than the GB/T 2260 list, code → name."""
+    return dict(doc.validate(_ExtraDivisionsModel).divisions)
+
+
+__all__ = ["STANDARD", "Divisions", "gb2260", "name_of", "parse_extra_divisions"]

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
-from .calendar import WorkingCalendar
+from .calendar import WorkingDays
 
 BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 
@@ -57,7 +57,7 @@ class AgencySummary:
 
 def summarise(overdue: Iterable[tuple[str, dt.date, dt.date]],
               closed: Iterable[tuple[str, int, int, int]], as_of: dt.date,
-              calendar: WorkingCalendar, escalate_after_days: int) -> dict[str, AgencySummary]:
+              calendar: WorkingDays, escalate_after_days: int) -> dict[str, AgencySummary]:
     """Each agency's figures, by agency code: its overdue spans on ``as_of`` ((agency, date
     judged by, statutory due date) each) by aging bucket, escalated and past the statutory
     limit; and the spans it closed in the period ((agency, closed, on time, within the

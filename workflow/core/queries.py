@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any
 
 from ..errors import InvalidInput
-from .rules import check_agency_format, check_date, normalise
+from .inputs import check_agency_format, check_date, normalise
 
 #: The two insurances a case can be about.
 INSURANCES = ("pension", "medical")

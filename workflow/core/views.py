@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar, Self
 
-from .rules import mask_person_id
+from .inputs import mask_person_id
 
 
 def _plain(value: Any) -> Any:

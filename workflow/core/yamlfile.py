@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import DefinitionError
 
 M = TypeVar("M", bound=BaseModel)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class StrictModel(BaseModel):
+    """The schema of a file's keys: a key it does not name is an error (a typo, never a
+    harmless extra), and the values read are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class YamlFile:

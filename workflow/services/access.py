@@ -18,8 +18,8 @@ from typing import Any
 import structlog
 
 from ..core.access import TOKEN_ROLES, Principal
-from ..core.definitions import CLERK_ROLES
-from ..core.rules import check_agency_format, normalise
+from ..core.inputs import check_agency_format, normalise
+from ..core.schema import CLERK_ROLES
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..settings import Settings
 from ..store.port import AccessStore

@@ -24,7 +24,7 @@ from ..core.alerts import (
     scan_horizon,
     span_levels,
 )
-from ..core.calendar import WorkingCalendar
+from ..core.calendar import WorkingDays
 from ..core.deadlines import changed_years, span_due
 from ..core.views import ScanResult
 from ..settings import Settings
@@ -59,7 +59,7 @@ class InboxPage:
 class AlertService:
     """The scan, alert delivery to callbacks, stored alerts and due-date recomputation."""
 
-    def __init__(self, store: AlertStore, scheduling: Scheduling, calendar: WorkingCalendar,
+    def __init__(self, store: AlertStore, scheduling: Scheduling, calendar: WorkingDays,
                  settings: Settings, definitions: DefinitionRegistry, *,
                  inbox: InboxStore | None = None) -> None:
         self.store, self.scheduling, self.calendar = store, scheduling, calendar

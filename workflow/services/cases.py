@@ -21,29 +21,27 @@ from typing import Any
 
 import structlog
 
-from ..core.calendar import WorkingCalendar
+from ..core.calendar import WorkingDays
+from ..core.commitments import CommittedLimits
 from ..core.deadlines import SpanDue, span_due
-from ..core.definitions import OPEN_EVENT, CommittedLimits, Definition, SpanSpec
+from ..core.definitions import Definition
 from ..core.divisions import Divisions
-from ..core.rules import (
+from ..core.inputs import (
     APPLICATION_FIELDS,
     OPTIONAL_APPLICATION_FIELDS,
     TEXT_MAX,
     Actor,
-    CaseFacts,
-    Step,
     check_actor,
     check_date,
     check_kinds,
     check_name,
     check_person_id,
     check_text,
-    decide,
-    decide_attach,
-    decide_open,
     normalise,
     today,
 )
+from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
+from ..core.schema import OPEN_EVENT, SpanSpec
 from ..core.views import Case, _plain
 from ..errors import (
     CaseNotFound,
@@ -70,7 +68,7 @@ class CaseService:
     the calendar, the divisions and the settings (never the whole engine)."""
 
     def __init__(self, store: CaseStore, definitions: DefinitionRegistry,
-                 calendar: WorkingCalendar, divisions: Divisions, settings: Settings,
+                 calendar: WorkingDays, divisions: Divisions, settings: Settings,
                  commitments: CommittedLimits) -> None:
         self.store, self.definitions, self.calendar = store, definitions, calendar
         self.divisions, self.settings, self.commitments = divisions, settings, commitments

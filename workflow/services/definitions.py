@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..core.definitions import Definition, DocumentCatalogue, parse_definition
+from ..core.catalogue import DocumentCatalogue
+from ..core.definitions import Definition, parse_definition
 from ..errors import DefinitionChanged, InvalidInput
 from ..store.connection import now
 from ..store.port import CaseStore

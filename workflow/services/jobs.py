@@ -19,8 +19,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from ..core.alerts import last_occurrence
-from ..core.calendar import WorkingCalendar
-from ..core.rules import CHINA
+from ..core.calendar import WorkingDays
+from ..core.inputs import CHINA
 from ..settings import DAYS, Settings
 from ..store.scheduling import Lease
 from .alerts import AlertService
@@ -34,7 +34,7 @@ class Jobs:
     """What the scheduler runs; callable directly (and so in tests) with an explicit time."""
 
     def __init__(self, scheduling: Scheduling, alerts: AlertService, reports: ReportService,
-                 calendar: WorkingCalendar, settings: Settings) -> None:
+                 calendar: WorkingDays, settings: Settings) -> None:
         self.scheduling, self.alerts, self.reports = scheduling, alerts, reports
         self.calendar, self.settings = calendar, settings
         self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..core.calendar import WorkingCalendar
-from ..core.definitions import LANGUAGES, Definition
+from ..core.calendar import WorkingDays
+from ..core.definitions import Definition
 from ..core.divisions import name_of
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
-from ..core.rules import mask_person_id
+from ..core.inputs import mask_person_id
+from ..core.schema import LANGUAGES
 from ..core.views import format_date
 from ..errors import InvalidInput, WorkflowError
 from ..settings import Settings
@@ -137,7 +138,7 @@ class OverdueReport:
 class ReportService:
     """Builds overdue reports from the report store, the calendar and the settings."""
 
-    def __init__(self, store: ReportStore, calendar: WorkingCalendar, settings: Settings,
+    def __init__(self, store: ReportStore, calendar: WorkingDays, settings: Settings,
                  definition: Callable[[str, int | None], Definition] | None = None,
                  agency_name: Callable[[str], str | None] = name_of) -> None:
         """``definition(name, version)`` gives a definition version (``None``: the latest),
