@@ -29,6 +29,7 @@ from ..core.definitions import Definition
 from ..core.figures import BUCKETS
 from ..core.rules import CaseFacts, decide, parse_date, today
 from ..core.views import Case, format_date
+from ..core.words import LANGUAGES, words
 from ..engine import Engine
 from ..errors import (
     CaseNotFound,
@@ -42,7 +43,6 @@ from ..errors import (
 from ..services.access import Principal
 from ..services.reports import FORMATS, LABELS, OverdueReport, chart_svg, write_report
 from .auth import TOKEN_COOKIE, get_engine, signed_in_token
-from .labels import LANGUAGES, words
 from .problems import status_of
 
 #: The dashboard remembers the language chosen with ``?lang=`` in this cookie.

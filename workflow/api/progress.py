@@ -22,9 +22,9 @@ from jinja2 import Environment, PackageLoader
 
 from ..core.rules import check_person_id, normalise
 from ..core.views import format_date
+from ..core.words import LANGUAGES, words
 from ..engine import Engine
 from ..errors import CaseNotFound, InvalidInput, RateLimited
-from .labels import LANGUAGES, words
 
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
 _FIELD_MAX = 64
