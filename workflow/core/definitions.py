@@ -29,6 +29,7 @@ from transitions import Transition
 from transitions.extensions.diagrams import GraphMachine
 
 from ..errors import InvalidInput
+from .words import LANGUAGES
 from .yamlfile import YamlFile
 
 APPLICANT_KINDS = ("self", "employer", "agent")
@@ -47,8 +48,6 @@ SCHEMES = {
 #: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
 RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
-#: The languages of the titles people read, the first the default (issue 10: Chinese first).
-LANGUAGES = ("zh", "en")
 #: What a definition gives titles to: the key under ``titles`` for each kind of name.
 TITLED = {"state": "states", "trigger": "triggers", "span": "spans"}
 
