@@ -26,7 +26,7 @@ from starlette.datastructures import FormData
 
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
-from ..core.figures import BUCKETS
+from ..core.figures import BUCKETS, OverdueReport
 from ..core.rules import CaseFacts, decide, parse_date, today
 from ..core.views import Case, format_date
 from ..core.words import LANGUAGES, words
@@ -40,8 +40,8 @@ from ..errors import (
     NotPermitted,
     WorkflowError,
 )
+from ..render import FORMATS, LABELS, chart_svg, write_report
 from ..services.access import Principal
-from ..services.reports import FORMATS, LABELS, OverdueReport, chart_svg, write_report
 from .auth import TOKEN_COOKIE, get_engine, signed_in_token
 from .problems import status_of
 

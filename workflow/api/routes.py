@@ -490,7 +490,7 @@ def router() -> APIRouter:
                        ) -> Response:
         """The overdue report of the supervisor's agency (or province) as a file. Each case
         it lists counts as read (the access log's view ``overdue_report``)."""
-        from ..services.reports import check_language, write_report
+        from ..render import check_language, write_report
 
         _supervisor(principal, "download reports")
         if format not in REPORT_TYPES:
