@@ -89,7 +89,7 @@ def transitions_memory() -> None:
 def child(path: str) -> None:
     """Runs in a fresh process so that building the data does not count."""
     from workflow import Engine
-    from workflow.services.reports import write_report
+    from workflow.render import write_report
 
     engine = Engine(f"sqlite:///{path}")
     base = max_rss_mb()

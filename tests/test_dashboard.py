@@ -25,7 +25,7 @@ from tests.live import running
 from workflow.api import create_app
 from workflow.api.auth import TOKEN_COOKIE
 from workflow.api.dashboard import LANG_COOKIE
-from workflow.api.labels import LANGUAGES, WORDS
+from workflow.core.words import LANGUAGES, WORDS
 
 
 @pytest.fixture

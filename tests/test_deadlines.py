@@ -174,7 +174,7 @@ def test_the_overdue_report_shows_both_dates_and_counts_both(definitions_dir, db
     as of 2025-10-27 it is past both."""
     import csv
 
-    from workflow.services.reports import write_report
+    from workflow.render import write_report
 
     with Engine(db_url, definitions=with_commitments(definitions_dir)) as engine:
         to_funds_moved(engine)

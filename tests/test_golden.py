@@ -63,7 +63,7 @@ def test_golden_cases_show_their_span_titles_in_a_chinese_report(tmp_path: Path)
     report names spans by the titles of the folder's version 1; with version 1 gone from the
     folder (replaced by a version 2), the stored untitled version borrows version 2's titles."""
     from workflow.loading import shipped_definitions_dir
-    from workflow.services.reports import write_report
+    from workflow.render import write_report
 
     folder = tmp_path / "definitions"
     shutil.copytree(shipped_definitions_dir(), folder)

@@ -17,9 +17,10 @@ from openpyxl import load_workbook
 
 from workflow import Engine, InvalidInput, Settings
 from workflow.core.divisions import name_of
-from workflow.core.figures import BUCKETS, bucket
+from workflow.core.figures import BUCKETS, AgencySummary, OverdueLine, OverdueReport, bucket
+from workflow.core.words import words
 from workflow.demo import AS_OF, build_demo
-from workflow.services.reports import LABELS, display_width, write_report
+from workflow.render import LABELS, chart_svg, display_width, write_report
 from workflow.store import cases_t
 
 
@@ -172,25 +173,29 @@ def test_a_report_as_of_an_earlier_date_shows_what_was_late_that_day(demo):
     assert all(x.started_on <= as_of and x.due_on < as_of for x in lines)
 
 
-# --- data never becomes code in a spreadsheet -------------------------------------------------
+# --- data never becomes code: formulas in a spreadsheet, markup in a page -------------------
+# The renderers read a built report (plain data of the core), so these need no database.
 
 FORMULAS = ['=HYPERLINK("http://x","点我")', "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
 
 
-def _overdue_case_named(engine, name: str) -> dt.date:
-    """An overdue case whose stored name is ``name`` (written as an old row might hold it)."""
-    case = open_case(engine)
-    with engine.db.begin() as conn:
-        conn.execute(sa.update(cases_t).where(cases_t.c.id == case.id).values(person_name=name))
-    return dt.date(2025, 11, 20)
+def _report_of(name: str, agency_name=name_of) -> OverdueReport:
+    """A built report of one overdue span of a person called ``name`` (as an old row might
+    hold it), its agency named by ``agency_name``."""
+    line = OverdueLine("440300", 1, "pension", name, "440300********123X", "origin_transfer",
+                       "origin", dt.date(2025, 10, 8), None, dt.date(2025, 10, 29), 16,
+                       "escalated", True, False)
+    summary = AgencySummary("440300", buckets={**dict.fromkeys(BUCKETS, 0), "over 15": 1},
+                            overdue=1, escalated=1, statutory_breaches=1)
+    return OverdueReport(dt.date(2025, 11, 20), dt.date(2025, 11, 14), 5, {"440300": summary}, 1,
+                         lambda: iter([line]), agency_name=agency_name)
 
 
 @pytest.mark.parametrize("name", FORMULAS)
-def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv(
-        engine, tmp_path, name):
+def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv(tmp_path, name):
     """OWASP CSV injection: a cell starting with = + - @ tab or CR is written with a leading
     ' in CSV, and as a text cell (never a formula) in XLSX."""
-    report = engine.overdue_report(_overdue_case_named(engine, name))
+    report = _report_of(name)
     with write_report(report, "csv", tmp_path / "r.csv", "en").open(encoding="utf-8-sig",
                                                                     newline="") as f:
         [row] = list(csv.DictReader(f))
@@ -202,13 +207,43 @@ def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv
     assert (cell.value, cell.data_type) == (name.replace("\r", "\n"), "s")  # XML reads CR as LF
 
 
-def test_a_control_character_in_an_old_name_does_not_break_the_xlsx_report(engine, tmp_path):
+def test_a_control_character_in_an_old_name_does_not_break_the_xlsx_report(tmp_path):
     """Control characters an XLSX cell cannot hold become U+FFFD; the rest of the name stays."""
-    report = engine.overdue_report(_overdue_case_named(engine, "张\x1b三\x08"))
+    report = _report_of("张\x1b三\x08")
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "en"))
     header = [c.value for c in book["Overdue spans"][1]]
     assert book["Overdue spans"].cell(row=2, column=header.index("person") + 1).value == "张\ufffd三\ufffd"
     assert "张\x1b三" in write_report(report, "csv", tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_name_with_markup_is_escaped_in_the_html_report(tmp_path, lang):
+    """HTML escaping stays on in either language: a stored name is text, never markup."""
+    page = write_report(_report_of("<b>张三</b>"), "html", tmp_path / "r.html", lang).read_text(
+        encoding="utf-8")
+    assert "&lt;b&gt;张三&lt;/b&gt;" in page and "<b>张三" not in page
+
+
+def test_an_agency_name_with_markup_is_escaped_in_the_page_and_the_chart(tmp_path):
+    """Every text of the chart (agency labels, tooltips) and of the page is escaped: an agency
+    name is text in the HTML report and on the dashboard's overdue board alike."""
+    report = _report_of("张三", agency_name=lambda code: '<script>alert("x")</script>')
+    escaped = "440300 &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+    svg = chart_svg(report)
+    assert "<script" not in svg and f">{escaped}</text>" in svg and f"<title>{escaped} " in svg
+    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script" not in page and f"<h3>{escaped}：逾期环节1个</h3>" in page
+
+
+def test_every_word_of_a_report_comes_from_the_one_word_table():
+    """Headers, sheets, levels, buckets and sentences of a report are words of
+    ``workflow.core.words`` in the report's language: no second table in the renderers."""
+    for lang, labels in LABELS.items():
+        table = set(words(lang).values())
+        for field, value in vars(labels).items():
+            said = value.values() if isinstance(value, dict) else \
+                value if isinstance(value, tuple) else [value]
+            assert set(said) <= table, (lang, field, set(said) - table)
 
 
 # --- Chinese first: the words of a report, its agencies and dates ----------------------------
@@ -298,10 +333,3 @@ def test_an_xlsx_column_is_at_least_as_wide_as_its_header(demo, tmp_path, lang):
         for cell in sheet[1]:
             width = sheet.column_dimensions[cell.column_letter].width
             assert width >= display_width(cell.value), (sheet.title, cell.value, width)
-
-
-def test_a_name_with_markup_is_escaped_in_a_chinese_html_report(engine, tmp_path):
-    """HTML escaping stays on in either language: a stored name is text, never markup."""
-    report = engine.overdue_report(_overdue_case_named(engine, "<b>张三</b>"))
-    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "&lt;b&gt;张三&lt;/b&gt;" in page and "<b>张三" not in page

@@ -512,7 +512,7 @@ def report_overdue(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from .services.reports import check_language, check_target, write_report
+    from .render import check_language, check_target, write_report
 
     check_target(fmt, out_path)
     if lang is not None:
@@ -586,7 +586,7 @@ def demo(
     from .demo import AS_OF, build_demo, demo_definitions, demo_summary, demo_tokens
     from .engine import Engine
     from .loading import shipped_definitions_dir
-    from .services.reports import FORMATS, write_report
+    from .render import FORMATS, write_report
     from .settings import Settings
 
     if cases < 1:

@@ -15,11 +15,10 @@ from typing import Any
 from stdnum.cn import ric
 
 from .core.alerts import ALERT_LEVELS
-from .core.figures import BUCKETS
+from .core.figures import BUCKETS, OverdueReport
 from .core.inputs import Actor
 from .engine import Engine
 from .loading import COMMITMENTS_FILE
-from .services.reports import OverdueReport
 
 AS_OF = dt.date(2026, 11, 20)
 FIRST_OPENING = dt.date(2025, 1, 2)

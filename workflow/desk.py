@@ -20,6 +20,7 @@ from .core import access
 from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
+from .core.figures import OverdueReport
 from .core.inputs import check_person_id, normalise, today
 from .core.queries import AlertQuery, CaseQuery, InboxQuery
 from .core.rules import CaseFacts
@@ -29,7 +30,7 @@ from .errors import CaseNotFound, InvalidInput
 from .services.access import AccessService
 from .services.alerts import AlertService, InboxPage
 from .services.cases import CaseService
-from .services.reports import OverdueReport, ReportService
+from .services.reports import ReportService
 from .store.tables import AccessEntry, Alert, HistoryEntry, Span
 
 

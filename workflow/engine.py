@@ -17,6 +17,7 @@ import structlog
 from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
+from .core.figures import OverdueReport
 from .core.inputs import Actor, check_date, normalise, today
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
@@ -25,7 +26,7 @@ from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
 from .services.definitions import DefinitionRegistry
-from .services.reports import OverdueReport, ReportService
+from .services.reports import ReportService
 from .services.scheduling import Scheduling
 from .settings import Settings
 from .store import SqlStore, database_url

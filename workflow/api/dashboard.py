@@ -32,6 +32,7 @@ from ..core.figures import BUCKETS
 from ..core.inputs import parse_date, today
 from ..core.queries import AlertQuery
 from ..core.views import format_date
+from ..core.words import LANGUAGES, words
 from ..desk import Desk
 from ..engine import Engine
 from ..errors import (
@@ -43,10 +44,9 @@ from ..errors import (
     NotPermitted,
     WorkflowError,
 )
-from ..services.reports import FORMATS, LABELS, chart_svg, write_report
+from ..render import FORMATS, LABELS, chart_svg, write_report
 from ..store.tables import Alert
 from .auth import TOKEN_COOKIE, get_engine, signed_in_token
-from .labels import LANGUAGES, words
 from .problems import status_of
 
 #: The dashboard remembers the language chosen with ``?lang=`` in this cookie.

@@ -21,11 +21,11 @@ from jinja2 import Environment, PackageLoader
 
 from ..core.inputs import normalise
 from ..core.views import format_date
+from ..core.words import LANGUAGES, words
 from ..desk import CaseFile
 from ..engine import Engine
 from ..errors import RateLimited
 from .auth import EngineDep
-from .labels import LANGUAGES, words
 
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
 _FIELD_MAX = 64

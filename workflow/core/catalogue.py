@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from ..errors import InvalidInput
-from .schema import LANGUAGES
+from .words import LANGUAGES
 from .yamlfile import StrictModel, YamlFile
 
 

@@ -1,12 +1,15 @@
-"""Report figures from rows (pure): aging buckets, overdue lines and agency summaries."""
+"""Report figures from rows (pure): aging buckets, overdue lines, agency summaries and the
+built overdue report the renderers write."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from .calendar import WorkingDays
+from .divisions import name_of
+from .words import LANGUAGES
 
 BUCKETS = ("1–5", "6–10", "11–15", "over 15")
 
@@ -82,4 +85,27 @@ def summarise(overdue: Iterable[tuple[str, dt.date, dt.date]],
     return dict(sorted(agencies.items()))
 
 
-__all__ = ["BUCKETS", "AgencySummary", "OverdueLine", "bucket", "summarise"]
+@dataclasses.dataclass
+class OverdueReport:
+    """The summary figures, and the detail lines streamed from the database on demand."""
+
+    as_of: dt.date
+    period_start: dt.date
+    escalate_after_days: int
+    agencies: dict[str, AgencySummary]
+    total: int  # overdue spans
+    _lines: Callable[[], Iterator[OverdueLine]] = dataclasses.field(repr=False)
+    #: The language the report is written in unless ``write_report`` is told otherwise.
+    language: str = LANGUAGES[0]
+    #: A span's title in a language, from the definition its case runs on.
+    span_title: Callable[[OverdueLine, str], str] = dataclasses.field(
+        default=lambda line, lang: line.span, repr=False)
+    #: An agency's name from its division code (None: unknown).
+    agency_name: Callable[[str], str | None] = dataclasses.field(default=name_of, repr=False)
+
+    def lines(self) -> Iterator[OverdueLine]:
+        """Every overdue span by agency, most working days late first (streamed)."""
+        return self._lines()
+
+
+__all__ = ["BUCKETS", "AgencySummary", "OverdueLine", "OverdueReport", "bucket", "summarise"]

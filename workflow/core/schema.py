@@ -13,6 +13,7 @@ from typing import Final, Literal
 
 from pydantic import Field, model_validator
 
+from .words import LANGUAGES
 from .yamlfile import StrictModel
 
 APPLICANT_KINDS = ("self", "employer", "agent")
@@ -31,8 +32,6 @@ SCHEMES = {
 #: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
 RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
-#: The languages of the titles people read, the first the default (issue 10: Chinese first).
-LANGUAGES = ("zh", "en")
 #: What a definition gives titles to: the key under ``titles`` for each kind of name.
 TITLED = {"state": "states", "trigger": "triggers", "span": "spans"}
 

@@ -21,10 +21,11 @@ from apscheduler.triggers.date import DateTrigger
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingDays
 from ..core.inputs import CHINA
+from ..render import write_report
 from ..settings import DAYS, Settings
 from ..store.scheduling import Lease
 from .alerts import AlertService
-from .reports import ReportService, write_report
+from .reports import ReportService
 from .scheduling import LEASE_HELD, Scheduling
 
 log = structlog.get_logger("sstransfer")

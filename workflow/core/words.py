@@ -1,18 +1,18 @@
-"""The words of the pages people read (dashboard, progress page), Chinese first: one
-table, each word in ``zh`` and ``en``.
+"""The words people read (the dashboard, the progress page, the overdue reports), Chinese
+first: one table, each word in ``zh`` and ``en``, and :func:`words` to read it in a language.
 
-Only the words of the pages themselves are here; states, triggers, spans and documents are
-named by the definitions' titles, agencies by their GB/T 2260 names.
+Only the words of the pages and reports themselves are here; states, triggers, spans and
+documents are named by the definitions' titles, agencies by their GB/T 2260 names. Keys
+``progress_*`` are the progress page's own words, ``report_*`` the overdue report's; the names
+of values (``insurance_*``, ``owner_*``) are shared by the pages and the reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-#: The dashboard's languages, the first the default.
+#: The languages people read (pages, reports, the definitions' titles), the first the default.
 LANGUAGES = ("zh", "en")
 
-#: Every word of the dashboard: key -> (Chinese, English). ``{...}`` are filled in.
+#: Every word of the pages and reports: key -> (Chinese, English). ``{...}`` are filled in.
 WORDS: dict[str, tuple[str, str]] = {
     # the frame
     "html_lang": ("zh-CN", "en"),
@@ -195,18 +195,59 @@ WORDS: dict[str, tuple[str, str]] = {
     "progress_again": ("查询其他业务", "Look up another case"),
     "progress_note": ("本页仅显示办理进度，不显示个人其他信息。",
                       "This page shows the progress only, nothing else about you."),
+    # the overdue report (report_*: the report's own words; CSV, XLSX and HTML)
+    "report_owner_agency": ("经办机构", "owner agency"),
+    "report_case": ("案件编号", "case"),
+    "report_insurance": ("险种", "insurance"),
+    "report_person": ("参保人", "person"),
+    "report_person_id": ("身份证号码", "ID number"),
+    "report_span": ("办理环节", "span"),
+    "report_owner": ("责任方", "owner"),
+    "report_started": ("开始日期", "started"),
+    "report_committed_due": ("承诺办结日期", "committed due"),
+    "report_statutory_due": ("法定办结日期", "statutory due"),
+    "report_days_late": ("逾期工作日", "working days late"),
+    "report_level": ("级别", "level"),
+    "report_past_statutory_due": ("超过法定时限", "past statutory due"),
+    "report_provisional": ("日期暂定", "provisional"),
+    "report_overdue": ("逾期", "overdue"),
+    "report_escalated": ("升级督办", "escalated"),
+    "report_closed": ("期内办结", "closed in period"),
+    "report_closed_on_time": ("按时办结", "closed on time"),
+    "report_closed_within_statute": ("法定时限内办结", "closed within statutory limit"),
+    "report_on_time_rate": ("按时办结率", "on-time rate"),
+    "report_bucket_1_5": ("逾期1–5个工作日", "1–5 working days late"),
+    "report_bucket_6_10": ("逾期6–10个工作日", "6–10 working days late"),
+    "report_bucket_11_15": ("逾期11–15个工作日", "11–15 working days late"),
+    "report_bucket_over_15": ("逾期15个工作日以上", "over 15 working days late"),
+    "report_level_overdue": ("逾期", "overdue"),
+    "report_level_escalated": ("升级督办", "escalated"),
+    "report_yes": ("是", "yes"),
+    "report_sheet_summary": ("汇总", "Summary"),
+    "report_sheet_detail": ("逾期环节", "Overdue spans"),
+    "report_title": ("超期办理报表（截至{as_of}）", "Overdue report as of {as_of}"),
+    "report_intro": ("{total}个办理环节超过时限（有承诺时限的按承诺时限，否则按法定时限）；逾期"
+                     "{escalate}个工作日起升级督办。按时办结率统计{start}至{end}办结的环节。"
+                     "身份证号码已部分隐去。",
+                     "{total} span(s) past their time limit (an agency's committed limit where it "
+                     "has one, else the statutory one); escalated from {escalate} working days "
+                     "late. On-time rate: spans closed from {start} to {end}. ID numbers are masked."),
+    "report_footnote": ("截至{as_of}；统计{start}至{end}办结的环节；逾期{escalate}个工作日起升级督办。",
+                        "As of {as_of}; spans closed {start} to {end}; escalated from {escalate} "
+                        "working days late."),
+    "report_chart": ("各经办机构逾期环节（按逾期工作日）", "Overdue spans per agency by working days late"),
+    "report_summary_heading": ("各经办机构汇总", "Summary per agency"),
+    "report_detail_heading": ("逾期环节", "Overdue spans"),
+    "report_agency_heading": ("{agency}：逾期环节{n}个", "Agency {agency}: {n} overdue span(s)"),
+    "report_no_overdue": ("没有逾期环节。", "No overdue spans."),
+    "report_none": ("无。", "None."),
 }
 
 
 def words(lang: str) -> dict[str, str]:
-    """The dashboard's words in ``lang`` (``zh`` or ``en``)."""
+    """Every word in ``lang`` (``zh`` or ``en``), by key."""
     index = LANGUAGES.index(lang)
     return {key: pair[index] for key, pair in WORDS.items()}
 
 
-def text(table: Mapping[str, str], key: str, **values: object) -> str:
-    """A word of ``table`` with its ``{...}`` filled in."""
-    return table[key].format(**values)
-
-
-__all__ = ["LANGUAGES", "WORDS", "text", "words"]
+__all__ = ["LANGUAGES", "WORDS", "words"]

@@ -1,0 +1,129 @@
+"""What a report in one language says: its labels from the one word table
+(:mod:`workflow.core.words`), span titles from the definitions, agencies as code and name,
+dates in the language's form."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import unicodedata
+
+from ..core.figures import BUCKETS, AgencySummary, OverdueLine, OverdueReport
+from ..core.views import format_date
+from ..core.words import LANGUAGES, words
+from ..errors import InvalidInput
+
+#: The detail columns and the summary columns (the aging buckets left out): keys of the table.
+_DETAIL = ("report_owner_agency", "report_case", "report_insurance", "report_person",
+           "report_person_id", "report_span", "report_owner", "report_started",
+           "report_committed_due", "report_statutory_due", "report_days_late", "report_level",
+           "report_past_statutory_due", "report_provisional")
+_SUMMARY = ("report_owner_agency", "report_overdue", "report_escalated",
+            "report_past_statutory_due", "report_closed", "report_closed_on_time",
+            "report_closed_within_statute", "report_on_time_rate")
+_BUCKETS = dict(zip(BUCKETS, ("report_bucket_1_5", "report_bucket_6_10", "report_bucket_11_15",
+                              "report_bucket_over_15"), strict=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportLabels:
+    """The words of a report in one language that are not names from the definitions, taken
+    from the one word table; the ``{...}`` of the sentences are filled in."""
+
+    detail: tuple[str, ...]  # the detail columns
+    summary: tuple[str, ...]  # the summary columns, the aging buckets left out
+    bucket: dict[str, str]
+    level: dict[str, str]
+    owner: dict[str, str]
+    insurance: dict[str, str]
+    yes: str
+    sheets: tuple[str, str]  # the XLSX sheets: summary, detail
+    title: str
+    intro: str
+    footnote: str
+    chart: str
+    summary_heading: str
+    detail_heading: str
+    agency_heading: str
+    no_overdue: str
+    none: str
+
+    @classmethod
+    def of(cls, lang: str) -> ReportLabels:
+        """The report's labels in ``lang``, from :func:`workflow.core.words.words`."""
+        w = words(lang)
+        return cls(
+            detail=tuple(w[k] for k in _DETAIL), summary=tuple(w[k] for k in _SUMMARY),
+            bucket={b: w[k] for b, k in _BUCKETS.items()},
+            level={v: w[f"report_level_{v}"] for v in ("overdue", "escalated")},
+            owner={v: w[f"owner_{v}"] for v in ("origin", "destination", "person")},
+            insurance={v: w[f"insurance_{v}"] for v in ("pension", "medical")},
+            yes=w["report_yes"], sheets=(w["report_sheet_summary"], w["report_sheet_detail"]),
+            title=w["report_title"], intro=w["report_intro"], footnote=w["report_footnote"],
+            chart=w["report_chart"], summary_heading=w["report_summary_heading"],
+            detail_heading=w["report_detail_heading"], agency_heading=w["report_agency_heading"],
+            no_overdue=w["report_no_overdue"], none=w["report_none"])
+
+
+#: A report's labels in each language.
+LABELS: dict[str, ReportLabels] = {lang: ReportLabels.of(lang) for lang in LANGUAGES}
+
+
+def check_language(lang: str) -> str:
+    """Refuse a report language other than ``zh`` and ``en``."""
+    if lang not in LABELS:
+        raise InvalidInput(f"report language must be one of {', '.join(LABELS)}, not {lang!r}")
+    return lang
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a spreadsheet: a CJK (wide) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+class ReportWords:
+    """What a report in one language says: labels from :data:`LABELS`, span titles from the
+    definitions, agencies as code and name, dates as 2026年11月24日 (zh) or ISO (en)."""
+
+    def __init__(self, report: OverdueReport, lang: str) -> None:
+        self.report, self.lang, self.labels = report, lang, LABELS[lang]
+
+    def text(self, key: str, **values: object) -> str:
+        """A sentence of the labels, its ``{...}`` filled in (dates in this language's form)."""
+        return str(getattr(self.labels, key)).format(**{
+            k: self.date(v) if isinstance(v, dt.date) else v for k, v in values.items()})
+
+    def agency(self, code: str) -> str:
+        """``440300 深圳市``: the division code and its GB/T 2260 name (the code alone if unknown)."""
+        name = self.report.agency_name(code)
+        return f"{code} {name}" if name else code
+
+    def date(self, day: dt.date) -> str:
+        return format_date(day, self.lang)
+
+    def yes(self, flag: bool) -> str:
+        """A yes/no column: the word for yes, or empty."""
+        return self.labels.yes if flag else ""
+
+    def detail_header(self) -> list[str]:
+        return list(self.labels.detail)
+
+    def detail_row(self, x: OverdueLine) -> list[object]:
+        label = self.labels
+        return [self.agency(x.agency), x.case_id, label.insurance.get(x.insurance, x.insurance),
+                x.person_name, x.person_id_masked, self.report.span_title(x, self.lang),
+                label.owner.get(x.owner, x.owner), x.started_on, x.committed_due_on, x.due_on,
+                x.working_days_late, label.level.get(x.level, x.level), x.statutory_breach,
+                x.provisional]
+
+    def summary_header(self) -> list[str]:
+        first, *rest = self.labels.summary
+        return [first, *(self.labels.bucket[b] for b in BUCKETS), *rest]
+
+    def summary_row(self, s: AgencySummary) -> list[object]:
+        return [self.agency(s.agency), *s.buckets.values(), s.overdue, s.escalated,
+                s.statutory_breaches, s.closed, s.closed_on_time, s.closed_within_statute,
+                s.on_time_rate]
+
+
+__all__ = ["LABELS", "ReportLabels", "ReportWords", "check_language", "display_width"]
