@@ -365,6 +365,21 @@ def test_an_unknown_schema_revision_is_refused_in_one_line_and_creates_no_databa
     assert not (tmp_path / "fresh.db").exists()
 
 
+def test_db_upgrade_brings_the_schema_to_a_revision_and_db_current_says_where_it_is(run, db_url):
+    """`db upgrade 0001` brings an empty database to that revision, after which `db current`
+    says an upgrade is needed; `db upgrade` then brings it to the revision this sstransfer
+    needs, and `db current` says it is up to date."""
+    assert run("db", "upgrade", "0001").stdout.startswith("schema: empty -> 0001 (")
+    assert run("db", "current").stdout.startswith("0001 (this sstransfer needs ")
+    assert run("db", "current").stdout.endswith("`sstransfer db upgrade` needed\n")
+    upgraded = run("db", "upgrade").stdout
+    head = upgraded.removeprefix("schema: 0001 -> ").split()[0]
+    assert head != "0001"
+    assert run("db", "current").stdout == f"{head} (this sstransfer needs {head}): up to date\n"
+    with Engine(db_url, auto_upgrade=False):  # an engine takes the database as it is
+        pass
+
+
 def test_the_version_is_the_installed_package_version(run):
     """`--version` prints the version of the installed package."""
     from importlib.metadata import version
