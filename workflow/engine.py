@@ -41,6 +41,7 @@ from .store import (
 from .store.tables import Alert, HistoryEntry, Span
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from .services.jobs import Jobs
@@ -314,12 +315,16 @@ class SchemaState:
     head: str
     database: str
 
+    @classmethod
+    def of(cls, db: sa.Engine) -> SchemaState:
+        return cls(current_revision(db), head_revision(), repr(db.url))
+
 
 def schema_state(url: str | None = None) -> SchemaState:
     """The schema of the database at ``url`` (default as :class:`Engine`'s)."""
     db = connect(url)
     try:
-        return SchemaState(current_revision(db), head_revision(), repr(db.url))
+        return SchemaState.of(db)
     finally:
         db.dispose()
 
@@ -332,9 +337,9 @@ def upgrade_schema(url: str | None = None, revision: str = "head"
     check_revision(revision)
     db = connect(url)
     try:
-        before = SchemaState(current_revision(db), head_revision(), repr(db.url))
+        before = SchemaState.of(db)
         upgrade(db, revision)
-        return before, SchemaState(current_revision(db), head_revision(), repr(db.url))
+        return before, SchemaState.of(db)
     finally:
         db.dispose()
 

@@ -222,7 +222,9 @@ def as_actor(actor: str, role: str, agency: str | None, id_number: str | None = 
 
 def main() -> None:
     """Entry point: a refused call prints one line on stderr and exits non-zero, never a
-    traceback (bad options too: typer's multi-line usage box becomes one line)."""
+    traceback (bad options too: typer's multi-line usage box becomes one line). Each call
+    makes its own consoles and closes the engines it made, so calls in one process (the
+    tests) do not share them."""
     out.forget()
     err.forget()
     try:
