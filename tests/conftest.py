@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import io
+import logging
 import os
 import shutil
 import subprocess
@@ -90,7 +93,7 @@ def db_url(request, tmp_path: Path) -> str:
 
 
 #: For a test of what the command line does with text (markup, dates, digits as typed), which
-#: no database changes: it runs on SQLite only, as each run costs a dozen processes.
+#: no database changes: it runs on SQLite only.
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -160,14 +163,50 @@ def refused(engine: Engine, error: type[Exception], call, *args, **kwargs) -> Ex
     return info.value
 
 
+def call_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``sstransfer ARGS`` called in this process, as a user's shell runs it: ``env`` added to
+    the environment, in the folder ``cwd``, its output and exit code captured.
+
+    What a call may change is put back afterwards, so no state leaks into the next call or
+    test: the environment (``serve`` hands settings to its workers there), the working
+    folder, ``sys.argv``, structlog's configuration (the CLI points it at its stderr) and the
+    root logger's handlers and level. An exception :func:`workflow.cli.main` lets through is
+    a traceback a user would see: it fails the test as it is raised."""
+    from workflow.cli import main
+
+    saved_env, saved_argv = dict(os.environ), sys.argv
+    saved_log = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    stdout, stderr = io.StringIO(), io.StringIO()
+    os.environ.update(env)
+    sys.argv = ["sstransfer", *args]
+    code = 0
+    try:
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            main()
+    except SystemExit as exc:  # main() always ends with one
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+        structlog.configure(**saved_log)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    return subprocess.CompletedProcess(["sstransfer", *args], code, stdout.getvalue(),
+                                       stderr.getvalue())
+
+
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):
-    """The ``sstransfer`` command line as a user runs it, on the test's database; a refusal
-    must be one line on stderr, never a traceback."""
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
-        done = subprocess.run([sys.executable, "-m", "workflow.cli", *args], env=env,
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    """The ``sstransfer`` command line as a user runs it, on the test's database, in the test's
+    folder (called in this process: tests/test_cli.py starts real ones); a refusal must be one
+    line on stderr, never a traceback."""
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = call_cli(*args, env={"SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"},
+                        cwd=tmp_path)
         assert (done.returncode == 0) is ok, done.stdout + done.stderr
         if not ok:
             assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0

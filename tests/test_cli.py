@@ -1,12 +1,15 @@
-"""The ``sstransfer`` command line, run as a user runs it."""
+"""The ``sstransfer`` command line, called as a user's shell calls it: in this process by the
+``run`` fixture (tests/conftest.py), and in real processes by the smoke tests at the end."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -66,6 +69,8 @@ def test_money_and_documents_from_the_command_line(run):
 
 
 def test_a_refusal_prints_one_line_and_exits_non_zero_writing_nothing(run, db_url):
+    """A step refused by the engine (review without the payment voucher) exits 1 with one
+    line on stderr naming what is missing, never a traceback, and writes nothing."""
     case = json.loads(run(*open_args("application_form")).stdout)
     with Engine(db_url) as engine:
         before = snapshot(engine)
@@ -87,6 +92,8 @@ def test_a_refusal_prints_one_line_and_exits_non_zero_writing_nothing(run, db_ur
      "not a valid resident ID number"),
 ])
 def test_errors_are_one_clear_line(run, db_url, args, words):
+    """A missing case, a date not typed as YYYY-MM-DD and an invalid ID number are each one
+    line on stderr saying what is wrong."""
     Engine(db_url).close()  # the database exists (a read command refuses a missing file)
     done = run(*args, ok=False)
     assert words in done.stderr and "Traceback" not in done.stderr
@@ -121,6 +128,9 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 
 
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
+    """`demo` builds 300 cases of both insurances, scans them as of 2026-11-20, prints its
+    summary without log lines, and writes the overdue report in HTML, XLSX and CSV (in
+    Chinese, with committed due dates no later than the statutory ones)."""
     done = run("demo", "--folder", str(tmp_path / "out"))  # as `make demo` runs it
     assert "cases by state" in done.stdout and "alerts raised by the scan as of 2026-11-20" in done.stdout
     assert done.stderr == "", "the summary comes without a flood of log lines"
@@ -265,12 +275,16 @@ def test_every_command_refuses_bad_input_in_one_line_without_a_traceback(run, db
 
 
 def test_a_bad_scheduler_option_is_named_as_typed(run, db_url):
+    """A bad value of a settings option is named as the user typed it (--scan-at), not as
+    the settings key (scan_at)."""
     Engine(db_url).close()
     done = run("scheduler", "run", "--scan-at", "830", ok=False)
     assert done.stderr.startswith('error: --scan-at: must be a time of day in China as "HH:MM"')
 
 
 def test_a_mistyped_option_is_one_line_naming_the_help_to_read(run):
+    """A usage error (a case id that is not a number) exits 2 with one line naming the
+    parameter and the command's --help, not typer's multi-line usage box."""
     done = run("fire", "one", "review", *CLERK, ok=False)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "'case_id'" in done.stderr and "fire --help`" in done.stderr
@@ -282,7 +296,8 @@ def test_a_mistyped_option_is_one_line_naming_the_help_to_read(run):
 @pytest.mark.parametrize("name", ["[/]", "[bold]张三[/bold]", "[link=http://x]点我[/link]", "a\\"])
 def test_a_name_in_rich_markup_is_shown_as_typed_by_list_show_and_history(run, db_url, name):
     """Opening refuses such a name now (one line, the bracket shown as typed); a row stored
-    before that rule is still printed as typed by list, show and history, never as markup."""
+    before that rule is still printed as typed by list and show, never as markup, and
+    history (which does not print the name) still runs."""
     args = open_args(*FULL)
     args[args.index("--person-name") + 1] = name
     refused = run(*args, ok=False)
@@ -307,12 +322,16 @@ def test_an_explanation_in_rich_markup_is_shown_as_typed_in_the_history(run):
 
 @sqlite_only
 def test_a_document_in_rich_markup_is_shown_as_typed_in_the_refusal(run):
+    """An unknown document kind typed as Rich markup is named as typed in the one-line
+    refusal."""
     run(*open_args(*FULL))
     done = run("fire", "1", "review", *CLERK, "--on", "2025-10-09", "-d", "[/x]", ok=False)
     assert "[/x]" in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def test_bracketed_text_stays_in_help_and_in_errors(run, tmp_path):
+    """Brackets in help text and in errors ([monitor], a misspelt table) are shown, not
+    swallowed as markup."""
     assert "[monitor]" in run("scan", "--help").stdout
     (tmp_path / "s.toml").write_text("[monitr]\nscan_at = '09:00'\n", encoding="utf-8")
     done = run("scan", "--settings", "s.toml", ok=False)
@@ -325,26 +344,99 @@ def test_bracketed_text_stays_in_help_and_in_errors(run, tmp_path):
                                   ["report", "overdue", "--out", "r.html"], ["db", "current"]])
 def test_a_read_command_refuses_a_sqlite_file_that_does_not_exist_and_creates_none(
         run, tmp_path, args):
+    """A command that only reads, given a SQLite file that does not exist (a typo), refuses
+    in one line and creates neither the file nor its output."""
     done = run("--db", "sqlite:///typo.db", *args, ok=False)
     assert "typo.db does not exist" in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "typo.db").exists() and not (tmp_path / "r.html").exists()
 
 
 def test_a_write_command_still_creates_a_new_sqlite_file(run, tmp_path):
+    """A command that writes (open) creates a SQLite file that does not exist yet."""
     run("--db", "sqlite:///new.db", *open_args(*FULL))
     assert (tmp_path / "new.db").exists()
 
 
 def test_an_unknown_schema_revision_is_refused_in_one_line_and_creates_no_database(run, tmp_path):
+    """`db upgrade` to a revision this sstransfer does not ship is refused in one line before
+    the database is touched: no SQLite file is created."""
     done = run("--db", "sqlite:///fresh.db", "db", "upgrade", "deadbeef", ok=False)
     assert "no schema revision 'deadbeef'" in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "fresh.db").exists()
 
 
+def test_db_upgrade_brings_the_schema_to_a_revision_and_db_current_says_where_it_is(run, db_url):
+    """`db upgrade 0001` brings an empty database to that revision, after which `db current`
+    says an upgrade is needed; `db upgrade` then brings it to the revision this sstransfer
+    needs, and `db current` says it is up to date."""
+    assert run("db", "upgrade", "0001").stdout.startswith("schema: empty -> 0001 (")
+    assert run("db", "current").stdout.startswith("0001 (this sstransfer needs ")
+    assert run("db", "current").stdout.endswith("`sstransfer db upgrade` needed\n")
+    upgraded = run("db", "upgrade").stdout
+    head = upgraded.removeprefix("schema: 0001 -> ").split()[0]
+    assert head != "0001"
+    assert run("db", "current").stdout == f"{head} (this sstransfer needs {head}): up to date\n"
+    with Engine(db_url, auto_upgrade=False):  # an engine takes the database as it is
+        pass
+
+
 def test_the_version_is_the_installed_package_version(run):
+    """`--version` prints the version of the installed package."""
     from importlib.metadata import version
 
     assert run("--version").stdout.strip() == f"sstransfer {version('sstransfer')}"
+
+
+def test_a_call_leaves_nothing_behind_for_the_next_one(run, db_url, tmp_path):
+    """Each call of the `run` fixture starts as a new process would: the global options of
+    one call (--db, --log-level) do not carry over to the next, and the environment, the
+    working folder, sys.argv and structlog's configuration are as before the calls."""
+    import structlog
+
+    Engine(db_url).close()
+    before = dict(os.environ), os.getcwd(), list(sys.argv), structlog.get_config()
+    run("--db", f"sqlite:///{tmp_path / 'other.db'}", "--log-level", "debug", *open_args(*FULL))
+    assert json.loads(run("list", "--json").stdout) == []  # the test's database, not other.db
+    assert (dict(os.environ), os.getcwd(), list(sys.argv), structlog.get_config()) == before
+
+
+# --- real processes: the entry points, exit codes, start-up -------------------------------
+
+ENTRY_POINTS = {  # how a user starts the command line
+    "python -m workflow.cli": [sys.executable, "-m", "workflow.cli"],
+    "sstransfer": [str(Path(sys.executable).parent / "sstransfer")],  # the console script
+}
+
+
+def in_a_process(command: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200"}
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@sqlite_only
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+def test_each_entry_point_exits_0_on_a_good_call_and_1_in_one_line_on_a_refusal(
+        db_url, tmp_path, entry_point):
+    """Started as a process, by `python -m workflow.cli` or the installed `sstransfer`
+    script: a good call exits 0 with its output on stdout; a refused one exits 1 with one
+    line on stderr, nothing on stdout and no traceback."""
+    command = ENTRY_POINTS[entry_point]
+    good = in_a_process([*command, *open_args(*FULL)], db_url, tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["state"] == "applied"
+    bad = in_a_process([*command, "show", "42"], db_url, tmp_path)
+    assert (bad.returncode, bad.stdout) == (1, "")
+    assert bad.stderr == "error: case 42 does not exist\n"
+
+
+@sqlite_only
+def test_a_usage_error_in_a_process_exits_2_in_one_line_without_a_traceback(db_url, tmp_path):
+    """A mistyped option in a real process exits 2 with one line on stderr, no traceback."""
+    done = in_a_process([*ENTRY_POINTS["sstransfer"], "fire", "one", "review", *CLERK], db_url,
+                        tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr and "sstransfer fire --help`" in done.stderr
 
 
 def test_help_loads_neither_the_database_layer_nor_the_calendar_nor_rich():

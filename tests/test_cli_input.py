@@ -37,6 +37,8 @@ def open_args(*extra: str, origin: str = "310000") -> list[str]:
 
 @sqlite_only
 def test_an_agency_code_typed_with_full_width_digits_on_the_command_line_is_stored_as_ascii(run):
+    """An agency typed in full-width digits with a trailing space (３１００００ ) is stored as
+    310000, and a list filtered by 310000 finds the case."""
     case = json.loads(run(*open_args(origin="３１００００ ")).stdout)
     assert case["origin"] == "310000"
     listed = json.loads(run("list", "--agency", "310000", "--json").stdout)
@@ -46,6 +48,8 @@ def test_an_agency_code_typed_with_full_width_digits_on_the_command_line_is_stor
 @sqlite_only
 @pytest.mark.parametrize("on", ["20251009", "2025-W41-4", "2025-282", "2025/10/09"])
 def test_the_command_line_takes_business_dates_as_yyyy_mm_dd_only(run, engine, on):
+    """A business date in another form (no dashes, ISO week, day of the year, slashes) is
+    refused in one line naming --on and the form, and nothing is written."""
     case = json.loads(run(*open_args()).stdout)
     before = snapshot(engine)
     done = run("fire", str(case["id"]), "review", *CLERK, "--on", on, ok=False)
@@ -54,6 +58,7 @@ def test_the_command_line_takes_business_dates_as_yyyy_mm_dd_only(run, engine, o
 
 
 def test_a_step_dated_after_today_is_refused_on_the_command_line(run, engine):
+    """A step dated after today (2099-12-31) is refused in one line and nothing is written."""
     case = json.loads(run(*open_args()).stdout)
     before = snapshot(engine)
     done = run("fire", str(case["id"]), "review", *CLERK, "--on", "2099-12-31", ok=False)
@@ -62,6 +67,9 @@ def test_a_step_dated_after_today_is_refused_on_the_command_line(run, engine):
 
 
 def test_a_supervisor_corrects_a_business_date_from_the_command_line(run, engine):
+    """Only a supervisor of the case's origin or destination agency corrects a step's date:
+    a clerk is refused (naming who may) and nothing is written; the supervisor's correction
+    moves the last step's date and is itself a step of the history."""
     case = json.loads(run(*open_args()).stdout)
     cid = str(case["id"])
     run("fire", cid, "review", *CLERK, "--on", "2025-11-09")
@@ -79,6 +87,9 @@ def test_a_supervisor_corrects_a_business_date_from_the_command_line(run, engine
 
 def test_a_person_acting_for_themselves_is_known_by_their_id_number_on_the_command_line(run,
                                                                                         engine):
+    """Role self opens a case as the person of its ID number; another ID number may not
+    withdraw it (refused without showing the case's number, nothing written), the person's
+    own number may."""
     args = ["open", "medical_transfer", "--person-id", PERSON_ID, "--person-name", "张三",
             "--origin", "310000", "--destination", "440300", "--applicant", "self",
             "--actor", "p-1", "--role", "self", "--on", "2025-09-26", "--json",
@@ -124,6 +135,8 @@ def test_a_csv_file_written_by_excel_on_chinese_windows_is_imported(run, engine,
 
 
 def test_a_csv_file_in_no_encoding_we_read_is_refused_naming_the_file(run, engine, tmp_path):
+    """A file in none of the encodings read (UTF-8, GB18030/GBK) is refused naming the file
+    and those encodings; nothing is written."""
     path = tmp_path / "broken.csv"
     path.write_bytes(csv_text(row()).encode("utf-8") + b"\x80\x80\xff\n")
     before = snapshot(engine)
@@ -141,6 +154,9 @@ def test_a_csv_file_in_no_encoding_we_read_is_refused_naming_the_file(run, engin
 ])
 def test_every_refused_line_of_a_csv_import_is_named_and_nothing_is_written(run, engine, tmp_path,
                                                                             bad, words):
+    """Each kind of bad line (a date not as YYYY-MM-DD, after today or off the calendar, an
+    unknown division code, too many values) is refused naming its line and the fault, and
+    nothing is written, not even the good lines before it."""
     path = tmp_path / "applications.csv"
     path.write_text(csv_text(row(), row(), bad), encoding="utf-8")
     before = snapshot(engine)
@@ -150,7 +166,8 @@ def test_every_refused_line_of_a_csv_import_is_named_and_nothing_is_written(run,
 
 
 def test_the_line_of_a_csv_record_counts_the_line_breaks_before_it(run, engine, tmp_path):
-    """A quoted value holding a line break, and a blank line, move the lines that follow."""
+    """A quoted value holding a line break, and a blank line, move the lines that follow; a
+    line break inside a name is refused as a control character on the record's first line."""
     documents = ";".join(FULL)
     text = (csv_text(row()).replace(documents, f'"{documents.replace(";", ";" + chr(10))}"')
             + "\r\n" + csv_text(row(origin="449999")).split("\r\n", 1)[1])

@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from .core.alerts import ALERT_LEVELS
 from .core.figures import BUCKETS, OverdueReport
 from .core.inputs import Actor
+from .core.views import Case
 from .engine import Engine
 from .loading import COMMITMENTS_FILE
 
@@ -119,7 +120,6 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
               person: tuple[str, str], origin: str, destination: str, applicant: str,
               channel: str, opened: dt.date, as_of: dt.date, n: int) -> None:
     """Open one case and move it along until its next step would fall after ``as_of``."""
-    cal = engine.calendar
     definition = engine.definition(insurance)
     complete = list(definition.application_documents(applicant, channel))
     documents = list(complete)
@@ -138,42 +138,57 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         destination=destination, applicant=applicant, channel=channel, documents=documents,
         actor=appl, on=opened, **schemes)
     stats.cases += 1
-    day = opened
-
-    def delay() -> int:  # working days an agency takes for a step
-        return rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
-
-    def step(trigger: str, actor: Actor, **kw: Any) -> bool:
-        nonlocal day, case
-        when = cal.add_working_days(day, delay())
-        if when > as_of:
-            return False
-        case = engine.fire(case.id, trigger, actor=actor, on=when, **kw)
-        day = when
-        stats.steps += 1
-        return True
-
-    if len(documents) < len(complete):
-        missing = sorted(set(complete) - set(documents))
-        if not step("request_documents", dest, documents_needed=missing):
-            return
-        if rng.random() < 0.2:
-            step("withdraw", appl)
-            return
-        if not step("resubmit", appl, documents=missing):
-            return
+    walk = _Walk(engine, rng, stats, as_of, case, opened)
+    missing = sorted(set(complete) - set(documents))
+    if len(documents) < len(complete) and not _documents_sent_in(walk, appl, dest, missing):
+        return
     if rng.random() < 0.07:
-        step("reject", dest, explanation="参保缴费凭证与系统记录不符 (payment voucher does not "
-                                         "match the contribution records)")
+        walk.step("reject", dest, explanation="参保缴费凭证与系统记录不符 (payment voucher does "
+                                              "not match the contribution records)")
         return
     if rng.random() < 0.03:
-        step("withdraw", appl)
+        walk.step("withdraw", appl)
         return
     amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
     letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
-    _ = (step("review", dest) and (not letter or step("send_letter", dest))
-         and step("move_funds", orig, documents=["information_form"], amount=amount)
-         and step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
+    _ = (walk.step("review", dest) and (not letter or walk.step("send_letter", dest))
+         and walk.step("move_funds", orig, documents=["information_form"], amount=amount)
+         and walk.step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
+
+
+@dataclass
+class _Walk:
+    """One demo case moved along a step at a time, each an agency's few working days after
+    the one before, as long as the steps fall on or before ``as_of``."""
+
+    engine: Engine
+    rng: random.Random
+    stats: DemoStats
+    as_of: dt.date
+    case: Case
+    day: dt.date
+
+    def step(self, trigger: str, actor: Actor, **kw: Any) -> bool:
+        """Take the step if it falls on or before ``as_of``; whether it was taken."""
+        delay = self.rng.choice([2, 3, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 22, 28])
+        when = self.engine.calendar.add_working_days(self.day, delay)
+        if when > self.as_of:
+            return False
+        self.case = self.engine.fire(self.case.id, trigger, actor=actor, on=when, **kw)
+        self.day = when
+        self.stats.steps += 1
+        return True
+
+
+def _documents_sent_in(walk: _Walk, applicant: Actor, clerk: Actor, missing: list[str]) -> bool:
+    """The clerk asks for the missing documents and the applicant sends them in (or, now and
+    then, withdraws); whether the case goes on."""
+    if not walk.step("request_documents", clerk, documents_needed=missing):
+        return False
+    if walk.rng.random() < 0.2:
+        walk.step("withdraw", applicant)
+        return False
+    return walk.step("resubmit", applicant, documents=missing)
 
 
 #: The agency whose demo staff get ready-made tokens (the demo's busiest, with committed limits).
@@ -195,8 +210,8 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
                         f"demo-supervisor-{DEMO_AGENCY}"),
               DemoToken("demo-clerk", "clerk", DEMO_AGENCY, f"demo-clerk-{DEMO_AGENCY}")]
     for t in tokens:
-        engine.access_service.create_token(t.who, t.role, t.agency, token=t.token,
-                                           label="demo token (public: demo data only)")
+        engine.create_token(t.who, t.role, t.agency, token=t.token,
+                            label="demo token (public: demo data only)")
     return tokens
 
 

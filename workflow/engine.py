@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,13 +30,25 @@ from .services.definitions import DefinitionRegistry
 from .services.reports import ReportService
 from .services.scheduling import Scheduling
 from .settings import Settings
-from .store import SqlStore, database_url
+from .store import (
+    URL_ENV,
+    SqlStore,
+    check_revision,
+    connect,
+    current_revision,
+    database_url,
+    head_revision,
+    sqlite_file,
+    upgrade,
+)
 from .store.tables import Alert, HistoryEntry, Span
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from .services.jobs import Jobs
+    from .store.tables import ApiTokenRecord
 
 log = structlog.get_logger("sstransfer")
 
@@ -283,5 +296,75 @@ class Engine:
             self._scheduler = None
             log.info("scheduler_stopped")
 
+    # --- API tokens ----------------------------------------------------------------------------
+    # Trusted calls, as the embedding host and `sstransfer tokens` make them: whoever holds the
+    # engine may issue and revoke the tokens that the REST API and the pages authenticate.
+    def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
+                     province: str | None = None, person_id: str | None = None,
+                     label: str = "", token: str | None = None) -> tuple[str, ApiTokenRecord]:
+        """A new API token for an actor; returns the secret (shown once, stored only hashed)
+        and the token's record.
 
-__all__ = ["Engine", "retry_on_conflict"]
+        ``role``: ``clerk`` (the origin or destination clerk, as the case makes it),
+        ``origin_clerk``, ``destination_clerk``, ``supervisor``, ``self``, ``employer`` or
+        ``agent``; a clerk's or a supervisor's token needs its ``agency``, unless the
+        supervisor is granted a whole ``province`` (2-digit code). ``person_id``: role
+        ``self``, the person's own resident ID number. ``label``: a note on what the token is
+        for. ``token``: this secret instead of a random one (the demo's ready-made tokens).
+        Bad input is refused as :class:`InvalidInput` and nothing is written.
+        """
+        return self.access_service.create_token(actor_id, role, agency, province=province,
+                                                person_id=person_id, label=label, token=token)
+
+    def tokens(self) -> list[ApiTokenRecord]:
+        """Every API token in id order, revoked ones included (a record holds only the hash
+        of its secret)."""
+        return self.access_service.tokens()
+
+    def revoke_token(self, token_id: int) -> None:
+        """Revoke an API token: requests with it are refused from now on; an id that is not
+        a live token is refused as :class:`InvalidInput`."""
+        self.access_service.revoke_token(token_id)
+
+
+# --- the database schema, read and changed without an engine (`sstransfer db`) --------------
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema is: its revision (None: no sstransfer tables yet), the one
+    this sstransfer needs, and the database's URL as it may be shown (password hidden)."""
+
+    current: str | None
+    head: str
+    database: str
+
+    @classmethod
+    def of(cls, db: sa.Engine) -> SchemaState:
+        return cls(current_revision(db), head_revision(), repr(db.url))
+
+
+def schema_state(url: str | None = None) -> SchemaState:
+    """The schema of the database at ``url`` (default as :class:`Engine`'s)."""
+    db = connect(url)
+    try:
+        return SchemaState.of(db)
+    finally:
+        db.dispose()
+
+
+def upgrade_schema(url: str | None = None, revision: str = "head"
+                   ) -> tuple[SchemaState, SchemaState]:
+    """Bring the database at ``url`` to ``revision`` (default: the one this sstransfer
+    needs), all or nothing; returns its schema before and after. A revision this sstransfer
+    does not ship is refused before the database is touched (nor a SQLite file created)."""
+    check_revision(revision)
+    db = connect(url)
+    try:
+        before = SchemaState.of(db)
+        upgrade(db, revision)
+        return before, SchemaState.of(db)
+    finally:
+        db.dispose()
+
+
+__all__ = ["URL_ENV", "Engine", "SchemaState", "retry_on_conflict", "schema_state",
+           "sqlite_file", "upgrade_schema"]

@@ -109,7 +109,7 @@ def _lang(request: Request) -> str:
 
 
 def page_words(lang: str) -> dict[str, str]:
-    """The page's words in ``lang``: the ``progress_*`` words of the one table (labels.py),
+    """The page's words in ``lang``: the ``progress_*`` words of the one table (core/words.py),
     without their prefix, and the words every page shares (language, switch)."""
     table = words(lang)
     own = {key.removeprefix("progress_"): word for key, word in table.items()

@@ -1,0 +1,206 @@
+"""Cases: open (one or a CSV file of them), fire a trigger, attach documents, correct a date;
+show one, its history, or a list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import InvalidInput
+from .common import (
+    ActorOpt,
+    AgencyOpt,
+    DocsOpt,
+    IdNumberOpt,
+    JsonOpt,
+    OnOpt,
+    RoleOpt,
+    as_actor,
+    date,
+    esc,
+    one_of,
+    out,
+    print_json,
+    progress,
+    row,
+    settings,
+    table,
+)
+
+if TYPE_CHECKING:
+    from ..core.views import Case
+    from ..store.tables import Span
+
+
+def _show_case(case: Case, as_json: bool, spans: list[Span] | None = None) -> None:
+    if as_json:
+        data = case.to_dict()
+        if spans is not None:
+            data["spans"] = [s.to_dict() for s in spans]
+        print_json(data)
+        return
+    rows = table(title=f"case {case.id}", show_header=False)
+    for key, value in case.to_dict().items():
+        row(rows, key, ", ".join(value) if isinstance(value, list) else value)
+    out.print(rows)
+    if spans:
+        _spans_table(spans)
+
+
+def _spans_table(spans: list[Span]) -> None:
+    rows = table(title="spans")
+    for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
+                "provisional", "note"):
+        rows.add_column(col)
+    for s in spans:
+        row(rows, s.name, s.owner, s.owner_agency, s.started_on, s.committed_due_on or "–",
+            s.due_on, s.ended_on or "running", "yes" if s.provisional else "", s.due_note or "")
+    out.print(rows)
+
+
+def open_case(
+    definition: Annotated[str, typer.Argument(help="pension_transfer or medical_transfer")],
+    person_id: Annotated[str, typer.Option(help="18-character resident ID number.")],
+    person_name: Annotated[str, typer.Option(help="The person's name.")],
+    origin: Annotated[str, typer.Option(help="Origin agency, 6-digit division code.")],
+    destination: Annotated[str, typer.Option(help="Destination agency, 6-digit code.")],
+    applicant: Annotated[str, typer.Option(help="self, employer or agent.")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
+    document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+    actor_id_number: IdNumberOpt = None,
+    origin_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): urban_employee or urban_rural_resident at the origin.")] = None,
+    destination_scheme: Annotated[str | None, typer.Option(
+        help="Medical (since 2021): the scheme at the destination.")] = None,
+) -> None:
+    """Open a transfer case (the application is received)."""
+    if role.strip() == "self" and actor_id_number is None:
+        actor_id_number = person_id  # a person applies for themselves
+    case = settings.engine().open_case(
+        definition, person_id=person_id, person_name=person_name, origin=origin,
+        destination=destination, applicant=applicant, channel=channel,
+        documents=document or [], actor=as_actor(actor, role, agency, actor_id_number),
+        on=date(on, "--on"), origin_scheme=origin_scheme, destination_scheme=destination_scheme)
+    _show_case(case, as_json)
+
+
+def fire(
+    case_id: int, trigger: str, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    on: OnOpt = None, document: DocsOpt = None,
+    expected_version: Annotated[int | None, typer.Option(
+        help="Refuse if the case is no longer at this version.")] = None,
+    explanation: Annotated[str | None, typer.Option(help="Written explanation (reject).")] = None,
+    needed: Annotated[list[str] | None, typer.Option(
+        "--needed", help="A document still needed (request_documents); repeat.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Amount moved, yuan (move_funds).")] = None,
+    months: Annotated[int | None, typer.Option(
+        "--months", help="Cumulative contribution months (continue_relationship).")] = None,
+    as_json: JsonOpt = False, actor_id_number: IdNumberOpt = None,
+) -> None:
+    """Fire a trigger on a case: review, reject, request_documents, resubmit, send_letter,
+    move_funds, continue_relationship or withdraw."""
+    case = settings.engine().fire(
+        case_id, trigger, actor=as_actor(actor, role, agency, actor_id_number),
+        on=date(on, "--on"),
+        documents=document or [], expected_version=expected_version, explanation=explanation,
+        documents_needed=needed, amount=amount, contribution_months=months)
+    _show_case(case, as_json)
+
+
+def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+           document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
+           actor_id_number: IdNumberOpt = None) -> None:
+    """Attach documents to a running case."""
+    case = settings.engine().attach_documents(
+        case_id, document or [], actor=as_actor(actor, role, agency, actor_id_number),
+        on=date(on, "--on"))
+    _show_case(case, as_json)
+
+
+def correct_date(
+    case_id: int,
+    new_date: Annotated[str, typer.Argument(help="The right business date, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option(help="Why the date was wrong (kept in the history).")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Correct the business date of a case's last step (a supervisor of the case's agency)."""
+    case = settings.engine().correct_business_date(
+        case_id, date(new_date, "the new date"), actor=as_actor(actor, role, agency),
+        reason=reason)
+    _show_case(case, as_json)
+
+
+def show(case_id: int, as_json: JsonOpt = False) -> None:
+    """Show a case and its spans."""
+    engine = settings.engine(read=True)
+    _show_case(engine.get(case_id), as_json, engine.spans(case_id))
+
+
+def history(case_id: int, as_json: JsonOpt = False) -> None:
+    """Every step of a case, in order."""
+    entries = settings.engine(read=True).history(case_id)
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    rows = table(title=f"history of case {case_id}")
+    for col in ("seq", "date", "trigger", "from", "to", "actor", "documents", "comment"):
+        rows.add_column(col)
+    for e in entries:
+        who = f"{e.actor_role} {e.actor_id}" + (f" @{e.actor_agency}" if e.actor_agency else "")
+        row(rows, e.seq, e.business_date, e.trigger, e.from_state or "", e.to_state, who,
+            ", ".join(e.documents), e.comment or "")
+    out.print(rows)
+
+
+def list_cases(
+    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Origin or destination agency.")] = None,
+    definition: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many cases.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List cases."""
+    engine = settings.engine(read=True)
+    one_of(state, {s for d in engine.definitions for s in d.states}, "--state")
+    one_of(definition, {d.name for d in engine.definitions}, "--definition")
+    cases = engine.cases(state=state, agency=agency, definition=definition, limit=limit)
+    if as_json:
+        print_json([c.to_dict() for c in cases])
+        return
+    rows = table(title=f"{len(cases)} case(s)")
+    for col in ("id", "definition", "state", "person", "ID number", "origin", "destination",
+                "opened", "last step"):
+        rows.add_column(col)
+    for c in cases:
+        row(rows, c.id, c.definition, c.state, c.person_name, c.person_id_masked, c.origin,
+            c.destination, c.opened_on, c.last_event_on)
+    out.print(rows)
+
+
+def import_cases(
+    path: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, on: OnOpt = None,
+) -> None:
+    """Open every application of a CSV file in one batch; a bad line stops it, writing nothing.
+
+    Columns: definition, person_id, person_name, origin, destination, applicant, channel,
+    documents (separated by ';'), received_on (YYYY-MM-DD; default --on or today), and for
+    medical insurance since 2021 origin_scheme and destination_scheme.
+    The file may be UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+    """
+    from ..importing import read_applications
+
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a file")
+    engine = settings.engine()
+    applications = read_applications(path)
+    with progress() as bar:
+        task = bar.add_task(esc(f"opening cases from {path.name}"), total=None)
+        ids = engine.open_cases(applications, actor=as_actor(actor, role, agency),
+                                on=date(on, "--on"), first_line=2,
+                                progress=lambda n: bar.update(task, completed=n))
+    span = f" (ids {ids[0]}–{ids[-1]})" if ids else ""
+    out.print(f"{len(ids)} case(s) opened{span}")

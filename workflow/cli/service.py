@@ -1,0 +1,156 @@
+"""The service: the REST API and pages served, the scheduler run, and the API tokens."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InvalidInput
+from .common import (
+    ActorOpt,
+    AgencyOpt,
+    IdNumberOpt,
+    JsonOpt,
+    SettingsOpt,
+    esc,
+    group,
+    out,
+    print_json,
+    row,
+    settings,
+    table,
+)
+
+scheduler_app = group(help="The scheduler of scans and reports.")
+tokens_app = group(help="API tokens of the service (stored hashed).")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each with its own engine).")] = 1,
+    settings_file: SettingsOpt = None,
+) -> None:
+    """Serve the REST API (/api/v1, schema at /docs), the supervisors' dashboard (/) and the
+    person's progress page (/progress) with uvicorn. Every request needs a token from
+    `sstransfer tokens create` (the progress page asks for the case number and ID number)."""
+    import uvicorn
+
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"--port must be 1 to 65535, not {port}")
+    if not 1 <= workers <= 64:
+        raise InvalidInput(f"--workers must be 1 to 64, not {workers}")
+    engine = settings.engine(settings_file, read=True)  # checks the database and settings now
+    log_level = logging.getLevelName(settings.log_level).lower()
+    if workers == 1:
+        from ..api import create_app
+
+        uvicorn.run(create_app(engine, close_engine=True), host=host, port=port,
+                    log_level=log_level)
+        return
+    engine.close()
+    _hand_to_workers(engine.url, settings_file)
+    uvicorn.run("workflow.api:from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level)
+
+
+def _hand_to_workers(url: str, settings_file: Path | None) -> None:
+    """The environment each worker process makes its own engine from."""
+    import os
+
+    from ..api.app import LOG_LEVEL_ENV
+    from ..engine import URL_ENV
+    from ..loading import DEFINITIONS_ENV
+    from ..settings import SETTINGS_ENV
+
+    os.environ[URL_ENV] = url
+    os.environ[LOG_LEVEL_ENV] = str(settings.log_level)
+    if settings.definitions is not None:
+        os.environ[DEFINITIONS_ENV] = str(settings.definitions)
+    if settings_file is not None:
+        os.environ[SETTINGS_ENV] = str(settings_file)
+
+
+@scheduler_app.command("run")
+def scheduler_run(
+    settings_file: SettingsOpt = None,
+    scan_at: Annotated[str | None, typer.Option(help="Daily scan time HH:MM (China).")] = None,
+    report_day: Annotated[str | None, typer.Option(help="Weekly report day: mon..sun.")] = None,
+    report_at: Annotated[str | None, typer.Option(help="Weekly report time HH:MM.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Folder for report files.")] = None,
+) -> None:
+    """Run the scheduler in the foreground until interrupted (Ctrl+C)."""
+    import signal
+    import threading
+
+    import structlog
+
+    # A service logs every run: at least the info level, whatever --log-level said.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+        min(settings.log_level, logging.INFO)))
+    engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
+                             report_at=report_at, report_dir=report_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine.start_scheduler()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.shutdown()
+
+
+@tokens_app.command("create")
+def tokens_create(
+    actor: ActorOpt,
+    role: Annotated[str, typer.Option(
+        "--role", help="clerk (origin or destination clerk, by the case), origin_clerk, "
+                       "destination_clerk, supervisor, self, employer or agent.")],
+    agency: AgencyOpt = None,
+    province: Annotated[str | None, typer.Option(
+        help="A supervisor granted a whole province: its 2-digit code.")] = None,
+    id_number: IdNumberOpt = None,
+    label: Annotated[str, typer.Option(help="A note on what the token is for.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API token for an actor; the token is printed once and stored only hashed."""
+    token, record = settings.engine().create_token(
+        actor, role, agency, province=province, person_id=id_number, label=label)
+    if as_json:
+        print_json({"token": token, "id": record.id, "actor": record.actor_id,
+                    "role": record.role, "agency": record.agency, "province": record.province})
+        return
+    out.print(esc(f"token {record.id} for {record.role} {record.actor_id}"
+                  + (f" of {record.province or record.agency}"
+                     if record.province or record.agency else "")
+                  + " (shown only now):"))
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: JsonOpt = False) -> None:
+    """The API tokens (never their secrets), revoked ones included."""
+    records = settings.engine(read=True).tokens()
+    if as_json:
+        print_json([r.model_dump(mode="json", exclude={"token_hash", "person_id"})
+                    for r in records])
+        return
+    rows = table(title="API tokens")
+    for col in ("id", "actor", "role", "agency", "province", "label", "created", "revoked"):
+        rows.add_column(col)
+    for r in records:
+        row(rows, r.id, r.actor_id, r.role, r.agency or "", r.province or "", r.label,
+            r.created_at.isoformat(timespec="seconds"),
+            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "")
+    out.print(rows)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    settings.engine(read=True).revoke_token(token_id)
+    out.print(f"token {token_id} revoked")
