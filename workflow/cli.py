@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .core.views import Case
     from .engine import Engine
     from .loading import WorkingCalendar
-    from .store.tables import Alert, Span
+    from .records import Alert, Span
 
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException

@@ -16,9 +16,11 @@ import structlog
 
 from .core.definitions import Definition
 from .core.divisions import Divisions
-from .core.rules import Actor, check_date, normalise, today
+from .core.queries import AlertQuery, CaseQuery
+from .core.rules import Actor, check_date, today
 from .core.views import Case, ScanResult
 from .loading import DefinitionSet, WorkingCalendar
+from .records import Alert, HistoryEntry, Span
 from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
@@ -27,7 +29,6 @@ from .services.reports import OverdueReport, ReportService
 from .services.scheduling import Scheduling
 from .settings import Settings
 from .store import SqlStore, database_url
-from .store.tables import Alert, HistoryEntry, Span
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -195,11 +196,11 @@ class Engine:
         ``agencies`` (origin or destination one of them), ``province`` (2-digit prefix of
         either), ``applicant``/``applicant_id``/``person_id`` (the applicant's own cases).
         """
-        return self.case_service.cases(
+        return self.case_service.cases(CaseQuery(
             state=state, agency=agency, definition=definition, limit=limit,
-            insurance=insurance, overdue_on=overdue_on, offset=offset, agencies=agencies,
-            province=province, applicant=applicant, applicant_id=applicant_id,
-            person_id=person_id)
+            insurance=insurance, overdue_on=overdue_on, offset=offset,
+            agencies=None if agencies is None else tuple(agencies), province=province,
+            applicant=applicant, applicant_id=applicant_id, person_id=person_id))
 
     # --- deadlines: alerts, reports, the scheduler ----------------------------------------------
     def scan(self, as_of: dt.date | None = None) -> ScanResult:
@@ -212,9 +213,9 @@ class Engine:
                province: str | None = None, newest_first: bool = False) -> list[Alert]:
         """Stored alerts, oldest first (or ``newest_first``); ``run_id`` picks those one scan
         raised; ``province``: the alerts of the agencies of that province (2 digits)."""
-        return self.alert_service.alerts(
-            level=level, agency=normalise(agency), case_id=case_id, as_of=as_of, run_id=run_id,
-            limit=limit, province=normalise(province), newest_first=newest_first)
+        return self.alert_service.alerts(AlertQuery(
+            level=level, agency=agency, case_id=case_id, as_of=as_of, run_id=run_id,
+            limit=limit, province=province, newest_first=newest_first))
 
     def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""

@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
+from ..core.queries import InboxQuery
 from ..core.rules import CaseFacts, decide, parse_date, today
 from ..core.views import Case, format_date
 from ..engine import Engine
@@ -352,9 +353,9 @@ def router(prefix: str = "") -> APIRouter:
             number = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
             number = 1
-        found = page.engine.alert_service.inbox(
-            today(), agencies=None if scope.province else [str(scope.agency)],
-            province=scope.province, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        found = page.engine.alert_service.inbox(InboxQuery(
+            today(), agencies=None if scope.province else (str(scope.agency),),
+            province=scope.province, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE))
         page.engine.access_service.record_reads(
             principal, [item.span.case_id for item in found.items], "inbox", "dashboard")
         return page.render("inbox.html", principal=principal, nav="inbox", scope=scope, inbox=found,

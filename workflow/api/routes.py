@@ -24,8 +24,8 @@ from ..core.rules import Actor, check_agency_format, normalise, parse_date, toda
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput, NotPermitted
+from ..records import AccessEntry, Alert, HistoryEntry, Span
 from ..services.access import Principal
-from ..store.tables import AccessEntry, Alert, HistoryEntry, Span
 from .auth import EngineDep, PrincipalDep
 from .problems import RESPONSES, Problem, ProblemRoute
 

@@ -21,8 +21,8 @@ from apscheduler.triggers.date import DateTrigger
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingCalendar
 from ..core.rules import CHINA
+from ..records import Lease
 from ..settings import DAYS, Settings
-from ..store.scheduling import Lease
 from .alerts import AlertService
 from .reports import ReportService, write_report
 from .scheduling import LEASE_HELD, Scheduling

@@ -19,8 +19,8 @@ from ..core.figures import BUCKETS, AgencySummary, OverdueLine, summarise
 from ..core.rules import mask_person_id
 from ..core.views import format_date
 from ..errors import InvalidInput, WorkflowError
+from ..ports import ReportStore
 from ..settings import Settings
-from ..store.port import ReportStore
 
 FORMATS = ("csv", "xlsx", "html")
 @dataclasses.dataclass(frozen=True)
