@@ -284,10 +284,10 @@ class CaseService:
                          stamp: dt.datetime) -> list[int]:
         """Insert new cases with their first spans and opening history row; their ids."""
         ids = tx.insert_cases(cases, spans)
-        tx.insert_history([NewHistoryEntry(
-            case_id, 1, OPEN_TRIGGER, None, c.state, actor.id, actor.role, actor.agency,
-            c.opened_on, stamp, c.documents, None, {}) for case_id, c in zip(ids, cases,
-                                                                             strict=True)])
+        tx.insert_history([
+            NewHistoryEntry(case_id, 1, OPEN_TRIGGER, None, c.state, actor.id, actor.role,
+                            actor.agency, c.opened_on, stamp, c.documents, None, {})
+            for case_id, c in zip(ids, cases, strict=True)])
         return ids
 
     @contextmanager
