@@ -25,6 +25,7 @@ from tests.live import running
 from workflow.api import create_app
 from workflow.api.auth import TOKEN_COOKIE
 from workflow.api.dashboard import LANG_COOKIE
+from workflow.core.queries import InboxQuery
 from workflow.core.words import LANGUAGES, WORDS
 
 
@@ -152,12 +153,13 @@ def test_the_inbox_is_sorted_by_due_date_and_paged(engine):
     early = open_case(engine, on=dt.date(2025, 8, 1))
     open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
     as_of = dt.date(2025, 9, 3)
-    page = engine.alert_service.inbox(as_of, agencies=[DESTINATION], limit=1)
+    page = engine.alert_service.inbox(InboxQuery(as_of, agencies=(DESTINATION,), limit=1))
     assert page.total == 2 and [i.span.case_id for i in page.items] == [early.id]
     assert [level for level, _ in page.items[0].levels] == ["overdue", "escalated"]
-    page = engine.alert_service.inbox(as_of, agencies=[DESTINATION], limit=1, offset=1)
+    page = engine.alert_service.inbox(InboxQuery(as_of, agencies=(DESTINATION,), limit=1,
+                                                 offset=1))
     assert [i.span.case_id for i in page.items] == [late.id] and page.items[0].levels == []
-    page = engine.alert_service.inbox(as_of, province="44")
+    page = engine.alert_service.inbox(InboxQuery(as_of, province="44"))
     assert page.total == 2 and {i.span.owner_agency for i in page.items} == {DESTINATION}
 
 

@@ -21,7 +21,7 @@ _WHERE = {
     "Case": "core.views", "ScanResult": "core.views",
     "Engine": "engine", "retry_on_conflict": "engine",
     "DefinitionSet": "loading", "WorkingCalendar": "loading",
-    "Alert": "store.tables", "HistoryEntry": "store.tables", "Span": "store.tables",
+    "Alert": "records", "HistoryEntry": "records", "Span": "records",
     **dict.fromkeys((
         "CaseNotFound", "ConcurrentUpdate", "DefinitionChanged", "DefinitionError",
         "InvalidInput", "InvalidRow", "InvalidTransition", "MissingDocuments", "NotPermitted",
@@ -68,8 +68,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
         WorkflowError,
     )
     from .loading import DefinitionSet, WorkingCalendar
+    from .records import Alert, HistoryEntry, Span
     from .settings import Settings
-    from .store.tables import Alert, HistoryEntry, Span
 
 __all__ = [
     "Actor",

@@ -27,11 +27,11 @@ from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
 from .core.views import Case
 from .errors import CaseNotFound, InvalidInput
+from .records import AccessEntry, Alert, HistoryEntry, Span
 from .services.access import AccessService
 from .services.alerts import AlertService, InboxPage
 from .services.cases import CaseService
 from .services.reports import ReportService
-from .store.tables import AccessEntry, Alert, HistoryEntry, Span
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,17 +63,6 @@ class Desk:
         case = self._cases.get(case_id)
         access.check_read(self.principal, case)
         return case
-
-    def _alert_list(self, query: AlertQuery) -> list[Alert]:
-        fields = _fields(query)
-        own = {k: fields.pop(k) for k in ("applicant", "applicant_id", "person_id")}
-        if not any(own.values()):
-            return self._alerts.alerts(**fields)
-        limit = fields.pop("limit")
-        mine: list[Alert] = []
-        for case in self._cases.cases(limit=500, **own):
-            mine += self._alerts.alerts(**{**fields, "case_id": case.id})
-        return sorted(mine, key=lambda a: a.id)[:limit]
 
     # --- reading --------------------------------------------------------------------------
     def case(self, case_id: int) -> Case:
@@ -111,8 +100,7 @@ class Desk:
     def cases(self, query: CaseQuery | None = None) -> list[Case]:
         """The cases of ``query`` the principal may read (narrowed in the database)."""
         query = (query or CaseQuery()).narrowed(**access.scope(self.principal))
-        found = [c for c in self._cases.cases(**_fields(query))
-                 if access.may_read(self.principal, c)]
+        found = [c for c in self._cases.cases(query) if access.may_read(self.principal, c)]
         self._read([c.id for c in found], "list")
         return found
 
@@ -122,12 +110,12 @@ class Desk:
         query = query or AlertQuery()
         if query.case_id is not None:
             self._readable(query.case_id)
-            return self._alert_list(query)
+            return self._alerts.alerts(query)
         access.check_owned(self.principal, query.agency)
         scope = access.owned_scope(self.principal)
         if query.agency is not None and "province" in scope:
             scope = {}  # a province supervisor asking for one agency of their province
-        return self._alert_list(query.narrowed(**scope))
+        return self._alerts.alerts(query.narrowed(**scope))
 
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
               offset: int = 0) -> InboxPage:
@@ -139,7 +127,7 @@ class Desk:
                            province=scope.get("province"))
         if not self.principal.is_staff:
             return InboxPage(0, [])
-        found = self._alerts.inbox(**_fields(query))
+        found = self._alerts.inbox(query)
         self._read([item.span.case_id for item in found.items], "inbox")
         return found
 
@@ -242,10 +230,6 @@ class Desk:
                                                  actor=self.principal.actor_for(current),
                                                  reason=reason,
                                                  expected_version=expected_version)
-
-
-def _fields(query: Any) -> dict[str, Any]:
-    return {f.name: getattr(query, f.name) for f in dataclasses.fields(query)}
 
 
 class ProgressDesk:

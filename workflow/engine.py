@@ -19,10 +19,12 @@ from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.figures import OverdueReport
-from .core.inputs import Actor, check_date, normalise, today
+from .core.inputs import Actor, check_date, today
+from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
+from .records import Alert, HistoryEntry, Span
 from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
@@ -41,14 +43,13 @@ from .store import (
     sqlite_file,
     upgrade,
 )
-from .store.tables import Alert, HistoryEntry, Span
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from .records import ApiToken
     from .services.jobs import Jobs
-    from .store.tables import ApiTokenRecord
 
 log = structlog.get_logger("sstransfer")
 
@@ -230,11 +231,11 @@ class Engine:
         ``agencies`` (origin or destination one of them), ``province`` (2-digit prefix of
         either), ``applicant``/``applicant_id``/``person_id`` (the applicant's own cases).
         """
-        return self.case_service.cases(
+        return self.case_service.cases(CaseQuery(
             state=state, agency=agency, definition=definition, limit=limit,
-            insurance=insurance, overdue_on=overdue_on, offset=offset, agencies=agencies,
-            province=province, applicant=applicant, applicant_id=applicant_id,
-            person_id=person_id)
+            insurance=insurance, overdue_on=overdue_on, offset=offset,
+            agencies=None if agencies is None else tuple(agencies), province=province,
+            applicant=applicant, applicant_id=applicant_id, person_id=person_id))
 
     # --- deadlines: alerts, reports, the scheduler ----------------------------------------------
     def scan(self, as_of: dt.date | None = None) -> ScanResult:
@@ -247,9 +248,9 @@ class Engine:
                province: str | None = None, newest_first: bool = False) -> list[Alert]:
         """Stored alerts, oldest first (or ``newest_first``); ``run_id`` picks those one scan
         raised; ``province``: the alerts of the agencies of that province (2 digits)."""
-        return self.alert_service.alerts(
-            level=level, agency=normalise(agency), case_id=case_id, as_of=as_of, run_id=run_id,
-            limit=limit, province=normalise(province), newest_first=newest_first)
+        return self.alert_service.alerts(AlertQuery(
+            level=level, agency=agency, case_id=case_id, as_of=as_of, run_id=run_id,
+            limit=limit, province=province, newest_first=newest_first))
 
     def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""
@@ -301,7 +302,7 @@ class Engine:
     # engine may issue and revoke the tokens that the REST API and the pages authenticate.
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
                      province: str | None = None, person_id: str | None = None,
-                     label: str = "", token: str | None = None) -> tuple[str, ApiTokenRecord]:
+                     label: str = "", token: str | None = None) -> tuple[str, ApiToken]:
         """A new API token for an actor; returns the secret (shown once, stored only hashed)
         and the token's record.
 
@@ -316,7 +317,7 @@ class Engine:
         return self.access_service.create_token(actor_id, role, agency, province=province,
                                                 person_id=person_id, label=label, token=token)
 
-    def tokens(self) -> list[ApiTokenRecord]:
+    def tokens(self) -> list[ApiToken]:
         """Every API token in id order, revoked ones included (a record holds only the hash
         of its secret)."""
         return self.access_service.tokens()

@@ -44,8 +44,8 @@ from ..errors import (
     NotPermitted,
     WorkflowError,
 )
+from ..records import Alert
 from ..render import FORMATS, LABELS, chart_svg, write_report
-from ..store.tables import Alert
 from .auth import TOKEN_COOKIE, get_engine, signed_in_token
 from .problems import status_of
 

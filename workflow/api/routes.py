@@ -31,8 +31,8 @@ from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput
 from ..importing import parse_applications
+from ..records import AccessEntry, Alert, HistoryEntry, Span
 from ..render import check_language, write_report
-from ..store.tables import AccessEntry, Alert, HistoryEntry, Span
 from .auth import DeskDep, EngineDep, PrincipalDep
 from .problems import RESPONSES, Problem, ProblemRoute
 

@@ -31,7 +31,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..core.views import Case
-    from ..store.tables import Span
+    from ..records import Span
 
 
 def _show_case(case: Case, as_json: bool, spans: list[Span] | None = None) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from ..loading import WorkingCalendar
-    from ..store.tables import Alert
+    from ..records import Alert
 
 calendar_app = group(help="The Chinese statutory working-day calendar.")
 

@@ -1,7 +1,7 @@
 """Read-only views: a case as its users may see it (the ID number masked), a scan's result.
 
-History entries, spans and alerts are the store's SQLModel read models
-(:mod:`workflow.store.tables`), which add nothing a view would."""
+History entries, spans and alerts are the SQLModel read models of :mod:`workflow.records`,
+which add nothing a view would."""
 
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ from ..core.access import TOKEN_ROLES, Principal
 from ..core.inputs import check_agency_format, normalise
 from ..core.schema import CLERK_ROLES
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+from ..ports import AccessStore
+from ..records import AccessEntry, ApiToken, CaseReads, now
 from ..settings import Settings
-from ..store.port import AccessStore
-from ..store.tables import AccessEntry, ApiTokenRecord
 
 log = structlog.get_logger("sstransfer.access")
 
@@ -44,7 +44,7 @@ class AccessService:
     # --- tokens ---------------------------------------------------------------------------
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
                      province: str | None = None, person_id: str | None = None,
-                     label: str = "", token: str | None = None) -> tuple[str, ApiTokenRecord]:
+                     label: str = "", token: str | None = None) -> tuple[str, ApiToken]:
         """A new API token for an actor; returns the token (shown once) and its record.
 
         ``token``: use this secret instead of a random one (the demo's ready-made tokens)."""
@@ -67,24 +67,20 @@ class AccessService:
         secret = token if token is not None else TOKEN_PREFIX + secrets.token_urlsafe(32)
         if len(secret) < 16:
             raise InvalidInput("a token is at least 16 characters long")
-        from ..store import now
-
         digest = token_hash(secret)
-        values: dict[str, Any] = dict(token_hash=digest, actor_id=probe.id, role=role,
-                      agency=agency, province=province, person_id=probe.person_id,
-                      label=label, created_at=now(), revoked_at=None)
+        record = ApiToken(token_hash=digest, actor_id=probe.id, role=role, agency=agency,
+                          province=province, person_id=probe.person_id, label=label,
+                          created_at=now())
         if self.store.token_by_hash(digest) is not None:
             raise InvalidInput("that token is already in use")
-        token_id = self.store.insert_token(values)
+        token_id = self.store.insert_token(record)
         log.info("token_created", token_id=token_id, actor=probe.id, role=role, agency=agency)
-        return secret, ApiTokenRecord(id=token_id, **values)
+        return secret, record.model_copy(update={"id": token_id})
 
-    def tokens(self) -> list[ApiTokenRecord]:
+    def tokens(self) -> list[ApiToken]:
         return self.store.tokens()
 
     def revoke_token(self, token_id: int) -> None:
-        from ..store import now
-
         if not self.store.revoke_token(token_id, now()):
             raise InvalidInput(f"no live token has id {token_id}")
         log.info("token_revoked", token_id=token_id)
@@ -136,21 +132,15 @@ class AccessService:
     def record_reads(self, principal: Principal, case_ids: Iterable[int], view: str,
                      via: str) -> None:
         """Write who read which cases (one row each), when, which view, through what."""
-        from ..store import now
-
-        stamp = now()
-        self.store.log_reads([dict(at=stamp, actor_id=principal.actor_id, role=principal.role,
-                                   agency=principal.agency, case_id=case_id, view=view, via=via)
-                              for case_id in dict.fromkeys(case_ids)])
+        self.store.log_reads(CaseReads(now(), principal.actor_id, principal.role,
+                                       principal.agency, tuple(dict.fromkeys(case_ids)), view,
+                                       via))
 
     def record_progress_read(self, case_id: int) -> None:
         """Write that the insured person read their case on the progress page (they have no
         token: the case number and ID number are their credential)."""
-        from ..store import now
-
-        self.store.log_reads([dict(at=now(), actor_id="insured_person", role="self",
-                                   agency=None, case_id=case_id, view="progress",
-                                   via="progress")])
+        self.store.log_reads(CaseReads(now(), "insured_person", "self", None, (case_id,),
+                                       "progress", "progress"))
 
     def access_log(self, principal: Principal, *, case_id: int | None = None,
                    actor_id: str | None = None, since: dt.datetime | None = None,
@@ -167,8 +157,6 @@ class AccessService:
     def check_progress_rate(self, client: str, case_id: int) -> None:
         """Refuse a try when the client tried too often, or the case saw too many wrong ID
         numbers, within the window."""
-        from ..store import now
-
         window = self.settings.progress_window_minutes
         since = now() - dt.timedelta(minutes=window)
         if (self.store.lookups(since=since, client=client)
@@ -178,8 +166,6 @@ class AccessService:
             raise RateLimited(f"too many tries; try again in {window} minutes", window * 60)
 
     def record_lookup(self, client: str, case_id: int, matched: bool) -> None:
-        from ..store import now
-
         self.store.record_lookup(client, case_id, matched, now())
 
 

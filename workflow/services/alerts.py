@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -26,12 +26,11 @@ from ..core.alerts import (
 )
 from ..core.calendar import WorkingDays
 from ..core.deadlines import changed_years, span_due
+from ..core.queries import AlertQuery, InboxQuery
 from ..core.views import ScanResult
+from ..ports import AlertStore, InboxStore
+from ..records import Alert, InboxSpan, Lease, NewAlert, Span, SpanChange, SpanToJudge, now
 from ..settings import Settings
-from ..store.connection import now
-from ..store.port import AlertStore, InboxStore
-from ..store.scheduling import Lease
-from ..store.tables import Alert
 from .definitions import DefinitionRegistry
 from .scheduling import Scheduling
 
@@ -44,9 +43,7 @@ class InboxItem:
     """A running span in an agency's inbox, with its case and the alert levels it is at
     (each with working days late; negative: left) on the day the inbox was read."""
 
-    span: Any  # span_id, name, owner, owner_agency, started_on, due_on, committed_due_on,
-    # provisional, case_id, definition_name, definition_version, insurance, state, person_name,
-    # origin, destination
+    span: InboxSpan
     levels: list[tuple[str, int]]
 
 
@@ -97,13 +94,10 @@ class AlertService:
         stamp = now()
         counts: dict[str, int] = {}
 
-        def alert(s: Any, level: str, late: int | None) -> dict[str, Any]:
-            return {"key": f"span:{s.id}:{level}", "level": level, "case_id": s.case_id,
-                    "span_id": s.id, "subject": s.name, "owner": s.owner,
-                    "owner_agency": s.owner_agency,
-                    "due_on": judged_due_on(level, s.due_on, s.committed_due_on),
-                    "working_days_late": late, "provisional": bool(s.provisional),
-                    "as_of": as_of, "raised_at": stamp, "run_id": run_id}
+        def alert(s: SpanToJudge, level: str, late: int | None) -> NewAlert:
+            return NewAlert(level, s.case_id, s.id, s.name, s.owner, s.owner_agency,
+                            judged_due_on(level, s.due_on, s.committed_due_on), late,
+                            bool(s.provisional), as_of, stamp, run_id)
 
         with self.store.spans_to_judge(as_of, horizon, _CHUNK) as chunks:
             for chunk in chunks:
@@ -111,19 +105,16 @@ class AlertService:
                     s.due_on, s.committed_due_on, as_of, cal.for_agency(s.owner_agency),
                     settings)]
                 self._insert_alerts(rows, counts, as_of, lease)
-        advisories = [{
-            "key": f"advisory:{r.id}:{ADVISORY}", "level": "advisory", "case_id": r.id,
-            "span_id": None, "subject": ADVISORY, "owner": "person",
-            "owner_agency": r.destination, "due_on": None, "working_days_late": None,
-            "provisional": False, "as_of": as_of, "raised_at": stamp, "run_id": run_id,
-        } for r in self.store.advisories(as_of, since)]
+        advisories = [NewAlert("advisory", r.case_id, None, ADVISORY, "person", r.destination,
+                               None, None, False, as_of, stamp, run_id)
+                      for r in self.store.advisories(as_of, since)]
         self._insert_alerts(advisories, counts, as_of, lease)
         return counts
 
     def _horizon(self, as_of: dt.date) -> dt.date:
         return scan_horizon(as_of, self.calendar, self.settings.due_soon_days)
 
-    def _insert_alerts(self, rows: list[dict[str, Any]], counts: dict[str, int],
+    def _insert_alerts(self, rows: list[NewAlert], counts: dict[str, int],
                        as_of: dt.date, lease: Lease | None) -> None:
         """Insert, skipping any alert that exists already; count the new ones (and log each
         at debug level)."""
@@ -173,26 +164,20 @@ class AlertService:
                     delivered += 1
         return delivered, failed
 
-    def alerts(self, *, level: str | None = None, agency: str | None = None,
-               case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None,
-               province: str | None = None, newest_first: bool = False) -> list[Alert]:
-        return self.store.alerts(level=level, agency=agency, case_id=case_id, as_of=as_of,
-                                 run_id=run_id, limit=limit, province=province,
-                                 newest_first=newest_first)
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """The stored alerts ``query`` asks for (see :class:`~workflow.core.queries.AlertQuery`)."""
+        return self.store.alerts(query)
 
-    def inbox(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-              province: str | None = None, limit: int = 100, offset: int = 0) -> InboxPage:
-        """The running spans owned by ``agencies`` (or by the agencies of a 2-digit
+    def inbox(self, query: InboxQuery) -> InboxPage:
+        """The running spans owned by the query's ``agencies`` (or by the agencies of its
         ``province``), soonest due first, each classified as the scan would on ``as_of``
         (due soon, overdue, escalated, past the statutory limit) on its agency's calendar."""
         if self.inbox_store is None:
             raise AssertionError("this AlertService was built without an inbox store")
-        total, rows = self.inbox_store.running_spans(agencies=agencies, province=province,
-                                                     limit=limit, offset=offset)
-        return InboxPage(total, [InboxItem(r, self.levels(r, as_of)) for r in rows])
+        total, rows = self.inbox_store.running_spans(query)
+        return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows])
 
-    def levels(self, span: Any, as_of: dt.date) -> list[tuple[str, int]]:
+    def levels(self, span: Span | InboxSpan, as_of: dt.date) -> list[tuple[str, int]]:
         """The alert levels a running span (``due_on``, ``committed_due_on``,
         ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
         thresholds; each with working days late (negative: left)."""
@@ -219,18 +204,16 @@ class AlertService:
                     continue
                 due = span_due(own, d, spec, s.started_on, s.owner_agency, None,
                                s.committed_limit_working_days)
-                tx.set_due(s.id, due.columns())
+                tx.set_due(s.id, due)
                 if (due.due_on, due.provisional, due.committed_due_on) == (
                         s.due_on, bool(s.provisional), s.committed_due_on):
                     continue
-                change = {"span_id": s.id, "old_due_on": s.due_on, "new_due_on": due.due_on,
-                          "old_provisional": bool(s.provisional),
-                          "new_provisional": due.provisional,
-                          "old_committed_due_on": s.committed_due_on,
-                          "new_committed_due_on": due.committed_due_on, "changed_at": stamp,
-                          "reason": changed_years(s.calendar_fingerprint, now_print)}
+                change = SpanChange(s.id, s.due_on, due.due_on, bool(s.provisional),
+                                    due.provisional, s.committed_due_on, due.committed_due_on,
+                                    stamp, changed_years(s.calendar_fingerprint, now_print))
                 tx.record_change(change)
-                changes.append({**change, "case_id": s.case_id, "span": s.name})
+                changes.append({**dataclasses.asdict(change), "case_id": s.case_id,
+                                "span": s.name})
         for c in changes:
             log.info("due_date_recomputed", case_id=c["case_id"], span=c["span"],
                      old_due_on=c["old_due_on"].isoformat(), new_due_on=c["new_due_on"].isoformat(),

@@ -2,7 +2,7 @@
 
 Reads a case, asks the pure rules (:mod:`workflow.core.rules`) what the step changes, and
 writes the new state, the history row and the span changes in one transaction of the
-:class:`~workflow.store.port.CaseStore` with an optimistic version check.
+:class:`~workflow.ports.CaseStore` with an optimistic version check.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -40,6 +39,7 @@ from ..core.inputs import (
     normalise,
     today,
 )
+from ..core.queries import CaseQuery
 from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
 from ..core.schema import OPEN_EVENT, SpanSpec
 from ..core.views import Case, _plain
@@ -51,16 +51,31 @@ from ..errors import (
     NotPermitted,
 )
 from ..errors import WorkflowError as _WorkflowError
+from ..ports import CaseStore, CaseTransactionPort, HostSession
+from ..records import (
+    CaseUpdate,
+    HistoryEntry,
+    JsonObject,
+    NewCase,
+    NewHistoryEntry,
+    NewSpan,
+    Span,
+    SpanUpdate,
+    StepCase,
+    StoredSpan,
+    StoredStep,
+    now,
+)
 from ..settings import Settings
-from ..store.connection import now
-from ..store.port import CaseStore, CaseTransactionPort
-from ..store.tables import HistoryEntry, Span
 from .definitions import DefinitionRegistry
 
 OPEN_TRIGGER = "open"
 CORRECT_TRIGGER = "correct_business_date"
 ATTACH_TRIGGER = "attach_documents"
 log = structlog.get_logger("sstransfer")
+#: Due dates computed already, by (start, definition, span, agency).
+_Dues = dict[tuple[dt.date, tuple[str, int], str, str], SpanDue]
+_T = TypeVar("_T")
 
 
 class CaseService:
@@ -81,7 +96,7 @@ class CaseService:
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
-                  session: Any = None) -> Case:
+                  session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.open_case`."""
         with self._refusals(OPEN_TRIGGER, None, actor):
             on = self._business_date(on)
@@ -92,14 +107,14 @@ class CaseService:
                                  today=today(), origin_scheme=origin_scheme,
                                  destination_scheme=destination_scheme)
             stamp = now()
-            row, spans = _new_case(d, fields, on, stamp)
-            span_rows = self._span_rows(None, *spans, on)
+            case, specs = _new_case(d, fields, on, stamp)
+            spans = self._span_rows(d, case.origin, case.destination, specs, on)
             with self.store.transaction(session) as tx:
-                [case_id] = self._write_new_cases(tx, [row], [span_rows], actor, stamp)
+                [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp)
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
-                 origin=row["origin"], destination=row["destination"])
-        return Case.from_row(SimpleNamespace(id=case_id, **row))
+                 origin=case.origin, destination=case.destination)
+        return Case.from_row(case.stored(case_id))
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,
@@ -107,84 +122,25 @@ class CaseService:
         """See :meth:`workflow.Engine.open_cases`."""
         with self._refusals("open_cases", None, actor):
             check_actor(actor, self.divisions)
-            default_on = self._business_date(on)
-            if (isinstance(applications, (str, bytes, Mapping))
-                    or not isinstance(applications, Iterable)):
-                raise InvalidInput("applications must be a list of mappings of open_case's "
-                                   "arguments")
-            if isinstance(first_line, bool) or not isinstance(first_line, int):
-                raise InvalidInput("first_line must be a line number (int)")
-            if progress is not None and not callable(progress):
-                raise InvalidInput("progress must be a function of the number of cases done")
-        stamp, cases, spans_of = now(), [], []
-        dues: dict[tuple[dt.date, tuple[str, int], str, str], SpanDue] = {}
-        current = today()
-        # What an application's checks and spans depend on besides the person repeats across
-        # a file: (definition, agencies, applicant, channel, documents, schemes). The first
-        # application of each such key runs all of decide_open; the next ones only check
-        # their ID number and name (checked first by decide_open too) and reuse the rest.
-        # (Not for a person applying for themselves: decide_open also checks who they are.)
-        checked: dict[tuple[Any, ...], dict[str, Any]] = {}
-        spans_on: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        memoise = actor.role != "self"
-        dates: dict[dt.date, dt.date] = {}
+            batch = _Batch(self, actor, self._business_date(on))
+            _check_batch(applications, first_line, progress)
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
-                if not isinstance(app, Mapping):
-                    raise InvalidInput("an application must be a mapping of open_case's arguments")
-                app = dict(app)
-                if not (app.keys() <= _APPLICATION_FIELDS and app.keys() >= _REQUIRED_FIELDS):
-                    unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
-                    missing = sorted(_REQUIRED_FIELDS - set(app))
-                    raise InvalidInput("; ".join(
-                        ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
-                        + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
-                d = self._definition_named(app.pop("definition"))
-                when = app.pop("on", None)
-                if when is None:
-                    when = default_on
-                elif type(when) is dt.date:  # the same day, checked once
-                    when = dates[when] if when in dates else dates.setdefault(
-                        when, self._business_date(when))
-                else:
-                    when = self._business_date(when)
-                app.setdefault("channel", "counter")
-                app.setdefault("documents", ())
-                key = _same_checks(d, app) if memoise else None
-                known = checked.get(key) if key is not None else None
-                if known is not None:
-                    fields = {**known, "person_id": check_person_id(app["person_id"], current),
-                              "person_name": check_name(app["person_name"])}
-                else:
-                    fields = decide_open(d, actor=actor, divisions=self.divisions,
-                                         today=current, **app)
-                    if key is not None:
-                        checked[key] = fields
-                row, spans = _new_case(d, fields, when, stamp)
-                # Due dates are computed here, so that a date the calendar cannot count from
-                # is refused with its line; the same spans from the same day are the same rows.
-                span_key = (key, when) if key is not None else None
-                span_rows = spans_on.get(span_key) if span_key is not None else None
-                if span_rows is None:
-                    span_rows = self._span_rows(None, *spans, when, dues)
-                    if span_key is not None:
-                        spans_on[span_key] = span_rows
+                batch.add(app)
             except _WorkflowError as exc:
                 error = InvalidRow(line, exc)
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
                          reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
                 raise error from None
-            cases.append(row)
-            spans_of.append(span_rows)
-            if progress and len(cases) % 1000 == 0:
-                progress(len(cases))
-        if not cases:
+            if progress and len(batch.cases) % 1000 == 0:
+                progress(len(batch.cases))
+        if not batch.cases:
             return []
         with self.store.transaction() as tx:
-            ids = self._write_new_cases(tx, cases, spans_of, actor, stamp)
+            ids = self._write_new_cases(tx, batch.cases, batch.spans, actor, batch.stamp)
         if progress:
-            progress(len(cases))
+            progress(len(ids))
         log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
                  actor=actor.id, role=actor.role, agency=actor.agency)
         return ids
@@ -193,7 +149,7 @@ class CaseService:
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
-             idempotency_key: str | None = None, session: Any = None) -> Case:
+             idempotency_key: str | None = None, session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.fire`."""
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months}
@@ -227,7 +183,7 @@ class CaseService:
 
     def attach_documents(self, case_id: int, documents: Iterable[str], *, actor: Actor,
                          on: dt.date | None = None, expected_version: int | None = None,
-                         session: Any = None) -> Case:
+                         session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.attach_documents`."""
         with self._refusals(ATTACH_TRIGGER, case_id, actor):
             check_actor(actor, self.divisions)
@@ -280,54 +236,56 @@ class CaseService:
                  agency=actor.agency)
         return case
 
-    def _correct(self, tx: CaseTransactionPort, row: Any, last: Any, new_date: dt.date,
-                 actor: Actor, reason: str) -> Case:
+    def _correct(self, tx: CaseTransactionPort, row: StepCase, last: StoredStep,
+                 new_date: dt.date, actor: Actor, reason: str) -> Case:
         d = self.definition(row.definition_name, row.definition_version)
         old = last.business_date
-        event = OPEN_EVENT if last.seq == 1 else last.trigger
-        started = {s.name for s in d.spans_started_by(event, row.applicant)}
-        ended = set(d.spans_ended_by(event))
         spans = tx.spans_newest_first(row.id)
-        for span in spans:
-            if span.name in started and span.started_on == old and span.ended_on is None:
-                [due] = self._span_rows(row.id, d, row.origin, row.destination,
-                                        [s for s in d.spans if s.name == span.name], new_date)
-                tx.update_span(span.id, {k: due[k] for k in ("started_on", *_DUE_COLUMNS)})
+        self._restart_spans(tx, d, row, last, spans, new_date)
         moved: set[str] = set()
+        ended = set(d.spans_ended_by(OPEN_EVENT if last.seq == 1 else last.trigger))
+        final = last.to_state in d.final_states and last.seq > 1
         for span in spans:  # newest first: the span the step ended, not an older namesake
-            final = last.to_state in d.final_states and last.seq > 1
             if (span.ended_on == old and span.name not in moved
                     and (span.name in ended or final)):
                 moved.add(span.name)
-                tx.update_span(span.id, {"ended_on": new_date})
+                tx.update_span(span.id, SpanUpdate(ended_on=new_date))
         tx.redate_step(last.id, new_date)
         stamp = now()
-        values: dict[str, Any] = {"version": row.version + 1, "last_event_on": new_date,
-                                  "updated_at": stamp}
-        if last.seq == 1:
-            values["opened_on"] = new_date
-        if not tx.update_case(row.id, row.version, values):
+        change = CaseUpdate(row.version + 1, new_date, stamp,
+                            opened_on=new_date if last.seq == 1 else None)
+        if not tx.update_case(row.id, row.version, change):
             raise ConcurrentUpdate(row.id, row.version)
         tx.insert_history([self._history(
             row.id, row.version + 1, CORRECT_TRIGGER, row.state, row.state, actor,
             today(), stamp, (), reason,
             {"step": last.seq, "trigger": last.trigger, "from": old.isoformat(),
              "to": new_date.isoformat()})])
-        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
+        return Case.from_row(change.applied_to(row))
 
-    def _write_new_cases(self, tx: CaseTransactionPort, cases: list[dict[str, Any]],
-                         spans_of: list[list[dict[str, Any]]], actor: Actor,
+    def _restart_spans(self, tx: CaseTransactionPort, d: Definition, row: StepCase,
+                       last: StoredStep, spans: Sequence[StoredSpan], new_date: dt.date) -> None:
+        """Move the start of the running spans the corrected step started, and their due
+        dates with it."""
+        started = {s.name for s in d.spans_started_by(
+            OPEN_EVENT if last.seq == 1 else last.trigger, row.applicant)}
+        for span in spans:
+            spec = d.span(span.name)
+            if (spec is not None and span.name in started
+                    and span.started_on == last.business_date and span.ended_on is None):
+                agency = row.origin if spec.owner == "origin" else row.destination
+                tx.update_span(span.id, SpanUpdate(
+                    started_on=new_date, due=self._due(d, spec, agency, new_date)))
+
+    def _write_new_cases(self, tx: CaseTransactionPort, cases: Sequence[NewCase],
+                         spans: Sequence[Sequence[NewSpan]], actor: Actor,
                          stamp: dt.datetime) -> list[int]:
-        """Insert new cases with their opening history row and first spans (rows from
-        :meth:`_span_rows` without their case id); the new cases' ids."""
-        ids = tx.insert_cases(cases)
-        tx.insert_history([self._history(
-            case_id, 1, OPEN_TRIGGER, None, c["state"], actor, c["opened_on"], stamp,
-            c["documents"], None, {}) for case_id, c in zip(ids, cases, strict=True)])
-        span_rows = [{**r, "case_id": case_id}
-                     for case_id, rows in zip(ids, spans_of, strict=True) for r in rows]
-        if span_rows:
-            tx.insert_spans(span_rows)
+        """Insert new cases with their first spans and opening history row; their ids."""
+        ids = tx.insert_cases(cases, spans)
+        tx.insert_history([
+            NewHistoryEntry(case_id, 1, OPEN_TRIGGER, None, c.state, actor.id, actor.role,
+                            actor.agency, c.opened_on, stamp, c.documents, None, {})
+            for case_id, c in zip(ids, cases, strict=True)])
         return ids
 
     @contextmanager
@@ -354,7 +312,7 @@ class CaseService:
 
     @staticmethod
     def _row(tx: CaseTransactionPort, case_id: int, expected_version: int | None,
-             on: dt.date) -> Any:
+             on: dt.date) -> StepCase:
         row = tx.row_for_step(case_id)
         if row is None:
             raise CaseNotFound(case_id)
@@ -384,65 +342,60 @@ class CaseService:
                                "'pension_transfer'")
         return self.definition(name)
 
-    def _apply(self, tx: CaseTransactionPort, row: Any, step: Step, actor: Actor,
+    def _apply(self, tx: CaseTransactionPort, row: StepCase, step: Step, actor: Actor,
                on: dt.date) -> Case:
         """Write one step: the case (version-checked), its history row, its span changes."""
         stamp = now()
-        values: dict[str, Any] = {
-            "state": step.dest, "version": row.version + 1, "documents": list(step.documents),
-            "requested_documents": list(step.requested), "last_event_on": on,
-            "updated_at": stamp,
-        }
-        if "amount" in step.inputs:
-            values["amount_fen"] = int(Decimal(step.inputs["amount"]).scaleb(2))
-        if "contribution_months" in step.inputs:
-            values["contribution_months"] = step.inputs["contribution_months"]
-        if not tx.update_case(row.id, row.version, values):
+        inputs = step.inputs
+        change = CaseUpdate(
+            row.version + 1, on, stamp, step.dest, list(step.documents), list(step.requested),
+            amount=Decimal(inputs["amount"]) if "amount" in inputs else None,
+            contribution_months=inputs.get("contribution_months"))
+        if not tx.update_case(row.id, row.version, change):
             raise ConcurrentUpdate(row.id, row.version)
-        inputs = {k: v for k, v in step.inputs.items() if k != "explanation"}
         tx.insert_history([self._history(
             row.id, row.version + 1, step.trigger, step.source, step.dest, actor, on, stamp,
-            step.supplied, step.inputs.get("explanation"), inputs)])
+            step.supplied, inputs.get("explanation"),
+            {k: v for k, v in inputs.items() if k != "explanation"})])
         tx.end_spans(row.id, step.spans_ended, on)
         if step.spans_started:
             d = self.definition(row.definition_name, row.definition_version)
-            rows = self._span_rows(row.id, d, row.origin, row.destination,
-                                   step.spans_started, on)
-            if rows:
-                tx.insert_spans(rows)
-        return Case.from_row(SimpleNamespace(**{**row._mapping, **values}))
+            spans = self._span_rows(d, row.origin, row.destination, step.spans_started, on)
+            if spans:
+                tx.insert_spans(row.id, spans)
+        return Case.from_row(change.applied_to(row))
 
     @staticmethod
     def _history(case_id: int, seq: int, trigger: str, source: str | None, dest: str,
                  actor: Actor, on: dt.date, stamp: dt.datetime, documents: Iterable[str],
-                 comment: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
-        return dict(case_id=case_id, seq=seq, trigger=trigger, from_state=source, to_state=dest,
-                    actor_id=actor.id, actor_role=actor.role, actor_agency=actor.agency,
-                    business_date=on, recorded_at=stamp, documents=list(documents),
-                    comment=comment, inputs=inputs)
+                 comment: str | None, inputs: JsonObject) -> NewHistoryEntry:
+        return NewHistoryEntry(case_id, seq, trigger, source, dest, actor.id, actor.role,
+                               actor.agency, on, stamp, list(documents), comment, inputs)
 
-    def _span_rows(self, case_id: int | None, d: Definition, origin: str, destination: str,
+    def _span_rows(self, d: Definition, origin: str, destination: str,
                    specs: Iterable[SpanSpec], on: dt.date,
-                   dues: dict[tuple[dt.date, tuple[str, int], str, str], SpanDue] | None = None,
-                   ) -> list[dict[str, Any]]:
-        rows = []
+                   dues: _Dues | None = None) -> list[NewSpan]:
+        """The spans ``specs`` started on ``on`` with their due dates (``dues``: those
+        computed already, by day, definition, span and agency)."""
+        spans = []
         for spec in specs:
             # The person's own limits are chased by the destination agency.
             agency = origin if spec.owner == "origin" else destination
-            key = (on, d.key, spec.name, agency)
-            due = dues.get(key) if dues is not None else None
-            if due is None:
-                due = span_due(self.calendar.for_agency(agency), d, spec, on, agency,
-                               self.commitments)
-                if dues is not None:
-                    dues[key] = due
-            rows.append({
-                "case_id": case_id, "name": spec.name, "owner": spec.owner,
-                "owner_agency": agency, "limit_working_days": spec.limit_working_days,
-                "limit_months": spec.limit_months, "started_on": on, "ended_on": None,
-                **due.columns(),
-            })
-        return rows
+            spans.append(NewSpan.of(spec.name, spec.owner, agency, spec.limit_working_days,
+                                    spec.limit_months, on, self._due(d, spec, agency, on, dues)))
+        return spans
+
+    def _due(self, d: Definition, spec: SpanSpec, agency: str, on: dt.date,
+             dues: _Dues | None = None) -> SpanDue:
+        """The due dates of a span of ``agency`` started on ``on``."""
+        if dues is None:
+            return span_due(self.calendar.for_agency(agency), d, spec, on, agency,
+                            self.commitments)
+        key = (on, d.key, spec.name, agency)
+        due = dues.get(key)
+        if due is None:
+            due = dues[key] = self._due(d, spec, agency, on)
+        return due
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
@@ -459,40 +412,116 @@ class CaseService:
         self.get(case_id)
         return self.store.spans(case_id)
 
-    def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None,
-              insurance: str | None = None, overdue_on: dt.date | None = None,
-              offset: int = 0, agencies: Sequence[str] | None = None,
-              province: str | None = None, applicant: str | None = None,
-              applicant_id: str | None = None, person_id: str | None = None) -> list[Case]:
+    def cases(self, query: CaseQuery) -> list[Case]:
         """See :meth:`workflow.Engine.cases`."""
-        agency = normalise(agency) if agency is not None else None
-        if overdue_on is not None:
-            overdue_on = check_date(overdue_on, "overdue_on")
-        for name, number in (("limit", limit), ("offset", offset)):
-            if number is not None and (isinstance(number, bool) or not isinstance(number, int)
-                                       or number < 0):
-                raise InvalidInput(f"{name} must be a whole number >= 0, not {number!r}")
-        return [Case.from_row(r) for r in self.store.cases(
-            state=state, agency=agency, definition=definition, limit=limit,
-            insurance=insurance, overdue_on=overdue_on, offset=offset, agencies=agencies,
-            province=province, applicant=applicant, applicant_id=applicant_id,
-            person_id=person_id)]
+        return [Case.from_row(r) for r in self.store.cases(query)]
+
+
+class _Batch:
+    """The applications of one bulk opening, checked one by one, kept until all are checked.
+
+    What an application's checks and spans depend on besides the person repeats across a
+    file: (definition, agencies, applicant, channel, documents, schemes). The first
+    application of each such key runs all of decide_open; the next ones only check their ID
+    number and name (checked first by decide_open too) and reuse the rest, and the same spans
+    from the same day are the same rows. (Not for a person applying for themselves:
+    decide_open also checks who they are.)
+    """
+
+    def __init__(self, service: CaseService, actor: Actor, default_on: dt.date) -> None:
+        self.service, self.actor, self.default_on = service, actor, default_on
+        self.stamp, self.today, self.memoise = now(), today(), actor.role != "self"
+        self.cases: list[NewCase] = []
+        self.spans: list[list[NewSpan]] = []
+        self._checked: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._spans_on: dict[tuple[tuple[Any, ...], dt.date], list[NewSpan]] = {}
+        self._dues: _Dues = {}
+        self._dates: dict[dt.date, dt.date] = {}
+
+    def add(self, application: object) -> None:
+        """Check one application; keep its case and first spans."""
+        app = _application(application)
+        d = self.service._definition_named(app.pop("definition"))
+        on = self._date(app.pop("on", None))
+        app.setdefault("channel", "counter")
+        app.setdefault("documents", ())
+        key = _same_checks(d, app) if self.memoise else None
+        case, specs = _new_case(d, self._fields(d, key, app), on, self.stamp)
+        self.cases.append(case)
+        self.spans.append(self._first_spans(d, case, specs, key, on))
+
+    def _date(self, on: object) -> dt.date:
+        """The application's business date (default: the batch's); the same day checked once."""
+        if on is None:
+            return self.default_on
+        if type(on) is dt.date:
+            if on not in self._dates:
+                self._dates[on] = self.service._business_date(on)
+            return self._dates[on]
+        return self.service._business_date(on)
+
+    def _fields(self, d: Definition, key: tuple[Any, ...] | None,
+                app: dict[str, Any]) -> dict[str, Any]:
+        """decide_open's fields of the application."""
+        known = self._checked.get(key) if key is not None else None
+        if known is not None:
+            return {**known, "person_id": check_person_id(app["person_id"], self.today),
+                    "person_name": check_name(app["person_name"])}
+        fields = decide_open(d, actor=self.actor, divisions=self.service.divisions,
+                             today=self.today, **app)
+        if key is not None:
+            self._checked[key] = fields
+        return fields
+
+    def _first_spans(self, d: Definition, case: NewCase, specs: tuple[SpanSpec, ...],
+                     key: tuple[Any, ...] | None, on: dt.date) -> list[NewSpan]:
+        """The case's first spans. Due dates are computed here, so that a date the calendar
+        cannot count from is refused with its line."""
+        spans = self._spans_on.get((key, on)) if key is not None else None
+        if spans is None:
+            spans = self.service._span_rows(d, case.origin, case.destination, specs, on, self._dues)
+            if key is not None:
+                self._spans_on[key, on] = spans
+        return spans
+
+
+def _check_batch(applications: object, first_line: object, progress: object) -> None:
+    """Refuse arguments of open_cases that are not a list of applications, a line number and
+    a function of the number of cases done."""
+    if (isinstance(applications, (str, bytes, Mapping))
+            or not isinstance(applications, Iterable)):
+        raise InvalidInput("applications must be a list of mappings of open_case's arguments")
+    if isinstance(first_line, bool) or not isinstance(first_line, int):
+        raise InvalidInput("first_line must be a line number (int)")
+    if progress is not None and not callable(progress):
+        raise InvalidInput("progress must be a function of the number of cases done")
+
+
+def _application(app: object) -> dict[str, Any]:
+    """An application of a batch as a new dict of open_case's arguments (and ``definition``,
+    ``on``), its fields checked by name."""
+    if not isinstance(app, Mapping):
+        raise InvalidInput("an application must be a mapping of open_case's arguments")
+    app = dict(app)
+    if not (app.keys() <= _APPLICATION_FIELDS and app.keys() >= _REQUIRED_FIELDS):
+        unknown = sorted(map(str, set(app) - _APPLICATION_FIELDS))
+        missing = sorted(_REQUIRED_FIELDS - set(app))
+        raise InvalidInput("; ".join(
+            ([f"unknown field(s): {', '.join(unknown)}"] if unknown else [])
+            + ([f"missing field(s): {', '.join(missing)}"] if missing else [])))
+    return app
 
 
 def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
-              stamp: dt.datetime) -> tuple[dict[str, Any],
-                                           tuple[Definition, str, str, tuple[SpanSpec, ...]]]:
-    """The row of a case opened on ``on`` (from :func:`decide_open`'s fields), and what its
-    spans need: (definition, origin, destination, span specs)."""
-    fields = dict(fields)
-    spans = (d, fields["origin"], fields["destination"], fields.pop("spans_started"))
-    row = dict(definition_name=d.name, definition_version=d.version, insurance=d.insurance,
-               state=d.initial, version=1, requested_documents=[], opened_on=on,
-               last_event_on=on, amount_fen=None, contribution_months=None, created_at=stamp,
-               updated_at=stamp, **fields)
-    row["documents"] = list(row["documents"])
-    return row, spans
+              stamp: dt.datetime) -> tuple[NewCase, tuple[SpanSpec, ...]]:
+    """The case opened on ``on`` (from :func:`decide_open`'s fields), and the specs of the
+    spans it starts."""
+    return NewCase(
+        d.name, d.version, d.insurance, d.initial, fields["person_id"], fields["person_name"],
+        fields["origin"], fields["destination"], fields["scope"], fields["applicant"],
+        fields["applicant_id"], fields["channel"], fields["origin_scheme"],
+        fields["destination_scheme"], list(fields["documents"]), on, on, stamp, stamp,
+    ), fields["spans_started"]
 
 
 def _same_checks(d: Definition, app: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -538,11 +567,11 @@ def _check_version(version: object) -> None:
                            f"not {type(version).__name__}")
 
 
-#: The columns of a span that :func:`workflow.deadlines.span_due` computes.
-_DUE_COLUMNS = tuple(f.name for f in dataclasses.fields(SpanDue))
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)
 _OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
 _REQUIRED_FIELDS = _APPLICATION_FIELDS - _OPTIONAL_FIELDS
+
+
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
                   documents: Iterable[str], inputs: Mapping[str, Any],
                   expected_version: int | None) -> str:
@@ -557,12 +586,11 @@ def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
     return hashlib.sha256(json.dumps(body, default=str, skipkeys=True).encode()).hexdigest()
 
 
-def _snapshot(case: Case) -> dict[str, Any]:
-    data = {f.name: _plain(getattr(case, f.name)) for f in dataclasses.fields(case)}
-    return data
+def _snapshot(case: Case) -> JsonObject:
+    return {f.name: _plain(getattr(case, f.name)) for f in dataclasses.fields(case)}
 
 
-def _from_snapshot(data: Mapping[str, Any]) -> Case:
+def _from_snapshot(data: JsonObject) -> Case:
     data = dict(data)
     for name in ("opened_on", "last_event_on"):
         data[name] = dt.date.fromisoformat(data[name])
@@ -573,7 +601,7 @@ def _from_snapshot(data: Mapping[str, Any]) -> Case:
     return Case(**data)
 
 
-def retry_on_conflict(call: Callable[[], Any], *, attempts: int = 5, delay: float = 0.02) -> Any:
+def retry_on_conflict(call: Callable[[], _T], *, attempts: int = 5, delay: float = 0.02) -> _T:
     """Run ``call()``; on :class:`ConcurrentUpdate` wait a little and run it again.
 
     For calls that decide afresh on each attempt (no ``expected_version``): the retry reads

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from ..core.catalogue import DocumentCatalogue
 from ..core.definitions import Definition, parse_definition
 from ..errors import DefinitionChanged, InvalidInput
-from ..store.connection import now
-from ..store.port import CaseStore
+from ..ports import CaseStore
+from ..records import now
 
 
 class DefinitionRegistry:
@@ -25,11 +25,11 @@ class DefinitionRegistry:
         """Store each version of the folder; refuse an edited version cases already run on."""
         stored = self.store.stored_definitions()
         for d in self._by_key.values():
-            old = stored.get(d.key)
-            if old is not None and old.content_hash == d.content_hash:
+            old_hash = stored.get(d.key)
+            if old_hash == d.content_hash:
                 continue
             in_use = self.store.register_definition(d.name, d.version, d.content_hash,
-                                                    d.source, now(), replace=old is not None)
+                                                    d.source, now(), replace=old_hash is not None)
             if in_use:
                 raise DefinitionChanged(
                     f"{d.path}: {d.name} version {d.version} was edited, but {in_use} "

@@ -21,9 +21,9 @@ from apscheduler.triggers.date import DateTrigger
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingDays
 from ..core.inputs import CHINA
+from ..records import Lease
 from ..render import write_report
 from ..settings import DAYS, Settings
-from ..store.scheduling import Lease
 from .alerts import AlertService
 from .reports import ReportService
 from .scheduling import LEASE_HELD, Scheduling

@@ -13,8 +13,8 @@ from ..core.divisions import name_of
 from ..core.figures import OverdueLine, OverdueReport, summarise
 from ..core.inputs import mask_person_id
 from ..errors import InvalidInput, WorkflowError
+from ..ports import ReportStore
 from ..settings import Settings
-from ..store.port import ReportStore
 
 #: Progress is told every this many overdue spans.
 _STREAM = 2000

@@ -14,14 +14,13 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
 from ..errors import LeaseLost
+from ..ports import SchedulingStore
+from ..records import Lease, Run
 from ..settings import Settings
-from ..store.port import SchedulingStore
-from ..store.scheduling import Lease
 
 log = structlog.get_logger("sstransfer")
 LEASE_HELD = "another instance holds the lease"
@@ -60,7 +59,8 @@ class Scheduling:
         """The business date of the last completed run of ``job``."""
         return self.store.last_done(job)
 
-    def runs(self, job: str | None = None) -> list[Any]:
+    def runs(self, job: str | None = None) -> list[Run]:
+        """The runs of ``job`` (None: of every job), oldest first."""
         return self.store.runs(job)
 
     def _heartbeat(self, lease: Lease, stop: threading.Event) -> None:

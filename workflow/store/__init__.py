@@ -1,13 +1,14 @@
 """Storage: the tables, migrations and repositories; the only package that knows SQL.
 
-Services talk to it through the ports of :mod:`workflow.store.port`; :class:`SqlStore` is
-their SQLAlchemy implementation (SQLite and PostgreSQL).
+Services talk to it through the ports of :mod:`workflow.ports`; :class:`SqlStore` is their
+SQLAlchemy implementation (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..records import Lease, now
 from .access import AccessRepository
 from .alerts import AlertRepository
 from .cases import CaseRepository
@@ -17,13 +18,12 @@ from .connection import (
     connect,
     database_url,
     insert_ignoring_duplicates,
-    now,
     sqlite_file,
     storage_error,
 )
 from .inbox import InboxRepository
 from .reports import ReportRepository
-from .scheduling import Lease, SchedulingRepository
+from .scheduling import SchedulingRepository
 from .schema import check_revision, current_revision, ensure_schema, head_revision, upgrade
 from .tables import (
     TABLES,
@@ -42,7 +42,7 @@ from .tables import (
 
 
 class SqlStore:
-    """Every repository over one SQLAlchemy engine (see :mod:`workflow.store.port`)."""
+    """Every repository over one SQLAlchemy engine (see :mod:`workflow.ports`)."""
 
     def __init__(self, db: sa.Engine) -> None:
         self.db = db

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from .tables import AccessEntry, ApiTokenRecord, access_log_t, progress_lookups_t, tokens_t
+from ..records import AccessEntry, ApiToken, CaseReads
+from .tables import access_log_t, cases_t, progress_lookups_t, tokens_t
 
 
 class AccessRepository:
@@ -18,21 +18,21 @@ class AccessRepository:
         self.db = db
 
     # --- tokens ---------------------------------------------------------------------------
-    def insert_token(self, values: Mapping[str, Any]) -> int:
+    def insert_token(self, token: ApiToken) -> int:
         with self.db.begin() as conn:
-            return int(conn.execute(tokens_t.insert().values(**values)
+            return int(conn.execute(tokens_t.insert().values(**token.model_dump(exclude={"id"}))
                                     .returning(tokens_t.c.id)).scalar_one())
 
-    def token_by_hash(self, token_hash: str) -> ApiTokenRecord | None:
+    def token_by_hash(self, token_hash: str) -> ApiToken | None:
         with self.db.connect() as conn:
             row = conn.execute(sa.select(tokens_t).where(tokens_t.c.token_hash == token_hash)
                                ).mappings().first()
-        return None if row is None else ApiTokenRecord(**row)
+        return None if row is None else ApiToken(**row)
 
-    def tokens(self) -> list[ApiTokenRecord]:
+    def tokens(self) -> list[ApiToken]:
         with self.db.connect() as conn:
             rows = conn.execute(sa.select(tokens_t).order_by(tokens_t.c.id)).mappings().all()
-        return [ApiTokenRecord(**row) for row in rows]
+        return [ApiToken(**row) for row in rows]
 
     def revoke_token(self, token_id: int, stamp: dt.datetime) -> bool:
         """Revoke a live token; False if there is none with that id (or it was revoked)."""
@@ -43,10 +43,13 @@ class AccessRepository:
             return bool(done.rowcount)
 
     # --- the access log -------------------------------------------------------------------
-    def log_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
+    def log_reads(self, reads: CaseReads) -> None:
+        if reads.case_ids:
             with self.db.begin() as conn:
-                conn.execute(access_log_t.insert(), list(rows))
+                conn.execute(access_log_t.insert(), [dict(
+                    at=reads.at, actor_id=reads.actor_id, role=reads.role, agency=reads.agency,
+                    case_id=case_id, view=reads.view, via=reads.via)
+                    for case_id in reads.case_ids])
 
     def access_log(self, *, agencies: Sequence[str] | None = None, province: str | None = None,
                    case_id: int | None = None, actor_id: str | None = None,
@@ -54,8 +57,6 @@ class AccessRepository:
                    offset: int = 0) -> list[AccessEntry]:
         """Entries newest first. ``agencies``/``province``: only reads of cases whose origin or
         destination is one of those agencies, or in that province (2-digit prefix)."""
-        from .tables import cases_t
-
         query = sa.select(access_log_t).order_by(access_log_t.c.id.desc())
         if agencies is not None or province is not None:
             query = query.join(cases_t, cases_t.c.id == access_log_t.c.case_id)

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .connection import insert_ignoring_duplicates, now
-from .scheduling import Lease, fence
+from ..core.deadlines import SpanDue
+from ..core.queries import AlertQuery
+from ..records import (
+    Advisory,
+    Alert,
+    Lease,
+    NewAlert,
+    RaisedAlert,
+    RunningSpan,
+    SpanChange,
+    SpanToJudge,
+    now,
+)
+from .cases import applicant_scope
+from .connection import insert_ignoring_duplicates
+from .scheduling import fence
 from .statements import Statement
-from .tables import Alert, alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
+from .tables import alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
 
 if TYPE_CHECKING:
@@ -82,6 +96,18 @@ def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str
 
 _INSERT_ALERTS: dict[str, Statement] = {}
 _ALERT_FIELDS = [alerts_t.c[name] for name in Alert.model_fields]
+_RAISED = [alerts_t.c[name] for name in RaisedAlert._fields]
+_RUNNING = [spans_t.c[name] for name in RunningSpan._fields[:-2]] + [
+    cases_t.c.definition_name, cases_t.c.definition_version]
+_TO_JUDGE = [spans_t.c[name] for name in SpanToJudge._fields]
+
+
+def alert_key(alert: NewAlert) -> str:
+    """What makes an alert exist at most once: its span and level, or its case for an
+    advisory."""
+    if alert.span_id is None:
+        return f"advisory:{alert.case_id}:{alert.subject}"
+    return f"span:{alert.span_id}:{alert.level}"
 
 
 class RecomputeTransaction:
@@ -90,18 +116,17 @@ class RecomputeTransaction:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def running_spans(self) -> list[Any]:
-        """Every running span with its case's definition name and version."""
-        return list(self.conn.execute(
-            sa.select(spans_t, cases_t.c.definition_name, cases_t.c.definition_version)
-            .join(cases_t, cases_t.c.id == spans_t.c.case_id)
-            .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id)))
+    def running_spans(self) -> list[RunningSpan]:
+        return [RunningSpan._make(r) for r in self.conn.execute(
+            sa.select(*_RUNNING).join(cases_t, cases_t.c.id == spans_t.c.case_id)
+            .where(spans_t.c.ended_on.is_(None)).order_by(spans_t.c.id))]
 
-    def set_due(self, span_id: int, values: Mapping[str, Any]) -> None:
-        self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id).values(**values))
+    def set_due(self, span_id: int, due: SpanDue) -> None:
+        self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id)
+                          .values(**due.columns()))
 
-    def record_change(self, change: Mapping[str, Any]) -> None:
-        self.conn.execute(sa.insert(span_changes_t).values(**change))
+    def record_change(self, change: SpanChange) -> None:
+        self.conn.execute(sa.insert(span_changes_t).values(**vars(change)))
 
 
 class AlertRepository:
@@ -112,26 +137,20 @@ class AlertRepository:
 
     @contextmanager
     def spans_to_judge(self, as_of: dt.date, horizon: dt.date,
-                       chunk: int) -> Iterator[Iterator[Sequence[Any]]]:
-        """Running spans started by ``as_of`` and due (committed or statutory) by
-        ``horizon``, streamed in chunks of ``chunk`` rows."""
+                       chunk: int) -> Iterator[Iterator[Sequence[SpanToJudge]]]:
         # Two range scans of the partial indexes on running spans, by statutory due date and
         # by committed due date (the second leaving out those the first found): an OR of the
         # two would read every running span.
-        columns = (spans_t.c.id, spans_t.c.case_id, spans_t.c.name, spans_t.c.owner,
-                   spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.provisional,
-                   spans_t.c.committed_due_on)
         running = (spans_t.c.ended_on.is_(None), spans_t.c.started_on <= as_of)
         query = sa.union_all(
-            sa.select(*columns).where(*running, spans_t.c.due_on <= horizon),
-            sa.select(*columns).where(*running, spans_t.c.committed_due_on <= horizon,
-                                      spans_t.c.due_on > horizon))
+            sa.select(*_TO_JUDGE).where(*running, spans_t.c.due_on <= horizon),
+            sa.select(*_TO_JUDGE).where(*running, spans_t.c.committed_due_on <= horizon,
+                                        spans_t.c.due_on > horizon))
         with self.db.connect() as reader:
-            yield reader.execution_options(yield_per=chunk).execute(query).partitions()
+            partitions = reader.execution_options(yield_per=chunk).execute(query).partitions()
+            yield ([SpanToJudge._make(r) for r in rows] for rows in partitions)
 
-    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Any]:
-        """Pension cases continued while the same person's medical insurance is not:
-        (case id, destination). ``since``: only those continued lately (not the first scan)."""
+    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
         p, m = cases_t.alias("p"), cases_t.alias("m")
         medical = sa.select(m.c.id).where(m.c.person_id == p.c.person_id,
                                           m.c.insurance == "medical")
@@ -141,14 +160,12 @@ class AlertRepository:
         if since is not None:
             query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
         with self.db.connect() as conn:
-            return list(conn.execute(query))
+            return [Advisory._make(r) for r in conn.execute(query)]
 
-    def insert_alerts(self, rows: Sequence[Mapping[str, Any]], lease: Lease | None) -> list[Any]:
-        """Insert, skipping any alert whose key exists already; the new ones, oldest first.
-
-        The new ones are those of this run (``run_id``) above the highest id before the insert.
-        With ``lease``, only while it is held (else :class:`LeaseLost`).
-        """
+    def insert_alerts(self, alerts: Sequence[NewAlert],
+                      lease: Lease | None) -> list[RaisedAlert]:
+        """The new ones are those of this run (``run_id``) above the highest id before the
+        insert."""
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)
@@ -157,16 +174,13 @@ class AlertRepository:
             if insert is None:
                 insert = _INSERT_ALERTS[conn.dialect.name] = Statement(
                     insert_ignoring_duplicates(conn, alerts_t))
-            insert.run_many(conn, rows)
-            return list(conn.execute(
-                sa.select(alerts_t.c.level, alerts_t.c.case_id, alerts_t.c.subject,
-                          alerts_t.c.owner, alerts_t.c.owner_agency, alerts_t.c.due_on,
-                          alerts_t.c.working_days_late)
-                .where(alerts_t.c.run_id == rows[0]["run_id"], alerts_t.c.id > before)
-                .order_by(alerts_t.c.id)))
+            insert.run_many(conn, [{**vars(a), "key": alert_key(a)} for a in alerts])
+            return [RaisedAlert._make(r) for r in conn.execute(
+                sa.select(*_RAISED)
+                .where(alerts_t.c.run_id == alerts[0].run_id, alerts_t.c.id > before)
+                .order_by(alerts_t.c.id))]
 
     def subscribe(self, name: str, stamp: dt.datetime) -> None:
-        """Register a subscriber (once): it is sent the alerts raised from now on."""
         with self.db.begin() as conn:
             last = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
             conn.execute(insert_ignoring_duplicates(conn, subs_t).values(
@@ -174,7 +188,6 @@ class AlertRepository:
 
     def pending(self, subscriber: str, after: int, generation: int,
                 limit: int) -> list[Alert]:
-        """The next alerts not yet delivered to ``subscriber``, oldest first."""
         with self.db.connect() as conn:
             since = conn.scalar(sa.select(subs_t.c.since_alert_id)
                                 .where(subs_t.c.name == subscriber))
@@ -196,23 +209,22 @@ class AlertRepository:
         with self.db.begin() as conn:
             drop_claim(conn, lease, alert_id, subscriber)
 
-    def alerts(self, *, level: str | None = None, agency: str | None = None,
-               case_id: int | None = None, as_of: dt.date | None = None,
-               run_id: int | None = None, limit: int | None = None,
-               province: str | None = None, newest_first: bool = False) -> list[Alert]:
-        query = sa.select(*_ALERT_FIELDS).order_by(
-            alerts_t.c.id.desc() if newest_first else alerts_t.c.id)
-        if province is not None:
-            query = query.where(alerts_t.c.owner_agency.startswith(province))
-        for column, value in ((alerts_t.c.level, level), (alerts_t.c.owner_agency, agency),
-                              (alerts_t.c.case_id, case_id), (alerts_t.c.as_of, as_of),
-                              (alerts_t.c.run_id, run_id)):
-            if value is not None:
-                query = query.where(column == value)
-        if limit is not None:
-            query = query.limit(limit)
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """``agency``: the owner agency; ``province``: its first two digits; the applicant
+        scope (``applicant``, ``applicant_id``, ``person_id``): only the alerts of that
+        applicant's own cases."""
+        q, a = query, alerts_t.c
+        select = sa.select(*_ALERT_FIELDS).where(*[column == value for column, value in (
+            (a.level, q.level), (a.owner_agency, q.agency), (a.case_id, q.case_id),
+            (a.as_of, q.as_of), (a.run_id, q.run_id)) if value is not None])
+        if q.province is not None:
+            select = select.where(a.owner_agency.startswith(q.province))
+        own = applicant_scope(q)
+        if own:
+            select = select.where(sa.exists().where(cases_t.c.id == a.case_id, *own))
+        select = select.order_by(a.id.desc() if q.newest_first else a.id).limit(q.limit)
         with self.db.connect() as conn:
-            return [Alert(**r._mapping) for r in conn.execute(query)]
+            return [Alert(**r._mapping) for r in conn.execute(select)]
 
     @contextmanager
     def recompute_transaction(self) -> Iterator[RecomputeTransaction]:

@@ -2,41 +2,53 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..core.queries import AlertQuery, CaseQuery
+from ..errors import InvalidInput
+from ..ports import HostSession
+from ..records import (
+    AwareDateTime,
+    CaseUpdate,
+    HistoryEntry,
+    IdempotentCall,
+    JsonObject,
+    NewCase,
+    NewHistoryEntry,
+    NewSpan,
+    Span,
+    SpanUpdate,
+    StepCase,
+    StoredCase,
+    StoredSpan,
+    StoredStep,
+    to_fen,
+)
 from .connection import insert_ignoring_duplicates
 from .statements import Statement, insert_returning_ids
-from .tables import (
-    AwareDateTime,
-    CaseRecord,
-    HistoryEntry,
-    Span,
-    cases_t,
-    definitions_t,
-    history_t,
-    idempotency_t,
-    spans_t,
-)
+from .tables import cases_t, definitions_t, history_t, idempotency_t, spans_t
 
 #: The columns of the read models (the table's own columns less the row's keys).
 _HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
 _SPAN_FIELDS = [spans_t.c[name] for name in Span.model_fields]
-_SELECT_CASE = sa.select(cases_t).where(cases_t.c.id == sa.bindparam("_id"))
+_CASE_FIELDS = [cases_t.c[f.name] for f in dataclasses.fields(StoredCase)]
+_SELECT_CASE = sa.select(*_CASE_FIELDS).where(cases_t.c.id == sa.bindparam("_id"))
 # The case read of a step: plain text with untyped columns, so SQLAlchemy compiles it once
-# (its cache key is the text) and applies no result processors; :class:`StepRow` converts the
-# few columns that need it. A step rewrites the timestamps: no need to read and parse them.
-_STEP_COLUMNS = tuple(c.name for c in cases_t.c if c.name not in ("created_at", "updated_at"))
+# (its cache key is the text) and applies no result processors; :func:`_step_case` converts
+# the few columns that need it. A step rewrites the timestamps: no need to read and parse them.
+_STEP_COLUMNS = tuple(f.name for f in dataclasses.fields(StepCase))
 _SELECT_FOR_STEP = sa.text(
     f"SELECT {', '.join(_STEP_COLUMNS)} FROM {cases_t.name} WHERE id = :id"
 ).columns(*(sa.column(name) for name in _STEP_COLUMNS))
-_JSON_COLUMNS = frozenset(("documents", "requested_documents"))
-_DATE_COLUMNS = frozenset(("opened_on", "last_event_on"))
+_JSON_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("documents", "requested_documents"))
+_DATE_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("opened_on", "last_event_on"))
 _UPDATE_CASE = Statement(sa.update(cases_t).where(
     cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))
 _INSERT_HISTORY = Statement(sa.insert(history_t))
@@ -48,27 +60,58 @@ _END_SPAN = Statement(sa.update(spans_t).where(
     spans_t.c.name == sa.bindparam("_name")))
 
 
-class StepRow:
-    """The case row a step decides on: its columns as attributes (and ``_mapping``), with the
-    JSON and date columns converted explicitly where the driver gives text (SQLite)."""
+def _step_case(values: Sequence[Any]) -> StepCase:
+    """The case row of a step, with the JSON and date columns converted explicitly where the
+    driver gives text (SQLite)."""
+    row = list(values)
+    for i in _JSON_COLUMNS:
+        if isinstance(row[i], str):
+            row[i] = json.loads(row[i])
+    for i in _DATE_COLUMNS:
+        if isinstance(row[i], str):
+            row[i] = dt.date.fromisoformat(row[i])
+    return StepCase(*row)
 
-    __slots__ = ("_mapping",)
 
-    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
-        mapping = dict(zip(names, values, strict=True))
-        for name in _JSON_COLUMNS:
-            if isinstance(mapping[name], str):
-                mapping[name] = json.loads(mapping[name])
-        for name in _DATE_COLUMNS:
-            if isinstance(mapping[name], str):
-                mapping[name] = dt.date.fromisoformat(mapping[name])
-        self._mapping = mapping
+def _case_values(change: CaseUpdate) -> dict[str, Any]:
+    """The columns a case update writes (always in the same order for the same change)."""
+    values: dict[str, Any] = {}
+    if change.state is not None:
+        values["state"] = change.state
+    values["version"] = change.version
+    if change.documents is not None:
+        values["documents"] = change.documents
+    if change.requested_documents is not None:
+        values["requested_documents"] = change.requested_documents
+    if change.opened_on is not None:
+        values["opened_on"] = change.opened_on
+    values["last_event_on"] = change.last_event_on
+    if change.amount is not None:
+        values["amount_fen"] = to_fen(change.amount)
+    if change.contribution_months is not None:
+        values["contribution_months"] = change.contribution_months
+    values["updated_at"] = change.updated_at
+    return values
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError:
-            raise AttributeError(name) from None
+
+def _span_values(change: SpanUpdate) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if change.started_on is not None:
+        values["started_on"] = change.started_on
+    if change.due is not None:
+        values.update(change.due.columns())
+    if change.ended_on is not None:
+        values["ended_on"] = change.ended_on
+    return values
+
+
+def applicant_scope(query: CaseQuery | AlertQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the case of the applicant scope of ``query`` (its ``applicant``,
+    ``applicant_id`` and ``person_id``, those that are set)."""
+    c = cases_t.c
+    return [column == value for column, value in (
+        (c.applicant, query.applicant), (c.applicant_id, query.applicant_id),
+        (c.person_id, query.person_id)) if value is not None]
 
 
 class CaseTransaction:
@@ -77,26 +120,30 @@ class CaseTransaction:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def row_for_step(self, case_id: int) -> Any | None:
-        """The case row a step decides on (without its timestamps), or None."""
+    def row_for_step(self, case_id: int) -> StepCase | None:
         row = self.conn.execute(_SELECT_FOR_STEP, {"id": case_id}).first()
-        return None if row is None else StepRow(_STEP_COLUMNS, row)
+        return None if row is None else _step_case(row)
 
-    def update_case(self, case_id: int, version: int, values: Mapping[str, Any]) -> bool:
-        """Write the case if it is still at ``version`` (the optimistic check)."""
-        return _UPDATE_CASE.run(self.conn, {"_id": case_id, "_version": version, **values}) == 1
+    def update_case(self, case_id: int, version: int, change: CaseUpdate) -> bool:
+        values = _case_values(change)
+        values["_id"], values["_version"] = case_id, version
+        return _UPDATE_CASE.run(self.conn, values) == 1
 
-    def insert_cases(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        return insert_returning_ids(self.conn, cases_t, rows)
-
-    def insert_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        _INSERT_HISTORY.run_many(self.conn, rows)
-
-    def insert_spans(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert_cases(self, cases: Sequence[NewCase],
+                     spans: Sequence[Sequence[NewSpan]]) -> list[int]:
+        ids = insert_returning_ids(self.conn, cases_t, [vars(c) for c in cases])
+        rows = [{**vars(span), "case_id": case_id}
+                for case_id, of_case in zip(ids, spans, strict=True) for span in of_case]
         _INSERT_SPAN.run_many(self.conn, rows)
+        return ids
+
+    def insert_history(self, entries: Sequence[NewHistoryEntry]) -> None:
+        _INSERT_HISTORY.run_many(self.conn, [vars(e) for e in entries])
+
+    def insert_spans(self, case_id: int, spans: Sequence[NewSpan]) -> None:
+        _INSERT_SPAN.run_many(self.conn, [{**vars(s), "case_id": case_id} for s in spans])
 
     def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
-        """End the case's running spans called ``names`` (None: all of them) on ``on``."""
         if names is None:
             _END_ALL_SPANS.run(self.conn, {"_case": case_id, "ended_on": on})
             return
@@ -104,18 +151,22 @@ class CaseTransaction:
             _END_SPAN.run(self.conn, {"_case": case_id, "_name": name, "ended_on": on})
 
     # --- business date corrections ---------------------------------------------------------
-    def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[Any]:
-        """The case's last ``count`` history rows, newest first, leaving out ``skip_trigger``."""
-        return list(self.conn.execute(sa.select(history_t).where(
-            history_t.c.case_id == case_id, history_t.c.trigger != skip_trigger
-        ).order_by(history_t.c.seq.desc()).limit(count)))
+    def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
+        h = history_t.c
+        return [StoredStep._make(r) for r in self.conn.execute(
+            sa.select(h.id, h.seq, h.trigger, h.to_state, h.business_date)
+            .where(h.case_id == case_id, h.trigger != skip_trigger)
+            .order_by(h.seq.desc()).limit(count))]
 
-    def spans_newest_first(self, case_id: int) -> list[Any]:
-        return list(self.conn.execute(sa.select(spans_t).where(spans_t.c.case_id == case_id)
-                                      .order_by(spans_t.c.id.desc())))
+    def spans_newest_first(self, case_id: int) -> list[StoredSpan]:
+        s = spans_t.c
+        return [StoredSpan._make(r) for r in self.conn.execute(
+            sa.select(s.id, s.name, s.started_on, s.ended_on).where(s.case_id == case_id)
+            .order_by(s.id.desc()))]
 
-    def update_span(self, span_id: int, values: Mapping[str, Any]) -> None:
-        self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id).values(**values))
+    def update_span(self, span_id: int, change: SpanUpdate) -> None:
+        self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id)
+                          .values(**_span_values(change)))
 
     def redate_step(self, history_id: int, on: dt.date) -> None:
         self.conn.execute(sa.update(history_t).where(history_t.c.id == history_id)
@@ -123,14 +174,10 @@ class CaseTransaction:
 
     # --- idempotency keys ------------------------------------------------------------------
     def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,
-                              stamp: dt.datetime) -> Any | None:
-        """Claim an idempotency key in this transaction; the row of the call that used it first.
-
-        The insert waits while another transaction holds the same key (PostgreSQL's unique
-        index, SQLite's write lock), so a concurrent duplicate sees the first call's committed
-        result instead of deciding again. Returns None when the key is ours (or the case does
-        not exist: nothing was claimed, the caller's own lookup refuses it).
-        """
+                              stamp: dt.datetime) -> IdempotentCall | None:
+        """The insert waits while another transaction holds the same key (PostgreSQL's
+        unique index, SQLite's write lock), so a concurrent duplicate sees the first call's
+        committed result instead of deciding again."""
         conn = self.conn
         claim = insert_ignoring_duplicates(conn, idempotency_t).from_select(
             ["key", "case_id", "request_hash", "result", "created_at"],
@@ -139,10 +186,11 @@ class CaseTransaction:
             .where(cases_t.c.id == case_id)).returning(idempotency_t.c.key)
         if conn.execute(claim).first() is not None:
             return None
-        return conn.execute(sa.select(idempotency_t).where(idempotency_t.c.key == key)).first()
+        first = conn.execute(sa.select(idempotency_t.c.request_hash, idempotency_t.c.result)
+                             .where(idempotency_t.c.key == key)).first()
+        return None if first is None else IdempotentCall._make(first)
 
-    def record_idempotent_result(self, key: str, result: Mapping[str, Any]) -> None:
-        """Store the result of the call that claimed ``key`` (in the claiming transaction)."""
+    def record_idempotent_result(self, key: str, result: JsonObject) -> None:
         self.conn.execute(sa.update(idempotency_t).where(idempotency_t.c.key == key)
                           .values(result=dict(result)))
 
@@ -154,24 +202,26 @@ class CaseRepository:
         self.db = db
 
     @contextmanager
-    def transaction(self, session: Any = None) -> Iterator[CaseTransaction]:
+    def transaction(self, session: HostSession | None = None) -> Iterator[CaseTransaction]:
         """One transaction: ours (committed here), or the host's session (it commits)."""
         if session is not None:
-            yield CaseTransaction(session.connection())
+            conn = session.connection()
+            if not isinstance(conn, sa.Connection):
+                raise InvalidInput("session must be a SQLAlchemy or SQLModel session")
+            yield CaseTransaction(conn)
             return
         with self.db.connect() as conn, conn.begin():
             yield CaseTransaction(conn)
 
     # --- definitions -----------------------------------------------------------------------
-    def stored_definitions(self) -> dict[tuple[str, int], Any]:
+    def stored_definitions(self) -> dict[tuple[str, int], str]:
+        d = definitions_t.c
         with self.db.connect() as conn:
-            return {(r.name, r.version): r for r in conn.execute(sa.select(definitions_t))}
+            return {(name, version): content_hash for name, version, content_hash in
+                    conn.execute(sa.select(d.name, d.version, d.content_hash))}
 
     def register_definition(self, name: str, version: int, content_hash: str, source: str,
                             stamp: dt.datetime, *, replace: bool) -> int:
-        """Store a definition version (``replace``: its edited text); with ``replace``, the
-        number of cases already running on it is returned instead when there are any, and
-        nothing is changed."""
         with self.db.begin() as conn:
             if not replace:
                 conn.execute(sa.insert(definitions_t).values(
@@ -193,10 +243,10 @@ class CaseRepository:
                 definitions_t.c.name == name, definitions_t.c.version == version))
 
     # --- reading ---------------------------------------------------------------------------
-    def case(self, case_id: int) -> CaseRecord | None:
+    def case(self, case_id: int) -> StoredCase | None:
         with self.db.connect() as conn:
             row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
-        return None if row is None else CaseRecord(**row._mapping)
+        return None if row is None else StoredCase(*row)
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:
@@ -210,43 +260,29 @@ class CaseRepository:
                 sa.select(*_SPAN_FIELDS).where(spans_t.c.case_id == case_id)
                 .order_by(spans_t.c.id))]
 
-    def cases(self, *, state: str | None = None, agency: str | None = None,
-              definition: str | None = None, limit: int | None = None,
-              insurance: str | None = None, overdue_on: dt.date | None = None,
-              offset: int = 0, agencies: Sequence[str] | None = None,
-              province: str | None = None, applicant: str | None = None,
-              applicant_id: str | None = None, person_id: str | None = None,
-              ) -> list[CaseRecord]:
-        """Cases in id order; ``agency`` matches either the origin or the destination.
-
-        ``overdue_on``: only cases with a span running on that day past its (committed, else
-        statutory) due date. ``agencies``/``province``: only cases whose origin or destination
-        is one of those agencies / in that province (2-digit prefix). ``applicant``,
-        ``applicant_id``, ``person_id``: only cases with that applicant kind, applying actor,
-        person."""
-        query = sa.select(cases_t).order_by(cases_t.c.id)
-        c = cases_t.c
-        for column, value in ((c.state, state), (c.definition_name, definition),
-                              (c.insurance, insurance), (c.applicant, applicant),
-                              (c.applicant_id, applicant_id), (c.person_id, person_id)):
-            if value is not None:
-                query = query.where(column == value)
-        if agency is not None:
-            query = query.where(sa.or_(c.origin == agency, c.destination == agency))
-        if agencies is not None:
-            query = query.where(sa.or_(c.origin.in_(agencies), c.destination.in_(agencies)))
-        if province is not None:
-            query = query.where(sa.or_(sa.func.substr(c.origin, 1, 2) == province,
-                                       sa.func.substr(c.destination, 1, 2) == province))
-        if overdue_on is not None:
+    def cases(self, query: CaseQuery) -> list[StoredCase]:
+        """Cases in id order; ``agency`` matches either the origin or the destination;
+        ``overdue_on``: a span running on that day is past its (committed, else statutory)
+        due date; ``province``: the origin or destination is in it (2-digit prefix)."""
+        q, c = query, cases_t.c
+        select = sa.select(*_CASE_FIELDS).where(*applicant_scope(q), *[
+            column == value for column, value in (
+                (c.state, q.state), (c.definition_name, q.definition),
+                (c.insurance, q.insurance)) if value is not None])
+        if q.agency is not None:
+            select = select.where(sa.or_(c.origin == q.agency, c.destination == q.agency))
+        if q.agencies is not None:
+            select = select.where(sa.or_(c.origin.in_(q.agencies),
+                                         c.destination.in_(q.agencies)))
+        if q.province is not None:
+            select = select.where(sa.or_(sa.func.substr(c.origin, 1, 2) == q.province,
+                                         sa.func.substr(c.destination, 1, 2) == q.province))
+        if q.overdue_on is not None:
             judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
-            query = query.where(sa.exists().where(
-                spans_t.c.case_id == c.id, spans_t.c.started_on <= overdue_on,
-                sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > overdue_on),
-                judged_by < overdue_on))
-        if limit is not None:
-            query = query.limit(limit)
-        if offset:
-            query = query.offset(offset)
+            select = select.where(sa.exists().where(
+                spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
+                sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
+                judged_by < q.overdue_on))
+        select = select.order_by(c.id).limit(q.limit).offset(q.offset or None)
         with self.db.connect() as conn:
-            return [CaseRecord(**r._mapping) for r in conn.execute(query)]
+            return [StoredCase(*r) for r in conn.execute(select)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,6 @@ from ..errors import InvalidInput, StorageBusy, StorageUnavailable
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
-UTC = dt.UTC
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(UTC)
 
 
 def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:

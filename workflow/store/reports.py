@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..records import ClosedSpans, OverdueRow
 from .tables import cases_t, spans_t
 
 #: The date a span is judged by: the committed due date where there is one.
@@ -62,7 +63,7 @@ class ReportRepository:
 
     def closed_in_period(self, start: dt.date, end: dt.date, *,
                          agencies: Sequence[str] | None = None,
-                         province: str | None = None) -> list[tuple[str, int, int, int]]:
+                         province: str | None = None) -> list[ClosedSpans]:
         """Per owner agency: spans closed from ``start`` to ``end``, how many on or before the
         date they are judged by, and how many within the statutory limit."""
         query = (sa.select(spans_t.c.owner_agency, sa.func.count(),
@@ -73,13 +74,14 @@ class ReportRepository:
                  .group_by(spans_t.c.owner_agency))
         query = _owned_by(query, agencies, province)
         with self.db.connect() as conn:
-            return [(a, int(n), int(on_time or 0), int(within or 0))
+            return [ClosedSpans(a, int(n), int(on_time or 0), int(within or 0))
                     for a, n, on_time, within in conn.execute(query)]
 
     def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-                     province: str | None = None) -> Iterator[Any]:
+                     province: str | None = None) -> Iterator[OverdueRow]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
         query = _overdue_query(as_of, agencies, province).order_by(
             spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
         with self.db.connect() as conn:
-            yield from conn.execution_options(yield_per=self.chunk).execute(query)
+            for row in conn.execution_options(yield_per=self.chunk).execute(query):
+                yield OverdueRow._make(row)

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import LeaseLost
-from .connection import insert_ignoring_duplicates, now
+from ..records import AbandonedRun, Lease, Run, now
+from .connection import insert_ignoring_duplicates
 from .tables import leases_t, runs_t
 
-
-@dataclasses.dataclass(frozen=True)
-class Lease:
-    """A take of a job's lease: ``generation`` fences every write of the run made under it."""
-
-    job: str
-    holder: str
-    generation: int
+_RUN_FIELDS = [runs_t.c[name] for name in Run._fields]
 
 
 def take_lease(conn: sa.Connection, job: str, holder: str,
-               seconds: float) -> tuple[Lease | None, list[Any]]:
+               seconds: float) -> tuple[Lease | None, list[AbandonedRun]]:
     """Take ``job``'s lease if it is free or has expired; with it, the runs it abandons.
 
     A run still ``running`` when its job's lease can be taken belongs to a holder that was
@@ -44,7 +37,7 @@ def take_lease(conn: sa.Connection, job: str, holder: str,
         .values(status="abandoned", finished_at=stamp,
                 detail="its instance stopped renewing the lease (killed or stalled)")
         .returning(runs_t.c.id, runs_t.c.holder)).all()
-    return Lease(job, holder, generation), list(abandoned)
+    return Lease(job, holder, generation), [AbandonedRun._make(r) for r in abandoned]
 
 
 # Built once (building SQLAlchemy statements costs more than running them): the delivery loop
@@ -108,7 +101,8 @@ class SchedulingRepository:
     def __init__(self, db: sa.Engine) -> None:
         self.db = db
 
-    def take_lease(self, job: str, holder: str, seconds: float) -> tuple[Lease | None, list[Any]]:
+    def take_lease(self, job: str, holder: str,
+                   seconds: float) -> tuple[Lease | None, list[AbandonedRun]]:
         with self.db.begin() as conn:
             return take_lease(conn, job, holder, seconds)
 
@@ -139,9 +133,9 @@ class SchedulingRepository:
                 runs_t.c.job == job, runs_t.c.status == "done"))
             return last
 
-    def runs(self, job: str | None = None) -> list[Any]:
-        query = sa.select(runs_t).order_by(runs_t.c.id)
+    def runs(self, job: str | None = None) -> list[Run]:
+        query = sa.select(*_RUN_FIELDS).order_by(runs_t.c.id)
         if job:
             query = query.where(runs_t.c.job == job)
         with self.db.connect() as conn:
-            return list(conn.execute(query))
+            return [Run._make(r) for r in conn.execute(query)]

@@ -1,4 +1,5 @@
-"""The tables, declared as SQLModel records."""
+"""The tables, declared as SQLModel records; the read models they extend (history entries,
+spans, alerts, access-log entries, API tokens) are those of :mod:`workflow.records`."""
 
 from __future__ import annotations
 
@@ -9,42 +10,20 @@ import sqlalchemy as sa
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
-from ..core.views import _plain
-
-UTC = dt.UTC
-
-
-class AwareDateTime(sa.TypeDecorator[dt.datetime]):
-    """Timestamps are stored in UTC and always come back timezone-aware."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is not None:
-            if value.tzinfo is None:
-                raise ValueError("timestamps must be timezone-aware")
-            value = value.astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-
-def _ts() -> sa.Column[Any]:
-    return sa.Column(AwareDateTime(), nullable=False)
+from ..records import (
+    AccessEntry,
+    Alert,
+    ApiToken,
+    AwareDateTime,
+    HistoryEntry,
+    Span,
+    _json,
+    _ts,
+)
 
 
 def _generation() -> sa.Column[Any]:
     return sa.Column(sa.Integer(), nullable=False, server_default="0")
-
-
-def _json() -> sa.Column[Any]:
-    return sa.Column(sa.JSON(), nullable=False)
 
 
 class DefinitionRecord(SQLModel, table=True):
@@ -94,29 +73,6 @@ class CaseRecord(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_column=_ts())
 
 
-class HistoryEntry(SQLModel):
-    """One step of a case as stored (read-only): what happened, who did it, on which day."""
-
-    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
-    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
-
-    seq: int
-    trigger: str
-    from_state: str | None
-    to_state: str
-    actor_id: str
-    actor_role: str
-    actor_agency: str | None
-    business_date: dt.date
-    recorded_at: dt.datetime = Field(sa_column=_ts())
-    documents: tuple[str, ...] = Field(sa_column=_json())
-    comment: str | None = None
-    inputs: dict[str, Any] = Field(sa_column=_json())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in self.model_dump().items()}
-
-
 class HistoryRecord(HistoryEntry, table=True):
     """A history row: the step of :class:`HistoryEntry` with its case and row id."""
 
@@ -125,35 +81,6 @@ class HistoryRecord(HistoryEntry, table=True):
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id")
-
-
-class Span(SQLModel):
-    """One agency time limit of a case: running while ``ended_on`` is None.
-
-    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
-    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
-    """
-
-    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
-    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
-
-    name: str
-    owner: str
-    owner_agency: str
-    limit_working_days: int | None = None
-    limit_months: int | None = None
-    started_on: dt.date
-    due_on: dt.date  # the statutory due date
-    ended_on: dt.date | None = None
-    provisional: bool
-    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
-    committed_limit_working_days: int | None = None
-    committed_due_on: dt.date | None = None
-    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
-    due_note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in self.model_dump().items()}
 
 
 class SpanRecord(Span, table=True):
@@ -204,29 +131,6 @@ class SpanChangeRecord(SQLModel, table=True):
     new_committed_due_on: dt.date | None = None
     changed_at: dt.datetime = Field(sa_column=_ts())
     reason: str
-
-
-class Alert(SQLModel):
-    """One alert, raised once for a span and level (or once per case for an advisory)."""
-
-    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
-    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
-
-    id: int
-    level: str
-    case_id: int
-    span_id: int | None = None
-    subject: str  # the span's name, or the advisory
-    owner: str
-    owner_agency: str
-    due_on: dt.date | None = None
-    working_days_late: int | None = None  # negative: working days left
-    provisional: bool = False
-    as_of: dt.date
-    raised_at: dt.datetime = Field(sa_column=_ts())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in self.model_dump().items()}
 
 
 class AlertRecord(Alert, table=True):
@@ -292,37 +196,10 @@ class RunRecord(SQLModel, table=True):
     detail: str = ""
 
 
-class ApiTokenRecord(SQLModel, table=True):
-    """An API token: only its SHA-256 is stored; the actor (id, role, agency) is the token's,
-    never the caller's word. ``province``: a supervisor granted a whole province (2 digits)."""
+class ApiTokenRecord(ApiToken, table=True):
+    """An API token row (see :class:`~workflow.records.ApiToken`)."""
 
     __tablename__ = "api_token"
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(unique=True)
-    actor_id: str
-    role: str
-    agency: str | None = None
-    province: str | None = None
-    # Role self: the person's own ID number (what makes them the applicant of their case).
-    person_id: str | None = None
-    label: str = ""
-    created_at: dt.datetime = Field(sa_column=_ts())
-    revoked_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
-
-
-class AccessEntry(SQLModel):
-    """Who read whose case, when, and which view of it (personal information law)."""
-
-    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
-    id: int | None = Field(default=None, primary_key=True)
-    at: dt.datetime = Field(sa_column=_ts())
-    actor_id: str
-    role: str
-    agency: str | None = None
-    case_id: int = Field(index=True)
-    view: str
-    via: str
 
 
 class AccessLogRecord(AccessEntry, table=True):

@@ -1,0 +1,351 @@
+"""What the services need from storage: small ports, one per service (like APScheduler 4's
+``abc.py``). :class:`workflow.store.SqlStore` implements them on SQLite and PostgreSQL; the
+contract tests (``tests/test_store_contract.py``) run on every implementation.
+
+The ports speak in the typed records of :mod:`workflow.records` and the query objects of
+:mod:`workflow.core.queries`; the only free-form values are JSON payloads (a step's
+``inputs``, an idempotent call's result). Nothing here knows a column or SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from .core.deadlines import SpanDue
+from .core.queries import AlertQuery, CaseQuery, InboxQuery
+from .records import (
+    AbandonedRun,
+    AccessEntry,
+    Advisory,
+    Alert,
+    ApiToken,
+    CaseReads,
+    CaseUpdate,
+    ClosedSpans,
+    HistoryEntry,
+    IdempotentCall,
+    InboxSpan,
+    JsonObject,
+    Lease,
+    NewAlert,
+    NewCase,
+    NewHistoryEntry,
+    NewSpan,
+    OverdueRow,
+    RaisedAlert,
+    Run,
+    RunningSpan,
+    Span,
+    SpanChange,
+    SpanToJudge,
+    SpanUpdate,
+    StepCase,
+    StoredCase,
+    StoredSpan,
+    StoredStep,
+)
+
+
+class HostSession(Protocol):
+    """A host application's SQLAlchemy (or SQLModel) session: a step written in it commits or
+    rolls back with the host's own writes."""
+
+    def connection(self) -> object:
+        """The session's connection, in its transaction."""
+        ...
+
+
+# --- cases -----------------------------------------------------------------------------------
+class CaseTransactionPort(Protocol):
+    """The writes of one step (or one bulk opening), all in one transaction."""
+
+    def row_for_step(self, case_id: int) -> StepCase | None:
+        """The case a step decides on (without its timestamps), or None if there is none."""
+        ...
+
+    def update_case(self, case_id: int, version: int, change: CaseUpdate) -> bool:
+        """Write ``change`` if the case is still at ``version`` (the optimistic check); False
+        (nothing written) if it has moved on."""
+        ...
+
+    def insert_cases(self, cases: Sequence[NewCase],
+                     spans: Sequence[Sequence[NewSpan]]) -> list[int]:
+        """Insert new cases, each with its first spans (``spans[i]`` are ``cases[i]``'s);
+        the new cases' ids, in the order given."""
+        ...
+
+    def insert_history(self, entries: Sequence[NewHistoryEntry]) -> None:
+        """Append steps to their cases' histories."""
+        ...
+
+    def insert_spans(self, case_id: int, spans: Sequence[NewSpan]) -> None:
+        """Start spans of one case."""
+        ...
+
+    def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
+        """End the case's running spans called ``names`` (None: all of them) on ``on``."""
+        ...
+
+    def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
+        """The case's last ``count`` history rows, newest first, leaving out ``skip_trigger``."""
+        ...
+
+    def spans_newest_first(self, case_id: int) -> list[StoredSpan]:
+        """Every span of the case, the most recently started first."""
+        ...
+
+    def update_span(self, span_id: int, change: SpanUpdate) -> None:
+        """Move a span's start (with its new due dates) or its end."""
+        ...
+
+    def redate_step(self, history_id: int, on: dt.date) -> None:
+        """Set the business date of one history row."""
+        ...
+
+    def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,
+                              stamp: dt.datetime) -> IdempotentCall | None:
+        """Claim ``key`` in this transaction: None if it is ours now (or the case does not
+        exist), else the call that used it first (a concurrent duplicate waits for it)."""
+        ...
+
+    def record_idempotent_result(self, key: str, result: JsonObject) -> None:
+        """Store the result of the call that claimed ``key`` (in the claiming transaction)."""
+        ...
+
+
+class CaseStore(Protocol):
+    """Cases, their history and spans, and the definition versions they run on."""
+
+    def transaction(self, session: HostSession | None = None,
+                    ) -> AbstractContextManager[CaseTransactionPort]:
+        """One transaction: the store's own (committed at the end), or the host's session's
+        (the host commits it)."""
+        ...
+
+    def stored_definitions(self) -> dict[tuple[str, int], str]:
+        """The content hash of every stored definition version, by (name, version)."""
+        ...
+
+    def register_definition(self, name: str, version: int, content_hash: str, source: str,
+                            stamp: dt.datetime, *, replace: bool) -> int:
+        """Store a definition version (``replace``: its edited text); with ``replace``, the
+        number of cases running on it when there are any, and nothing changed; else 0."""
+        ...
+
+    def definition_source(self, name: str, version: int) -> str | None:
+        """The text a stored definition version was loaded from, or None."""
+        ...
+
+    def case(self, case_id: int) -> StoredCase | None:
+        """One case, or None if there is none with that id."""
+        ...
+
+    def history(self, case_id: int) -> list[HistoryEntry]:
+        """Every step of the case, oldest first."""
+        ...
+
+    def spans(self, case_id: int) -> list[Span]:
+        """Every span of the case, in the order they started."""
+        ...
+
+    def cases(self, query: CaseQuery) -> list[StoredCase]:
+        """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        ...
+
+
+# --- alerts ----------------------------------------------------------------------------------
+class RecomputeTransactionPort(Protocol):
+    """Running spans and their due-date changes, in one transaction."""
+
+    def running_spans(self) -> list[RunningSpan]:
+        """Every running span, with its case's definition version."""
+        ...
+
+    def set_due(self, span_id: int, due: SpanDue) -> None:
+        """Store a span's recomputed due dates (and calendar fingerprint)."""
+        ...
+
+    def record_change(self, change: SpanChange) -> None:
+        """Record that a span's due date changed, and why."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Alerts, their subscribers and deliveries, and due-date recomputation."""
+
+    def spans_to_judge(self, as_of: dt.date, horizon: dt.date, chunk: int,
+                       ) -> AbstractContextManager[Iterator[Sequence[SpanToJudge]]]:
+        """Running spans started by ``as_of`` and due (committed or statutory) by
+        ``horizon``, streamed in chunks of ``chunk``."""
+        ...
+
+    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
+        """Pension cases continued by ``as_of`` while the same person's medical insurance is
+        not; ``since``: only those continued lately (not the first scan)."""
+        ...
+
+    def insert_alerts(self, alerts: Sequence[NewAlert], lease: Lease | None,
+                      ) -> list[RaisedAlert]:
+        """Insert the alerts, skipping any that exists already (by span and level, or by case
+        for an advisory); the new ones, oldest first. With ``lease``, only while it is held
+        (else :class:`~workflow.errors.LeaseLost`)."""
+        ...
+
+    def subscribe(self, name: str, stamp: dt.datetime) -> None:
+        """Register a subscriber (once): it is sent the alerts raised from now on."""
+        ...
+
+    def pending(self, subscriber: str, after: int, generation: int,
+                limit: int) -> list[Alert]:
+        """The next alerts after id ``after`` not yet delivered to ``subscriber`` (nor claimed
+        under lease ``generation``), oldest first."""
+        ...
+
+    def claim_delivery(self, lease: Lease, alert_id: int, subscriber: str) -> bool:
+        """Claim an alert for a subscriber before calling it: True if this run may deliver
+        it (a claim an older generation left undelivered is taken over)."""
+        ...
+
+    def record_delivery(self, lease: Lease, alert_id: int, subscriber: str) -> None:
+        """Record that the claimed alert was delivered."""
+        ...
+
+    def drop_claim(self, lease: Lease, alert_id: int, subscriber: str) -> None:
+        """Give a claim back after its callback failed: the next scan tries it again."""
+        ...
+
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """The stored alerts ``query`` asks for (every field of the query applied)."""
+        ...
+
+    def recompute_transaction(self) -> AbstractContextManager[RecomputeTransactionPort]:
+        """One transaction for recomputing due dates."""
+        ...
+
+
+class InboxStore(Protocol):
+    """What an agency has to do now."""
+
+    def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
+        """How many running spans ``query`` matches, and its page of them with their cases,
+        soonest due first (by the committed due date where there is one)."""
+        ...
+
+
+# --- scheduled jobs --------------------------------------------------------------------------
+class SchedulingStore(Protocol):
+    """Leases of scheduled jobs (fenced by their generation) and their run records; each call
+    is its own transaction."""
+
+    def take_lease(self, job: str, holder: str,
+                   seconds: float) -> tuple[Lease | None, list[AbandonedRun]]:
+        """Take ``job``'s lease for ``seconds`` if it is free or expired (None if not); with
+        it, the runs a holder whose lease ran out left ``running`` (now ``abandoned``)."""
+        ...
+
+    def renew_lease(self, lease: Lease, seconds: float) -> bool:
+        """Extend a held lease by ``seconds`` from now; False if it was taken over."""
+        ...
+
+    def release_lease(self, lease: Lease) -> None:
+        """Let the lease expire now."""
+        ...
+
+    def lease_expiry(self, job: str) -> dt.datetime | None:
+        """When the current holder's lease of ``job`` runs out unless renewed."""
+        ...
+
+    def start_run(self, lease: Lease, as_of: dt.date) -> int:
+        """Record a run of the lease's job for business date ``as_of``; its id."""
+        ...
+
+    def finish_run(self, lease: Lease, run_id: int, status: str, detail: str) -> None:
+        """Record how a run ended (``done`` or ``failed``) and what it did."""
+        ...
+
+    def last_done(self, job: str) -> dt.date | None:
+        """The business date of the last completed run of ``job``."""
+        ...
+
+    def runs(self, job: str | None = None) -> list[Run]:
+        """The runs of ``job`` (None: of every job), oldest first."""
+        ...
+
+
+# --- reports ---------------------------------------------------------------------------------
+class ReportStore(Protocol):
+    """What the overdue report reads. ``agencies``/``province``: only the spans owned by
+    those agencies / by the agencies of that province (2 digits)."""
+
+    def overdue_count(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                      province: str | None = None) -> int:
+        """How many spans are running on ``as_of`` past the date they are judged by."""
+        ...
+
+    def overdue_due_dates(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                          province: str | None = None,
+                          ) -> Iterator[tuple[str, dt.date, dt.date]]:
+        """(owner agency, date judged by, statutory due date) of each overdue span."""
+        ...
+
+    def closed_in_period(self, start: dt.date, end: dt.date, *,
+                         agencies: Sequence[str] | None = None,
+                         province: str | None = None) -> list[ClosedSpans]:
+        """Per owner agency, the spans closed from ``start`` to ``end``."""
+        ...
+
+    def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
+                     province: str | None = None) -> Iterator[OverdueRow]:
+        """Every overdue span with its case's person, by agency and due date (streamed)."""
+        ...
+
+
+# --- access ----------------------------------------------------------------------------------
+class AccessStore(Protocol):
+    """API tokens, the access log and the progress page's tries."""
+
+    def insert_token(self, token: ApiToken) -> int:
+        """Store a new token (its ``id`` left None); its id."""
+        ...
+
+    def token_by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token whose SHA-256 is ``token_hash`` (revoked or not), or None."""
+        ...
+
+    def tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones included, in id order."""
+        ...
+
+    def revoke_token(self, token_id: int, stamp: dt.datetime) -> bool:
+        """Revoke a live token; False if there is none with that id (or it was revoked)."""
+        ...
+
+    def log_reads(self, reads: CaseReads) -> None:
+        """Write one access-log entry per case read."""
+        ...
+
+    def access_log(self, *, agencies: Sequence[str] | None = None, province: str | None = None,
+                   case_id: int | None = None, actor_id: str | None = None,
+                   since: dt.datetime | None = None, limit: int = 100,
+                   offset: int = 0) -> list[AccessEntry]:
+        """Entries newest first; ``agencies``/``province``: only reads of cases whose origin
+        or destination is one of those agencies, or in that province (2-digit prefix)."""
+        ...
+
+    def record_lookup(self, client: str, case_id: int, matched: bool,
+                      stamp: dt.datetime) -> None:
+        """Record one try on the progress page (whether the ID number matched)."""
+        ...
+
+    def lookups(self, *, since: dt.datetime, client: str | None = None,
+                case_id: int | None = None, failed_only: bool = False) -> int:
+        """Tries since ``since`` (only failed ones if ``failed_only``), by one client or on
+        one case."""
+        ...
+
+
+__all__ = ["AccessStore", "AlertStore", "CaseStore", "CaseTransactionPort", "HostSession",
+           "InboxStore", "RecomputeTransactionPort", "ReportStore", "SchedulingStore"]

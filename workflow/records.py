@@ -1,0 +1,558 @@
+"""The typed records the store, the services and the interfaces share, and the clock.
+
+- **Read models** people see (:class:`HistoryEntry`, :class:`Span`, :class:`Alert`,
+  :class:`AccessEntry`, :class:`ApiToken`) are SQLModel classes: the tables of
+  :mod:`workflow.store.tables` inherit their fields, the API returns them as they are.
+- **The case a step decides on** (:class:`StepCase`, :class:`StoredCase`) and **the writes of
+  a step** (:class:`NewCase`, :class:`NewHistoryEntry`, :class:`NewSpan`,
+  :class:`CaseUpdate`, ...) are plain dataclasses, built in a microsecond on the engine's hot
+  path; a write record's fields are its table's columns (``vars(record)`` is the row).
+- **Rows read in bulk** (a scan's spans, an inbox page, a report's lines) are named tuples,
+  built from the driver's row at the cost of a tuple.
+
+The free-form JSON payloads (a step's ``inputs``, an idempotent call's result) are
+:data:`JsonObject`; everything else is typed. ``now()`` stamps every record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
+
+from .core.deadlines import SpanDue
+from .core.views import _plain
+
+UTC = dt.UTC
+#: A free-form JSON object: a step's inputs, the result of an idempotent call.
+JsonObject = dict[str, Any]
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware (UTC): the stamp of every record."""
+    return dt.datetime.now(UTC)
+
+
+def to_fen(amount: Decimal) -> int:
+    """An amount in yuan as the whole fen it is stored in (``12345.67`` -> ``1234567``)."""
+    return int(amount.scaleb(2))
+
+
+# --- column types the read models declare --------------------------------------------------
+class AwareDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timestamps are stored in UTC and always come back timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("timestamps must be timezone-aware")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts() -> sa.Column[Any]:
+    return sa.Column(AwareDateTime(), nullable=False)
+
+
+def _json() -> sa.Column[Any]:
+    return sa.Column(sa.JSON(), nullable=False)
+
+
+# --- read models -----------------------------------------------------------------------------
+class HistoryEntry(SQLModel):
+    """One step of a case as stored (read-only): what happened, who did it, on which day."""
+
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    actor_agency: str | None
+    business_date: dt.date
+    recorded_at: dt.datetime = Field(sa_column=_ts())
+    documents: tuple[str, ...] = Field(sa_column=_json())
+    comment: str | None = None
+    inputs: dict[str, Any] = Field(sa_column=_json())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class Span(SQLModel):
+    """One agency time limit of a case: running while ``ended_on`` is None.
+
+    ``due_on`` is the statutory due date; ``committed_due_on`` the one of the owner agency's
+    own shorter limit (承诺时限), where it has one; ``due_note`` says how a rule moved a date.
+    """
+
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int | None = None
+    limit_months: int | None = None
+    started_on: dt.date
+    due_on: dt.date  # the statutory due date
+    ended_on: dt.date | None = None
+    provisional: bool
+    #: The agency's own shorter limit (承诺时限), where one applies, and its due date.
+    committed_limit_working_days: int | None = None
+    committed_due_on: dt.date | None = None
+    #: How the due date was found, when a rule moved it (e.g. Civil Code art. 203).
+    due_note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class Alert(SQLModel):
+    """One alert, raised once for a span and level (or once per case for an advisory)."""
+
+    # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    level: str
+    case_id: int
+    span_id: int | None = None
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None = None
+    working_days_late: int | None = None  # negative: working days left
+    provisional: bool = False
+    as_of: dt.date
+    raised_at: dt.datetime = Field(sa_column=_ts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class AccessEntry(SQLModel):
+    """Who read whose case, when, and which view of it (personal information law)."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=_ts())
+    actor_id: str
+    role: str
+    agency: str | None = None
+    case_id: int = Field(index=True)
+    view: str
+    via: str
+
+
+class ApiToken(SQLModel):
+    """An API token: only its SHA-256 is stored; the actor (id, role, agency) is the token's,
+    never the caller's word. ``province``: a supervisor granted a whole province (2 digits).
+    ``id`` is None until the token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    actor_id: str
+    role: str
+    agency: str | None = None
+    province: str | None = None
+    # Role self: the person's own ID number (what makes them the applicant of their case).
+    person_id: str | None = None
+    label: str = ""
+    created_at: dt.datetime = Field(sa_column=_ts())
+    revoked_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseReads:
+    """One reader's read of some cases (one access-log entry per case): who, when, which
+    view (``case``, ``history``, ``list``, ...) and through what (``api``, ``dashboard``,
+    ``progress``)."""
+
+    at: dt.datetime
+    actor_id: str
+    role: str
+    agency: str | None
+    case_ids: tuple[int, ...]
+    view: str
+    via: str
+
+
+# --- the case a step decides on --------------------------------------------------------------
+@dataclasses.dataclass(slots=True)
+class StepCase:
+    """A stored case as a step decides on it: every column but its timestamps (the step
+    rewrites them). Read-only by use: a step's changes are a :class:`CaseUpdate`."""
+
+    id: int
+    definition_name: str
+    definition_version: int
+    insurance: str
+    state: str
+    version: int
+    person_id: str
+    person_name: str
+    origin: str
+    destination: str
+    scope: str
+    applicant: str
+    applicant_id: str | None
+    channel: str
+    origin_scheme: str | None
+    destination_scheme: str | None
+    documents: list[str]
+    requested_documents: list[str]
+    opened_on: dt.date
+    last_event_on: dt.date
+    amount_fen: int | None  # the amount transferred, in fen (``Case.amount`` is in yuan)
+    contribution_months: int | None
+
+
+@dataclasses.dataclass(slots=True)
+class StoredCase(StepCase):
+    """A stored case with the time it last changed: what :class:`~workflow.core.views.Case`
+    is built from."""
+
+    updated_at: dt.datetime
+
+
+@dataclasses.dataclass(slots=True)
+class CaseUpdate:
+    """What a step changes in its case; a field left None is unchanged. ``version`` is the
+    case's new version, ``amount`` in yuan (stored in fen)."""
+
+    version: int
+    last_event_on: dt.date
+    updated_at: dt.datetime
+    state: str | None = None
+    documents: list[str] | None = None
+    requested_documents: list[str] | None = None
+    opened_on: dt.date | None = None
+    amount: Decimal | None = None
+    contribution_months: int | None = None
+
+    def applied_to(self, case: StepCase) -> StoredCase:
+        """The case as it is once this change is written."""
+        return StoredCase(
+            case.id, case.definition_name, case.definition_version, case.insurance,
+            case.state if self.state is None else self.state, self.version, case.person_id,
+            case.person_name, case.origin, case.destination, case.scope, case.applicant,
+            case.applicant_id, case.channel, case.origin_scheme, case.destination_scheme,
+            case.documents if self.documents is None else self.documents,
+            case.requested_documents if self.requested_documents is None
+            else self.requested_documents,
+            case.opened_on if self.opened_on is None else self.opened_on, self.last_event_on,
+            case.amount_fen if self.amount is None else to_fen(self.amount),
+            case.contribution_months if self.contribution_months is None
+            else self.contribution_months,
+            self.updated_at)
+
+
+# --- the writes of a step (each field a column: ``vars(record)`` is the row) ------------------
+@dataclasses.dataclass
+class NewCase:
+    """A case to open, in its definition's initial state (no amount, nothing requested)."""
+
+    definition_name: str
+    definition_version: int
+    insurance: str
+    state: str
+    person_id: str
+    person_name: str
+    origin: str
+    destination: str
+    scope: str
+    applicant: str
+    applicant_id: str | None
+    channel: str
+    origin_scheme: str | None
+    destination_scheme: str | None
+    documents: list[str]
+    opened_on: dt.date
+    last_event_on: dt.date
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = 1
+    requested_documents: list[str] = dataclasses.field(default_factory=list)
+
+    def stored(self, case_id: int) -> StoredCase:
+        """The case as stored under ``case_id``."""
+        return StoredCase(
+            case_id, self.definition_name, self.definition_version, self.insurance, self.state,
+            self.version, self.person_id, self.person_name, self.origin, self.destination,
+            self.scope, self.applicant, self.applicant_id, self.channel, self.origin_scheme,
+            self.destination_scheme, self.documents, self.requested_documents, self.opened_on,
+            self.last_event_on, None, None, self.updated_at)
+
+
+@dataclasses.dataclass
+class NewHistoryEntry:
+    """A step to record in its case's history (``seq`` 1 is the opening)."""
+
+    case_id: int
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    actor_agency: str | None
+    business_date: dt.date
+    recorded_at: dt.datetime
+    documents: list[str]
+    comment: str | None
+    inputs: JsonObject
+
+
+@dataclasses.dataclass
+class NewSpan:
+    """A span a step starts (its case is given with it), with the due dates computed for it."""
+
+    name: str
+    owner: str
+    owner_agency: str
+    limit_working_days: int | None
+    limit_months: int | None
+    started_on: dt.date
+    due_on: dt.date
+    provisional: bool
+    committed_limit_working_days: int | None
+    committed_due_on: dt.date | None
+    due_note: str | None
+    calendar_fingerprint: str
+
+    @classmethod
+    def of(cls, name: str, owner: str, owner_agency: str, limit_working_days: int | None,
+            limit_months: int | None, started_on: dt.date, due: SpanDue) -> NewSpan:
+        """The span started on ``started_on`` with the due dates ``due``."""
+        return cls(name, owner, owner_agency, limit_working_days, limit_months, started_on,
+                   due.due_on, due.provisional, due.committed_limit_working_days,
+                   due.committed_due_on, due.due_note, due.calendar_fingerprint)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SpanUpdate:
+    """A business date correction of one span: it starts on ``started_on`` with the due
+    dates ``due``, or it ends on ``ended_on`` (a field left None is unchanged)."""
+
+    started_on: dt.date | None = None
+    due: SpanDue | None = None
+    ended_on: dt.date | None = None
+
+
+class StoredStep(NamedTuple):
+    """A history row a business date correction reads."""
+
+    id: int
+    seq: int
+    trigger: str
+    to_state: str
+    business_date: dt.date
+
+
+class StoredSpan(NamedTuple):
+    """A span of a case as a business date correction reads it."""
+
+    id: int
+    name: str
+    started_on: dt.date
+    ended_on: dt.date | None
+
+
+class IdempotentCall(NamedTuple):
+    """The first call made with an idempotency key: what identified it, what it returned."""
+
+    request_hash: str
+    result: JsonObject
+
+
+# --- alerts, the scan, due-date recomputation ------------------------------------------------
+class SpanToJudge(NamedTuple):
+    """A running span the overdue scan classifies."""
+
+    id: int
+    case_id: int
+    name: str
+    owner: str
+    owner_agency: str
+    due_on: dt.date
+    provisional: bool
+    committed_due_on: dt.date | None
+
+
+class Advisory(NamedTuple):
+    """A pension case continued while the same person's medical insurance is not."""
+
+    case_id: int
+    destination: str
+
+
+@dataclasses.dataclass
+class NewAlert:
+    """An alert to raise: of a span at a level, or an advisory of a case (``span_id`` None).
+    The store makes it exist at most once (a key of the span and level, or of the case)."""
+
+    level: str
+    case_id: int
+    span_id: int | None
+    subject: str
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None
+    working_days_late: int | None
+    provisional: bool
+    as_of: dt.date
+    raised_at: dt.datetime
+    run_id: int | None
+
+
+class RaisedAlert(NamedTuple):
+    """An alert a scan inserted (not one that existed already)."""
+
+    level: str
+    case_id: int
+    subject: str
+    owner: str
+    owner_agency: str
+    due_on: dt.date | None
+    working_days_late: int | None
+
+
+class RunningSpan(NamedTuple):
+    """A running span with what recomputing its due dates needs."""
+
+    id: int
+    case_id: int
+    name: str
+    owner_agency: str
+    started_on: dt.date
+    due_on: dt.date
+    provisional: bool
+    committed_limit_working_days: int | None
+    committed_due_on: dt.date | None
+    calendar_fingerprint: str | None
+    definition_name: str
+    definition_version: int
+
+
+@dataclasses.dataclass
+class SpanChange:
+    """A due date recomputed when its year's official schedule became known."""
+
+    span_id: int
+    old_due_on: dt.date
+    new_due_on: dt.date
+    old_provisional: bool
+    new_provisional: bool
+    old_committed_due_on: dt.date | None
+    new_committed_due_on: dt.date | None
+    changed_at: dt.datetime
+    reason: str
+
+
+class InboxSpan(NamedTuple):
+    """A running span in an agency's inbox, with its case."""
+
+    span_id: int
+    name: str
+    owner: str
+    owner_agency: str
+    started_on: dt.date
+    due_on: dt.date
+    committed_due_on: dt.date | None
+    provisional: bool
+    case_id: int
+    definition_name: str
+    definition_version: int
+    insurance: str
+    state: str
+    person_name: str
+    origin: str
+    destination: str
+
+
+# --- reports ---------------------------------------------------------------------------------
+class OverdueRow(NamedTuple):
+    """An overdue span with its case's person, as the report's detail lists it."""
+
+    owner_agency: str
+    case_id: int
+    insurance: str
+    person_name: str
+    person_id: str
+    name: str
+    owner: str
+    started_on: dt.date
+    committed_due_on: dt.date | None
+    due_on: dt.date
+    provisional: bool
+    definition_name: str
+    definition_version: int
+
+
+class ClosedSpans(NamedTuple):
+    """An owner agency's spans closed in a period: how many, how many on or before the date
+    they are judged by, how many within the statutory limit."""
+
+    agency: str
+    closed: int
+    on_time: int
+    within_statute: int
+
+
+# --- scheduled jobs --------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """A take of a job's lease: ``generation`` fences every write of the run made under it."""
+
+    job: str
+    holder: str
+    generation: int
+
+
+class AbandonedRun(NamedTuple):
+    """A run left ``running`` by a holder whose lease ran out."""
+
+    id: int
+    holder: str
+
+
+class Run(NamedTuple):
+    """The record of one run of a scheduled job."""
+
+    id: int
+    job: str
+    as_of: dt.date
+    holder: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    status: str  # running, done, failed, abandoned
+    detail: str
+
+
+__all__ = [
+    "UTC", "AbandonedRun", "AccessEntry", "Advisory", "Alert", "ApiToken", "AwareDateTime",
+    "CaseReads", "CaseUpdate", "ClosedSpans", "HistoryEntry", "IdempotentCall", "InboxSpan",
+    "JsonObject", "Lease", "NewAlert", "NewCase", "NewHistoryEntry", "NewSpan", "OverdueRow",
+    "RaisedAlert", "Run", "RunningSpan", "Span", "SpanChange", "SpanToJudge", "SpanUpdate",
+    "StepCase", "StoredCase", "StoredSpan", "StoredStep", "now", "to_fen",
+]
