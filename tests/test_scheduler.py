@@ -29,8 +29,9 @@ def at(*args) -> dt.datetime:
 
 
 @pytest.fixture
-def engine(db_url, tmp_path):
-    with Engine(db_url, settings=Settings(report_dir=tmp_path / "reports")) as e:
+def engine(db_url, schema_copy, tmp_path):
+    """An engine writing its weekly reports into the test's folder."""
+    with Engine(schema_copy(db_url), settings=Settings(report_dir=tmp_path / "reports")) as e:
         yield e
 
 
