@@ -62,6 +62,8 @@ def test_due_dates_around_spring_festival_and_national_day(received, n, due):
     (D(2025, 11, 24), True),   # an ordinary Monday
 ])
 def test_working_days_follow_holidays_and_make_up_days(day, working):
+    """A make-up Saturday or Sunday is a working day; a statutory holiday on a weekday and an
+    ordinary Saturday are not."""
     assert CAL.is_working_day(day) is working
 
 
@@ -74,6 +76,8 @@ def test_a_deadline_in_a_year_not_yet_published_is_provisional():
 
 
 def test_dates_outside_the_calendar_are_refused():
+    """The calendar covers 2000 to 2099: a date before it, or a count that would run past its end,
+    is refused as invalid input."""
     with pytest.raises(InvalidInput):
         CAL.is_working_day(D(1999, 12, 31))
     with pytest.raises(InvalidInput):
@@ -86,11 +90,13 @@ counts = st.integers(min_value=1, max_value=400)
 
 @given(dates, counts, counts)
 def test_adding_n_then_m_working_days_equals_adding_n_plus_m(day, n, m):
+    """Adding n working days and then m is the same as adding n + m at once, on any date."""
     assert CAL.add_working_days(CAL.add_working_days(day, n), m) == CAL.add_working_days(day, n + m)
 
 
 @given(dates, counts)
 def test_adding_working_days_always_lands_on_a_working_day(day, n):
+    """A due date counted in working days is always a working day itself."""
     assert CAL.is_working_day(CAL.add_working_days(day, n))
 
 
@@ -108,6 +114,8 @@ def test_counting_back_gives_n(day, n):
 @settings(max_examples=300)
 @given(st.dates(min_value=D(2001, 1, 1), max_value=D(2026, 12, 31)))
 def test_working_days_agree_with_the_holidays_package_in_published_years(day):
+    """In every year the holidays package has from the State Council's notices (2001 to 2026),
+    a day is a working day exactly when the package says so."""
     assert CAL.is_working_day(day) == holidays.China(years=day.year).is_working_day(day)
 
 
@@ -134,6 +142,8 @@ def write(folder, name, text):
 
 
 def test_a_schedule_file_makes_its_year_official_and_overrides_the_library(tmp_path):
+    """A calendars/2027.yaml schedule makes 2027 official (due dates into it are no longer
+    provisional); its holidays and make-up days replace the library's estimate for that year."""
     cal = WorkingCalendar(write(tmp_path / "calendars", "2027.yaml", SCHEDULE_2027))
     assert cal.is_official(2027)
     assert not CAL.is_official(2027)
@@ -153,6 +163,8 @@ def test_a_schedule_file_makes_its_year_official_and_overrides_the_library(tmp_p
     (SCHEDULE_2027.replace("year: 2027", "year: [2027"), 1, "not valid YAML"),
 ])
 def test_a_bad_schedule_file_is_refused_with_its_line(tmp_path, text, line, words):
+    """A schedule file with a make-up day on a weekday, an unknown key, a range ending before it
+    starts or broken YAML is refused naming the file and (within a line) the line at fault."""
     folder = write(tmp_path / "calendars", "2027.yaml", text)
     with pytest.raises(DefinitionError) as info:
         WorkingCalendar(folder)

@@ -91,6 +91,8 @@ def test_a_commitment_for_every_version_is_checked_against_each_of_them(definiti
 
 
 def test_the_same_commitment_twice_is_refused_naming_both_lines(definitions_dir):
+    """The same commitment (definition, span, place) given twice refuses the file, naming the line
+    of the second and of the first."""
     with_commitments(definitions_dir, COMMITMENTS + COMMITMENTS.split("\n", 1)[1])
     with pytest.raises(DefinitionError, match=r"line 17: a second commitment .*first is on line 2"):
         DefinitionSet(definitions_dir)
@@ -106,6 +108,8 @@ def test_the_same_commitment_twice_is_refused_naming_both_lines(definitions_dir)
 ])
 def test_a_commitment_must_name_a_known_working_day_span_and_one_place(definitions_dir, old, new,
                                                                        words):
+    """A commitment names a span of the definition that counts working days (not the person's
+    calendar months), and exactly one valid agency code or province; otherwise the file is refused."""
     with_commitments(definitions_dir, COMMITMENTS.replace(old, new, 1))
     with pytest.raises(DefinitionError, match=words) as info:
         DefinitionSet(definitions_dir)
@@ -220,6 +224,9 @@ COUNT, RECEIVED = "count_from_next_working_day", "received_next_working_day"
 ])
 def test_a_receipt_on_a_non_working_day_counts_under_the_definitions_policy(received, policy, n,
                                                                            due):
+    """A receipt on a rest day counts day 1 from the next working day, or (received_next_working_day)
+    is taken as received on that day, so the limit ends one working day later; on a working day
+    both policies agree."""
     assert CAL.due(received, n, policy).on == due
 
 
@@ -241,6 +248,8 @@ def independent_due(received: D, n: int, policy: str) -> D:
        st.sampled_from([COUNT, RECEIVED]))
 def test_the_due_date_equals_an_independent_day_by_day_count_under_each_policy(received, n,
                                                                                policy):
+    """Under either receipt policy a due date equals a day-by-day count on the holidays package's own
+    working days, for any receipt from 2001 on."""
     assert CAL.due(received, n, policy).on == independent_due(received, n, policy)
 
 
@@ -259,6 +268,8 @@ def test_a_definition_declaring_received_next_working_day_counts_one_day_longer(
 
 
 def test_an_unknown_receipt_policy_refuses_the_definition(definitions_dir):
+    """A receipt_on_non_working_day that is neither known policy refuses the definition, naming the
+    line it is on."""
     path = definitions_dir / "pension_transfer.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "insurance: pension\n", "insurance: pension\nreceipt_on_non_working_day: whenever\n"),
@@ -279,6 +290,9 @@ def test_an_unknown_receipt_policy_refuses_the_definition(definitions_dir):
 ])
 def test_a_calendar_month_limit_ending_on_a_rest_day_moves_to_the_next_working_day(start, months,
                                                                                   due, moved):
+    """A limit of calendar months that ends on a Sunday or in Spring Festival moves to the next working
+    day with a note citing Civil Code art. 203; one ending on a working day (a make-up Saturday
+    included) stays, without a note."""
     result = CAL.due_in_months(start, months)
     assert result.on == due
     assert (result.note is not None) is moved
@@ -316,9 +330,18 @@ def test_a_holidays_release_older_than_0_85_is_refused_with_a_clear_error(monkey
     assert WorkingCalendar().is_official(2026)
 
 
-def test_the_package_requires_holidays_0_85_or_later():
-    text = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"holidays>=0.85"' in text
+def test_installing_the_package_never_brings_a_holidays_release_the_calendar_refuses():
+    """The installed package requires holidays 0.85 or later of every installation, so pip
+    never installs a release the calendar refuses (the test above: 0.84 is refused)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    [holidays_requirement] = [r for r in map(Requirement, requires("sstransfer") or [])
+                              if r.name == "holidays"]
+    assert holidays_requirement.marker is None  # not an extra: every installation has it
+    allowed = holidays_requirement.specifier
+    assert not allowed.contains("0.84") and allowed.contains("0.85") and allowed.contains("1.0")
 
 
 # --- recomputing after a schedule changed -------------------------------------------------------
@@ -463,6 +486,8 @@ def test_adding_a_regional_overlay_is_caught_by_recompute(definitions_dir, db_ur
 ])
 def test_a_bad_regional_overlay_is_refused_with_file_and_line(definitions_dir, old, new, name,
                                                               words):
+    """A regional holiday file whose dates run outside its year, whose province differs from its
+    file name, with an impossible date or an unknown key is refused naming the file and a line."""
     with_overlay(definitions_dir, OVERLAY_2025_65.replace(old, new), name)
     with pytest.raises(DefinitionError, match=words) as info:
         WorkingCalendar(definitions_dir / "calendars")

@@ -112,6 +112,9 @@ def line_of(path: Path, needle: str) -> int:
 ])
 def test_an_invalid_definition_is_refused_with_file_line_and_reason(definitions_dir, old, new,
                                                                     words):
+    """A definition naming an unknown state, role, document kind, guard, input or span event, with
+    a limit that is no number, an unknown key or a transition out of a final state is refused
+    with its file, the line of the mistake and the reason."""
     path = edit(definitions_dir, old, new)
     marker = new.strip().splitlines()[-1]
     with pytest.raises(DefinitionError) as info:
@@ -124,12 +127,14 @@ def test_an_invalid_definition_is_refused_with_file_line_and_reason(definitions_
 
 
 def test_an_unreachable_state_is_refused(definitions_dir):
+    """A state no transition leads to refuses the definition, naming the state."""
     edit(definitions_dir, "states: [applied,", "states: [archived, applied,")
     with pytest.raises(DefinitionError, match="'archived' cannot be reached"):
         DefinitionSet(definitions_dir)
 
 
 def test_a_trap_state_is_refused(definitions_dir):
+    """A state from which no final state can be reached refuses the definition, naming the state."""
     edit(definitions_dir, "  - trigger: withdraw\n    source: [applied, awaiting_documents,",
          "  - trigger: withdraw\n    source: [applied,")
     edit(definitions_dir, "  - trigger: resubmit\n    source: [awaiting_documents]\n    dest: applied",
@@ -139,6 +144,7 @@ def test_a_trap_state_is_refused(definitions_dir):
 
 
 def test_a_definition_that_is_not_yaml_is_refused_with_its_line(definitions_dir):
+    """A definition file that is not valid YAML is refused naming the file."""
     path = edit(definitions_dir, "version: 1\n", "version: [1\n")
     with pytest.raises(DefinitionError, match="not valid YAML") as info:
         DefinitionSet(definitions_dir)
@@ -146,12 +152,15 @@ def test_a_definition_that_is_not_yaml_is_refused_with_its_line(definitions_dir)
 
 
 def test_yaml_tags_that_would_run_code_are_refused(definitions_dir):
+    """A YAML tag that would run code (!!python/object/apply) is refused as invalid YAML, never
+    executed: definitions are read with the safe loader."""
     edit(definitions_dir, "title: ", "title: !!python/object/apply:os.system ['true']\nx: ")
     with pytest.raises(DefinitionError, match="not valid YAML"):
         DefinitionSet(definitions_dir)
 
 
 def test_two_files_with_the_same_name_and_version_are_refused(definitions_dir):
+    """Two files defining the same name and version are refused, naming where the other one is."""
     text = (definitions_dir / "pension_transfer.yaml").read_text(encoding="utf-8")
     (definitions_dir / "pension_copy.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(DefinitionError, match="also in"):
@@ -161,6 +170,8 @@ def test_two_files_with_the_same_name_and_version_are_refused(definitions_dir):
 # --- versions -------------------------------------------------------------------------------
 
 def test_editing_a_version_that_cases_run_on_is_refused(definitions_dir, db_url):
+    """Changing a limit in a version that a stored case runs on refuses to start the engine, with
+    DefinitionChanged saying to add a version 2 instead."""
     with Engine(db_url, definitions=definitions_dir) as engine:
         open_case(engine)
     edit(definitions_dir, "limit_working_days: 15", "limit_working_days: 20")
@@ -169,6 +180,8 @@ def test_editing_a_version_that_cases_run_on_is_refused(definitions_dir, db_url)
 
 
 def test_editing_a_version_no_case_runs_on_is_accepted(definitions_dir, db_url):
+    """A version no case runs on yet may still be edited: the engine starts and new cases get the
+    edited limit."""
     Engine(db_url, definitions=definitions_dir).close()
     edit(definitions_dir, "limit_working_days: 15", "limit_working_days: 20")
     with Engine(db_url, definitions=definitions_dir) as engine:
@@ -177,13 +190,22 @@ def test_editing_a_version_no_case_runs_on_is_accepted(definitions_dir, db_url):
 
 
 def test_comments_and_layout_are_not_a_change(definitions_dir, db_url):
+    """A comment added and spaces changed in a version that cases run on leave its content
+    hash as it was: the engine opens on the edited folder (no DefinitionChanged) and the
+    case runs on."""
     with Engine(db_url, definitions=definitions_dir) as engine:
-        open_case(engine)
+        case = open_case(engine)
+        before = engine.definition("pension_transfer").content_hash
     edit(definitions_dir, "name: pension_transfer\n", "# reviewed 2026-11\nname:   pension_transfer\n")
-    Engine(db_url, definitions=definitions_dir).close()
+    with Engine(db_url, definitions=definitions_dir) as engine:
+        assert engine.definition("pension_transfer").content_hash == before
+        assert engine.fire(case.id, "review", actor=DEST_CLERK,
+                           on=dt.date(2025, 10, 9)).state == "reviewed"
 
 
 def test_a_case_keeps_running_on_its_version_when_a_newer_one_is_added(definitions_dir, db_url):
+    """Once version 2 is added, new cases open on it (10 working days) while a case opened on
+    version 1 keeps running on version 1 and its limits (15)."""
     with Engine(db_url, definitions=definitions_dir) as engine:
         old = open_case(engine)
     v2 = (definitions_dir / "pension_transfer.yaml").read_text(encoding="utf-8")
@@ -201,6 +223,8 @@ def test_a_case_keeps_running_on_its_version_when_a_newer_one_is_added(definitio
 
 
 def test_a_case_runs_on_its_stored_version_after_the_file_is_removed(definitions_dir, db_url):
+    """A case keeps running on its version from the definition stored with it, after the file of
+    that version has left the definitions folder."""
     with Engine(db_url, definitions=definitions_dir) as engine:
         old = open_case(engine)
     path = definitions_dir / "pension_transfer.yaml"
@@ -212,6 +236,7 @@ def test_a_case_runs_on_its_stored_version_after_the_file_is_removed(definitions
 
 
 def test_a_host_application_may_use_its_own_definitions_folder(definitions_dir, db_url):
+    """An engine given a definitions folder loads that folder, not the shipped definitions."""
     edit(definitions_dir, "title: Transfer of basic old-age", "title: Our own old-age")
     with Engine(db_url, definitions=definitions_dir) as engine:
         assert engine.definition("pension_transfer").model.title.startswith("Our own")

@@ -119,6 +119,8 @@ OPEN = {
 @FUZZ
 @given(args=arguments(OPEN))
 def test_open_case_raises_only_workflow_errors_and_a_refusal_writes_nothing(fuzz_engine, args):
+    """Opening a case with any mix of plausible and malformed arguments succeeds or raises a
+    WorkflowError, and a refusal leaves the database exactly as it was."""
     check(fuzz_engine, fuzz_engine.open_case, args.pop("definition"), **args)
 
 
@@ -134,6 +136,8 @@ application = st.fixed_dictionaries(
     "progress": st.sampled_from([None, lambda n: None]),
 }))
 def test_open_cases_raises_only_workflow_errors_and_a_refusal_writes_nothing(fuzz_engine, args):
+    """A batch of applications, malformed in any part (rows, actor, date, first line), opens or
+    raises a WorkflowError, and a refused batch writes nothing at all."""
     check(fuzz_engine, fuzz_engine.open_cases, args.pop("applications"), **args)
 
 
@@ -158,6 +162,8 @@ keys = itertools.count()
 @FUZZ
 @given(data=st.data())
 def test_fire_raises_only_workflow_errors_and_a_refusal_writes_nothing(fuzz_engine, cases, data):
+    """Firing any trigger with malformed arguments, on cases in several states or on no case,
+    succeeds or raises a WorkflowError, and a refusal writes nothing."""
     args = data.draw(arguments({
         "case_id": st.sampled_from(cases), "trigger": st.sampled_from(TRIGGERS),
         "actor": actors, "on": dates, "documents": documents,
@@ -176,6 +182,8 @@ def test_fire_raises_only_workflow_errors_and_a_refusal_writes_nothing(fuzz_engi
 @given(data=st.data())
 def test_attach_documents_raises_only_workflow_errors_and_a_refusal_writes_nothing(
         fuzz_engine, cases, data):
+    """Attaching documents with malformed arguments succeeds or raises a WorkflowError, and a
+    refusal writes nothing."""
     args = data.draw(arguments({
         "case_id": st.sampled_from(cases), "documents": documents, "actor": actors,
         "on": dates, "expected_version": st.one_of(st.none(), st.integers(0, 6)),
@@ -206,6 +214,8 @@ def csv_files(draw) -> bytes:
 @given(content=csv_files(), on=st.one_of(dates, junk))
 def test_the_csv_importer_raises_only_workflow_errors_and_a_refusal_writes_nothing(
         fuzz_engine, tmp_path, content, on):
+    """Reading and importing a CSV file of random bytes, headers and cells in any of four encodings
+    opens its cases or raises a WorkflowError, and a refused file writes nothing."""
     path = tmp_path / "applications.csv"
     path.write_bytes(content)
 

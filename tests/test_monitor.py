@@ -43,10 +43,13 @@ def open_due(engine, due: D, **kwargs):
     (D(2025, 9, 30), D(2025, 10, 9), [("overdue", 1)]),            # the holiday is not late
 ])
 def test_a_span_is_due_soon_overdue_or_escalated_by_working_days(due, as_of, expected):
+    """A span is due soon from 3 working days before its due date to the day itself, overdue from
+    the next working day, and also escalated 5 working days late; holiday days are not late."""
     assert classify(due, as_of, CAL, SETTINGS) == expected
 
 
 def test_the_alert_thresholds_are_configurable():
+    """Settings move both thresholds: due soon 1 working day ahead, escalated 2 working days late."""
     settings = Settings(due_soon_days=1, escalate_after_days=2)
     assert classify(D(2025, 10, 23), D(2025, 10, 21), CAL, settings) == []
     assert classify(D(2025, 10, 23), D(2025, 10, 27), CAL, settings) == [("overdue", 2),
@@ -54,6 +57,8 @@ def test_the_alert_thresholds_are_configurable():
 
 
 def test_each_span_alerts_once_per_level_however_often_the_scan_runs(engine):
+    """A span alerts once at each level it reaches: scanning the same or the next day again raises
+    nothing new, and its alerts keep the due date, the days late and the owner of the first scan."""
     soon = open_due(engine, D(2025, 10, 23))
     late = open_due(engine, D(2025, 10, 14))
     first = engine.scan(D(2025, 10, 21))
@@ -73,12 +78,15 @@ def test_each_span_alerts_once_per_level_however_often_the_scan_runs(engine):
 
 
 def test_closed_spans_never_alert(engine):
+    """A span ended by a step (here a rejection) raises no alert, however late the scan."""
     case = open_due(engine, D(2025, 10, 14))
     engine.fire(case.id, "reject", actor=DEST_CLERK, on=D(2025, 10, 10), explanation="no")
     assert engine.scan(D(2025, 10, 24)).raised == 0
 
 
 def test_the_person_owned_premium_span_alerts_like_the_others(engine):
+    """The person's own three-month premium span (owner person) is overdue and escalated after its
+    due date like the agencies' spans."""
     case = open_case(engine, "medical_transfer", applicant="self",
                      actor=Actor("p", "self", person_id=PERSON_ID))
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
@@ -92,6 +100,8 @@ def test_the_person_owned_premium_span_alerts_like_the_others(engine):
 
 
 def test_a_continued_pension_with_a_medical_transfer_still_open_gets_an_advisory(engine):
+    """A pension continued while the same person's medical transfer is still open raises one
+    different_place_registration advisory, once."""
     pension = open_case(engine)
     open_case(engine, "medical_transfer")
     engine.fire(pension.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
@@ -107,6 +117,7 @@ def test_a_continued_pension_with_a_medical_transfer_still_open_gets_an_advisory
 
 
 def test_alerts_are_logged_without_the_id_number(engine):
+    """The scan logs each alert with its level and never the person's ID number."""
     open_due(engine, D(2025, 10, 14))
     with capture_logs() as events:
         engine.scan(D(2025, 10, 21))
@@ -137,6 +148,8 @@ def test_a_scan_logs_one_summary_event_and_each_alert_only_at_debug(engine):
 # --- callbacks --------------------------------------------------------------------------
 
 def test_a_callback_gets_each_new_alert(engine):
+    """A callback registered with on_alert gets each new alert once; a repeated scan calls it for
+    nothing."""
     got = []
     engine.on_alert(got.append)
     open_due(engine, D(2025, 10, 14))
@@ -146,6 +159,8 @@ def test_a_callback_gets_each_new_alert(engine):
 
 
 def test_a_failing_callback_is_retried_on_the_next_scan_and_never_duplicates(engine):
+    """An alert whose callback raised is logged as failed, offered again on the next scan, and
+    then each alert is delivered exactly once."""
     calls, fail = [], {"first": True}
 
     def flaky(alert):
@@ -168,6 +183,7 @@ def test_a_failing_callback_is_retried_on_the_next_scan_and_never_duplicates(eng
 
 
 def test_a_callback_registered_later_gets_only_later_alerts(engine):
+    """A callback registered after some alerts were raised gets only the alerts raised after it."""
     open_due(engine, D(2025, 10, 14))
     engine.scan(D(2025, 10, 21))
     got = []
@@ -193,6 +209,8 @@ def test_a_scan_refused_for_a_date_off_the_calendar_takes_no_lease_and_writes_no
 
 
 def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url):
+    """While another instance holds the scan lease a scan is skipped, says so and logs only
+    scan_skipped; once the lease is released the scan runs."""
     open_due(engine, D(2025, 10, 14))
     with Engine(db_url) as other:
         assert other.scheduling.acquire("scan")
@@ -205,6 +223,7 @@ def test_a_scan_is_skipped_while_another_instance_holds_the_lease(engine, db_url
 
 
 def test_a_crashed_holders_lease_expires(engine, db_url):
+    """A lease whose holder crashed runs out at its expiry: the next scan takes it and runs."""
     with Engine(db_url) as crashed:
         assert crashed.scheduling.acquire("scan")
     with engine.db.begin() as conn:  # as if its lease_seconds had passed
@@ -214,6 +233,8 @@ def test_a_crashed_holders_lease_expires(engine, db_url):
 
 
 def test_a_crash_in_the_middle_of_a_scan_neither_loses_nor_duplicates_alerts(engine, monkeypatch):
+    """A scan killed after storing its alerts and before delivering them is marked failed; the
+    next scan raises none again and delivers each stored alert once."""
     got = []
     engine.on_alert(got.append)
     open_due(engine, D(2025, 10, 14))
@@ -261,6 +282,9 @@ def test_two_scans_racing_in_separate_processes_raise_no_duplicates(engine, db_u
 
 def test_provisional_due_dates_are_recomputed_when_the_schedule_is_added(definitions_dir, db_url):
     # Opened a month ahead of today (2026-11): allowed here by max_days_ahead.
+    """A due date in a year not yet published is provisional; once that year's schedule is added,
+    recompute_due_dates moves it to the official date, records the change once, and a second
+    recompute changes nothing."""
     with Engine(db_url, definitions=definitions_dir,
                 settings=Settings(max_days_ahead=366)) as engine:
         case = open_case(engine, on=D(2026, 12, 24))
@@ -305,6 +329,8 @@ def _hold_the_scan_lease(url, ready):
 
 
 def test_killing_the_instance_that_scans_lets_another_take_over_on_its_next_run(engine, db_url):
+    """When the instance holding the scan lease is killed, another instance's scan is skipped
+    until the lease runs out; then it runs and raises the alerts."""
     open_due(engine, D(2025, 10, 14))
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()

@@ -75,6 +75,8 @@ def test_processes_firing_on_the_same_cases_apply_each_transition_exactly_once(e
 
 
 def test_retry_on_conflict_gives_up_after_its_attempts():
+    """retry_on_conflict calls a call that keeps meeting ConcurrentUpdate exactly as many times as
+    its attempts, then lets the ConcurrentUpdate through."""
     calls = []
 
     def always():
@@ -89,6 +91,8 @@ def test_retry_on_conflict_gives_up_after_its_attempts():
 # --- idempotency keys -----------------------------------------------------------------------
 
 def test_a_retried_call_with_the_same_idempotency_key_returns_the_first_result(engine):
+    """A call repeated with its idempotency key returns the first call's result and writes nothing
+    the second time."""
     case = open_case(engine)
     first = engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9),
                         idempotency_key="req-1")
@@ -100,6 +104,8 @@ def test_a_retried_call_with_the_same_idempotency_key_returns_the_first_result(e
 
 
 def test_the_same_idempotency_key_with_other_arguments_is_refused(engine):
+    """An idempotency key used again with other arguments is refused as already used for a
+    different call, and nothing is written."""
     case = open_case(engine)
     engine.fire(case.id, "reject", actor=DEST_CLERK, on=D(2025, 10, 9), explanation="a",
                 idempotency_key="req-2")
@@ -111,6 +117,8 @@ def test_the_same_idempotency_key_with_other_arguments_is_refused(engine):
 
 
 def test_a_refused_call_does_not_use_up_its_idempotency_key(engine):
+    """A refused call leaves its idempotency key unused: the same key works once the documents the
+    refusal named are attached."""
     case = open_case(engine, documents=["application_form"])
     with pytest.raises(MissingDocuments):
         engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9), idempotency_key="k")
@@ -184,6 +192,8 @@ class Memo(SQLModel, table=True):
 
 
 def test_a_transition_commits_and_rolls_back_with_the_host_session(engine):
+    """A step fired in the host application's session is written only when the host commits that
+    session, together with the host's own rows, and is gone when it rolls back."""
     case = open_case(engine)
     Memo.__table__.create(engine.db, checkfirst=True)
     with Session(engine.db) as session:
@@ -212,6 +222,8 @@ def application(n: int, **change) -> dict:
 
 
 def test_many_cases_open_in_one_batch_with_their_spans(engine):
+    """A batch of 50 applications opens 50 cases, each with its opening step and its review span due
+    15 working days after receipt."""
     ids = engine.open_cases([application(n) for n in range(50)], actor=DEST_CLERK)
     assert len(ids) == 50 and len(set(ids)) == 50
     case = engine.get(ids[-1])
@@ -228,6 +240,8 @@ def test_many_cases_open_in_one_batch_with_their_spans(engine):
     ({"colour": "red"}, "colour"),
 ])
 def test_a_bad_row_is_reported_by_its_line_and_nothing_of_the_batch_is_written(engine, bad, error):
+    """One bad row of a batch (an invalid ID number, the same agency at both ends, an unknown
+    document, definition or column) is named by its line and no case of the batch is opened."""
     rows = [application(n) for n in range(5)]
     rows[3].update(bad)
     before = snapshot(engine)
@@ -238,6 +252,8 @@ def test_a_bad_row_is_reported_by_its_line_and_nothing_of_the_batch_is_written(e
 
 
 def test_a_batch_is_refused_for_an_agency_its_clerk_does_not_belong_to(engine):
+    """A batch row for another destination than the clerk's agency refuses the batch at that line,
+    as NotPermitted."""
     rows = [application(0), application(1, destination="110000")]
     with pytest.raises(InvalidRow, match="line 2") as info:
         engine.open_cases(rows, actor=DEST_CLERK)
@@ -245,6 +261,8 @@ def test_a_batch_is_refused_for_an_agency_its_clerk_does_not_belong_to(engine):
 
 
 def test_the_import_command_opens_the_cases_of_a_csv_file(db_url, tmp_path):
+    """sstransfer import opens every case of a CSV file and says how many; a file with one bad line
+    exits 1 naming the line and opens none of its cases."""
     path = tmp_path / "applications.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)

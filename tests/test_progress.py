@@ -23,7 +23,7 @@ WRONG_ID = "110108198001010015"  # a valid ID number, not the one of the case
 
 
 @pytest.fixture
-def engine(db_url, definitions_dir):
+def engine(db_url, schema_copy, definitions_dir):
     """An engine whose definitions give 440300's destination review a committed limit of 7
     working days (illustrative, not a real commitment), next to the statutory 15."""
     (definitions_dir / COMMITMENTS_FILE).write_text(textwrap.dedent("""\
@@ -34,7 +34,7 @@ def engine(db_url, definitions_dir):
             working_days: 7
             source: test data, not a real commitment
         """), encoding="utf-8")
-    with Engine(db_url, definitions=definitions_dir) as e:
+    with Engine(schema_copy(db_url), definitions=definitions_dir) as e:
         yield e
 
 

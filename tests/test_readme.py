@@ -90,4 +90,5 @@ def test_the_shell_blocks_run_as_written_against_a_temporary_database(db_url, tm
 
 @pytest.mark.parametrize("link", sorted(set(re.findall(r"\]\(([^)#:]+)\)", README))))
 def test_every_relative_link_of_the_readme_exists(link):
+    """Every relative link of the README points to a file or folder of the repository."""
     assert (ROOT / link).exists()

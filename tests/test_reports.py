@@ -36,10 +36,14 @@ def demo(request, tmp_path_factory):
                                         (10, "6–10"), (11, "11–15"), (15, "11–15"),
                                         (16, "over 15")])
 def test_working_days_late_fall_into_aging_buckets(late, name):
+    """Working days late fall into the aging buckets 1–5 (a span due today included), 6–10, 11–15
+    and over 15, each bound in the lower bucket."""
     assert bucket(late) == name
 
 
 def test_the_report_figures_equal_an_independent_count_from_the_database(demo):
+    """The report's overdue figures per agency, its aging buckets, escalations and on-time rate of
+    the last week equal an independent SQL count of the spans."""
     report = demo.overdue_report(AS_OF)
     with demo.db.connect() as conn:
         rows = conn.execute(sa.text(
@@ -68,6 +72,8 @@ def test_the_report_figures_equal_an_independent_count_from_the_database(demo):
 
 
 def test_the_report_masks_id_numbers_in_every_format(demo, tmp_path):
+    """No format of the report (CSV, HTML, XLSX) holds a whole ID number; each shows it masked
+    as 110105********002X."""
     report = demo.overdue_report(AS_OF)
     with demo.db.connect() as conn:
         ids = {r.person_id for r in conn.execute(sa.select(cases_t.c.person_id))}
@@ -81,6 +87,8 @@ def test_the_report_masks_id_numbers_in_every_format(demo, tmp_path):
 
 
 def test_the_csv_has_one_row_per_overdue_span(demo, tmp_path):
+    """The CSV report has one row per overdue span, in the report's order, with its statutory due
+    date."""
     report = demo.overdue_report(AS_OF)
     with (write_report(report, "csv", tmp_path / "r.csv", "en")).open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
@@ -91,6 +99,9 @@ def test_the_csv_has_one_row_per_overdue_span(demo, tmp_path):
 
 
 def test_the_xlsx_has_real_dates_numbers_a_frozen_header_and_filters(demo, tmp_path):
+    """The XLSX report has a summary and a detail sheet whose dates are date cells and whose counts
+    and case numbers are numbers, each with a frozen header row and filters; the detail has one
+    row per overdue span."""
     report = demo.overdue_report(AS_OF)
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", lang="en"))
     assert book.sheetnames == ["Summary", "Overdue spans"]
@@ -107,6 +118,8 @@ def test_the_xlsx_has_real_dates_numbers_a_frozen_header_and_filters(demo, tmp_p
 
 
 def test_the_html_report_is_one_self_contained_file_with_a_chart(demo, tmp_path):
+    """The HTML report is one file: an inline SVG chart, no script, nothing loaded from the network,
+    and a print style."""
     text = write_report(demo.overdue_report(AS_OF), "html", tmp_path / "r.html").read_text()
     assert "<svg" in text and "<script" not in text
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
@@ -114,6 +127,8 @@ def test_the_html_report_is_one_self_contained_file_with_a_chart(demo, tmp_path)
 
 
 def test_a_report_into_a_missing_folder_is_refused_and_writes_nothing(demo, tmp_path):
+    """A report into a folder that does not exist, or in a format that is not offered (pdf), is
+    refused and no file is written."""
     with pytest.raises(InvalidInput, match="does not exist"):
         write_report(demo.overdue_report(AS_OF), "html", tmp_path / "nowhere" / "r.html")
     with pytest.raises(InvalidInput, match="format"):
@@ -162,6 +177,8 @@ def test_the_report_command_writes_the_file(demo, tmp_path):
 
 
 def test_a_report_as_of_an_earlier_date_shows_what_was_late_that_day(demo):
+    """A report as of an earlier date lists exactly the spans that had started, were past due and
+    were still open on that day."""
     as_of = dt.date(2025, 6, 2)
     early = demo.overdue_report(as_of)
     with demo.db.connect() as conn:

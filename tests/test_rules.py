@@ -59,6 +59,8 @@ def self_facts(state: str = "applied", **changes) -> CaseFacts:
 # --- reviewing the application ---------------------------------------------------------------
 
 def test_the_destination_clerk_reviews_a_complete_application():
+    """The destination's clerk reviews a complete pension application: applied becomes reviewed,
+    and the destination's review span runs on (none starts or ends)."""
     step = decide(PENSION, facts(), "review", DEST_CLERK)
     assert (step.source, step.dest) == ("applied", "reviewed")
     assert step.spans_started == () and step.spans_ended == ()  # the review span runs on
@@ -75,12 +77,16 @@ def test_a_review_is_refused_while_an_application_document_is_missing_and_names_
 
 
 def test_documents_brought_with_the_review_count_towards_the_application():
+    """A document the clerk brings with the review completes the application and is held from then
+    on, as supplied by that step."""
     held = PENSION_APPLICATION - {"id_card"}
     step = decide(PENSION, facts(documents=held), "review", DEST_CLERK, documents=["id_card"])
     assert "id_card" in step.documents and step.supplied == ("id_card",)
 
 
 def test_an_online_application_needs_identity_authentication_instead_of_the_id_card():
+    """An online application is complete with identity authentication instead of the ID card, and
+    without it the review is refused naming identity_authentication alone."""
     online = (PENSION_APPLICATION - {"id_card"}) | {"identity_authentication"}
     assert decide(PENSION, facts(documents=online, channel="online"), "review",
                   DEST_CLERK).dest == "reviewed"
@@ -90,6 +96,8 @@ def test_an_online_application_needs_identity_authentication_instead_of_the_id_c
 
 
 def test_an_agents_application_also_needs_the_power_of_attorney_and_the_clients_id_copy():
+    """An agent's application also needs the power of attorney and a copy of the client's ID card:
+    the review is refused naming those two."""
     with pytest.raises(MissingDocuments) as refused:
         decide(PENSION, facts(applicant="agent", applicant_id="ag-1"), "review", DEST_CLERK)
     assert set(refused.value.kinds) == {"power_of_attorney", "client_id_copy"}
@@ -119,6 +127,8 @@ def test_since_2021_a_clerk_of_either_agency_accepts_a_medical_application():
 
 
 def test_a_supervisor_reads_cases_but_fires_no_step():
+    """A supervisor fires no step, not even a rejection with its explanation: refused as a
+    supervisor."""
     with pytest.raises(NotPermitted, match="supervisor"):
         decide(PENSION, facts(), "reject", SUPERVISOR, inputs={"explanation": "no"})
 
@@ -144,12 +154,16 @@ def test_sending_the_contact_letter_ends_the_destinations_review_and_starts_the_
 
 
 def test_medical_insurance_since_2021_has_no_contact_letter():
+    """Medical version 2 has no send_letter trigger at all, while version 1 keeps it for the cases
+    that run on it."""
     with pytest.raises(InvalidInput, match="not a trigger"):
         decide(MEDICAL, facts("reviewed"), "send_letter", DEST_CLERK)
     assert "send_letter" in MEDICAL_V1.triggers  # cases opened on version 1 keep the letter
 
 
 def test_the_origin_clerk_moves_the_funds_only_with_the_information_form_and_an_amount():
+    """Moving the funds needs the information form and an exact amount: the step ends the origin's
+    transfer span, starts the destination's continuation and records the amount as 12345.60."""
     letter_sent = facts("letter_sent", documents=PENSION_APPLICATION | {"contact_letter"})
     with pytest.raises(MissingDocuments) as refused:
         decide(PENSION, letter_sent, "move_funds", ORIGIN_CLERK, inputs={"amount": "10.00"})
@@ -164,6 +178,8 @@ def test_the_origin_clerk_moves_the_funds_only_with_the_information_form_and_an_
 
 
 def test_only_the_origin_agencys_clerk_moves_the_funds():
+    """The destination's clerk, an origin clerk of another agency and the employer may not move the
+    funds."""
     letter_sent = facts("letter_sent", documents=PENSION_APPLICATION | {"contact_letter"})
     for actor in (DEST_CLERK, Actor("o-9", "origin_clerk", ELSEWHERE), EMPLOYER):
         with pytest.raises(NotPermitted):
@@ -172,6 +188,7 @@ def test_only_the_origin_agencys_clerk_moves_the_funds():
 
 
 def test_an_amount_of_money_is_exact_never_a_float():
+    """An amount given as a float (12345.6) is refused: money is exact."""
     letter_sent = facts("letter_sent", documents=PENSION_APPLICATION | {"contact_letter"})
     with pytest.raises(InvalidInput, match="float"):
         decide(PENSION, letter_sent, "move_funds", ORIGIN_CLERK, documents=["information_form"],
@@ -203,6 +220,8 @@ def test_a_person_without_a_receiving_employer_has_three_months_to_pay_premiums(
 # --- rejecting, requesting documents, resubmitting --------------------------------------------
 
 def test_a_rejection_needs_a_written_explanation_and_closes_the_case():
+    """A rejection without an explanation is refused; with one it ends the case (rejected) and every
+    span."""
     with pytest.raises(InvalidInput, match="explanation"):
         decide(PENSION, facts(), "reject", DEST_CLERK)
     step = decide(PENSION, facts(), "reject", DEST_CLERK, inputs={"explanation": "不符合条件"})
@@ -221,12 +240,15 @@ def test_documents_found_wanting_are_requested_and_no_longer_held():
 
 
 def test_only_known_document_kinds_can_be_requested():
+    """Requesting a document kind the catalogue does not know is refused as unknown."""
     with pytest.raises(InvalidInput, match="unknown document kind"):
         decide(PENSION, facts(), "request_documents", DEST_CLERK,
                inputs={"documents_needed": ["birth_certificate"]})
 
 
 def test_a_resubmission_must_bring_what_was_requested_and_restarts_the_review():
+    """A resubmission without the requested document is refused naming it; with it the case is
+    applied again, nothing is still requested, and a new destination review span starts."""
     waiting = facts("awaiting_documents", documents=PENSION_APPLICATION - {"id_card"},
                     requested=("id_card",))
     with pytest.raises(MissingDocuments) as refused:
@@ -238,6 +260,7 @@ def test_a_resubmission_must_bring_what_was_requested_and_restarts_the_review():
 
 
 def test_an_unknown_document_kind_is_refused_by_name():
+    """A document kind the catalogue does not know, brought with a step, is refused naming it."""
     with pytest.raises(InvalidInput, match="birth_certificate"):
         decide(PENSION, facts(), "review", DEST_CLERK, documents=["birth_certificate"])
 
@@ -245,17 +268,23 @@ def test_an_unknown_document_kind_is_refused_by_name():
 # --- the applicant's own steps -----------------------------------------------------------------
 
 def test_the_applicant_who_opened_the_case_withdraws_it_and_another_employer_may_not():
+    """The employer who opened the case withdraws it; another employer is refused, told that hr-7
+    may."""
     assert decide(PENSION, facts("reviewed"), "withdraw", EMPLOYER).dest == "withdrawn"
     with pytest.raises(NotPermitted, match="hr-7"):
         decide(PENSION, facts("reviewed"), "withdraw", OTHER_EMPLOYER)
 
 
 def test_a_destination_clerk_withdraws_on_the_applicants_behalf_and_the_step_says_so():
+    """The destination's clerk may withdraw for the applicant, and the step records on whose behalf
+    (employer hr-7)."""
     step = decide(PENSION, facts(), "withdraw", DEST_CLERK)
     assert step.inputs["on_behalf_of"] == "employer hr-7"
 
 
 def test_the_origin_clerk_cannot_act_for_the_applicant():
+    """The origin's clerk may not withdraw for the applicant: only a destination clerk acts on their
+    behalf."""
     with pytest.raises(NotPermitted, match="on their behalf"):
         decide(PENSION, facts(), "withdraw", ORIGIN_CLERK)
 
@@ -303,11 +332,13 @@ def test_a_trigger_outside_its_source_states_is_an_invalid_transition(definition
 
 
 def test_an_unknown_trigger_is_refused_naming_the_known_ones():
+    """A trigger the definition does not have is refused as input, naming its triggers."""
     with pytest.raises(InvalidInput, match="review"):
         decide(PENSION, facts(), "approve", DEST_CLERK)
 
 
 def test_a_step_takes_only_the_inputs_its_definition_names():
+    """A step given an input its definition does not name (an amount with a review) is refused."""
     with pytest.raises(InvalidInput, match="takes no amount"):
         decide(PENSION, facts(), "review", DEST_CLERK, inputs={"amount": "1.00"})
 
@@ -315,6 +346,8 @@ def test_a_step_takes_only_the_inputs_its_definition_names():
 # --- attaching documents, opening a case ------------------------------------------------------
 
 def test_the_applicant_or_a_clerk_of_either_agency_attaches_documents_without_a_state_change():
+    """The applicant or a clerk of either agency attaches documents, which the case holds from then
+    on, without a change of state; another employer and a clerk of a third agency may not."""
     for actor in (EMPLOYER, DEST_CLERK, ORIGIN_CLERK):
         step = decide_attach(PENSION, facts("reviewed"), actor, ["information_form"])
         assert step.source == step.dest == "reviewed" and "information_form" in step.documents
@@ -333,29 +366,38 @@ def application(definition=PENSION, **changes):
 
 
 def test_opening_a_pension_case_starts_the_destinations_review():
+    """Opening a pension case records the employer who opened it, its scope (cross_province from
+    Shanghai to Shenzhen), and starts the destination's review span."""
     fields = application()
     assert [s.name for s in fields["spans_started"]] == ["destination_review"]
     assert fields["applicant_id"] == "hr-7" and fields["scope"] == "cross_province"
 
 
 def test_the_origins_clerk_opens_a_medical_case_since_2021_but_not_a_pension_case():
+    """Since 2021 the origin's clerk may open a medical case (no applicant actor is recorded then);
+    a pension case only the applicant or the destination's clerk opens."""
     assert application(MEDICAL, actor=ORIGIN_CLERK)["applicant_id"] is None
     with pytest.raises(NotPermitted):
         application(PENSION, actor=ORIGIN_CLERK)
 
 
 def test_a_person_applies_only_for_themselves():
+    """A person opens a case as a self applicant with their own ID number only: another person's
+    opening of it is refused."""
     assert application(applicant="self", actor=PERSON)["applicant_id"] == "p-1"
     with pytest.raises(NotPermitted, match="for themselves"):
         application(applicant="self", actor=SOMEONE_ELSE)
 
 
 def test_a_transfer_crosses_agencies():
+    """An application with the same agency at both ends is refused: a transfer crosses agencies."""
     with pytest.raises(InvalidInput, match="same agency"):
         application(destination=ORIGIN)
 
 
 def test_a_medical_case_since_2021_records_the_scheme_at_each_end_and_a_pension_case_none():
+    """A medical application since 2021 must name its origin scheme; a pension application that
+    names one is refused."""
     with pytest.raises(InvalidInput, match="origin_scheme"):
         application(MEDICAL, origin_scheme=None)
     with pytest.raises(InvalidInput, match="records no insurance scheme"):

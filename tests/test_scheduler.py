@@ -29,8 +29,9 @@ def at(*args) -> dt.datetime:
 
 
 @pytest.fixture
-def engine(db_url, tmp_path):
-    with Engine(db_url, settings=Settings(report_dir=tmp_path / "reports")) as e:
+def engine(db_url, schema_copy, tmp_path):
+    """An engine writing its weekly reports into the test's folder."""
+    with Engine(schema_copy(db_url), settings=Settings(report_dir=tmp_path / "reports")) as e:
         yield e
 
 
@@ -45,15 +46,21 @@ def done(engine, job):
     (at(2025, 10, 12, 9, 0), D(2025, 10, 11)),  # Sunday: back to Saturday
 ])
 def test_the_last_scheduled_scan_skips_weekends_and_holidays(now, expected):
+    """The daily scan's last due run is today once 08:30 has passed on a working day (a make-up
+    Saturday included), else the last working day before, across weekends and National Day."""
     assert last_occurrence(now, dt.time(8, 30), None, CAL) == expected
 
 
 def test_the_last_weekly_report_is_the_last_monday_at_seven():
+    """The weekly report's last due run is the last Monday at 07:00: this week's once it has passed,
+    else the week before."""
     assert last_occurrence(at(2025, 10, 9, 9), dt.time(7), [0], None) == D(2025, 10, 6)
     assert last_occurrence(at(2025, 10, 6, 6, 59), dt.time(7), [0], None) == D(2025, 9, 29)
 
 
 def test_the_daily_scan_skips_a_non_working_day_and_runs_once_a_working_day(engine):
+    """The daily scan does not run on a holiday and runs once on a working day, however many
+    instances try it."""
     jobs = engine.jobs()
     assert not jobs.scan(at(2025, 10, 3, 8, 30))   # National Day holiday
     assert jobs.scan(at(2025, 10, 9, 8, 30))
@@ -77,6 +84,8 @@ def test_a_run_missed_across_a_weekend_and_a_holiday_is_made_up_exactly_once(eng
 
 
 def test_the_weekly_report_writes_one_file_per_format_named_by_date(engine, tmp_path):
+    """The weekly report writes overdue-DATE.csv, .html and .xlsx once for its Monday; a second
+    try that morning writes nothing."""
     open_case(engine, on=D(2025, 9, 1))
     assert engine.jobs().report(at(2025, 10, 6, 7, 0))
     names = sorted(p.name for p in (tmp_path / "reports").iterdir())
@@ -98,6 +107,8 @@ def test_the_embedded_scheduler_fires_the_scan_at_half_past_eight_china_time(eng
 
 
 def test_settings_come_from_a_toml_file_with_clear_errors(tmp_path):
+    """The scheduler's settings come from the TOML file with keyword arguments over it, and a bad
+    value is refused naming its key."""
     path = tmp_path / "sstransfer.toml"
     path.write_text('[monitor]\nscan_at = "09:15"\ndue_soon_days = 2\n', encoding="utf-8")
     s = Settings.load(path, report_day="fri")

@@ -16,6 +16,8 @@ from workflow import Engine, SchemaMismatch, store
 
 
 def test_the_migrations_build_exactly_the_tables_the_code_uses(db_url):
+    """Upgrading an empty database with the shipped migrations builds exactly the tables, columns
+    and indexes the code declares: autogenerate finds no difference."""
     db = store.connect(db_url)
     store.upgrade(db)
     with db.connect() as conn:
@@ -28,11 +30,14 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(db_url):
 
 
 def test_an_engine_on_an_empty_database_creates_the_schema(db_url):
+    """An engine started on an empty database creates the schema at the newest revision."""
     with Engine(db_url) as engine:
         assert store.current_revision(engine.db) == store.head_revision()
 
 
 def test_an_older_schema_is_refused_with_the_command_to_run(db_url):
+    """An engine without auto_upgrade refuses a database at an older revision, naming the command
+    that upgrades it; with auto_upgrade it upgrades and works."""
     db = store.connect(db_url)
     store.upgrade(db, "0001")
     db.dispose()
@@ -44,6 +49,7 @@ def test_an_older_schema_is_refused_with_the_command_to_run(db_url):
 
 
 def test_an_older_sqlite_file_is_upgraded_automatically(tmp_path):
+    """A SQLite file at an older revision is upgraded to the newest when an engine opens it."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = store.connect(url)
     store.upgrade(db, "0001")
@@ -53,6 +59,7 @@ def test_an_older_sqlite_file_is_upgraded_automatically(tmp_path):
 
 
 def test_a_newer_schema_is_refused(db_url):
+    """A database at a revision newer than this sstransfer knows is refused, never written to."""
     with Engine(db_url) as engine, engine.db.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(SchemaMismatch, match="newer than this sstransfer"):

@@ -33,6 +33,8 @@ def test_the_example_settings_file_is_valid_and_documents_every_setting_with_its
 
 
 def test_a_settings_file_sets_values_and_keyword_arguments_override_it(tmp_path):
+    """A settings file sets the values it names, a keyword argument overrides the file, and a
+    keyword argument of None leaves the default."""
     path = tmp_path / "s.toml"
     path.write_text('[monitor]\nscan_at = "09:15"\nlease_seconds = 60\n'
                     'report_formats = ["csv"]\n', encoding="utf-8")
@@ -71,6 +73,8 @@ def test_a_settings_file_sets_values_and_keyword_arguments_override_it(tmp_path)
 ])
 def test_a_bad_settings_file_is_refused_in_one_line_naming_the_file_the_key_and_the_reason(
         tmp_path, text, words):
+    """A settings file with a wrong type, a value out of bounds, an unknown table or key, or
+    broken TOML is refused in one line naming the file, the table and key, and the reason."""
     path = tmp_path / "sstransfer.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SettingsError) as refused:
@@ -89,11 +93,14 @@ def test_reports_are_in_chinese_unless_the_reports_table_says_english(tmp_path):
 
 
 def test_a_settings_error_is_its_own_kind_of_workflow_error():
+    """A SettingsError is a WorkflowError of its own, not a DefinitionError."""
     assert issubclass(SettingsError, WorkflowError)
     assert not issubclass(SettingsError, DefinitionError)
 
 
 def test_a_bad_keyword_argument_is_blamed_on_the_argument_not_on_the_file(tmp_path):
+    """A bad keyword argument of Settings.load is refused as Settings.load()'s, not the file's,
+    naming the argument; so is an unknown one."""
     path = tmp_path / "s.toml"
     path.write_text('[monitor]\nscan_at = "09:15"\n', encoding="utf-8")
     with pytest.raises(SettingsError, match=r"^Settings.load\(\): scan_at: must be a time"):
@@ -112,12 +119,15 @@ def test_settings_made_in_python_refuse_a_time_that_is_not_hh_mm(value):
 
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-16"])
 def test_a_settings_file_saved_by_chinese_windows_tools_is_read(tmp_path, encoding):
+    """A settings file saved as GBK, GB18030, UTF-8 with a BOM or UTF-16 is read, its Chinese
+    folder name intact."""
     path = tmp_path / "s.toml"
     path.write_bytes('# 监控设置\n[monitor]\nreport_dir = "逾期报告"\n'.encode(encoding))
     assert Settings.load(path).report_dir == Path("逾期报告")
 
 
 def test_a_settings_file_that_is_not_text_or_not_there_is_refused_in_one_line(tmp_path):
+    """A settings file that is not text, is missing or is a folder is refused in one line saying so."""
     binary = tmp_path / "s.toml"
     binary.write_bytes(b"\xff\xfe\x00\xd8" + bytes(range(256)))
     for path, words in ((binary, "is not text"), (tmp_path / "missing.toml", "cannot be read"),
@@ -151,6 +161,8 @@ _OVERRIDES = st.dictionaries(
        overrides=_OVERRIDES)
 def test_the_settings_loader_raises_only_workflow_errors_on_any_file_and_arguments(
         tmp_path, lines, raw, use_raw, overrides):
+    """Any file (random lines or bytes) and any keyword arguments give valid settings or a one-line
+    SettingsError, nothing else."""
     path = tmp_path / "fuzz.toml"
     path.write_bytes(raw if use_raw else "\n".join(lines).encode("utf-8"))
     try:

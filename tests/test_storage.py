@@ -103,6 +103,8 @@ def read_only(db_url):
 
 
 def test_a_read_only_database_is_refused_in_one_line_saying_so(db_url):
+    """A step on a read-only database is refused in one line saying it is read-only and nothing
+    was written, and the database is as it was."""
     with Engine(db_url) as engine:
         open_case(engine)
         before = snapshot(engine)
@@ -178,6 +180,8 @@ def test_after_a_postgresql_restart_the_first_call_succeeds(tmp_path):
 
 
 def test_the_lock_and_statement_timeouts_come_from_the_database_table_of_the_settings(tmp_path):
+    """lock_timeout_seconds and statement_timeout_seconds are read from the [database] table of the
+    settings file; a key that belongs elsewhere or a timeout of 0 is refused naming it."""
     from workflow import SettingsError
 
     path = tmp_path / "sstransfer.toml"

@@ -53,6 +53,8 @@ def test_a_key_given_twice_is_an_error_naming_both_lines(definitions_dir, name, 
 
 
 def test_a_commitment_key_given_twice_is_refused(definitions_dir):
+    """A key given twice in the committed-limits file is refused naming both lines, as in a
+    definition."""
     (definitions_dir / COMMITMENTS_FILE).write_text(
         "commitments:\n  - definition: pension_transfer\n    span: destination_review\n"
         "    province: '44'\n    working_days: 7\n    working_days: 9\n    source: test\n",
@@ -74,6 +76,8 @@ def test_a_definition_saved_by_chinese_windows_tools_is_read(definitions_dir, en
 
 
 def test_a_file_in_no_known_encoding_is_refused_in_one_line(definitions_dir):
+    """A definition file that is neither UTF-8 nor GB18030/GBK is refused in one line naming the
+    file and the encodings read."""
     path = definitions_dir / "pension_transfer.yaml"
     path.write_bytes(codecs.BOM_UTF8 + b"name: \xff\xfe\x80\n")
     with pytest.raises(DefinitionError) as info:
@@ -84,6 +88,7 @@ def test_a_file_in_no_known_encoding_is_refused_in_one_line(definitions_dir):
 
 
 def test_a_refused_definitions_folder_writes_nothing(definitions_dir, db_url):
+    """An engine refused for a bad definitions folder writes nothing to the database."""
     with Engine(db_url) as engine:
         before = snapshot(engine)
         path = definitions_dir / "pension_transfer.yaml"
@@ -118,6 +123,8 @@ def calendars(tmp_path: Path, text: str, name: str = "2027.yaml") -> Path:
 
 
 def test_a_schedule_with_all_seven_statutory_holidays_makes_its_year_official(tmp_path):
+    """A year's schedule setting all seven statutory holidays makes the year official, with its
+    holidays off and its make-up days worked."""
     cal = WorkingCalendar(calendars(tmp_path, FULL_2027))
     assert cal.is_official(2027) and cal.incomplete == {}
     assert not cal.is_working_day(D(2027, 2, 8)) and cal.is_working_day(D(2027, 2, 20))
@@ -204,6 +211,7 @@ def test_only_workflow_errors_escape_the_definition_loader(text):
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=200))
 def test_only_workflow_errors_escape_when_reading_a_file_of_random_bytes(tmp_path_factory, data):
+    """Reading a document catalogue of random bytes either parses or raises a WorkflowError."""
     path = tmp_path_factory.mktemp("fuzz") / "documents.yaml"
     path.write_bytes(data)
     with contextlib.suppress(WorkflowError):  # a refusal is fine; anything else fails
