@@ -19,7 +19,9 @@ _WHERE = {
     "Due": "core.calendar", "Definition": "core.definitions",
     "Actor": "core.inputs", "mask_person_id": "core.inputs", "today": "core.inputs",
     "Case": "core.views", "ScanResult": "core.views",
-    "Engine": "engine", "retry_on_conflict": "engine",
+    "Principal": "core.access",
+    "AlertQuery": "core.queries", "CaseQuery": "core.queries", "InboxQuery": "core.queries",
+    "Desk": "desk", "Engine": "engine", "retry_on_conflict": "engine",
     "DefinitionSet": "loading", "WorkingCalendar": "loading",
     "Alert": "records", "HistoryEntry": "records", "Span": "records",
     **dict.fromkeys((
@@ -45,10 +47,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
+    from .core.access import Principal
     from .core.calendar import Due
     from .core.definitions import Definition
     from .core.inputs import Actor, mask_person_id, today
+    from .core.queries import AlertQuery, CaseQuery, InboxQuery
     from .core.views import Case, ScanResult
+    from .desk import Desk
     from .engine import Engine, retry_on_conflict
     from .errors import (
         CaseNotFound,
@@ -74,22 +79,27 @@ if TYPE_CHECKING:  # what type checkers and editors see
 __all__ = [
     "Actor",
     "Alert",
+    "AlertQuery",
     "Case",
     "CaseNotFound",
+    "CaseQuery",
     "ConcurrentUpdate",
     "Definition",
     "DefinitionChanged",
     "DefinitionError",
     "DefinitionSet",
+    "Desk",
     "Due",
     "Engine",
     "HistoryEntry",
+    "InboxQuery",
     "InvalidInput",
     "InvalidRow",
     "InvalidTransition",
     "MissingDocuments",
     "NotPermitted",
     "OutdatedLibrary",
+    "Principal",
     "ScanResult",
     "SchemaMismatch",
     "Settings",

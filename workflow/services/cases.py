@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from ..core.access import check_date_correction
 from ..core.calendar import WorkingDays
 from ..core.commitments import CommittedLimits
 from ..core.deadlines import SpanDue, span_due
@@ -48,7 +49,6 @@ from ..errors import (
     ConcurrentUpdate,
     InvalidInput,
     InvalidRow,
-    NotPermitted,
 )
 from ..errors import WorkflowError as _WorkflowError
 from ..ports import CaseStore, CaseTransactionPort, HostSession
@@ -215,11 +215,7 @@ class CaseService:
                     raise CaseNotFound(case_id)
                 if expected_version is not None and expected_version != row.version:
                     raise ConcurrentUpdate(case_id, expected_version)
-                if actor.role != "supervisor" or actor.agency not in (row.origin, row.destination):
-                    raise NotPermitted(
-                        f"a business date of case {case_id} may be corrected by a supervisor of "
-                        f"agency {row.origin} or {row.destination}; {actor.describe()} may not",
-                        may_act=[("supervisor", row.origin), ("supervisor", row.destination)])
+                check_date_correction(actor, case_id, row.origin, row.destination)
                 steps = tx.last_steps(case_id, CORRECT_TRIGGER, 2)
                 last, before = steps[0], (steps[1] if len(steps) > 1 else None)
                 old = last.business_date
