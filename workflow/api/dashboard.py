@@ -280,11 +280,11 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
     definition = page.definition(case.definition, case.definition_version)
     as_of = today()
     spans = [(s, [] if s.ended_on is not None else desk.levels(s, as_of)) for s in found.spans]
+    needed = {trigger: desk.documents_needed(case, trigger)
+              for trigger in definition.allowed_triggers(case.state)}
     forms = [dict(trigger=trigger, spec=definition.transitions[trigger, case.state],
-                  missing=desk.documents_needed(case, trigger))
-             for trigger in desk.possible_steps(case)]
-    missing = [(trigger, needed) for trigger in definition.allowed_triggers(case.state)
-               if (needed := desk.documents_needed(case, trigger))]
+                  missing=needed[trigger]) for trigger in desk.possible_steps(case)]
+    missing = [(trigger, kinds) for trigger, kinds in needed.items() if kinds]
     if done is not None:
         done = page.t("done", step=page.title("trigger", done, definition)) \
             if done in definition.triggers else None

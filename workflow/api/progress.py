@@ -31,8 +31,6 @@ from .auth import EngineDep
 _FIELD_MAX = 64
 #: Case numbers are row ids: beyond this they cannot exist (and PostgreSQL refuses them).
 _CASE_MAX = 2**31 - 1
-#: The progress-lookup row of a case number that is not a number at all.
-_NO_CASE = 0
 
 #: Personal data: never cached or sent on as a referrer; no scripts, no frames.
 _HEADERS = {
@@ -151,8 +149,7 @@ def look_up(request: Request, engine: EngineDep, case_number: Annotated[str, For
     case_id = _case_number(case_number) if len(case_number) <= _FIELD_MAX else None
     try:
         found = engine.progress_desk().look_up(
-            _client(request), case_id, person_id if len(person_id) <= _FIELD_MAX else "",
-            no_case=_NO_CASE)
+            _client(request), case_id, person_id if len(person_id) <= _FIELD_MAX else "")
     except RateLimited as exc:
         minutes = engine.settings.progress_window_minutes
         return _page(request, 429, {"Retry-After": str(exc.retry_after)},
