@@ -47,6 +47,13 @@ ACTS = {
     ("POST", "/api/v1/cases/{case_id}/business-date"), ("POST", "/cases/{case_id}/fire"),
 }
 
+#: Routes that show a person's case and log it, whose calls need data this fixture's case (on
+#: pension_transfer 1, which issues no papers) has not: their test named.
+LOGGED_ELSEWHERE = {
+    ("GET", "/api/v1/papers/{paper_id}"):
+        "tests/test_papers.py::test_the_api_lists_and_prints_a_cases_papers_and_logs_each_read",
+}
+
 
 def _routes(app) -> set[tuple[str, str]]:
     """(method, path) of every route the app answers, included routers' routes too."""
@@ -83,6 +90,7 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
         ("GET", "/api/v1/cases/{case_id}"): {},
         ("GET", "/api/v1/cases/{case_id}/history"): {},
         ("GET", "/api/v1/cases/{case_id}/spans"): {},
+        ("GET", "/api/v1/cases/{case_id}/papers"): {},
         ("GET", "/api/v1/reports/overdue"): {"params": {"format": "csv"}},
         ("GET", "/"): {},
         ("GET", "/cases/{case_id}"): {},
@@ -90,7 +98,7 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
         ("POST", "/progress"): {"data": {"case_number": str(case.id), "person_id": PERSON_ID}},
     }
     routes = _routes(app)
-    unknown = routes - set(NO_PERSON) - ACTS - set(calls)
+    unknown = routes - set(NO_PERSON) - ACTS - set(calls) - set(LOGGED_ELSEWHERE)
     assert not unknown, f"new routes: log their reads and call them here, or name them: {unknown}"
     assert set(calls) <= routes
     with running(app) as site, httpx.Client(base_url=site,

@@ -20,14 +20,16 @@ _WHERE = {
     "Actor": "core.inputs", "mask_person_id": "core.inputs", "today": "core.inputs",
     "Case": "core.views", "ScanResult": "core.views",
     "Principal": "core.access",
+    "ContributionPeriod": "core.funds", "PensionFunds": "core.funds",
+    "parse_period": "core.funds", "pension_funds": "core.funds",
     "AlertQuery": "core.queries", "CaseQuery": "core.queries", "InboxQuery": "core.queries",
     "Desk": "desk", "Engine": "engine", "retry_on_conflict": "engine",
     "DefinitionSet": "loading", "WorkingCalendar": "loading",
-    "Alert": "records", "HistoryEntry": "records", "Span": "records",
+    "Alert": "records", "HistoryEntry": "records", "Paper": "records", "Span": "records",
     **dict.fromkeys((
         "CaseNotFound", "ConcurrentUpdate", "DefinitionChanged", "DefinitionError",
         "InvalidInput", "InvalidRow", "InvalidTransition", "MissingDocuments", "NotPermitted",
-        "OutdatedLibrary", "SchemaMismatch", "SettingsError", "StorageBusy",
+        "OutdatedLibrary", "PaperNotFound", "SchemaMismatch", "SettingsError", "StorageBusy",
         "StorageUnavailable", "WorkflowError"), "errors"),
     "Settings": "settings",
 }
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .core.access import Principal
     from .core.calendar import Due
     from .core.definitions import Definition
+    from .core.funds import ContributionPeriod, PensionFunds, parse_period, pension_funds
     from .core.inputs import Actor, mask_person_id, today
     from .core.queries import AlertQuery, CaseQuery, InboxQuery
     from .core.views import Case, ScanResult
@@ -66,6 +69,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         MissingDocuments,
         NotPermitted,
         OutdatedLibrary,
+        PaperNotFound,
         SchemaMismatch,
         SettingsError,
         StorageBusy,
@@ -73,7 +77,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         WorkflowError,
     )
     from .loading import DefinitionSet, WorkingCalendar
-    from .records import Alert, HistoryEntry, Span
+    from .records import Alert, HistoryEntry, Paper, Span
     from .settings import Settings
 
 __all__ = [
@@ -84,6 +88,7 @@ __all__ = [
     "CaseNotFound",
     "CaseQuery",
     "ConcurrentUpdate",
+    "ContributionPeriod",
     "Definition",
     "DefinitionChanged",
     "DefinitionError",
@@ -99,6 +104,9 @@ __all__ = [
     "MissingDocuments",
     "NotPermitted",
     "OutdatedLibrary",
+    "Paper",
+    "PaperNotFound",
+    "PensionFunds",
     "Principal",
     "ScanResult",
     "SchemaMismatch",
@@ -110,6 +118,8 @@ __all__ = [
     "WorkflowError",
     "WorkingCalendar",
     "mask_person_id",
+    "parse_period",
+    "pension_funds",
     "retry_on_conflict",
     "today",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from stdnum.cn import ric
 
 from .core.alerts import ALERT_LEVELS
+from .core.definitions import Definition
 from .core.figures import BUCKETS, OverdueReport
 from .core.inputs import Actor
 from .core.views import Case
@@ -149,11 +150,43 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     if rng.random() < 0.03:
         walk.step("withdraw", appl)
         return
-    amount = Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)
     letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
     _ = (walk.step("review", dest) and (not letter or walk.step("send_letter", dest))
-         and walk.step("move_funds", orig, documents=["information_form"], amount=amount)
-         and walk.step("continue_relationship", dest, contribution_months=rng.randrange(6, 360)))
+         and walk.step("move_funds", orig, **_funds(definition, rng, opened))
+         and walk.step("continue_relationship", dest, **_months(definition, rng)))
+
+
+def _funds(definition: Definition, rng: random.Random, opened: dt.date) -> dict[str, Any]:
+    """move_funds' inputs: the information form's data (a contribution record of one to
+    three bases since a year between 1993 and 2015) where the version takes it, else a bare
+    amount with the form as a document."""
+    if "information_form" not in definition.inputs_of("move_funds"):
+        return {"documents": ["information_form"],
+                "amount": Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)}
+    account = f"{Decimal(rng.randrange(100_000, 9_000_000)).scaleb(-2)}"
+    if definition.insurance == "medical":
+        return {"information_form": {"personal_account": account,
+                                     "months_actual": rng.randrange(12, 300),
+                                     "months_deemed": rng.choice([0, 0, 12, 36])}}
+    start, end = dt.date(rng.randrange(1993, 2016), rng.randrange(1, 13), 1), opened
+    periods, base = [], rng.randrange(1500, 6000)
+    for part in range(rng.randrange(1, 4)):
+        last = end if part == 2 else dt.date(min(start.year + rng.randrange(2, 8), end.year), 12, 1)
+        if last < start or last > end:
+            last = end
+        periods.append(f"{start:%Y-%m}:{last:%Y-%m}:{base}")
+        if last >= end:
+            break
+        start, base = dt.date(last.year + 1, 1, 1), base + rng.randrange(200, 1500)
+    return {"information_form": {"periods": periods, "personal_account": account}}
+
+
+def _months(definition: Definition, rng: random.Random) -> dict[str, Any]:
+    """continue_relationship's input: the months the person has at the destination where the
+    version adds them to the form's, else the cumulative months."""
+    if "months_at_destination" in definition.inputs_of("continue_relationship"):
+        return {"months_at_destination": rng.choice([0, 0, 0, 6, 24])}
+    return {"contribution_months": rng.randrange(6, 360)}
 
 
 @dataclass
@@ -189,6 +222,25 @@ def _documents_sent_in(walk: _Walk, applicant: Actor, clerk: Actor, missing: lis
         walk.step("withdraw", applicant)
         return False
     return walk.step("resubmit", applicant, documents=missing)
+
+
+def write_demo_papers(engine: Engine, folder: Path) -> list[Path]:
+    """One paper of each kind the demo's steps issued, as PDF and HTML, under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    seen: set[str] = set()
+    for case in engine.cases():
+        for paper in engine.papers(case.id):
+            if paper.kind in seen:
+                continue
+            seen.add(paper.kind)
+            for fmt in ("html", "pdf"):
+                path = folder / f"{paper.kind}-{paper.id}.{fmt}"
+                path.write_bytes(engine.render_paper(paper.id, fmt))
+                written.append(path)
+        if len(seen) == 5:
+            break
+    return written
 
 
 #: The agency whose demo staff get ready-made tokens (the demo's busiest, with committed limits).

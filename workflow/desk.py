@@ -27,10 +27,11 @@ from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
 from .core.views import Case
 from .errors import CaseNotFound, InvalidInput
-from .records import AccessEntry, Alert, HistoryEntry, Span
+from .records import AccessEntry, Alert, HistoryEntry, Paper, PrintedPaper, Span
 from .services.access import AccessService
 from .services.alerts import AlertService, InboxPage
 from .services.cases import CaseService
+from .services.papers import PaperService
 from .services.reports import ReportService
 
 
@@ -48,12 +49,14 @@ class Desk:
 
     def __init__(self, principal: Principal, *, via: str, cases: CaseService,
                  alerts: AlertService, reports: ReportService, access_service: AccessService,
-                 definition: Callable[[str, int], Definition], divisions: Divisions) -> None:
+                 papers: PaperService, definition: Callable[[str, int], Definition],
+                 divisions: Divisions) -> None:
         if via not in access.VIA:
             raise InvalidInput(f"via must be one of {', '.join(access.VIA)}, not {via!r}")
         self.principal, self.via = principal, via
         self._cases, self._alerts, self._reports = cases, alerts, reports
         self._access, self._definition, self._divisions = access_service, definition, divisions
+        self._papers = papers
 
     # --- the access log: every read of a person's case passes here ------------------------
     def _read(self, case_ids: Iterable[int], view: str) -> None:
@@ -148,6 +151,27 @@ class Desk:
                                    agencies=[scope["agency"]] if "agency" in scope else None,
                                    province=scope.get("province"))
 
+    def papers(self, case_id: int) -> list[Paper]:
+        """The papers issued on a case: the agencies' own, read by the clerks and supervisors
+        of its two agencies only (they carry the person's full ID number)."""
+        access.check_papers_reader(self.principal, self._cases.get(case_id))
+        found = self._papers.papers(case_id)
+        self._read([case_id], "papers")
+        return found
+
+    def paper(self, paper_id: int) -> PrintedPaper:
+        """One kept paper with its content and HTML as issued (a read of its case)."""
+        printed = self._papers.printed(paper_id)
+        access.check_papers_reader(self.principal, self._cases.get(printed.paper.case_id))
+        self._read([printed.paper.case_id], "paper")
+        return printed
+
+    def print_paper(self, paper_id: int, format: str = "pdf") -> tuple[Paper, bytes]:
+        """A kept paper printed as issued (``html``, or ``pdf`` from that HTML): every
+        printing is a read of its case in the access log."""
+        printed = self.paper(paper_id)
+        return printed.paper, self._papers.render(printed, format)
+
     def access_log(self, *, case_id: int | None = None, actor_id: str | None = None,
                    since: dt.datetime | None = None, limit: int = 100,
                    offset: int = 0) -> list[AccessEntry]:
@@ -203,6 +227,8 @@ class Desk:
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             information_form: Mapping[str, Any] | None = None,
+             months_at_destination: int | None = None,
              idempotency_key: str | None = None) -> Case:
         """Fire ``trigger`` on a readable case as the principal's actor."""
         current = self._readable(case_id)
@@ -210,7 +236,16 @@ class Desk:
             case_id, trigger, actor=self.principal.actor_for(current), on=on,
             documents=documents, expected_version=expected_version, explanation=explanation,
             documents_needed=documents_needed, amount=amount,
-            contribution_months=contribution_months, idempotency_key=idempotency_key)
+            contribution_months=contribution_months, information_form=information_form,
+            months_at_destination=months_at_destination, idempotency_key=idempotency_key)
+
+    def correct_paper(self, paper_id: int, *, reason: str) -> Paper:
+        """Correct a kept paper by issuing a new one that names it (a clerk of its issuer)."""
+        printed = self._papers.printed(paper_id)
+        current = self._cases.get(printed.paper.case_id)
+        access.check_papers_reader(self.principal, current)
+        return self._papers.correct(paper_id, actor=self.principal.actor_for(current),
+                                    reason=reason)
 
     def attach_documents(self, case_id: int, documents: Iterable[str], *,
                          on: dt.date | None = None,

@@ -24,11 +24,12 @@ from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
-from .records import Alert, HistoryEntry, Span
+from .records import Alert, HistoryEntry, Paper, Span
 from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
 from .services.definitions import DefinitionRegistry
+from .services.papers import PaperService
 from .services.reports import ReportService
 from .services.scheduling import Scheduling
 from .settings import Settings
@@ -84,9 +85,12 @@ class Engine:
         except BaseException:
             self.store.close()
             raise
+        self.paper_service = PaperService(
+            self.store.cases, self.registry,
+            self.definitions.agencies.with_divisions(self.divisions), self.divisions)
         self.case_service = CaseService(self.store.cases, self.registry, self.calendar,
                                         self.divisions, self.settings,
-                                        self.definitions.commitments)
+                                        self.definitions.commitments, self.paper_service)
         self.scheduling = Scheduling(self.store.scheduling, self.settings)
         self.alert_service = AlertService(self.store.alerts, self.scheduling, self.calendar,
                                           self.settings, self.registry,
@@ -118,7 +122,8 @@ class Engine:
         taken as their actor."""
         return Desk(principal, via=via, cases=self.case_service, alerts=self.alert_service,
                     reports=self.report_service, access_service=self.access_service,
-                    definition=self.registry.get, divisions=self.divisions)
+                    papers=self.paper_service, definition=self.registry.get,
+                    divisions=self.divisions)
 
     def progress_desk(self) -> ProgressDesk:
         """The person's progress page's door: the case number and ID number are the
@@ -169,8 +174,17 @@ class Engine:
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             information_form: Mapping[str, Any] | None = None,
+             months_at_destination: int | None = None,
              idempotency_key: str | None = None, session: Any = None) -> Case:
         """Fire ``trigger`` on a case; raises a :class:`WorkflowError` and writes nothing if refused.
+
+        The step's inputs are those its definition names: ``explanation`` (reject),
+        ``documents_needed`` (request_documents); since pension_transfer 2 and
+        medical_transfer 3, ``information_form`` (move_funds: the form's data, see
+        :func:`workflow.pension_funds`; an ``amount`` given beside it must equal its total)
+        and ``months_at_destination`` (continue_relationship); before, ``amount`` and
+        ``contribution_months``. A step that issues papers issues them in its transaction.
 
         ``expected_version``: the case version the caller decided on (from :meth:`get`); if
         the case has moved on since, :class:`ConcurrentUpdate` is raised.
@@ -182,8 +196,23 @@ class Engine:
             case_id, trigger, actor=actor, on=on, documents=documents,
             expected_version=expected_version, explanation=explanation,
             documents_needed=documents_needed, amount=amount,
-            contribution_months=contribution_months, idempotency_key=idempotency_key,
+            contribution_months=contribution_months, information_form=information_form,
+            months_at_destination=months_at_destination, idempotency_key=idempotency_key,
             session=session)
+
+    # --- papers ----------------------------------------------------------------------------
+    def papers(self, case_id: int) -> list[Paper]:
+        """The papers issued on a case (letters, forms, notices), in the order issued."""
+        self.case_service.get(case_id)
+        return self.paper_service.papers(case_id)
+
+    def render_paper(self, paper_id: int, format: str = "pdf") -> bytes:
+        """A kept paper as issued: its HTML, or a PDF printed from it (``format``)."""
+        return self.paper_service.render(self.paper_service.printed(paper_id), format)
+
+    def correct_paper(self, paper_id: int, *, actor: Actor, reason: str) -> Paper:
+        """Issue a corrected paper naming the one it replaces (a clerk of the issuer)."""
+        return self.paper_service.correct(paper_id, actor=actor, reason=reason)
 
     def attach_documents(self, case_id: int, documents: Iterable[str], *, actor: Actor,
                          on: dt.date | None = None, expected_version: int | None = None,

@@ -23,6 +23,12 @@ class CaseNotFound(WorkflowError):
         super().__init__(f"case {case_id} does not exist")
 
 
+class PaperNotFound(WorkflowError):
+    def __init__(self, paper_id: object) -> None:
+        self.paper_id = paper_id
+        super().__init__(f"paper {paper_id} does not exist")
+
+
 class DefinitionNotFound(InvalidInput):
     """No workflow definition (or version) of that name."""
 
@@ -153,6 +159,7 @@ __all__ = [
     "NotAuthenticated",
     "NotPermitted",
     "OutdatedLibrary",
+    "PaperNotFound",
     "RateLimited",
     "SchemaMismatch",
     "SettingsError",

@@ -22,6 +22,7 @@ from .core.catalogue import DocumentCatalogue
 from .core.commitments import CommittedLimits
 from .core.definitions import Definition, parse_definition
 from .core.divisions import parse_extra_divisions
+from .core.papers import Agencies
 from .core.textfile import UnknownEncoding, decode_text
 from .core.yamlfile import YamlFile
 from .errors import DefinitionError, InvalidInput
@@ -29,6 +30,7 @@ from .errors import DefinitionError, InvalidInput
 CATALOGUE_FILE = "documents.yaml"
 DIVISIONS_FILE = "divisions_extra.yaml"
 COMMITMENTS_FILE = "committed_limits.yaml"
+AGENCIES_FILE = "agencies.yaml"
 CALENDARS_DIR = "calendars"
 DEFINITIONS_ENV = "SSTRANSFER_DEFINITIONS"
 
@@ -82,7 +84,7 @@ class DefinitionSet:
         self.catalogue = DocumentCatalogue.parse(read_yaml(self.folder / CATALOGUE_FILE))
         self.by_key: dict[tuple[str, int], Definition] = {}
         for path in sorted(self.folder.glob("*.yaml")):
-            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE, COMMITMENTS_FILE):
+            if path.name in (CATALOGUE_FILE, DIVISIONS_FILE, COMMITMENTS_FILE, AGENCIES_FILE):
                 continue
             d = parse_definition(path, self.catalogue, read_text(path))
             if d.key in self.by_key:
@@ -98,6 +100,9 @@ class DefinitionSet:
         commitments = self.folder / COMMITMENTS_FILE
         self.commitments = (CommittedLimits.parse(read_yaml(commitments), self.by_key.values())
                             if commitments.is_file() else CommittedLimits())
+        agencies = self.folder / AGENCIES_FILE
+        self.agencies = (Agencies.parse(read_yaml(agencies)) if agencies.is_file()
+                         else Agencies())
 
     @property
     def calendars_dir(self) -> Path:
@@ -128,5 +133,5 @@ def shipped_definitions_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "definitions"
 
 
-__all__ = ["CATALOGUE_FILE", "COMMITMENTS_FILE", "DIVISIONS_FILE", "DefinitionSet",
+__all__ = ["AGENCIES_FILE", "CATALOGUE_FILE", "COMMITMENTS_FILE", "DIVISIONS_FILE", "DefinitionSet",
            "WorkingCalendar", "read_text", "read_yaml", "shipped_definitions_dir"]

@@ -33,8 +33,11 @@ from .records import (
     NewAlert,
     NewCase,
     NewHistoryEntry,
+    NewPaper,
     NewSpan,
     OverdueRow,
+    Paper,
+    PrintedPaper,
     RaisedAlert,
     Run,
     RunningSpan,
@@ -105,6 +108,20 @@ class CaseTransactionPort(Protocol):
         """Set the business date of one history row."""
         ...
 
+    def next_paper_seq(self, agency: str, kind: str, year: int) -> int:
+        """Take the next number of the agency's papers of ``kind`` in ``year`` (from 1): the
+        counter stays locked until this transaction ends, and a rolled-back step gives its
+        number back, so numbers have no gap and no duplicate."""
+        ...
+
+    def insert_paper(self, paper: NewPaper) -> int:
+        """Keep a paper as issued; its id."""
+        ...
+
+    def paper(self, paper_id: int) -> PrintedPaper | None:
+        """A kept paper with its content and HTML, or None (read in this transaction)."""
+        ...
+
     def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,
                               stamp: dt.datetime) -> IdempotentCall | None:
         """Claim ``key`` in this transaction: None if it is ours now (or the case does not
@@ -153,6 +170,14 @@ class CaseStore(Protocol):
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
         """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        ...
+
+    def papers(self, case_id: int) -> list[Paper]:
+        """The papers issued on the case, in the order they were issued."""
+        ...
+
+    def paper(self, paper_id: int) -> PrintedPaper | None:
+        """A kept paper with its content and HTML as issued, or None."""
         ...
 
 

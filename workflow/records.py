@@ -182,6 +182,60 @@ class ApiToken(SQLModel):
         default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
 
 
+class Paper(SQLModel):
+    """A paper a step issued (a letter, a form, a notice), as kept: its printed text is
+    stored with it, unchanged (``sha256`` of its HTML). ``replaces``: the paper it corrects."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    case_id: int
+    kind: str
+    agency: str  # the issuing agency
+    year: int
+    seq: int  # of the agency, kind and year, from 1 without gaps
+    number: str
+    title: str
+    issued_on: dt.date
+    issued_at: dt.datetime = Field(sa_column=_ts())
+    actor_id: str
+    sha256: str
+    replaces: int | None = None
+    reason: str | None = None  # of a correction
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+
+class PrintedPaper(NamedTuple):
+    """A kept paper with what it printed: its content and its HTML as issued."""
+
+    paper: Paper
+    content: JsonObject
+    html: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewPaper:
+    """A paper to keep; its fields are its table's columns."""
+
+    case_id: int
+    kind: str
+    agency: str
+    year: int
+    seq: int
+    number: str
+    title: str
+    issued_on: dt.date
+    issued_at: dt.datetime
+    actor_id: str
+    sha256: str
+    content: JsonObject
+    html: str
+    replaces: int | None = None
+    reason: str | None = None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class CaseReads:
     """One reader's read of some cases (one access-log entry per case): who, when, which

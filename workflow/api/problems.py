@@ -26,6 +26,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InvalidInput: 422,
     e.InvalidRow: 422,
     e.CaseNotFound: 404,
+    e.PaperNotFound: 404,
     e.DefinitionNotFound: 404,
     e.InvalidTransition: 409,
     e.MissingDocuments: 422,
@@ -84,6 +85,8 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
         return {"case_id": error.case_id, "expected_version": error.expected_version}
     if isinstance(error, e.CaseNotFound):
         return {"case_id": error.case_id}
+    if isinstance(error, e.PaperNotFound):
+        return {"paper_id": error.paper_id}
     if isinstance(error, e.InvalidRow):
         inner = error.error
         return {"line": error.line,

@@ -14,7 +14,7 @@ import tempfile
 import typing
 from pathlib import Path
 from types import GenericAlias
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -117,6 +117,30 @@ class FireRequest(_Body):
     amount: str | int | None = Field(
         default=None, description='yuan, an exact decimal as text ("1234.50") or a whole number')
     contribution_months: int | None = None
+    information_form: dict[str, Any] | None = Field(
+        default=None, description="move_funds (pension_transfer 2, medical_transfer 3): the "
+        "information form's data; pension {periods: [{from, to, monthly_base}], "
+        "personal_account}, medical {personal_account, months_actual, months_deemed}")
+    months_at_destination: int | None = Field(
+        default=None, description="continue_relationship: months the person already has at "
+        "the destination")
+
+
+class PaperOut(BaseModel):
+    """A paper issued on a case, as the list of its papers gives it."""
+
+    id: int
+    kind: str
+    number: str
+    issued_on: dt.date
+    sha256: str
+    title: str
+    agency: str
+    replaces: int | None = None
+
+
+class PaperPage(BaseModel):
+    items: list[PaperOut]
 
 
 class AttachRequest(_Body):
@@ -315,6 +339,8 @@ def fire(case_id: int, body: FireRequest, desk: DeskDep, response: Response,
                      expected_version=_version_of(if_match), explanation=body.explanation,
                      documents_needed=body.documents_needed, amount=body.amount,
                      contribution_months=body.contribution_months,
+                     information_form=body.information_form,
+                     months_at_destination=body.months_at_destination,
                      idempotency_key=idempotency_key)
     return _with_etag(response, case)
 
@@ -376,6 +402,26 @@ def history(case_id: int, desk: DeskDep) -> list[HistoryEntry]:
 def spans(case_id: int, desk: DeskDep) -> list[Span]:
     """The case's time limits, with their due dates."""
     return desk.spans(case_id)
+
+
+@api.get("/cases/{case_id}/papers", tags=["papers"], responses=_NOT_FOUND,
+         response_model=PaperPage)
+def papers(case_id: int, desk: DeskDep) -> PaperPage:
+    """The papers issued on the case (the agencies' clerks and supervisors only)."""
+    return PaperPage(items=[PaperOut(**p.model_dump()) for p in desk.papers(case_id)])
+
+
+@api.get("/papers/{paper_id}", tags=["papers"], response_class=Response, responses={
+    200: {"content": {"application/pdf": {}, "text/html": {}}}, **_NOT_FOUND})
+def paper(paper_id: int, desk: DeskDep,
+          format: Annotated[Literal["pdf", "html"], Query(
+              description="pdf (printed from the kept HTML) or html")] = "pdf") -> Response:
+    """A kept paper as issued; every printing is a read in the access log."""
+    found, body = desk.print_paper(paper_id, format)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'inline; filename="paper-{found.id}.{format}"',
+        "ETag": f'"{found.sha256}"'})
 
 
 # --- deadlines --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ The commands are listed here, in the order ``sstransfer --help`` shows them.
 
 from __future__ import annotations
 
-from . import admin, cases, deadlines, reports, service
+from . import admin, cases, deadlines, funds, papers, reports, service
 from .common import app, main
 
 app.command("open")(cases.open_case)
@@ -29,5 +29,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(service.scheduler_app, name="scheduler")
 app.add_typer(service.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(papers.papers_app, name="papers")
+app.add_typer(funds.funds_app, name="funds")
 
 __all__ = ["app", "main"]

@@ -113,6 +113,11 @@ def demo(
                                progress=lambda n: bar.update(task, completed=n))
         out.print(f"[bold]{stats.cases} cases, {stats.steps} steps[/] written to {esc(db)}")
         _print_summary(engine, folder / "reports")
+        from ..demo import write_demo_papers
+
+        papers = write_demo_papers(engine, folder / "papers")
+        out.print(f"{len(papers)} papers (one of each kind, PDF and HTML) written to "
+                  f"{esc(folder / 'papers')}")
         _print_serve(engine, f"--db sqlite:///{db} --definitions {definitions}")
 
 

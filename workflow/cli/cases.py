@@ -97,7 +97,14 @@ def fire(
         "--needed", help="A document still needed (request_documents); repeat.")] = None,
     amount: Annotated[str | None, typer.Option(help="Amount moved, yuan (move_funds).")] = None,
     months: Annotated[int | None, typer.Option(
-        "--months", help="Cumulative contribution months (continue_relationship).")] = None,
+        "--months", help="Cumulative contribution months (continue_relationship, version 1).")
+    ] = None,
+    information_form: Annotated[Path | None, typer.Option(
+        "--information-form", help="A JSON file of the information form's data (move_funds "
+        "since pension_transfer 2 / medical_transfer 3).")] = None,
+    months_at_destination: Annotated[int | None, typer.Option(
+        help="Months the person already has at the destination (continue_relationship).")
+    ] = None,
     as_json: JsonOpt = False, actor_id_number: IdNumberOpt = None,
 ) -> None:
     """Fire a trigger on a case: review, reject, request_documents, resubmit, send_letter,
@@ -106,8 +113,26 @@ def fire(
         case_id, trigger, actor=as_actor(actor, role, agency, actor_id_number),
         on=date(on, "--on"),
         documents=document or [], expected_version=expected_version, explanation=explanation,
-        documents_needed=needed, amount=amount, contribution_months=months)
+        documents_needed=needed, amount=amount, contribution_months=months,
+        information_form=_form(information_form), months_at_destination=months_at_destination)
     _show_case(case, as_json)
+
+
+def _form(path: Path | None) -> dict[str, object] | None:
+    """The information form's data from a JSON file."""
+    if path is None:
+        return None
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"--information-form {path}: cannot be read: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"--information-form {path}: not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"--information-form {path}: must hold a JSON object")
+    return data
 
 
 def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,

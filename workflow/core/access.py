@@ -152,6 +152,25 @@ def check_report_reader(principal: Principal, via: str) -> None:
     check_supervisor(principal, "download reports")
 
 
+def check_papers_reader(principal: Principal, case: Any) -> None:
+    """The agencies' papers carry the person's full ID number: only the clerks and
+    supervisors of the case's two agencies read them (never the applicant, who sees the
+    reason of a refusal and what is missing on the progress page)."""
+    if not principal.is_staff:
+        raise NotPermitted(f"the papers of case {case.id} are read by the clerks and "
+                           f"supervisors of agency {case.origin} or {case.destination}; "
+                           f"{principal.describe()} may not")
+    check_read(principal, case)
+
+
+def check_paper_correction(actor: Actor, issuer: str, number: str) -> None:
+    """Only a clerk of the agency that issued a paper corrects it (by issuing a new one)."""
+    if actor.role not in CLERK_ROLES or actor.agency != issuer:
+        raise NotPermitted(f"paper {number} may be corrected by a clerk of agency {issuer}; "
+                           f"{actor.describe()} may not",
+                           may_act=[("origin_clerk", issuer), ("destination_clerk", issuer)])
+
+
 def check_date_correction(actor: Actor, case_id: int, origin: str, destination: str) -> None:
     """Only a supervisor of the case's origin or destination agency corrects a business date."""
     if actor.role != "supervisor" or actor.agency not in (origin, destination):
@@ -181,5 +200,6 @@ def possible_steps(principal: Principal, definition: Definition, case: Any,
 
 
 __all__ = ["TOKEN_ROLES", "VIA", "Principal", "check_date_correction", "check_owned",
+           "check_paper_correction", "check_papers_reader",
            "check_read", "check_report_reader", "check_supervisor", "documents_needed",
            "may_read", "owned_scope", "possible_steps", "scope"]

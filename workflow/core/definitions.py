@@ -23,6 +23,7 @@ from .catalogue import DocumentCatalogue
 from .graph import check_graph
 from .schema import (
     ADDED_KEYS,
+    ADDED_TRANSITION_KEYS,
     CHECKS,
     LANGUAGES,
     PRESENTATION_KEYS,
@@ -52,6 +53,10 @@ class Definition:
         for key, default in ADDED_KEYS.items():
             if data[key] == default:
                 del data[key]
+        for transition in data["transitions"]:
+            for key, default in ADDED_TRANSITION_KEYS.items():
+                if transition[key] == default:
+                    del transition[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -123,6 +128,11 @@ class Definition:
     def triggers(self) -> tuple[str, ...]:
         """Every trigger of this version, in the order of the definition file."""
         return tuple(self.machine.events)
+
+    def inputs_of(self, trigger: str) -> tuple[str, ...]:
+        """The inputs ``trigger`` takes (from any state), in the order of the file."""
+        return tuple(dict.fromkeys(
+            name for t in self.model.transitions if t.trigger == trigger for name in t.inputs))
 
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         """The triggers the machine has a transition for from ``state``."""

@@ -18,6 +18,7 @@ from .schema import (
     GUARDS,
     INPUTS,
     OPEN_EVENT,
+    PAPER_KINDS,
     SCHEMES,
     TITLED,
     TRANSITION_ROLES,
@@ -115,6 +116,11 @@ def _check_transition_names(doc: YamlFile, t: TransitionSpec, catalogue: Documen
                                       ("produces", catalogue.kinds, "document kind")]:
         for i, value in enumerate(getattr(t, field_name)):
             _known(doc, value, allowed, what, (*loc, field_name, i))
+    for i, paper in enumerate(t.papers):
+        needed = PAPER_KINDS[paper]
+        if needed is not None and needed not in t.inputs:
+            raise doc.fail(f"'{t.trigger}' issues a {paper} but takes no {needed} to fill it",
+                           (*loc, "papers", i))
 
 
 def _closure(start: Iterable[str], edges: Edges) -> set[str]:
@@ -168,7 +174,8 @@ def _check_spans(doc: YamlFile, m: DefinitionModel) -> None:
 
 def _check_titles(doc: YamlFile, m: DefinitionModel) -> None:
     """A title for a name the definition does not have is a typo, never a harmless extra."""
-    named = {"state": m.states, "trigger": _events(m)[1:], "span": [s.name for s in m.spans]}
+    named = {"state": m.states, "trigger": _events(m)[1:], "span": [s.name for s in m.spans],
+             "paper": sorted({p for t in m.transitions for p in t.papers})}
     for kind, names in named.items():
         for name in getattr(m.titles, TITLED[kind]):
             _known(doc, name, names, f"{kind} (titled)", ("titles", TITLED[kind], name))

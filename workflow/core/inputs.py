@@ -285,11 +285,11 @@ def parse_amount(value: object) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def check_months(value: object) -> int:
-    """Cumulative contribution months: a whole number from 0 to :data:`MAX_MONTHS`."""
+def check_months(value: object, what: str = "contribution_months") -> int:
+    """Contribution months: a whole number from 0 to :data:`MAX_MONTHS`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MONTHS:
         raise InvalidInput(
-            f"contribution_months must be a whole number of months from 0 to {MAX_MONTHS} "
+            f"{what} must be a whole number of months from 0 to {MAX_MONTHS} "
             f"(60 years of working life), not {shown(value)}"
         )
     return value
@@ -330,8 +330,8 @@ def check_trigger_input(name: str, value: Any, kinds: Iterable[str]) -> Any:
         return list(dict.fromkeys(needed))
     if name == "amount":
         return str(parse_amount(value))
-    if name == "contribution_months":
-        return check_months(value)
+    if name in ("contribution_months", "months_at_destination"):
+        return check_months(value, name)
     raise AssertionError(name)  # pragma: no cover - definitions are validated against INPUTS
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -18,15 +19,18 @@ from transitions import EventData
 from ..errors import InvalidInput, InvalidTransition, MissingDocuments, NotPermitted, WorkflowError
 from .definitions import Definition
 from .divisions import STANDARD, Divisions
+from .funds import check_information_form
 from .inputs import (
     Actor,
     check_actor,
     check_agency,
     check_kinds,
+    check_months,
     check_name,
     check_person_id,
     check_trigger_input,
     normalise,
+    parse_amount,
     shown,
 )
 from .schema import APPLICANT_KINDS, CHANNELS, INPUTS, OPEN_EVENT, SpanSpec, TransitionSpec
@@ -55,13 +59,15 @@ class CaseFacts:
     requested: tuple[str, ...] = ()
     applicant_id: str | None = None
     person_id: str | None = field(default=None, repr=False)
+    #: The contribution months recorded so far (the information form's, once it came).
+    contribution_months: int | None = None
 
     @classmethod
     def of(cls, case: Any) -> CaseFacts:
         """The facts of a stored case row or a :class:`~workflow.core.views.Case` view."""
         return cls(case.id, case.state, case.origin, case.destination, case.applicant,
                    case.channel, frozenset(case.documents), tuple(case.requested_documents),
-                   case.applicant_id, case.person_id)
+                   case.applicant_id, case.person_id, getattr(case, "contribution_months", None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,7 @@ class Step:
     inputs: Mapping[str, Any]  # JSON-safe
     spans_ended: tuple[str, ...] | None  # None: every running span (a final state)
     spans_started: tuple[SpanSpec, ...]
+    papers: tuple[str, ...] = ()  # the papers the step issues (workflow.core.papers)
 
 
 def is_applicant(actor: Actor, facts: CaseFacts) -> bool:
@@ -273,16 +280,41 @@ class _Attempt:
 
     @_condition
     def inputs_valid(self, spec: TransitionSpec) -> None:
-        extra = sorted(set(self.inputs) - set(spec.inputs))
+        # An amount may be given beside an information form: it must be the form's total.
+        takes = {*spec.inputs, *(("amount",) if "information_form" in spec.inputs else ())}
+        extra = sorted(set(self.inputs) - takes)
         if extra:
             raise InvalidInput(f"'{spec.trigger}' takes no {', '.join(extra)}")
         kinds = self.definition.catalogue.kinds
         for name in spec.inputs:
             if name not in self.inputs:
                 raise InvalidInput(f"'{spec.trigger}' needs {name}: {INPUTS[name]}")
-            self.checked[name] = check_trigger_input(name, self.inputs[name], kinds)
+            if name == "information_form":
+                self.checked[name] = check_information_form(self.definition.insurance,
+                                                            self.inputs[name])
+            else:
+                self.checked[name] = check_trigger_input(name, self.inputs[name], kinds)
+        self._recorded()
         self.supplied = self.definition.catalogue.check(check_kinds(self.documents))
         self.held.update(self.supplied)
+
+    def _recorded(self) -> None:
+        """What the case records from the papers' inputs: the information form's total is
+        the amount moved (one given beside it must be equal) and its months are the months
+        counted; at the destination, the months the person has there are added to them."""
+        form = self.checked.get("information_form")
+        if form is not None:
+            total = Decimal(form["total"])
+            if "amount" in self.inputs:
+                given = parse_amount(self.inputs["amount"])
+                if given != total:
+                    raise InvalidInput(f"the amount given ({given:.2f} yuan) is not the "
+                                       f"information form's total ({total:.2f} yuan)")
+            self.checked["amount"] = form["total"]
+            self.checked["contribution_months"] = form["months"]
+        if "months_at_destination" in self.checked:
+            months = (self.facts.contribution_months or 0) + self.checked["months_at_destination"]
+            self.checked["contribution_months"] = check_months(months, "the cumulative months")
 
     @_condition
     def documents_required(self, spec: TransitionSpec) -> None:
@@ -378,6 +410,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
         inputs=checked,
         spans_ended=None if final else definition.spans_ended_by(trigger),
         spans_started=() if final else definition.spans_started_by(trigger, facts.applicant),
+        papers=spec.papers,
     )
 
 

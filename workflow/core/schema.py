@@ -9,7 +9,7 @@ describe, is :mod:`workflow.core.graph`.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, model_validator
 
@@ -33,7 +33,7 @@ SCHEMES = {
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
 RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
 #: What a definition gives titles to: the key under ``titles`` for each kind of name.
-TITLED = {"state": "states", "trigger": "triggers", "span": "spans"}
+TITLED = {"state": "states", "trigger": "triggers", "span": "spans", "paper": "papers"}
 
 #: Guards are names in this registry, never code in the definition.
 GUARDS = {
@@ -56,6 +56,21 @@ INPUTS = {
     "documents_needed": "the document kinds still needed (non-empty list)",
     "amount": "transferred amount of money in yuan (exact decimal, at most 2 places)",
     "contribution_months": "cumulative contribution months (whole number >= 0)",
+    "information_form": "the information form's data: pension {periods: [{from: YYYY-MM, to: "
+                        "YYYY-MM, monthly_base}], personal_account}; medical {personal_account, "
+                        "months_actual, months_deemed}; an amount given beside it must equal its "
+                        "total",
+    "months_at_destination": "contribution months the person already has at the destination "
+                             "(whole number >= 0)",
+}
+#: The papers a step may issue (``papers:`` of a transition), in the order of a transfer; the
+#: titles are the catalogue's (``workflow.core.papers``). Each needs the input that fills it.
+PAPER_KINDS = {
+    "contact_letter": None,
+    "information_form": "information_form",
+    "refusal_explanation": "explanation",
+    "one_time_notice": "documents_needed",
+    "completion_notice": None,
 }
 
 Name = str
@@ -76,6 +91,10 @@ class TransitionSpec(StrictModel):
     requires: tuple[Name, ...] = ()
     inputs: tuple[Name, ...] = ()
     produces: tuple[Name, ...] = ()
+    #: The papers the step issues, in its own transaction (added after version 1: see
+    #: ``ADDED_TRANSITION_KEYS``).
+    papers: tuple[Literal["contact_letter", "information_form", "refusal_explanation",
+                          "one_time_notice", "completion_notice"], ...] = ()
 
 
 class SpanSpec(StrictModel):
@@ -105,11 +124,13 @@ class Title(StrictModel):
 
 
 class _Titles(StrictModel):
-    """The titles of a definition's states, triggers and spans, each optional."""
+    """The titles of a definition's states, triggers, spans and papers, each optional."""
 
     states: dict[Name, Title] = Field(default_factory=dict)
     triggers: dict[Name, Title] = Field(default_factory=dict)
     spans: dict[Name, Title] = Field(default_factory=dict)
+    #: The titles the papers of the steps are printed under (``workflow.core.papers``).
+    papers: dict[Name, Title] = Field(default_factory=dict)
 
 
 class DefinitionModel(StrictModel):
@@ -137,6 +158,9 @@ class DefinitionModel(StrictModel):
 #: while at their default, so the hashes stored for older versions stay valid.
 ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
                "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
+#: Keys of a transition added later, with their defaults: left out of the content hash while
+#: at their default, as ``ADDED_KEYS`` are.
+ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
 #: Keys that change what people read, never what a case does: always left out of the content
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.
@@ -145,6 +169,7 @@ PRESENTATION_KEYS = ("titles",)
 
 __all__ = [
     "ADDED_KEYS",
+    "ADDED_TRANSITION_KEYS",
     "APPLICANT_KINDS",
     "CHANNELS",
     "CHECKS",
@@ -154,6 +179,7 @@ __all__ = [
     "INPUTS",
     "LANGUAGES",
     "OPEN_EVENT",
+    "PAPER_KINDS",
     "PRESENTATION_KEYS",
     "RECEIPT_POLICIES",
     "ROLES",

@@ -68,6 +68,7 @@ from ..records import (
 )
 from ..settings import Settings
 from .definitions import DefinitionRegistry
+from .papers import PaperService
 
 OPEN_TRIGGER = "open"
 CORRECT_TRIGGER = "correct_business_date"
@@ -84,9 +85,10 @@ class CaseService:
 
     def __init__(self, store: CaseStore, definitions: DefinitionRegistry,
                  calendar: WorkingDays, divisions: Divisions, settings: Settings,
-                 commitments: CommittedLimits) -> None:
+                 commitments: CommittedLimits, papers: PaperService) -> None:
         self.store, self.definitions, self.calendar = store, definitions, calendar
         self.divisions, self.settings, self.commitments = divisions, settings, commitments
+        self.papers = papers
 
     def definition(self, name: str, version: int | None = None) -> Definition:
         return self.definitions.get(name, version)
@@ -149,10 +151,14 @@ class CaseService:
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
+             information_form: Mapping[str, Any] | None = None,
+             months_at_destination: int | None = None,
              idempotency_key: str | None = None, session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.fire`."""
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
-                  "amount": amount, "contribution_months": contribution_months}
+                  "amount": amount, "contribution_months": contribution_months,
+                  "information_form": information_form,
+                  "months_at_destination": months_at_destination}
         request = None
         with self._refusals(trigger, case_id, actor):
             check_actor(actor, self.divisions)
@@ -354,11 +360,13 @@ class CaseService:
             step.supplied, inputs.get("explanation"),
             {k: v for k, v in inputs.items() if k != "explanation"})])
         tx.end_spans(row.id, step.spans_ended, on)
-        if step.spans_started:
+        if step.spans_started or step.papers:
             d = self.definition(row.definition_name, row.definition_version)
             spans = self._span_rows(d, row.origin, row.destination, step.spans_started, on)
             if spans:
                 tx.insert_spans(row.id, spans)
+            if step.papers:
+                self.papers.issue(tx, d, row, step.papers, inputs, actor, on, stamp)
         return Case.from_row(change.applied_to(row))
 
     @staticmethod

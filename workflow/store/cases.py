@@ -22,7 +22,10 @@ from ..records import (
     JsonObject,
     NewCase,
     NewHistoryEntry,
+    NewPaper,
     NewSpan,
+    Paper,
+    PrintedPaper,
     Span,
     SpanUpdate,
     StepCase,
@@ -31,6 +34,7 @@ from ..records import (
     StoredStep,
     to_fen,
 )
+from . import papers
 from .connection import insert_ignoring_duplicates
 from .statements import Statement, insert_returning_ids
 from .tables import cases_t, definitions_t, history_t, idempotency_t, spans_t
@@ -172,6 +176,16 @@ class CaseTransaction:
         self.conn.execute(sa.update(history_t).where(history_t.c.id == history_id)
                           .values(business_date=on))
 
+    # --- papers ----------------------------------------------------------------------------
+    def next_paper_seq(self, agency: str, kind: str, year: int) -> int:
+        return papers.next_seq(self.conn, agency, kind, year)
+
+    def insert_paper(self, paper: NewPaper) -> int:
+        return papers.insert_paper(self.conn, paper)
+
+    def paper(self, paper_id: int) -> PrintedPaper | None:
+        return papers.paper(self.conn, paper_id)
+
     # --- idempotency keys ------------------------------------------------------------------
     def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,
                               stamp: dt.datetime) -> IdempotentCall | None:
@@ -259,6 +273,14 @@ class CaseRepository:
             return [Span(**r._mapping) for r in conn.execute(
                 sa.select(*_SPAN_FIELDS).where(spans_t.c.case_id == case_id)
                 .order_by(spans_t.c.id))]
+
+    def papers(self, case_id: int) -> list[Paper]:
+        with self.db.connect() as conn:
+            return papers.papers(conn, case_id)
+
+    def paper(self, paper_id: int) -> PrintedPaper | None:
+        with self.db.connect() as conn:
+            return papers.paper(conn, paper_id)
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
         """Cases in id order; ``agency`` matches either the origin or the destination;

@@ -16,6 +16,7 @@ from ..records import (
     ApiToken,
     AwareDateTime,
     HistoryEntry,
+    Paper,
     Span,
     _json,
     _ts,
@@ -222,6 +223,32 @@ class ProgressLookupRecord(SQLModel, table=True):
     matched: bool
 
 
+class PaperRecord(Paper, table=True):
+    """A paper as issued: :class:`~workflow.records.Paper` with its content and HTML, never
+    updated (a correction is a new paper naming the one it replaces)."""
+
+    model_config = ConfigDict(frozen=False)
+    __tablename__ = "paper"
+    __table_args__ = (sa.UniqueConstraint("agency", "kind", "year", "seq",
+                                          name="uq_paper_number"),)
+    id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    replaces: int | None = Field(default=None, foreign_key="paper.id", unique=True)
+    content: dict[str, Any] = Field(sa_column=_json())
+    html: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class PaperCounterRecord(SQLModel, table=True):
+    """The last sequence number each agency gave each kind of paper in a year: taken in the
+    step's own transaction, so a refused step takes no number and there is never a gap."""
+
+    __tablename__ = "paper_counter"
+    agency: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int
+
+
 def _table(record: type[SQLModel]) -> sa.Table:
     # SQLModel sets ``__table__`` on ``table=True`` models but does not declare it.
     table: sa.Table = record.__table__  # type: ignore[attr-defined]
@@ -231,7 +258,7 @@ def _table(record: type[SQLModel]) -> sa.Table:
 TABLES = [_table(t) for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
     AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord,
-    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord)]
+    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord, PaperRecord, PaperCounterRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     _table(CaseRecord), _table(HistoryRecord), _table(SpanRecord), _table(DefinitionRecord)
 )
@@ -242,3 +269,4 @@ span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempot
 )
 tokens_t, access_log_t, progress_lookups_t = (
     _table(ApiTokenRecord), _table(AccessLogRecord), _table(ProgressLookupRecord))
+papers_t, paper_counters_t = _table(PaperRecord), _table(PaperCounterRecord)

@@ -1,0 +1,39 @@
+"""Papers: list a case's papers, print one as issued (PDF or HTML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import JsonOpt, esc, group, out, print_json, row, settings, table
+
+papers_app = group(help="The papers the steps issued: list a case's, print one as issued.")
+
+
+@papers_app.command("list")
+def list_papers(case_id: int, as_json: JsonOpt = False) -> None:
+    """List the papers issued on a case (number, kind, date, SHA-256 of the kept text)."""
+    found = settings.engine(read=True).papers(case_id)
+    if as_json:
+        print_json([p.to_dict() for p in found])
+        return
+    rows = table(title=f"papers of case {case_id}")
+    for col in ("id", "kind", "number", "issued on", "agency", "replaces", "sha256"):
+        rows.add_column(col)
+    for p in found:
+        row(rows, p.id, p.kind, p.number, p.issued_on, p.agency, p.replaces or "", p.sha256[:16])
+    out.print(rows)
+
+
+@papers_app.command("print")
+def print_paper(
+    paper_id: int,
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    format: Annotated[str, typer.Option(help="pdf or html.")] = "pdf",
+) -> None:
+    """Write a paper as it was issued: its kept HTML, or a PDF printed from it."""
+    body = settings.engine(read=True).render_paper(paper_id, format)
+    out_file.write_bytes(body)
+    out.print(f"wrote paper {paper_id} ({format}, {len(body)} bytes) to {esc(out_file)}")
