@@ -1,9 +1,11 @@
 """The money of a transfer: the pension fund rule and the information form's data.
 
-《城镇企业职工基本养老保险关系转移接续暂行办法》(国办发〔2009〕66号) art. 4, as published reposts
-give it: the personal account is transferred whole (个人账户储存额); the pooled fund (统筹基金,
-the employer's part) is 12 % of the person's actual contribution bases (实际缴费工资) of each
-year since 1998-01-01, summed; a year not contributed in full counts by its months paid.
+《城镇企业职工基本养老保险关系转移接续暂行办法》(国办发〔2009〕66号) 第四条, as published reposts
+give it: "参保人员跨省流动就业转移基本养老保险关系时，按下列方法计算转移资金：（一）个人账户储存额：
+1998年1月1日之前按个人缴费累计本息计算转移，1998年1月1日后按计入个人账户的全部储存额计算转移。
+（二）统筹基金（单位缴费）：以本人1998年1月1日后各年度实际缴费工资为基数，按12%的总和转移，参保缴费
+不足1年的，按实际缴费月数计算转移。" The personal account's figure is the origin agency's (the
+balance it states, counted as (一) says); the pooled fund is computed here by (二).
 
 Rounding (pinned in tests/test_papers.py): Σ months × monthly base over the months from
 1998-01 is exact; 12 % of it is rounded once, to the fen, half up. Each row of the form shows
