@@ -21,6 +21,7 @@ from tests.conftest import (
     ORIGIN,
     ORIGIN_CLERK,
     SHIPPED,
+    call_cli,
     open_case,
     refused,
 )
@@ -65,6 +66,14 @@ def test_months_before_1998_are_counted_but_carry_no_pooled_fund():
     funds = pension_funds([parse_period("1995-01:1998-06:1000")], "0")
     assert (funds.months, funds.pooled_fund) == (42, Decimal("720.00"))
     assert funds.rows[0].pooled == Decimal("0.00")
+
+
+def test_a_record_that_ends_before_1998_moves_no_pooled_fund():
+    """1990-01 to 1997-12 at 800: 96 months counted, every one before 1998: the pooled fund
+    is 0.00 and the total is the personal account alone (5,000.00)."""
+    funds = pension_funds([parse_period("1990-01:1997-12:800")], "5000")
+    assert (funds.months, funds.pooled_fund, funds.total) == (96, Decimal("0.00"),
+                                                              Decimal("5000.00"))
 
 
 def test_a_base_change_mid_year_gives_two_rows_of_that_year():
@@ -249,6 +258,35 @@ def test_numbers_have_no_gap_and_no_duplicate_when_clerks_race(papers_engine):
     assert seqs == list(range(1, 9))
 
 
+def _send_letter_in_a_process(url: str, case_id: int, start_at: float) -> list[int]:
+    """A separate process: its own engine on the shared database sends one case's letter at
+    ``start_at`` (a wall-clock time shared by all, so that they race)."""
+    import time
+
+    with Engine(url, definitions=SHIPPED) as engine:
+        engine.get(case_id)  # connected and warmed up before the start
+        time.sleep(max(0.0, start_at - time.time()))
+        retry_on_conflict(lambda: engine.fire(case_id, "send_letter", actor=DEST_CLERK),
+                          attempts=50)
+        return [p.seq for p in engine.papers(case_id)]
+
+
+def test_numbers_have_no_gap_and_no_duplicate_when_processes_race(papers_engine, db_url):
+    """Four processes, each with its own engine and connections, send letters of one agency
+    at once: the letters are numbered 1 to 4, whichever commits first."""
+    import multiprocessing
+    import time
+
+    cases = [open_case(papers_engine) for _ in range(4)]
+    for c in cases:
+        papers_engine.fire(c.id, "review", actor=DEST_CLERK, on=c.last_event_on)
+    start_at = time.time() + 10  # every process has started and connected by then
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        seqs = pool.starmap(_send_letter_in_a_process,
+                            [(db_url, c.id, start_at) for c in cases])
+    assert sorted(s for found in seqs for s in found) == [1, 2, 3, 4]
+
+
 def test_cases_on_the_versions_before_the_papers_issue_none(engine):
     """pension_transfer 1 (the suite's default folder) takes a bare amount and issues no paper."""
     case = open_case(engine)
@@ -301,3 +339,61 @@ def test_the_fund_calculator_prints_the_figures_as_json(run):
                "2006-01:2025-06:5800", "--personal-account", "23456.78", "--json")
     assert json.loads(done.stdout) == {"personal_account": "23456.78", "pooled_fund": "197424.00",
                                        "total": "220880.78", "months": 330}
+
+
+def test_the_dashboard_takes_the_information_form_lists_the_papers_and_prints_them(papers_engine):
+    """On the case page the origin clerk fills in the information form (one period a line)
+    and moves the funds; the papers table names each paper with its number and prints the
+    kept HTML (inline) or the PDF (a download), each printing a read in the access log; a
+    paper of another case is 404."""
+    case = open_case(papers_engine)
+    for trigger in ("review", "send_letter"):
+        case = papers_engine.fire(case.id, trigger, actor=DEST_CLERK, on=case.last_event_on)
+    token, _ = papers_engine.access_service.create_token("o-3", "clerk", ORIGIN)
+    with running(create_app(papers_engine)) as site, httpx.Client(base_url=site) as client:
+        assert client.post("/login", data={"token": token, "next": "/"}).status_code == 303
+        page = client.get(f"/cases/{case.id}").text
+        assert 'name="periods"' in page and 'name="personal_account"' in page
+        done = client.post(f"/cases/{case.id}/fire", data={
+            "trigger": "move_funds", "version": str(case.version),
+            "periods": "\n".join(FORM["periods"]) + "\n",
+            "personal_account": FORM["personal_account"], "on": str(case.last_event_on)})
+        assert done.status_code == 303, done.text
+        assert papers_engine.get(case.id).amount == Decimal("35456.78")
+        letter, form = papers_engine.papers(case.id)
+        page = client.get(f"/cases/{case.id}").text
+        assert "联系函" in page and form.number in page and letter.number in page
+        before = len(papers_engine.access_service.store.access_log(limit=1000))
+        html = client.get(f"/cases/{case.id}/papers/{form.id}.html")
+        assert html.headers["content-disposition"].startswith("inline")
+        assert hashlib.sha256(html.content).hexdigest() == form.sha256
+        pdf = client.get(f"/cases/{case.id}/papers/{form.id}.pdf")
+        assert pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers[
+            "content-disposition"]
+        views = [e.view for e in papers_engine.access_service.store.access_log(limit=1000)]
+        assert views[:len(views) - before] == ["paper", "paper"]
+        other = open_case(papers_engine, person_id="110108198001010015")
+        assert client.get(f"/cases/{other.id}/papers/{form.id}.html").status_code == 404
+
+
+def test_the_cli_lists_and_prints_papers_and_logs_each_read_under_the_users_login(
+        papers_engine, db_url, tmp_path):
+    """`sstransfer papers list CASE_ID` and `papers print PAPER_ID --format html --out FILE`:
+    the file is the kept HTML, and each is a read in the access log by the machine's user
+    (role operator, via cli): the CLI holds no token, the login is who read it."""
+    import getpass
+
+    case = _to_funds_moved(papers_engine)
+    form = papers_engine.papers(case.id)[1]
+    env = {"SSTRANSFER_DATABASE_URL": db_url, "SSTRANSFER_DEFINITIONS": str(SHIPPED),
+           "COLUMNS": "200"}
+    listed = call_cli("papers", "list", str(case.id), env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and form.number in listed.stdout, listed.stderr
+    printed = call_cli("papers", "print", str(form.id), "--format", "html", "--out", "f.html",
+                       env=env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert hashlib.sha256((tmp_path / "f.html").read_bytes()).hexdigest() == form.sha256
+    reads = [(e.actor_id, e.role, e.case_id, e.view, e.via)
+             for e in papers_engine.access_service.store.access_log(limit=10)]
+    assert reads[:2] == [(getpass.getuser(), "operator", case.id, "paper", "cli"),
+                         (getpass.getuser(), "operator", case.id, "papers", "cli")]

@@ -11,7 +11,7 @@ import textwrap
 import httpx
 import pytest
 
-from tests.conftest import DEST_CLERK, PERSON_ID, open_case
+from tests.conftest import APPLICANT, DEST_CLERK, PERSON_ID, open_case
 from tests.live import running
 from workflow import Engine
 from workflow.api import create_app
@@ -185,3 +185,31 @@ def test_the_page_is_chinese_first_with_an_english_switch(engine, site):
             "Committed due date 2025-10-13 Statutory due date 2025-10-23 "
             "Steps done Step Date applied (awaiting review) 2025-09-26") in text
     assert "Too many" not in text and "业务编号" not in text
+
+
+def test_a_refused_application_shows_the_person_the_reason_the_agency_wrote(engine, site):
+    """不予受理: the person reads the written explanation's reason on the page (000 (2)),
+    never the agency's paper itself."""
+    case = open_case(engine)
+    engine.fire(case.id, "reject", actor=DEST_CLERK, on=case.last_event_on,
+                explanation="缴费记录不连续")
+    text = main_of(look_up(site, case.id, PERSON_ID))
+    assert "不予受理的原因 缴费记录不连续" in text
+    assert "Why the application was refused" in main_of(
+        look_up(site, case.id, PERSON_ID, lang="en"))
+
+
+def test_a_request_for_documents_lists_every_one_still_missing_by_its_name(engine, site):
+    """一次性告知: every document the agency asked for and the person has not brought yet, at
+    once, by its Chinese name; one brought since drops off the list."""
+    case = open_case(engine)
+    case = engine.fire(case.id, "request_documents", actor=DEST_CLERK, on=case.last_event_on,
+                       documents_needed=["payment_voucher", "endowment_manual"])
+    text = main_of(look_up(site, case.id, PERSON_ID))
+    assert "还需提供的材料" in text
+    names = [engine.definition("pension_transfer").catalogue.title(k)
+             for k in ("payment_voucher", "endowment_manual")]
+    assert all(name in text for name in names)
+    engine.attach_documents(case.id, ["payment_voucher"], actor=APPLICANT)
+    text = main_of(look_up(site, case.id, PERSON_ID))
+    assert names[0] not in text and names[1] in text

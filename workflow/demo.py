@@ -40,13 +40,13 @@ _GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军
 DEMO_COMMITMENTS = """\
 # Demo data: illustrative committed limits (承诺时限), NOT any agency's published commitments.
 commitments:
-  - {definition: medical_transfer, version: 2, span: destination_continuation, province: "44",
+  - {definition: medical_transfer, span: destination_continuation, province: "44",
      working_days: 3, source: demo data (illustrative)}
-  - {definition: medical_transfer, version: 2, span: destination_continuation, agency: "310000",
+  - {definition: medical_transfer, span: destination_continuation, agency: "310000",
      working_days: 3, source: demo data (illustrative)}
-  - {definition: medical_transfer, version: 2, span: origin_transfer, agency: "110000",
+  - {definition: medical_transfer, span: origin_transfer, agency: "110000",
      working_days: 7, source: demo data (illustrative)}
-  - {definition: medical_transfer, version: 2, span: origin_transfer, province: "33",
+  - {definition: medical_transfer, span: origin_transfer, province: "33",
      working_days: 8, source: demo data (illustrative)}
   - {definition: pension_transfer, span: destination_review, agency: "440300", working_days: 7,
      source: demo data (illustrative)}

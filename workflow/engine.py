@@ -206,9 +206,18 @@ class Engine:
         self.case_service.get(case_id)
         return self.paper_service.papers(case_id)
 
+    def paper(self, paper_id: int) -> Paper:
+        """One kept paper (``PaperNotFound``)."""
+        return self.paper_service.printed(paper_id).paper
+
     def render_paper(self, paper_id: int, format: str = "pdf") -> bytes:
         """A kept paper as issued: its HTML, or a PDF printed from it (``format``)."""
         return self.paper_service.render(self.paper_service.printed(paper_id), format)
+
+    def record_operator_read(self, case_id: int, view: str, operator: str) -> None:
+        """Write to the access log that ``operator`` (the machine's user at the command line,
+        who holds no token) read ``view`` of a case."""
+        self.access_service.record_operator_read(operator, case_id, view)
 
     def correct_paper(self, paper_id: int, *, actor: Actor, reason: str) -> Paper:
         """Issue a corrected paper naming the one it replaces (a clerk of the issuer)."""

@@ -38,10 +38,12 @@ from ..engine import Engine
 from ..errors import (
     CaseNotFound,
     ConcurrentUpdate,
+    InvalidInput,
     InvalidTransition,
     MissingDocuments,
     NotAuthenticated,
     NotPermitted,
+    PaperNotFound,
     WorkflowError,
 )
 from ..records import Alert
@@ -55,7 +57,7 @@ LANG_COOKIE = "sstransfer_lang"
 PAGE_SIZE = 50
 #: Alerts shown on the alerts page (newest first).
 ALERTS_SHOWN = 200
-_MEDIA = {"csv": "text/csv; charset=utf-8",
+_MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "html": "text/html; charset=utf-8"}
 #: Pages name people: no shared cache keeps them, no browser cache after signing out.
@@ -285,13 +287,17 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
     forms = [dict(trigger=trigger, spec=definition.transitions[trigger, case.state],
                   missing=needed[trigger]) for trigger in desk.possible_steps(case)]
     missing = [(trigger, kinds) for trigger, kinds in needed.items() if kinds]
+    # The agencies' papers (versions that issue them): listed with a print link each.
+    issues_papers = any(spec.papers for spec in definition.transitions.values())
+    papers = desk.papers(case.id) if issues_papers else []
     if done is not None:
         done = page.t("done", step=page.title("trigger", done, definition)) \
             if done in definition.triggers else None
     return page.render(
         "case.html", status, principal=staff.principal, here=page.url(f"/cases/{case.id}"),
         case=case, definition=definition, history=found.history, spans=spans,
-        forms=forms, missing=missing, refusal=refusal, done=done,
+        forms=forms, missing=missing, refusal=refusal, done=done, papers=papers,
+        issues_papers=issues_papers, numbers={p.id: p.number for p in papers},
         # What a clerk may ask for: the case's application documents, held or not (a held one
         # may be found wanting).
         kinds=definition.application_documents(case.applicant, case.channel),
@@ -414,14 +420,52 @@ async def fire(page: PageDep, case_id: int) -> Response:
     return await run_in_threadpool(_fire_step, page, case_id, form)
 
 
-def _step_inputs(form: FormData, takes: set[str]) -> dict[str, Any]:
+@pages.get("/cases/{case_id}/papers/{paper_id}.{fmt}")
+def paper_file(staff: StaffDep, case_id: int, paper_id: int, fmt: str) -> Response:
+    """A paper of the case printed as issued: its kept HTML to print from the browser, or the
+    PDF printed from it (each printing is a read in the access log)."""
+    page = staff.page
+    try:
+        paper, body = staff.desk.print_paper(paper_id, fmt)
+        if paper.case_id != case_id:
+            raise PaperNotFound(f"case {case_id} has no paper {paper_id}")
+    except (PaperNotFound, CaseNotFound, InvalidInput):
+        return page.render("message.html", 404, principal=staff.principal,
+                           heading=page.w["not_found_title"],
+                           message=page.t("paper_not_found", id=paper_id))
+    except NotPermitted:
+        return page.render("message.html", 403, principal=staff.principal,
+                           heading=page.w["forbidden_title"],
+                           message=page.t("forbidden", message=staff.principal.describe()))
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(body, media_type=_MEDIA.get(fmt, "application/pdf"), headers={
+        **_PRIVATE, "Content-Disposition": f'{disposition}; filename="paper-{paper.id}.{fmt}"'})
+
+
+#: The form fields that make up a move_funds step's information form, per insurance.
+_FORM_FIELDS = {"pension": ("personal_account",),
+                "medical": ("personal_account", "months_actual", "months_deemed")}
+
+
+def _step_inputs(form: FormData, takes: set[str], insurance: str) -> dict[str, Any]:
     """What a step's form gave for the inputs the step takes."""
     inputs: dict[str, Any] = {}
-    for name in ("explanation", "amount", "contribution_months"):
+    for name in ("explanation", "amount", "contribution_months", "months_at_destination"):
         if name in takes:
             inputs[name] = str(form.get(name) or "").strip() or None
     if "documents_needed" in takes:
         inputs["documents_needed"] = _listed(form, "documents_needed") or None
+    if "information_form" in takes:
+        # The engine checks the form (and names a bad field); empty fields are left out.
+        fields = {name: str(form.get(name) or "").strip() for name in _FORM_FIELDS[insurance]}
+        information: dict[str, Any] = {
+            k: int(v) if k.startswith("months_") and v.isascii() and v.isdigit() else v
+            for k, v in fields.items() if v}
+        if insurance == "pension":
+            information["periods"] = [
+                line.strip() for line in str(form.get("periods") or "").splitlines()
+                if line.strip()]
+        inputs["information_form"] = information
     return inputs
 
 
@@ -438,7 +482,7 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     trigger = str(form.get("trigger") or "")
     definition = page.definition(case.definition, case.definition_version)
     spec = definition.transitions.get((trigger, case.state))
-    inputs = _step_inputs(form, set(spec.inputs) if spec is not None else set())
+    inputs = _step_inputs(form, set(spec.inputs) if spec is not None else set(), case.insurance)
     try:
         version = int(str(form.get("version") or ""))
     except ValueError:

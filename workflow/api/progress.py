@@ -1,6 +1,7 @@
 """The person's progress page (转移进度查询): the insured person enters the case number and
 their ID number and, when both match, sees the steps done, the step now running, the agency
-that holds it and its due date: nothing else (no name, no amounts, no documents), the ID
+that holds it and its due date, why an application was refused and which documents the
+agency still needs: nothing else (no name, no amounts, none of the agencies' papers), the ID
 number masked.
 
 A mismatch, an unknown case number and a malformed number all get the same page, so that it
@@ -70,6 +71,10 @@ class Progress:
     running: tuple[RunningStep, ...]
     state: str  # the current state's title, for when no step is running
     finished: bool
+    #: Why the application was refused, as the agency wrote it (a rejected case only).
+    refusal: str | None = None
+    #: What the agency asked for that the person has not brought yet, by the documents' names.
+    missing: tuple[str, ...] = ()
 
 
 def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
@@ -87,9 +92,16 @@ def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
                     None if s.committed_due_on is None else format_date(s.committed_due_on, lang),
                     format_date(s.due_on, lang))
         for s in found.spans if s.ended_on is None)
+    # The written explanation is kept as the refusing step's comment.
+    refusal = next((h.comment for h in reversed(found.history)
+                    if h.to_state == "rejected" and h.from_state != h.to_state), None)
+    held = set(case.documents)
+    missing = tuple(definition.catalogue.title(k, lang) for k in case.requested_documents
+                    if k not in held and k in definition.catalogue.kinds)
     return Progress(case.id, case.person_id_masked, done, running,
                     definition.title("state", case.state, lang),
-                    case.state in definition.final_states)
+                    case.state in definition.final_states,
+                    refusal if case.state == "rejected" else None, missing)
 
 
 def _case_number(text: str) -> int | None:

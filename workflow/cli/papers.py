@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -9,13 +10,17 @@ import typer
 
 from .common import JsonOpt, esc, group, out, print_json, row, settings, table
 
-papers_app = group(help="The papers the steps issued: list a case's, print one as issued.")
+papers_app = group(help="The papers the steps issued: list a case's, print one as issued. "
+                        "They carry the person's full ID number: each listing and printing is "
+                        "written to the access log under the login of the machine's user.")
 
 
 @papers_app.command("list")
 def list_papers(case_id: int, as_json: JsonOpt = False) -> None:
     """List the papers issued on a case (number, kind, date, SHA-256 of the kept text)."""
-    found = settings.engine(read=True).papers(case_id)
+    engine = settings.engine(read=True)
+    found = engine.papers(case_id)
+    engine.record_operator_read(case_id, "papers", getpass.getuser())
     if as_json:
         print_json([p.to_dict() for p in found])
         return
@@ -34,6 +39,9 @@ def print_paper(
     format: Annotated[str, typer.Option(help="pdf or html.")] = "pdf",
 ) -> None:
     """Write a paper as it was issued: its kept HTML, or a PDF printed from it."""
-    body = settings.engine(read=True).render_paper(paper_id, format)
+    engine = settings.engine(read=True)
+    paper = engine.paper(paper_id)
+    body = engine.render_paper(paper_id, format)
     out_file.write_bytes(body)
+    engine.record_operator_read(paper.case_id, "paper", getpass.getuser())
     out.print(f"wrote paper {paper_id} ({format}, {len(body)} bytes) to {esc(out_file)}")

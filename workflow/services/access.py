@@ -136,6 +136,12 @@ class AccessService:
                                        principal.agency, tuple(dict.fromkeys(case_ids)), view,
                                        via))
 
+    def record_operator_read(self, operator: str, case_id: int, view: str) -> None:
+        """Write that an operator read a case at the command line: no token names them
+        there, the login of the machine's user does (role ``operator``)."""
+        self.store.log_reads(CaseReads(now(), operator, "operator", None, (case_id,), view,
+                                       "cli"))
+
     def record_progress_read(self, case_id: int) -> None:
         """Write that the insured person read their case on the progress page (they have no
         token: the case number and ID number are their credential)."""
