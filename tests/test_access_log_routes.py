@@ -52,6 +52,9 @@ ACTS = {
 LOGGED_ELSEWHERE = {
     ("GET", "/api/v1/papers/{paper_id}"):
         "tests/test_papers.py::test_the_api_lists_and_prints_a_cases_papers_and_logs_each_read",
+    ("GET", "/cases/{case_id}/papers/{paper_id}.{fmt}"):
+        "tests/test_papers.py::"
+        "test_the_dashboard_takes_the_information_form_lists_the_papers_and_prints_them",
 }
 
 
