@@ -39,6 +39,11 @@ NO_PERSON: dict[tuple[str, str], str] = {
     ("GET", "/docs"): "the API's description",
     ("GET", "/docs/oauth2-redirect"): "the API's description",
     ("GET", "/redoc"): "the API's description",
+    ("GET", "/api/v1/subscriptions"): "an agency's subscriptions: addresses of agencies",
+    ("POST", "/api/v1/subscriptions"): "making a subscription",
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): "removing a subscription",
+    ("POST", "/api/v1/outbox/{event_number}/retry"): "how many messages go again, no person",
+    ("POST", "/outbox/{event_number}/retry"): "how many messages go again, no person",
 }
 #: Steps: they return the case acted on, and are recorded in its history with their actor.
 ACTS = {
@@ -94,6 +99,8 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
         ("GET", "/api/v1/cases/{case_id}/history"): {},
         ("GET", "/api/v1/cases/{case_id}/spans"): {},
         ("GET", "/api/v1/cases/{case_id}/papers"): {},
+        ("GET", "/api/v1/outbox"): {},
+        ("GET", "/outbox"): {},
         ("GET", "/api/v1/reports/overdue"): {"params": {"format": "csv"}},
         ("GET", "/"): {},
         ("GET", "/cases/{case_id}"): {},

@@ -137,7 +137,10 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     case = engine.open_case(
         insurance, person_id=person[0], person_name=person[1], origin=origin,
         destination=destination, applicant=applicant, channel=channel, documents=documents,
-        actor=appl, on=opened, **schemes)
+        actor=appl, on=opened, **schemes,
+        # Illustrative contact details (a reserved mail domain): the outbox tells applicants.
+        contact_phone=f"1380000{stats.cases:04d}",
+        contact_email=f"applicant{stats.cases}@example.com")
     stats.cases += 1
     walk = _Walk(engine, rng, stats, as_of, case, opened)
     missing = sorted(set(complete) - set(documents))

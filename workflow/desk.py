@@ -26,11 +26,22 @@ from .core.queries import AlertQuery, CaseQuery, InboxQuery
 from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
 from .core.views import Case
-from .errors import CaseNotFound, InvalidInput
-from .records import AccessEntry, Alert, HistoryEntry, Paper, PrintedPaper, Span
+from .errors import CaseNotFound, InvalidInput, NotPermitted
+from .records import (
+    AccessEntry,
+    Alert,
+    HistoryEntry,
+    OutboxEvent,
+    OutboxMessage,
+    Paper,
+    PrintedPaper,
+    Span,
+    Subscription,
+)
 from .services.access import AccessService
 from .services.alerts import AlertService, InboxPage
 from .services.cases import CaseService
+from .services.outbox import OutboxService
 from .services.papers import PaperService
 from .services.reports import ReportService
 
@@ -49,14 +60,14 @@ class Desk:
 
     def __init__(self, principal: Principal, *, via: str, cases: CaseService,
                  alerts: AlertService, reports: ReportService, access_service: AccessService,
-                 papers: PaperService, definition: Callable[[str, int], Definition],
-                 divisions: Divisions) -> None:
+                 papers: PaperService, outbox: OutboxService,
+                 definition: Callable[[str, int], Definition], divisions: Divisions) -> None:
         if via not in access.VIA:
             raise InvalidInput(f"via must be one of {', '.join(access.VIA)}, not {via!r}")
         self.principal, self.via = principal, via
         self._cases, self._alerts, self._reports = cases, alerts, reports
         self._access, self._definition, self._divisions = access_service, definition, divisions
-        self._papers = papers
+        self._papers, self._outbox = papers, outbox
 
     # --- the access log: every read of a person's case passes here ------------------------
     def _read(self, case_ids: Iterable[int], view: str) -> None:
@@ -171,6 +182,58 @@ class Desk:
         printing is a read of its case in the access log."""
         printed = self.paper(paper_id)
         return printed.paper, self._papers.render(printed, format)
+
+    # --- the outbox and the subscriptions (supervisors) -------------------------------------
+    def outbox(self, *, state: str | None = None, case_id: int | None = None,
+               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
+        """The outbox's events of the supervisor's agency's (or province's) cases, newest
+        first; each case listed is a read in the access log."""
+        access.check_supervisor(self.principal, "read the outbox")
+        found = self._outbox.events(state=state, case_id=case_id, limit=limit, offset=offset,
+                                    **access.scope(self.principal))
+        self._read([e.case_id for e in found], "outbox")
+        return found
+
+    def outbox_messages(self, events: Sequence[OutboxEvent]) -> list[OutboxMessage]:
+        """The messages of events read through :meth:`outbox` (recipients masked)."""
+        access.check_supervisor(self.principal, "read the outbox")
+        return self._outbox.messages(events)
+
+    def retry_outbox(self, number: int) -> int:
+        """Send the dead messages of an event of a readable case again; how many."""
+        access.check_supervisor(self.principal, "retry the outbox")
+        event = self._outbox.event(number)
+        self._readable(event.case_id)
+        return self._outbox.retry(number)
+
+    def subscriptions(self) -> list[Subscription]:
+        """The subscriptions the supervisor manages (their agency's, or their province's and
+        its agencies')."""
+        access.check_supervisor(self.principal, "read subscriptions")
+        found = []
+        for sub in self._outbox.subscriptions():
+            try:
+                access.check_subscription_scope(self.principal, sub.agency, sub.province)
+            except NotPermitted:
+                continue
+            found.append(sub)
+        return found
+
+    def add_subscription(self, *, agency: str | None = None, province: str | None = None,
+                         events: Sequence[str] | None = None, channel: str,
+                         target: str) -> tuple[Subscription, str | None]:
+        """Subscribe the supervisor's agency (or an agency or the whole of their province)."""
+        if agency is None and province is None and self.principal.province is None:
+            agency = self.principal.agency
+        access.check_subscription_scope(self.principal, normalise(agency), normalise(province))
+        return self._outbox.add_subscription(agency=agency, province=province, events=events,
+                                             channel=channel, target=target,
+                                             created_by=self.principal.actor_id)
+
+    def remove_subscription(self, subscription_id: int) -> None:
+        sub = self._outbox.subscription(subscription_id)
+        access.check_subscription_scope(self.principal, sub.agency, sub.province)
+        self._outbox.remove_subscription(subscription_id, removed_by=self.principal.actor_id)
 
     def access_log(self, *, case_id: int | None = None, actor_id: str | None = None,
                    since: dt.datetime | None = None, limit: int = 100,

@@ -24,11 +24,12 @@ from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
-from .records import Alert, HistoryEntry, Paper, Span
+from .records import Alert, HistoryEntry, OutboxEvent, OutboxMessage, Paper, Span, Subscription
 from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
 from .services.definitions import DefinitionRegistry
+from .services.outbox import DeliveryRun, OutboxService
 from .services.papers import PaperService
 from .services.reports import ReportService
 from .services.scheduling import Scheduling
@@ -98,6 +99,8 @@ class Engine:
         self.report_service = ReportService(self.store.reports, self.calendar, self.settings,
                                             self.registry.get, self.divisions.name_of)
         self.access_service = AccessService(self.store.access, self.settings)
+        self.outbox_service = OutboxService(self.store.outbox, self.scheduling, self.settings,
+                                            self.registry, self.divisions)
         self._scheduler: BackgroundScheduler | None = None
 
     def close(self) -> None:
@@ -122,7 +125,8 @@ class Engine:
         taken as their actor."""
         return Desk(principal, via=via, cases=self.case_service, alerts=self.alert_service,
                     reports=self.report_service, access_service=self.access_service,
-                    papers=self.paper_service, definition=self.registry.get,
+                    papers=self.paper_service, outbox=self.outbox_service,
+                    definition=self.registry.get,
                     divisions=self.divisions)
 
     def progress_desk(self) -> ProgressDesk:
@@ -139,8 +143,12 @@ class Engine:
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
+                  contact_phone: str | None = None, contact_email: str | None = None,
                   session: Any = None) -> Case:
         """Open a transfer case in the definition's initial state; starts its first spans.
+
+        ``contact_phone``/``contact_email``: how the applicant is told of the case's steps
+        (optional; kept apart from the case, masked in every view, never logged).
 
         ``origin_scheme``/``destination_scheme``: the medical insurance scheme at each end
         (``urban_employee`` or ``urban_rural_resident``), required by definitions that record
@@ -153,7 +161,8 @@ class Engine:
             definition, person_id=person_id, person_name=person_name, origin=origin,
             destination=destination, applicant=applicant, channel=channel, documents=documents,
             actor=actor, on=on, origin_scheme=origin_scheme,
-            destination_scheme=destination_scheme, session=session)
+            destination_scheme=destination_scheme, contact_phone=contact_phone,
+            contact_email=contact_email, session=session)
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,
@@ -294,6 +303,41 @@ class Engine:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""
         return self.alert_service.on_alert(callback, name)
 
+    # --- the outbox: telling people ---------------------------------------------------------
+    def deliver_outbox(self) -> DeliveryRun:
+        """One delivery run of the outbox (``serve`` runs one every ``outbox_every_seconds``):
+        new events fanned out to their recipients, due messages sent, outcomes recorded."""
+        return self.outbox_service.deliver()
+
+    def outbox(self, *, state: str | None = None, case_id: int | None = None,
+               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
+        """The outbox's events, newest first (``state``: pending, delivered or dead)."""
+        return self.outbox_service.events(state=state, case_id=case_id, limit=limit,
+                                          offset=offset)
+
+    def outbox_messages(self, events: Sequence[OutboxEvent]) -> list[OutboxMessage]:
+        """The messages ``events`` were fanned out to (recipients masked in ``to_dict``)."""
+        return self.outbox_service.messages(events)
+
+    def retry_outbox(self, number: int) -> int:
+        """Send the dead messages of outbox event ``number`` again; how many."""
+        return self.outbox_service.retry(number)
+
+    def add_subscription(self, *, agency: str | None = None, province: str | None = None,
+                         events: Sequence[str] | None = None, channel: str, target: str,
+                         created_by: str) -> tuple[Subscription, str | None]:
+        """Subscribe an agency or a province to events by ``webhook`` (returns its new secret,
+        shown once) or ``email``."""
+        return self.outbox_service.add_subscription(
+            agency=agency, province=province, events=events, channel=channel, target=target,
+            created_by=created_by)
+
+    def subscriptions(self) -> list[Subscription]:
+        return self.outbox_service.subscriptions()
+
+    def remove_subscription(self, subscription_id: int, *, removed_by: str) -> None:
+        self.outbox_service.remove_subscription(subscription_id, removed_by=removed_by)
+
     def recompute_due_dates(self) -> list[dict[str, Any]]:
         """Recompute the due dates of running spans whose counting window touches a year whose
         holiday schedule changed since they were computed (e.g. after adding next year's)."""
@@ -314,7 +358,7 @@ class Engine:
         from .services.jobs import Jobs
 
         return Jobs(self.scheduling, self.alert_service, self.report_service, self.calendar,
-                    self.settings)
+                    self.settings, self.outbox_service)
 
     def start_scheduler(self) -> None:
         """Run the daily scan and weekly report in this process (China time), catching up first."""

@@ -29,6 +29,10 @@ class PaperNotFound(WorkflowError):
         super().__init__(f"paper {paper_id} does not exist")
 
 
+class NotFound(WorkflowError):
+    """An outbox event or a subscription that does not exist."""
+
+
 class DefinitionNotFound(InvalidInput):
     """No workflow definition (or version) of that name."""
 
@@ -157,6 +161,7 @@ __all__ = [
     "LeaseLost",
     "MissingDocuments",
     "NotAuthenticated",
+    "NotFound",
     "NotPermitted",
     "OutdatedLibrary",
     "PaperNotFound",

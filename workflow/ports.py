@@ -25,16 +25,22 @@ from .records import (
     CaseReads,
     CaseUpdate,
     ClosedSpans,
+    EventToFanOut,
     HistoryEntry,
     IdempotentCall,
     InboxSpan,
     JsonObject,
     Lease,
+    MessageToSend,
     NewAlert,
     NewCase,
+    NewEvent,
     NewHistoryEntry,
+    NewMessage,
     NewPaper,
     NewSpan,
+    OutboxEvent,
+    OutboxMessage,
     OverdueRow,
     Paper,
     PrintedPaper,
@@ -49,6 +55,7 @@ from .records import (
     StoredCase,
     StoredSpan,
     StoredStep,
+    Subscription,
 )
 
 
@@ -120,6 +127,14 @@ class CaseTransactionPort(Protocol):
 
     def paper(self, paper_id: int) -> PrintedPaper | None:
         """A kept paper with its content and HTML, or None (read in this transaction)."""
+        ...
+
+    def insert_events(self, events: Sequence[NewEvent]) -> None:
+        """Write events to the outbox in this transaction (rolled back with it)."""
+        ...
+
+    def insert_contacts(self, contacts: Sequence[tuple[int, str | None, str | None]]) -> None:
+        """Keep the applicants' contact details: (case id, phone, email)."""
         ...
 
     def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,
@@ -372,5 +387,74 @@ class AccessStore(Protocol):
         ...
 
 
+# --- the outbox ------------------------------------------------------------------------------
+class OutboxStore(Protocol):
+    """The outbox's events and messages, the subscriptions and the contact details. The
+    deliverer's writes are fenced by the outbox lease (``LeaseLost`` once it is lost)."""
+
+    def events_to_fan_out(self, limit: int) -> list[EventToFanOut]:
+        """Events not yet fanned out, oldest first, with their cases' agencies and contacts."""
+        ...
+
+    def fan_out(self, lease: Lease, fanned: Sequence[tuple[str, Sequence[NewMessage]]]) -> None:
+        """Write each event's messages and mark it fanned out (delivered if it has none)."""
+        ...
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription, with its secret."""
+        ...
+
+    def due_messages(self, at: dt.datetime, limit: int) -> list[MessageToSend]:
+        """Pending messages due at ``at``, oldest first, with their events."""
+        ...
+
+    def claim(self, lease: Lease, message_id: int) -> bool:
+        """Claim a pending message for this lease generation; False if not this run's to send."""
+        ...
+
+    def record(self, lease: Lease, message_id: int, event_id: str, *, state: str,
+               attempts: int, next_attempt_at: dt.datetime | None, error: str | None,
+               provider_id: str | None) -> None:
+        """Record an attempt's outcome and settle the event's state."""
+        ...
+
+    def events(self, *, state: str | None = None, case_id: int | None = None,
+               agencies: Sequence[str] | None = None, province: str | None = None,
+               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
+        """Events newest first, filtered; ``agencies``/``province``: of cases from or to them."""
+        ...
+
+    def event(self, number: int) -> OutboxEvent | None:
+        ...
+
+    def messages(self, event_ids: Sequence[str]) -> list[OutboxMessage]:
+        """The messages of these events, in id order."""
+        ...
+
+    def retry(self, event_id: str) -> int:
+        """Make the event's dead messages pending again; how many."""
+        ...
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Events by (name, state)."""
+        ...
+
+    def add_subscription(self, *, agency: str | None, province: str | None,
+                         events: Sequence[str], channel: str, target: str,
+                         secret: str | None, created_by: str) -> Subscription:
+        ...
+
+    def subscription(self, subscription_id: int) -> Subscription | None:
+        ...
+
+    def remove_subscription(self, subscription_id: int) -> bool:
+        ...
+
+    def contact(self, case_id: int) -> tuple[str | None, str | None]:
+        """The applicant's (phone, email) given at opening."""
+        ...
+
+
 __all__ = ["AccessStore", "AlertStore", "CaseStore", "CaseTransactionPort", "HostSession",
-           "InboxStore", "RecomputeTransactionPort", "ReportStore", "SchedulingStore"]
+           "InboxStore", "OutboxStore", "RecomputeTransactionPort", "ReportStore",
+           "SchedulingStore"]

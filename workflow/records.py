@@ -207,6 +207,144 @@ class Paper(SQLModel):
         return {k: _plain(v) for k, v in self.model_dump().items()}
 
 
+class OutboxEvent(SQLModel):
+    """Something people are told of, written in the transaction of the step (or of the
+    scan's alerts) that caused it. ``event_id``: its stable id (the ``Idempotency-Key`` of
+    its webhooks); ``id``: its number in the outbox. ``data``: what the event says (a
+    refusal's reason, the documents requested, the cumulative months, an alert's level).
+    ``state``: ``pending`` until each of its messages is delivered, ``dead`` if one was
+    parked dead; ``messages``: how many recipients it was fanned out to."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    event_id: str
+    name: str
+    case_id: int
+    business_date: dt.date
+    occurred_at: dt.datetime = Field(sa_column=_ts())
+    paper_id: int | None = None
+    data: JsonObject = Field(default_factory=dict, sa_column=_json())
+    fanned_out: bool = False
+    state: str = "pending"
+    messages: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump().items()}
+
+    def payload(self) -> JsonObject:
+        """The event as a webhook posts it (JSON-safe)."""
+        return {"id": self.event_id, "name": self.name, "case_id": self.case_id,
+                "business_date": self.business_date.isoformat(),
+                "occurred_at": self.occurred_at.isoformat(), "paper_id": self.paper_id,
+                "data": self.data}
+
+
+class OutboxMessage(SQLModel):
+    """One event to one recipient by one channel: ``pending`` (retried with backoff until
+    ``next_attempt_at``), ``delivered`` or ``dead`` with its ``last_error``. ``target`` is the
+    address (masked in every view: see :meth:`to_dict`); ``subscription_id`` None: the
+    applicant, through the contact details given at opening."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    event_id: str
+    event_name: str
+    case_id: int
+    channel: str
+    target: str = Field(repr=False)
+    target_masked: str
+    subscription_id: int | None = None
+    state: str = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_column=_ts())
+    last_error: str | None = None
+    provider_id: str | None = None
+    delivered_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
+    created_at: dt.datetime = Field(sa_column=_ts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump(exclude={"target"}).items()}
+
+
+class Subscription(SQLModel):
+    """An agency's (or a province's) subscription to events by webhook or email; ``events``
+    empty: every event. The webhook's ``secret`` signs its requests and is shown only when
+    the subscription is made."""
+
+    model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
+
+    id: int
+    agency: str | None = None
+    province: str | None = None
+    events: list[str] = Field(default_factory=list, sa_column=_json())
+    channel: str
+    target: str
+    secret: str | None = Field(default=None, repr=False)
+    created_by: str
+    created_at: dt.datetime = Field(sa_column=_ts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.model_dump(exclude={"secret"}).items()}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to write to the outbox; its fields are its table's columns."""
+
+    event_id: str
+    name: str
+    case_id: int
+    business_date: dt.date
+    occurred_at: dt.datetime
+    paper_id: int | None
+    data: JsonObject
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message an event is fanned out to; its fields are its table's columns."""
+
+    event_id: str
+    event_name: str
+    case_id: int
+    channel: str
+    target: str
+    target_masked: str
+    subscription_id: int | None
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+
+
+class EventToFanOut(NamedTuple):
+    """An event not yet fanned out, with what choosing its recipients needs."""
+
+    event: OutboxEvent
+    insurance: str
+    origin: str
+    destination: str
+    definition_name: str
+    definition_version: int
+    contact_phone: str | None
+    contact_email: str | None
+
+
+class MessageToSend(NamedTuple):
+    """A pending message due now, with its event (what it says) and, for a webhook, the
+    subscription's secret."""
+
+    message: OutboxMessage
+    event: OutboxEvent
+    secret: str | None
+    insurance: str
+    origin: str
+    destination: str
+    definition_name: str
+    definition_version: int
+
+
 class PrintedPaper(NamedTuple):
     """A kept paper with what it printed: its content and its HTML as issued."""
 
@@ -482,6 +620,7 @@ class NewAlert:
 class RaisedAlert(NamedTuple):
     """An alert a scan inserted (not one that existed already)."""
 
+    id: int
     level: str
     case_id: int
     subject: str

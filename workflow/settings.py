@@ -15,7 +15,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .core.textfile import UnknownEncoding, decode_text
 from .errors import SettingsError
@@ -29,7 +38,8 @@ class Settings(BaseModel):
     """Every knob, with the defaults a back office starts from.
 
     ``sstransfer.example.toml`` (at the top of the repository) documents each one; a settings
-    file holds the tables ``[monitor]``, ``[cases]``, ``[database]``, ``[reports]`` and ``[api]`` (see
+    file holds the tables ``[monitor]``, ``[cases]``, ``[database]``, ``[reports]``, ``[api]`` and
+    ``[notify]`` (see
     :data:`TABLES`).
     """
 
@@ -60,6 +70,22 @@ class Settings(BaseModel):
     progress_window_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 15
     progress_tries_per_client: Annotated[StrictInt, Field(ge=1, le=10_000)] = 20
     progress_failures_per_case: Annotated[StrictInt, Field(ge=1, le=1000)] = 5
+    # [notify]: the outbox's channels and delivery
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=120, strict=True)] = 5
+    smtp_host: str | None = None
+    smtp_port: Annotated[StrictInt, Field(ge=1, le=65_535)] = 25
+    smtp_starttls: StrictBool = False
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_from: str | None = None
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=300, strict=True)] = 10
+    sms_adapter: str | None = Field(
+        default=None, description='"package.module:factory": the agency\'s SMS adapter')
+    outbox_max_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 8
+    outbox_backoff_seconds: Annotated[float, Field(gt=0, le=86_400, strict=True)] = 30
+    outbox_backoff_max_seconds: Annotated[float, Field(gt=0, le=7 * 86_400, strict=True)] = 3600
+    outbox_every_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 60
+    outbox_workers: Annotated[StrictInt, Field(ge=1, le=64)] = 4
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -89,7 +115,31 @@ class Settings(BaseModel):
             raise ValueError(f"must be a folder name in quotes, not {_short(value)}")
         return value
 
-    @field_validator("jwt_key_file", mode="before")
+    @field_validator("smtp_host", "smtp_user", "smtp_from", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str) or not value.strip()
+                                  or not value.isprintable() or len(value) > 320):
+            raise ValueError(f"must be text in quotes, not {_short(value)}")
+        return value
+
+    @field_validator("sms_adapter", mode="before")
+    @classmethod
+    def _adapter(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str) or not re.fullmatch(
+                r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value)):
+            raise ValueError('must name a factory as "package.module:name", not '
+                             f"{_short(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_sender(self) -> Settings:
+        if self.smtp_host is not None and self.smtp_from is None:
+            raise ValueError("smtp_from (the address mail is sent from) is needed with "
+                             "smtp_host and was not given")
+        return self
+
+    @field_validator("jwt_key_file", "smtp_password_file", mode="before")
     @classmethod
     def _file(cls, value: object) -> object:
         if value is not None and (not isinstance(value, (str, Path)) or not str(value).strip()
@@ -174,7 +224,12 @@ _ELSEWHERE = {"cases": ("max_days_ahead",),
               "reports": ("language",),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
-                      "progress_failures_per_case")}
+                      "progress_failures_per_case"),
+              "notify": ("webhook_timeout_seconds", "smtp_host", "smtp_port", "smtp_starttls",
+                         "smtp_user", "smtp_password_file", "smtp_from", "smtp_timeout_seconds",
+                         "sms_adapter", "outbox_max_attempts", "outbox_backoff_seconds",
+                         "outbox_backoff_max_seconds", "outbox_every_seconds",
+                         "outbox_workers")}
 TABLES: dict[str, tuple[str, ...]] = {
     "monitor": tuple(k for k in Settings.model_fields
                      if not any(k in keys for keys in _ELSEWHERE.values())),

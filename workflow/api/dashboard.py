@@ -42,6 +42,7 @@ from ..errors import (
     InvalidTransition,
     MissingDocuments,
     NotAuthenticated,
+    NotFound,
     NotPermitted,
     PaperNotFound,
     WorkflowError,
@@ -504,6 +505,38 @@ def alerts(staff: StaffDep) -> Response:
     shown = staff.desk.alerts(AlertQuery(newest_first=True, limit=ALERTS_SHOWN))
     return staff.page.render("alerts.html", principal=staff.principal, nav="alerts",
                              alerts=shown, titles=_span_titles(staff, shown), levels=LEVELS)
+
+
+# --- the outbox (supervisors) ------------------------------------------------------------------
+@pages.get("/outbox")
+def outbox(staff: StaffDep) -> Response:
+    """The outbox of the supervisor's cases: each event, its recipients (masked) and their
+    delivery, with a retry button for those parked dead."""
+    page = staff.page
+    if not staff.principal.is_supervisor:
+        return page.render("message.html", 403, principal=staff.principal,
+                           heading=page.w["forbidden_title"], message=page.w["outbox_supervisors"])
+    state = page.request.query_params.get("state") or None
+    if state not in (None, "pending", "delivered", "dead"):
+        state = None
+    events = staff.desk.outbox(state=state, limit=ALERTS_SHOWN)
+    messages = staff.desk.outbox_messages(events)
+    return page.render("outbox.html", principal=staff.principal, nav="outbox", events=events,
+                       state=state, messages={e.event_id: [m for m in messages
+                                                           if m.event_id == e.event_id]
+                                              for e in events},
+                       retried=page.request.query_params.get("retried"))
+
+
+@pages.post("/outbox/{event_number}/retry")
+def retry_outbox(staff: StaffDep, event_number: int) -> Response:
+    try:
+        count = staff.desk.retry_outbox(event_number)
+    except (NotFound, CaseNotFound, NotPermitted):
+        return staff.page.render("message.html", 404, principal=staff.principal,
+                                 heading=staff.page.w["not_found_title"],
+                                 message=staff.page.t("outbox_not_found", id=event_number))
+    return staff.page.redirect(f"/outbox?retried={count}")
 
 
 @pages.get("/reports")

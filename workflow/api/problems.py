@@ -27,6 +27,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.InvalidRow: 422,
     e.CaseNotFound: 404,
     e.PaperNotFound: 404,
+    e.NotFound: 404,
     e.DefinitionNotFound: 404,
     e.InvalidTransition: 409,
     e.MissingDocuments: 422,

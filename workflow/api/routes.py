@@ -26,12 +26,13 @@ from ..core.access import check_report_reader
 from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
 from ..core.inputs import check_agency_format, parse_date, today
+from ..core.notify import EVENT_NAMES
 from ..core.queries import AlertQuery, CaseQuery
 from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput
 from ..importing import parse_applications
-from ..records import AccessEntry, Alert, HistoryEntry, Span
+from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import DeskDep, EngineDep, PrincipalDep
 from .problems import RESPONSES, Problem, ProblemRoute
@@ -101,6 +102,11 @@ class OpenRequest(_Body):
     on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
     origin_scheme: str | None = None
     destination_scheme: str | None = None
+    contact_phone: str | None = Field(
+        default=None, description="the applicant's mobile number, to be told of each step "
+                                  "(never shown back unmasked)")
+    contact_email: str | None = Field(
+        default=None, description="the applicant's email address, to be told of each step")
 
 
 class ImportResult(BaseModel):
@@ -300,7 +306,8 @@ def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel
         body.definition, person_id=body.person_id, person_name=body.person_name,
         origin=body.origin, destination=body.destination, applicant=body.applicant,
         channel=body.channel, documents=body.documents, on=_date(body.on, "on"),
-        origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme)
+        origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme,
+        contact_phone=body.contact_phone, contact_email=body.contact_email)
     response.headers["Location"] = f"{API_PREFIX}/cases/{case.id}"
     return _with_etag(response, case)
 
@@ -527,6 +534,70 @@ def access_log(desk: DeskDep, case_id: int | None = None, actor_id: str | None =
         raise InvalidInput("since needs its UTC offset, e.g. 2026-11-24T08:00:00+08:00")
     return desk.access_log(case_id=case_id, actor_id=actor_id, since=since, limit=limit,
                            offset=offset)
+
+
+
+# --- the outbox and the subscriptions (supervisors) -------------------------------------------
+class SubscriptionRequest(_Body):
+    agency: str | None = Field(default=None, description="6 digits (default: the supervisor's)")
+    province: str | None = Field(default=None, description="2 digits, instead of an agency")
+    events: list[str] = Field(default_factory=list, max_length=len(EVENT_NAMES),
+                              description="event names; empty: every event")
+    channel: Literal["webhook", "email"]
+    target: str = Field(description="the webhook's URL or the email address", max_length=2000)
+
+
+class SubscriptionCreated(BaseModel):
+    subscription: dict[str, Any]
+    secret: str | None = Field(description="the webhook's signing secret, shown only now")
+
+
+def _event_out(event: OutboxEvent, messages: list[OutboxMessage]) -> dict[str, Any]:
+    return {**event.to_dict(), "recipients": [m.to_dict() for m in messages
+                                              if m.event_id == event.event_id]}
+
+
+@api.get("/outbox", tags=["outbox"])
+def outbox(desk: DeskDep, state: Literal["pending", "delivered", "dead"] | None = None,
+           case_id: int | None = None, limit: Limit = 100,
+           offset: Offset = 0) -> dict[str, list[dict[str, Any]]]:
+    """The outbox's events of the supervisor's cases, newest first, each with its recipients
+    (masked) and their delivery: supervisors only."""
+    events = desk.outbox(state=state, case_id=case_id, limit=limit, offset=offset)
+    messages = desk.outbox_messages(events)
+    return {"items": [_event_out(e, messages) for e in events]}
+
+
+@api.post("/outbox/{event_number}/retry", tags=["outbox"], responses=_NOT_FOUND)
+def retry_outbox(event_number: int, desk: DeskDep) -> dict[str, int]:
+    """Send an event's dead messages again (due now, attempts from zero)."""
+    return {"retried": desk.retry_outbox(event_number)}
+
+
+@api.get("/subscriptions", tags=["outbox"])
+def subscriptions(desk: DeskDep) -> dict[str, list[dict[str, Any]]]:
+    """The subscriptions the supervisor manages (secrets are never shown again)."""
+    return {"items": [s.to_dict() for s in desk.subscriptions()]}
+
+
+@api.post("/subscriptions", tags=["outbox"], status_code=201)
+def add_subscription(body: SubscriptionRequest, desk: DeskDep,
+                     response: Response) -> SubscriptionCreated:
+    """Subscribe the supervisor's agency (or an agency or the whole of their province) to
+    events by webhook or email. A webhook's secret signs each request: keep it, it is shown
+    once."""
+    sub, secret = desk.add_subscription(agency=body.agency, province=body.province,
+                                        events=body.events, channel=body.channel,
+                                        target=body.target)
+    response.headers["Location"] = f"{API_PREFIX}/subscriptions/{sub.id}"
+    return SubscriptionCreated(subscription=sub.to_dict(), secret=secret)
+
+
+@api.delete("/subscriptions/{subscription_id}", tags=["outbox"], status_code=204,
+            response_class=Response, responses=_NOT_FOUND)
+def remove_subscription(subscription_id: int, desk: DeskDep) -> Response:
+    desk.remove_subscription(subscription_id)
+    return Response(status_code=204)
 
 
 __all__ = ["CaseOut", "CasePage", "OpenRequest", "api", "case_out", "router"]

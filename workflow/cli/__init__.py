@@ -1,14 +1,15 @@
 """The ``sstransfer`` command line: the Python API, one command per call.
 
 Each group of commands is a module of its own, thin (parse, call the engine, print):
-:mod:`.cases`, :mod:`.deadlines`, :mod:`.reports`, :mod:`.service` and :mod:`.admin`;
+:mod:`.cases`, :mod:`.deadlines`, :mod:`.reports`, :mod:`.service`, :mod:`.papers`,
+:mod:`.funds`, :mod:`.outbox` and :mod:`.admin`;
 :mod:`.common` holds the app, its global options and the error handling of :func:`main`.
 The commands are listed here, in the order ``sstransfer --help`` shows them.
 """
 
 from __future__ import annotations
 
-from . import admin, cases, deadlines, funds, papers, reports, service
+from . import admin, cases, deadlines, funds, outbox, papers, reports, service
 from .common import app, main
 
 app.command("open")(cases.open_case)
@@ -31,5 +32,7 @@ app.add_typer(service.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(papers.papers_app, name="papers")
 app.add_typer(funds.funds_app, name="funds")
+app.add_typer(outbox.outbox_app, name="outbox")
+app.add_typer(outbox.subscriptions_app, name="subscriptions")
 
 __all__ = ["app", "main"]

@@ -118,7 +118,27 @@ def demo(
         papers = write_demo_papers(engine, folder / "papers")
         out.print(f"{len(papers)} papers (one of each kind, PDF and HTML) written to "
                   f"{esc(folder / 'papers')}")
-        _print_serve(engine, f"--db sqlite:///{db} --definitions {definitions}")
+        where = f"--db sqlite:///{db} --definitions {definitions}"
+        _print_outbox(engine, where)
+        _print_serve(engine, where)
+
+
+def _print_outbox(engine: Engine, where: str) -> None:
+    """The outbox of the demo's cases: its events by name and state, and how to deliver."""
+    from ..core.notify import EVENT_NAMES
+
+    counts = engine.outbox_service.counts()
+    rows = table(title="the outbox: events to tell the applicants and the agencies, by name")
+    for col in ("event", "pending", "delivered", "dead"):
+        rows.add_column(col)
+    for name in EVENT_NAMES:
+        row(rows, name, *(counts.get((name, state), 0)
+                          for state in ("pending", "delivered", "dead")))
+    out.print(rows)
+    command = _own_command()
+    out.print(esc(f"Deliver them (after `{command} {where} subscriptions add ...`, or with "
+                  f"[notify] smtp_host for the applicants' mail): {command} {where} "
+                  "outbox deliver"))
 
 
 def _print_summary(engine: Engine, reports: Path) -> None:

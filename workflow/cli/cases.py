@@ -75,6 +75,10 @@ def open_case(
         help="Medical (since 2021): urban_employee or urban_rural_resident at the origin.")] = None,
     destination_scheme: Annotated[str | None, typer.Option(
         help="Medical (since 2021): the scheme at the destination.")] = None,
+    contact_phone: Annotated[str | None, typer.Option(
+        help="The applicant's mobile number, to be told of each step.")] = None,
+    contact_email: Annotated[str | None, typer.Option(
+        help="The applicant's email address, to be told of each step.")] = None,
 ) -> None:
     """Open a transfer case (the application is received)."""
     if role.strip() == "self" and actor_id_number is None:
@@ -83,7 +87,8 @@ def open_case(
         definition, person_id=person_id, person_name=person_name, origin=origin,
         destination=destination, applicant=applicant, channel=channel,
         documents=document or [], actor=as_actor(actor, role, agency, actor_id_number),
-        on=date(on, "--on"), origin_scheme=origin_scheme, destination_scheme=destination_scheme)
+        on=date(on, "--on"), origin_scheme=origin_scheme, destination_scheme=destination_scheme,
+        contact_phone=contact_phone, contact_email=contact_email)
     _show_case(case, as_json)
 
 

@@ -104,6 +104,7 @@ class _Settings:
         self.db: str | None = None
         self.definitions: Path | None = None
         self.log_level: int = logging.WARNING
+        self.as_json = False
         self._engines: list[Engine] = []
 
     def engine(self, settings_file: Path | None = None, *, read: bool = False,
@@ -153,7 +154,13 @@ def _version(value: bool) -> None:
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar="SSTRANSFER_DATABASE_URL",
     help="Database URL (default: sqlite:///sstransfer.db in this folder).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+def _json_too(value: bool) -> bool:
+    """A command's ``--json``, or the global one given before the command."""
+    return value or settings.as_json
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", callback=_json_too,
+                                       help="Print JSON instead of a table.")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts: a user id.")]
 RoleOpt = Annotated[str, typer.Option(
     "--role", help="self, employer, agent, origin_clerk, destination_clerk or supervisor.")]
@@ -181,10 +188,12 @@ def _main(
         help="Log events at this level and above go to stderr.")] = "warning",
     version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_version, help="Print the version and exit.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Every command that can prints JSON instead of a table.")] = False,
 ) -> None:
     """sstransfer: transfers of social insurance between Chinese agencies, as guarded,
     persisted cases with statutory working-day time limits."""
-    settings.db, settings.definitions = db, definitions
+    settings.db, settings.definitions, settings.as_json = db, definitions, as_json
     level = logging.getLevelNamesMapping().get(log_level.upper())
     if level is None:
         raise InvalidInput(f"unknown log level '{log_level}'")

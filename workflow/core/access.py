@@ -143,6 +143,22 @@ def check_supervisor(principal: Principal, what: str) -> None:
                            may_act=[("supervisor", principal.agency)])
 
 
+def check_subscription_scope(principal: Principal, agency: str | None,
+                             province: str | None) -> None:
+    """A supervisor manages the subscriptions of their own agency, or, granted a province,
+    of the province and its agencies; nobody else's."""
+    check_supervisor(principal, "manage subscriptions and the outbox")
+    if principal.province is not None:
+        mine = province == principal.province or (
+            agency is not None and agency.startswith(principal.province))
+    else:
+        mine = province is None and agency == principal.agency
+    if not mine:
+        where = f"agency {agency}" if agency is not None else f"province {province}"
+        raise NotPermitted(f"the subscriptions of {where} are managed by its own supervisors; "
+                           f"{principal.describe()} may not")
+
+
 def check_report_reader(principal: Principal, via: str) -> None:
     """Who reads the overdue report of their agency (or province): through the API, a
     supervisor; on the dashboard, whose report pages serve the agency's staff, any clerk or

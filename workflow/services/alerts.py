@@ -122,7 +122,7 @@ class AlertService:
             return
         new = self.store.insert_alerts(rows, lease)
         debug, day = log.bind(), as_of.isoformat()
-        for level, case_id, subject, owner, agency, due_on, late in new:
+        for _id, level, case_id, subject, owner, agency, due_on, late in new:
             counts[level] = counts.get(level, 0) + 1
             debug.debug("alert", alert_level=level, case_id=case_id, subject=subject,
                         owner=owner, agency=agency, due_on=due_on and due_on.isoformat(),

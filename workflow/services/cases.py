@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -40,6 +41,13 @@ from ..core.inputs import (
     normalise,
     today,
 )
+from ..core.notify import (
+    check_contact_email,
+    check_contact_phone,
+    opened_data,
+    step_data,
+    step_event,
+)
 from ..core.queries import CaseQuery
 from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
 from ..core.schema import OPEN_EVENT, SpanSpec
@@ -57,6 +65,7 @@ from ..records import (
     HistoryEntry,
     JsonObject,
     NewCase,
+    NewEvent,
     NewHistoryEntry,
     NewSpan,
     Span,
@@ -98,9 +107,11 @@ class CaseService:
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
+                  contact_phone: str | None = None, contact_email: str | None = None,
                   session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.open_case`."""
         with self._refusals(OPEN_TRIGGER, None, actor):
+            contact = (check_contact_phone(contact_phone), check_contact_email(contact_email))
             on = self._business_date(on)
             d = self._definition_named(definition)
             fields = decide_open(d, person_id=person_id, person_name=person_name, origin=origin,
@@ -112,7 +123,8 @@ class CaseService:
             case, specs = _new_case(d, fields, on, stamp)
             spans = self._span_rows(d, case.origin, case.destination, specs, on)
             with self.store.transaction(session) as tx:
-                [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp)
+                [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp,
+                                                  [contact])
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
                  origin=case.origin, destination=case.destination)
@@ -140,7 +152,8 @@ class CaseService:
         if not batch.cases:
             return []
         with self.store.transaction() as tx:
-            ids = self._write_new_cases(tx, batch.cases, batch.spans, actor, batch.stamp)
+            ids = self._write_new_cases(tx, batch.cases, batch.spans, actor, batch.stamp,
+                                        batch.contacts)
         if progress:
             progress(len(ids))
         log.info("cases_opened", count=len(ids), first_case_id=ids[0], last_case_id=ids[-1],
@@ -281,12 +294,21 @@ class CaseService:
 
     def _write_new_cases(self, tx: CaseTransactionPort, cases: Sequence[NewCase],
                          spans: Sequence[Sequence[NewSpan]], actor: Actor,
-                         stamp: dt.datetime) -> list[int]:
-        """Insert new cases with their first spans and opening history row; their ids."""
+                         stamp: dt.datetime,
+                         contacts: Sequence[tuple[str | None, str | None]]) -> list[int]:
+        """Insert new cases with their first spans, opening history row, the applicant's
+        contact details and the ``case.opened`` event; their ids."""
         ids = tx.insert_cases(cases, spans)
         tx.insert_history([
             NewHistoryEntry(case_id, 1, OPEN_TRIGGER, None, c.state, actor.id, actor.role,
                             actor.agency, c.opened_on, stamp, c.documents, None, {})
+            for case_id, c in zip(ids, cases, strict=True)])
+        tx.insert_contacts([(case_id, phone, email) for case_id, (phone, email)
+                            in zip(ids, contacts, strict=True) if phone or email])
+        tx.insert_events([
+            NewEvent(uuid.uuid4().hex, "case.opened", case_id, c.opened_on, stamp, None,
+                     opened_data(c.definition_name, c.definition_version, c.insurance,
+                                 c.origin, c.destination, c.state))
             for case_id, c in zip(ids, cases, strict=True)])
         return ids
 
@@ -360,13 +382,22 @@ class CaseService:
             step.supplied, inputs.get("explanation"),
             {k: v for k, v in inputs.items() if k != "explanation"})])
         tx.end_spans(row.id, step.spans_ended, on)
-        if step.spans_started or step.papers:
+        event = step_event(step.trigger, step.dest)
+        papers: list[int] = []
+        if step.spans_started or step.papers or event == "documents.requested":
             d = self.definition(row.definition_name, row.definition_version)
             spans = self._span_rows(d, row.origin, row.destination, step.spans_started, on)
             if spans:
                 tx.insert_spans(row.id, spans)
             if step.papers:
-                self.papers.issue(tx, d, row, step.papers, inputs, actor, on, stamp)
+                papers = self.papers.issue(tx, d, row, step.papers, inputs, actor, on, stamp)
+        if event is not None:
+            documents = [] if event != "documents.requested" else [
+                {"kind": k, "title": d.catalogue.title(k, "zh")}
+                for k in inputs.get("documents_needed") or ()]
+            tx.insert_events([NewEvent(
+                uuid.uuid4().hex, event, row.id, on, stamp, papers[0] if papers else None,
+                step_data(event, inputs, documents, change.contribution_months))])
         return Case.from_row(change.applied_to(row))
 
     @staticmethod
@@ -437,6 +468,7 @@ class _Batch:
         self.stamp, self.today, self.memoise = now(), today(), actor.role != "self"
         self.cases: list[NewCase] = []
         self.spans: list[list[NewSpan]] = []
+        self.contacts: list[tuple[str | None, str | None]] = []
         self._checked: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._spans_on: dict[tuple[tuple[Any, ...], dt.date], list[NewSpan]] = {}
         self._dues: _Dues = {}
@@ -449,8 +481,11 @@ class _Batch:
         on = self._date(app.pop("on", None))
         app.setdefault("channel", "counter")
         app.setdefault("documents", ())
+        contact = (check_contact_phone(app.pop("contact_phone", None)),
+                   check_contact_email(app.pop("contact_email", None)))
         key = _same_checks(d, app) if self.memoise else None
         case, specs = _new_case(d, self._fields(d, key, app), on, self.stamp)
+        self.contacts.append(contact)
         self.cases.append(case)
         self.spans.append(self._first_spans(d, case, specs, key, on))
 

@@ -1,4 +1,5 @@
-"""APScheduler 3 jobs: the daily overdue scan and the weekly overdue report.
+"""APScheduler 3 jobs: the daily overdue scan, the weekly overdue report and the outbox's
+delivery (every ``outbox_every_seconds``).
 
 APScheduler's own job store is not shared between instances (its FAQ says several
 schedulers must not share one); every instance keeps its jobs in memory and the database
@@ -17,6 +18,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingDays
@@ -25,6 +27,7 @@ from ..records import Lease
 from ..render import write_report
 from ..settings import DAYS, Settings
 from .alerts import AlertService
+from .outbox import OutboxService
 from .reports import ReportService
 from .scheduling import LEASE_HELD, Scheduling
 
@@ -35,8 +38,9 @@ class Jobs:
     """What the scheduler runs; callable directly (and so in tests) with an explicit time."""
 
     def __init__(self, scheduling: Scheduling, alerts: AlertService, reports: ReportService,
-                 calendar: WorkingDays, settings: Settings) -> None:
+                 calendar: WorkingDays, settings: Settings, outbox: OutboxService) -> None:
         self.scheduling, self.alerts, self.reports = scheduling, alerts, reports
+        self.outbox = outbox
         self.calendar, self.settings = calendar, settings
         self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler
 
@@ -70,6 +74,15 @@ class Jobs:
         self.scheduler.add_job(run, "date", run_date=when, args=[as_of], id=f"{job}_retry",
                                name=f"{job} when the lease is free", replace_existing=True)
         log.info(f"{job}_retry_scheduled", as_of=as_of.isoformat(), at=when.isoformat())
+
+    def deliver_outbox(self) -> bool:
+        """Deliver the outbox (every ``outbox_every_seconds``); a failure is logged and the
+        next run tries again."""
+        try:
+            return self.outbox.deliver().ran
+        except Exception as exc:  # the database is away: the next run tries again
+            log.error("outbox_run_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
 
     def report(self, now: dt.datetime | None = None) -> bool:
         """The weekly overdue report, one file per format, named by date."""
@@ -121,6 +134,8 @@ def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
     scheduler.add_job(jobs.report, CronTrigger(day_of_week=s.report_day, hour=s.report_at.hour,
                                                minute=s.report_at.minute, timezone=CHINA),
                       id="report", name="overdue report")
+    scheduler.add_job(jobs.deliver_outbox, IntervalTrigger(seconds=s.outbox_every_seconds),
+                      id="outbox", name="outbox delivery")
     scheduler.add_job(jobs.catch_up, id="catch_up", name="catch up missed runs",
                       next_run_time=dt.datetime.now(CHINA))
     return scheduler

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import structlog
 
@@ -74,6 +74,26 @@ class Scheduling:
             except Exception as exc:  # the database is away: try again, the fence decides
                 log.warning("lease_renewal_failed", job=lease.job,
                             error=f"{type(exc).__name__}: {exc}")
+
+    @contextlib.contextmanager
+    def holding(self, job: str) -> Iterator[Lease | None]:
+        """The lease of ``job`` while the block runs, renewed in the background and released
+        after; None if another instance holds it. (For a job that runs often, such as the
+        outbox's delivery, and keeps no run record.)"""
+        lease = self.acquire(job)
+        if lease is None:
+            yield None
+            return
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(lease, stop), daemon=True,
+                                name=f"sstransfer-{job}-lease")
+        beat.start()
+        try:
+            yield lease
+        finally:
+            stop.set()
+            beat.join()
+            self.release(job)
 
     def run_once(self, job: str, as_of: dt.date, work: Callable[[int, Lease], str],
                  *, once: bool) -> tuple[int | None, str]:

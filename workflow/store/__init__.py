@@ -22,6 +22,7 @@ from .connection import (
     storage_error,
 )
 from .inbox import InboxRepository
+from .outbox import OutboxRepository
 from .reports import ReportRepository
 from .scheduling import SchedulingRepository
 from .schema import check_revision, current_revision, ensure_schema, head_revision, upgrade
@@ -52,6 +53,7 @@ class SqlStore:
         self.reports = ReportRepository(db)
         self.access = AccessRepository(db)
         self.inbox = InboxRepository(db)
+        self.outbox = OutboxRepository(db)
 
     @classmethod
     def open(cls, url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,

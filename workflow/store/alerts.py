@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -10,12 +11,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..core.deadlines import SpanDue
+from ..core.notify import alert_data
 from ..core.queries import AlertQuery
 from ..records import (
     Advisory,
     Alert,
     Lease,
     NewAlert,
+    NewEvent,
     RaisedAlert,
     RunningSpan,
     SpanChange,
@@ -24,6 +27,7 @@ from ..records import (
 )
 from .cases import applicant_scope
 from .connection import insert_ignoring_duplicates
+from .outbox import insert_events
 from .scheduling import fence
 from .statements import Statement
 from .tables import alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
@@ -175,10 +179,18 @@ class AlertRepository:
                 insert = _INSERT_ALERTS[conn.dialect.name] = Statement(
                     insert_ignoring_duplicates(conn, alerts_t))
             insert.run_many(conn, [{**vars(a), "key": alert_key(a)} for a in alerts])
-            return [RaisedAlert._make(r) for r in conn.execute(
+            raised = [RaisedAlert._make(r) for r in conn.execute(
                 sa.select(*_RAISED)
                 .where(alerts_t.c.run_id == alerts[0].run_id, alerts_t.c.id > before)
                 .order_by(alerts_t.c.id))]
+            # Each new alert's event, in the same transaction (an alert exists once: so does
+            # its event).
+            as_of, stamp = alerts[0].as_of, alerts[0].raised_at
+            insert_events(conn, [NewEvent(
+                uuid.uuid4().hex, "alert.raised", a.case_id, as_of, stamp, None,
+                alert_data(a.id, a.level, a.subject, a.owner, a.owner_agency, a.due_on,
+                           a.working_days_late)) for a in raised])
+            return raised
 
     def subscribe(self, name: str, stamp: dt.datetime) -> None:
         with self.db.begin() as conn:

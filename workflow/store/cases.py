@@ -21,6 +21,7 @@ from ..records import (
     IdempotentCall,
     JsonObject,
     NewCase,
+    NewEvent,
     NewHistoryEntry,
     NewPaper,
     NewSpan,
@@ -34,7 +35,7 @@ from ..records import (
     StoredStep,
     to_fen,
 )
-from . import papers
+from . import outbox, papers
 from .connection import insert_ignoring_duplicates
 from .statements import Statement, insert_returning_ids
 from .tables import cases_t, definitions_t, history_t, idempotency_t, spans_t
@@ -185,6 +186,12 @@ class CaseTransaction:
 
     def paper(self, paper_id: int) -> PrintedPaper | None:
         return papers.paper(self.conn, paper_id)
+
+    def insert_events(self, events: Sequence[NewEvent]) -> None:
+        outbox.insert_events(self.conn, events)
+
+    def insert_contacts(self, contacts: Sequence[tuple[int, str | None, str | None]]) -> None:
+        outbox.insert_contacts(self.conn, contacts)
 
     # --- idempotency keys ------------------------------------------------------------------
     def claim_idempotency_key(self, key: str, case_id: int, request_hash: str,

@@ -16,8 +16,11 @@ from ..records import (
     ApiToken,
     AwareDateTime,
     HistoryEntry,
+    OutboxEvent,
+    OutboxMessage,
     Paper,
     Span,
+    Subscription,
     _json,
     _ts,
 )
@@ -249,6 +252,50 @@ class PaperCounterRecord(SQLModel, table=True):
     last: int
 
 
+class CaseContactRecord(SQLModel, table=True):
+    """The applicant's contact details given at opening (optional), read only to notify
+    them: kept apart from the case row, which every step reads."""
+
+    __tablename__ = "case_contact"
+    case_id: int = Field(primary_key=True, foreign_key="transfer_case.id")
+    phone: str | None = None
+    email: str | None = None
+
+
+class OutboxEventRecord(OutboxEvent, table=True):
+    """An event, written in the transaction of the step or scan that caused it."""
+
+    model_config = ConfigDict(frozen=False)
+    __tablename__ = "outbox_event"
+    __table_args__ = (sa.Index("ix_outbox_event_fanned_out", "fanned_out", "id"),
+                      sa.Index("ix_outbox_event_state", "state", "id"))
+    id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
+    event_id: str = Field(unique=True)
+    case_id: int = Field(foreign_key="transfer_case.id", index=True)
+    paper_id: int | None = Field(default=None, foreign_key="paper.id")
+
+
+class OutboxMessageRecord(OutboxMessage, table=True):
+    """One event to one recipient by one channel, with its delivery's progress; claimed
+    under the outbox lease's generation before it is sent."""
+
+    model_config = ConfigDict(frozen=False)
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.UniqueConstraint("event_id", "channel", "target",
+                                          name="uq_outbox_message_recipient"),
+                      sa.Index("ix_outbox_message_due", "state", "next_attempt_at"))
+    id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
+    event_id: str = Field(foreign_key="outbox_event.event_id", index=True)
+    target: str
+    claim_generation: int | None = None
+
+
+class SubscriptionRecord(Subscription, table=True):
+    model_config = ConfigDict(frozen=False)
+    __tablename__ = "subscription"
+    id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
+
+
 def _table(record: type[SQLModel]) -> sa.Table:
     # SQLModel sets ``__table__`` on ``table=True`` models but does not declare it.
     table: sa.Table = record.__table__  # type: ignore[attr-defined]
@@ -258,7 +305,8 @@ def _table(record: type[SQLModel]) -> sa.Table:
 TABLES = [_table(t) for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
     AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord,
-    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord, PaperRecord, PaperCounterRecord)]
+    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord, PaperRecord, PaperCounterRecord,
+    CaseContactRecord, OutboxEventRecord, OutboxMessageRecord, SubscriptionRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     _table(CaseRecord), _table(HistoryRecord), _table(SpanRecord), _table(DefinitionRecord)
 )
@@ -270,3 +318,6 @@ span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempot
 tokens_t, access_log_t, progress_lookups_t = (
     _table(ApiTokenRecord), _table(AccessLogRecord), _table(ProgressLookupRecord))
 papers_t, paper_counters_t = _table(PaperRecord), _table(PaperCounterRecord)
+contacts_t, events_t, messages_t, subscriptions_t = (
+    _table(CaseContactRecord), _table(OutboxEventRecord), _table(OutboxMessageRecord),
+    _table(SubscriptionRecord))
