@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import sqlite_only
+from conftest import SHIPPED, sqlite_only
 
 from workflow import Engine
 from workflow.settings import Settings
@@ -44,6 +44,7 @@ def test_the_python_blocks_run_in_order_in_one_session(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SSTRANSFER_DATABASE_URL", raising=False)
     monkeypatch.delenv("SSTRANSFER_SETTINGS", raising=False)
+    monkeypatch.setenv("SSTRANSFER_DEFINITIONS", str(SHIPPED))  # what a newcomer has
     shutil.copy(ROOT / "sstransfer.example.toml", tmp_path)
     session: dict[str, object] = {}
     engines = []
@@ -52,7 +53,11 @@ def test_the_python_blocks_run_in_order_in_one_session(tmp_path, monkeypatch):
             exec(compile(block, f"README.md python block {n}", "exec"), session)
             engines += [v for v in session.values() if isinstance(v, Engine) and v not in engines]
         case, medical, engine = session["case"], session["medical"], session["engine"]
-        assert engine.get(case.id).state == "continued"  # what the tour's comment says
+        assert engine.get(case.id).state == "continued"  # what the tour's comments say
+        assert str(engine.get(case.id).amount) == "111152.78"
+        assert engine.get(case.id).contribution_months == 138
+        assert [p.kind for p in engine.papers(case.id)] == [
+            "contact_letter", "information_form", "completion_notice"]
         assert "id_card" in engine.get(medical.id).documents
         assert {a.level for a in engine.alerts(case_id=medical.id)} >= {"overdue", "escalated"}
     finally:
@@ -74,6 +79,7 @@ def test_the_shell_blocks_run_as_written_against_a_temporary_database(db_url, tm
     env = {**os.environ, "SSTRANSFER_DATABASE_URL": db_url, "COLUMNS": "200",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("SSTRANSFER_SETTINGS", None)
+    env["SSTRANSFER_DEFINITIONS"] = str(SHIPPED)  # what a newcomer has
     for n, block in enumerate(blocks("sh"), 1):
         done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)

@@ -24,6 +24,7 @@ from workflow.ports import (
     AlertStore,
     CaseStore,
     InboxStore,
+    OutboxStore,
     ReportStore,
     SchedulingStore,
 )
@@ -103,7 +104,7 @@ def test_the_sql_store_implements_every_port(store):
     implemented: list[tuple[object, type]] = [
         (store.cases, CaseStore), (store.alerts, AlertStore),
         (store.scheduling, SchedulingStore), (store.reports, ReportStore),
-        (store.access, AccessStore), (store.inbox, InboxStore)]
+        (store.access, AccessStore), (store.inbox, InboxStore), (store.outbox, OutboxStore)]
     for repository, port in implemented:
         missing = [name for name in dir(port) if not name.startswith("_")
                    and not callable(getattr(repository, name, None))]

@@ -425,6 +425,7 @@ class OutboxStore(Protocol):
         ...
 
     def event(self, number: int) -> OutboxEvent | None:
+        """The event numbered ``number`` in the outbox, or None."""
         ...
 
     def messages(self, event_ids: Sequence[str]) -> list[OutboxMessage]:
@@ -442,12 +443,15 @@ class OutboxStore(Protocol):
     def add_subscription(self, *, agency: str | None, province: str | None,
                          events: Sequence[str], channel: str, target: str,
                          secret: str | None, created_by: str) -> Subscription:
+        """Store a subscription (its events empty: every event); the stored record."""
         ...
 
     def subscription(self, subscription_id: int) -> Subscription | None:
+        """One subscription with its secret, or None."""
         ...
 
     def remove_subscription(self, subscription_id: int) -> bool:
+        """Delete a subscription; False if there is none with that id."""
         ...
 
     def contact(self, case_id: int) -> tuple[str | None, str | None]:

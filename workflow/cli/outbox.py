@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..core.notify import EVENT_NAMES
+from ..core.events import EVENT_NAMES
 from .common import JsonOpt, SettingsOpt, esc, group, out, print_json, row, settings, table
 
 outbox_app = group(help="The outbox: each step's event told to the applicant and to the "

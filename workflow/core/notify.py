@@ -17,11 +17,9 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Protocol
 
 from ..errors import InvalidInput
+from .events import EVENT_NAMES
 from .inputs import normalise, shown
 
-#: Every event an outbox carries.
-EVENT_NAMES = ("case.opened", "case.rejected", "documents.requested", "case.continued",
-               "case.withdrawn", "alert.raised")
 #: The events that reach the applicant (employer, agent or the insured person) through the
 #: contact details given at opening; ``alert.raised`` only at level ``advisory``.
 APPLICANT_EVENTS = frozenset({"case.opened", "case.rejected", "documents.requested",
