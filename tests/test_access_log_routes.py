@@ -30,7 +30,6 @@ NO_PERSON: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/access-log"): "the log itself: who read which case number, no person",
     ("GET", "/login"): "the sign-in form",
     ("POST", "/login"): "signing in",
-    ("GET", "/logout"): "signing out",
     ("POST", "/logout"): "signing out",
     ("GET", "/reports"): "the list of report formats",
     ("GET", "/overdue"): "the report's figures per agency and its chart, no line of a case",

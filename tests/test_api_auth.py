@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests import test_api
 from tests.conftest import DESTINATION, ORIGIN, OTHER_PERSON_ID, PERSON_ID, RECEIVED, open_case
 from tests.test_api import bearer, refused_over_http
-from workflow import Actor
+from workflow import Actor, InvalidInput
 from workflow.settings import Settings
 
 ELSEWHERE = "110105"
@@ -190,3 +190,39 @@ def test_an_expired_or_foreign_identity_token_is_refused_with_401(jwt_engine, ap
     case = open_case(jwt_engine)
     refused_over_http(jwt_engine, lambda: httpx.get(f"{api}/api/v1/cases/{case.id}",
                                                     headers=headers), 401, "not_authenticated")
+
+
+@pytest.mark.parametrize(("claims", "why"), [
+    ({"role": "supervisor", "agency": None}, "a supervisor with neither agency nor province"),
+    ({"role": "supervisor", "agency": None, "province": "4"}, "a province of one digit"),
+    ({"role": "supervisor", "agency": None, "province": "%"}, "a LIKE wildcard as province"),
+    ({"role": "supervisor", "agency": None, "province": ""}, "an empty province"),
+    ({"role": "supervisor", "agency": None, "province": ["44"]}, "a list as province"),
+    ({"role": "clerk", "agency": ["440300"]}, "a list as agency"),
+    ({"role": "clerk", "agency": None}, "a clerk without an agency"),
+    ({"role": "clerk", "province": "44"}, "a clerk granted a province"),
+    ({"role": ["clerk"]}, "a list as role"),
+    ({"sub": 77}, "a number as sub"),
+])
+def test_identity_token_claims_are_checked_as_strictly_as_api_tokens(jwt_engine, api, keys,
+                                                                      claims, why):
+    """Claims that would widen what a token may read (no agency, a one-digit or wildcard
+    province) or are of the wrong type are refused with 401, never read as "everything"
+    (and never a 500)."""
+    case = open_case(jwt_engine)
+    headers = identity_token(keys[0], **claims)
+    for path in (f"/api/v1/cases/{case.id}", "/api/v1/alerts", "/api/v1/cases"):
+        r = httpx.get(f"{api}{path}", headers=headers)
+        assert r.status_code == 401, (why, path, r.status_code, r.text[:200])
+        assert r.json()["code"] == "not_authenticated"
+
+
+def test_a_province_is_never_read_as_a_pattern_by_the_store(engine):
+    """Below every check, the store itself refuses a province that is not two digits rather
+    than reading "%" or "4" as a prefix of every agency."""
+    from workflow.core.queries import CaseQuery
+
+    open_case(engine)
+    for bad in ("%", "4", "", "4_"):
+        with pytest.raises(InvalidInput, match="2-digit"):
+            engine.case_service.store.cases(CaseQuery(province=bad))

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DESTINATION, open_case
+from tests.conftest import DESTINATION, open_case, sqlite_only
 from workflow import Engine
 from workflow.store import TABLES
 
@@ -151,3 +151,31 @@ def test_a_token_is_printed_once_stored_hashed_and_bad_input_is_one_line(db_url,
         hashes = conn.execute(sa.text("SELECT token_hash FROM api_token")).scalars().all()
     assert token not in stored
     assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
+
+
+@sqlite_only  # the proxy settings are the server's, not the database's
+def test_serve_believes_forwarded_addresses_only_from_proxies_the_settings_name(db_url, tmp_path):
+    """By default a fresh X-Forwarded-For on every try does not make a new client: the
+    progress page's per-client limit (20 tries) still answers 429; with the loopback proxy
+    named in [api] trusted_proxies, the forwarded address is the client (as behind nginx)."""
+    Engine(db_url).close()  # the database serve reads
+
+    def tries(url: str) -> list[int]:
+        """22 tries, each from a "new" forwarded address, on a case number of its own."""
+        return [httpx.post(f"{url}/progress", data={"case_number": str(100 + i),
+                                                    "person_id": "x"},
+                           headers={"X-Forwarded-For": f"10.9.0.{i}"}).status_code
+                for i in range(1, 23)]
+
+    proc, url = serve(db_url, tmp_path)
+    try:
+        assert 429 in tries(url)
+    finally:
+        stop(proc)
+    settings = tmp_path / "proxy.toml"
+    settings.write_text('[api]\ntrusted_proxies = ["127.0.0.1"]\n', encoding="utf-8")
+    proc, url = serve(db_url, tmp_path, "--settings", str(settings))
+    try:
+        assert 429 not in tries(url)
+    finally:
+        stop(proc)

@@ -70,6 +70,9 @@ class Settings(BaseModel):
     progress_window_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 15
     progress_tries_per_client: Annotated[StrictInt, Field(ge=1, le=10_000)] = 20
     progress_failures_per_case: Annotated[StrictInt, Field(ge=1, le=1000)] = 5
+    trusted_proxies: tuple[Annotated[str, Field(pattern=r"^[0-9A-Fa-f.:/]{2,64}$")], ...] = ()
+    max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=64 * 2**20)] = 64 * 1024
+    max_import_bytes: Annotated[StrictInt, Field(ge=1024, le=2**30)] = 16 * 2**20
     # [notify]: the outbox's channels and delivery
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=120, strict=True)] = 5
     smtp_host: str | None = None
@@ -224,7 +227,8 @@ _ELSEWHERE = {"cases": ("max_days_ahead",),
               "reports": ("language",),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
-                      "progress_failures_per_case"),
+                      "progress_failures_per_case", "max_body_bytes", "max_import_bytes",
+                      "trusted_proxies"),
               "notify": ("webhook_timeout_seconds", "smtp_host", "smtp_port", "smtp_starttls",
                          "smtp_user", "smtp_password_file", "smtp_from", "smtp_timeout_seconds",
                          "sms_adapter", "outbox_max_attempts", "outbox_backoff_seconds",

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..engine import Engine
 from ..errors import WorkflowError
 from . import dashboard, progress
+from .guard import BodyGuard, SameOrigin
 from .problems import problem_response
 from .routes import API_PREFIX, router
 
@@ -32,6 +33,8 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
                   description="Transfers of Chinese social insurance between agencies: "
                               "cases, deadlines, alerts and reports.")
     app.state.engine = engine
+    app.add_middleware(BodyGuard, engine=engine)
+    app.add_middleware(SameOrigin)  # the outermost: a cross-site request is refused first
     app.include_router(router())
     app.include_router(progress.router())
     app.include_router(dashboard.router())

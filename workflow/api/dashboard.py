@@ -54,8 +54,9 @@ from .problems import status_of
 
 #: The dashboard remembers the language chosen with ``?lang=`` in this cookie.
 LANG_COOKIE = "sstransfer_lang"
-#: Inbox lines on one page.
+#: Inbox lines on one page, and the last page number read (beyond: the same, empty).
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 #: Alerts shown on the alerts page (newest first).
 ALERTS_SHOWN = 200
 _MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
@@ -377,7 +378,7 @@ def _sign_in(page: _Page, form: FormData) -> Response:
     return response
 
 
-@pages.api_route("/logout", methods=["GET", "POST"])
+@pages.post("/logout")  # never GET: a link or an image on another site must not sign out
 def logout(page: PageDep) -> Response:
     response = page.render("login.html", next=page.base + "/", notice=page.w["logged_out"])
     response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
@@ -391,6 +392,7 @@ def inbox(staff: StaffDep) -> Response:
         number = max(1, int(staff.page.request.query_params.get("page", "1")))
     except ValueError:
         number = 1
+    number = min(number, MAX_PAGE)  # a page past the last is empty, never an overflow
     found = staff.desk.inbox(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     return staff.page.render(
         "inbox.html", principal=staff.principal, nav="inbox", scope=Scope.of(staff.principal),
@@ -486,6 +488,8 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     inputs = _step_inputs(form, set(spec.inputs) if spec is not None else set(), case.insurance)
     try:
         version = int(str(form.get("version") or ""))
+        if not 1 <= version < 2 ** 31:
+            raise ValueError(version)
     except ValueError:
         return _case_page(staff, case_id, status=422, refusal=page.w["refused_stale"])
     on = str(form.get("on") or "").strip()

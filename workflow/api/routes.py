@@ -17,6 +17,7 @@ from types import GenericAlias
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.background import BackgroundTask
@@ -81,6 +82,11 @@ CasePage: type[BaseModel] = create_model(
     next_offset=(int | None, ...))
 
 
+#: The longest list a request may give (documents, documents needed): more than the catalogue
+#: has kinds, far fewer than would cost memory.
+MAX_LIST = 64
+
+
 class _Body(BaseModel):
     """A request body: a field it does not know (such as an actor) is refused, never ignored."""
 
@@ -98,7 +104,7 @@ class OpenRequest(_Body):
     destination: str = Field(examples=["440300"])
     applicant: str | None = Field(default=None, description="self, employer or agent")
     channel: str = "counter"
-    documents: list[str] = Field(default_factory=list)
+    documents: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
     origin_scheme: str | None = None
     destination_scheme: str | None = None
@@ -117,9 +123,9 @@ class ImportResult(BaseModel):
 class FireRequest(_Body):
     trigger: str
     on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
-    documents: list[str] = Field(default_factory=list)
+    documents: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     explanation: str | None = None
-    documents_needed: list[str] | None = None
+    documents_needed: list[str] | None = Field(default=None, max_length=MAX_LIST)
     amount: str | int | None = Field(
         default=None, description='yuan, an exact decimal as text ("1234.50") or a whole number')
     contribution_months: int | None = None
@@ -150,7 +156,7 @@ class PaperPage(BaseModel):
 
 
 class AttachRequest(_Body):
-    documents: list[str]
+    documents: list[str] = Field(max_length=MAX_LIST)
     on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
 
 
@@ -282,7 +288,12 @@ def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingDa
 IfMatch = Annotated[str | None, Header(description='the ETag of the case decided on, '
                                                    '"<id>-<version>"; stale: 409')]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+#: Row ids (cases, papers, events, subscriptions) and offsets fit the database's 32-bit ids:
+#: anything larger is refused with 422 (never an overflow in the driver).
+MAX_ROW = 2 ** 31 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW)]
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW)]
+RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 DateQuery = Annotated[str | None, Query(description="YYYY-MM-DD")]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
 _CONFLICT: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
@@ -336,7 +347,7 @@ async def import_cases(desk: DeskDep,
 
 
 @api.post("/cases/{case_id}/fire", tags=["cases"], responses=_CONFLICT, response_model=CaseOut)
-def fire(case_id: int, body: FireRequest, desk: DeskDep, response: Response,
+def fire(case_id: RowId, body: FireRequest, desk: DeskDep, response: Response,
          if_match: IfMatch = None,
          idempotency_key: Annotated[str | None, Header(
              description="a retry with the same key returns the first result")] = None,
@@ -354,7 +365,7 @@ def fire(case_id: int, body: FireRequest, desk: DeskDep, response: Response,
 
 @api.post("/cases/{case_id}/documents", tags=["cases"], responses=_CONFLICT,
           response_model=CaseOut)
-def attach_documents(case_id: int, body: AttachRequest, desk: DeskDep, response: Response,
+def attach_documents(case_id: RowId, body: AttachRequest, desk: DeskDep, response: Response,
                      if_match: IfMatch = None) -> BaseModel:
     """Add documents to a running case without changing its state."""
     case = desk.attach_documents(case_id, body.documents, on=_date(body.on, "on"),
@@ -364,7 +375,7 @@ def attach_documents(case_id: int, body: AttachRequest, desk: DeskDep, response:
 
 @api.post("/cases/{case_id}/business-date", tags=["cases"], responses=_CONFLICT,
           response_model=CaseOut)
-def correct_business_date(case_id: int, body: CorrectionRequest, desk: DeskDep,
+def correct_business_date(case_id: RowId, body: CorrectionRequest, desk: DeskDep,
                           response: Response, if_match: IfMatch = None) -> BaseModel:
     """Correct a wrong business date of the case's last step (a supervisor's act)."""
     case = desk.correct_business_date(case_id, parse_date(body.new_date, "new_date"),
@@ -394,33 +405,33 @@ def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = Non
 
 
 @api.get("/cases/{case_id}", tags=["cases"], responses=_NOT_FOUND, response_model=CaseOut)
-def get_case(case_id: int, desk: DeskDep, response: Response) -> BaseModel:
+def get_case(case_id: RowId, desk: DeskDep, response: Response) -> BaseModel:
     """One case, with its version as the ETag."""
     return _with_etag(response, desk.case(case_id))
 
 
 @api.get("/cases/{case_id}/history", tags=["cases"], responses=_NOT_FOUND)
-def history(case_id: int, desk: DeskDep) -> list[HistoryEntry]:
+def history(case_id: RowId, desk: DeskDep) -> list[HistoryEntry]:
     """Every step of the case, oldest first."""
     return desk.history(case_id)
 
 
 @api.get("/cases/{case_id}/spans", tags=["cases"], responses=_NOT_FOUND)
-def spans(case_id: int, desk: DeskDep) -> list[Span]:
+def spans(case_id: RowId, desk: DeskDep) -> list[Span]:
     """The case's time limits, with their due dates."""
     return desk.spans(case_id)
 
 
 @api.get("/cases/{case_id}/papers", tags=["papers"], responses=_NOT_FOUND,
          response_model=PaperPage)
-def papers(case_id: int, desk: DeskDep) -> PaperPage:
+def papers(case_id: RowId, desk: DeskDep) -> PaperPage:
     """The papers issued on the case (the agencies' clerks and supervisors only)."""
     return PaperPage(items=[PaperOut(**p.model_dump()) for p in desk.papers(case_id)])
 
 
 @api.get("/papers/{paper_id}", tags=["papers"], response_class=Response, responses={
     200: {"content": {"application/pdf": {}, "text/html": {}}}, **_NOT_FOUND})
-def paper(paper_id: int, desk: DeskDep,
+def paper(paper_id: RowId, desk: DeskDep,
           format: Annotated[Literal["pdf", "html"], Query(
               description="pdf (printed from the kept HTML) or html")] = "pdf") -> Response:
     """A kept paper as issued; every printing is a read in the access log."""
@@ -433,7 +444,7 @@ def paper(paper_id: int, desk: DeskDep,
 
 # --- deadlines --------------------------------------------------------------------------------
 @api.get("/alerts", tags=["deadlines"])
-def alerts(desk: DeskDep, level: str | None = None, case_id: int | None = None,
+def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
            agency: Annotated[str | None, Query(
                description="owner agency (within the principal's province)")] = None,
            as_of: DateQuery = None, limit: Limit = 100) -> list[Alert]:
@@ -525,7 +536,7 @@ def due_date(engine: EngineDep, principal: PrincipalDep,
 
 # --- the access log ---------------------------------------------------------------------------
 @api.get("/access-log", tags=["access"])
-def access_log(desk: DeskDep, case_id: int | None = None, actor_id: str | None = None,
+def access_log(desk: DeskDep, case_id: RowIdQuery = None, actor_id: str | None = None,
                since: Annotated[dt.datetime | None, Query(
                    description="ISO date and time with its offset")] = None,
                limit: Limit = 100, offset: Offset = 0) -> list[AccessEntry]:
@@ -559,7 +570,7 @@ def _event_out(event: OutboxEvent, messages: list[OutboxMessage]) -> dict[str, A
 
 @api.get("/outbox", tags=["outbox"])
 def outbox(desk: DeskDep, state: Literal["pending", "delivered", "dead"] | None = None,
-           case_id: int | None = None, limit: Limit = 100,
+           case_id: RowIdQuery = None, limit: Limit = 100,
            offset: Offset = 0) -> dict[str, list[dict[str, Any]]]:
     """The outbox's events of the supervisor's cases, newest first, each with its recipients
     (masked) and their delivery: supervisors only."""
@@ -569,7 +580,7 @@ def outbox(desk: DeskDep, state: Literal["pending", "delivered", "dead"] | None 
 
 
 @api.post("/outbox/{event_number}/retry", tags=["outbox"], responses=_NOT_FOUND)
-def retry_outbox(event_number: int, desk: DeskDep) -> dict[str, int]:
+def retry_outbox(event_number: RowId, desk: DeskDep) -> dict[str, int]:
     """Send an event's dead messages again (due now, attempts from zero)."""
     return {"retried": desk.retry_outbox(event_number)}
 
@@ -595,7 +606,7 @@ def add_subscription(body: SubscriptionRequest, desk: DeskDep,
 
 @api.delete("/subscriptions/{subscription_id}", tags=["outbox"], status_code=204,
             response_class=Response, responses=_NOT_FOUND)
-def remove_subscription(subscription_id: int, desk: DeskDep) -> Response:
+def remove_subscription(subscription_id: RowId, desk: DeskDep) -> Response:
     desk.remove_subscription(subscription_id)
     return Response(status_code=204)
 

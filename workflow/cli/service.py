@@ -45,16 +45,21 @@ def serve(
         raise InvalidInput(f"--workers must be 1 to 64, not {workers}")
     engine = settings.engine(settings_file, read=True)  # checks the database and settings now
     log_level = logging.getLevelName(settings.log_level).lower()
+    # X-Forwarded-For/-Proto are believed only from the proxies the settings name (none by
+    # default: a client could otherwise name a fresh address on every try).
+    proxies = engine.settings.trusted_proxies
+    trust, allowed = bool(proxies), ",".join(proxies)
     if workers == 1:
         from ..api import create_app
 
         uvicorn.run(create_app(engine, close_engine=True), host=host, port=port,
-                    log_level=log_level)
+                    log_level=log_level, proxy_headers=trust, forwarded_allow_ips=allowed)
         return
     engine.close()
     _hand_to_workers(engine.url, settings_file)
     uvicorn.run("workflow.api:from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level)
+                workers=workers, log_level=log_level, proxy_headers=trust,
+                forwarded_allow_ips=allowed)
 
 
 def _hand_to_workers(url: str, settings_file: Path | None) -> None:

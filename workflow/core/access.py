@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..errors import NotPermitted, WorkflowError
+from ..errors import InvalidInput, NotPermitted, WorkflowError
 from .definitions import Definition
 from .divisions import STANDARD, Divisions
 from .inputs import Actor, check_agency_format, normalise
@@ -91,6 +91,30 @@ def may_read(principal: Principal, case: Any) -> bool:
             return principal.province in (case.origin[:2], case.destination[:2])
         return principal.agency in (case.origin, case.destination)
     return is_applicant(principal.actor_for(case), CaseFacts.of(case))
+
+
+def check_grant(role: object, agency: object, province: object) -> tuple[str, str | None,
+                                                                       str | None]:
+    """What a token or an identity token grants, checked exactly (the same rules for both):
+    a known role (text); an agency, a 6-digit division code, which clerks and supervisors
+    need unless a supervisor is granted a province, 2 ASCII digits. Nothing missing is
+    widened and nothing of another type is read."""
+    if not isinstance(role, str) or role not in TOKEN_ROLES:
+        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(TOKEN_ROLES)}")
+    if province is not None:
+        if not (isinstance(province, str) and len(province) == 2 and province.isascii()
+                and province.isdigit()):
+            raise InvalidInput(f"a province is the 2-digit start of its division codes, "
+                               f"not {province!r}")
+        if role != "supervisor":
+            raise InvalidInput("only a supervisor may be granted a whole province")
+    if agency is not None:
+        if not isinstance(agency, str):
+            raise InvalidInput(f"an agency is a 6-digit division code, not {agency!r}")
+        agency = check_agency_format(agency, "agency")
+    elif role == "clerk" or role in CLERK_ROLES or (role == "supervisor" and province is None):
+        raise InvalidInput(f"a {role} needs an agency (6-digit division code)")
+    return role, agency, province
 
 
 def check_read(principal: Principal, case: Any) -> None:
@@ -215,7 +239,7 @@ def possible_steps(principal: Principal, definition: Definition, case: Any,
     return allowed
 
 
-__all__ = ["TOKEN_ROLES", "VIA", "Principal", "check_date_correction", "check_owned",
+__all__ = ["TOKEN_ROLES", "VIA", "Principal", "check_date_correction", "check_grant", "check_owned",
            "check_paper_correction", "check_papers_reader",
            "check_read", "check_report_reader", "check_supervisor", "documents_needed",
            "may_read", "owned_scope", "possible_steps", "scope"]

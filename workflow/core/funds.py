@@ -144,6 +144,10 @@ def _named(p: ContributionPeriod) -> str:
     return f"{p.start[0]}-{p.start[1]:02d}:{p.end[0]}-{p.end[1]:02d}:{p.monthly_base}"
 
 
+#: Contribution periods one form may list (one per base change: a working life has far fewer).
+MAX_PERIODS = 600
+
+
 def check_information_form(insurance: str, value: object) -> dict[str, Any]:
     """The information form's data a move_funds step takes, normalised, with its figures."""
     if not isinstance(value, Mapping):
@@ -162,6 +166,9 @@ def check_information_form(insurance: str, value: object) -> dict[str, Any]:
     if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
         raise InvalidInput("the information form needs periods: a list of "
                            "{from, to, monthly_base} (or FROM:TO:BASE texts)")
+    raw = list(itertools.islice(raw, MAX_PERIODS + 1))
+    if len(raw) > MAX_PERIODS:
+        raise InvalidInput(f"the information form has at most {MAX_PERIODS} periods")
     periods = [_form_period(p, i) for i, p in enumerate(raw, 1)]
     funds = pension_funds(periods, value["personal_account"])
     return {

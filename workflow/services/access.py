@@ -8,7 +8,6 @@ verified against the configured key. What a principal may read is the core's rul
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -17,9 +16,8 @@ from typing import Any
 
 import structlog
 
-from ..core.access import TOKEN_ROLES, Principal
-from ..core.inputs import check_agency_format, normalise
-from ..core.schema import CLERK_ROLES
+from ..core.access import Principal, check_grant
+from ..core.inputs import normalise
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..ports import AccessStore
 from ..records import AccessEntry, ApiToken, CaseReads, now
@@ -48,20 +46,8 @@ class AccessService:
         """A new API token for an actor; returns the token (shown once) and its record.
 
         ``token``: use this secret instead of a random one (the demo's ready-made tokens)."""
-        role = normalise(role)
-        if role not in TOKEN_ROLES:
-            raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(TOKEN_ROLES)}")
-        if province is not None:
-            province = normalise(province)
-            if role != "supervisor":
-                raise InvalidInput("only a supervisor may be granted a whole province")
-            if not (isinstance(province, str) and len(province) == 2 and province.isdigit()):
-                raise InvalidInput(f"a province is the 2-digit start of its division codes, "
-                                   f"not {province!r}")
-        if agency is not None:
-            agency = check_agency_format(agency, "agency")
-        elif role == "clerk" or role in CLERK_ROLES or (role == "supervisor" and province is None):
-            raise InvalidInput(f"a {role} token needs --agency (6-digit division code)")
+        role, agency, province = check_grant(
+            normalise(role), agency, None if province is None else normalise(province))
         # The actor the token stands for must itself be valid (id, role, ID number).
         probe = Principal(actor_id, role, agency, province, person_id).actor_for()
         secret = token if token is not None else TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -116,13 +102,14 @@ class AccessService:
         except jwt.PyJWTError as exc:
             raise NotAuthenticated(f"the identity token was refused: {exc}") from None
         try:
-            principal = Principal(str(claims["sub"]), str(claims.get("role", "")),
-                                  claims.get("agency"), claims.get("province"))
-            if principal.role not in TOKEN_ROLES or principal.role == "self":
-                raise InvalidInput(f"role {principal.role!r} cannot sign in with an identity token")
-            if principal.agency is not None:
-                principal = dataclasses.replace(
-                    principal, agency=check_agency_format(principal.agency, "agency"))
+            subject = claims["sub"]
+            if not isinstance(subject, str) or not subject:
+                raise InvalidInput("sub must be the user's id (text)")
+            if claims.get("role") == "self":
+                raise InvalidInput("role 'self' cannot sign in with an identity token")
+            role, agency, province = check_grant(claims.get("role"), claims.get("agency"),
+                                                 claims.get("province"))
+            principal = Principal(subject, role, agency, province)
             principal.actor_for()
         except InvalidInput as exc:
             raise NotAuthenticated(f"the identity token's claims were refused: {exc}") from None

@@ -604,6 +604,8 @@ def _check_version(version: object) -> None:
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise InvalidInput(f"expected_version must be a case version (int), "
                            f"not {type(version).__name__}")
+    if version is not None and not 1 <= version < 2 ** 31:
+        raise InvalidInput(f"expected_version must be a case version from 1 to {2 ** 31 - 1}")
 
 
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from ..records import AccessEntry, ApiToken, CaseReads
+from .connection import in_province
 from .tables import access_log_t, cases_t, progress_lookups_t, tokens_t
 
 
@@ -64,8 +65,8 @@ class AccessRepository:
                 query = query.where(sa.or_(cases_t.c.origin.in_(agencies),
                                            cases_t.c.destination.in_(agencies)))
             if province is not None:
-                query = query.where(sa.or_(cases_t.c.origin.startswith(province),
-                                           cases_t.c.destination.startswith(province)))
+                query = query.where(sa.or_(in_province(cases_t.c.origin, province),
+                                           in_province(cases_t.c.destination, province)))
         if case_id is not None:
             query = query.where(access_log_t.c.case_id == case_id)
         if actor_id is not None:

@@ -26,7 +26,7 @@ from ..records import (
     now,
 )
 from .cases import applicant_scope
-from .connection import insert_ignoring_duplicates
+from .connection import in_province, insert_ignoring_duplicates
 from .outbox import insert_events
 from .scheduling import fence
 from .statements import Statement
@@ -230,7 +230,7 @@ class AlertRepository:
             (a.level, q.level), (a.owner_agency, q.agency), (a.case_id, q.case_id),
             (a.as_of, q.as_of), (a.run_id, q.run_id)) if value is not None])
         if q.province is not None:
-            select = select.where(a.owner_agency.startswith(q.province))
+            select = select.where(in_province(a.owner_agency, q.province))
         own = applicant_scope(q)
         if own:
             select = select.where(sa.exists().where(cases_t.c.id == a.case_id, *own))

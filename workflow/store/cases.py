@@ -36,7 +36,7 @@ from ..records import (
     to_fen,
 )
 from . import outbox, papers
-from .connection import insert_ignoring_duplicates
+from .connection import in_province, insert_ignoring_duplicates
 from .statements import Statement, insert_returning_ids
 from .tables import cases_t, definitions_t, history_t, idempotency_t, spans_t
 
@@ -304,8 +304,8 @@ class CaseRepository:
             select = select.where(sa.or_(c.origin.in_(q.agencies),
                                          c.destination.in_(q.agencies)))
         if q.province is not None:
-            select = select.where(sa.or_(sa.func.substr(c.origin, 1, 2) == q.province,
-                                         sa.func.substr(c.destination, 1, 2) == q.province))
+            select = select.where(sa.or_(in_province(c.origin, q.province),
+                                         in_province(c.destination, q.province)))
         if q.overdue_on is not None:
             judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
             select = select.where(sa.exists().where(

@@ -16,6 +16,17 @@ DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
 
 
+def in_province(column: sa.ColumnElement[str], province: str) -> sa.ColumnElement[bool]:
+    """An agency code of ``province`` (its 2 digits): a range of 6-digit codes, no LIKE
+    pattern, so that nothing a caller gives is read as a wildcard. A province that is not two
+    ASCII digits is refused, never widened."""
+    if not (isinstance(province, str) and len(province) == 2 and province.isascii()
+            and province.isdigit()):
+        raise InvalidInput(f"a province is the 2-digit start of its division codes, "
+                           f"not {province!r}")
+    return column.between(f"{province}0000", f"{province}9999")
+
+
 def insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..core.queries import InboxQuery
 from ..records import InboxSpan
+from .connection import in_province
 from .tables import cases_t, spans_t
 
 #: The date a span is judged by: the committed due date where there is one.
@@ -27,7 +28,7 @@ class InboxRepository:
         if query.agencies is not None:
             where.append(spans_t.c.owner_agency.in_(query.agencies))
         if query.province is not None:
-            where.append(spans_t.c.owner_agency.like(f"{query.province}%"))
+            where.append(in_province(spans_t.c.owner_agency, query.province))
         count = sa.select(sa.func.count()).select_from(spans_t).where(*where)
         page = (sa.select(*_COLUMNS)
                 .join(cases_t, cases_t.c.id == spans_t.c.case_id)

@@ -25,7 +25,7 @@ from ..records import (
     Subscription,
     now,
 )
-from .connection import insert_ignoring_duplicates
+from .connection import in_province, insert_ignoring_duplicates
 from .scheduling import fence
 from .tables import cases_t, contacts_t, events_t, messages_t, subscriptions_t
 
@@ -68,8 +68,8 @@ def _scoped(query: sa.Select[Any], agencies: Sequence[str] | None,
         return query
     query = query.join(cases_t, cases_t.c.id == events_t.c.case_id)
     if province is not None:
-        return query.where(sa.or_(cases_t.c.origin.startswith(province, autoescape=True),
-                                  cases_t.c.destination.startswith(province, autoescape=True)))
+        return query.where(sa.or_(in_province(cases_t.c.origin, province),
+                                  in_province(cases_t.c.destination, province)))
     return query.where(sa.or_(cases_t.c.origin.in_(agencies or ()),
                               cases_t.c.destination.in_(agencies or ())))
 

@@ -1,0 +1,129 @@
+"""The service under attack (issue 23): each test reproduces an attack on the running
+service on loopback and shows it refused. (JWT claims: tests/test_api_auth.py.)"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests import test_api
+from tests.conftest import DESTINATION, open_case
+from tests.test_api import bearer
+
+served, engine, api = test_api.served, test_api.engine, test_api.api
+BIG = 2 ** 63
+
+
+def _chunks(total: int, size: int = 64 * 1024):
+    sent = 0
+    while sent < total:
+        yield b"x" * size
+        sent += size
+
+
+# --- 1. no memory blow-up: authenticate before the body, cap every body ------------------------
+def test_a_large_body_without_a_token_is_refused_401_before_it_is_read(engine, api):
+    """10 MB sent to /fire with no token (and with a wrong one): 401 at once; the server does
+    not wait for, or keep, the body."""
+    case = open_case(engine)
+    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}):
+        started = time.monotonic()
+        r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", content=b"{" + b" " * 10_000_000,
+                       headers={**headers, "Content-Type": "application/json"}, timeout=30)
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+        assert time.monotonic() - started < 5
+
+
+def test_a_body_over_the_cap_is_refused_413_with_or_without_a_length(engine, api):
+    """With a valid token: a Content-Length over [api] max_body_bytes is refused at once, and
+    a chunked body (no length) is cut off as soon as it passes the cap; nothing is written."""
+    case = open_case(engine)
+    auth = bearer(engine, "c-12", "clerk", DESTINATION)
+    big = engine.settings.max_body_bytes + 1
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", content=b" " * big,
+                   headers={**auth, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", content=_chunks(50 * 2**20),
+                   headers={**auth, "Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 413
+    assert engine.get(case.id).state == "applied"
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+                   headers=auth)
+    assert r.status_code == 200, r.text  # a body under the cap still goes through
+
+
+def test_list_fields_are_bounded(engine, api):
+    """A list of documents longer than any catalogue is refused with 422, not read."""
+    case = open_case(engine)
+    auth = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/documents", headers=auth,
+                   json={"documents": ["id_card"] * 1000})
+    assert r.status_code == 422
+
+
+# --- 8. integers of 2^63 or more ---------------------------------------------------------------
+@pytest.mark.parametrize("path", [
+    f"/api/v1/cases/{BIG}", f"/api/v1/cases/{BIG}/history", f"/api/v1/cases?offset={BIG}",
+    f"/api/v1/alerts?case_id={BIG}", f"/api/v1/access-log?case_id={BIG}",
+    f"/api/v1/papers/{BIG}", f"/api/v1/outbox?case_id={BIG}"])
+def test_integers_too_large_for_the_database_are_422_not_500(engine, api, path):
+    """Every integer parameter is bounded to the database's ids: 2^63 answers 422."""
+    auth = bearer(engine, "s-1", "supervisor", DESTINATION)
+    r = httpx.get(f"{api}{path}", headers=auth)
+    assert r.status_code == 422, (path, r.status_code, r.text[:200])
+
+
+def test_a_case_version_too_large_is_422_and_the_inbox_page_is_bounded(engine, api):
+    """An If-Match naming version 2^63 is refused with 422; the dashboard's ?page=2^63 is an
+    empty page, not an overflow."""
+    case = open_case(engine)
+    auth = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+                   headers={**auth, "If-Match": f'"{case.id}-{BIG}"'})
+    assert r.status_code == 422, r.text
+    with httpx.Client(base_url=api) as client:
+        token = auth["Authorization"].split()[1]
+        client.post("/login", data={"token": token, "next": "/"})
+        assert client.get("/", params={"page": str(BIG)}).status_code == 200
+
+
+# --- 3. cross-site requests ------------------------------------------------------------------
+def test_a_cross_site_form_post_is_refused_and_sign_out_is_a_post(engine, api):
+    """Signed in, a POST whose Origin (or Referer) is another site is refused with 403 and
+    writes nothing; the same POST from the dashboard's own origin goes through; GET /logout
+    does not sign out (405)."""
+    case = open_case(engine)
+    token = bearer(engine, "c-12", "clerk", DESTINATION)["Authorization"].split()[1]
+    with httpx.Client(base_url=api) as client:
+        assert client.post("/login", data={"token": token, "next": "/"}).status_code == 303
+        form = {"trigger": "review", "version": str(case.version)}
+        for foreign in ({"Origin": "http://evil.example"},
+                        {"Referer": "http://evil.example/page"},
+                        {"Origin": api.replace("127.0.0.1", "localhost")}):
+            r = client.post(f"/cases/{case.id}/fire", data=form, headers=foreign)
+            assert r.status_code == 403, foreign
+        assert engine.get(case.id).state == "applied"
+        assert client.post("/login", data={"token": "x" * 20}, headers={
+            "Origin": "http://evil.example"}).status_code == 403  # no login CSRF either
+        r = client.post(f"/cases/{case.id}/fire", data=form, headers={"Origin": api})
+        assert r.status_code == 303 and engine.get(case.id).state == "reviewed"
+        assert client.get("/logout").status_code == 405
+        assert client.get("/").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/progress", "/docs", "/api/v1/definitions"])
+def test_no_page_may_be_framed_by_another_site(api, path):
+    """Every response says it may not be framed (clickjacking), the API's /docs included."""
+    r = httpx.get(f"{api}{path}")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_the_apis_answers_are_kept_by_no_cache(engine, api):
+    """A case read through the API carries Cache-Control: no-store."""
+    case = open_case(engine)
+    r = httpx.get(f"{api}/api/v1/cases/{case.id}",
+                  headers=bearer(engine, "c-12", "clerk", DESTINATION))
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
