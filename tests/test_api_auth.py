@@ -71,7 +71,7 @@ def test_a_person_reads_and_acts_on_their_own_case_only(engine, api):
     other = open_case(engine, person_id=OTHER_PERSON_ID)
     assert httpx.get(f"{api}/api/v1/cases/{own}/history", headers=person).status_code == 200
     refused_over_http(engine, lambda: httpx.get(f"{api}/api/v1/cases/{other.id}", headers=person),
-                      403, "not_permitted")
+                      404, "case_not_found")
     listed = httpx.get(f"{api}/api/v1/cases", headers=person).json()["items"]
     assert [c["id"] for c in listed] == [own]
     boss = bearer(engine, "s-1", "supervisor", DESTINATION)
@@ -83,15 +83,18 @@ def test_a_person_reads_and_acts_on_their_own_case_only(engine, api):
 
 
 def test_a_clerk_of_another_agency_may_neither_fire_nor_attach(engine, api):
-    """Steps and documents on a case of other agencies are refused 403, writing nothing."""
+    """Steps and documents on a case of other agencies are refused as on a case that does
+    not exist (404), writing nothing but the denied attempt in the access log."""
     case = open_case(engine)
     stranger = bearer(engine, "c-99", "clerk", ELSEWHERE)
     base = f"{api}/api/v1/cases/{case.id}"
     refused_over_http(engine, lambda: httpx.post(f"{base}/fire", headers=stranger,
-                                                 json={"trigger": "review"}), 403, "not_permitted")
+                                                 json={"trigger": "review"}), 404, "case_not_found")
     refused_over_http(engine, lambda: httpx.post(f"{base}/documents", headers=stranger,
                                                  json={"documents": ["id_card"]}),
-                      403, "not_permitted")
+                      404, "case_not_found")
+    denied = [(e.actor_id, e.view) for e in engine.access_service.store.access_log(limit=10)]
+    assert denied == [("c-99", "attach (denied)"), ("c-99", "step (denied)")]
 
 
 def test_a_supervisor_corrects_a_business_date_and_a_clerk_may_not(engine, api):

@@ -35,7 +35,7 @@ from tests.conftest import (
 )
 from tests.live import running
 from tests.receivers import RecordingSms, smtp_server, webhook_receiver
-from workflow import Engine, InvalidInput, InvalidRow, MissingDocuments, NotPermitted, Settings
+from workflow import CaseNotFound, Engine, InvalidInput, InvalidRow, MissingDocuments, Settings
 from workflow.api import create_app
 from workflow.core.notify import backoff_seconds, mask_email, mask_phone, signature
 from workflow.store.tables import events_t
@@ -496,6 +496,6 @@ def test_a_supervisor_of_another_agency_may_not_retry(make_engine):
     from workflow.core.access import Principal
 
     desk = engine.desk(Principal("s-2", "supervisor", "110000"))
-    with pytest.raises(NotPermitted):
+    with pytest.raises(CaseNotFound):  # to them, that case is not there
         desk.retry_outbox(engine.outbox()[0].id)
 

@@ -26,7 +26,7 @@ from tests.conftest import (
     refused,
 )
 from tests.live import running
-from workflow import Engine, InvalidInput, NotPermitted, Principal
+from workflow import CaseNotFound, Engine, InvalidInput, NotPermitted, Principal
 from workflow.api import create_app
 from workflow.core.funds import check_information_form, parse_period, pension_funds
 from workflow.render.papers import render_paper_html, rmb_capitals
@@ -209,13 +209,13 @@ def test_a_correction_is_a_new_paper_naming_the_one_it_replaces(papers_engine):
 
 
 def test_papers_are_read_by_the_two_agencies_staff_only_and_each_read_is_logged(papers_engine):
-    """The applicant and a clerk of a third agency may not read the papers; a clerk of the
-    case's agency reads them, and the read is in the access log."""
+    """The applicant may not read the papers (403); to a clerk of a third agency the case is
+    not there (404); a clerk of the case's agency reads them, and the read is logged."""
     case = _to_funds_moved(papers_engine)
     applicant = papers_engine.desk(Principal(APPLICANT.id, "employer"))
     with pytest.raises(NotPermitted):
         applicant.papers(case.id)
-    with pytest.raises(NotPermitted):
+    with pytest.raises(CaseNotFound):
         papers_engine.desk(Principal("x", "clerk", agency="110101")).papers(case.id)
     clerk = papers_engine.desk(Principal("c-12", "clerk", agency=DESTINATION))
     _paper, body = clerk.print_paper(clerk.papers(case.id)[1].id, "pdf")

@@ -26,7 +26,7 @@ from .core.queries import AlertQuery, CaseQuery, InboxQuery
 from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
 from .core.views import Case
-from .errors import CaseNotFound, InvalidInput, NotPermitted
+from .errors import CaseNotFound, InvalidInput, NotPermitted, PaperNotFound
 from .records import (
     AccessEntry,
     Alert,
@@ -73,28 +73,34 @@ class Desk:
     def _read(self, case_ids: Iterable[int], view: str) -> None:
         self._access.record_reads(self.principal, case_ids, view, self.via)
 
-    def _readable(self, case_id: int) -> Case:
+    def _readable(self, case_id: int, view: str = "case") -> Case:
+        """The case, if the principal may read it. One they may not read is answered as one
+        that does not exist (``CaseNotFound``: no oracle of which case numbers are taken),
+        and the attempt is written to the access log (``view (denied)``)."""
         case = self._cases.get(case_id)
-        access.check_read(self.principal, case)
+        if not access.may_read(self.principal, case):
+            self._read([case_id], f"{view} (denied)")
+            raise CaseNotFound(case_id)
         return case
 
     # --- reading --------------------------------------------------------------------------
     def case(self, case_id: int) -> Case:
-        """The case, if the principal may read it (``CaseNotFound``, ``NotPermitted``)."""
+        """The case, if the principal may read it (else ``CaseNotFound``, as for a case that
+        does not exist)."""
         case = self._readable(case_id)
         self._read([case.id], "case")
         return case
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         """Every step of a readable case, oldest first."""
-        self._readable(case_id)
+        self._readable(case_id, "history")
         entries = self._cases.history(case_id)
         self._read([case_id], "history")
         return entries
 
     def spans(self, case_id: int) -> list[Span]:
         """The time limits of a readable case, with their due dates."""
-        self._readable(case_id)
+        self._readable(case_id, "spans")
         found = self._cases.spans(case_id)
         self._read([case_id], "spans")
         return found
@@ -102,7 +108,7 @@ class Desk:
     def case_to_act_on(self, case_id: int) -> Case:
         """The readable case a principal is about to take a step on (the step's form is read
         against it); the step itself is recorded in the history, so this is not logged."""
-        return self._readable(case_id)
+        return self._readable(case_id, "step")
 
     def case_file(self, case_id: int) -> CaseFile:
         """A readable case with its history and spans: one view, one row in the access log."""
@@ -125,7 +131,7 @@ class Desk:
         province's), or those of an applicant's own cases."""
         query = query or AlertQuery()
         if query.case_id is not None:
-            self._readable(query.case_id)
+            self._readable(query.case_id, "alerts")
             return self._alerts.alerts(query)
         access.check_owned(self.principal, query.agency)
         return self._alerts.alerts(query.narrowed(**access.owned_scope(self.principal)))
@@ -165,7 +171,7 @@ class Desk:
     def papers(self, case_id: int) -> list[Paper]:
         """The papers issued on a case: the agencies' own, read by the clerks and supervisors
         of its two agencies only (they carry the person's full ID number)."""
-        access.check_papers_reader(self.principal, self._cases.get(case_id))
+        access.check_papers_reader(self.principal, self._readable(case_id, "papers"))
         found = self._papers.papers(case_id)
         self._read([case_id], "papers")
         return found
@@ -173,7 +179,11 @@ class Desk:
     def paper(self, paper_id: int) -> PrintedPaper:
         """One kept paper with its content and HTML as issued (a read of its case)."""
         printed = self._papers.printed(paper_id)
-        access.check_papers_reader(self.principal, self._cases.get(printed.paper.case_id))
+        try:
+            case = self._readable(printed.paper.case_id, "paper")
+        except CaseNotFound:
+            raise PaperNotFound(paper_id) from None
+        access.check_papers_reader(self.principal, case)
         self._read([printed.paper.case_id], "paper")
         return printed
 
@@ -294,7 +304,7 @@ class Desk:
              months_at_destination: int | None = None,
              idempotency_key: str | None = None) -> Case:
         """Fire ``trigger`` on a readable case as the principal's actor."""
-        current = self._readable(case_id)
+        current = self._readable(case_id, "step")
         return self._cases.fire(
             case_id, trigger, actor=self.principal.actor_for(current), on=on,
             documents=documents, expected_version=expected_version, explanation=explanation,
@@ -305,7 +315,10 @@ class Desk:
     def correct_paper(self, paper_id: int, *, reason: str) -> Paper:
         """Correct a kept paper by issuing a new one that names it (a clerk of its issuer)."""
         printed = self._papers.printed(paper_id)
-        current = self._cases.get(printed.paper.case_id)
+        try:
+            current = self._readable(printed.paper.case_id, "paper")
+        except CaseNotFound:
+            raise PaperNotFound(paper_id) from None
         access.check_papers_reader(self.principal, current)
         return self._papers.correct(paper_id, actor=self.principal.actor_for(current),
                                     reason=reason)
@@ -314,7 +327,7 @@ class Desk:
                          on: dt.date | None = None,
                          expected_version: int | None = None) -> Case:
         """Add documents to a readable running case as the principal's actor."""
-        current = self._readable(case_id)
+        current = self._readable(case_id, "attach")
         return self._cases.attach_documents(case_id, documents,
                                             actor=self.principal.actor_for(current), on=on,
                                             expected_version=expected_version)
@@ -322,7 +335,7 @@ class Desk:
     def correct_business_date(self, case_id: int, new_date: dt.date, *, reason: str,
                               expected_version: int | None = None) -> Case:
         """Correct the business date of a readable case's last step (a supervisor's act)."""
-        current = self._readable(case_id)
+        current = self._readable(case_id, "correct date")
         return self._cases.correct_business_date(case_id, new_date,
                                                  actor=self.principal.actor_for(current),
                                                  reason=reason,

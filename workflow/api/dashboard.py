@@ -488,7 +488,7 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     inputs = _step_inputs(form, set(spec.inputs) if spec is not None else set(), case.insurance)
     try:
         version = int(str(form.get("version") or ""))
-        if not 1 <= version < 2 ** 31:
+        if not -2 ** 31 < version < 2 ** 31:  # beyond the column: no version it has had
             raise ValueError(version)
     except ValueError:
         return _case_page(staff, case_id, status=422, refusal=page.w["refused_stale"])

@@ -604,8 +604,8 @@ def _check_version(version: object) -> None:
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise InvalidInput(f"expected_version must be a case version (int), "
                            f"not {type(version).__name__}")
-    if version is not None and not 1 <= version < 2 ** 31:
-        raise InvalidInput(f"expected_version must be a case version from 1 to {2 ** 31 - 1}")
+    if version is not None and not -2 ** 31 < version < 2 ** 31:  # the column's range
+        raise InvalidInput(f"expected_version must be a case version below {2 ** 31}")
 
 
 _APPLICATION_FIELDS = set(APPLICATION_FIELDS)
