@@ -127,3 +127,48 @@ def test_the_apis_answers_are_kept_by_no_cache(engine, api):
     r = httpx.get(f"{api}/api/v1/cases/{case.id}",
                   headers=bearer(engine, "c-12", "clerk", DESTINATION))
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+
+
+# --- 7. one request may not flood the database --------------------------------------------------
+def test_an_import_request_opens_at_most_max_import_rows_and_a_longer_file_writes_nothing(
+        engine, api):
+    """A CSV of max_import_rows + 1 applications is refused whole (422) and nothing is
+    written; one of max_import_rows lines is opened."""
+    from tests.conftest import PERSON_ID, snapshot
+
+    most = engine.settings.max_import_rows
+    auth = bearer(engine, "c-12", "clerk", DESTINATION)
+    header = "definition,person_id,person_name,origin,destination,applicant,documents\n"
+    line = f"pension_transfer,{PERSON_ID},张三,310000,{DESTINATION},employer,application_form\n"
+    before = snapshot(engine)
+    r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
+                   files={"file": ("many.csv", (header + line * (most + 1)).encode())})
+    assert r.status_code == 422 and f"more than {most} applications" in r.json()["message"]
+    assert snapshot(engine) == before
+    r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
+                   files={"file": ("ok.csv", (header + line * 3).encode())})
+    assert r.status_code == 201 and r.json()["count"] == 3
+
+
+# --- 11. dates no transfer can have ---------------------------------------------------------------
+def test_a_business_date_before_the_floor_or_the_persons_birth_is_refused(engine):
+    """0001-01-01 and 1900-01-01 are before [cases] earliest_business_date; an application
+    received before the person was born (1949-12-31 by the ID number) is refused too, in the
+    bulk opening as well; nothing is written."""
+    import datetime as dt
+
+    from tests.conftest import DEST_CLERK, refused
+    from workflow import InvalidInput, InvalidRow
+
+    for day in (dt.date(1, 1, 1), dt.date(1900, 1, 1)):
+        refused(engine, InvalidInput, open_case, engine, on=day)
+    case = open_case(engine)
+    refused(engine, InvalidInput, engine.fire, case.id, "review", actor=DEST_CLERK,
+            on=dt.date(1985, 12, 31))
+    young = "110105201001010010"  # born 2010-01-01
+    with pytest.raises(InvalidInput, match="before the person's birth"):
+        open_case(engine, person_id=young, on=dt.date(2009, 12, 31))
+    refused(engine, InvalidRow, engine.open_cases, [{
+        "definition": "pension_transfer", "person_id": young, "person_name": "李四",
+        "origin": "310000", "destination": DESTINATION, "applicant": "employer",
+        "on": dt.date(2009, 6, 1)}], actor=DEST_CLERK)

@@ -56,6 +56,8 @@ class Settings(BaseModel):
         ge=1, le=86_400, description="how long a crashed run blocks others")] = 900
     max_days_ahead: Annotated[StrictInt, Field(
         ge=0, le=366, description="how many days after today a step may be dated")] = 0
+    earliest_business_date: dt.date = Field(
+        default=dt.date(1986, 1, 1), description="no step is dated before this day")
     lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 10
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
     language: Literal["zh", "en"] = Field(
@@ -73,6 +75,7 @@ class Settings(BaseModel):
     trusted_proxies: tuple[Annotated[str, Field(pattern=r"^[0-9A-Fa-f.:/]{2,64}$")], ...] = ()
     max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=64 * 2**20)] = 64 * 1024
     max_import_bytes: Annotated[StrictInt, Field(ge=1024, le=2**30)] = 16 * 2**20
+    max_import_rows: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 10_000
     # [notify]: the outbox's channels and delivery
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=120, strict=True)] = 5
     smtp_host: str | None = None
@@ -222,12 +225,13 @@ def _short(value: object, limit: int = 40) -> str:
 
 
 #: The tables of a settings file and the settings each holds.
-_ELSEWHERE = {"cases": ("max_days_ahead",),
+_ELSEWHERE = {"cases": ("max_days_ahead", "earliest_business_date"),
               "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
               "reports": ("language",),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
                       "progress_failures_per_case", "max_body_bytes", "max_import_bytes",
+                      "max_import_rows",
                       "trusted_proxies"),
               "notify": ("webhook_timeout_seconds", "smtp_host", "smtp_port", "smtp_starttls",
                          "smtp_user", "smtp_password_file", "smtp_from", "smtp_timeout_seconds",

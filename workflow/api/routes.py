@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import shutil
 import tempfile
 import typing
@@ -42,7 +43,6 @@ from .problems import RESPONSES, Problem, ProblemRoute
 API_PREFIX = "/api/v1"
 
 #: The largest CSV file ``POST /cases/import`` reads.
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 REPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -324,7 +324,7 @@ def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel
 
 
 @api.post("/cases/import", status_code=201, tags=["cases"])
-async def import_cases(desk: DeskDep,
+async def import_cases(desk: DeskDep, engine: EngineDep,
                        file: Annotated[UploadFile, File(description="CSV with a header row")],
                        on: Annotated[str | None, Form(
                            description="business date of lines without received_on")] = None,
@@ -332,15 +332,22 @@ async def import_cases(desk: DeskDep,
     """Open every application of a CSV file (the columns of ``sstransfer import``) in one
     transaction: a refused line is named (``invalid_row``, ``details.line``) and nothing
     is written. A ``clerk`` token opens as origin clerk when every line's origin is its
-    agency, else as destination clerk."""
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB; split it")
+    agency, else as destination clerk. At most ``[api] max_import_rows`` lines a request
+    (the body itself is capped at ``max_import_bytes``)."""
+    cap = engine.settings.max_import_bytes
+    data = await file.read(cap + 1)
+    if len(data) > cap:
+        raise InvalidInput(f"the file is larger than {cap} bytes; split it")
     name = Path(file.filename or "upload.csv").name
+    most = engine.settings.max_import_rows
 
     def run() -> list[int]:
-        return desk.open_cases(list(parse_applications(data, name)), on=_date(on, "on"),
-                               first_line=2)
+        # Parsed as a stream: the lines past the limit are never read.
+        applications = list(itertools.islice(parse_applications(data, name), most + 1))
+        if len(applications) > most:
+            raise InvalidInput(f"the file has more than {most} applications; split it "
+                               "(one request opens at most [api] max_import_rows)")
+        return desk.open_cases(applications, on=_date(on, "on"), first_line=2)
 
     ids = await run_in_threadpool(run)
     return ImportResult(case_ids=ids, count=len(ids))

@@ -197,6 +197,11 @@ def check_actor(actor: object, divisions: Divisions = STANDARD) -> Actor:
     return actor
 
 
+def birth_date(person_id: str) -> dt.date:
+    """The birth date a checked ID number carries (its characters 7 to 14)."""
+    return dt.date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
+
+
 def check_person_id(person_id: object, on: dt.date | None = None) -> str:
     """An 18-character resident ID number (GB 11643): length, digits, check digit, birth date
     (a real date, not after ``on``, by default :func:`today`) and birth place, as

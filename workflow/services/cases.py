@@ -32,6 +32,7 @@ from ..core.inputs import (
     OPTIONAL_APPLICATION_FIELDS,
     TEXT_MAX,
     Actor,
+    birth_date,
     check_actor,
     check_date,
     check_kinds,
@@ -119,6 +120,7 @@ class CaseService:
                                  documents=documents, actor=actor, divisions=self.divisions,
                                  today=today(), origin_scheme=origin_scheme,
                                  destination_scheme=destination_scheme)
+            _check_born(fields["person_id"], on)
             stamp = now()
             case, specs = _new_case(d, fields, on, stamp)
             spans = self._span_rows(d, case.origin, case.destination, specs, on)
@@ -349,9 +351,14 @@ class CaseService:
 
     def _business_date(self, on: object) -> dt.date:
         """The business date of a step: a ``datetime.date`` (default today, China time), not
-        more than ``settings.max_days_ahead`` days after today."""
+        more than ``settings.max_days_ahead`` days after today, and not before
+        ``settings.earliest_business_date``."""
         now = today()
         on = check_date(now if on is None else on)
+        if on < self.settings.earliest_business_date:
+            raise InvalidInput(f"business date {on} is before "
+                               f"{self.settings.earliest_business_date}, the earliest this "
+                               "service records ([cases] earliest_business_date)")
         ahead = self.settings.max_days_ahead
         if on > now + dt.timedelta(days=ahead):
             allowed = f"more than {ahead} day(s) after today" if ahead else "after today"
@@ -484,7 +491,9 @@ class _Batch:
         contact = (check_contact_phone(app.pop("contact_phone", None)),
                    check_contact_email(app.pop("contact_email", None)))
         key = _same_checks(d, app) if self.memoise else None
-        case, specs = _new_case(d, self._fields(d, key, app), on, self.stamp)
+        fields = self._fields(d, key, app)
+        _check_born(fields["person_id"], on)
+        case, specs = _new_case(d, fields, on, self.stamp)
         self.contacts.append(contact)
         self.cases.append(case)
         self.spans.append(self._first_spans(d, case, specs, key, on))
@@ -598,6 +607,13 @@ def _case_id(case_id: object) -> int:
     if not 1 <= case_id < 2 ** 31:  # the id column's range
         raise CaseNotFound(case_id)
     return case_id
+
+
+def _check_born(person_id: str, on: dt.date) -> None:
+    """No application is received before the person it is for was born."""
+    if on < birth_date(person_id):
+        raise InvalidInput(f"business date {on} is before the person's birth (by the ID "
+                           "number): check the date")
 
 
 def _check_version(version: object) -> None:
