@@ -55,12 +55,16 @@ def test_a_body_over_the_cap_is_refused_413_with_or_without_a_length(engine, api
 
 
 def test_list_fields_are_bounded(engine, api):
-    """A list of documents longer than any catalogue is refused with 422, not read."""
+    """A list of documents longer than any catalogue is refused with 422, writing nothing."""
+    from tests.conftest import snapshot
+
     case = open_case(engine)
     auth = bearer(engine, "c-12", "clerk", DESTINATION)
+    before = snapshot(engine)
     r = httpx.post(f"{api}/api/v1/cases/{case.id}/documents", headers=auth,
                    json={"documents": ["id_card"] * 1000})
     assert r.status_code == 422
+    assert snapshot(engine) == before
 
 
 # --- 8. integers of 2^63 or more ---------------------------------------------------------------
@@ -76,17 +80,19 @@ def test_integers_too_large_for_the_database_are_422_not_500(engine, api, path):
 
 
 def test_a_case_version_too_large_is_422_and_the_inbox_page_is_bounded(engine, api):
-    """An If-Match naming version 2^63 is refused with 422; the dashboard's ?page=2^63 is an
-    empty page, not an overflow."""
+    """An If-Match naming version 2^63 is refused with 422 and the case does not move; the
+    dashboard's ?page=2^63 and a retry of outbox event 2^63 are answered, not overflows."""
     case = open_case(engine)
     auth = bearer(engine, "c-12", "clerk", DESTINATION)
     r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
                    headers={**auth, "If-Match": f'"{case.id}-{BIG}"'})
     assert r.status_code == 422, r.text
+    assert engine.get(case.id).version == case.version
     with httpx.Client(base_url=api) as client:
         token = auth["Authorization"].split()[1]
         client.post("/login", data={"token": token, "next": "/"})
         assert client.get("/", params={"page": str(BIG)}).status_code == 200
+        assert client.post(f"/outbox/{BIG}/retry").status_code == 404
 
 
 # --- 3. cross-site requests ------------------------------------------------------------------

@@ -405,12 +405,14 @@ def test_subscriptions_are_managed_at_the_cli_and_the_outbox_listed_by_event_nam
     assert [e["name"] for e in listed] == ["case.opened"]
     assert listed[0]["state"] == "pending"
     assert "not yet fanned out" in run("outbox", "list").stdout
+    before = snapshot(engine)
     run("subscriptions", "add", "--agency", DESTINATION, "--channel", "fax", "--target", "x",
         ok=False)
     run("subscriptions", "add", "--agency", DESTINATION, "--channel", "webhook", "--target",
         "http://127.0.0.1:9/", "--event", "case.lost", ok=False)
     run("outbox", "list", "--state", "lost", ok=False)
     run("outbox", "retry", "999", ok=False)
+    assert snapshot(engine) == before
     run("subscriptions", "remove", str(added["subscription"]["id"]))
     assert engine.subscriptions() == []
 
@@ -447,6 +449,7 @@ def test_the_api_gives_the_outbox_and_subscriptions_to_supervisors_of_their_agen
             "channel": "webhook", "target": "ftp://x"}).status_code == 422
         sub_id = made.json()["subscription"]["id"]
         assert call("DELETE", f"/subscriptions/{sub_id}", other).status_code == 403
+        assert [s.id for s in engine.subscriptions()] == [sub_id]  # the refusals wrote none
         assert call("DELETE", f"/subscriptions/{sub_id}", sup).status_code == 204
         assert call("DELETE", f"/subscriptions/{sub_id}", sup).status_code == 404
 

@@ -221,7 +221,12 @@ class Engine:
 
     def render_paper(self, paper_id: int, format: str = "pdf") -> bytes:
         """A kept paper as issued: its HTML, or a PDF printed from it (``format``)."""
-        return self.paper_service.render(self.paper_service.printed(paper_id), format)
+        return self.print_paper(paper_id, format)[1]
+
+    def print_paper(self, paper_id: int, format: str = "pdf") -> tuple[Paper, bytes]:
+        """A kept paper and its printing (one read of it), as :meth:`render_paper`."""
+        printed = self.paper_service.printed(paper_id)
+        return printed.paper, self.paper_service.render(printed, format)
 
     def record_operator_read(self, case_id: int, view: str, operator: str) -> None:
         """Write to the access log that ``operator`` (the machine's user at the command line,

@@ -229,6 +229,17 @@ class Staff:
     principal: Principal
     desk: Desk
 
+    def not_found(self, message: str) -> HTMLResponse:
+        """The 404 page (a case one may not read is one of these too)."""
+        return self.page.render("message.html", 404, principal=self.principal,
+                                heading=self.page.w["not_found_title"], message=message)
+
+    def forbidden(self, message: str | None = None) -> HTMLResponse:
+        """The 403 page: by default, who the user is and that they may not."""
+        return self.page.render(
+            "message.html", 403, principal=self.principal, heading=self.page.w["forbidden_title"],
+            message=message or self.page.t("forbidden", message=self.principal.describe()))
+
 
 def _page(request: Request) -> _Page:
     return _Page(request, get_engine(request))
@@ -272,14 +283,8 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
     page, desk = staff.page, staff.desk
     try:
         found = desk.case_file(case_id)
-    except CaseNotFound:
-        return page.render("message.html", 404, principal=staff.principal,
-                           heading=page.w["not_found_title"],
-                           message=page.t("not_found", id=case_id))
-    except NotPermitted:
-        return page.render("message.html", 403, principal=staff.principal,
-                           heading=page.w["forbidden_title"],
-                           message=page.t("forbidden", message=staff.principal.describe()))
+    except CaseNotFound:  # also a case the user may not read: the desk says so alike
+        return staff.not_found(page.t("not_found", id=case_id))
     case = found.case
     definition = page.definition(case.definition, case.definition_version)
     as_of = today()
@@ -427,19 +432,14 @@ async def fire(page: PageDep, case_id: int) -> Response:
 def paper_file(staff: StaffDep, case_id: int, paper_id: int, fmt: str) -> Response:
     """A paper of the case printed as issued: its kept HTML to print from the browser, or the
     PDF printed from it (each printing is a read in the access log)."""
-    page = staff.page
     try:
         paper, body = staff.desk.print_paper(paper_id, fmt)
         if paper.case_id != case_id:
-            raise PaperNotFound(f"case {case_id} has no paper {paper_id}")
-    except (PaperNotFound, CaseNotFound, InvalidInput):
-        return page.render("message.html", 404, principal=staff.principal,
-                           heading=page.w["not_found_title"],
-                           message=page.t("paper_not_found", id=paper_id))
+            raise PaperNotFound(paper_id)
+    except (PaperNotFound, InvalidInput):
+        return staff.not_found(staff.page.t("paper_not_found", id=paper_id))
     except NotPermitted:
-        return page.render("message.html", 403, principal=staff.principal,
-                           heading=page.w["forbidden_title"],
-                           message=page.t("forbidden", message=staff.principal.describe()))
+        return staff.forbidden()
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(body, media_type=_MEDIA.get(fmt, "application/pdf"), headers={
         **_PRIVATE, "Content-Disposition": f'{disposition}; filename="paper-{paper.id}.{fmt}"'})
@@ -480,7 +480,7 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     staff = _staff(page, back=page.url(f"/cases/{case_id}"))
     try:
         case = staff.desk.case_to_act_on(case_id)
-    except (CaseNotFound, NotPermitted):
+    except CaseNotFound:
         return _case_page(staff, case_id)
     trigger = str(form.get("trigger") or "")
     definition = page.definition(case.definition, case.definition_version)
@@ -518,8 +518,7 @@ def outbox(staff: StaffDep) -> Response:
     delivery, with a retry button for those parked dead."""
     page = staff.page
     if not staff.principal.is_supervisor:
-        return page.render("message.html", 403, principal=staff.principal,
-                           heading=page.w["forbidden_title"], message=page.w["outbox_supervisors"])
+        return staff.forbidden(page.w["outbox_supervisors"])
     state = page.request.query_params.get("state") or None
     if state not in (None, "pending", "delivered", "dead"):
         state = None
@@ -537,9 +536,7 @@ def retry_outbox(staff: StaffDep, event_number: int) -> Response:
     try:
         count = staff.desk.retry_outbox(event_number)
     except (NotFound, CaseNotFound, NotPermitted):
-        return staff.page.render("message.html", 404, principal=staff.principal,
-                                 heading=staff.page.w["not_found_title"],
-                                 message=staff.page.t("outbox_not_found", id=event_number))
+        return staff.not_found(staff.page.t("outbox_not_found", id=event_number))
     return staff.page.redirect(f"/outbox?retried={count}")
 
 
@@ -553,8 +550,7 @@ def reports(staff: StaffDep) -> Response:
 def report_file(staff: StaffDep, fmt: str) -> Response:
     page = staff.page
     if fmt not in FORMATS:
-        return page.render("message.html", 404, principal=staff.principal,
-                           heading=page.w["not_found_title"], message=fmt)
+        return staff.not_found(fmt)
     report = staff.desk.overdue_report(view="report")
     with tempfile.TemporaryDirectory(prefix="sstransfer-report-") as folder:
         path = write_report(report, fmt, Path(folder) / f"overdue.{fmt}", lang=page.lang)

@@ -40,8 +40,7 @@ def print_paper(
 ) -> None:
     """Write a paper as it was issued: its kept HTML, or a PDF printed from it."""
     engine = settings.engine(read=True)
-    paper = engine.paper(paper_id)
-    body = engine.render_paper(paper_id, format)
+    paper, body = engine.print_paper(paper_id, format)
     out_file.write_bytes(body)
     engine.record_operator_read(paper.case_id, "paper", getpass.getuser())
     out.print(f"wrote paper {paper_id} ({format}, {len(body)} bytes) to {esc(out_file)}")

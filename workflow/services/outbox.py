@@ -200,7 +200,8 @@ class OutboxService:
                                  province=province, limit=limit, offset=offset)
 
     def event(self, number: int) -> OutboxEvent:
-        found = self.store.event(number)
+        # A number beyond the id column is simply not there (never an overflow).
+        found = self.store.event(number) if 1 <= number < 2 ** 31 else None
         if found is None:
             raise NotFound(f"there is no outbox event {number}")
         return found
