@@ -30,13 +30,14 @@ def require_chromium() -> str:
 
 @contextmanager
 def browser_page(*, locale: str = "zh-CN", width: int = 1280, height: int = 900,
-                 accept_downloads: bool = True) -> Iterator[Any]:
+                 accept_downloads: bool = True, args: tuple[str, ...] = ()) -> Iterator[Any]:
     """A fresh page of a headless Chromium; closed (browser and all) when the block ends."""
     from playwright.sync_api import sync_playwright
 
     executable = require_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=executable, args=[*ARGS, *args],
+                                    headless=True)
         try:
             context = browser.new_context(locale=locale, accept_downloads=accept_downloads,
                                           viewport={"width": width, "height": height})

@@ -417,6 +417,46 @@ def test_a_supervisor_downloads_the_overdue_report_of_their_agency_only(engine, 
                       403, "not_permitted")
 
 
+def test_a_report_read_is_one_access_log_entry_naming_its_cases_found_by_each(engine, api):
+    """Downloading a report of many people writes one access-log entry that names all its
+    cases (not one row per case: a large agency's report would write thousands), and the
+    supervisor still finds that entry when asking who read any one of those persons."""
+    cases = [open_case(engine, person_id=pid, person_name=name) for pid, name in (
+        (PERSON_ID, "李四"), (OTHER_PERSON_ID, "王五"), ("110105199003070017", "赵六"))]
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    r = httpx.get(f"{api}/api/v1/reports/overdue", headers=supervisor,
+                  params={"format": "csv", "as_of": LATE.isoformat()})
+    assert r.status_code == 200, r.text
+    [entry] = engine.access_service.store.access_log(limit=10)
+    assert entry.view == "overdue_report" and entry.case_id is None
+    assert sorted(entry.cases) == sorted(c.id for c in cases)
+    for case in cases:
+        found = httpx.get(f"{api}/api/v1/access-log", headers=supervisor,
+                          params={"case_id": case.id}).json()
+        assert [(e["view"], e["actor_id"]) for e in found] == [("overdue_report", "s-1")]
+        assert case.id in found[0]["cases"]
+
+
+def test_a_refused_read_of_something_not_a_case_is_logged_for_the_readers_supervisors(
+        engine, api):
+    """A clerk asking for the outbox, the overdue report or the access log is refused (403)
+    and each attempt is written as ``<view> (denied)`` naming the clerk; the supervisors of
+    the clerk's agency read those entries, a supervisor of another agency does not."""
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    for path, params in (("/api/v1/outbox", {}), ("/api/v1/access-log", {}),
+                         ("/api/v1/reports/overdue", {"format": "csv"})):
+        r = httpx.get(f"{api}{path}", headers=clerk, params=params)
+        assert r.status_code == 403, (path, r.text)
+    own = httpx.get(f"{api}/api/v1/access-log",
+                    headers=bearer(engine, "s-1", "supervisor", DESTINATION)).json()
+    assert sorted((e["actor_id"], e["view"], e["case_id"]) for e in own) == [
+        ("c-12", "access_log (denied)", None), ("c-12", "outbox (denied)", None),
+        ("c-12", "overdue_report (denied)", None)]
+    elsewhere = httpx.get(f"{api}/api/v1/access-log",
+                          headers=bearer(engine, "s-2", "supervisor", "110105")).json()
+    assert elsewhere == []
+
+
 def test_definitions_and_their_mermaid_diagrams_are_served(engine, api):
     """Every definition version is listed; one answers its states, transitions and titles; its
     diagram is Mermaid text; an unknown name is 404."""

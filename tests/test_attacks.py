@@ -3,14 +3,20 @@ service on loopback and shows it refused. (JWT claims: tests/test_api_auth.py.)"
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests import test_api
-from tests.conftest import DESTINATION, open_case
+from tests.conftest import DESTINATION, PERSON_ID, open_case, snapshot
 from tests.test_api import bearer
+from tests.web import Browser
+from workflow.api.auth import SESSION_COOKIE
+from workflow.core.inputs import public_number_from
 
 served, engine, api = test_api.served, test_api.engine, test_api.api
 BIG = 2 ** 63
@@ -88,11 +94,82 @@ def test_a_case_version_too_large_is_422_and_the_inbox_page_is_bounded(engine, a
                    headers={**auth, "If-Match": f'"{case.id}-{BIG}"'})
     assert r.status_code == 422, r.text
     assert engine.get(case.id).version == case.version
-    with httpx.Client(base_url=api) as client:
-        token = auth["Authorization"].split()[1]
-        client.post("/login", data={"token": token, "next": "/"})
+    with Browser(base_url=api) as client:
+        client.sign_in(auth["Authorization"].split()[1])
         assert client.get("/", params={"page": str(BIG)}).status_code == 200
-        assert client.post(f"/outbox/{BIG}/retry").status_code == 404
+        assert client.post(f"/outbox/{BIG}/retry", data={}).status_code == 404
+
+
+# --- 2. no lock-out of the insured --------------------------------------------------------------
+WRONG_ID = "110108198001010015"
+
+
+def _from(address: str) -> httpx.Client:
+    """A client whose connections come from ``address`` (any of 127.0.0.0/8 is loopback)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address))
+
+
+def _try(client: httpx.Client, api: str, number: str, person_id: str) -> httpx.Response:
+    return client.post(f"{api}/progress", data={"case_number": number, "person_id": person_id})
+
+
+def test_wrong_tries_from_one_address_never_lock_the_owner_out_at_another(engine, api):
+    """An attacker at 127.0.0.2 gives wrong ID numbers for a case number: after the free
+    failures it must wait (429), while the owner at 127.0.0.3 sees their progress at once;
+    the internal case id is no case number at all."""
+    case = open_case(engine)
+    free = engine.settings.progress_free_failures
+    with _from("127.0.0.2") as attacker:
+        codes = [_try(attacker, api, case.public_number, WRONG_ID).status_code
+                 for _ in range(free + 5)]
+        assert "110105" not in _try(attacker, api, str(case.id), PERSON_ID).text
+    assert codes == [200] * free + [429] * 5
+    with _from("127.0.0.3") as owner:
+        page = _try(owner, api, case.public_number, PERSON_ID)
+    assert page.status_code == 200 and "110105********002X" in page.text
+
+
+def _at_once(count: int, call) -> list[int]:
+    """``count`` calls started at one instant (a barrier), their status codes."""
+    barrier, codes = threading.Barrier(count), []
+
+    def one() -> None:
+        barrier.wait()
+        codes.append(call())
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return codes
+
+
+def test_sixteen_concurrent_tries_never_get_more_than_the_limit_judged(engine, api):
+    """Sixteen tries at one instant from 127.0.0.4: on one case number no more than the free
+    failures are judged (a try holds its number while judged); on sixteen numbers no more
+    than the client's budget of tries (here 5); the rest get 429."""
+    case = open_case(engine)
+    free = engine.settings.progress_free_failures
+    with _from("127.0.0.4") as client:
+        codes = _at_once(16, lambda: _try(client, api, case.public_number, WRONG_ID).status_code)
+    assert codes.count(200) <= free and codes.count(200) + codes.count(429) == 16
+    service = engine.access_service
+    saved = service.settings
+    service.settings = saved.model_copy(update={"progress_tries_per_client": 5})
+    try:
+        numbers = iter([public_number_from(n) for n in range(16)])
+        lock = threading.Lock()
+
+        def next_number() -> str:
+            with lock:
+                return next(numbers)
+
+        with _from("127.0.0.5") as client:
+            codes = _at_once(16, lambda: _try(client, api, next_number(), WRONG_ID).status_code)
+    finally:
+        service.settings = saved
+    assert codes.count(200) == 5 and codes.count(429) == 11
 
 
 # --- 3. cross-site requests ------------------------------------------------------------------
@@ -102,8 +179,9 @@ def test_a_cross_site_form_post_is_refused_and_sign_out_is_a_post(engine, api):
     does not sign out (405)."""
     case = open_case(engine)
     token = bearer(engine, "c-12", "clerk", DESTINATION)["Authorization"].split()[1]
-    with httpx.Client(base_url=api) as client:
-        assert client.post("/login", data={"token": token, "next": "/"}).status_code == 303
+    with Browser(base_url=api) as client:
+        assert client.sign_in(token).status_code == 303
+        client.get(f"/cases/{case.id}")
         form = {"trigger": "review", "version": str(case.version)}
         for foreign in ({"Origin": "http://evil.example"},
                         {"Referer": "http://evil.example/page"},
@@ -117,6 +195,62 @@ def test_a_cross_site_form_post_is_refused_and_sign_out_is_a_post(engine, api):
         assert r.status_code == 303 and engine.get(case.id).state == "reviewed"
         assert client.get("/logout").status_code == 405
         assert client.get("/").status_code == 200  # still signed in
+
+
+def test_every_form_needs_the_session_s_form_token_and_sign_in_its_own(engine, api):
+    """Even from the dashboard's own origin (a sibling host that gets the cookie sent, a
+    script injected elsewhere), a form without the session's form token is refused with 403
+    and writes nothing: the step, the outbox retry, signing out; the sign-in form needs the
+    token its page set (no login CSRF); with the tokens each goes through."""
+    case = open_case(engine)
+    token = bearer(engine, "c-12", "clerk", DESTINATION)["Authorization"].split()[1]
+    with Browser(base_url=api) as client:
+        assert client.post("/login", data={"token": token, "csrf": "guess" * 8}).status_code \
+            == 403
+        assert client.sign_in(token).status_code == 303
+        page = client.get(f"/cases/{case.id}")
+        assert f'name="csrf" value="{client.csrf}"' in page.text and len(client.csrf) >= 32
+        form = {"trigger": "review", "version": str(case.version)}
+        before = snapshot(engine)
+        for wrong in ("", "x" * 43, client.csrf[:-1]):
+            r = client.post(f"/cases/{case.id}/fire", data={**form, "csrf": wrong})
+            assert r.status_code == 403 and "表单已失效" in r.text
+            assert client.post("/logout", data={"csrf": wrong}).status_code == 403
+        assert {k: v for k, v in snapshot(engine).items() if k != "access_log"} \
+            == {k: v for k, v in before.items() if k != "access_log"}
+        assert client.post(f"/cases/{case.id}/fire", data=form).status_code == 303
+        assert engine.get(case.id).state == "reviewed"
+
+
+def test_the_cookie_is_a_session_that_ends_when_idle_at_sign_out_and_with_its_token(
+        engine, api):
+    """The dashboard's cookie is a random session id, not the token: signing out ends the
+    session in the database (the copied cookie no longer works); revoking the token ends its
+    sessions; a session ends after session_idle_minutes unused and at its absolute end
+    (session_hours after sign-in)."""
+    case = open_case(engine)
+    token, record = engine.access_service.create_token("c-12", "clerk", DESTINATION)
+    with Browser(base_url=api) as first, Browser(base_url=api) as second:
+        first.sign_in(token), second.sign_in(token)
+        assert token not in first.cookies[SESSION_COOKIE]
+        assert first.cookies[SESSION_COOKIE] != second.cookies[SESSION_COOKIE]
+        copied = first.cookies[SESSION_COOKIE]
+        first.get("/reports")
+        first.post("/logout", data={})
+        with httpx.Client(base_url=api, cookies={SESSION_COOKIE: copied}) as thief:
+            assert thief.get(f"/cases/{case.id}").status_code == 303
+        assert second.get(f"/cases/{case.id}").status_code == 200
+        engine.access_service.revoke_token(record.id)
+        assert second.get(f"/cases/{case.id}").status_code == 303
+    other, _ = engine.access_service.create_token("c-13", "clerk", DESTINATION)
+    for column, ago in (("last_seen_at", 31), ("expires_at", 1)):
+        with Browser(base_url=api) as client:
+            client.sign_in(other)
+            assert client.get("/reports").status_code == 200
+            with engine.db.begin() as conn:  # unused for 31 minutes, or past its end
+                conn.execute(sa.text(f"UPDATE web_session SET {column} = :t"),
+                             {"t": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=ago)})
+            assert client.get("/reports").status_code == 303, column
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/progress", "/docs", "/api/v1/definitions"])
@@ -140,7 +274,7 @@ def test_an_import_request_opens_at_most_max_import_rows_and_a_longer_file_write
         engine, api):
     """A CSV of max_import_rows + 1 applications is refused whole (422) and nothing is
     written; one of max_import_rows lines is opened."""
-    from tests.conftest import PERSON_ID, snapshot
+    from tests.conftest import snapshot
 
     most = engine.settings.max_import_rows
     auth = bearer(engine, "c-12", "clerk", DESTINATION)

@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 
 from tests.browser import browser_page
-from tests.conftest import DESTINATION, PERSON_ID, full_documents, open_case
+from tests.conftest import DESTINATION, PERSON_ID, full_documents, open_case, snapshot
 from tests.live import running
 from workflow.api import create_app
 from workflow.core.inputs import mask_person_id
@@ -92,11 +92,11 @@ def test_the_insured_person_follows_their_transfer_on_the_progress_page_in_a_rea
     with running(create_app(engine)) as site, browser_page() as page:
         page.goto(f"{site}/progress")
         assert page.get_by_role("heading", level=1).inner_text() == "社会保险关系转移进度查询"
-        page.fill("#case_number", str(case.id))
+        page.fill("#case_number", case.public_number)
         page.fill("#person_id", "110105194912310028")  # a wrong check digit
         page.click("button[type=submit]")
         assert page.locator("#running").count() == 0 and PERSON_ID[-4:] not in page.content()
-        page.fill("#case_number", str(case.id))
+        page.fill("#case_number", case.public_number)
         page.fill("#person_id", PERSON_ID.translate(FULL_WIDTH))
         page.click("button[type=submit]")
         running_step = page.locator("section.running").first.inner_text()
@@ -105,3 +105,51 @@ def test_the_insured_person_follows_their_transfer_on_the_progress_page_in_a_rea
         assert mask_person_id(PERSON_ID) in page.content() and PERSON_ID not in page.content()
         assert "张三" not in page.content()  # the name is not shown
         _shot(page, tmp_path, "progress")
+
+
+def test_a_sibling_host_of_the_same_site_can_neither_act_nor_sign_in_as_the_clerk(engine):
+    """The dashboard at dash.example.test, an attacker's page at evil.example.test (the same
+    site: the SameSite=Strict cookie is sent along): its form that rejects a case as the
+    signed-in clerk is refused and writes nothing; its form that signs the browser in as the
+    attacker is refused too, and the clerk stays signed in as themselves."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    case = open_case(engine, documents=full_documents("pension_transfer"))
+    clerk, _ = engine.access_service.create_token("c-12", "clerk", DESTINATION)
+    attacker, _ = engine.access_service.create_token("c-66", "clerk", DESTINATION)
+    with running(create_app(engine)) as site:
+        dash = site.replace("127.0.0.1", "dash.example.test")
+        forms = {
+            "/reject": (f"{dash}/cases/{case.id}/fire",
+                        {"trigger": "reject", "explanation": "forged", "version": "1"}),
+            "/login": (f"{dash}/login", {"token": attacker, "next": "/"}),
+        }
+
+        def attack(request):
+            action, fields = forms[request.url.path]
+            inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">'
+                             for k, v in fields.items())
+            return HTMLResponse(f'<form method="post" action="{action}">{inputs}</form>'
+                                "<script>document.forms[0].submit()</script>")
+
+        evil_app = Starlette(routes=[Route(path, attack) for path in forms])
+        with running(evil_app) as evil_site, browser_page(
+                args=("--host-resolver-rules=MAP *.example.test 127.0.0.1",)) as page:
+            evil = evil_site.replace("127.0.0.1", "evil.example.test")
+            page.goto(f"{dash}/login")
+            page.fill("#token", clerk)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{dash}/")
+            before = snapshot(engine)
+            for path in forms:
+                with page.expect_response(lambda r: r.url.startswith(dash)) as answer:
+                    page.goto(f"{evil}{path}")
+                assert answer.value.status == 403, path
+            after = snapshot(engine)
+            assert {k: v for k, v in after.items() if k != "access_log"} \
+                == {k: v for k, v in before.items() if k != "access_log"}
+            assert engine.get(case.id).state == "applied"
+            page.goto(f"{dash}/reports")
+            assert "c-12" in page.content() and "c-66" not in page.content()

@@ -22,8 +22,9 @@ from tests.conftest import (
     snapshot,
 )
 from tests.live import running
+from tests.web import Browser
 from workflow.api import create_app
-from workflow.api.auth import TOKEN_COOKIE
+from workflow.api.auth import SESSION_COOKIE
 from workflow.api.dashboard import LANG_COOKIE
 from workflow.core.queries import InboxQuery
 from workflow.core.words import LANGUAGES, WORDS
@@ -41,10 +42,10 @@ def _token(engine, actor: str, role: str, agency: str | None = None, **kw) -> st
 
 
 @contextmanager
-def _signed_in(site: str, token: str) -> Iterator[httpx.Client]:
+def _signed_in(site: str, token: str) -> Iterator[Browser]:
     """A client signed in with ``token`` (its cookie kept, as a browser does)."""
-    with httpx.Client(base_url=site) as client:
-        r = client.post("/login", data={"token": token, "next": "/"})
+    with Browser(base_url=site) as client:
+        r = client.sign_in(token)
         assert r.status_code == 303 and r.headers["location"] == "/", r.text
         yield client
 
@@ -55,7 +56,10 @@ def _reads(engine) -> list[tuple[str, int, str, str]]:
 
 
 def _without_access_log(rows: dict[str, list]) -> dict[str, list]:
-    return {name: value for name, value in rows.items() if name != "access_log"}
+    """The database but the records of who signed in and what they read (a refused step
+    leaves everything else as it was)."""
+    return {name: value for name, value in rows.items()
+            if name not in ("access_log", "web_session")}
 
 
 def test_every_word_of_the_dashboard_is_given_in_chinese_and_english():
@@ -68,10 +72,11 @@ def test_every_word_of_the_dashboard_is_given_in_chinese_and_english():
 
 def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token_is_401(
         engine, site):
-    """No cookie: every page redirects to /login (keeping where it was going); a wrong token
-    gets the message in place with 401; a right one an HttpOnly, SameSite=Strict cookie."""
+    """No session: every page redirects to /login (keeping where it was going); a wrong token
+    gets the message in place with 401; a right one a server-side session, whose random id is
+    the HttpOnly, SameSite=Strict cookie (never the token); signing out ends it."""
     case = open_case(engine)
-    with httpx.Client(base_url=site) as client:
+    with Browser(base_url=site) as client:
         for path in ("/", "/overdue", f"/cases/{case.id}", "/alerts", "/reports",
                      "/reports/overdue.csv"):
             r = client.get(path)
@@ -80,31 +85,36 @@ def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token
         assert r.headers["location"] == f"/login?next=%2Fcases%2F{case.id}"
         r = client.get("/login")
         assert r.status_code == 200 and '<html lang="zh-CN">' in r.text and "访问令牌" in r.text
-        r = client.post("/login", data={"token": "not-a-token-at-all", "next": "/"})
+        r = client.sign_in("not-a-token-at-all")
         assert r.status_code == 401 and 'role="alert"' in r.text and "令牌无效" in r.text
-        client.cookies.set(TOKEN_COOKIE, "not-a-token-at-all")
+        client.cookies.set(SESSION_COOKIE, "not-a-session-at-all")
         assert client.get("/").status_code == 303
     token = _token(engine, "c-12", "clerk", DESTINATION)
-    with httpx.Client(base_url=site) as client:
-        r = client.post("/login", data={"token": token, "next": f"/cases/{case.id}"})
+    with Browser(base_url=site) as client:
+        r = client.sign_in(token, next=f"/cases/{case.id}")
         assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}"
         cookie = r.headers["set-cookie"]
-        assert f"{TOKEN_COOKIE}=" in cookie and "HttpOnly" in cookie
+        assert f"{SESSION_COOKIE}=" in cookie and "HttpOnly" in cookie and token not in cookie
         assert "samesite=strict" in cookie.lower()
+        stolen = client.cookies[SESSION_COOKIE]
         r = client.get(f"/cases/{case.id}")
         assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
-        r = client.post("/logout")
+        r = client.post("/logout", data={})
         assert r.status_code == 200 and client.get("/").status_code == 303
+    # The cookie of a session that was signed out is worth nothing, kept or copied.
+    with httpx.Client(base_url=site, cookies={SESSION_COOKIE: stolen}) as client:
+        assert client.get(f"/cases/{case.id}").status_code == 303
     # Where to go after signing in is a path of this site, never another host.
-    with httpx.Client(base_url=site) as client:
-        r = client.post("/login", data={"token": token, "next": "//evil.example/"})
+    with Browser(base_url=site) as client:
+        r = client.sign_in(token, next="//evil.example/")
         assert r.headers["location"] == "/"
 
 
 def test_an_applicant_token_may_not_sign_in_to_the_dashboard(engine, site):
     """The dashboard is for agency staff: an employer's token is refused at sign-in (403)."""
     token = _token(engine, "hr-7", "employer")
-    r = httpx.post(f"{site}/login", data={"token": token})
+    with Browser(base_url=site) as client:
+        r = client.sign_in(token)
     assert r.status_code == 403 and "仅供经办机构人员使用" in r.text
 
 
@@ -252,7 +262,7 @@ def test_a_refused_step_is_shown_in_place_and_writes_nothing(engine, site):
     assert engine.get(case.id).state == "applied"
 
 
-def _refused_in_place(client: httpx.Client, case) -> None:
+def _refused_in_place(client: Browser, case) -> None:
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "review",
                                                    "version": str(case.version)})
     assert r.status_code == 422 and 'role="alert"' in r.text

@@ -35,6 +35,7 @@ from tests.conftest import (
 )
 from tests.live import running
 from tests.receivers import RecordingSms, smtp_server, webhook_receiver
+from tests.web import Browser
 from workflow import CaseNotFound, Engine, InvalidInput, InvalidRow, MissingDocuments, Settings
 from workflow.api import create_app
 from workflow.core.notify import backoff_seconds, mask_email, mask_phone, signature
@@ -233,7 +234,8 @@ def test_the_applicant_gets_the_chinese_completion_mail_through_smtp_with_login(
     mail = next(m for m in box.messages if "办结通知" in m["Subject"])
     body = mail.get_content()
     assert mail["To"] == EMAIL and mail["From"] == "noreply@example.gov.cn"
-    assert mail["Subject"] == f"【社会保险关系转移】基本养老保险关系转移接续办结通知（业务编号 {case.id}）"
+    assert mail["Subject"] == ("【社会保险关系转移】基本养老保险关系转移接续办结通知"
+                               f"（业务流水号 {case.public_number}）")
     assert "上海市" in body and "深圳市" in body and "累计缴费月数 36 个月" in body
     assert case.person_id not in body
 
@@ -466,15 +468,15 @@ def test_the_dashboard_shows_the_outbox_to_supervisors_with_a_retry_button(make_
     sup, _ = engine.access_service.create_token("s-1", "supervisor", DESTINATION)
     clerk, _ = engine.access_service.create_token("c-12", "clerk", DESTINATION)
     with running(create_app(engine)) as site:
-        with httpx.Client(base_url=site) as client:
+        with Browser(base_url=site) as client:
             client.post("/login", data={"token": sup, "next": "/"})
             page = client.get("/outbox").text
             assert "申请已登记" in page and "发送失败" in page and "重新发送" in page
             [event] = engine.outbox()
-            done = client.post(f"/outbox/{event.id}/retry")
+            done = client.post(f"/outbox/{event.id}/retry", data={})
             assert done.status_code == 303
             assert engine.outbox()[0].state == "pending"
-        with httpx.Client(base_url=site) as client:
+        with Browser(base_url=site) as client:
             client.post("/login", data={"token": clerk, "next": "/"})
             assert client.get("/outbox").status_code == 403
 

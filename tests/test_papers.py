@@ -26,6 +26,7 @@ from tests.conftest import (
     refused,
 )
 from tests.live import running
+from tests.web import Browser
 from workflow import CaseNotFound, Engine, InvalidInput, NotPermitted, Principal
 from workflow.api import create_app
 from workflow.core.funds import check_information_form, parse_period, pension_funds
@@ -350,7 +351,7 @@ def test_the_dashboard_takes_the_information_form_lists_the_papers_and_prints_th
     for trigger in ("review", "send_letter"):
         case = papers_engine.fire(case.id, trigger, actor=DEST_CLERK, on=case.last_event_on)
     token, _ = papers_engine.access_service.create_token("o-3", "clerk", ORIGIN)
-    with running(create_app(papers_engine)) as site, httpx.Client(base_url=site) as client:
+    with running(create_app(papers_engine)) as site, Browser(base_url=site) as client:
         assert client.post("/login", data={"token": token, "next": "/"}).status_code == 303
         page = client.get(f"/cases/{case.id}").text
         assert 'name="periods"' in page and 'name="personal_account"' in page

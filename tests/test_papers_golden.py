@@ -23,6 +23,7 @@ from tests.conftest import (
     open_case,
 )
 from workflow import Engine
+from workflow.core.inputs import public_number_from
 
 GOLDEN = Path(__file__).parent / "golden" / "papers"
 #: The illustrative agency data of the fixed case (not any agency's real data or wording).
@@ -42,8 +43,11 @@ FORM = {"periods": ["1996-07:1998-12:1800.00", "1999-01:2004-06:2600.50",
 
 
 @pytest.fixture
-def papers(db_url, schema_copy, tmp_path) -> dict[str, str]:
-    """The HTML of each kind of paper, issued by the steps of three fixed pension cases."""
+def papers(db_url, schema_copy, tmp_path, monkeypatch) -> dict[str, str]:
+    """The HTML of each kind of paper, issued by the steps of three fixed pension cases (their
+    public case numbers fixed too: they are random in service)."""
+    numbers = iter(public_number_from(n) for n in range(1234567890123456789, 2 * 10**18))
+    monkeypatch.setattr("workflow.services.cases.new_public_number", lambda: next(numbers))
     folder = tmp_path / "definitions"
     shutil.copytree(SHIPPED, folder)
     (folder / "agencies.yaml").write_text(AGENCIES, encoding="utf-8")

@@ -38,6 +38,7 @@ from workflow.records import (
     SpanUpdate,
     now,
 )
+from workflow.services.cases import new_public_number
 from workflow.store import SqlStore
 
 D = dt.date
@@ -60,7 +61,7 @@ def new_case(n: int = 0, **overrides) -> NewCase:
                   applicant="employer", applicant_id="hr-7", channel="counter",
                   origin_scheme=None, destination_scheme=None,
                   documents=["transfer_application"], opened_on=OPENED, last_event_on=OPENED,
-                  created_at=stamp, updated_at=stamp)
+                  created_at=stamp, updated_at=stamp, public_number=new_public_number())
     fields.update(overrides)
     return NewCase(**fields)
 
@@ -374,12 +375,74 @@ def test_the_report_store_counts_spans_past_the_date_they_are_judged_by(store):
         (ids[1], "review", "张1"), (ids[1], "letter", "张1")]
 
 
-def test_reads_are_logged_once_per_case_and_read_back_newest_first(store):
-    """log_reads writes one access-log entry per case of a CaseReads; nothing for none."""
-    ids = open_cases(store.cases, 2)
+def test_a_read_is_one_entry_naming_its_cases_found_again_by_any_of_them(store):
+    """log_reads writes one access-log entry per CaseReads: of its one case (``case_id``), or
+    naming its many (``cases``), found again by each; a read of none is a refused read of
+    something that is not a case. Newest first; a supervisor's scope sees the entries of its
+    cases and of its agency's readers."""
+    ids = open_cases(store.cases, 3)
     stamp = now()
-    store.access.log_reads(CaseReads(stamp, "c-1", "clerk", "440300", (), "list", "api"))
-    assert store.access.access_log() == []
-    store.access.log_reads(CaseReads(stamp, "c-1", "clerk", "440300", tuple(ids), "list", "api"))
-    assert [(e.case_id, e.actor_id, e.view) for e in store.access.access_log()] == [
-        (ids[1], "c-1", "list"), (ids[0], "c-1", "list")]
+    store.access.log_reads(CaseReads(stamp, "c-1", "clerk", "440300", (ids[0],), "case", "api"))
+    store.access.log_reads(CaseReads(stamp, "c-1", "clerk", "440300", tuple(ids), "report",
+                                     "api"))
+    store.access.log_reads(CaseReads(stamp, "c-9", "clerk", "110105", (), "outbox (denied)",
+                                     "api"))
+    assert [(e.case_id, e.cases, e.view) for e in store.access.access_log()] == [
+        (None, [], "outbox (denied)"), (None, ids, "report"), (ids[0], [ids[0]], "case")]
+    assert [e.view for e in store.access.access_log(case_id=ids[2])] == ["report"]
+    assert [e.view for e in store.access.access_log(case_id=ids[0])] == ["report", "case"]
+    # A number that is part of another (1 in 12) is not that case.
+    assert store.access.access_log(case_id=int(f"{ids[2]}0")) == []
+    # 110105's supervisors see their clerk's refused read; 440300's the reads of its cases.
+    assert [e.view for e in store.access.access_log(agencies=["110105"])] == ["outbox (denied)"]
+    assert [e.view for e in store.access.access_log(agencies=["440300"])] == ["report", "case"]
+    assert [e.view for e in store.access.access_log(province="44", case_id=ids[1])] == [
+        "report"]
+    assert store.access.access_log(agencies=["110105"], case_id=ids[1]) == []
+
+
+def test_progress_tries_back_off_doubling_per_client_and_number_and_the_budget_is_per_window(
+        store):
+    """claim_try/judged_try: a client's failures on one number make its next try wait from
+    the ``free``-th on, doubling each time up to the longest; a match clears them; another
+    client or number is not held back; the client's budget of tries renews with the window."""
+    t0 = now()
+    window, hold = dt.timedelta(minutes=15), dt.timedelta(seconds=10)
+    limits = dict(free=2, backoff=dt.timedelta(seconds=30), longest=window, window=window)
+    access = store.access
+
+    def fail(client: str, at: dt.datetime) -> dt.datetime | None:
+        refused = access.claim_try(client, "N1", at, window=window, tries=100, hold=hold)
+        if refused is None:
+            access.judged_try(client, "N1", False, at, **limits)
+        return refused
+
+    assert fail("a", t0) is None and fail("a", t0) is None  # the free failures
+    assert access.claim_try("a", "N1", t0, window=window, tries=100, hold=hold) \
+        == t0 + dt.timedelta(seconds=30)
+    assert access.claim_try("b", "N1", t0, window=window, tries=100, hold=hold) is None
+    assert access.claim_try("a", "N2", t0, window=window, tries=100, hold=hold) is None
+    t1 = t0 + dt.timedelta(seconds=30)
+    assert fail("a", t1) is None
+    assert access.claim_try("a", "N1", t1, window=window, tries=100, hold=hold) \
+        == t1 + dt.timedelta(seconds=60)
+    # Failing on whenever allowed, the wait doubles up to the window (15 min), no further.
+    at, waits = t1 + dt.timedelta(seconds=60), []
+    for _ in range(6):
+        assert fail("a", at) is None
+        until = access.claim_try("a", "N1", at, window=window, tries=100, hold=hold)
+        waits.append((until - at).total_seconds())
+        at = until
+    assert waits == [120, 240, 480, 900, 900, 900]
+    # A failure a window and the longest wait after the last counts as the first again; a
+    # match clears them all.
+    at += 2 * window
+    assert fail("a", at) is None
+    assert access.claim_try("a", "N1", at, window=window, tries=100, hold=hold) is None
+    access.judged_try("a", "N1", True, at, **limits)
+    assert fail("a", at) is None and fail("a", at) is None
+    # The budget: 2 tries per window, renewed when the window has passed.
+    for n in range(2):
+        assert access.claim_try("c", f"M{n}", t0, window=window, tries=2, hold=hold) is None
+    assert access.claim_try("c", "M9", t0, window=window, tries=2, hold=hold) == t0 + window
+    assert access.claim_try("c", "M9", t0 + window, window=window, tries=2, hold=hold) is None

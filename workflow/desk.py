@@ -9,10 +9,11 @@ a desk; the trusted :class:`~workflow.Engine` API stays for the embedded, unscop
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.figures import OverdueReport
-from .core.inputs import check_person_id, normalise, today
+from .core.inputs import check_person_id, normalise, parse_public_number, today
 from .core.queries import AlertQuery, CaseQuery, InboxQuery
 from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
@@ -83,6 +84,26 @@ class Desk:
             raise CaseNotFound(case_id)
         return case
 
+    @contextlib.contextmanager
+    def _denied(self, view: str) -> Iterator[None]:
+        """A read the principal may not make, of something that is not one case (the outbox,
+        a report, another agency's alerts, the access log): refused as ever, and the attempt
+        written to the access log as ``view (denied)``, naming no case."""
+        try:
+            yield
+        except NotPermitted:
+            self._access.record_denied(self.principal, view, self.via)
+            raise
+
+    def _papers_reader(self, case: Case, view: str) -> None:
+        """Only the agencies' staff read the papers of a case they may read; another reader's
+        attempt is logged as denied."""
+        try:
+            access.check_papers_reader(self.principal, case)
+        except NotPermitted:
+            self._read([case.id], f"{view} (denied)")
+            raise
+
     # --- reading --------------------------------------------------------------------------
     def case(self, case_id: int) -> Case:
         """The case, if the principal may read it (else ``CaseNotFound``, as for a case that
@@ -133,7 +154,8 @@ class Desk:
         if query.case_id is not None:
             self._readable(query.case_id, "alerts")
             return self._alerts.alerts(query)
-        access.check_owned(self.principal, query.agency)
+        with self._denied("alerts"):
+            access.check_owned(self.principal, query.agency)
         return self._alerts.alerts(query.narrowed(**access.owned_scope(self.principal)))
 
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
@@ -158,11 +180,17 @@ class Desk:
         self._read([line.case_id for line in report.lines()], view)
         return report
 
+    def check_report_reader(self) -> None:
+        """Refuse (``NotPermitted``, the attempt logged) anyone who may not read a report:
+        before a report's parameters are even looked at."""
+        with self._denied("overdue_report"):
+            access.check_report_reader(self.principal, self.via)
+
     def overdue_figures(self, as_of: dt.date | None = None, *,
                         since: dt.date | None = None) -> OverdueReport:
         """The same report for its figures only (counts per agency and the chart): whoever
         shows its lines, which name people, reads them through :meth:`overdue_report`."""
-        access.check_report_reader(self.principal, self.via)
+        self.check_report_reader()
         scope = access.owned_scope(self.principal)
         return self._reports.build(as_of or today(), since=since,
                                    agencies=[scope["agency"]] if "agency" in scope else None,
@@ -171,7 +199,7 @@ class Desk:
     def papers(self, case_id: int) -> list[Paper]:
         """The papers issued on a case: the agencies' own, read by the clerks and supervisors
         of its two agencies only (they carry the person's full ID number)."""
-        access.check_papers_reader(self.principal, self._readable(case_id, "papers"))
+        self._papers_reader(self._readable(case_id, "papers"), "papers")
         found = self._papers.papers(case_id)
         self._read([case_id], "papers")
         return found
@@ -183,7 +211,7 @@ class Desk:
             case = self._readable(printed.paper.case_id, "paper")
         except CaseNotFound:
             raise PaperNotFound(paper_id) from None
-        access.check_papers_reader(self.principal, case)
+        self._papers_reader(case, "paper")
         self._read([printed.paper.case_id], "paper")
         return printed
 
@@ -198,7 +226,8 @@ class Desk:
                limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
         """The outbox's events of the supervisor's agency's (or province's) cases, newest
         first; each case listed is a read in the access log."""
-        access.check_supervisor(self.principal, "read the outbox")
+        with self._denied("outbox"):
+            access.check_supervisor(self.principal, "read the outbox")
         found = self._outbox.events(state=state, case_id=case_id, limit=limit, offset=offset,
                                     **access.scope(self.principal))
         self._read([e.case_id for e in found], "outbox")
@@ -219,7 +248,8 @@ class Desk:
     def subscriptions(self) -> list[Subscription]:
         """The subscriptions the supervisor manages (their agency's, or their province's and
         its agencies')."""
-        access.check_supervisor(self.principal, "read subscriptions")
+        with self._denied("subscriptions"):
+            access.check_supervisor(self.principal, "read subscriptions")
         found = []
         for sub in self._outbox.subscriptions():
             try:
@@ -249,6 +279,8 @@ class Desk:
                    since: dt.datetime | None = None, limit: int = 100,
                    offset: int = 0) -> list[AccessEntry]:
         """Who read which case, newest first: only supervisors, for their agency or province."""
+        with self._denied("access_log"):
+            access.check_supervisor(self.principal, "read the access log")
         return self._access.access_log(self.principal, case_id=case_id, actor_id=actor_id,
                                        since=since, limit=limit, offset=offset)
 
@@ -342,43 +374,39 @@ class Desk:
                                                  expected_version=expected_version)
 
 
-#: The case number recorded for a progress-page try whose number was no number at all.
-NO_CASE = 0
-
-
 class ProgressDesk:
-    """The person's progress page: the case number and the ID number are the credential.
+    """The person's progress page: the public case number and the ID number are the
+    credential.
 
-    Tries are limited per client and wrong ID numbers per case; a mismatch, an unknown case
-    and a malformed ID number look the same; every view is written to the access log."""
+    Tries are limited per client and, for each case number a client tries, wrong ID numbers
+    back off (never locking the case for anyone else); a mismatch, an unknown number and a
+    malformed one look the same; every view is written to the access log."""
 
     def __init__(self, cases: CaseService, access_service: AccessService) -> None:
         self._cases, self._access = cases, access_service
 
-    def look_up(self, client: str, case_id: int | None, person_id: str) -> CaseFile | None:
-        """The case file when ``case_id`` was opened for ``person_id``, else None (a failed
-        try; a case number that was no number is counted as :data:`NO_CASE`);
-        ``RateLimited`` when the client or the case saw too many tries."""
-        key = NO_CASE if case_id is None else case_id
-        self._access.check_progress_rate(client, key)
-        case = self._match(case_id, person_id)
-        self._access.record_lookup(client, key, case is not None)
+    def look_up(self, client: str, number: str, person_id: str) -> CaseFile | None:
+        """The case file when the public case ``number`` was opened for ``person_id``, else
+        None (a failed try); ``RateLimited`` when the client must wait (the try is then not
+        judged at all)."""
+        subject = parse_public_number(number) or "?"
+        self._access.claim_progress_try(client, subject)
+        case = self._match(subject, person_id)
+        self._access.judged_progress_try(client, subject, case is not None)
         if case is None:
             return None
         found = CaseFile(case, self._cases.history(case.id), self._cases.spans(case.id))
         self._access.record_progress_read(case.id)
         return found
 
-    def _match(self, case_id: int | None, person_id: str) -> Case | None:
+    def _match(self, number: str, person_id: str) -> Case | None:
         """The case, when it exists and was opened for this ID number (constant-time)."""
-        if case_id is None:
-            return None
         try:
-            number = check_person_id(person_id)
-            case = self._cases.get(case_id)
+            person = check_person_id(person_id)
+            case = self._cases.by_public_number(number)
         except (InvalidInput, CaseNotFound):
             return None
-        return case if hmac.compare_digest(number.encode(), case.person_id.encode()) else None
+        return case if hmac.compare_digest(person.encode(), case.person_id.encode()) else None
 
 
-__all__ = ["NO_CASE", "CaseFile", "Desk", "ProgressDesk"]
+__all__ = ["CaseFile", "Desk", "ProgressDesk"]

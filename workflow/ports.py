@@ -56,6 +56,7 @@ from .records import (
     StoredSpan,
     StoredStep,
     Subscription,
+    WebSession,
 )
 
 
@@ -173,6 +174,10 @@ class CaseStore(Protocol):
 
     def case(self, case_id: int) -> StoredCase | None:
         """One case, or None if there is none with that id."""
+        ...
+
+    def case_id_of(self, public_number: str) -> int | None:
+        """The id of the case with that public case number, or None."""
         ...
 
     def history(self, case_id: int) -> list[HistoryEntry]:
@@ -364,26 +369,45 @@ class AccessStore(Protocol):
         ...
 
     def log_reads(self, reads: CaseReads) -> None:
-        """Write one access-log entry per case read."""
+        """Write one access-log entry naming every case read (or none: a refused read)."""
         ...
 
     def access_log(self, *, agencies: Sequence[str] | None = None, province: str | None = None,
                    case_id: int | None = None, actor_id: str | None = None,
                    since: dt.datetime | None = None, limit: int = 100,
                    offset: int = 0) -> list[AccessEntry]:
-        """Entries newest first; ``agencies``/``province``: only reads of cases whose origin
-        or destination is one of those agencies, or in that province (2-digit prefix)."""
+        """Entries newest first; ``agencies``/``province``: the entries of cases whose origin
+        or destination is in that scope and of readers of its agencies; ``case_id``: every
+        entry naming that case (if it is in the scope)."""
         ...
 
-    def record_lookup(self, client: str, case_id: int, matched: bool,
-                      stamp: dt.datetime) -> None:
-        """Record one try on the progress page (whether the ID number matched)."""
+    def claim_try(self, client: str, subject: str, stamp: dt.datetime, *, window: dt.timedelta,
+                  tries: int, hold: dt.timedelta) -> dt.datetime | None:
+        """Take one progress-page try of ``client`` on case number ``subject``, atomically
+        (its budget per window, the number's back-off); None if taken, else when to retry."""
         ...
 
-    def lookups(self, *, since: dt.datetime, client: str | None = None,
-                case_id: int | None = None, failed_only: bool = False) -> int:
-        """Tries since ``since`` (only failed ones if ``failed_only``), by one client or on
-        one case."""
+    def judged_try(self, client: str, subject: str, matched: bool, stamp: dt.datetime, *,
+                   free: int, backoff: dt.timedelta, longest: dt.timedelta,
+                   window: dt.timedelta) -> None:
+        """Record a claimed try's outcome (a match clears, a mismatch backs off)."""
+        ...
+
+    def insert_session(self, session: WebSession) -> None:
+        """Store a new dashboard session."""
+        ...
+
+    def live_session(self, id_hash: str, stamp: dt.datetime,
+                     idle: dt.timedelta) -> WebSession | None:
+        """The session if still live (not ended, expired, idle or of a revoked token)."""
+        ...
+
+    def end_session(self, id_hash: str, stamp: dt.datetime) -> None:
+        """End a session (signing out)."""
+        ...
+
+    def end_sessions_of_token(self, token_id: int, stamp: dt.datetime) -> int:
+        """End every live session opened with a token; how many."""
         ...
 
 

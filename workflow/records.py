@@ -150,15 +150,19 @@ class Alert(SQLModel):
 
 
 class AccessEntry(SQLModel):
-    """Who read whose case, when, and which view of it (personal information law)."""
+    """Who read whose case, when, and which view of it (personal information law). One
+    request is one entry: ``case_id`` the case it read, or None when it read many at once (a
+    list, a report: ``cases`` names them all) or none (a refused read of something that is
+    not a case, such as ``outbox (denied)``)."""
 
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
-    id: int | None = Field(default=None, primary_key=True)
-    at: dt.datetime = Field(sa_column=_ts())
+    id: int | None = None
+    at: dt.datetime
     actor_id: str
     role: str
     agency: str | None = None
-    case_id: int = Field(index=True)
+    case_id: int | None = None
+    cases: list[int] = Field(default_factory=list)
     view: str
     via: str
 
@@ -343,6 +347,7 @@ class MessageToSend(NamedTuple):
     destination: str
     definition_name: str
     definition_version: int
+    public_number: str  # the case number the applicant knows (业务流水号)
 
 
 class PrintedPaper(NamedTuple):
@@ -376,9 +381,9 @@ class NewPaper:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CaseReads:
-    """One reader's read of some cases (one access-log entry per case): who, when, which
-    view (``case``, ``history``, ``list``, ...) and through what (``api``, ``dashboard``,
-    ``progress``)."""
+    """One reader's read of some cases (one access-log entry, naming them all): who, when,
+    which view (``case``, ``history``, ``list``, ...) and through what (``api``,
+    ``dashboard``, ``progress``). No case: a refused read of something else."""
 
     at: dt.datetime
     actor_id: str
@@ -387,6 +392,25 @@ class CaseReads:
     case_ids: tuple[int, ...]
     view: str
     via: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebSession:
+    """A dashboard sign-in as stored: the SHA-256 of the cookie's random id, who signed in
+    (and with which token, None for an identity token), the form token (``csrf``) its forms
+    carry, and when it began, was last used and expires."""
+
+    id_hash: str
+    token_id: int | None
+    actor_id: str
+    role: str
+    agency: str | None
+    province: str | None
+    csrf: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    ended_at: dt.datetime | None = None
 
 
 # --- the case a step decides on --------------------------------------------------------------
@@ -417,6 +441,7 @@ class StepCase:
     last_event_on: dt.date
     amount_fen: int | None  # the amount transferred, in fen (``Case.amount`` is in yuan)
     contribution_months: int | None
+    public_number: str  # the number the person and the papers know (业务流水号)
 
 
 @dataclasses.dataclass(slots=True)
@@ -455,7 +480,7 @@ class CaseUpdate:
             case.opened_on if self.opened_on is None else self.opened_on, self.last_event_on,
             case.amount_fen if self.amount is None else to_fen(self.amount),
             case.contribution_months if self.contribution_months is None
-            else self.contribution_months,
+            else self.contribution_months, case.public_number,
             self.updated_at)
 
 
@@ -483,6 +508,7 @@ class NewCase:
     last_event_on: dt.date
     created_at: dt.datetime
     updated_at: dt.datetime
+    public_number: str
     version: int = 1
     requested_documents: list[str] = dataclasses.field(default_factory=list)
 
@@ -493,7 +519,7 @@ class NewCase:
             self.version, self.person_id, self.person_name, self.origin, self.destination,
             self.scope, self.applicant, self.applicant_id, self.channel, self.origin_scheme,
             self.destination_scheme, self.documents, self.requested_documents, self.opened_on,
-            self.last_event_on, None, None, self.updated_at)
+            self.last_event_on, None, None, self.public_number, self.updated_at)
 
 
 @dataclasses.dataclass
@@ -743,9 +769,38 @@ class Run(NamedTuple):
 
 
 __all__ = [
-    "UTC", "AbandonedRun", "AccessEntry", "Advisory", "Alert", "ApiToken", "AwareDateTime",
-    "CaseReads", "CaseUpdate", "ClosedSpans", "HistoryEntry", "IdempotentCall", "InboxSpan",
-    "JsonObject", "Lease", "NewAlert", "NewCase", "NewHistoryEntry", "NewSpan", "OverdueRow",
-    "RaisedAlert", "Run", "RunningSpan", "Span", "SpanChange", "SpanToJudge", "SpanUpdate",
-    "StepCase", "StoredCase", "StoredSpan", "StoredStep", "now", "to_fen",
+    "UTC",
+    "AbandonedRun",
+    "AccessEntry",
+    "Advisory",
+    "Alert",
+    "ApiToken",
+    "AwareDateTime",
+    "CaseReads",
+    "CaseUpdate",
+    "ClosedSpans",
+    "HistoryEntry",
+    "IdempotentCall",
+    "InboxSpan",
+    "JsonObject",
+    "Lease",
+    "NewAlert",
+    "NewCase",
+    "NewHistoryEntry",
+    "NewSpan",
+    "OverdueRow",
+    "RaisedAlert",
+    "Run",
+    "RunningSpan",
+    "Span",
+    "SpanChange",
+    "SpanToJudge",
+    "SpanUpdate",
+    "StepCase",
+    "StoredCase",
+    "StoredSpan",
+    "StoredStep",
+    "WebSession",
+    "now",
+    "to_fen",
 ]

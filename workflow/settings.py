@@ -71,7 +71,16 @@ class Settings(BaseModel):
     jwt_issuer: str | None = None
     progress_window_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 15
     progress_tries_per_client: Annotated[StrictInt, Field(ge=1, le=10_000)] = 20
-    progress_failures_per_case: Annotated[StrictInt, Field(ge=1, le=1000)] = 5
+    progress_free_failures: Annotated[StrictInt, Field(
+        ge=1, le=1000, description="wrong ID numbers one client may give for one case "
+                                   "number before it must wait")] = 3
+    progress_backoff_seconds: Annotated[StrictInt, Field(
+        ge=1, le=3600, description="the first wait, doubled each further failure up to "
+                                   "progress_window_minutes")] = 30
+    session_idle_minutes: Annotated[StrictInt, Field(
+        ge=1, le=1440, description="a dashboard sign-in unused this long ends")] = 30
+    session_hours: Annotated[StrictInt, Field(
+        ge=1, le=168, description="a dashboard sign-in ends this long after it began")] = 10
     trusted_proxies: tuple[Annotated[str, Field(pattern=r"^[0-9A-Fa-f.:/]{2,64}$")], ...] = ()
     max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=64 * 2**20)] = 64 * 1024
     max_import_bytes: Annotated[StrictInt, Field(ge=1024, le=2**30)] = 16 * 2**20
@@ -230,7 +239,8 @@ _ELSEWHERE = {"cases": ("max_days_ahead", "earliest_business_date"),
               "reports": ("language",),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
-                      "progress_failures_per_case", "max_body_bytes", "max_import_bytes",
+                      "progress_free_failures", "progress_backoff_seconds",
+                      "session_idle_minutes", "session_hours", "max_body_bytes", "max_import_bytes",
                       "max_import_rows",
                       "trusted_proxies"),
               "notify": ("webhook_timeout_seconds", "smtp_host", "smtp_port", "smtp_starttls",

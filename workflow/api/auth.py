@@ -10,8 +10,11 @@ from ..core.access import Principal
 from ..desk import Desk
 from ..engine import Engine
 
-#: The dashboard keeps the signed-in token in this cookie (HttpOnly, SameSite=Strict).
-TOKEN_COOKIE = "sstransfer_token"
+#: The dashboard's sign-in: this cookie holds a server-side session's random id (HttpOnly,
+#: SameSite=Strict), never the token signed in with.
+SESSION_COOKIE = "sstransfer_session"
+#: Before signing in: the sign-in form's own form token (checked against the form's field).
+SIGNIN_COOKIE = "sstransfer_signin"
 
 
 def get_engine(request: Request) -> Engine:
@@ -27,11 +30,6 @@ def bearer(request: Request) -> str | None:
     if scheme.lower() == "bearer" and credential.strip():
         return credential.strip()
     return None
-
-
-def signed_in_token(request: Request) -> str | None:
-    """The dashboard's credential: its sign-in cookie, else a bearer header."""
-    return request.cookies.get(TOKEN_COOKIE) or bearer(request)
 
 
 def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:

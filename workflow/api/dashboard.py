@@ -1,7 +1,9 @@
 """The supervisors' and clerks' dashboard: server-rendered pages, Chinese first.
 
 Jinja2 templates (autoescaped), no JavaScript needed, no build step. Every page reads as the
-signed-in principal (the ``TOKEN_COOKIE`` set by ``/login``) and shows only their agency, or
+signed-in principal (the server-side session whose id ``/login`` puts in ``SESSION_COOKIE``;
+every form carries the session's form token, checked on each post) and shows only their
+agency, or
 the province a supervisor is granted: the inbox of running spans, the overdue board, a case
 with its timeline and the steps this user may take, alerts and the overdue report to download.
 Each case page, and each inbox line naming a person, is written to the access log.
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hmac
+import secrets
 import tempfile
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
@@ -49,7 +53,7 @@ from ..errors import (
 )
 from ..records import Alert
 from ..render import FORMATS, LABELS, chart_svg, write_report
-from .auth import TOKEN_COOKIE, get_engine, signed_in_token
+from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
 from .problems import status_of
 
 #: The dashboard remembers the language chosen with ``?lang=`` in this cookie.
@@ -116,6 +120,8 @@ class _Page:
                                     else engine.settings.language)
         self.w = words(self.lang)
         self._definitions: dict[tuple[str, int], Definition] = {}
+        #: The form token every form of the page carries (the session's; empty without one).
+        self.csrf = ""
 
     # --- words ------------------------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
@@ -180,7 +186,7 @@ class _Page:
         body = _ENV.get_template(template).render(
             page=self, lang=self.lang, html_lang=self.w["html_lang"],
             w=self.w, t=self.t, principal=principal, switch=f"{here}{sep}lang={other}",
-            base=self.base, today=today(), **{"nav": None, **context})
+            base=self.base, today=today(), **{"nav": None, "csrf": self.csrf, **context})
         response = HTMLResponse(body, status_code=status, headers=_PRIVATE)
         self.remember(response)
         return response
@@ -228,6 +234,16 @@ class Staff:
     page: _Page
     principal: Principal
     desk: Desk
+    #: The session's form token; None when the request came with a bearer token (which no
+    #: browser sends on its own, so it needs none).
+    csrf: str | None = None
+
+    def check_form(self, form: FormData) -> None:
+        """A posted form must carry the session's form token: a page of another site, even
+        one of the same site's other hosts, cannot know it (403 page otherwise)."""
+        given = str(form.get("csrf") or "")
+        if self.csrf is not None and not hmac.compare_digest(given.encode(), self.csrf.encode()):
+            raise _Exit(self.forbidden(self.page.w["form_expired"]))
 
     def not_found(self, message: str) -> HTMLResponse:
         """The 404 page (a case one may not read is one of these too)."""
@@ -250,10 +266,17 @@ PageDep = Annotated[_Page, Depends(_page)]
 
 def _staff(page: _Page, back: str | None = None) -> Staff:
     """The signed-in agency staff member, or the response to send instead: to ``/login``
-    without a valid token (then back to this page, or to ``back`` after a form was posted),
-    a 403 page for anyone who is not clerk or supervisor."""
+    without a live session (then back to this page, or to ``back`` after a form was posted),
+    a 403 page for anyone who is not clerk or supervisor. A bearer token (a script, not a
+    browser) is taken too."""
+    access, csrf = page.engine.access_service, None
     try:
-        principal = page.engine.authenticate(signed_in_token(page.request))
+        token = bearer(page.request)
+        if token is not None:
+            principal = access.authenticate(token)
+        else:
+            principal, session = access.session(page.request.cookies.get(SESSION_COOKIE))
+            csrf = page.csrf = session.csrf
     except NotAuthenticated:
         url = page.request.url
         wanted = back or url.path + (f"?{url.query}" if url.query else "")
@@ -261,7 +284,7 @@ def _staff(page: _Page, back: str | None = None) -> Staff:
     if not principal.is_staff:
         raise _Exit(page.render("message.html", 403, principal=principal,
                                 heading=page.w["forbidden_title"], message=page.w["not_staff"]))
-    return Staff(page, principal, page.engine.desk(principal, via="dashboard"))
+    return Staff(page, principal, page.engine.desk(principal, via="dashboard"), csrf)
 
 
 def _signed_in(page: PageDep) -> Staff:
@@ -354,8 +377,22 @@ def router(prefix: str = "") -> APIRouter:
 # --- signing in and out -----------------------------------------------------------------------
 @pages.get("/login")
 def login_form(page: PageDep) -> Response:
-    return page.render("login.html", next=_safe_next(page.request.query_params.get("next"),
-                                                     page.base))
+    return _login_page(page, 200, next=_safe_next(page.request.query_params.get("next"),
+                                                  page.base))
+
+
+def _login_page(page: _Page, status: int, **context: Any) -> Response:
+    """The sign-in form with its own form token (kept in ``SIGNIN_COOKIE`` until signed in),
+    so that another site cannot sign a browser in as the attacker (login CSRF)."""
+    page.csrf = page.request.cookies.get(SIGNIN_COOKIE) or ""
+    fresh = len(page.csrf) < 32
+    if fresh:
+        page.csrf = secrets.token_urlsafe(32)
+    response = page.render("login.html", status, **context)
+    if fresh:
+        response.set_cookie(SIGNIN_COOKIE, page.csrf, httponly=True, samesite="strict",
+                            path="/", secure=page.request.url.scheme == "https")
+    return response
 
 
 # The forms are read asynchronously; what they do (database calls) runs in the thread pool,
@@ -368,25 +405,39 @@ async def login(page: PageDep) -> Response:
 
 def _sign_in(page: _Page, form: FormData) -> Response:
     token, wanted = str(form.get("token") or "").strip(), str(form.get("next") or "")
+    wanted = _safe_next(wanted, page.base)
+    expected = page.request.cookies.get(SIGNIN_COOKIE) or ""
+    given = str(form.get("csrf") or "")
+    if len(expected) < 32 or not hmac.compare_digest(given.encode(), expected.encode()):
+        return _login_page(page, 403, error=page.w["form_expired"], next=wanted)
+    access = page.engine.access_service
     try:
-        principal = page.engine.authenticate(token)
+        if not access.authenticate(token).is_staff:  # no session for anyone else
+            return _login_page(page, 403, error=page.w["not_staff"], next=wanted)
+        secret, _, _ = access.open_session(token)
     except NotAuthenticated:
-        return page.render("login.html", 401, error=page.w["login_failed"],
-                           next=_safe_next(wanted, page.base))
-    if not principal.is_staff:
-        return page.render("login.html", 403, error=page.w["not_staff"],
-                           next=_safe_next(wanted, page.base))
-    response = RedirectResponse(_safe_next(wanted, page.base), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+        return _login_page(page, 401, error=page.w["login_failed"], next=wanted)
+    response = RedirectResponse(wanted, status_code=303)
+    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="strict", path="/",
                         secure=page.request.url.scheme == "https")
+    response.delete_cookie(SIGNIN_COOKIE, path="/")
     page.remember(response)
     return response
 
 
 @pages.post("/logout")  # never GET: a link or an image on another site must not sign out
-def logout(page: PageDep) -> Response:
-    response = page.render("login.html", next=page.base + "/", notice=page.w["logged_out"])
-    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+async def logout(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_sign_out, page, form)
+
+
+def _sign_out(page: _Page, form: FormData) -> Response:
+    staff = _staff(page)
+    staff.check_form(form)
+    page.engine.access_service.end_session(page.request.cookies.get(SESSION_COOKIE))
+    page.csrf = ""
+    response = _login_page(page, 200, next=page.base + "/", notice=page.w["logged_out"])
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
 
 
@@ -478,6 +529,7 @@ def _listed(form: FormData, name: str) -> list[str]:
 
 def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    staff.check_form(form)
     try:
         case = staff.desk.case_to_act_on(case_id)
     except CaseNotFound:
@@ -532,7 +584,14 @@ def outbox(staff: StaffDep) -> Response:
 
 
 @pages.post("/outbox/{event_number}/retry")
-def retry_outbox(staff: StaffDep, event_number: int) -> Response:
+async def retry_outbox(page: PageDep, event_number: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_retry_outbox, page, event_number, form)
+
+
+def _retry_outbox(page: _Page, event_number: int, form: FormData) -> Response:
+    staff = _staff(page, back=page.url("/outbox"))
+    staff.check_form(form)
     try:
         count = staff.desk.retry_outbox(event_number)
     except (NotFound, CaseNotFound, NotPermitted):

@@ -1,14 +1,15 @@
-"""The person's progress page (转移进度查询): the insured person enters the case number and
-their ID number and, when both match, sees the steps done, the step now running, the agency
-that holds it and its due date, why an application was refused and which documents the
-agency still needs: nothing else (no name, no amounts, none of the agencies' papers), the ID
-number masked.
+"""The person's progress page (转移进度查询): the insured person enters the public case
+number (业务流水号, on every paper and notice) and their ID number and, when both match,
+sees the steps done, the step now running, the agency that holds it and its due date, why
+an application was refused and which documents the agency still needs: nothing else (no
+name, no amounts, none of the agencies' papers), the ID number masked.
 
 A mismatch, an unknown case number and a malformed number all get the same page, so that it
 says nothing about whether a case exists, and each counts as a failed try. Tries are limited
-per client address and wrong ID numbers per case number (``engine.progress_desk()``;
-a refused try is a 429 page with ``Retry-After``). Every successful view is written to the
-access log. Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
+per client address, and wrong ID numbers for one case number make that client wait longer
+each time, never locking the case for its owner (``engine.progress_desk()``; a refused try
+is a 429 page with ``Retry-After``). Every successful view is written to the access log.
+Simplified Chinese first, ``?lang=en`` for English; no JavaScript.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
-from ..core.inputs import normalise
 from ..core.views import format_date
 from ..core.words import LANGUAGES, words
 from ..desk import CaseFile
@@ -30,8 +30,6 @@ from .auth import EngineDep
 
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
 _FIELD_MAX = 64
-#: Case numbers are row ids: beyond this they cannot exist (and PostgreSQL refuses them).
-_CASE_MAX = 2**31 - 1
 
 #: Personal data: never cached or sent on as a referrer; no scripts, no frames.
 _HEADERS = {
@@ -65,7 +63,7 @@ class RunningStep:
 class Progress:
     """All the page shows of a case: nothing else of it reaches the template."""
 
-    case_number: int
+    case_number: str  # the public case number, never the internal id
     person_id_masked: str
     done: tuple[DoneStep, ...]
     running: tuple[RunningStep, ...]
@@ -98,19 +96,10 @@ def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
     held = set(case.documents)
     missing = tuple(definition.catalogue.title(k, lang) for k in case.requested_documents
                     if k not in held and k in definition.catalogue.kinds)
-    return Progress(case.id, case.person_id_masked, done, running,
+    return Progress(case.public_number, case.person_id_masked, done, running,
                     definition.title("state", case.state, lang),
                     case.state in definition.final_states,
                     refusal if case.state == "rejected" else None, missing)
-
-
-def _case_number(text: str) -> int | None:
-    """The case number typed (full-width digits and padding allowed), or None."""
-    value = str(normalise(text))
-    if not value.isascii() or not value.isdigit():
-        return None
-    number = int(value)
-    return number if 1 <= number <= _CASE_MAX else None
 
 
 def _lang(request: Request) -> str:
@@ -158,12 +147,12 @@ def form(request: Request) -> HTMLResponse:
 @pages.post("/progress", response_class=HTMLResponse)
 def look_up(request: Request, engine: EngineDep, case_number: Annotated[str, Form()] = "",
             person_id: Annotated[str, Form()] = "") -> HTMLResponse:
-    case_id = _case_number(case_number) if len(case_number) <= _FIELD_MAX else None
     try:
         found = engine.progress_desk().look_up(
-            _client(request), case_id, person_id if len(person_id) <= _FIELD_MAX else "")
+            _client(request), case_number[:_FIELD_MAX + 1],
+            person_id if len(person_id) <= _FIELD_MAX else "")
     except RateLimited as exc:
-        minutes = engine.settings.progress_window_minutes
+        minutes = max(1, -(-exc.retry_after // 60))
         return _page(request, 429, {"Retry-After": str(exc.retry_after)},
                      error=page_words(_lang(request))["rate_limited"].format(minutes=minutes))
     if found is None:

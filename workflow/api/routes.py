@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from ..core.access import check_report_reader
 from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
 from ..core.inputs import check_agency_format, parse_date, today
@@ -473,7 +472,7 @@ def overdue_report(desk: DeskDep,
                    ) -> Response:
     """The overdue report of the supervisor's agency (or province) as a file. Each case
     it lists counts as read (the access log's view ``overdue_report``)."""
-    check_report_reader(desk.principal, desk.via)
+    desk.check_report_reader()
     if format not in REPORT_TYPES:
         raise InvalidInput(f"report format must be one of {', '.join(REPORT_TYPES)}, "
                            f"not {format!r}")

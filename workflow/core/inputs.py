@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
+from stdnum.iso7064 import mod_11_10
 from stdnum.util import isdigits
 
 from ..errors import InvalidInput
@@ -253,6 +254,33 @@ def mask_person_id(person_id: str) -> str:
     return f"{person_id[:6]}{'*' * 8}{person_id[-4:]}"
 
 
+#: A public case number (业务流水号): 19 random digits and an ISO 7064 MOD 11,10 check digit
+#: (so many that two cases drawing the same one is as good as impossible).
+PUBLIC_NUMBER_DIGITS = 20
+_PUBLIC_SPACE = 10 ** (PUBLIC_NUMBER_DIGITS - 1)
+
+
+def public_number_from(random: int) -> str:
+    """The public case number made of ``random`` (0 <= random < 10**19), a check digit added:
+    what the insured person types on the progress page and reads on the papers. Not a count,
+    so it tells nothing of other cases and cannot be guessed; a typo fails the check."""
+    if not 0 <= random < _PUBLIC_SPACE:
+        raise ValueError(random)
+    body = f"{random:0{PUBLIC_NUMBER_DIGITS - 1}d}"
+    return body + mod_11_10.calc_check_digit(body)
+
+
+def parse_public_number(text: object) -> str | None:
+    """The public case number typed (full-width digits, spaces and hyphens allowed), or None
+    when it is not one (wrong length, not digits, a wrong check digit)."""
+    if not isinstance(text, str) or len(text) > 64:
+        return None
+    value = str(normalise(text)).replace(" ", "").replace("-", "")
+    if len(value) != PUBLIC_NUMBER_DIGITS or not value.isascii() or not value.isdigit():
+        return None
+    return value if mod_11_10.is_valid(value) else None
+
+
 def check_date(value: object, what: str = "on") -> dt.date:
     """A business date given as a :class:`datetime.date` (not a datetime, not text)."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
@@ -349,6 +377,7 @@ __all__ = [
     "NAME_DOTS",
     "NAME_MAX",
     "OPTIONAL_APPLICATION_FIELDS",
+    "PUBLIC_NUMBER_DIGITS",
     "TEXT_MAX",
     "Actor",
     "check_actor",
@@ -365,6 +394,8 @@ __all__ = [
     "normalise",
     "parse_amount",
     "parse_date",
+    "parse_public_number",
+    "public_number_from",
     "shown",
     "today",
 ]

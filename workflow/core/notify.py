@@ -233,40 +233,41 @@ def backoff_seconds(attempts: int, base: float, cap: float, jitter: float) -> fl
 
 
 def message_text(event: Mapping[str, Any], *, insurance: str, paper_title: str | None,
-                 agency_names: Mapping[str, str]) -> tuple[str, str]:
+                 agency_names: Mapping[str, str], case_number: str) -> tuple[str, str]:
     """The Chinese subject and body an applicant reads of an event (mail; a text message
-    sends the body), in the words of the papers. No ID number, no amounts."""
-    name, data, case = event["name"], event.get("data") or {}, event["case_id"]
+    sends the body), in the words of the papers, naming the case by its public number (the
+    one the progress page asks for). No ID number, no amounts."""
+    name, data, case = event["name"], event.get("data") or {}, case_number
     kind = "基本养老保险" if insurance == "pension" else "基本医疗保险"
     origin = agency_names.get("origin", "转出地经办机构")
     destination = agency_names.get("destination", "转入地经办机构")
     day = str(event["business_date"])
     if name == "case.opened":
         subject = "转移接续申请已受理登记"
-        body = f"您的{kind}关系转移接续申请已于{day}提交至{destination}，业务编号 {case}。"
+        body = f"您的{kind}关系转移接续申请已于{day}提交至{destination}，业务流水号 {case}。"
     elif name == "case.rejected":
         subject = paper_title or "不予受理告知书"
-        body = (f"您的{kind}关系转移接续申请（业务编号 {case}）经审核不符合受理条件，不予受理。"
+        body = (f"您的{kind}关系转移接续申请（业务流水号 {case}）经审核不符合受理条件，不予受理。"
                 f"理由：{data.get('reason') or ''}")
     elif name == "documents.requested":
         subject = paper_title or "补充材料一次性告知书"
         titles = "、".join(d["title"] for d in data.get("documents") or [])
-        body = (f"您申请办理的{kind}关系转移接续（业务编号 {case}），尚需一次性补充以下材料："
+        body = (f"您申请办理的{kind}关系转移接续（业务流水号 {case}），尚需一次性补充以下材料："
                 f"{titles}。")
     elif name == "case.continued":
         subject = paper_title or "转移接续办结通知"
         months = data.get("contribution_months")
         body = (f"您的{kind}关系已由{origin}转入{destination}，接续手续已于{day}办结"
-                f"（业务编号 {case}）。" + (f"累计缴费月数 {months} 个月。" if months is not None
+                f"（业务流水号 {case}）。" + (f"累计缴费月数 {months} 个月。" if months is not None
                                         else ""))
     elif name == "case.withdrawn":
         subject = "转移接续申请已撤回"
-        body = f"您的{kind}关系转移接续申请（业务编号 {case}）已于{day}撤回。"
+        body = f"您的{kind}关系转移接续申请（业务流水号 {case}）已于{day}撤回。"
     else:  # alert.raised, advisory: the different-place medical registration
         subject = "异地就医备案提示"
-        body = (f"您的{kind}关系转移（业务编号 {case}）已办结，请及时办理医疗保险关系转移或"
+        body = (f"您的{kind}关系转移（业务流水号 {case}）已办结，请及时办理医疗保险关系转移或"
                 "异地就医备案。")
-    return f"【社会保险关系转移】{subject}（业务编号 {case}）", body
+    return f"【社会保险关系转移】{subject}（业务流水号 {case}）", body
 
 
 __all__ = [

@@ -170,6 +170,8 @@ class PaperCase(Protocol):
     @property
     def id(self) -> int: ...
     @property
+    def public_number(self) -> str: ...
+    @property
     def insurance(self) -> str: ...
     @property
     def person_id(self) -> str: ...
@@ -218,6 +220,7 @@ def paper_content(kind: str, *, definition: Definition, case: PaperCase,
         "issued_on": on.isoformat(),
         "insurance": insurance,
         "case_id": case.id,
+        "case_number": case.public_number,
         "person": {"name": case.person_name, "id_number": case.person_id},
         "issuer": agencies.party(issuer, insurance),
         "origin": agencies.party(case.origin, insurance),

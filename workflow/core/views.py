@@ -79,6 +79,9 @@ class Case(_View):
     #: Medical insurance since 2021: the scheme at each end (None where not recorded).
     origin_scheme: str | None = None
     destination_scheme: str | None = None
+    #: The case number the person and the papers know (业务流水号): random, with a check
+    #: digit; ``id`` is the internal number the agencies' staff and the API use.
+    public_number: str = ""
 
     @classmethod
     def from_row(cls, row: Any, **overrides: Any) -> Case:
@@ -93,7 +96,7 @@ class Case(_View):
             amount=None if r.amount_fen is None else Decimal(r.amount_fen).scaleb(-2),
             contribution_months=r.contribution_months, updated_at=r.updated_at,
             person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
-            destination_scheme=r.destination_scheme,
+            destination_scheme=r.destination_scheme, public_number=r.public_number,
         )
         return dataclasses.replace(case, **overrides) if overrides else case
 

@@ -47,6 +47,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "login_button": ("登录", "Sign in"),
     "login_failed": ("令牌无效或已被吊销，请重新输入。", "The token is unknown or revoked; try again."),
     "logged_out": ("您已退出登录。", "You are signed out."),
+    "form_expired": ("表单已失效，请刷新页面后重新提交。",
+                     "This form has expired: reload the page and send it again."),
     # the inbox
     "inbox_title": ("{agency}待办环节", "Inbox of {agency}"),
     "inbox_intro": ("正在办理的环节，按办结期限排序（有承诺时限的按承诺时限）。",
@@ -220,12 +222,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "back_to_inbox": ("返回待办", "Back to the inbox"),
     # the person's progress page (progress_* : the page's own words)
     "progress_title": ("社会保险关系转移进度查询", "Social insurance transfer: progress"),
-    "progress_intro": ("请输入转移申请的业务编号和本人身份证号码，两者一致方可查询办理进度。",
-                       "Enter the case number of the transfer and your ID number; both must match."),
-    "progress_case_number": ("业务编号", "Case number"),
+    "progress_intro": ("请输入转移申请的业务流水号（见经办机构的告知书和短信）和本人身份证号码，"
+                       "两者一致方可查询办理进度。",
+                       "Enter the transfer's case number (on the agency's notices and messages) "
+                       "and your ID number; both must match."),
+    "progress_case_number": ("业务流水号", "Case number"),
     "progress_person_id": ("身份证号码", "ID number"),
     "progress_submit": ("查询", "Show progress"),
-    "progress_no_match": ("未查询到与所填业务编号和身份证号码相符的转移申请，请核对后重新输入。",
+    "progress_no_match": ("未查询到与所填业务流水号和身份证号码相符的转移申请，请核对后重新输入。",
                           "No transfer matches this case number and ID number. Check both and try again."),
     "progress_rate_limited": ("查询次数过多，请在{minutes}分钟后再试。",
                               "Too many tries. Try again in {minutes} minutes."),

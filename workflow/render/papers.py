@@ -67,7 +67,7 @@ def _body(c: Mapping[str, Any]) -> list[str]:
     if kind == "contact_letter":
         dest = c["destination"]
         out = [f'<p class="to">{_e(c["origin"]["name"])}：</p>',
-               f"<p>参保人员{who}申请将{insurance}关系转入我处（业务编号 {c['case_id']}）。"
+               f"<p>参保人员{who}申请将{insurance}关系转入我处（业务流水号 {_number(c)}）。"
                "经审核，符合转移接续条件，请贵处按规定办理转出手续，并将参保缴费信息表及转移基金"
                "转至我处。</p>",
                "<p>转入地经办机构：" + "；".join(_agency_lines(dest)) + "</p>"]
@@ -80,7 +80,7 @@ def _body(c: Mapping[str, Any]) -> list[str]:
         return _form(c, who)
     if kind == "refusal_explanation":
         out = [f'<p class="to">{_e(person["name"])}：</p>',
-               f"<p>您（{who}）提交的{insurance}关系转移接续申请（业务编号 {c['case_id']}），"
+               f"<p>您（{who}）提交的{insurance}关系转移接续申请（业务流水号 {_number(c)}），"
                "经审核不符合受理条件，不予受理。理由如下：</p>",
                *[f"<p>{_e(line)}</p>" for line in str(c["reason"]).splitlines() if line.strip()]]
         if c.get("remedies"):
@@ -89,19 +89,19 @@ def _body(c: Mapping[str, Any]) -> list[str]:
     if kind == "one_time_notice":
         items = "".join(f"<li>{_e(d['title'])}</li>" for d in c["documents"])
         return [f'<p class="to">{_e(person["name"])}：</p>',
-                f"<p>您（{who}）申请办理的{insurance}关系转移接续（业务编号 {c['case_id']}），"
+                f"<p>您（{who}）申请办理的{insurance}关系转移接续（业务流水号 {_number(c)}），"
                 "尚需一次性补充以下材料：</p>", f"<ol>{items}</ol>"]
     to = "用人单位" if c["addressee"] == "employer" else _e(person["name"])
     return [f'<p class="to">{to}：</p>',
             f"<p>参保人员{who}的{insurance}关系已由{_e(c['origin']['name'])}转入"
-            f"{_e(c['destination']['name'])}，接续手续已办结（业务编号 {c['case_id']}）。"
+            f"{_e(c['destination']['name'])}，接续手续已办结（业务流水号 {_number(c)}）。"
             f"累计缴费月数 {_e(c['months'])} 个月。</p>"]
 
 
 def _form(c: Mapping[str, Any], who: str) -> list[str]:
     form = c["form"]
     out = [f'<p class="to">{_e(c["destination"]["name"])}：</p>',
-           f"<p>参保人员{who}的参保缴费信息如下（业务编号 {c['case_id']}）：</p>"]
+           f"<p>参保人员{who}的参保缴费信息如下（业务流水号 {_number(c)}）：</p>"]
     if c["insurance"] == "pension":
         rows = "".join(
             f'<tr><td>{r["year"]}</td><td class="num">{r["months"]}</td>'
@@ -147,3 +147,9 @@ def render_paper_pdf(page: str) -> bytes:
 
 
 __all__ = ["date_zh", "render_paper_html", "render_paper_pdf", "rmb_capitals"]
+
+
+def _number(content: Mapping[str, Any]) -> str:
+    """The case as a paper names it: its public number (papers issued before there was
+    one name the internal case number)."""
+    return _e(str(content.get("case_number") or content["case_id"]))

@@ -20,7 +20,7 @@ from ..core.access import Principal, check_grant
 from ..core.inputs import normalise
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..ports import AccessStore
-from ..records import AccessEntry, ApiToken, CaseReads, now
+from ..records import AccessEntry, ApiToken, CaseReads, WebSession, now
 from ..settings import Settings
 
 log = structlog.get_logger("sstransfer.access")
@@ -67,9 +67,52 @@ class AccessService:
         return self.store.tokens()
 
     def revoke_token(self, token_id: int) -> None:
-        if not self.store.revoke_token(token_id, now()):
+        """Revoke a token; the dashboard sessions opened with it end with it."""
+        stamp = now()
+        if not self.store.revoke_token(token_id, stamp):
             raise InvalidInput(f"no live token has id {token_id}")
-        log.info("token_revoked", token_id=token_id)
+        ended = self.store.end_sessions_of_token(token_id, stamp)
+        log.info("token_revoked", token_id=token_id, sessions_ended=ended)
+
+    # --- the dashboard's sessions ---------------------------------------------------------
+    def open_session(self, credential: str | None) -> tuple[str, Principal, WebSession]:
+        """Sign in to the dashboard with a token: a new server-side session. Returns the
+        session's random id (for the cookie; only its SHA-256 is stored), the principal and
+        the session (its ``csrf`` is the form token of its pages). It ends at sign-out, after
+        ``[api] session_hours`` (sooner if an identity token expires sooner), after
+        ``session_idle_minutes`` unused, and when its token is revoked."""
+        principal = self.authenticate(credential)
+        stamp = now()
+        expires = stamp + dt.timedelta(hours=self.settings.session_hours)
+        if principal.token_id is None and credential:  # an identity token: its own expiry
+            import jwt
+
+            exp = jwt.decode(credential, options={"verify_signature": False}).get("exp")
+            if isinstance(exp, int | float):
+                expires = min(expires, dt.datetime.fromtimestamp(exp, dt.UTC))
+        secret = secrets.token_urlsafe(32)
+        session = WebSession(token_hash(secret), principal.token_id, principal.actor_id,
+                             principal.role, principal.agency, principal.province,
+                             secrets.token_urlsafe(32), stamp, stamp, expires)
+        self.store.insert_session(session)
+        log.info("session_opened", actor=principal.actor_id, role=principal.role,
+                 token_id=principal.token_id)
+        return secret, principal, session
+
+    def session(self, secret: str | None) -> tuple[Principal, WebSession]:
+        """The principal and session of a dashboard cookie (``NotAuthenticated`` when there
+        is none, or it ended, expired, idled out or lost its token)."""
+        found = None if not secret or len(secret) > 128 else self.store.live_session(
+            token_hash(secret), now(), dt.timedelta(minutes=self.settings.session_idle_minutes))
+        if found is None:
+            raise NotAuthenticated("sign in again: the session ended or expired")
+        return Principal(found.actor_id, found.role, found.agency, found.province, None,
+                         found.token_id), found
+
+    def end_session(self, secret: str | None) -> None:
+        """Sign out: the session ends now (the cookie alone is worth nothing after)."""
+        if secret and len(secret) <= 128:
+            self.store.end_session(token_hash(secret), now())
 
     # --- authentication -------------------------------------------------------------------
     def authenticate(self, credential: str | None) -> Principal:
@@ -118,10 +161,18 @@ class AccessService:
     # --- the access log -------------------------------------------------------------------
     def record_reads(self, principal: Principal, case_ids: Iterable[int], view: str,
                      via: str) -> None:
-        """Write who read which cases (one row each), when, which view, through what."""
+        """Write who read which cases (one entry naming them all), when, which view, through
+        what; nothing when no case was read."""
+        ids = tuple(dict.fromkeys(case_ids))
+        if ids:
+            self.store.log_reads(CaseReads(now(), principal.actor_id, principal.role,
+                                           principal.agency, ids, view, via))
+
+    def record_denied(self, principal: Principal, view: str, via: str) -> None:
+        """Write that ``principal`` tried a read they may not make of something that is not
+        a case (``view (denied)``): the reader's agency's supervisors see it."""
         self.store.log_reads(CaseReads(now(), principal.actor_id, principal.role,
-                                       principal.agency, tuple(dict.fromkeys(case_ids)), view,
-                                       via))
+                                       principal.agency, (), f"{view} (denied)", via))
 
     def record_operator_read(self, operator: str, case_id: int, view: str) -> None:
         """Write that an operator read a case at the command line: no token names them
@@ -147,19 +198,32 @@ class AccessService:
                                      limit=limit, offset=offset)
 
     # --- the person's progress page -------------------------------------------------------
-    def check_progress_rate(self, client: str, case_id: int) -> None:
-        """Refuse a try when the client tried too often, or the case saw too many wrong ID
-        numbers, within the window."""
-        window = self.settings.progress_window_minutes
-        since = now() - dt.timedelta(minutes=window)
-        if (self.store.lookups(since=since, client=client)
-                >= self.settings.progress_tries_per_client
-                or self.store.lookups(since=since, case_id=case_id, failed_only=True)
-                >= self.settings.progress_failures_per_case):
-            raise RateLimited(f"too many tries; try again in {window} minutes", window * 60)
+    def claim_progress_try(self, client: str, subject: str) -> None:
+        """Take one try of ``client`` on case number ``subject`` (``RateLimited`` with when to
+        come back if the client used its tries of the window, or must still wait after
+        failures on that number). Taken atomically: concurrent tries never get more than the
+        limit judged."""
+        stamp = now()
+        until = self.store.claim_try(client, subject, stamp, window=self._window,
+                                     tries=self.settings.progress_tries_per_client,
+                                     hold=_HOLD)
+        if until is not None:
+            wait = max(1, int((until - stamp).total_seconds() + 0.999))
+            raise RateLimited(f"too many tries; try again in {wait} seconds", wait)
 
-    def record_lookup(self, client: str, case_id: int, matched: bool) -> None:
-        self.store.record_lookup(client, case_id, matched, now())
+    def judged_progress_try(self, client: str, subject: str, matched: bool) -> None:
+        self.store.judged_try(client, subject, matched, now(),
+                              free=self.settings.progress_free_failures,
+                              backoff=dt.timedelta(seconds=self.settings.progress_backoff_seconds),
+                              longest=self._window, window=self._window)
+
+    @property
+    def _window(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.settings.progress_window_minutes)
+
+
+#: How long a try holds its case number while it is judged (a crashed one frees it then).
+_HOLD = dt.timedelta(seconds=10)
 
 
 __all__ = ["AccessService", "token_hash"]

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ from ..core.divisions import Divisions
 from ..core.inputs import (
     APPLICATION_FIELDS,
     OPTIONAL_APPLICATION_FIELDS,
+    PUBLIC_NUMBER_DIGITS,
     TEXT_MAX,
     Actor,
     birth_date,
@@ -40,6 +42,7 @@ from ..core.inputs import (
     check_person_id,
     check_text,
     normalise,
+    public_number_from,
     today,
 )
 from ..core.notify import (
@@ -446,6 +449,13 @@ class CaseService:
             raise CaseNotFound(case_id)
         return Case.from_row(row)
 
+    def by_public_number(self, public_number: str) -> Case:
+        """The case of a public case number (``CaseNotFound`` if there is none)."""
+        case_id = self.store.case_id_of(public_number)
+        if case_id is None:
+            raise CaseNotFound(public_number)
+        return self.get(case_id)
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         self.get(case_id)
         return self.store.history(case_id)
@@ -569,7 +579,13 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
         fields["origin"], fields["destination"], fields["scope"], fields["applicant"],
         fields["applicant_id"], fields["channel"], fields["origin_scheme"],
         fields["destination_scheme"], list(fields["documents"]), on, on, stamp, stamp,
+        new_public_number(),
     ), fields["spans_started"]
+
+
+def new_public_number() -> str:
+    """A fresh public case number: random, with its check digit."""
+    return public_number_from(secrets.randbelow(10 ** (PUBLIC_NUMBER_DIGITS - 1)))
 
 
 def _same_checks(d: Definition, app: Mapping[str, Any]) -> tuple[Any, ...] | None:

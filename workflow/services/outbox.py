@@ -188,6 +188,7 @@ class OutboxService:
         names = {side: self.divisions.name_of(code) or code
                  for side, code in (("origin", item.origin), ("destination", item.destination))}
         return message_text(event.to_dict(), insurance=item.insurance, paper_title=title,
+                            case_number=item.public_number,
                             agency_names=names)
 
     # --- reading and retrying ---------------------------------------------------------------

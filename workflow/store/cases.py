@@ -269,6 +269,12 @@ class CaseRepository:
             row = conn.execute(_SELECT_CASE, {"_id": case_id}).first()
         return None if row is None else StoredCase(*row)
 
+    def case_id_of(self, public_number: str) -> int | None:
+        with self.db.connect() as conn:
+            found = conn.scalar(sa.select(cases_t.c.id).where(
+                cases_t.c.public_number == public_number))
+        return None if found is None else int(found)
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:
             return [HistoryEntry(**r._mapping) for r in conn.execute(

@@ -33,7 +33,7 @@ _EVENT = [events_t.c[name] for name in OutboxEvent.model_fields]
 _MESSAGE = [messages_t.c[name] for name in OutboxMessage.model_fields]
 _SUBSCRIPTION = [subscriptions_t.c[name] for name in Subscription.model_fields]
 _CASE = [cases_t.c.insurance, cases_t.c.origin, cases_t.c.destination,
-         cases_t.c.definition_name, cases_t.c.definition_version]
+         cases_t.c.definition_name, cases_t.c.definition_version, cases_t.c.public_number]
 
 
 # --- in the step's own transaction ------------------------------------------------------------
@@ -127,7 +127,7 @@ class OutboxRepository:
                 event = OutboxEvent(**{n: m[f"e_{n}"] for n in OutboxEvent.model_fields})
                 found.append(MessageToSend(_message(r), event, m["secret"], m["insurance"],
                                            m["origin"], m["destination"], m["definition_name"],
-                                           m["definition_version"]))
+                                           m["definition_version"], m["public_number"]))
             return found
 
     def claim(self, lease: Lease, message_id: int) -> bool:

@@ -11,7 +11,6 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from ..records import (
-    AccessEntry,
     Alert,
     ApiToken,
     AwareDateTime,
@@ -47,8 +46,12 @@ class CaseRecord(SQLModel, table=True):
         # Cases by state, and newly continued cases for the different-place advisory.
         sa.Index("ix_case_insurance_state_last", "insurance", "state", "last_event_on"),
         sa.Index("ix_case_state", "state"),
+        sa.Index("ix_case_public_number", "public_number", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
+    #: The case number the person and the papers know (业务流水号); the id stays internal.
+    #: Always written (NULL-able only because SQLite cannot add a NOT NULL column in place).
+    public_number: str = Field(sa_column=sa.Column(sa.String(), nullable=True))
     definition_name: str
     definition_version: int
     insurance: str
@@ -206,24 +209,58 @@ class ApiTokenRecord(ApiToken, table=True):
     __tablename__ = "api_token"
 
 
-class AccessLogRecord(AccessEntry, table=True):
-    model_config = ConfigDict(frozen=False)
+class AccessLogRecord(SQLModel, table=True):
+    """An access-log entry (:class:`~workflow.records.AccessEntry`): the case it read in
+    ``case_id``, or the cases of a read of many in ``case_ids`` as ``,1,2,3,`` (one row, found
+    again by any of them)."""
+
     __tablename__ = "access_log"
-    __table_args__ = (sa.Index("ix_access_log_at", "at"),)
-
-
-class ProgressLookupRecord(SQLModel, table=True):
-    """One try on the person's progress page: which client, which case number, whether the
-    ID number matched. Tries are counted per client address and per case to rate-limit."""
-
-    __tablename__ = "progress_lookup"
-    __table_args__ = (sa.Index("ix_progress_lookup_client_at", "client", "at"),
-                      sa.Index("ix_progress_lookup_case_at", "case_id", "at"))
+    __table_args__ = (sa.Index("ix_access_log_at", "at"),
+                      sa.Index("ix_access_log_agency", "agency", "id"))
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(sa_column=_ts())
-    client: str
-    case_id: int
-    matched: bool
+    actor_id: str
+    role: str
+    agency: str | None = None
+    case_id: int | None = Field(default=None, index=True)
+    case_ids: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    view: str
+    via: str
+
+
+class ProgressTryRecord(SQLModel, table=True):
+    """The progress page's tries of one client: its budget of tries in the current window
+    (``subject`` empty), and for each case number it tried, the failures since its last
+    success and when it may try that number again (the back-off)."""
+
+    __tablename__ = "progress_try"
+    __table_args__ = (sa.Index("ix_progress_try_window", "window_start"),)
+    client: str = Field(primary_key=True)
+    subject: str = Field(primary_key=True)
+    window_start: dt.datetime = Field(sa_column=_ts())
+    tries: int
+    failures: int
+    next_try_at: dt.datetime = Field(sa_column=_ts())
+
+
+class WebSessionRecord(SQLModel, table=True):
+    """A dashboard sign-in: the cookie holds a random id (only its SHA-256 is here), never the
+    token. It ends at sign-out, after ``expires_at``, when idle too long, and with the token
+    it was opened with (``token_id``; None for an identity token)."""
+
+    __tablename__ = "web_session"
+    id_hash: str = Field(primary_key=True)
+    token_id: int | None = Field(default=None, foreign_key="api_token.id", index=True)
+    actor_id: str
+    role: str
+    agency: str | None = None
+    province: str | None = None
+    csrf: str
+    created_at: dt.datetime = Field(sa_column=_ts())
+    last_seen_at: dt.datetime = Field(sa_column=_ts())
+    expires_at: dt.datetime = Field(sa_column=_ts())
+    ended_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
 
 
 class PaperRecord(Paper, table=True):
@@ -305,7 +342,7 @@ def _table(record: type[SQLModel]) -> sa.Table:
 TABLES = [_table(t) for t in (
     DefinitionRecord, CaseRecord, HistoryRecord, SpanRecord, SpanChangeRecord, AlertRecord,
     AlertSubscriberRecord, AlertDeliveryRecord, LeaseRecord, RunRecord, IdempotencyRecord,
-    ApiTokenRecord, AccessLogRecord, ProgressLookupRecord, PaperRecord, PaperCounterRecord,
+    ApiTokenRecord, AccessLogRecord, ProgressTryRecord, WebSessionRecord, PaperRecord, PaperCounterRecord,
     CaseContactRecord, OutboxEventRecord, OutboxMessageRecord, SubscriptionRecord)]
 cases_t, history_t, spans_t, definitions_t = (
     _table(CaseRecord), _table(HistoryRecord), _table(SpanRecord), _table(DefinitionRecord)
@@ -315,8 +352,9 @@ span_changes_t, alerts_t, subscribers_t, deliveries_t, leases_t, runs_t, idempot
     _table(AlertDeliveryRecord), _table(LeaseRecord), _table(RunRecord),
     _table(IdempotencyRecord),
 )
-tokens_t, access_log_t, progress_lookups_t = (
-    _table(ApiTokenRecord), _table(AccessLogRecord), _table(ProgressLookupRecord))
+tokens_t, access_log_t, progress_tries_t, sessions_t = (
+    _table(ApiTokenRecord), _table(AccessLogRecord), _table(ProgressTryRecord),
+    _table(WebSessionRecord))
 papers_t, paper_counters_t = _table(PaperRecord), _table(PaperCounterRecord)
 contacts_t, events_t, messages_t, subscriptions_t = (
     _table(CaseContactRecord), _table(OutboxEventRecord), _table(OutboxMessageRecord),
