@@ -184,6 +184,32 @@ def test_the_overdue_report_is_chinese_unless_lang_en_is_given(run, db_url, tmp_
     assert not (tmp_path / "x.html").exists()
 
 
+def test_the_report_takes_its_format_from_the_file_name_and_a_folder_gets_the_default_name(
+        run, db_url, tmp_path):
+    """`report overdue --out x.xlsx` writes a spreadsheet (never HTML in a .xlsx), `--out
+    DIR/` writes overdue-<as-of>.html there (or the `--format` given); a name whose suffix says
+    no format, or another one than `--format`, is refused before anything is written."""
+    with Engine(db_url) as engine:
+        open_case(engine)
+    run("report", "overdue", "--as-of", "2025-11-20", "--out", str(tmp_path / "x.xlsx"))
+    assert (tmp_path / "x.xlsx").read_bytes()[:2] == b"PK"  # a zip: an XLSX workbook
+    run("report", "overdue", "--as-of", "2025-11-20", "--out", str(tmp_path / "y.CSV"))
+    assert "经办机构" in (tmp_path / "y.CSV").read_text(encoding="utf-8-sig")
+    (tmp_path / "dir").mkdir()
+    run("report", "overdue", "--as-of", "2025-11-20", "--out", f"{tmp_path / 'dir'}/")
+    run("report", "overdue", "--as-of", "2025-11-20", "--format", "csv",
+        "--out", str(tmp_path / "dir"))
+    assert sorted(p.name for p in (tmp_path / "dir").iterdir()) == [
+        "overdue-2025-11-20.csv", "overdue-2025-11-20.html"]
+    assert "<!DOCTYPE html>" in (tmp_path / "dir" / "overdue-2025-11-20.html").read_text()
+    for args, says in ((["--out", str(tmp_path / "z.txt")], "cannot tell the report format"),
+                       (["--format", "csv", "--out", str(tmp_path / "z.xlsx")], "does not match"),
+                       (["--out", f"{tmp_path / 'nowhere'}/"], "does not exist")):
+        done = run("report", "overdue", "--as-of", "2025-11-20", *args, ok=False)
+        assert says in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "z.txt").exists() and not (tmp_path / "z.xlsx").exists()
+
+
 def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_line(run, tmp_path):
     """`open` takes --origin-scheme/--destination-scheme; an import's empty scheme cells (the
     pension rows) mean none. The spans table shows committed and statutory due dates."""

@@ -270,7 +270,9 @@ def test_a_failing_receiver_is_retried_with_backoff_then_parked_dead_and_sent_ag
     """A receiver answering 500: the message is tried again after the backoff, parked dead
     after outbox_max_attempts with its last error; `retry` makes it pending again and it is
     delivered once the receiver answers 204."""
-    engine = make_engine(outbox_max_attempts=2, outbox_backoff_seconds=0.2)
+    # A backoff of 2 s waits at least 1 s (equal jitter): long enough that the "not due yet"
+    # call below comes before it on a loaded machine, short enough to wait out.
+    engine = make_engine(outbox_max_attempts=2, outbox_backoff_seconds=2.0)
     with webhook_receiver(status=500) as hook:
         engine.add_subscription(agency=DESTINATION, channel="webhook", target=hook.url,
                                 created_by="s-1")
@@ -281,7 +283,8 @@ def test_a_failing_receiver_is_retried_with_backoff_then_parked_dead_and_sent_ag
         assert message.state == "pending" and message.attempts == 1
         assert message.next_attempt_at > message.created_at
         assert engine.deliver_outbox().failed == 0  # not due yet
-        time.sleep(0.25)
+        time.sleep(max(0.0, (message.next_attempt_at - dt.datetime.now(dt.UTC))
+                       .total_seconds()) + 0.05)
         assert engine.deliver_outbox().dead == 1
         [event] = engine.outbox()
         [message] = engine.outbox_messages([event])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -106,15 +107,15 @@ def test_the_xlsx_has_real_dates_numbers_a_frozen_header_and_filters(demo, tmp_p
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", lang="en"))
     assert book.sheetnames == ["Summary", "Overdue spans"]
     detail, summary = book["Overdue spans"], book["Summary"]
-    header = [c.value for c in detail[1]]
-    first = dict(zip(header, [c.value for c in detail[2]], strict=True))
+    header = [c.value for c in detail[HEAD]]
+    first = dict(zip(header, [c.value for c in detail[HEAD + 1]], strict=True))
     assert isinstance(first["statutory due"], dt.datetime) and isinstance(first["working days late"], int)
     assert isinstance(first["case"], int)
     for sheet in (detail, summary):
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == f"A{HEAD + 1}"
         assert sheet.auto_filter.ref
-    assert detail.max_row == report.total + 1
-    assert [c.value for c in summary[1]][1:5] == [f"{b} working days late" for b in BUCKETS]
+    assert detail.max_row == report.total + HEAD
+    assert [c.value for c in summary[HEAD]][1:5] == [f"{b} working days late" for b in BUCKETS]
 
 
 def test_the_html_report_is_one_self_contained_file_with_a_chart(demo, tmp_path):
@@ -193,6 +194,9 @@ def test_a_report_as_of_an_earlier_date_shows_what_was_late_that_day(demo):
 # --- data never becomes code: formulas in a spreadsheet, markup in a page -------------------
 # The renderers read a built report (plain data of the core), so these need no database.
 
+#: The header row of an XLSX sheet: below the title row and the issuer's row.
+HEAD = 3
+
 FORMULAS = ['=HYPERLINK("http://x","点我")', "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1"]
 
 
@@ -208,6 +212,50 @@ def _report_of(name: str, agency_name=name_of) -> OverdueReport:
                          lambda: iter([line]), agency_name=agency_name)
 
 
+def test_an_xlsx_sheet_prints_as_agencies_file_it(tmp_path):
+    """Each sheet opens with a title row (the report's title and as-of date) and a row naming
+    the issuing unit (制表单位) and the day it was made (制表日期); it prints landscape on A4,
+    fitted to the page width, the title and header rows repeated on every page, page numbers
+    in the footer; 超过法定时限 and 日期暂定 say 是 or 否, never an empty cell."""
+    from workflow.core.inputs import today
+
+    report = dataclasses.replace(_report_of("张三"), issuer="440300 深圳市社会保险基金管理局")
+    book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "zh"))
+    made = today()
+    for sheet in book.worksheets:
+        assert sheet["A1"].value == "超期办理报表（截至2025年11月20日）" and sheet["A1"].font.b
+        assert sheet["A2"].value == (f"制表单位：440300 深圳市社会保险基金管理局　　"
+                                     f"制表日期：{made.year}年{made.month}月{made.day}日")
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+        assert sheet.print_title_rows == f"$1:${HEAD}"
+        assert sheet.oddFooter.center.text == "&P / &N"
+    detail = book["逾期环节"]
+    header = [c.value for c in detail[HEAD]]
+    row = [c.value for c in detail[HEAD + 1]]
+    assert row[header.index("超过法定时限")] == "是" and row[header.index("日期暂定")] == "否"
+    english = load_workbook(write_report(report, "xlsx", tmp_path / "e.xlsx", "en"))
+    assert english["Overdue spans"]["A2"].value.startswith("Issued by: 440300")
+
+
+def test_a_report_names_the_unit_it_covers_as_its_issuer_unless_the_settings_name_one(
+        db_url, tmp_path):
+    """A supervisor's report is issued by their agency ("440300 深圳市"); `[reports]
+    report_issuer` names the unit instead; a report of everything without one leaves the
+    unit blank for a stamp."""
+    from workflow import Principal
+
+    with Engine(db_url) as engine:
+        open_case(engine, destination="440300")
+        scoped = engine.desk(Principal("s-1", "supervisor", agency="440300")).overdue_report(
+            dt.date(2025, 11, 20))
+        assert scoped.issuer == "440300 深圳市"
+        assert engine.overdue_report(dt.date(2025, 11, 20)).issuer == ""
+    with Engine(db_url, settings=Settings(report_issuer="示例社保局")) as engine:
+        assert engine.overdue_report(dt.date(2025, 11, 20)).issuer == "示例社保局"
+
+
 @pytest.mark.parametrize("name", FORMULAS)
 def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv(tmp_path, name):
     """OWASP CSV injection: a cell starting with = + - @ tab or CR is written with a leading
@@ -219,8 +267,8 @@ def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv
     assert row["person"] == "'" + name
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "en"))
     sheet = book["Overdue spans"]
-    header = [c.value for c in sheet[1]]
-    cell = sheet.cell(row=2, column=header.index("person") + 1)
+    header = [c.value for c in sheet[HEAD]]
+    cell = sheet.cell(row=HEAD + 1, column=header.index("person") + 1)
     assert (cell.value, cell.data_type) == (name.replace("\r", "\n"), "s")  # XML reads CR as LF
 
 
@@ -228,8 +276,9 @@ def test_a_control_character_in_an_old_name_does_not_break_the_xlsx_report(tmp_p
     """Control characters an XLSX cell cannot hold become U+FFFD; the rest of the name stays."""
     report = _report_of("张\x1b三\x08")
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", "en"))
-    header = [c.value for c in book["Overdue spans"][1]]
-    assert book["Overdue spans"].cell(row=2, column=header.index("person") + 1).value == "张\ufffd三\ufffd"
+    header = [c.value for c in book["Overdue spans"][HEAD]]
+    cell = book["Overdue spans"].cell(row=HEAD + 1, column=header.index("person") + 1)
+    assert cell.value == "张\ufffd三\ufffd"
     assert "张\x1b三" in write_report(report, "csv", tmp_path / "r.csv").read_text(encoding="utf-8-sig")
 
 
@@ -318,7 +367,7 @@ def test_the_overdue_report_names_agencies_by_their_division_name(engine, tmp_pa
     assert "<h3>440300 深圳市：逾期环节1个</h3>" in page
     assert ">440300 深圳市</text>" in page  # the chart
     book = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx"))
-    assert book["逾期环节"]["A2"].value == book["汇总"]["A2"].value == "440300 深圳市"
+    assert book["逾期环节"]["A4"].value == book["汇总"]["A4"].value == "440300 深圳市"
 
 
 def test_a_chinese_report_writes_dates_as_year_month_day(engine, tmp_path):
@@ -335,8 +384,8 @@ def test_a_chinese_report_writes_dates_as_year_month_day(engine, tmp_path):
     assert _csv_rows(report, tmp_path)[0]["法定办结日期"] == span.due_on.isoformat()
     for lang, shown in (("zh", 'yyyy"年"m"月"d"日"'), ("en", "yyyy-mm-dd")):
         sheet = load_workbook(write_report(report, "xlsx", tmp_path / "r.xlsx", lang)).worksheets[1]
-        header = [c.value for c in sheet[1]]
-        due = sheet.cell(row=2, column=header.index(LABELS[lang].detail[9]) + 1)
+        header = [c.value for c in sheet[HEAD]]
+        due = sheet.cell(row=HEAD + 1, column=header.index(LABELS[lang].detail[9]) + 1)
         assert (due.value.date(), due.number_format) == (span.due_on, shown)
 
 
@@ -347,6 +396,6 @@ def test_an_xlsx_column_is_at_least_as_wide_as_its_header(demo, tmp_path, lang):
     book = load_workbook(write_report(demo.overdue_report(AS_OF), "xlsx", tmp_path / "r.xlsx", lang))
     assert book.sheetnames == list(LABELS[lang].sheets)
     for sheet in book.worksheets:
-        for cell in sheet[1]:
+        for cell in sheet[HEAD]:
             width = sheet.column_dimensions[cell.column_letter].width
             assert width >= display_width(cell.value), (sheet.title, cell.value, width)

@@ -62,6 +62,9 @@ class Settings(BaseModel):
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
     language: Literal["zh", "en"] = Field(
         default="zh", description="the language of the reports: Chinese (default) or English")
+    report_issuer: Annotated[str, Field(
+        max_length=100, description="the unit a report names as its issuer (制表单位); empty: "
+                                    "the agency or province the report covers")] = ""
     jwt_key_file: Path | None = Field(
         default=None, description="the identity provider's key (PEM public key, or a shared "
                                   "secret for HS256); unset: API tokens only")
@@ -236,7 +239,7 @@ def _short(value: object, limit: int = 40) -> str:
 #: The tables of a settings file and the settings each holds.
 _ELSEWHERE = {"cases": ("max_days_ahead", "earliest_business_date"),
               "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
-              "reports": ("language",),
+              "reports": ("language", "report_issuer"),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
                       "progress_free_failures", "progress_backoff_seconds",

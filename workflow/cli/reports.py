@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import enum
 from typing import Annotated
 
 import typer
@@ -12,10 +12,21 @@ from .common import AsOfOpt, SettingsOpt, date, esc, group, out, progress, setti
 report_app = group(help="Overdue reports.")
 
 
+class ReportFormat(enum.StrEnum):
+    """The formats of a report file (a typed choice: completion and validation)."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+    html = "html"
+
+
 @report_app.command("overdue")
 def report_overdue(
-    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or html.")] = "html",
+    target: Annotated[str, typer.Option(
+        "--out", help="File to write (its suffix gives the format), or a folder (DIR/) to "
+                      "write overdue-<as-of>.<format> in.")],
+    fmt: Annotated[ReportFormat | None, typer.Option(
+        "--format", help="Format (default: from the file name; html for a folder).")] = None,
     as_of: AsOfOpt = None,
     since: Annotated[str | None, typer.Option(
         help="Start of the period for on-time rates (default: 7 days up to --as-of).")] = None,
@@ -24,19 +35,21 @@ def report_overdue(
     settings_file: SettingsOpt = None,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
-    from ..render import check_language, check_target, write_report
+    from ..core.inputs import today
+    from ..render import check_language, report_target, write_report
 
-    check_target(fmt, out_path)
+    period = date(as_of, "--as-of"), date(since, "--since")
+    fmt_name, out_path = report_target(None if fmt is None else fmt.value, target,
+                                       period[0] or today())
     if lang is not None:
         check_language(lang)
     engine = settings.engine(settings_file, read=True)
-    period = date(as_of, "--as-of"), date(since, "--since")
     with progress() as bar:
         task = bar.add_task("collecting overdue spans", total=None)
         report = engine.overdue_report(
             period[0], since=period[1],
             progress=lambda done, total: bar.update(task, completed=done, total=total))
-        bar.update(task, description=esc(f"writing {fmt}"))
-        path = write_report(report, fmt, out_path, lang)
+        bar.update(task, description=esc(f"writing {fmt_name}"))
+        path = write_report(report, fmt_name, out_path, lang)
     out.print(esc(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
                   f"as of {report.as_of}: {path}"))

@@ -102,6 +102,9 @@ class OverdueReport:
         default=lambda line, lang: line.span, repr=False)
     #: An agency's name from its division code (None: unknown).
     agency_name: Callable[[str], str | None] = dataclasses.field(default=name_of, repr=False)
+    #: The unit issuing the report (制表单位): ``[reports] issuer``, else the agency or the
+    #: province the report covers; empty for a report of everything without a named issuer.
+    issuer: str = ""
 
     def lines(self) -> Iterator[OverdueLine]:
         """Every overdue span by agency, most working days late first (streamed)."""

@@ -280,6 +280,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "report_level_overdue": ("逾期", "overdue"),
     "report_level_escalated": ("升级督办", "escalated"),
     "report_yes": ("是", "yes"),
+    "report_no": ("否", "no"),
+    "report_issued": ("制表单位：{issuer}　　制表日期：{on}", "Issued by: {issuer}    on {on}"),
     "report_sheet_summary": ("汇总", "Summary"),
     "report_sheet_detail": ("逾期环节", "Overdue spans"),
     "report_title": ("超期办理报表（截至{as_of}）", "Overdue report as of {as_of}"),

@@ -8,6 +8,8 @@ store (a contract in ``pyproject.toml`` checks it), so every interface may call 
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,31 @@ def check_target(fmt: str, path: Path | str) -> Path:
     if path.parent and not path.parent.is_dir():
         raise InvalidInput(f"folder {path.parent} does not exist")
     return path
+
+
+def report_target(fmt: str | None, out: Path | str, as_of: dt.date) -> tuple[str, Path]:
+    """The format and file of ``--out``: a folder (one that exists, or a name ending in
+    ``/``) gets the default name ``overdue-<as_of>.<fmt>``; a file name gives the format by
+    its suffix (``.csv``, ``.xlsx``, ``.html``/``.htm``) unless ``fmt`` is given, and a
+    suffix that says another format than ``fmt`` is refused (never HTML in a .xlsx)."""
+    text = str(out)
+    folder = Path(text)
+    if text.endswith(("/", os.sep)) or folder.is_dir():
+        if not folder.is_dir():
+            raise InvalidInput(f"folder {folder} does not exist")
+        fmt = fmt or "html"
+        return fmt, check_target(fmt, folder / f"overdue-{as_of.isoformat()}.{fmt}")
+    path = Path(text)
+    suffix = path.suffix.lower().removeprefix(".")
+    named = "html" if suffix == "htm" else suffix
+    if fmt is None:
+        if named not in FORMATS:
+            raise InvalidInput(f"cannot tell the report format from {path.name!r}: name the "
+                               f"file .csv, .xlsx or .html, or give --format")
+        fmt = named
+    elif named in FORMATS and named != fmt:
+        raise InvalidInput(f"--format {fmt} does not match the file name {path.name!r}")
+    return fmt, check_target(fmt, path)
 
 
 def _writer(fmt: str) -> Callable[[OverdueReport, Path, ReportWords], None]:
@@ -55,4 +82,4 @@ def write_report(report: OverdueReport, fmt: str, path: Path | str,
 
 
 __all__ = ["FORMATS", "LABELS", "ReportLabels", "chart_svg", "check_language", "check_target",
-           "display_width", "write_report"]
+           "display_width", "report_target", "write_report"]

@@ -37,6 +37,8 @@ class ReportLabels:
     owner: dict[str, str]
     insurance: dict[str, str]
     yes: str
+    no: str
+    issued: str
     sheets: tuple[str, str]  # the XLSX sheets: summary, detail
     title: str
     intro: str
@@ -58,7 +60,8 @@ class ReportLabels:
             level={v: w[f"report_level_{v}"] for v in ("overdue", "escalated")},
             owner={v: w[f"owner_{v}"] for v in ("origin", "destination", "person")},
             insurance={v: w[f"insurance_{v}"] for v in ("pension", "medical")},
-            yes=w["report_yes"], sheets=(w["report_sheet_summary"], w["report_sheet_detail"]),
+            yes=w["report_yes"], no=w["report_no"], issued=w["report_issued"],
+            sheets=(w["report_sheet_summary"], w["report_sheet_detail"]),
             title=w["report_title"], intro=w["report_intro"], footnote=w["report_footnote"],
             chart=w["report_chart"], summary_heading=w["report_summary_heading"],
             detail_heading=w["report_detail_heading"], agency_heading=w["report_agency_heading"],
@@ -102,8 +105,13 @@ class ReportWords:
         return format_date(day, self.lang)
 
     def yes(self, flag: bool) -> str:
-        """A yes/no column: the word for yes, or empty."""
-        return self.labels.yes if flag else ""
+        """A yes/no column: 是 or 否 (yes or no), never an empty cell."""
+        return self.labels.yes if flag else self.labels.no
+
+    def issued(self, on: dt.date) -> str:
+        """Who issued the report and on which day (制表单位, 制表日期); the unit's line is left
+        blank for a stamp when the report has no issuer."""
+        return self.text("issued", issuer=self.report.issuer or "　" * 8, on=on)
 
     def detail_header(self) -> list[str]:
         return list(self.labels.detail)

@@ -78,7 +78,17 @@ class ReportService:
             progress(seen, total)
         return OverdueReport(as_of, period_start, escalate, summaries, total,
                              lambda: self._lines(as_of, escalate, scope), self.settings.language,
-                             self.span_title, self.agency_name)
+                             self.span_title, self.agency_name,
+                             self.settings.report_issuer or self._issuer(agencies, province))
+
+    def _issuer(self, agencies: Sequence[str] | None, province: str | None) -> str:
+        """The unit a scoped report is issued by: its one agency, or its province."""
+        code = agencies[0] if agencies and len(agencies) == 1 else (
+            f"{province}0000" if province else None)
+        if code is None:
+            return ""
+        name = self.agency_name(code)
+        return f"{code} {name}" if name else code
 
     def _lines(self, as_of: dt.date, escalate: int,
                scope: dict[str, Any]) -> Iterator[OverdueLine]:
