@@ -1,10 +1,13 @@
-# make demo: create .venv, install, build the demo database and print its summary.
-# make test: the linter and the whole test suite (what .ci/run runs).
+# make demo: create .venv, install the package alone (what the demo needs), build the demo
+#            database and print its summary.
+# make test: install the development extras too, then the linter and the whole test suite
+#            (what .ci/run runs).
 # make bench: the benchmarks (figures in BENCHMARKS.md).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.installed-dev-stamp
 
 PEERS  := bench/.venv-peers
 PEERS_STAMP := $(PEERS)/.installed-stamp
@@ -14,17 +17,22 @@ PEERS_STAMP := $(PEERS)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The tests' and linters' tools (pytest, Playwright, mypy, …): never needed by the demo.
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
+
+install: $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sstransfer demo
 
 # ruff; the layering contracts of pyproject.toml (arrows one way, no cycles, a pure core);
 # mypy --strict on the package (settings in pyproject.toml).
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy workflow
@@ -47,7 +55,7 @@ bench-peers: $(PEERS_STAMP)
 
 # The benchmarks of BENCHMARKS.md (about 20 minutes on 2 cores); the last one starts a
 # throw-away PostgreSQL on loopback with .ci/postgres.sh.
-bench: $(STAMP) $(PEERS_STAMP)
+bench: $(DEV_STAMP) $(PEERS_STAMP)
 	cd bench && ../$(BIN)/python bench_startup.py
 	cd bench && ../$(BIN)/python bench_peers.py
 	cd bench && ../$(BIN)/python bench_transitions.py
