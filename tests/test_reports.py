@@ -256,6 +256,22 @@ def test_a_report_names_the_unit_it_covers_as_its_issuer_unless_the_settings_nam
         assert engine.overdue_report(dt.date(2025, 11, 20)).issuer == "示例社保局"
 
 
+def test_the_html_report_wears_the_dashboards_styles_names_its_issuer_and_numbers_pages(
+        tmp_path):
+    """The HTML report is written from a template with the dashboard's own stylesheet (the
+    same file, inlined), says who issued it and on which day, and numbers its printed pages
+    ("2 / 6" at the foot of each page, landscape A4)."""
+    from workflow.core.inputs import today
+    from workflow.render import TEMPLATES
+
+    report = dataclasses.replace(_report_of("张三"), issuer="示例社保局")
+    page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert (TEMPLATES / "style.css").read_text(encoding="utf-8").strip() in page
+    made = today()
+    assert f"制表单位：示例社保局　　制表日期：{made.year}年{made.month}月{made.day}日" in page
+    assert 'content: counter(page) " / " counter(pages)' in page and "A4 landscape" in page
+
+
 @pytest.mark.parametrize("name", FORMULAS)
 def test_a_name_that_looks_like_a_formula_is_text_in_xlsx_and_neutralised_in_csv(tmp_path, name):
     """OWASP CSV injection: a cell starting with = + - @ tab or CR is written with a leading
@@ -298,7 +314,8 @@ def test_an_agency_name_with_markup_is_escaped_in_the_page_and_the_chart(tmp_pat
     svg = chart_svg(report)
     assert "<script" not in svg and f">{escaped}</text>" in svg and f"<title>{escaped} " in svg
     page = write_report(report, "html", tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "<script" not in page and f"<h3>{escaped}：逾期环节1个</h3>" in page
+    in_page = escaped.replace("&quot;", "&#34;")  # the template escapes " as &#34;
+    assert "<script" not in page and f"<h3>{in_page}：逾期环节1个</h3>" in page
 
 
 def test_every_word_of_a_report_comes_from_the_one_word_table():

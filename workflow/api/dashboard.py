@@ -52,7 +52,7 @@ from ..errors import (
     WorkflowError,
 )
 from ..records import Alert
-from ..render import FORMATS, LABELS, chart_svg, write_report
+from ..render import FORMATS, LABELS, TEMPLATES, chart_svg, write_report
 from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
 from .problems import status_of
 
@@ -77,7 +77,9 @@ def _date(ctx: jinja2.runtime.Context, day: dt.date | None) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    # The dashboard's templates, and the stylesheet it shares with the HTML report.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([Path(__file__).parent / "templates",
+                                                              TEMPLATES]),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["date"] = _date

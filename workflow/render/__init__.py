@@ -21,6 +21,8 @@ from .html import write_html
 from .labels import LABELS, ReportLabels, ReportWords, check_language, display_width
 
 FORMATS = ("csv", "xlsx", "html")
+#: The HTML report's template and the stylesheet the dashboard shares with it.
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def check_target(fmt: str, path: Path | str) -> Path:
@@ -81,5 +83,5 @@ def write_report(report: OverdueReport, fmt: str, path: Path | str,
     return path
 
 
-__all__ = ["FORMATS", "LABELS", "ReportLabels", "chart_svg", "check_language", "check_target",
+__all__ = ["FORMATS", "LABELS", "TEMPLATES", "ReportLabels", "chart_svg", "check_language", "check_target",
            "display_width", "report_target", "write_report"]

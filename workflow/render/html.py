@@ -1,89 +1,79 @@
-"""The HTML report: one self-contained, printable page (chart, summary, detail), streamed to
-the file; every value is escaped, so stored data is text, never markup."""
+"""The HTML report: one self-contained, printable page (chart, summary, detail) from the
+``report.html`` Jinja2 template, in the dashboard's own stylesheet, naming the issuing unit
+and the day it was made, with page numbers when printed; streamed to the file (the detail
+lines are read as they are written). Every value is escaped by the template, so stored data
+is text, never markup."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import html
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import jinja2
+from markupsafe import Markup
+
 from ..core.figures import OverdueReport
+from ..core.inputs import today
 from .chart import chart
 from .labels import ReportWords
 
-_STYLE = """\
-body { font-family: "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif;
-       margin: 2em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 1.5em; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
-th { background: #f0f0f0; } td.num { text-align: right; }
-svg text { font-size: 12px; font-family: inherit; }
-@media print { body { margin: 0; } h2, h3 { break-after: avoid; } tr { break-inside: avoid; } }
-"""
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                          undefined=jinja2.StrictUndefined)
 
 
-def _cells(words: ReportWords, values: Sequence[object], tag: str = "td") -> str:
-    """Table cells, escaped: yes/no as a word, rates as percentages, dates in the language's
-    form, a missing date as a dash; numbers right-aligned."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Cell:
+    """A table cell's text (escaped by the template) and whether it is a number."""
+
+    text: str
+    num: bool = False
+
+
+def cells(words: ReportWords, values: Sequence[object]) -> list[Cell]:
+    """Table cells: yes/no as a word, rates as percentages, dates in the language's form, a
+    missing date as a dash; numbers right-aligned."""
     out = []
     for v in values:
         if isinstance(v, bool):
-            v = words.yes(v)
+            out.append(Cell(words.yes(v)))
         elif isinstance(v, float):
-            v = f"{v:.1%}"
+            out.append(Cell(f"{v:.1%}"))
         elif isinstance(v, dt.date):
-            v = words.date(v)
+            out.append(Cell(words.date(v)))
         elif v is None:
-            v = "–"
-        num = ' class="num"' if isinstance(v, int) else ""
-        out.append(f"<{tag}{num}>{html.escape(str(v))}</{tag}>")
-    return "".join(out)
+            out.append(Cell("–"))
+        else:
+            out.append(Cell(str(v), isinstance(v, int)))
+    return out
+
+
+def _groups(report: OverdueReport, words: ReportWords) -> Iterator[tuple[str, Iterable[
+        list[Cell]]]]:
+    """The overdue spans, one group per agency under its heading, read lazily."""
+    for agency, lines in itertools.groupby(report.lines(), key=lambda x: x.agency):
+        heading = words.text("agency_heading", agency=words.agency(agency),
+                             n=report.agencies[agency].overdue)
+        yield heading, (cells(words, words.detail_row(x)[1:]) for x in lines)
 
 
 def write_html(report: OverdueReport, path: Path, words: ReportWords) -> None:
     """One self-contained, printable page: chart, summary, detail (streamed to the file)."""
-    e = html.escape
-    summary_rows = "\n".join(f"<tr>{_cells(words, words.summary_row(s))}</tr>"
-                             for s in report.agencies.values())
-    title = e(words.text("title", as_of=report.as_of))
-    intro = e(words.text("intro", total=report.total, escalate=report.escalate_after_days,
-                         start=report.period_start, end=report.as_of))
+    page = _ENV.get_template("report.html").generate(
+        words=words, title=words.text("title", as_of=report.as_of),
+        issued=words.issued(today()),
+        intro=words.text("intro", total=report.total, escalate=report.escalate_after_days,
+                         start=report.period_start, end=report.as_of),
+        chart=Markup(chart(report, words)),  # the chart escapes its own text
+        summary_header=cells(words, words.summary_header()),
+        summary_rows=(cells(words, words.summary_row(s)) for s in report.agencies.values()),
+        detail_header=cells(words, words.detail_header()[1:]),
+        groups=_groups(report, words))
     with path.open("w", encoding="utf-8") as f:
-        f.write(f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if words.lang == 'zh' else 'en'}"><head><meta charset="utf-8">
-<title>{title}</title>
-<style>
-{_STYLE}</style></head><body>
-<h1>{title}</h1>
-<p>{intro}</p>
-<h2>{e(words.text("chart"))}</h2>
-{chart(report, words)}
-<h2>{e(words.text("summary_heading"))}</h2>
-<table><thead><tr>{_cells(words, words.summary_header(), 'th')}</tr></thead><tbody>
-{summary_rows}
-</tbody></table>
-<h2>{e(words.text("detail_heading"))}</h2>
-""")
-        _detail(report, words, f.write)
-
-
-def _detail(report: OverdueReport, words: ReportWords, write: Callable[[str], object]) -> None:
-    """The overdue spans, one table per agency under its heading (or a line saying none)."""
-    e = html.escape
-    agency = None
-    for x in report.lines():
-        if x.agency != agency:
-            if agency is not None:
-                write("</tbody></table>\n")
-            agency = x.agency
-            heading = words.text("agency_heading", agency=words.agency(agency),
-                                 n=report.agencies[agency].overdue)
-            write(f"<h3>{e(heading)}</h3><table><thead><tr>"
-                  f"{_cells(words, words.detail_header()[1:], 'th')}</tr></thead><tbody>\n")
-        write(f"<tr>{_cells(words, words.detail_row(x)[1:])}</tr>\n")
-    write("</tbody></table>\n" if agency is not None else f"<p>{e(words.text('none'))}</p>\n")
-    write("</body></html>\n")
+        f.writelines(page)
 
 
 __all__ = ["write_html"]
