@@ -97,13 +97,20 @@ def test_serve_answers_a_token_made_by_tokens_create(db_url, run, tmp_path):
     with Engine(db_url) as engine:
         case_id = open_case(engine).id
     token = created_token(run)["token"]
-    proc, url = serve(db_url, tmp_path)
+    # PostgreSQL on loopback trusts the user: the password is there to be hidden.
+    with_password = db_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    proc, url = serve(with_password, tmp_path)
     try:
         check_service(url, token, case_id)
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
     finally:
         stop(proc)
     with Engine(db_url) as engine:
         assert engine.history(case_id)[-1].actor_id == "c-12"
+    said = proc.stdout.read().decode() if proc.stdout else ""
+    [line] = [x for x in said.splitlines() if x.startswith("sstransfer serving on")]
+    assert f"on {url} (database postgresql+psycopg://postgres:***@" in line
+    assert "1 worker;" in line and "s3cret-pw" not in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -121,6 +128,12 @@ def test_serve_with_two_workers_on_a_sqlite_file(db_url, run, tmp_path):
         for _ in range(6):  # spread over both workers
             assert httpx.get(f"{url}/api/v1/cases/{case_id}/history",
                              headers=headers).status_code == 200
+        # Whichever worker answers a scrape, it adds up both workers' requests.
+        history = ('sstransfer_http_requests_total{method="GET",'
+                   'route="/api/v1/cases/{case_id}/history",status="200"} 6.0')
+        for _ in range(4):
+            assert history in httpx.get(f"{url}/metrics").text
+        assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
     finally:
         stop(proc)
 

@@ -24,7 +24,16 @@ from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
-from .records import Alert, HistoryEntry, OutboxEvent, OutboxMessage, Paper, Span, Subscription
+from .records import (
+    Alert,
+    Gauges,
+    HistoryEntry,
+    OutboxEvent,
+    OutboxMessage,
+    Paper,
+    Span,
+    Subscription,
+)
 from .services.access import AccessService
 from .services.alerts import AlertService
 from .services.cases import CaseService, retry_on_conflict
@@ -357,6 +366,11 @@ class Engine:
         as_of = check_date(today() if as_of is None else as_of, "as_of")
         return self.report_service.build(as_of, since=since, progress=progress,
                                          agencies=agencies, province=province)
+
+    def gauges(self) -> Gauges:
+        """What ``/metrics`` shows of the database: cases by (insurance, state), alerts of
+        running spans by level, outbox events by state."""
+        return self.report_service.gauges()
 
     def jobs(self) -> Jobs:
         """The scheduled jobs (scan, report, catch-up) of this engine, callable directly."""

@@ -26,6 +26,7 @@ from .records import (
     CaseUpdate,
     ClosedSpans,
     EventToFanOut,
+    Gauges,
     HistoryEntry,
     IdempotentCall,
     InboxSpan,
@@ -345,6 +346,11 @@ class ReportStore(Protocol):
     def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
                      province: str | None = None) -> Iterator[OverdueRow]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
+        ...
+
+    def gauges(self) -> Gauges:
+        """Counts for the metrics: cases by (insurance, state), alerts of running spans by
+        level, outbox events by state."""
         ...
 
 

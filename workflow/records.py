@@ -710,6 +710,15 @@ class InboxSpan(NamedTuple):
 
 
 # --- reports ---------------------------------------------------------------------------------
+class Gauges(NamedTuple):
+    """What the service's metrics show of the database now: cases by (insurance, state),
+    open alerts (of spans still running) by level, outbox events by state."""
+
+    cases: dict[tuple[str, str], int]
+    open_alerts: dict[str, int]
+    outbox: dict[str, int]
+
+
 class OverdueRow(NamedTuple):
     """An overdue span with its case's person, as the report's detail lists it."""
 
@@ -779,6 +788,7 @@ __all__ = [
     "CaseReads",
     "CaseUpdate",
     "ClosedSpans",
+    "Gauges",
     "HistoryEntry",
     "IdempotentCall",
     "InboxSpan",

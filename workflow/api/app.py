@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine import Engine
 from ..errors import WorkflowError
-from . import dashboard, progress
+from . import dashboard, ops, progress
 from .guard import BodyGuard, SameOrigin
 from .problems import problem_response
 from .routes import API_PREFIX, router
@@ -34,10 +34,12 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
                               "cases, deadlines, alerts and reports.")
     app.state.engine = engine
     app.add_middleware(BodyGuard, engine=engine)
-    app.add_middleware(SameOrigin)  # the outermost: a cross-site request is refused first
+    app.add_middleware(SameOrigin)  # a cross-site request is refused first
+    app.add_middleware(ops.Metrics)  # the outermost: every answer is counted and timed
     app.include_router(router())
     app.include_router(progress.router())
     app.include_router(dashboard.router())
+    app.include_router(ops.router)
 
     @app.exception_handler(WorkflowError)
     async def refused(request: Request, exc: WorkflowError) -> JSONResponse:

@@ -49,6 +49,10 @@ def serve(
     # default: a client could otherwise name a fresh address on every try).
     proxies = engine.settings.trusted_proxies
     trust, allowed = bool(proxies), ",".join(proxies)
+    # One line: where it listens, the database (its password hidden), the workers.
+    out.print(esc(f"sstransfer serving on http://{host}:{port} (database "
+                  f"{engine.db.url!r}, {workers} worker{'s' if workers > 1 else ''}; "
+                  f"health /healthz, readiness /readyz, metrics /metrics)"))
     if workers == 1:
         from ..api import create_app
 
@@ -67,12 +71,22 @@ def _hand_to_workers(url: str, settings_file: Path | None) -> None:
     import os
 
     from ..api.app import LOG_LEVEL_ENV
+    from ..api.ops import MULTIPROC_ENV
     from ..engine import URL_ENV
     from ..loading import DEFINITIONS_ENV
     from ..settings import SETTINGS_ENV
 
     os.environ[URL_ENV] = url
     os.environ[LOG_LEVEL_ENV] = str(settings.log_level)
+    # The workers' request metrics are written to one folder and added up at each scrape.
+    if not os.environ.get(MULTIPROC_ENV):
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="sstransfer-metrics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ[MULTIPROC_ENV] = folder
     if settings.definitions is not None:
         os.environ[DEFINITIONS_ENV] = str(settings.definitions)
     if settings_file is not None:

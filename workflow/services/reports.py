@@ -14,6 +14,7 @@ from ..core.figures import OverdueLine, OverdueReport, summarise
 from ..core.inputs import mask_person_id
 from ..errors import InvalidInput, WorkflowError
 from ..ports import ReportStore
+from ..records import Gauges
 from ..settings import Settings
 
 #: Progress is told every this many overdue spans.
@@ -80,6 +81,10 @@ class ReportService:
                              lambda: self._lines(as_of, escalate, scope), self.settings.language,
                              self.span_title, self.agency_name,
                              self.settings.report_issuer or self._issuer(agencies, province))
+
+    def gauges(self) -> Gauges:
+        """The database's counts the service's metrics show."""
+        return self.store.gauges()
 
     def _issuer(self, agencies: Sequence[str] | None, province: str | None) -> str:
         """The unit a scoped report is issued by: its one agency, or its province."""
