@@ -80,3 +80,29 @@ def test_metrics_count_requests_by_route_template_and_show_the_databases_figures
     pending = [e for e in engine.outbox(limit=1000) if e.state == "pending"]
     assert len(pending) >= 2  # each case.opened at least
     assert _value(text, "sstransfer_outbox_events", state="pending") == len(pending)
+
+
+def test_the_api_docs_work_offline_in_a_real_browser(engine):
+    """/docs is Swagger UI served from the package itself: in Chromium with every request
+    off this server refused (an agency intranet has no internet), the page loads its script
+    and styles and lists the API's operations; /redoc's script is local too."""
+    from tests.browser import browser_page
+
+    with running(create_app(engine)) as site, browser_page() as page:
+        outside: list[str] = []
+
+        def only_here(route) -> None:
+            if route.request.url.startswith(site):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_here)
+        page.goto(f"{site}/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+        assert "/api/v1/cases/{case_id}" in page.inner_text(".swagger-ui")
+        assert outside == []
+        redoc = httpx.get(f"{site}/redoc").text
+        assert "/docs-assets/redoc.standalone.js" in redoc and "https://" not in redoc
+        assert httpx.get(f"{site}/docs-assets/redoc.standalone.js").status_code == 200

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine import Engine
@@ -29,9 +30,12 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
         if close_engine:
             engine.close()
 
-    app = FastAPI(title="sstransfer", version=_version(), lifespan=lifespan,
-                  description="Transfers of Chinese social insurance between agencies: "
-                              "cases, deadlines, alerts and reports.")
+    # /docs and /redoc with Swagger UI and ReDoc served from the package itself: agency
+    # intranets are offline, so no page may load its scripts from a CDN.
+    app = FastAPIOffline(title="sstransfer", version=_version(), lifespan=lifespan,
+                         description="Transfers of Chinese social insurance between agencies: "
+                                     "cases, deadlines, alerts and reports.",
+                         static_url="/docs-assets", favicon_url="/docs-assets/favicon.png")
     app.state.engine = engine
     app.add_middleware(BodyGuard, engine=engine)
     app.add_middleware(SameOrigin)  # a cross-site request is refused first
