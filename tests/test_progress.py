@@ -12,11 +12,18 @@ import httpx
 import pytest
 from stdnum.iso7064 import mod_11_10
 
-from tests.conftest import APPLICANT, DEST_CLERK, PERSON_ID, open_case, snapshot
+from tests.conftest import (
+    APPLICANT,
+    DEST_CLERK,
+    ORIGIN_CLERK,
+    PERSON_ID,
+    open_case,
+    snapshot,
+)
 from tests.live import running
 from workflow import Engine
 from workflow.api import create_app
-from workflow.core.inputs import parse_public_number, public_number_from
+from workflow.core.inputs import Actor, parse_public_number, public_number_from, today
 from workflow.loading import COMMITMENTS_FILE
 
 D = dt.date
@@ -64,20 +71,23 @@ def main_of(page: httpx.Response) -> str:
 
 def test_a_match_shows_the_running_step_its_agency_both_due_dates_and_the_masked_id_only(
         engine, site):
-    """Case number and ID number match: the steps done with their dates, the step now running
-    (destination review at 深圳市 440300, committed due 2025年10月13日, statutory 2025年10月23日),
-    the ID number masked; not the name, the full ID number, documents or amounts."""
+    """Case number and ID number match: which insurance and from where to where, the steps
+    done with their dates, the step now running (destination review at 深圳市 440300,
+    committed due 2025年10月13日, statutory 2025年10月23日) and that it is late, where to ask
+    (12333), the ID number masked; not the name, the full ID number, documents or amounts."""
     case = open_case(engine)
     assert [(s.committed_due_on, s.due_on) for s in engine.spans(case.id)] \
         == [(D(2025, 10, 13), D(2025, 10, 23))]
     page = look_up(site, case.public_number, PERSON_ID)
     assert page.status_code == 200
     assert main_of(page) == (
-        f"业务流水号 {case.public_number} 身份证号码 {MASKED} "
-        "当前办理环节 转入地审核 办理机构 深圳市（440300） "
+        f"业务流水号 {case.public_number} 身份证号码 {MASKED} 险种 养老保险 "
+        "转移 由上海市（310000）转至深圳市（440300） "
+        "当前办理环节 转入地审核 已超过办结期限。 办理机构 深圳市（440300） "
         "承诺办结日期 2025年10月13日 法定办结日期 2025年10月23日 "
         "已办理环节 环节 办理日期 已申请（待受理） 2025年9月26日 "
-        "查询其他业务 本页仅显示办理进度，不显示个人其他信息。")
+        "查询其他业务 如有疑问，请拨打12333咨询，或联系当前的办理机构。 "
+        "本页仅显示办理进度，不显示个人其他信息。")
     for hidden in (PERSON_ID, "张三", "application_form", "employer", "hr-7", "c-12"):
         assert hidden not in page.text
     assert page.headers["Cache-Control"] == "no-store"
@@ -86,8 +96,8 @@ def test_a_match_shows_the_running_step_its_agency_both_due_dates_and_the_masked
     engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 9, 29))
     engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 9, 30))
     text = main_of(look_up(site, case.public_number, PERSON_ID))
-    assert "当前办理环节 转出地办理转移 办理机构 上海市（310000） 法定办结日期 2025年10月28日 " \
-        in text and "承诺办结日期" not in text
+    assert "当前办理环节 转出地办理转移 已超过办结期限。 办理机构 上海市（310000） " \
+        "法定办结日期 2025年10月28日 " in text and "承诺办结日期" not in text
     assert "已申请（待受理） 2025年9月26日 已审核 2025年9月29日 已发联系函 2025年9月30日" in text
 
 
@@ -214,7 +224,8 @@ def test_the_page_is_chinese_first_with_an_english_switch(engine, site):
     assert '<html lang="en">' in english.text and '<form method="post" action="?lang=en"' \
         in english.text and '<label for="person_id">ID number</label>' in english.text
     text = main_of(look_up(site, case.public_number, PERSON_ID, lang="en"))
-    assert ("Step now running destination review Agency 深圳市 (440300) "
+    assert ("Step now running destination review This step is past its due date. "
+            "Agency 深圳市 (440300) "
             "Committed due date 2025-10-13 Statutory due date 2025-10-23 "
             "Steps done Step Date applied (awaiting review) 2025-09-26") in text
     assert "Too many" not in text and "业务流水号" not in text
@@ -246,3 +257,35 @@ def test_a_request_for_documents_lists_every_one_still_missing_by_its_name(engin
     engine.attach_documents(case.id, ["payment_voucher"], actor=APPLICANT)
     text = main_of(look_up(site, case.public_number, PERSON_ID))
     assert names[0] not in text and names[1] in text
+
+
+def test_a_step_within_its_time_limit_is_not_called_late(engine, site):
+    """A step whose due date (the committed one where there is one) is still ahead says
+    nothing of lateness; the same page in English names the insurance and the route."""
+    case = open_case(engine, on=today())
+    [span] = engine.spans(case.id)
+    assert (span.committed_due_on or span.due_on) >= today()
+    assert "已超过办结期限" not in main_of(look_up(site, case.public_number, PERSON_ID))
+    english = main_of(look_up(site, case.public_number, PERSON_ID, lang="en"))
+    assert "Insurance pension Transfer from 上海市 (310000) to 深圳市 (440300)" in english
+    assert "past its due date" not in english and "Call 12333" in english
+
+
+def test_the_three_month_premium_window_is_shown_as_the_persons_own_duty(engine, site):
+    """Seed 002: with no receiving employer the person pays the premiums within three months:
+    the page says that this is the person's own duty (not an agency's step), by when, and
+    names no agency for it."""
+    me = Actor("p-1", "self", person_id=PERSON_ID)
+    case = open_case(engine, "medical_transfer", applicant="self", actor=me)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 11, 28),
+                documents=["information_form"], amount=0)
+    premium = next(s for s in engine.spans(case.id) if s.name == "premium_payment")
+    text = main_of(look_up(site, case.public_number, PERSON_ID))
+    assert "险种 医疗保险" in text
+    duty = ("参保人缴费 这是您本人需要办理的事项，不是经办机构的办理环节："
+            f"请在{premium.due_on.year}年{premium.due_on.month}月{premium.due_on.day}日前"
+            "自行缴纳保险费。")
+    assert duty in text and "办理方 本人" in text
+    late = "已超过办结期限。" in text.split("参保人缴费", 1)[1].split("办理方", 1)[0]
+    assert late == (premium.due_on < today())

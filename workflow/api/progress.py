@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
+from ..core.inputs import today
 from ..core.views import format_date
 from ..core.words import LANGUAGES, words
 from ..desk import CaseFile
@@ -57,6 +58,10 @@ class RunningStep:
     agency_code: str
     committed_due: str | None
     statutory_due: str
+    #: Past the date it is judged by (the committed one where there is one) today.
+    late: bool = False
+    #: The person's own duty (the three-month premium window), not an agency's step.
+    own_duty: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Progress:
 
     case_number: str  # the public case number, never the internal id
     person_id_masked: str
+    insurance: str  # 养老保险 / 医疗保险
+    route: str  # 由上海市（310000）转至深圳市（440300）
     done: tuple[DoneStep, ...]
     running: tuple[RunningStep, ...]
     state: str  # the current state's title, for when no step is running
@@ -84,19 +91,30 @@ def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
         for h in found.history
         # Steps that change the state; attaching documents or correcting a date is no step.
         if h.from_state != h.to_state)
+    on = today()
     running = tuple(
         RunningStep(definition.title("span", s.name, lang),
                     engine.divisions.name_of(s.owner_agency) or s.owner_agency, s.owner_agency,
                     None if s.committed_due_on is None else format_date(s.committed_due_on, lang),
-                    format_date(s.due_on, lang))
+                    format_date(s.due_on, lang), (s.committed_due_on or s.due_on) < on,
+                    s.owner == "person")
         for s in found.spans if s.ended_on is None)
+    w = words(lang)
+
+    def place(code: str) -> str:
+        name = engine.divisions.name_of(code) or code
+        return f"{name}（{code}）" if lang == "zh" else f"{name} ({code})"
+
+    route = w["progress_route_text"].format(origin=place(case.origin),
+                                            destination=place(case.destination))
     # The written explanation is kept as the refusing step's comment.
     refusal = next((h.comment for h in reversed(found.history)
                     if h.to_state == "rejected" and h.from_state != h.to_state), None)
     held = set(case.documents)
     missing = tuple(definition.catalogue.title(k, lang) for k in case.requested_documents
                     if k not in held and k in definition.catalogue.kinds)
-    return Progress(case.public_number, case.person_id_masked, done, running,
+    return Progress(case.public_number, case.person_id_masked,
+                    w[f"insurance_{case.insurance}"], route, done, running,
                     definition.title("state", case.state, lang),
                     case.state in definition.final_states,
                     refusal if case.state == "rejected" else None, missing)

@@ -250,6 +250,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "progress_missing_intro": ("经办机构已一次性告知，请补齐以下材料：",
                                "The agency asks, all at once, for these documents:"),
     "progress_again": ("查询其他业务", "Look up another case"),
+    "progress_insurance": ("险种", "Insurance"),
+    "progress_route": ("转移", "Transfer"),
+    "progress_route_text": ("由{origin}转至{destination}", "from {origin} to {destination}"),
+    "progress_late": ("已超过办结期限。", "This step is past its due date."),
+    "progress_owner": ("办理方", "Who acts"),
+    "progress_you": ("本人", "You"),
+    "progress_own_duty": ("这是您本人需要办理的事项，不是经办机构的办理环节：请在{due}前自行缴纳保险费。",
+                          "This is your own duty, not a step of an agency: pay the premiums "
+                          "yourself by {due}."),
+    "progress_ask": ("如有疑问，请拨打12333咨询，或联系当前的办理机构。",
+                     "Questions? Call 12333, or ask the agency now handling your case."),
     "progress_note": ("本页仅显示办理进度，不显示个人其他信息。",
                       "This page shows the progress only, nothing else about you."),
     # the overdue report (report_*: the report's own words; CSV, XLSX and HTML)
