@@ -65,7 +65,10 @@ class Metrics:
         try:
             await self.app(scope, receive, sent)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            matched = scope.get("route")
+            # The template without converters: /api/v1/cases/{case_id}, not {case_id:int}.
+            route = getattr(matched, "path_format", None) or getattr(matched, "path", None) \
+                or "unmatched"
             method = scope["method"]
             REQUESTS.labels(route, method, str(status)).inc()
             LATENCY.labels(route, method).observe(
