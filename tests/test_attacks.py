@@ -408,6 +408,21 @@ def test_an_empty_or_malformed_date_is_422_and_the_schema_says_format_date(engin
             422, "invalid_input")
 
 
+def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_nothing(
+        engine, api):
+    """A POST to the JSON API whose Origin is another site is refused (403) in the API's
+    documented shape, ``cross_site_request`` as JSON, and the case does not move."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+        headers={**clerk, "Origin": "http://evil.example"}), 403, "cross_site_request")
+    assert r == {}
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+                   headers={**clerk, "Origin": "http://evil.example"})
+    assert r.headers["Content-Type"] == "application/json"
+
+
 def test_the_schema_documents_each_refusal_an_operation_may_answer_as_a_problem(api):
     """Every API operation documents 401, 403 and 422 as a JSON problem; one naming a row in
     its path 404 too, one taking If-Match 409, one with a body 413 (the body cap): the

@@ -114,11 +114,7 @@ class SameOrigin:
         # no referrer, so its browsers' Origin is "null": it is not checked.
         if scope["method"] in BODY_METHODS and not scope["path"].startswith("/progress") \
                 and not _same_origin(scope):
-            body = b"cross-site request refused"
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()), *_FRAMING]})
-            await send({"type": "http.response.body", "body": body})
+            await _cross_site(scope, send)
             return
 
         private = scope["path"].startswith("/api/")
@@ -137,6 +133,21 @@ class SameOrigin:
 
 _FRAMING = [(b"x-frame-options", b"DENY"),
             (b"content-security-policy", b"frame-ancestors 'none'")]
+
+
+async def _cross_site(scope: Scope, send: Send) -> None:
+    """403 to a request from another site's page: under the JSON API a problem, as its
+    schema documents every 403 (``cross_site_request``); a page's text elsewhere."""
+    if scope["path"].startswith(API_PREFIX + "/"):
+        body = json.dumps({"code": "cross_site_request",
+                           "message": "a request from another site's page is refused",
+                           "details": {}}).encode()
+        media = b"application/json"
+    else:
+        body, media = b"cross-site request refused", b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", media), (b"content-length", str(len(body)).encode()), *_FRAMING]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _same_origin(scope: Scope) -> bool:
