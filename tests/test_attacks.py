@@ -408,6 +408,41 @@ def test_an_empty_or_malformed_date_is_422_and_the_schema_says_format_date(engin
             422, "invalid_input")
 
 
+def test_the_schema_names_the_values_the_server_takes_and_the_server_refuses_the_rest(
+        engine, api):
+    """The report's format and language are enums, a calendar's agency six digits, If-Match an
+    ETag this API gives (``"<id>-<version>"``) in the schema; an empty value for each (valid
+    before, as a plain string) is refused with 422 and nothing is written."""
+    schema = httpx.get(f"{api}/openapi.json").json()
+
+    def parameter(path: str, method: str, name: str) -> dict:
+        found = next(p["schema"] for p in schema["paths"][f"/api/v1{path}"][method]["parameters"]
+                     if p["name"] == name)
+        return next(s for s in found.get("anyOf", [found]) if s.get("type") == "string")
+
+    assert parameter("/reports/overdue", "get", "format")["enum"] == ["csv", "xlsx", "html"]
+    assert parameter("/reports/overdue", "get", "lang")["enum"] == ["zh", "en"]
+    for path in ("/calendar/working-day", "/calendar/due-date"):
+        assert parameter(path, "get", "agency")["pattern"] == "^[0-9]{6}$"
+    assert parameter("/cases/{case_id}/fire", "post", "if-match")["pattern"] \
+        == '^(W/)?"[0-9]+-[0-9]+"$'
+
+    case = open_case(engine)
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    for params in ({"format": ""}, {"lang": ""}):
+        refused_over_http(engine, lambda params=params: httpx.get(
+            f"{api}/api/v1/reports/overdue", headers=supervisor, params=params),
+            422, "invalid_input")
+    refused_over_http(engine, lambda: httpx.get(
+        f"{api}/api/v1/calendar/working-day", headers=clerk,
+        params={"date": "2025-10-08", "agency": ""}), 422, "invalid_input")
+    for etag in ("null", ""):
+        refused_over_http(engine, lambda etag=etag: httpx.post(
+            f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+            headers={**clerk, "If-Match": etag}), 422, "invalid_input")
+
+
 def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_nothing(
         engine, api):
     """A POST to the JSON API whose Origin is another site is refused (403) in the API's

@@ -313,8 +313,12 @@ def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingDa
     return code, engine.calendar if code is None else engine.calendar.for_agency(code)
 
 
-IfMatch = Annotated[str | None, Header(description='the ETag of the case decided on, '
-                                                   '"<id>-<version>"; stale: 409')]
+#: The schema names the spellings the server reads (the server reads full-width digits and
+#: surrounding spaces too, as in the other interfaces); anything else is refused with 422.
+AgencyText = Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9]{6}$"})]
+ETagText = Annotated[str, WithJsonSchema({"type": "string", "pattern": '^(W/)?"[0-9]+-[0-9]+"$'})]
+IfMatch = Annotated[ETagText | None, Header(description='the ETag of the case decided on, '
+                                                       '"<id>-<version>"; stale: 409')]
 Limit = Annotated[int, Query(ge=1, le=500)]
 #: Row ids (cases, papers, events, subscriptions) and offsets fit the database's 32-bit ids:
 #: anything larger is refused with 422 (never an overflow in the driver). A path names a row
@@ -494,12 +498,16 @@ def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
 @api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={
     200: {"content": {t: {} for t in REPORT_TYPES.values()}, "description": "the report file"}})
 def overdue_report(desk: DeskDep,
-                   format: Annotated[str, Query(description="csv, xlsx or html")] = "html",
+                   format: Annotated[Annotated[str, WithJsonSchema(
+                       {"type": "string", "enum": list(REPORT_TYPES)})],
+                       Query(description="csv, xlsx or html")] = "html",
                    as_of: DateQuery = None,
                    since: Annotated[DateText | None, Query(
                        description="start of the on-time period, YYYY-MM-DD "
                                    "(default: 7 days)")] = None,
-                   lang: Annotated[str | None, Query(description="zh or en")] = None,
+                   lang: Annotated[Annotated[str, WithJsonSchema(
+                       {"type": "string", "enum": ["zh", "en"]})] | None,
+                       Query(description="zh or en")] = None,
                    ) -> Response:
     """The overdue report of the supervisor's agency (or province) as a file. Each case
     it lists counts as read (the access log's view ``overdue_report``)."""
@@ -549,7 +557,7 @@ def diagram(name: str, engine: EngineDep, principal: PrincipalDep,
 @api.get("/calendar/working-day", tags=["calendar"])
 def working_day(engine: EngineDep, principal: PrincipalDep,
                 date: Annotated[DateText, Query(description="YYYY-MM-DD")],
-                agency: Annotated[str | None, Query(
+                agency: Annotated[AgencyText | None, Query(
                     description="an agency whose province has its own days off")] = None,
                 ) -> WorkingDayOut:
     """Whether a date is a working day (nationally, or for an agency)."""
@@ -563,7 +571,9 @@ def working_day(engine: EngineDep, principal: PrincipalDep,
 def due_date(engine: EngineDep, principal: PrincipalDep,
              received: Annotated[DateText, Query(description="date of receipt, YYYY-MM-DD")],
              working_days: Annotated[int, Query(ge=1, le=365)],
-             agency: str | None = None) -> DueDateOut:
+             agency: Annotated[AgencyText | None, Query(
+                 description="an agency whose province has its own days off")] = None,
+             ) -> DueDateOut:
     """The due date of a limit of N working days counted from a date of receipt."""
     day = parse_date(received, "received")
     code, cal = _calendar(engine, agency)
