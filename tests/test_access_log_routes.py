@@ -65,13 +65,15 @@ LOGGED_ELSEWHERE = {
 
 
 def _routes(app) -> set[tuple[str, str]]:
-    """(method, path) of every route the app answers, included routers' routes too."""
+    """(method, path) of every route the app answers, included routers' routes too (the path
+    without its parameters' converters: ``/cases/{case_id}`` for ``/cases/{case_id:int}``)."""
     found = set()
     for route in app.routes:
         # An included router is one entry of app.routes holding its routes (FastAPI >= 0.16x).
         contexts = getattr(route, "effective_route_contexts", None)
         for each in contexts() if contexts is not None else [route]:
-            found |= {(m, each.path) for m in getattr(each, "methods", None) or () if m != "HEAD"}
+            path = getattr(each, "path_format", None) or each.path
+            found |= {(m, path) for m in getattr(each, "methods", None) or () if m != "HEAD"}
     return found
 
 

@@ -506,8 +506,8 @@ def test_a_request_fastapi_cannot_read_is_answered_in_the_problem_shape(engine, 
     assert details["errors"][0]["field"] == "body.trigger"
     r = httpx.get(f"{api}/api/v1/cases", headers=clerk, params={"limit": 0})
     assert r.status_code == 422 and r.json()["details"]["errors"][0]["field"] == "query.limit"
-    r = httpx.get(f"{api}/api/v1/cases/not-a-number", headers=clerk)
-    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
+    r = httpx.get(f"{api}/api/v1/cases/0", headers=clerk)
+    assert r.status_code == 422 and r.json()["details"]["errors"][0]["field"] == "path.case_id"
 
 
 def test_the_openapi_schema_uses_the_store_s_read_models(engine, api):

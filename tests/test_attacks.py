@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests import test_api
 from tests.conftest import DESTINATION, PERSON_ID, open_case, snapshot
-from tests.test_api import bearer
+from tests.test_api import application, bearer, refused_over_http
 from tests.web import Browser
 from workflow.api.auth import SESSION_COOKIE
 from workflow.core.inputs import public_number_from
@@ -77,7 +77,9 @@ def test_list_fields_are_bounded(engine, api):
 @pytest.mark.parametrize("path", [
     f"/api/v1/cases/{BIG}", f"/api/v1/cases/{BIG}/history", f"/api/v1/cases?offset={BIG}",
     f"/api/v1/alerts?case_id={BIG}", f"/api/v1/access-log?case_id={BIG}",
-    f"/api/v1/papers/{BIG}", f"/api/v1/outbox?case_id={BIG}"])
+    f"/api/v1/papers/{BIG}", f"/api/v1/outbox?case_id={BIG}",
+    f"/api/v1/definitions/pension_transfer?version={BIG}",
+    f"/api/v1/definitions/pension_transfer/diagram?version={BIG}"])
 def test_integers_too_large_for_the_database_are_422_not_500(engine, api, path):
     """Every integer parameter is bounded to the database's ids: 2^63 answers 422."""
     auth = bearer(engine, "s-1", "supervisor", DESTINATION)
@@ -312,3 +314,172 @@ def test_a_business_date_before_the_floor_or_the_persons_birth_is_refused(engine
         "definition": "pension_transfer", "person_id": young, "person_name": "李四",
         "origin": "310000", "destination": DESTINATION, "applicant": "employer",
         "on": dt.date(2009, 6, 1)}], actor=DEST_CLERK)
+
+
+# --- the fuzzer's findings (tests/test_api_fuzz.py): the schema says what the server does --------
+def test_a_body_that_is_not_utf8_json_or_a_well_formed_form_is_422_and_writes_nothing(
+        engine, api):
+    """Bytes that are no UTF-8 (in a JSON body, or a multipart form cut short) are a request
+    the API cannot read: 422 ``invalid_input`` as every other, never FastAPI's undocumented
+    400, and nothing is written."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    json_type = {"Content-Type": "application/json"}
+    for path, auth in [("/cases", clerk), (f"/cases/{case.id}/fire", clerk),
+                       (f"/cases/{case.id}/documents", clerk), ("/subscriptions", supervisor)]:
+        refused_over_http(engine, lambda path=path, auth=auth: httpx.post(
+            f"{api}/api/v1{path}", content=b'{"trigger": "\xff\xfe"}',
+            headers={**auth, **json_type}), 422, "invalid_input")
+    boundary = "a222103b9b30b1f9e8be6882ecedb1d2"
+    refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/import", content=f"--{boundary}\r\n[]--{boundary}--\r\n",
+        headers={**clerk, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
+        422, "invalid_input")
+
+
+def test_get_on_the_import_path_is_405_and_a_case_is_named_by_digits_only(engine, api):
+    """``/cases/import`` is no case number: GET on it is 405 (POST only), not a 422 about
+    ``case_id``; a path naming a case by anything but digits is no route (404)."""
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = httpx.get(f"{api}/api/v1/cases/import", headers=clerk)
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert r.headers["Allow"] == "POST"
+    for path in ["/cases/not-a-number", "/cases/-1", "/cases/1.5/history"]:
+        r = httpx.get(f"{api}/api/v1{path}", headers=clerk)
+        assert r.status_code == 404 and r.json()["code"] == "not_found", path
+
+
+@pytest.mark.parametrize("since", ["0.5", "1764547200", "2026-11-24", "2026-11-24T08:00:00",
+                                   "2026-11-24 08:00:00+08:00", "9999-12-31T23:59:59-23:59",
+                                   "2026-02-30T08:00:00Z", ""])
+def test_the_access_log_s_since_is_a_date_and_time_with_its_offset_nothing_else(
+        engine, api, since):
+    """``since`` is an RFC 3339 date and time with its UTC offset (the schema's ``format:
+    date-time``): a number is not read as a timestamp, a local time or a bare date is no
+    moment, one beyond the years a clock has is none; each is 422 and reads nothing."""
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    refused_over_http(engine, lambda: httpx.get(f"{api}/api/v1/access-log", headers=supervisor,
+                                                params={"since": since}), 422, "invalid_input")
+
+
+def test_the_access_log_since_an_offset_moment_lists_the_reads_after_it(engine, api):
+    """A moment with its offset, ``Z`` or ``+08:00``, is read as that instant."""
+    case = open_case(engine)
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    assert httpx.get(f"{api}/api/v1/cases/{case.id}", headers=supervisor).status_code == 200
+    for since, count in [("2000-01-01T00:00:00Z", 1), ("2000-01-01T08:00:00.5+08:00", 1),
+                         ("9999-12-31T23:59:59+14:00", 0)]:
+        r = httpx.get(f"{api}/api/v1/access-log", headers=supervisor,
+                      params={"since": since, "case_id": case.id})
+        assert r.status_code == 200, r.text
+        assert len(r.json()) == count, since
+
+
+def test_an_empty_or_malformed_date_is_422_and_the_schema_says_format_date(engine, api):
+    """Every business date the API reads (bodies, queries, the import form) is ``format:
+    date`` in the schema, and the server refuses what is none (an empty string among them)
+    with 422, writing nothing."""
+    schema = httpx.get(f"{api}/openapi.json").json()
+    components = schema["components"]["schemas"]
+    dated = [components[name]["properties"][field] for name, field in [
+        ("OpenRequest", "on"), ("FireRequest", "on"), ("AttachRequest", "on"),
+        ("CorrectionRequest", "new_date"), ("Body_import_cases_api_v1_cases_import_post", "on")]]
+    for path, name in [("/cases", "overdue_on"), ("/alerts", "as_of"),
+                       ("/reports/overdue", "as_of"), ("/reports/overdue", "since"),
+                       ("/calendar/working-day", "date"), ("/calendar/due-date", "received")]:
+        parameters = schema["paths"][f"/api/v1{path}"]["get"]["parameters"]
+        dated.append(next(p["schema"] for p in parameters if p["name"] == name))
+    for field in dated:
+        strings = [s for s in field.get("anyOf", [field]) if s.get("type") == "string"]
+        assert [s["format"] for s in strings] == ["date"], field
+
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    for value in ["", "20250926", "2025-02-30"]:
+        refused_over_http(engine, lambda value=value: httpx.post(
+            f"{api}/api/v1/cases/{case.id}/fire", headers=clerk,
+            json={"trigger": "review", "on": value}), 422, "invalid_input")
+        refused_over_http(engine, lambda value=value: httpx.post(
+            f"{api}/api/v1/cases", headers=clerk,
+            json=application(person_id="110108198001010015", on=value)), 422, "invalid_input")
+        refused_over_http(engine, lambda value=value: httpx.get(
+            f"{api}/api/v1/calendar/working-day", headers=clerk, params={"date": value}),
+            422, "invalid_input")
+
+
+def test_the_schema_names_the_values_the_server_takes_and_the_server_refuses_the_rest(
+        engine, api):
+    """The report's format and language are enums, a calendar's agency six digits, If-Match an
+    ETag this API gives (``"<id>-<version>"``) in the schema; an empty value for each (valid
+    before, as a plain string) is refused with 422 and nothing is written."""
+    schema = httpx.get(f"{api}/openapi.json").json()
+
+    def parameter(path: str, method: str, name: str) -> dict:
+        found = next(p["schema"] for p in schema["paths"][f"/api/v1{path}"][method]["parameters"]
+                     if p["name"] == name)
+        return next(s for s in found.get("anyOf", [found]) if s.get("type") == "string")
+
+    assert parameter("/reports/overdue", "get", "format")["enum"] == ["csv", "xlsx", "html"]
+    assert parameter("/reports/overdue", "get", "lang")["enum"] == ["zh", "en"]
+    for path in ("/calendar/working-day", "/calendar/due-date"):
+        assert parameter(path, "get", "agency")["pattern"] == "^[0-9]{6}$"
+    assert parameter("/cases/{case_id}/fire", "post", "if-match")["pattern"] \
+        == '^(W/)?"[0-9]+-[0-9]+"$'
+
+    case = open_case(engine)
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    for params in ({"format": ""}, {"lang": ""}):
+        refused_over_http(engine, lambda params=params: httpx.get(
+            f"{api}/api/v1/reports/overdue", headers=supervisor, params=params),
+            422, "invalid_input")
+    refused_over_http(engine, lambda: httpx.get(
+        f"{api}/api/v1/calendar/working-day", headers=clerk,
+        params={"date": "2025-10-08", "agency": ""}), 422, "invalid_input")
+    for etag in ("null", ""):
+        refused_over_http(engine, lambda etag=etag: httpx.post(
+            f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+            headers={**clerk, "If-Match": etag}), 422, "invalid_input")
+
+
+def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_nothing(
+        engine, api):
+    """A POST to the JSON API whose Origin is another site is refused (403) in the API's
+    documented shape, ``cross_site_request`` as JSON, and the case does not move."""
+    case = open_case(engine)
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    r = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+        headers={**clerk, "Origin": "http://evil.example"}), 403, "cross_site_request")
+    assert r == {}
+    r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
+                   headers={**clerk, "Origin": "http://evil.example"})
+    assert r.headers["Content-Type"] == "application/json"
+
+
+def test_the_schema_documents_each_refusal_an_operation_may_answer_as_a_problem(api):
+    """Every API operation documents 401, 403 and 422 as a JSON problem; one naming a row in
+    its path 404 too, one taking If-Match 409, one with a body 413 (the body cap): the
+    statuses the server answers, with the shape it answers them in (the diagram's and the
+    report's refusals are JSON, their successes not)."""
+    schema = httpx.get(f"{api}/openapi.json").json()
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    operations = [(path, method, op) for path, ops in schema["paths"].items()
+                  if path.startswith("/api/v1/") for method, op in ops.items()]
+    assert len(operations) >= 24
+    for path, method, op in operations:
+        expected = {"401", "403", "422"}
+        if "{" in path:
+            expected.add("404")
+        if any(p["name"].lower() == "if-match" for p in op.get("parameters", [])):
+            expected.add("409")
+        if method in ("post", "delete"):
+            expected.add("413")
+        refusals = {code for code in op["responses"] if code.startswith("4")}
+        assert expected <= refusals, (method, path, refusals)
+        for code in refusals:
+            assert op["responses"][code]["content"] == problem, (method, path, code)
+    fire = schema["paths"]["/api/v1/cases/{case_id}/fire"]["post"]["responses"]
+    assert {"404", "409", "413"} <= set(fire)
+    assert "404" in schema["paths"]["/api/v1/alerts"]["get"]["responses"]

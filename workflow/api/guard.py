@@ -21,11 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..errors import NotAuthenticated
-from .problems import problem_response
+from .problems import BODY_METHODS, problem_response
 from .routes import API_PREFIX
 
 IMPORT_PATH = f"{API_PREFIX}/cases/import"
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BodyGuard:
@@ -35,7 +34,7 @@ class BodyGuard:
         self.app, self.engine = app, engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -113,13 +112,9 @@ class SameOrigin:
             return
         # The progress page rides on no session (its form carries the credential) and sends
         # no referrer, so its browsers' Origin is "null": it is not checked.
-        if scope["method"] in _BODY_METHODS and not scope["path"].startswith("/progress") \
+        if scope["method"] in BODY_METHODS and not scope["path"].startswith("/progress") \
                 and not _same_origin(scope):
-            body = b"cross-site request refused"
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()), *_FRAMING]})
-            await send({"type": "http.response.body", "body": body})
+            await _cross_site(scope, send)
             return
 
         private = scope["path"].startswith("/api/")
@@ -138,6 +133,21 @@ class SameOrigin:
 
 _FRAMING = [(b"x-frame-options", b"DENY"),
             (b"content-security-policy", b"frame-ancestors 'none'")]
+
+
+async def _cross_site(scope: Scope, send: Send) -> None:
+    """403 to a request from another site's page: under the JSON API a problem, as its
+    schema documents every 403 (``cross_site_request``); a page's text elsewhere."""
+    if scope["path"].startswith(API_PREFIX + "/"):
+        body = json.dumps({"code": "cross_site_request",
+                           "message": "a request from another site's page is refused",
+                           "details": {}}).encode()
+        media = b"application/json"
+    else:
+        body, media = b"cross-site request refused", b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", media), (b"content-length", str(len(body)).encode()), *_FRAMING]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _same_origin(scope: Scope) -> bool:

@@ -9,6 +9,7 @@ shape, as ``invalid_input`` with the fields at fault in ``details.errors``.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from .. import errors as e
 
@@ -62,6 +64,23 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "invalid input (`invalid_input`, "
                                            "`missing_documents`, `invalid_row`, ...)"},
 }
+#: A route naming a row (a path parameter, or a case to filter by) may find none.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "no such case, paper, definition, event or "
+                                           "subscription the principal may read "
+                                           "(`case_not_found`, `not_found`, ...)"}}
+#: A step on a case may be refused by the case's state or version.
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the case is not in a state for it "
+                                           "(`invalid_transition`) or has moved on since the "
+                                           "`If-Match` version (`concurrent_update`)"}}
+#: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problem, "description": "the body is larger than `[api] max_body_bytes` "
+                                           "(`max_import_bytes` for an import): "
+                                           "`payload_too_large`"}}
+#: The methods whose requests carry a body.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def code_of(error: e.WorkflowError) -> str:
@@ -132,7 +151,25 @@ def validation_response(error: RequestValidationError) -> JSONResponse:
 
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own."""
+    keeps its error shape when mounted in a host application with handlers of its own.
+
+    Its OpenAPI operation documents the refusals it may answer, decided once here rather than
+    on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
+    its requests carry a body (the router's :data:`RESPONSES` besides)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *,
+                 responses: dict[int | str, dict[str, Any]] | None = None,
+                 methods: set[str] | list[str] | None = None, **kwargs: Any) -> None:
+        takes = inspect.signature(endpoint).parameters
+        documented: dict[int | str, dict[str, Any]] = {}
+        if "{" in path:
+            documented.update(NOT_FOUND)
+        if "if_match" in takes:
+            documented.update(CONFLICT)
+        if BODY_METHODS & {m.upper() for m in methods or ()}:
+            documented.update(TOO_LARGE)
+        super().__init__(path, endpoint, responses={**documented, **(responses or {})},
+                         methods=methods, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -144,9 +181,18 @@ class ProblemRoute(APIRoute):
                 return problem_response(error)
             except RequestValidationError as error:
                 return validation_response(error)
+            except HTTPException as error:
+                if error.status_code != 400:
+                    raise
+                # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form):
+                # a request it cannot read, as every other one.
+                return JSONResponse({"code": "invalid_input", "message": "the request body "
+                                     "cannot be read: JSON in UTF-8, or a well-formed form",
+                                     "details": {"errors": []}}, status_code=422)
 
         return answer
 
 
-__all__ = ["RESPONSES", "STATUS", "Problem", "ProblemRoute", "code_of", "details_of", "problem",
-           "problem_response", "status_of", "validation_response"]
+__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
+           "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
+           "validation_response"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import re
 import shutil
 import tempfile
 import typing
@@ -20,13 +21,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
-from ..core.inputs import check_agency_format, parse_date, today
+from ..core.inputs import check_agency_format, parse_date, shown, today
 from ..core.notify import EVENT_NAMES
 from ..core.queries import AlertQuery, CaseQuery
 from ..core.views import Case
@@ -36,7 +37,7 @@ from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import DeskDep, EngineDep, PrincipalDep
-from .problems import RESPONSES, Problem, ProblemRoute
+from .problems import NOT_FOUND, RESPONSES, ProblemRoute
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -81,6 +82,12 @@ CasePage: type[BaseModel] = create_model(
     next_offset=(int | None, ...))
 
 
+#: A business date as the API reads it: ``YYYY-MM-DD`` (full-width digits and surrounding
+#: spaces are read too), the schema's ``format: date``; anything else is refused with 422.
+DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+#: A moment with its UTC offset, ``2026-11-24T08:00:00+08:00`` (RFC 3339, ``format: date-time``).
+DateTimeText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+
 #: The longest list a request may give (documents, documents needed): more than the catalogue
 #: has kinds, far fewer than would cost memory.
 MAX_LIST = 64
@@ -104,7 +111,8 @@ class OpenRequest(_Body):
     applicant: str | None = Field(default=None, description="self, employer or agent")
     channel: str = "counter"
     documents: list[str] = Field(default_factory=list, max_length=MAX_LIST)
-    on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
+    on: DateText | None = Field(default=None,
+                                description="business date YYYY-MM-DD (default today)")
     origin_scheme: str | None = None
     destination_scheme: str | None = None
     contact_phone: str | None = Field(
@@ -121,7 +129,8 @@ class ImportResult(BaseModel):
 
 class FireRequest(_Body):
     trigger: str
-    on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
+    on: DateText | None = Field(default=None,
+                                description="business date YYYY-MM-DD (default today)")
     documents: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     explanation: str | None = None
     documents_needed: list[str] | None = Field(default=None, max_length=MAX_LIST)
@@ -156,11 +165,12 @@ class PaperPage(BaseModel):
 
 class AttachRequest(_Body):
     documents: list[str] = Field(max_length=MAX_LIST)
-    on: str | None = Field(default=None, description="business date YYYY-MM-DD (default today)")
+    on: DateText | None = Field(default=None,
+                                description="business date YYYY-MM-DD (default today)")
 
 
 class CorrectionRequest(_Body):
-    new_date: str = Field(description="YYYY-MM-DD")
+    new_date: DateText = Field(description="YYYY-MM-DD")
     reason: str
 
 
@@ -244,6 +254,25 @@ def _date(value: str | None, what: str) -> dt.date | None:
     return None if value is None else parse_date(value, what)
 
 
+#: A moment as RFC 3339 writes it: date, ``T``, time (seconds and fraction optional), offset.
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                     r"(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _moment(value: str | None, what: str) -> dt.datetime | None:
+    """A date and time with its UTC offset (never a bare number read as a timestamp, never
+    a local time of no zone)."""
+    if value is None:
+        return None
+    if _MOMENT.fullmatch(value):
+        try:  # in UTC: a moment beyond year 1 to 9999 there is none the log can have
+            return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            pass
+    raise InvalidInput(f"{what} must be a date and time with its UTC offset, e.g. "
+                       f"2026-11-24T08:00:00+08:00, not {shown(value)}")
+
+
 def _with_etag(response: Response, case: Case) -> BaseModel:
     response.headers["ETag"] = _etag(case)
     return case_out(case)
@@ -284,18 +313,23 @@ def _calendar(engine: Engine, agency: str | None) -> tuple[str | None, WorkingDa
     return code, engine.calendar if code is None else engine.calendar.for_agency(code)
 
 
-IfMatch = Annotated[str | None, Header(description='the ETag of the case decided on, '
-                                                   '"<id>-<version>"; stale: 409')]
+#: The schema names the spellings the server reads (the server reads full-width digits and
+#: surrounding spaces too, as in the other interfaces); anything else is refused with 422.
+AgencyText = Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-9]{6}$"})]
+ETagText = Annotated[str, WithJsonSchema({"type": "string", "pattern": '^(W/)?"[0-9]+-[0-9]+"$'})]
+IfMatch = Annotated[ETagText | None, Header(description='the ETag of the case decided on, '
+                                                       '"<id>-<version>"; stale: 409')]
 Limit = Annotated[int, Query(ge=1, le=500)]
 #: Row ids (cases, papers, events, subscriptions) and offsets fit the database's 32-bit ids:
-#: anything larger is refused with 422 (never an overflow in the driver).
+#: anything larger is refused with 422 (never an overflow in the driver). A path names a row
+#: with digits only (``{case_id:int}``): ``/cases/import`` is no case, ``GET`` on it is 405.
 MAX_ROW = 2 ** 31 - 1
 Offset = Annotated[int, Query(ge=0, le=MAX_ROW)]
 RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW)]
 RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
-DateQuery = Annotated[str | None, Query(description="YYYY-MM-DD")]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
-_CONFLICT: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
+DateQuery = Annotated[DateText | None, Query(description="YYYY-MM-DD")]
+#: A definition's version (the column's range, like row ids).
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 
 #: The API's routes. Refusals come back as ``{"code", "message", "details"}``
 #: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
@@ -325,8 +359,9 @@ def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel
 @api.post("/cases/import", status_code=201, tags=["cases"])
 async def import_cases(desk: DeskDep, engine: EngineDep,
                        file: Annotated[UploadFile, File(description="CSV with a header row")],
-                       on: Annotated[str | None, Form(
-                           description="business date of lines without received_on")] = None,
+                       on: Annotated[DateText | None, Form(
+                           description="business date of lines without received_on, "
+                                       "YYYY-MM-DD")] = None,
                        ) -> ImportResult:
     """Open every application of a CSV file (the columns of ``sstransfer import``) in one
     transaction: a refused line is named (``invalid_row``, ``details.line``) and nothing
@@ -352,7 +387,7 @@ async def import_cases(desk: DeskDep, engine: EngineDep,
     return ImportResult(case_ids=ids, count=len(ids))
 
 
-@api.post("/cases/{case_id}/fire", tags=["cases"], responses=_CONFLICT, response_model=CaseOut)
+@api.post("/cases/{case_id:int}/fire", tags=["cases"], response_model=CaseOut)
 def fire(case_id: RowId, body: FireRequest, desk: DeskDep, response: Response,
          if_match: IfMatch = None,
          idempotency_key: Annotated[str | None, Header(
@@ -369,7 +404,7 @@ def fire(case_id: RowId, body: FireRequest, desk: DeskDep, response: Response,
     return _with_etag(response, case)
 
 
-@api.post("/cases/{case_id}/documents", tags=["cases"], responses=_CONFLICT,
+@api.post("/cases/{case_id:int}/documents", tags=["cases"],
           response_model=CaseOut)
 def attach_documents(case_id: RowId, body: AttachRequest, desk: DeskDep, response: Response,
                      if_match: IfMatch = None) -> BaseModel:
@@ -379,7 +414,7 @@ def attach_documents(case_id: RowId, body: AttachRequest, desk: DeskDep, respons
     return _with_etag(response, case)
 
 
-@api.post("/cases/{case_id}/business-date", tags=["cases"], responses=_CONFLICT,
+@api.post("/cases/{case_id:int}/business-date", tags=["cases"],
           response_model=CaseOut)
 def correct_business_date(case_id: RowId, body: CorrectionRequest, desk: DeskDep,
                           response: Response, if_match: IfMatch = None) -> BaseModel:
@@ -397,7 +432,7 @@ def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = Non
                insurance: Annotated[str | None, Query(description="pension or medical")] = None,
                overdue: Annotated[bool, Query(
                    description="only cases with a span overdue today (China time)")] = False,
-               overdue_on: Annotated[str | None, Query(
+               overdue_on: Annotated[DateText | None, Query(
                    description="only cases with a span overdue on this day, YYYY-MM-DD")] = None,
                limit: Limit = 50, offset: Offset = 0) -> BaseModel:
     """The cases the principal may read, in id order, one page at a time."""
@@ -410,33 +445,32 @@ def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = Non
                     next_offset=offset + limit if more else None)
 
 
-@api.get("/cases/{case_id}", tags=["cases"], responses=_NOT_FOUND, response_model=CaseOut)
+@api.get("/cases/{case_id:int}", tags=["cases"], response_model=CaseOut)
 def get_case(case_id: RowId, desk: DeskDep, response: Response) -> BaseModel:
     """One case, with its version as the ETag."""
     return _with_etag(response, desk.case(case_id))
 
 
-@api.get("/cases/{case_id}/history", tags=["cases"], responses=_NOT_FOUND)
+@api.get("/cases/{case_id:int}/history", tags=["cases"])
 def history(case_id: RowId, desk: DeskDep) -> list[HistoryEntry]:
     """Every step of the case, oldest first."""
     return desk.history(case_id)
 
 
-@api.get("/cases/{case_id}/spans", tags=["cases"], responses=_NOT_FOUND)
+@api.get("/cases/{case_id:int}/spans", tags=["cases"])
 def spans(case_id: RowId, desk: DeskDep) -> list[Span]:
     """The case's time limits, with their due dates."""
     return desk.spans(case_id)
 
 
-@api.get("/cases/{case_id}/papers", tags=["papers"], responses=_NOT_FOUND,
-         response_model=PaperPage)
+@api.get("/cases/{case_id:int}/papers", tags=["papers"], response_model=PaperPage)
 def papers(case_id: RowId, desk: DeskDep) -> PaperPage:
     """The papers issued on the case (the agencies' clerks and supervisors only)."""
     return PaperPage(items=[PaperOut(**p.model_dump()) for p in desk.papers(case_id)])
 
 
-@api.get("/papers/{paper_id}", tags=["papers"], response_class=Response, responses={
-    200: {"content": {"application/pdf": {}, "text/html": {}}}, **_NOT_FOUND})
+@api.get("/papers/{paper_id:int}", tags=["papers"], response_class=Response, responses={
+    200: {"content": {"application/pdf": {}, "text/html": {}}}})
 def paper(paper_id: RowId, desk: DeskDep,
           format: Annotated[Literal["pdf", "html"], Query(
               description="pdf (printed from the kept HTML) or html")] = "pdf") -> Response:
@@ -449,7 +483,7 @@ def paper(paper_id: RowId, desk: DeskDep,
 
 
 # --- deadlines --------------------------------------------------------------------------------
-@api.get("/alerts", tags=["deadlines"])
+@api.get("/alerts", tags=["deadlines"], responses=NOT_FOUND)
 def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
            agency: Annotated[str | None, Query(
                description="owner agency (within the principal's province)")] = None,
@@ -464,11 +498,16 @@ def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
 @api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={
     200: {"content": {t: {} for t in REPORT_TYPES.values()}, "description": "the report file"}})
 def overdue_report(desk: DeskDep,
-                   format: Annotated[str, Query(description="csv, xlsx or html")] = "html",
+                   format: Annotated[Annotated[str, WithJsonSchema(
+                       {"type": "string", "enum": list(REPORT_TYPES)})],
+                       Query(description="csv, xlsx or html")] = "html",
                    as_of: DateQuery = None,
-                   since: Annotated[str | None, Query(
-                       description="start of the on-time period (default: 7 days)")] = None,
-                   lang: Annotated[str | None, Query(description="zh or en")] = None,
+                   since: Annotated[DateText | None, Query(
+                       description="start of the on-time period, YYYY-MM-DD "
+                                   "(default: 7 days)")] = None,
+                   lang: Annotated[Annotated[str, WithJsonSchema(
+                       {"type": "string", "enum": ["zh", "en"]})] | None,
+                       Query(description="zh or en")] = None,
                    ) -> Response:
     """The overdue report of the supervisor's agency (or province) as a file. Each case
     it lists counts as read (the access log's view ``overdue_report``)."""
@@ -501,23 +540,24 @@ def definitions(engine: EngineDep, principal: PrincipalDep) -> list[DefinitionSu
 
 @api.get("/definitions/{name}", tags=["definitions"])
 def definition(name: str, engine: EngineDep, principal: PrincipalDep,
-               version: Annotated[int | None, Query(ge=1)] = None) -> DefinitionOut:
+               version: VersionQuery = None) -> DefinitionOut:
     """One definition version (default: the latest): states, transitions, spans, titles."""
     return _definition_out(_definition(engine, name, version))
 
 
-@api.get("/definitions/{name}/diagram", tags=["definitions"], response_class=PlainTextResponse,
-         responses={200: {"content": {"text/plain": {}}, "description": "a Mermaid state diagram"}})
+@api.get("/definitions/{name}/diagram", tags=["definitions"], response_class=Response,
+         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                          "description": "a Mermaid state diagram"}})
 def diagram(name: str, engine: EngineDep, principal: PrincipalDep,
-            version: Annotated[int | None, Query(ge=1)] = None) -> PlainTextResponse:
+            version: VersionQuery = None) -> PlainTextResponse:
     """The definition version's Mermaid state diagram."""
     return PlainTextResponse(_definition(engine, name, version).mermaid())
 
 
 @api.get("/calendar/working-day", tags=["calendar"])
 def working_day(engine: EngineDep, principal: PrincipalDep,
-                date: Annotated[str, Query(description="YYYY-MM-DD")],
-                agency: Annotated[str | None, Query(
+                date: Annotated[DateText, Query(description="YYYY-MM-DD")],
+                agency: Annotated[AgencyText | None, Query(
                     description="an agency whose province has its own days off")] = None,
                 ) -> WorkingDayOut:
     """Whether a date is a working day (nationally, or for an agency)."""
@@ -529,9 +569,11 @@ def working_day(engine: EngineDep, principal: PrincipalDep,
 
 @api.get("/calendar/due-date", tags=["calendar"])
 def due_date(engine: EngineDep, principal: PrincipalDep,
-             received: Annotated[str, Query(description="date of receipt, YYYY-MM-DD")],
+             received: Annotated[DateText, Query(description="date of receipt, YYYY-MM-DD")],
              working_days: Annotated[int, Query(ge=1, le=365)],
-             agency: str | None = None) -> DueDateOut:
+             agency: Annotated[AgencyText | None, Query(
+                 description="an agency whose province has its own days off")] = None,
+             ) -> DueDateOut:
     """The due date of a limit of N working days counted from a date of receipt."""
     day = parse_date(received, "received")
     code, cal = _calendar(engine, agency)
@@ -543,14 +585,13 @@ def due_date(engine: EngineDep, principal: PrincipalDep,
 # --- the access log ---------------------------------------------------------------------------
 @api.get("/access-log", tags=["access"])
 def access_log(desk: DeskDep, case_id: RowIdQuery = None, actor_id: str | None = None,
-               since: Annotated[dt.datetime | None, Query(
-                   description="ISO date and time with its offset")] = None,
+               since: Annotated[DateTimeText | None, Query(
+                   description="ISO date and time with its offset, "
+                               "2026-11-24T08:00:00+08:00")] = None,
                limit: Limit = 100, offset: Offset = 0) -> list[AccessEntry]:
     """Who read which case, newest first: only supervisors, for their agency or province."""
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since needs its UTC offset, e.g. 2026-11-24T08:00:00+08:00")
-    return desk.access_log(case_id=case_id, actor_id=actor_id, since=since, limit=limit,
-                           offset=offset)
+    return desk.access_log(case_id=case_id, actor_id=actor_id, since=_moment(since, "since"),
+                           limit=limit, offset=offset)
 
 
 
@@ -585,7 +626,7 @@ def outbox(desk: DeskDep, state: Literal["pending", "delivered", "dead"] | None 
     return {"items": [_event_out(e, messages) for e in events]}
 
 
-@api.post("/outbox/{event_number}/retry", tags=["outbox"], responses=_NOT_FOUND)
+@api.post("/outbox/{event_number:int}/retry", tags=["outbox"])
 def retry_outbox(event_number: RowId, desk: DeskDep) -> dict[str, int]:
     """Send an event's dead messages again (due now, attempts from zero)."""
     return {"retried": desk.retry_outbox(event_number)}
@@ -610,8 +651,8 @@ def add_subscription(body: SubscriptionRequest, desk: DeskDep,
     return SubscriptionCreated(subscription=sub.to_dict(), secret=secret)
 
 
-@api.delete("/subscriptions/{subscription_id}", tags=["outbox"], status_code=204,
-            response_class=Response, responses=_NOT_FOUND)
+@api.delete("/subscriptions/{subscription_id:int}", tags=["outbox"], status_code=204,
+            response_class=Response)
 def remove_subscription(subscription_id: RowId, desk: DeskDep) -> Response:
     desk.remove_subscription(subscription_id)
     return Response(status_code=204)
