@@ -106,3 +106,15 @@ def test_the_api_docs_work_offline_in_a_real_browser(engine):
         redoc = httpx.get(f"{site}/redoc").text
         assert "/docs-assets/redoc.standalone.js" in redoc and "https://" not in redoc
         assert httpx.get(f"{site}/docs-assets/redoc.standalone.js").status_code == 200
+
+
+def test_the_openapi_schema_declares_the_bearer_token_on_every_api_operation(engine):
+    """Every /api/v1 operation names the bearer scheme (so "Authorize" in /docs sends the
+    token); the pages outside the API name none."""
+    schema = create_app(engine).openapi()
+    assert schema["components"]["securitySchemes"]["token"] == {
+        "type": "http", "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["token"]["description"]}
+    operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
+    assert operations and all(op.get("security") == [{"token": []}] for path, op in operations
+                              if path.startswith("/api/v1/"))

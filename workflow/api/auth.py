@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
 from ..core.access import Principal
 from ..desk import Desk
@@ -15,6 +16,13 @@ from ..engine import Engine
 SESSION_COOKIE = "sstransfer_session"
 #: Before signing in: the sign-in form's own form token (checked against the form's field).
 SIGNIN_COOKIE = "sstransfer_signin"
+
+
+#: The API's security scheme in its OpenAPI description (so /docs's "Authorize" sends it);
+#: the credential itself is read by :func:`bearer` and checked by :func:`get_principal`.
+API_TOKEN = HTTPBearer(auto_error=False, scheme_name="token", description=(
+    "An API token (`sstransfer tokens create`) or an identity token (JWT) of the agency's "
+    "identity provider"))
 
 
 def get_engine(request: Request) -> Engine:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import GenericAlias
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Response, Security, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
@@ -36,7 +36,7 @@ from ..errors import DefinitionNotFound, InvalidInput
 from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
-from .auth import DeskDep, EngineDep, PrincipalDep
+from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
 from .problems import NOT_FOUND, RESPONSES, ProblemRoute
 
 #: Where the JSON API lives (its version in the path).
@@ -333,7 +333,8 @@ VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 
 #: The API's routes. Refusals come back as ``{"code", "message", "details"}``
 #: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
-api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES)
+api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES,
+                dependencies=[Security(API_TOKEN)])
 
 
 def router() -> APIRouter:
