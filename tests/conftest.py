@@ -43,8 +43,10 @@ def _before_papers() -> Path:
 # Every engine, DefinitionSet and CLI process of the suite reads this folder by default.
 os.environ["SSTRANSFER_DEFINITIONS"] = str(_before_papers())
 
-# Log events go nowhere during tests; tests that read them use structlog.testing.capture_logs.
-structlog.configure(logger_factory=structlog.PrintLoggerFactory(open(os.devnull, "w")))  # noqa: SIM115
+# Log events are made at every level during tests (tests that read them use
+# structlog.testing.capture_logs) and shown nowhere.
+logging.getLogger("sstransfer").setLevel(logging.DEBUG)
+logging.getLogger("sstransfer").propagate = False
 
 PERSON_ID = "11010519491231002X"
 OTHER_PERSON_ID = "110108198001010015"
@@ -225,8 +227,9 @@ def call_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
 
     saved_env, saved_argv = dict(os.environ), sys.argv
     saved_log = structlog.get_config()
-    root = logging.getLogger()
+    root, ours = logging.getLogger(), logging.getLogger("sstransfer")
     saved_handlers, saved_level = root.handlers[:], root.level
+    saved_ours = ours.handlers[:], ours.level, ours.propagate
     stdout, stderr = io.StringIO(), io.StringIO()
     os.environ.update(env)
     sys.argv = ["sstransfer", *args]
@@ -244,6 +247,7 @@ def call_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
         structlog.configure(**saved_log)
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+        ours.handlers[:], ours.level, ours.propagate = saved_ours
     return subprocess.CompletedProcess(["sstransfer", *args], code, stdout.getvalue(),
                                        stderr.getvalue())
 

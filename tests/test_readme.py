@@ -65,6 +65,30 @@ def test_the_python_blocks_run_in_order_in_one_session(tmp_path, monkeypatch):
             e.close()
 
 
+_LOG_LINE = re.compile(r"\[\s*(debug|info|warning|error)\s*\]")
+
+
+def test_the_tour_run_as_a_plain_script_prints_no_log_line_unless_the_host_asks(tmp_path):
+    """A library prints nothing its host did not ask for: the README's Python blocks run as
+    one plain script print no log line on stdout or stderr; the same script that first calls
+    ``logging.basicConfig(level=logging.INFO)`` sees sstransfer's events on stderr."""
+    shutil.copy(ROOT / "sstransfer.example.toml", tmp_path)
+    script = "\n".join(blocks("python"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSTRANSFER_")}
+    env.update(SSTRANSFER_DEFINITIONS=str(SHIPPED), PYTHONPATH=str(ROOT))
+    for asked, name in ((False, "plain.py"), (True, "logged.py")):
+        prelude = "import logging\nlogging.basicConfig(level=logging.INFO)\n" if asked else ""
+        (tmp_path / name).write_text(prelude + script, encoding="utf-8")
+        done = subprocess.run([sys.executable, name], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert not _LOG_LINE.search(done.stdout)
+        assert bool(_LOG_LINE.search(done.stderr)) == asked, done.stderr[-2000:]
+        (tmp_path / "tour.db").unlink(missing_ok=True)
+        for extra in tmp_path.glob("*.db"):
+            extra.unlink()
+
+
 def test_the_toml_blocks_are_valid_settings(tmp_path):
     """Every TOML block of the README is a valid settings file giving the default settings."""
     for n, block in enumerate(blocks("toml"), 1):

@@ -13,8 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
@@ -24,6 +22,7 @@ from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
 from .loading import DefinitionSet, WorkingCalendar
+from .logs import get_logger
 from .records import (
     Alert,
     Gauges,
@@ -62,7 +61,7 @@ if TYPE_CHECKING:
     from .records import ApiToken
     from .services.jobs import Jobs
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 
 
 class Engine:

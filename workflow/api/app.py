@@ -72,12 +72,9 @@ def from_environment() -> FastAPI:
     and logs to stderr at ``$SSTRANSFER_LOG_LEVEL`` and above, like the command line)."""
     level = os.environ.get(LOG_LEVEL_ENV, "")
     if level.isdigit():
-        import sys
+        from ..logs import to_stderr
 
-        import structlog
-
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(int(level)),
-                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        to_stderr(int(level))
     return create_app(Engine(definitions=os.environ.get("SSTRANSFER_DEFINITIONS") or None),
                       close_engine=True)
 

@@ -198,12 +198,9 @@ def _main(
     if level is None:
         raise InvalidInput(f"unknown log level '{log_level}'")
     settings.log_level = level
-    import structlog
+    from ..logs import to_stderr
 
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
+    to_stderr(level)
 
 
 @overload

@@ -105,11 +105,10 @@ def scheduler_run(
     import signal
     import threading
 
-    import structlog
+    from ..logs import to_stderr
 
     # A service logs every run: at least the info level, whatever --log-level said.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
-        min(settings.log_level, logging.INFO)))
+    to_stderr(min(settings.log_level, logging.INFO))
     engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
                              report_at=report_at, report_dir=report_dir)
     stop = threading.Event()

@@ -14,16 +14,15 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import structlog
-
 from ..core.access import Principal, check_grant
 from ..core.inputs import normalise
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
+from ..logs import get_logger
 from ..ports import AccessStore
 from ..records import AccessEntry, ApiToken, CaseReads, WebSession, now
 from ..settings import Settings
 
-log = structlog.get_logger("sstransfer.access")
+log = get_logger("sstransfer.access")
 
 TOKEN_PREFIX = "sst_"
 

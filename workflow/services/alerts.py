@@ -14,8 +14,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import structlog
-
 from ..core.alerts import (
     ADVISORY,
     ALERT_LEVELS,
@@ -28,13 +26,14 @@ from ..core.calendar import WorkingDays
 from ..core.deadlines import changed_years, span_due
 from ..core.queries import AlertQuery, InboxQuery
 from ..core.views import ScanResult
+from ..logs import get_logger
 from ..ports import AlertStore, InboxStore
 from ..records import Alert, InboxSpan, Lease, NewAlert, Span, SpanChange, SpanToJudge, now
 from ..settings import Settings
 from .definitions import DefinitionRegistry
 from .scheduling import Scheduling
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 _CHUNK = 5000
 
 

@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import structlog
-
 from ..core.access import check_date_correction
 from ..core.calendar import WorkingDays
 from ..core.commitments import CommittedLimits
@@ -63,6 +61,7 @@ from ..errors import (
     InvalidRow,
 )
 from ..errors import WorkflowError as _WorkflowError
+from ..logs import get_logger
 from ..ports import CaseStore, CaseTransactionPort, HostSession
 from ..records import (
     CaseUpdate,
@@ -86,7 +85,7 @@ from .papers import PaperService
 OPEN_TRIGGER = "open"
 CORRECT_TRIGGER = "correct_business_date"
 ATTACH_TRIGGER = "attach_documents"
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 #: Due dates computed already, by (start, definition, span, agency).
 _Dues = dict[tuple[dt.date, tuple[str, int], str, str], SpanDue]
 _T = TypeVar("_T")

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 
-import structlog
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -23,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ..core.alerts import last_occurrence
 from ..core.calendar import WorkingDays
 from ..core.inputs import CHINA
+from ..logs import get_logger
 from ..records import Lease
 from ..render import write_report
 from ..settings import DAYS, Settings
@@ -31,7 +31,7 @@ from .outbox import OutboxService
 from .reports import ReportService
 from .scheduling import LEASE_HELD, Scheduling
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 
 
 class Jobs:

@@ -25,8 +25,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import structlog
-
 from ..core.divisions import Divisions
 from ..core.inputs import check_agency_format
 from ..core.notify import (
@@ -41,6 +39,7 @@ from ..core.notify import (
     recipients,
 )
 from ..errors import InvalidInput, LeaseLost, NotFound
+from ..logs import get_logger
 from ..ports import OutboxStore
 from ..records import Lease, MessageToSend, NewMessage, OutboxEvent, OutboxMessage, Subscription, now
 from ..settings import Settings
@@ -48,7 +47,7 @@ from .channels import ChannelError, Channels
 from .definitions import DefinitionRegistry
 from .scheduling import LEASE_HELD, Scheduling
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 JOB = "outbox"
 _CHUNK = 500
 

@@ -8,20 +8,19 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from ..core.access import check_paper_correction
 from ..core.definitions import Definition
 from ..core.divisions import Divisions
 from ..core.inputs import TEXT_MAX, Actor, check_actor, check_text, today
 from ..core.papers import Agencies, PaperCase, issuer_of, paper_content
 from ..errors import InvalidInput, PaperNotFound
+from ..logs import get_logger
 from ..ports import CaseStore, CaseTransactionPort
 from ..records import NewPaper, Paper, PrintedPaper, now
 from ..render.papers import render_paper_html, render_paper_pdf
 from .definitions import DefinitionRegistry
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 #: How a kept paper is printed.
 FORMATS = ("html", "pdf")
 

@@ -15,14 +15,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 
-import structlog
-
 from ..errors import LeaseLost
+from ..logs import get_logger
 from ..ports import SchedulingStore
 from ..records import Lease, Run
 from ..settings import Settings
 
-log = structlog.get_logger("sstransfer")
+log = get_logger("sstransfer")
 LEASE_HELD = "another instance holds the lease"
 
 

@@ -1,0 +1,65 @@
+"""sstransfer's log: structlog events written to the standard :mod:`logging` module under the
+``sstransfer`` logger (``sstransfer.access`` for the access service).
+
+A library prints nothing its host did not ask for: the ``sstransfer`` logger has a
+``NullHandler``, so an application that configures no logging sees nothing, and an event its
+logger would not emit is dropped before any processor runs (it costs next to nothing). An
+application that configures logging (``logging.basicConfig(level=logging.INFO)``, or a
+handler on ``sstransfer``) sees the events, rendered by structlog's processors as its global
+configuration has them. The command line and ``sstransfer serve`` configure this for
+themselves with :func:`to_stderr`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+#: The logger every sstransfer event goes to (or one below it).
+ROOT = "sstransfer"
+logging.getLogger(ROOT).addHandler(logging.NullHandler())
+
+
+class _Gated(structlog.stdlib.BoundLogger):
+    """A bound logger that drops an event before any processor runs (no rendering, no
+    timestamp) when its standard logger would not emit it at that level."""
+
+    def _proxy_to_logger(self, method_name: str, event: str | None = None,
+                         *event_args: Any, **event_kw: Any) -> Any:
+        level = logging.getLevelNamesMapping().get(method_name.upper())
+        if level is not None and not self._logger.isEnabledFor(level):
+            return None
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+
+
+def get_logger(name: str = ROOT) -> Any:
+    """The structlog logger of ``name`` (``sstransfer`` or below), writing to the standard
+    logger of that name; processors are structlog's configured ones."""
+    return structlog.wrap_logger(logging.getLogger(name), wrapper_class=_Gated)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the event (a test, or the CLI
+    run in-process, may swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def to_stderr(level: int) -> None:
+    """Show sstransfer's events from ``level`` up on standard error (what the command line
+    and ``serve`` do for their own process); called again, it only changes the level."""
+    log = logging.getLogger(ROOT)
+    log.setLevel(level)
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.propagate = False  # shown once, not again by a handler of the root logger
+
+
+__all__ = ["ROOT", "get_logger", "to_stderr"]
