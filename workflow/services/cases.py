@@ -192,7 +192,7 @@ class CaseService:
             documents = check_kinds(documents)
             if idempotency_key is not None:
                 idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
-            on = self._business_date(on)
+            asked_on, on = on, self._business_date(on)  # the key's hash takes the date asked
             with self.store.transaction(session) as tx:
                 found = None
                 if acting.actor is None:  # the scope's read is the step's read
@@ -203,8 +203,8 @@ class CaseService:
                 assert acting.actor is not None
                 request = None
                 if idempotency_key is not None:
-                    request = _request_hash(case_id, trigger, acting.actor, on, documents,
-                                            inputs, expected_version)
+                    request = _request_hash(case_id, trigger, acting.actor, asked_on,
+                                            documents, inputs, expected_version)
                     # claimed before deciding: a duplicate waits here, then reads anew
                     first = self._idempotent(tx, idempotency_key, case_id, request)
                     if first is not None:
