@@ -16,7 +16,7 @@ from tests.conftest import DESTINATION, RECEIVED, fresh_database, open_case
 from tests.live import running
 from workflow import Engine
 from workflow.api import create_app
-from workflow.errors import NotAuthenticated
+from workflow.errors import CaseNotFound, NotAuthenticated
 from workflow.services.access import AccessService
 from workflow.settings import Settings
 from workflow.store.connection import closed_by_server
@@ -129,6 +129,22 @@ def test_a_fire_request_with_a_kept_token_is_one_connection_checkout(engine):
                        json={"trigger": "review", "on": RECEIVED.isoformat()})
         assert r.status_code == 200, r.text
     assert r.json()["state"] == "reviewed" and len(checkouts) == 1
+
+
+def test_a_step_on_a_case_one_may_not_read_is_404_and_logged_whatever_its_inputs(engine):
+    """The scope is checked on the step's own read before the step's inputs: a clerk of an
+    unrelated agency sending a business date years ahead or documents as one string gets
+    404 as for a missing case (not 422), and each attempt is in the access log."""
+    case = open_case(engine)
+    stranger = engine.desk(engine.authenticate(
+        engine.access_service.create_token("c-99", "clerk", "110105")[0]))
+    for kwargs in ({"on": RECEIVED.replace(year=RECEIVED.year + 5)},
+                   {"documents": "id_card"}):
+        with pytest.raises(CaseNotFound):
+            stranger.fire(case.id, "review", **kwargs)
+    assert engine.get(case.id).version == case.version
+    log = [(e.actor_id, e.view) for e in engine.access_service.store.access_log(limit=10)]
+    assert log == [("c-99", "step (denied)")] * 2
 
 
 @pytest.fixture

@@ -177,22 +177,22 @@ class CaseService:
 
         ``actor`` may be a function of the case's row (:data:`ActorOf`, a desk's): it is
         called on the row read in the step's own transaction, before anything else is
-        checked against the case, and refuses by raising (the transaction then writes
-        nothing). One read of the case serves the scope and the step."""
+        checked (the inputs too, as when the desk read the case first), and refuses by
+        raising (the transaction then writes nothing). One read of the case serves the
+        scope and the step."""
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months,
                   "information_form": information_form,
                   "months_at_destination": months_at_destination}
         acting = _Acting(actor)
+        asked_on = on  # an idempotency key's hash takes the date as asked
         with self._refusals(trigger, case_id, acting):
             if acting.actor is not None:
                 check_actor(acting.actor, self.divisions)
             case_id = _case_id(case_id)
-            _check_version(expected_version)
-            documents = check_kinds(documents)
-            if idempotency_key is not None:
-                idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
-            asked_on, on = on, self._business_date(on)  # the key's hash takes the date asked
+            if acting.actor is not None:
+                documents, idempotency_key, on = self._step_inputs(
+                    expected_version, documents, idempotency_key, on)
             with self.store.transaction(session) as tx:
                 found = None
                 if acting.actor is None:  # the scope's read is the step's read
@@ -200,7 +200,9 @@ class CaseService:
                     if found is None:
                         raise CaseNotFound(case_id)
                     check_actor(acting.of(found), self.divisions)
-                assert acting.actor is not None
+                    documents, idempotency_key, on = self._step_inputs(
+                        expected_version, documents, idempotency_key, on)
+                assert acting.actor is not None and on is not None
                 request = None
                 if idempotency_key is not None:
                     request = _request_hash(case_id, trigger, acting.actor, asked_on,
@@ -333,6 +335,16 @@ class CaseService:
                                  c.origin, c.destination, c.state))
             for case_id, c in zip(ids, cases, strict=True)])
         return ids
+
+    def _step_inputs(self, expected_version: int | None, documents: Iterable[str],
+                     idempotency_key: str | None,
+                     on: dt.date | None) -> tuple[list[str], str | None, dt.date]:
+        """A step's inputs checked: the version, the document kinds, the key, the date."""
+        _check_version(expected_version)
+        kinds = check_kinds(documents)
+        if idempotency_key is not None:
+            idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
+        return kinds, idempotency_key, self._business_date(on)
 
     @contextmanager
     def _refusals(self, trigger: str, case_id: int | None,
