@@ -1,4 +1,4 @@
-"""10. The REST API under load: concurrent clients firing transitions over loopback HTTP.
+"""10 and 22. The REST API under load: concurrent clients firing transitions over loopback HTTP.
 
 ``CLIENTS`` threads, each with its own ``httpx.Client`` (one kept-alive connection) and its
 own cases, fire ``review`` then ``send_letter`` on each of them
@@ -10,7 +10,10 @@ beforehand in bulk with ``engine.open_cases``, fresh for each side of each repet
 
 Printed: requests (transitions) per second, p50 and p99 latency of one request, and the
 ratio API / in-process, per repetition (interleaved: in-process, 1 worker, 4 workers) and as
-the median with its range.
+the median with its range; the CPU per request of this process (the load generator: the
+HTTP clients) and of the server's processes, and the load generator's share of the
+machine's cores over the run. Then issue 22's goals, each with met/missed: API (1 worker) /
+in-process >= 0.7, the API's p99 <= 2x the in-process p99, 4 workers / 1 worker >= 1.6.
 
 No request may fail. The one documented exception is 409 ``concurrent_update``
 (``ConcurrentUpdate``: another writer changed the case first), retried and counted; it cannot
@@ -91,10 +94,15 @@ class Failed(Exception):
 Work = Callable[[list[int], Callable[[], object], list[float]], int]
 
 
-def race(work: Work, shares: list[list[int]]) -> tuple[float, list[float], int, float]:
-    """Run ``work`` in one thread per share, all started together once warm: (requests per
-    second, every request's latency in seconds, conflicts retried, this process's CPU seconds
-    per request: the engine's in-process, the HTTP clients' through the API)."""
+#: A side's figures: requests per second, every request's latency in seconds, conflicts
+#: retried, this process's CPU seconds per request (the engine's in-process, the HTTP
+#: clients' through the API), the server's CPU seconds per request (0 in-process), and this
+#: process's share of the machine's cores over the run.
+Run = tuple[float, list[float], int, float, float, float]
+
+
+def race(work: Work, shares: list[list[int]], server: Server | None = None) -> Run:
+    """Run ``work`` in one thread per share, all started together once warm."""
     latencies: list[list[float]] = [[] for _ in shares]
     conflicts = [0] * len(shares)
     errors: list[BaseException] = []
@@ -112,17 +120,20 @@ def race(work: Work, shares: list[list[int]]) -> tuple[float, list[float], int, 
         t.start()
     with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: see below
         start.wait()
+    served = server.cpu() if server else 0.0
     began, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    served = (server.cpu() - served) if server else 0.0
     if errors:
         raise Failed(f"{len(errors)} client(s) failed; the first: {errors[0]!r}")
     every = [s for per in latencies for s in per]
-    return len(every) / seconds, every, sum(conflicts), cpu / len(every)
+    return (len(every) / seconds, every, sum(conflicts), cpu / len(every),
+            served / len(every), cpu / seconds / (os.cpu_count() or 1))
 
 
-def in_process(engine: Engine, shares: list[list[int]]) -> tuple[float, list[float], int, float]:
+def in_process(engine: Engine, shares: list[list[int]]) -> Run:
     on = dt.date.fromisoformat(ON)
 
     def work(cases: list[int], ready: Callable[[], object], latencies: list[float]) -> int:
@@ -146,9 +157,9 @@ def in_process(engine: Engine, shares: list[list[int]]) -> tuple[float, list[flo
     return race(work, shares)
 
 
-def through_api(base: str, token: str, shares: list[list[int]]
-                ) -> tuple[float, list[float], int, float]:
+def through_api(server: Server, token: str, shares: list[list[int]]) -> Run:
     headers = {"Authorization": f"Bearer {token}"}
+    base = server.base
 
     def work(cases: list[int], ready: Callable[[], object], latencies: list[float]) -> int:
         conflicts = 0
@@ -173,23 +184,27 @@ def through_api(base: str, token: str, shares: list[list[int]]
                         break
         return conflicts
 
-    return race(work, shares)
+    return race(work, shares, server)
 
 
 def breakdown(engine: Engine, token: str, cases: list[int]) -> dict[str, float]:
     """Milliseconds per call, one thread, in-process, of the engine work the fire route does
-    for one request: authenticate the token, read the case (``check_read``), fire."""
+    for one request (authenticate the token: kept in the principal cache; the desk's fire:
+    the scoped read and the step in one transaction), beside the bare ``engine.fire``."""
     on = dt.date.fromisoformat(ON)
+    desk = engine.desk(engine.authenticate(token), via="api")
+    half = len(cases) // 2
     calls: dict[str, Callable[[int], object]] = {
-        "authenticate": lambda _: engine.access_service.authenticate(token),
-        "get": engine.get,
-        "fire": lambda case_id: engine.fire(case_id, STEPS[0], actor=CLERK, on=on)}
+        "authenticate": lambda _: engine.authenticate(token),
+        "desk.fire": lambda case_id: desk.fire(case_id, STEPS[0], on=on),
+        "engine.fire": lambda case_id: engine.fire(case_id, STEPS[0], actor=CLERK, on=on)}
     spent = {}
     for name, call in calls.items():
+        some = cases[:half] if name == "desk.fire" else cases[half:]
         began = time.perf_counter()
-        for case_id in cases:
+        for case_id in some:
             call(case_id)
-        spent[name] = (time.perf_counter() - began) * 1e3 / len(cases)
+        spent[name] = (time.perf_counter() - began) * 1e3 / len(some)
     return spent
 
 
@@ -227,6 +242,19 @@ class Server:
         if workers > 1:  # every worker up, not only the first to answer
             time.sleep(2)
 
+    def cpu(self) -> float:
+        """CPU seconds (user and system) spent so far by the server's processes (its process
+        group: uvicorn's supervisor and workers), from /proc (0 where there is none)."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:  # a process that has gone
+                continue
+            if int(fields[2]) == self.process.pid:  # fields: state, ppid, pgrp, ..., 11 utime
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -243,17 +271,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def line(name: str, rate: float, latencies: list[float], conflicts: int, cpu: float,
-         baseline: float | None = None) -> None:
+def line(name: str, run: Run, baseline: float | None = None) -> None:
+    rate, latencies, conflicts, cpu, served, share = run
     ratio = f"  ratio {rate / baseline:.2f}" if baseline else ""
+    server = f", server {served * 1e3:.2f}" if served else ""
     print(f"  {name:<16} {rate:>7,.1f} req/s  p50 {percentile(latencies, .5) * 1e3:>6.1f} ms  "
-          f"p99 {percentile(latencies, .99) * 1e3:>6.1f} ms  this process's CPU "
-          f"{cpu * 1e3:.2f} ms/req  {conflicts} conflicts{ratio}", flush=True)
+          f"p99 {percentile(latencies, .99) * 1e3:>6.1f} ms  CPU ms/req: this process "
+          f"{cpu * 1e3:.2f}{server} (this process {share:.0%} of the cores)  "
+          f"{conflicts} conflicts{ratio}", flush=True)
+
+
+def goal(name: str, value: float, target: float, *, at_most: bool = False,
+         values: list[float] | None = None) -> None:
+    met = value <= target if at_most else value >= target
+    spread = f" ({min(values):.2f}-{max(values):.2f})" if values else ""
+    print(f"  {name:<62} {value:5.2f}{spread}  goal {'<=' if at_most else '>='} {target:g}: "
+          f"{'met' if met else 'MISSED'}")
 
 
 def main() -> None:
     requests = CLIENTS * PER_CLIENT * len(STEPS)
-    header(f"10. REST API under load: {CLIENTS} clients x {PER_CLIENT} cases x "
+    header(f"10, 22. REST API under load: {CLIENTS} clients x {PER_CLIENT} cases x "
            f"{len(STEPS)} transitions = {requests:,} requests a side, PostgreSQL, "
            f"{REPETITIONS} repetitions")
     print(f"command: python bench_api.py {CLIENTS} {PER_CLIENT} {REPETITIONS}; "
@@ -261,7 +299,7 @@ def main() -> None:
     fresh_database()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_api-{os.getpid()}.log"
     sides = {"in-process": 0, "API, 1 worker": 1, "API, 4 workers": 4}  # side: workers
-    figures: dict[str, list[tuple[float, float, float, float]]] = {s: [] for s in sides}
+    figures: dict[str, list[Run]] = {s: [] for s in sides}
     with Engine(url()) as engine:
         token, _ = engine.access_service.create_token(
             "bench-clerk", "clerk", AGENCY, label="bench_api.py")
@@ -271,28 +309,42 @@ def main() -> None:
             for side, workers in sides.items():
                 shares = open_cases(engine)
                 if not workers:
-                    rate, latencies, conflicts, cpu = in_process(engine, shares)
+                    run = in_process(engine, shares)
                 else:
                     server = Server(workers, log)
                     try:
-                        rate, latencies, conflicts, cpu = through_api(server.base, token, shares)
+                        run = through_api(server, token, shares)
                     finally:
                         server.stop()
-                line(side, rate, latencies, conflicts, cpu, base)
-                base = base or rate
-                figures[side].append((rate, rate / base, percentile(latencies, .5),
-                                      percentile(latencies, .99)))
+                line(side, run, base)
+                base = base or run[0]
+                figures[side].append(run)
         spent = breakdown(engine, token, [i for share in open_cases(engine) for i in share])
     print(f"medians of {REPETITIONS} (range); load average {os.getloadavg()[0]:.2f}; "
           f"server output in {log}")
     for side, workers in sides.items():
-        rates, ratios, p50s, p99s = (list(column) for column in zip(*figures[side], strict=True))
-        ratio = f"  ratio API/in-process {median_range(ratios)}" if workers else ""
-        print(f"  {side:<16} {median_range(rates)} req/s; p50 {statistics.median(p50s) * 1e3:.1f}"
-              f" ms, p99 {statistics.median(p99s) * 1e3:.1f} ms{ratio}")
+        runs = figures[side]
+        p50 = statistics.median(percentile(r[1], .5) for r in runs) * 1e3
+        p99 = statistics.median(percentile(r[1], .99) for r in runs) * 1e3
+        served = (f", the server's {statistics.median(r[4] for r in runs) * 1e3:.2f}"
+                  if workers else "")
+        print(f"  {side:<16} {median_range([r[0] for r in runs])} req/s; p50 {p50:.1f} ms, "
+              f"p99 {p99:.1f} ms; CPU ms/req: this process's "
+              f"{statistics.median(r[3] for r in runs) * 1e3:.2f}{served}; this process took "
+              f"{statistics.median(r[5] for r in runs):.0%} of the {os.cpu_count()} cores")
     print("  the engine work of one fire request, one thread, in-process: "
-          + ", ".join(f"{name} {ms:.2f} ms" for name, ms in spent.items())
-          + f" (total {sum(spent.values()):.2f}; the in-process side does the fire only)")
+          + ", ".join(f"{name} {ms:.2f} ms" for name, ms in spent.items()))
+    print("goals (issue 22), medians of the same-run ratios (range):")
+    inproc, one, four = (figures[s] for s in sides)
+    ratios = [a[0] / b[0] for a, b in zip(one, inproc, strict=True)]
+    goal(f"API, 1 worker, / in-process, {CLIENTS} clients", statistics.median(ratios), 0.7,
+         values=ratios)
+    tails = [percentile(a[1], .99) / percentile(b[1], .99) for a, b in zip(one, inproc, strict=True)]
+    goal("API p99 (1 worker) / in-process p99", statistics.median(tails), 2, at_most=True,
+         values=tails)
+    scale = [a[0] / b[0] for a, b in zip(four, one, strict=True)]
+    goal(f"API, 4 workers / 1 worker (load generator: {statistics.median(r[5] for r in four):.0%}"
+         " of the cores)", statistics.median(scale), 1.6, values=scale)
 
 
 if __name__ == "__main__":

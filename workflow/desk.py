@@ -22,7 +22,7 @@ from .core.access import Principal
 from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.figures import OverdueReport
-from .core.inputs import check_person_id, normalise, parse_public_number, today
+from .core.inputs import Actor, check_person_id, normalise, parse_public_number, today
 from .core.queries import AlertQuery, CaseQuery, InboxQuery
 from .core.rules import CaseFacts
 from .core.schema import APPLICANT_KINDS
@@ -37,6 +37,7 @@ from .records import (
     Paper,
     PrintedPaper,
     Span,
+    StepCase,
     Subscription,
 )
 from .services.access import AccessService
@@ -335,14 +336,31 @@ class Desk:
              information_form: Mapping[str, Any] | None = None,
              months_at_destination: int | None = None,
              idempotency_key: str | None = None) -> Case:
-        """Fire ``trigger`` on a readable case as the principal's actor."""
-        current = self._readable(case_id, "step")
-        return self._cases.fire(
-            case_id, trigger, actor=self.principal.actor_for(current), on=on,
-            documents=documents, expected_version=expected_version, explanation=explanation,
-            documents_needed=documents_needed, amount=amount,
-            contribution_months=contribution_months, information_form=information_form,
-            months_at_destination=months_at_destination, idempotency_key=idempotency_key)
+        """Fire ``trigger`` on a readable case as the principal's actor.
+
+        One transaction: the case is read once, for the scope and for the step. One the
+        principal may not read is ``CaseNotFound`` as a missing one, nothing of the step is
+        written, and the attempt goes to the access log (``step (denied)``)."""
+        denied = False
+
+        def acting(row: StepCase) -> Actor:
+            nonlocal denied
+            if not access.may_read(self.principal, row):
+                denied = True
+                raise CaseNotFound(case_id)
+            return self.principal.actor_for(row)
+
+        try:
+            return self._cases.fire(
+                case_id, trigger, actor=acting, on=on,
+                documents=documents, expected_version=expected_version, explanation=explanation,
+                documents_needed=documents_needed, amount=amount,
+                contribution_months=contribution_months, information_form=information_form,
+                months_at_destination=months_at_destination, idempotency_key=idempotency_key)
+        except CaseNotFound:
+            if denied:  # written after the step's transaction rolled back
+                self._read([case_id], "step (denied)")
+            raise
 
     def correct_paper(self, paper_id: int, *, reason: str) -> Paper:
         """Correct a kept paper by issuing a new one that names it (a clerk of its issuer)."""

@@ -85,6 +85,10 @@ class Settings(BaseModel):
     session_hours: Annotated[StrictInt, Field(
         ge=1, le=168, description="a dashboard sign-in ends this long after it began")] = 10
     trusted_proxies: tuple[Annotated[str, Field(pattern=r"^[0-9A-Fa-f.:/]{2,64}$")], ...] = ()
+    token_cache_seconds: Annotated[float, Field(
+        ge=0, le=60, strict=True,
+        description="an API token's principal is kept this long per process (0: never): "
+                    "a token revoked elsewhere is refused at most this long after")] = 5
     max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=64 * 2**20)] = 64 * 1024
     max_import_bytes: Annotated[StrictInt, Field(ge=1024, le=2**30)] = 16 * 2**20
     max_import_rows: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 10_000
@@ -243,8 +247,8 @@ _ELSEWHERE = {"cases": ("max_days_ahead", "earliest_business_date"),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",
                       "progress_free_failures", "progress_backoff_seconds",
-                      "session_idle_minutes", "session_hours", "max_body_bytes", "max_import_bytes",
-                      "max_import_rows",
+                      "session_idle_minutes", "session_hours", "token_cache_seconds",
+                      "max_body_bytes", "max_import_bytes", "max_import_rows",
                       "trusted_proxies"),
               "notify": ("webhook_timeout_seconds", "smtp_host", "smtp_port", "smtp_starttls",
                          "smtp_user", "smtp_password_file", "smtp_from", "smtp_timeout_seconds",

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from ..core.access import Principal
 from ..desk import Desk
@@ -40,21 +42,39 @@ def bearer(request: Request) -> str | None:
     return None
 
 
-def get_principal(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Principal:
+# The dependencies are coroutines that do no I/O (a token not kept in the principal cache is
+# looked up in the thread pool), each taking the request alone: FastAPI runs a synchronous
+# dependency in a thread (a hop each) and solves every sub-dependency's parameters apart.
+async def _engine(request: Request) -> Engine:
+    return get_engine(request)
+
+
+async def get_principal(request: Request) -> Principal:
     """The caller, from their credential (401 without a valid one)."""
-    cached: Principal | None = getattr(request.state, "principal", None)
-    if cached is None:
-        cached = engine.authenticate(bearer(request))
-        request.state.principal = cached
-    return cached
+    return await principal_of(request.scope, get_engine(request), bearer(request))
 
 
-def get_desk(engine: Annotated[Engine, Depends(get_engine)],
-             principal: Annotated[Principal, Depends(get_principal)]) -> Desk:
+async def principal_of(scope: Scope, engine: Engine, credential: str | None) -> Principal:
+    """The principal of a request's credential, authenticated once per request (kept in the
+    request's state) and at most once per ``[api] token_cache_seconds`` per token: a kept
+    one is taken without leaving the event loop."""
+    state = scope.setdefault("state", {})
+    found: Principal | None = state.get("principal")
+    if found is None:
+        found = engine.access_service.kept_principal(credential)
+    if found is None:
+        found = await run_in_threadpool(engine.authenticate, credential)
+    state["principal"] = found
+    return found
+
+
+async def get_desk(request: Request) -> Desk:
     """The caller's desk: every read scoped and logged, every step as their actor."""
+    engine = get_engine(request)
+    principal = await principal_of(request.scope, engine, bearer(request))
     return engine.desk(principal, via="api")
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[Engine, Depends(_engine)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 DeskDep = Annotated[Desk, Depends(get_desk)]

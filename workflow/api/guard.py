@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..errors import NotAuthenticated
+from .auth import principal_of
 from .problems import BODY_METHODS, problem_response
 from .routes import API_PREFIX
 
@@ -57,12 +57,10 @@ class BodyGuard:
         """Authenticate the bearer credential and keep the principal for the route; else
         answer 401 (the body unread) and say so."""
         try:
-            principal = await run_in_threadpool(self.engine.authenticate,
-                                                _bearer(authorization))
+            await principal_of(scope, self.engine, _bearer(authorization))
         except NotAuthenticated as exc:
             await problem_response(exc)(scope, _no_body, send)
             return False
-        scope.setdefault("state", {})["principal"] = principal
         return True
 
 

@@ -32,6 +32,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (each with its own engine).")] = 1,
+    request_log: Annotated[bool, typer.Option(
+        help="Log every HTTP request line (uvicorn's access log, at the info level). Off by "
+             "default; who read which case is in the database's access log either way.")
+    ] = False,
     settings_file: SettingsOpt = None,
 ) -> None:
     """Serve the REST API (/api/v1, schema at /docs), the supervisors' dashboard (/) and the
@@ -57,13 +61,14 @@ def serve(
         from ..api import create_app
 
         uvicorn.run(create_app(engine, close_engine=True), host=host, port=port,
-                    log_level=log_level, proxy_headers=trust, forwarded_allow_ips=allowed)
+                    log_level=log_level, proxy_headers=trust, forwarded_allow_ips=allowed,
+                    access_log=request_log)
         return
     engine.close()
     _hand_to_workers(engine.url, settings_file)
     uvicorn.run("workflow.api:from_environment", factory=True, host=host, port=port,
                 workers=workers, log_level=log_level, proxy_headers=trust,
-                forwarded_allow_ips=allowed)
+                forwarded_allow_ips=allowed, access_log=request_log)
 
 
 def _hand_to_workers(url: str, settings_file: Path | None) -> None:
@@ -169,6 +174,7 @@ def tokens_list(as_json: JsonOpt = False) -> None:
 
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
-    """Revoke an API token: requests with it are refused from now on."""
+    """Revoke an API token: requests with it are refused from now on (by a running server
+    within [api] token_cache_seconds, 5 s by default)."""
     settings.engine(read=True).revoke_token(token_id)
     out.print(f"token {token_id} revoked")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..core.access import Principal, check_grant
@@ -34,9 +36,14 @@ def token_hash(token: str) -> str:
 class AccessService:
     """Tokens, authentication, the access log and the progress page's rate limit."""
 
-    def __init__(self, store: AccessStore, settings: Settings) -> None:
+    def __init__(self, store: AccessStore, settings: Settings, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.settings = store, settings
         self._jwt_key: str | None = None
+        #: token hash -> (principal, until when it may be used unchecked, on ``clock``)
+        self._principals: dict[str, tuple[Principal, float]] = {}
+        self._principals_lock = threading.Lock()
+        self._clock = clock
 
     # --- tokens ---------------------------------------------------------------------------
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
@@ -70,6 +77,9 @@ class AccessService:
         stamp = now()
         if not self.store.revoke_token(token_id, stamp):
             raise InvalidInput(f"no live token has id {token_id}")
+        with self._principals_lock:  # refused at once here; elsewhere within the cache's bound
+            self._principals = {k: v for k, v in self._principals.items()
+                                if v[0].token_id != token_id}
         ended = self.store.end_sessions_of_token(token_id, stamp)
         log.info("token_revoked", token_id=token_id, sessions_ended=ended)
 
@@ -80,7 +90,7 @@ class AccessService:
         the session (its ``csrf`` is the form token of its pages). It ends at sign-out, after
         ``[api] session_hours`` (sooner if an identity token expires sooner), after
         ``session_idle_minutes`` unused, and when its token is revoked."""
-        principal = self.authenticate(credential)
+        principal = self.authenticate(credential, fresh=True)
         stamp = now()
         expires = stamp + dt.timedelta(hours=self.settings.session_hours)
         if principal.token_id is None and credential:  # an identity token: its own expiry
@@ -114,17 +124,52 @@ class AccessService:
             self.store.end_session(token_hash(secret), now())
 
     # --- authentication -------------------------------------------------------------------
-    def authenticate(self, credential: str | None) -> Principal:
-        """The principal of a bearer credential: an API token, or a JWT if one is configured."""
+    def authenticate(self, credential: str | None, *, fresh: bool = False) -> Principal:
+        """The principal of a bearer credential: an API token, or a JWT if one is configured.
+
+        A token's principal is kept ``[api] token_cache_seconds`` (5 s by default) in this
+        process: a token revoked here is refused at once, one revoked by another process
+        (another worker, the command line) at most that long after. ``fresh``: look the token
+        up whatever is kept (signing in to the dashboard does)."""
         if not credential:
             raise NotAuthenticated("sign in: send 'Authorization: Bearer <token>'")
         if credential.count(".") == 2 and self.settings.jwt_key_file is not None:
             return self._from_jwt(credential)
-        record = self.store.token_by_hash(token_hash(credential))
+        digest = token_hash(credential)
+        stamp = self._clock()
+        kept = None if fresh else self._principals.get(digest)
+        if kept is not None and stamp < kept[1]:
+            return kept[0]
+        record = self.store.token_by_hash(digest)
         if record is None or record.revoked_at is not None:
+            with self._principals_lock:
+                self._principals.pop(digest, None)
             raise NotAuthenticated("the token is unknown or revoked")
-        return Principal(record.actor_id, record.role, record.agency, record.province,
-                         record.person_id, record.id)
+        principal = Principal(record.actor_id, record.role, record.agency, record.province,
+                              record.person_id, record.id)
+        self._keep(digest, principal, stamp)
+        return principal
+
+    def kept_principal(self, credential: str | None) -> Principal | None:
+        """The principal :meth:`authenticate` keeps for an API token, while it is kept (no
+        I/O: a server's event loop may ask); None otherwise, and :meth:`authenticate` says."""
+        if not credential or (credential.count(".") == 2 and self.settings.jwt_key_file):
+            return None
+        kept = self._principals.get(token_hash(credential))
+        return kept[0] if kept is not None and self._clock() < kept[1] else None
+
+    def _keep(self, digest: str, principal: Principal, stamp: float) -> None:
+        """Keep a token's principal for ``[api] token_cache_seconds`` (the bound within which
+        a revocation made by another process is seen here); at most ``_CACHED_TOKENS`` of
+        them, the oldest dropped first."""
+        seconds = self.settings.token_cache_seconds
+        if seconds <= 0:
+            return
+        with self._principals_lock:
+            self._principals.pop(digest, None)
+            while len(self._principals) >= _CACHED_TOKENS:
+                del self._principals[next(iter(self._principals))]
+            self._principals[digest] = (principal, stamp + seconds)
 
     def _from_jwt(self, credential: str) -> Principal:
         import jwt
@@ -220,6 +265,9 @@ class AccessService:
     def _window(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.settings.progress_window_minutes)
 
+
+#: The most token principals one process keeps (each a few hundred bytes).
+_CACHED_TOKENS = 4096
 
 #: How long a try holds its case number while it is judged (a crashed one frees it then).
 _HOLD = dt.timedelta(seconds=10)

@@ -164,42 +164,61 @@ class CaseService:
                  actor=actor.id, role=actor.role, agency=actor.agency)
         return ids
 
-    def fire(self, case_id: int, trigger: str, *, actor: Actor, on: dt.date | None = None,
+    def fire(self, case_id: int, trigger: str, *, actor: Actor | ActorOf,
+             on: dt.date | None = None,
              documents: Iterable[str] = (), expected_version: int | None = None,
              explanation: str | None = None, documents_needed: Sequence[str] | None = None,
              amount: Decimal | int | str | None = None, contribution_months: int | None = None,
              information_form: Mapping[str, Any] | None = None,
              months_at_destination: int | None = None,
              idempotency_key: str | None = None, session: HostSession | None = None) -> Case:
-        """See :meth:`workflow.Engine.fire`."""
+        """See :meth:`workflow.Engine.fire`.
+
+        ``actor`` may be a function of the case's row (:data:`ActorOf`, a desk's): it is
+        called on the row read in the step's own transaction, before anything else is
+        checked (the inputs too, as when the desk read the case first), and refuses by
+        raising (the transaction then writes nothing). One read of the case serves the
+        scope and the step."""
         inputs = {"explanation": explanation, "documents_needed": documents_needed,
                   "amount": amount, "contribution_months": contribution_months,
                   "information_form": information_form,
                   "months_at_destination": months_at_destination}
-        request = None
-        with self._refusals(trigger, case_id, actor):
-            check_actor(actor, self.divisions)
+        acting = _Acting(actor)
+        asked_on = on  # an idempotency key's hash takes the date as asked
+        with self._refusals(trigger, case_id, acting):
+            if acting.actor is not None:
+                check_actor(acting.actor, self.divisions)
             case_id = _case_id(case_id)
-            _check_version(expected_version)
-            documents = check_kinds(documents)
-            if idempotency_key is not None:
-                idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
-                request = _request_hash(case_id, trigger, actor, on, documents, inputs,
-                                        expected_version)
-            on = self._business_date(on)
+            if acting.actor is not None:
+                documents, idempotency_key, on = self._step_inputs(
+                    expected_version, documents, idempotency_key, on)
             with self.store.transaction(session) as tx:
-                # claimed before deciding: a duplicate waits here (request: only with a key)
-                if request is not None and idempotency_key is not None:
+                found = None
+                if acting.actor is None:  # the scope's read is the step's read
+                    found = tx.row_for_step(case_id)
+                    if found is None:
+                        raise CaseNotFound(case_id)
+                    check_actor(acting.of(found), self.divisions)
+                    documents, idempotency_key, on = self._step_inputs(
+                        expected_version, documents, idempotency_key, on)
+                assert acting.actor is not None and on is not None
+                request = None
+                if idempotency_key is not None:
+                    request = _request_hash(case_id, trigger, acting.actor, asked_on,
+                                            documents, inputs, expected_version)
+                    # claimed before deciding: a duplicate waits here, then reads anew
                     first = self._idempotent(tx, idempotency_key, case_id, request)
                     if first is not None:
                         return first
-                row = self._row(tx, case_id, expected_version, on)
+                    found = None
+                row = self._row(tx, case_id, expected_version, on, found)
                 d = self.definition(row.definition_name, row.definition_version)
-                step = decide(d, CaseFacts.of(row), trigger, actor, documents, inputs,
+                step = decide(d, CaseFacts.of(row), trigger, acting.actor, documents, inputs,
                               self.divisions)
-                case = self._apply(tx, row, step, actor, on)
+                case = self._apply(tx, row, step, acting.actor, on)
                 if request is not None and idempotency_key is not None:
                     tx.record_idempotent_result(idempotency_key, _snapshot(case))
+        actor = acting.actor
         log.info("transition", case_id=case_id, trigger=step.trigger, from_state=step.source,
                  to_state=step.dest, actor=actor.id, role=actor.role, agency=actor.agency)
         return case
@@ -316,15 +335,27 @@ class CaseService:
             for case_id, c in zip(ids, cases, strict=True)])
         return ids
 
+    def _step_inputs(self, expected_version: int | None, documents: Iterable[str],
+                     idempotency_key: str | None,
+                     on: dt.date | None) -> tuple[list[str], str | None, dt.date]:
+        """A step's inputs checked: the version, the document kinds, the key, the date."""
+        _check_version(expected_version)
+        kinds = check_kinds(documents)
+        if idempotency_key is not None:
+            idempotency_key = check_text(idempotency_key, "idempotency_key", 200)
+        return kinds, idempotency_key, self._business_date(on)
+
     @contextmanager
-    def _refusals(self, trigger: str, case_id: int | None, actor: Actor) -> Iterator[None]:
+    def _refusals(self, trigger: str, case_id: int | None,
+                  actor: Actor | _Acting) -> Iterator[None]:
         try:
             yield
         except _WorkflowError as exc:
+            who = actor.actor if isinstance(actor, _Acting) else actor  # None: not found yet
             log.info("refused", case_id=_loggable(case_id), trigger=_loggable(trigger),
                      error=type(exc).__name__,
-                     reason=str(exc), actor=getattr(actor, "id", None),
-                     role=getattr(actor, "role", None), agency=getattr(actor, "agency", None))
+                     reason=str(exc), actor=getattr(who, "id", None),
+                     role=getattr(who, "role", None), agency=getattr(who, "agency", None))
             raise
 
     @staticmethod
@@ -340,8 +371,9 @@ class CaseService:
 
     @staticmethod
     def _row(tx: CaseTransactionPort, case_id: int, expected_version: int | None,
-             on: dt.date) -> StepCase:
-        row = tx.row_for_step(case_id)
+             on: dt.date, row: StepCase | None = None) -> StepCase:
+        """The case a step decides on (``row``: read already in this transaction)."""
+        row = row or tx.row_for_step(case_id)
         if row is None:
             raise CaseNotFound(case_id)
         if expected_version is not None and expected_version != row.version:
@@ -644,6 +676,26 @@ _OPTIONAL_FIELDS = set(OPTIONAL_APPLICATION_FIELDS)
 _REQUIRED_FIELDS = _APPLICATION_FIELDS - _OPTIONAL_FIELDS
 
 
+#: The actor of a step as a function of the case's row (a desk's: the principal's actor on
+#: that case, or a refusal raised when they may not act on it).
+ActorOf = Callable[[StepCase], Actor]
+
+
+class _Acting:
+    """A step's actor: given, or found from the case's row by an :data:`ActorOf`."""
+
+    __slots__ = ("_of", "actor")
+
+    def __init__(self, actor: Actor | ActorOf) -> None:
+        self.actor: Actor | None = actor if isinstance(actor, Actor) else None
+        self._of: ActorOf | None = None if isinstance(actor, Actor) else actor
+
+    def of(self, row: StepCase) -> Actor:
+        assert self._of is not None
+        self.actor = self._of(row)
+        return self.actor
+
+
 def _request_hash(case_id: int, trigger: str, actor: Actor, on: dt.date | None,
                   documents: Iterable[str], inputs: Mapping[str, Any],
                   expected_version: int | None) -> str:
@@ -689,4 +741,4 @@ def retry_on_conflict(call: Callable[[], _T], *, attempts: int = 5, delay: float
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["CaseService", "retry_on_conflict"]
+__all__ = ["ActorOf", "CaseService", "retry_on_conflict"]

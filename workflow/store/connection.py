@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,17 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
 
     SQLite files run in WAL mode and wait ``lock_timeout`` seconds for another writer.
     PostgreSQL waits at most ``lock_timeout`` for a lock and ``statement_timeout`` for a
-    statement (0: no limit), and checks a pooled connection before use, so the first call
-    after a server restart does not fail.
+    statement (0: no limit). A pooled PostgreSQL connection is not pinged before use (a round
+    trip per checkout): one the server has closed (a restart, ``pg_terminate_backend``, an
+    idle timeout) has its socket readable, which is checked without a round trip, and is
+    replaced by a new one before the call uses it; connections older than
+    ``POOL_RECYCLE_SECONDS`` are replaced too, before a firewall's or proxy's idle limit
+    could cut them unseen.
     """
     url = database_url(url)
     try:
-        db = sa.create_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+        db = sa.create_engine(url, echo=echo, pool_pre_ping=False,
+                              pool_recycle=POOL_RECYCLE_SECONDS)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
     db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
@@ -87,14 +93,40 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
                 cur.execute(f"SET statement_timeout = {int(statement_timeout * 1000)}")
             dbapi_conn.autocommit = autocommit
 
+        @event.listens_for(db, "checkout")
+        def _alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:  # pragma: no branch
+            if closed_by_server(dbapi_conn):  # the pool opens a new one and checks it again
+                raise sa.exc.DisconnectionError("the server closed this pooled connection")
+
     @event.listens_for(db, "handle_error")
     def _typed(context: sa.engine.ExceptionContext) -> None:  # pragma: no branch
-        if context.is_pre_ping:  # a dead pooled connection: the pool replaces it
-            return
         typed = storage_error(context.original_exception, lock_timeout)
         if typed is not None:
             raise typed from context.original_exception
     return db
+
+
+#: A pooled connection older than this is closed and replaced at its next checkout.
+POOL_RECYCLE_SECONDS = 1800
+
+
+def closed_by_server(dbapi_conn: Any) -> bool:
+    """Whether a psycopg connection waiting in the pool is dead: closed, or its socket
+    readable. An idle connection is sent nothing (sstransfer does not LISTEN), so anything to
+    read is the server's goodbye (the FATAL message of a terminated backend, or end of file).
+    A system call, no round trip to the server."""
+    if getattr(dbapi_conn, "closed", True):
+        return True
+    try:
+        fd = dbapi_conn.pgconn.socket
+    except Exception:  # the connection is no longer usable at all
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, failed = select.select([fd], [], [fd], 0)  # pragma: no cover - Windows
+    return bool(readable or failed)
 
 
 # SQLite result codes (the primary code, the low byte of sqlite_errorcode).
