@@ -4,7 +4,7 @@ Every application is validated as a single opening is (ID number check digit, ag
 documents, permissions); the baseline inserts the same rows (read back from the engine's
 database) with plain ``sqlite3`` executemany and no checks, with the engine's pragmas (read
 back and printed). Interleaved, 3 repetitions (or argv[2]), median and range.
-Goals (issue 9): at least 20,000 cases/s and at least 0.80 of the baseline.
+Goals: at least 20,000 cases/s (issue 9) and at least 0.6 of the baseline (issue 22).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"{'engine.open_cases (validated)':<58} {median_range(rates)} cases/s")
     goal_line("engine.open_cases, cases/s / 20,000", [r / 20_000 for r in rates], 1.0)
     goal_line("engine.open_cases / plain executemany",
-              [r / b for r, b in zip(rates, bases, strict=True)], 0.80)
+              [r / b for r, b in zip(rates, bases, strict=True)], 0.6)
 
 
 if __name__ == "__main__":

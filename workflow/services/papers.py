@@ -18,7 +18,6 @@ from ..core.papers import Agencies, PaperCase, issuer_of, paper_content
 from ..errors import InvalidInput, PaperNotFound
 from ..ports import CaseStore, CaseTransactionPort
 from ..records import NewPaper, Paper, PrintedPaper, now
-from ..render.papers import render_paper_html, render_paper_pdf
 from .definitions import DefinitionRegistry
 
 log = structlog.get_logger("sstransfer")
@@ -57,6 +56,8 @@ class PaperService:
     @staticmethod
     def _keep(tx: CaseTransactionPort, paper: NewPaper) -> int:
         """Print the paper's HTML once, and keep it with its SHA-256."""
+        from ..render.papers import render_paper_html  # jinja2: loaded by the first paper
+
         html = render_paper_html(paper.content)
         digest = hashlib.sha256(html.encode()).hexdigest()
         return tx.insert_paper(NewPaper(**{**_fields(paper), "html": html, "sha256": digest}))
@@ -116,7 +117,11 @@ class PaperService:
         """The paper as kept, as HTML or as a PDF printed from that HTML."""
         if fmt not in FORMATS:
             raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        return printed.html.encode() if fmt == "html" else render_paper_pdf(printed.html)
+        if fmt == "html":
+            return printed.html.encode()
+        from ..render.papers import render_paper_pdf
+
+        return render_paper_pdf(printed.html)
 
 
 def _fields(paper: NewPaper) -> dict[str, Any]:

@@ -14,9 +14,9 @@ them is done here explicitly:
   timestamps in UTC (naive text with microseconds on SQLite, as SQLAlchemy writes them),
   JSON through ``json.dumps`` (``psycopg``'s ``Json`` on PostgreSQL), booleans as 0/1 on SQLite.
   ``tests/test_store_contract.py`` checks that they equal SQLAlchemy's own bind processors.
-- **SQL logging** when the engine was made with ``echo=True``: each statement on
-  SQLAlchemy's engine logger (the one ``echo`` shows), with the number of rows, never the
-  values (a case's values hold ID numbers).
+- **SQL logging** when the engine was made with ``echo=True``: each statement on the
+  engine's own SQLAlchemy logger (the one ``echo`` shows), with the number of rows, never
+  the values (a case's values hold ID numbers).
 - **Typed storage errors** through :func:`workflow.store.connection.storage_error`, as the
   engine's ``handle_error`` listener maps SQLAlchemy's; any other driver error is raised
   as SQLAlchemy's ``DBAPIError`` subclass (``IntegrityError``, ...), as it would have been.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +37,6 @@ import sqlalchemy as sa
 from .connection import storage_error
 
 _Convert = Callable[[Any], Any]
-_log = logging.getLogger("sqlalchemy.engine.Engine")  # the logger echo=True shows
 _UTC = dt.UTC
 
 
@@ -161,7 +160,9 @@ class FastPath:
         self.conn = conn
         self.sql = _dialect(conn.dialect)
         self._cursor: Any = None
-        self._echo = bool(conn.engine.echo)
+        # SQLAlchemy's own logger of this engine: on with echo=True (or logging's level).
+        logger = conn.engine.logger
+        self._log = logger if logger.isEnabledFor(logging.INFO) else None
 
     @property
     def cursor(self) -> Any:
@@ -171,9 +172,9 @@ class FastPath:
 
     def _execute(self, text: str, params: Sequence[Any] | list[Sequence[Any]],
                  many: bool = False) -> Any:
-        if self._echo:
-            _log.info("%s [fast path, %s]", text,
-                      f"{len(params)} rows" if many else "1 row")
+        if self._log is not None:
+            self._log.info("%s [driver's cursor, %s]", text,
+                           f"{len(params)} rows" if many else "1 row")
         cursor = self.cursor
         try:
             if many:
@@ -226,11 +227,15 @@ class FastPath:
         return int(self._execute(text, (*params, *where.values())).rowcount)
 
     def _values(self, table: sa.Table, columns: tuple[str, ...],
-                rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+                rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """The rows' values in ``columns`` order, each converted as its column stores it.
         A value that is the very object of the row before reuses its conversion (bulk
         openings share dates, stamps and document lists)."""
         convert = self.sql.converters(table)
+        if len(rows) == 1:  # a step's row
+            values = rows[0]
+            return [tuple([values[c] if c not in convert else convert[c](values[c])
+                           for c in columns])]
         steps = [(i, convert[c]) for i, c in enumerate(columns) if c in convert]
         last: list[tuple[Any, Any]] = [(object(), None)] * len(steps)
         out: list[tuple[Any, ...]] = []
