@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import uuid
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from common import (

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import structlog
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workflow.demo import person_id
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Benchmarks measure the engine, not the terminal: drop log events cheaply.
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))

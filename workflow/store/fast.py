@@ -56,7 +56,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 def _sqlite_stamp(value: dt.datetime | None) -> str | None:
     utc = _utc(value)
     # SQLAlchemy's SQLite DATETIME text: always six digits of microseconds.
-    return None if utc is None else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_flag(value: bool | None) -> int | None:
@@ -64,6 +64,8 @@ def _sqlite_flag(value: bool | None) -> int | None:
 
 
 def _sqlite_json(value: Any) -> str:
+    if not value and type(value) in (list, dict):  # most steps' requested documents, inputs
+        return "[]" if type(value) is list else "{}"
     return json.dumps(value)
 
 
