@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -230,29 +231,46 @@ class FastPath:
 
     def _values(self, table: sa.Table, columns: tuple[str, ...],
                 rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        """The rows' values in ``columns`` order, each converted as its column stores it.
-        A value that is the very object of the row before reuses its conversion (bulk
-        openings share dates, stamps and document lists)."""
+        """The rows' values in ``columns`` order, each converted as its column stores it."""
         convert = self.sql.converters(table)
         if len(rows) == 1:  # a step's row
             values = rows[0]
             return [tuple([values[c] if c not in convert else convert[c](values[c])
                            for c in columns])]
-        steps = [(i, convert[c]) for i, c in enumerate(columns) if c in convert]
-        last: list[tuple[Any, Any]] = [(object(), None)] * len(steps)
-        out: list[tuple[Any, ...]] = []
-        for values in rows:
-            row = [values[c] for c in columns]
-            for n, (i, fn) in enumerate(steps):
-                v = row[i]
-                before, done = last[n]
-                if v is before:
-                    row[i] = done
-                else:
-                    row[i] = fn(v)
-                    last[n] = (v, row[i])
-            out.append(tuple(row))
-        return out
+        # Many rows (a bulk opening): taken out column by column, and each distinct value of a
+        # column converted once. Rows share dates, stamps and document lists: the same object
+        # (all are alive during the call, so ``id`` tells them apart), or equal contents.
+        get = operator.itemgetter(*columns)
+        out: list[tuple[Any, ...]] = [get(values) for values in rows]
+        if len(columns) == 1:
+            out = [(v,) for v in out]
+        if not any(c in convert for c in columns):
+            return out
+        by_column = list(zip(*out, strict=True))
+        for i, column in enumerate(columns):
+            if column in convert:
+                by_column[i] = _converted(by_column[i], convert[column])
+        return list(zip(*by_column, strict=True))
+
+
+def _converted(values: Sequence[Any], convert: _Convert) -> tuple[Any, ...]:
+    """``convert`` applied to each of ``values``, once per distinct object and contents."""
+    objects = dict(zip(map(id, values), values, strict=True))
+    done: dict[int, Any] = {}
+    seen: dict[Any, Any] = {}
+    for key, v in objects.items():
+        kind = type(v)
+        # 1 and True are equal keys but not the same JSON: the types are in the key.
+        content = ((kind, tuple(v), tuple(map(type, v))) if kind is list else
+                   (kind, tuple(v.items()), tuple(map(type, v.values()))) if kind is dict
+                   else (kind, v))
+        try:
+            done[key] = seen[content]
+        except KeyError:
+            done[key] = seen[content] = convert(v)
+        except TypeError:  # unhashable (nested inputs)
+            done[key] = convert(v)
+    return tuple(map(done.__getitem__, map(id, values)))
 
 
 __all__ = ["FastPath"]
