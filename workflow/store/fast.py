@@ -102,6 +102,8 @@ class _Dialect:
 
     def __init__(self, dialect: sa.Dialect) -> None:
         self.name = dialect.name
+        if dialect.paramstyle not in ("qmark", "format", "pyformat"):  # pragma: no cover
+            raise TypeError(f"no fast path for the {dialect.driver} driver's parameters")
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.quote = dialect.identifier_preparer.quote
         self.texts: dict[tuple[Any, ...], str] = {}
@@ -146,13 +148,14 @@ class _Dialect:
         return text
 
 
-_DIALECTS: dict[str, _Dialect] = {}
+_DIALECTS: dict[tuple[str, str], _Dialect] = {}
 
 
 def _dialect(dialect: sa.Dialect) -> _Dialect:
-    found = _DIALECTS.get(dialect.name)
+    key = (dialect.name, dialect.driver)
+    found = _DIALECTS.get(key)
     if found is None:
-        found = _DIALECTS[dialect.name] = _Dialect(dialect)
+        found = _DIALECTS[key] = _Dialect(dialect)
     return found
 
 
