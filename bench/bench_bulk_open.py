@@ -2,9 +2,10 @@
 
 Every application is validated as a single opening is (ID number check digit, agencies,
 documents, permissions); the baseline inserts the same rows (read back from the engine's
-database) with plain ``sqlite3`` executemany and no checks, with the engine's pragmas (read
+database: cases, opening history rows, spans, ``case.opened`` outbox events) with plain
+``sqlite3`` executemany and no checks, with the engine's pragmas (read
 back and printed). Interleaved, 3 repetitions (or argv[2]), median and range.
-Goals (issue 9): at least 20,000 cases/s and at least 0.80 of the baseline.
+Goals: at least 20,000 cases/s (issue 9) and at least 0.6 of the baseline (issue 22).
 """
 
 from __future__ import annotations
@@ -50,13 +51,15 @@ def plain(path: Path, engine_rows: tuple[list[tuple], ...]) -> tuple[float, str]
     for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON",
                    "synchronous=NORMAL"):
         con.execute(f"PRAGMA {pragma}")
-    cases, history, spans = engine_rows
+    cases, history, spans, events = engine_rows
     with timed() as t:
         con.executemany(f"INSERT INTO transfer_case VALUES ({','.join('?' * len(cases[0]))})",
                         cases)
         con.executemany(f"INSERT INTO case_history VALUES ({','.join('?' * len(history[0]))})",
                         history)
         con.executemany(f"INSERT INTO span VALUES ({','.join('?' * len(spans[0]))})", spans)
+        con.executemany(f"INSERT INTO outbox_event VALUES ({','.join('?' * len(events[0]))})",
+                        events)
         con.commit()
     durability = sqlite_durability(con)
     con.close()
@@ -72,7 +75,7 @@ def engine_rate(path: Path, apps: list[dict]) -> tuple[float, str, tuple[list[tu
     engine.close()
     con = sqlite3.connect(path)
     rows = tuple(con.execute(f"SELECT * FROM {table}").fetchall()
-                 for table in ("transfer_case", "case_history", "span"))
+                 for table in ("transfer_case", "case_history", "span", "outbox_event"))
     con.close()
     return len(ids) / t["seconds"], durability, rows
 
@@ -101,7 +104,7 @@ def main() -> None:
     print(f"{'engine.open_cases (validated)':<58} {median_range(rates)} cases/s")
     goal_line("engine.open_cases, cases/s / 20,000", [r / 20_000 for r in rates], 1.0)
     goal_line("engine.open_cases / plain executemany",
-              [r / b for r, b in zip(rates, bases, strict=True)], 0.80)
+              [r / b for r, b in zip(rates, bases, strict=True)], 0.6)
 
 
 if __name__ == "__main__":

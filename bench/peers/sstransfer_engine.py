@@ -5,14 +5,18 @@ as a host that never configured it has it (every event rendered to stdout, which
 reads through a pipe); ``dropped`` filters every event below CRITICAL (nothing rendered).
 Run with the project's own virtual environment. The cases are opened with
 ``engine.open_cases`` (not timed); each ``fire`` reads the case, checks role, agency,
-documents and inputs, writes the case, the history row, the spans and a log event, in one
-transaction.
+documents and inputs, writes the case, the history row, the spans, the outbox event and a log
+event, in one transaction. The engine runs the definitions before the papers' versions (as
+the test suite does): pension_transfer 2 would also print a paper (HTML) at three of the four
+steps, which no peer does.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +37,15 @@ INPUTS = {"review": {}, "send_letter": {},
           "continue_relationship": {"contribution_months": 126}}
 
 
+def definitions_before_papers() -> Path:
+    """The shipped definitions without pension_transfer 2 and medical_transfer 3."""
+    target = Path(tempfile.mkdtemp(prefix="race-defs-")) / "definitions"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "definitions", target)
+    for name in ("pension_transfer.v2.yaml", "medical_transfer.v3.yaml"):
+        (target / name).unlink()
+    return target
+
+
 def main() -> None:
     path, n = args()
     logs = sys.argv[3]
@@ -40,7 +53,7 @@ def main() -> None:
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     else:
         assert logs == "default", logs
-    engine = Engine(f"sqlite:///{path}")
+    engine = Engine(f"sqlite:///{path}", definitions=definitions_before_papers())
     ids = engine.open_cases([dict(
         definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
         origin="310000", destination="440300", applicant="employer", documents=DOCS,

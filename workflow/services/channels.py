@@ -14,12 +14,13 @@ import ssl
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Protocol, runtime_checkable
-
-import httpx
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..core.notify import signature
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ChannelError(Exception):
@@ -83,6 +84,8 @@ class Channels:
     # --- webhook ----------------------------------------------------------------------------
     def webhook(self, url: str, secret: str | None, event_id: str, body: bytes) -> str:
         """POST the event's JSON, signed; a 2xx answer is delivered, any other is an error."""
+        import httpx  # only a delivery run sends webhooks: not imported with the engine
+
         if self._http is None:
             self._http = httpx.Client(timeout=self.settings.webhook_timeout_seconds,
                                       follow_redirects=False)

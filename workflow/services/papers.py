@@ -17,7 +17,6 @@ from ..errors import InvalidInput, PaperNotFound
 from ..logs import get_logger
 from ..ports import CaseStore, CaseTransactionPort
 from ..records import NewPaper, Paper, PrintedPaper, now
-from ..render.papers import render_paper_html, render_paper_pdf
 from .definitions import DefinitionRegistry
 
 log = get_logger("sstransfer")
@@ -56,6 +55,8 @@ class PaperService:
     @staticmethod
     def _keep(tx: CaseTransactionPort, paper: NewPaper) -> int:
         """Print the paper's HTML once, and keep it with its SHA-256."""
+        from ..render.papers import render_paper_html  # jinja2: loaded by the first paper
+
         html = render_paper_html(paper.content)
         digest = hashlib.sha256(html.encode()).hexdigest()
         return tx.insert_paper(NewPaper(**{**_fields(paper), "html": html, "sha256": digest}))
@@ -115,7 +116,11 @@ class PaperService:
         """The paper as kept, as HTML or as a PDF printed from that HTML."""
         if fmt not in FORMATS:
             raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        return printed.html.encode() if fmt == "html" else render_paper_pdf(printed.html)
+        if fmt == "html":
+            return printed.html.encode()
+        from ..render.papers import render_paper_pdf
+
+        return render_paper_pdf(printed.html)
 
 
 def _fields(paper: NewPaper) -> dict[str, Any]:

@@ -37,32 +37,20 @@ from ..records import (
 )
 from . import outbox, papers
 from .connection import in_province, insert_ignoring_duplicates
-from .statements import Statement, insert_returning_ids
-from .tables import cases_t, definitions_t, history_t, idempotency_t, spans_t
+from .fast import FastPath
+from .statements import insert_returning_ids
+from .tables import cases_t, definitions_t, events_t, history_t, idempotency_t, spans_t
 
 #: The columns of the read models (the table's own columns less the row's keys).
 _HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
 _SPAN_FIELDS = [spans_t.c[name] for name in Span.model_fields]
 _CASE_FIELDS = [cases_t.c[f.name] for f in dataclasses.fields(StoredCase)]
 _SELECT_CASE = sa.select(*_CASE_FIELDS).where(cases_t.c.id == sa.bindparam("_id"))
-# The case read of a step: plain text with untyped columns, so SQLAlchemy compiles it once
-# (its cache key is the text) and applies no result processors; :func:`_step_case` converts
-# the few columns that need it. A step rewrites the timestamps: no need to read and parse them.
+# The case read of a step (on the driver's cursor): :func:`_step_case` converts the few
+# columns that need it. A step rewrites the timestamps: no need to read and parse them.
 _STEP_COLUMNS = tuple(f.name for f in dataclasses.fields(StepCase))
-_SELECT_FOR_STEP = sa.text(
-    f"SELECT {', '.join(_STEP_COLUMNS)} FROM {cases_t.name} WHERE id = :id"
-).columns(*(sa.column(name) for name in _STEP_COLUMNS))
 _JSON_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("documents", "requested_documents"))
 _DATE_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("opened_on", "last_event_on"))
-_UPDATE_CASE = Statement(sa.update(cases_t).where(
-    cases_t.c.id == sa.bindparam("_id"), cases_t.c.version == sa.bindparam("_version")))
-_INSERT_HISTORY = Statement(sa.insert(history_t))
-_INSERT_SPAN = Statement(sa.insert(spans_t))
-_END_ALL_SPANS = Statement(sa.update(spans_t).where(
-    spans_t.c.case_id == sa.bindparam("_case"), spans_t.c.ended_on.is_(None)))
-_END_SPAN = Statement(sa.update(spans_t).where(
-    spans_t.c.case_id == sa.bindparam("_case"), spans_t.c.ended_on.is_(None),
-    spans_t.c.name == sa.bindparam("_name")))
 
 
 def _step_case(values: Sequence[Any]) -> StepCase:
@@ -120,40 +108,43 @@ def applicant_scope(query: CaseQuery | AlertQuery) -> list[sa.ColumnElement[bool
 
 
 class CaseTransaction:
-    """The case writes of one transaction (ours, or a host session's)."""
+    """The case writes of one transaction (ours, or a host session's). A step's read and
+    writes run on the driver's cursor (:mod:`workflow.store.fast`), the rest through
+    SQLAlchemy, all on the same connection and in the same transaction."""
 
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
+        self.fast = FastPath(conn)
 
     def row_for_step(self, case_id: int) -> StepCase | None:
-        row = self.conn.execute(_SELECT_FOR_STEP, {"id": case_id}).first()
+        row = self.fast.select_one(cases_t, _STEP_COLUMNS, "id", case_id)
         return None if row is None else _step_case(row)
 
     def update_case(self, case_id: int, version: int, change: CaseUpdate) -> bool:
-        values = _case_values(change)
-        values["_id"], values["_version"] = case_id, version
-        return _UPDATE_CASE.run(self.conn, values) == 1
+        return self.fast.update(cases_t, _case_values(change),
+                                {"id": case_id, "version": version}) == 1
 
     def insert_cases(self, cases: Sequence[NewCase],
                      spans: Sequence[Sequence[NewSpan]]) -> list[int]:
-        ids = insert_returning_ids(self.conn, cases_t, [vars(c) for c in cases])
+        ids = insert_returning_ids(self.conn, self.fast, cases_t, [vars(c) for c in cases])
         rows = [{**vars(span), "case_id": case_id}
                 for case_id, of_case in zip(ids, spans, strict=True) for span in of_case]
-        _INSERT_SPAN.run_many(self.conn, rows)
+        self.fast.insert(spans_t, rows)
         return ids
 
     def insert_history(self, entries: Sequence[NewHistoryEntry]) -> None:
-        _INSERT_HISTORY.run_many(self.conn, [vars(e) for e in entries])
+        self.fast.insert(history_t, [vars(e) for e in entries])
 
     def insert_spans(self, case_id: int, spans: Sequence[NewSpan]) -> None:
-        _INSERT_SPAN.run_many(self.conn, [{**vars(s), "case_id": case_id} for s in spans])
+        self.fast.insert(spans_t, [{**vars(s), "case_id": case_id} for s in spans])
 
     def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
         if names is None:
-            _END_ALL_SPANS.run(self.conn, {"_case": case_id, "ended_on": on})
+            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id}, ("ended_on",))
             return
         for name in names:
-            _END_SPAN.run(self.conn, {"_case": case_id, "_name": name, "ended_on": on})
+            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id, "name": name},
+                             ("ended_on",))
 
     # --- business date corrections ---------------------------------------------------------
     def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
@@ -188,7 +179,7 @@ class CaseTransaction:
         return papers.paper(self.conn, paper_id)
 
     def insert_events(self, events: Sequence[NewEvent]) -> None:
-        outbox.insert_events(self.conn, events)
+        self.fast.insert(events_t, outbox.event_rows(events))
 
     def insert_contacts(self, contacts: Sequence[tuple[int, str | None, str | None]]) -> None:
         outbox.insert_contacts(self.conn, contacts)

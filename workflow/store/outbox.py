@@ -37,12 +37,16 @@ _CASE = [cases_t.c.insurance, cases_t.c.origin, cases_t.c.destination,
 
 
 # --- in the step's own transaction ------------------------------------------------------------
+def event_rows(events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+    """The outbox rows of new events: pending, not fanned out."""
+    return [{**{name: getattr(e, name) for name in e.__dataclass_fields__},
+             "fanned_out": False, "state": "pending", "messages": 0} for e in events]
+
+
 def insert_events(conn: sa.Connection, events: Sequence[NewEvent]) -> None:
     """Write events to the outbox, in the caller's transaction (pending, not fanned out)."""
     if events:
-        conn.execute(sa.insert(events_t), [
-            {**{name: getattr(e, name) for name in e.__dataclass_fields__},
-             "fanned_out": False, "state": "pending", "messages": 0} for e in events])
+        conn.execute(sa.insert(events_t), event_rows(events))
 
 
 def insert_contacts(conn: sa.Connection, contacts: Sequence[tuple[int, str | None,

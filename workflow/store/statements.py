@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .fast import FastPath
+
 _Processor = Callable[[Any], Any]
 
 
@@ -91,10 +93,7 @@ class Statement:
         return conn.exec_driver_sql(sql, params).rowcount
 
 
-_INSERTS: dict[str, Statement] = {}
-
-
-def insert_returning_ids(conn: sa.Connection, table: sa.Table,
+def insert_returning_ids(conn: sa.Connection, fast: FastPath, table: sa.Table,
                          rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows and return their new ids in the rows' order.
 
@@ -102,7 +101,8 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table,
     sorted by parameter order). SQLite cannot promise the order of a multi-row ``RETURNING``,
     so SQLAlchemy would insert one row per statement there; instead the first row is inserted
     alone, which makes this transaction SQLite's one writer until it ends, and the other rows
-    are given the ids after the largest one in the table, inserted as one executemany.
+    are given the ids after the largest one in the table, inserted as one executemany on the
+    driver's cursor (:mod:`workflow.store.fast`).
     """
     if conn.dialect.name != "sqlite" or len(rows) < 2:
         statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
@@ -110,9 +110,5 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table,
     first = conn.execute(sa.insert(table).returning(table.c.id), [rows[0]]).scalar_one()
     top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
     ids = [first, *range(top + 1, top + len(rows))]
-    insert = _INSERTS.get(table.name)
-    if insert is None:
-        insert = _INSERTS[table.name] = Statement(sa.insert(table))
-    insert.run_many(conn, [{**row, "id": id_} for id_, row in zip(ids[1:], rows[1:],
-                                                                   strict=True)])
+    fast.insert(table, [{"id": id_, **row} for id_, row in zip(ids[1:], rows[1:], strict=True)])
     return ids

@@ -1,0 +1,98 @@
+"""The step's read and writes on the driver's cursor (workflow/store/fast.py, issue 22): they
+store what SQLAlchemy would, show in ``echo=True`` without their values, and fail as
+SQLAlchemy's path fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+import sqlalchemy as sa
+from conftest import PERSON_ID, open_case, snapshot
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import psycopg
+
+from workflow import Actor, Engine
+from workflow.records import NewHistoryEntry
+from workflow.store import cases_t, history_t, spans_t
+from workflow.store.fast import _converters
+from workflow.store.tables import events_t
+
+DEST_CLERK = Actor("c-12", "destination_clerk", "440300")
+# One value of each kind the fast path writes, by the column's type.
+SAMPLES = {
+    sa.Date: [dt.date(2025, 10, 9), None],
+    sa.DateTime: [dt.datetime(2025, 10, 9, 8, 30, tzinfo=dt.UTC),
+                  dt.datetime(2025, 10, 9, 8, 30, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=8)))],
+    sa.JSON: [[], {}, ["id_card", "户口簿"], {"amount": "12.30", "n": [1, None]}],
+    sa.Boolean: [True, False, None],
+}
+
+
+def _sqlalchemy_bind(column: sa.Column, dialect: sa.Dialect, value: object) -> object:
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return value if processor is None else processor(value)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize("table", [cases_t, history_t, spans_t, events_t], ids=lambda t: t.name)
+def test_each_column_the_fast_path_writes_gets_the_value_sqlalchemy_would_bind(table, dialect):
+    """For every column of the tables a step writes, the fast path's conversion gives what
+    SQLAlchemy's own bind processing gives (dates, UTC timestamps, JSON, booleans), and the
+    columns it leaves alone are those SQLAlchemy leaves alone."""
+    convert = _converters(table, dialect.name)
+    checked = 0
+    for column in table.c:
+        kind = column.type.impl if isinstance(column.type, sa.TypeDecorator) else column.type
+        samples = next((v for t, v in SAMPLES.items() if isinstance(kind, t)), None)
+        if samples is None:
+            assert column.name not in convert
+            assert _sqlalchemy_bind(column, dialect, "text") == "text"
+            continue
+        for value in samples:
+            if value is None and isinstance(kind, sa.JSON):
+                continue
+            ours = convert[column.name](value) if column.name in convert else value
+            theirs = _sqlalchemy_bind(column, dialect, value)
+            if dialect.name == "postgresql" and isinstance(kind, sa.JSON):
+                ours, theirs = ours.obj, theirs.obj  # both psycopg's Json wrapper
+            assert ours == theirs, (column.name, value)
+            checked += 1
+    assert checked > 0
+
+
+def test_with_echo_the_step_statements_are_logged_without_their_values(
+        db_url, schema_copy, caplog):
+    """``echo=True`` shows the fast path's statements on SQLAlchemy's engine logger, saying
+    how many rows, but never the values: no ID number of the case read or written."""
+    url = schema_copy(db_url)
+    with Engine(url) as engine:
+        case = open_case(engine)
+    with Engine(url, echo=True) as engine, \
+            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+    fast = [r.getMessage() for r in caplog.records if "[driver's cursor" in r.getMessage()]
+    assert any(m.startswith("SELECT") and "transfer_case" in m for m in fast)
+    assert any(m.startswith("UPDATE transfer_case") for m in fast)
+    assert any(m.startswith("INSERT INTO case_history") for m in fast)
+    assert not any(PERSON_ID in m or "440300" in m for m in fast)
+
+
+def test_a_constraint_broken_on_the_fast_path_is_sqlalchemys_integrity_error_and_rolls_back(
+        engine):
+    """A history row whose step number the case has already is refused by the unique key as
+    ``sqlalchemy.exc.IntegrityError`` (as before the fast path), and the transaction's other
+    writes are rolled back with it."""
+    case = open_case(engine)
+    before = snapshot(engine)
+
+    def step(seq: int) -> NewHistoryEntry:
+        return NewHistoryEntry(case.id, seq, "review", "applied", "reviewed", "c-12",
+                               "destination_clerk", "440300", dt.date(2025, 10, 9),
+                               dt.datetime.now(dt.UTC), [], None, {})
+
+    with pytest.raises(sa.exc.IntegrityError), engine.store.cases.transaction() as tx:
+        tx.insert_history([step(2)])
+        tx.insert_history([step(1)])  # seq 1 is the opening's
+    assert snapshot(engine) == before

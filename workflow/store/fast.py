@@ -1,0 +1,279 @@
+"""The step's fast path: its read and writes on the driver's own cursor (issue 22).
+
+A step reads one case and writes four or five small rows. SQLAlchemy's execution path (the
+statement's context, result set-up, the types' bind processors) costs more than SQLite
+spends running them, so these few statements run on the DB-API cursor of the transaction's
+connection (``sqlite3`` or ``psycopg``), in the same transaction as everything else the
+step writes through SQLAlchemy (papers, idempotency keys). What SQLAlchemy would do for
+them is done here explicitly:
+
+- **SQL written once.** Each statement's text is built once per database kind and set of
+  columns from the table's own column names; the drivers keep it prepared (``sqlite3``'s
+  statement cache per connection, ``psycopg``'s prepared statements after a few runs).
+- **Conversions by column type** (:func:`_converters`): dates as ISO text on SQLite,
+  timestamps in UTC (naive text with microseconds on SQLite, as SQLAlchemy writes them),
+  JSON through ``json.dumps`` (``psycopg``'s ``Json`` on PostgreSQL), booleans as 0/1 on SQLite.
+  ``tests/test_store_contract.py`` checks that they equal SQLAlchemy's own bind processors.
+- **SQL logging** when the engine was made with ``echo=True``: each statement on the
+  engine's own SQLAlchemy logger (the one ``echo`` shows), with the number of rows, never
+  the values (a case's values hold ID numbers).
+- **Typed storage errors** through :func:`workflow.store.connection.storage_error`, as the
+  engine's ``handle_error`` listener maps SQLAlchemy's; any other driver error is raised
+  as SQLAlchemy's ``DBAPIError`` subclass (``IntegrityError``, ...), as it would have been.
+
+Everything else in the storage layer keeps SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from .connection import storage_error
+
+_Convert = Callable[[Any], Any]
+_UTC = dt.UTC
+
+
+# --- conversions -----------------------------------------------------------------------------
+def _sqlite_date(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(_UTC)
+
+
+def _sqlite_stamp(value: dt.datetime | None) -> str | None:
+    utc = _utc(value)
+    # SQLAlchemy's SQLite DATETIME text: always six digits of microseconds.
+    return None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _sqlite_json(value: Any) -> str:
+    if not value and type(value) in (list, dict):  # most steps' requested documents, inputs
+        return "[]" if type(value) is list else "{}"
+    return json.dumps(value)
+
+
+def _pg_json(value: Any) -> Any:
+    from psycopg.types.json import Json  # PostgreSQL only: never imported on SQLite
+
+    return Json(value)
+
+
+def _converters(table: sa.Table, dialect: str) -> dict[str, _Convert]:
+    """The conversion of each column of ``table`` that needs one, by column name."""
+    sqlite = dialect == "sqlite"
+    out: dict[str, _Convert] = {}
+    for column in table.c:
+        kind = column.type
+        if isinstance(kind, sa.JSON):
+            out[column.name] = _sqlite_json if sqlite else _pg_json
+        elif isinstance(kind, sa.TypeDecorator) and isinstance(kind.impl, sa.DateTime):
+            out[column.name] = _sqlite_stamp if sqlite else _utc
+        elif isinstance(kind, sa.DateTime):  # pragma: no cover - every timestamp is aware
+            raise TypeError(f"{table.name}.{column.name}: timestamps are AwareDateTime")
+        elif isinstance(kind, sa.Date) and sqlite:
+            out[column.name] = _sqlite_date
+        elif isinstance(kind, sa.Boolean) and sqlite:
+            out[column.name] = _sqlite_flag
+    return out
+
+
+# --- statements ------------------------------------------------------------------------------
+class _Dialect:
+    """What the statements of one database kind need: the parameter mark, the quoting of
+    names, the conversions of each table's columns, and the texts built so far."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self.name = dialect.name
+        if dialect.paramstyle not in ("qmark", "format", "pyformat"):  # pragma: no cover
+            raise TypeError(f"no fast path for the {dialect.driver} driver's parameters")
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.quote = dialect.identifier_preparer.quote
+        self.texts: dict[tuple[Any, ...], str] = {}
+        self.conversions: dict[str, dict[str, _Convert]] = {}
+
+    def converters(self, table: sa.Table) -> dict[str, _Convert]:
+        found = self.conversions.get(table.name)
+        if found is None:
+            found = self.conversions[table.name] = _converters(table, self.name)
+        return found
+
+    def insert(self, table: sa.Table, columns: tuple[str, ...]) -> str:
+        key = ("insert", table.name, columns)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = (
+                f"INSERT INTO {self.quote(table.name)} "
+                f"({', '.join(self.quote(c) for c in columns)}) "
+                f"VALUES ({', '.join([self.mark] * len(columns))})")
+        return text
+
+    def update(self, table: sa.Table, columns: tuple[str, ...], where: tuple[str, ...],
+               null: tuple[str, ...] = ()) -> str:
+        """``UPDATE table SET columns WHERE where = each AND null IS NULL``."""
+        key = ("update", table.name, columns, where, null)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = (
+                f"UPDATE {self.quote(table.name)} "
+                f"SET {', '.join(f'{self.quote(c)} = {self.mark}' for c in columns)} WHERE "
+                + " AND ".join([*(f"{self.quote(c)} = {self.mark}" for c in where),
+                                *(f"{self.quote(c)} IS NULL" for c in null)]))
+        return text
+
+    def select(self, table: sa.Table, columns: tuple[str, ...], where: str) -> str:
+        key = ("select", table.name, columns, where)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = (
+                f"SELECT {', '.join(self.quote(c) for c in columns)} "
+                f"FROM {self.quote(table.name)} WHERE {self.quote(where)} = {self.mark}")
+        return text
+
+
+_DIALECTS: dict[tuple[str, str], _Dialect] = {}
+
+
+def _dialect(dialect: sa.Dialect) -> _Dialect:
+    key = (dialect.name, dialect.driver)
+    found = _DIALECTS.get(key)
+    if found is None:
+        found = _DIALECTS[key] = _Dialect(dialect)
+    return found
+
+
+class FastPath:
+    """The driver's cursor of one SQLAlchemy connection, inside its current transaction."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.sql = _dialect(conn.dialect)
+        self._cursor: Any = None
+        # SQLAlchemy's own logger of this engine: on with echo=True (or logging's level).
+        logger = conn.engine.logger
+        self._log = logger if logger.isEnabledFor(logging.INFO) else None
+
+    @property
+    def cursor(self) -> Any:
+        if self._cursor is None:
+            self._cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        return self._cursor
+
+    def _execute(self, text: str, params: Sequence[Any] | list[Sequence[Any]],
+                 many: bool = False) -> Any:
+        if self._log is not None:
+            self._log.info("%s [driver's cursor, %s]", text,
+                           f"{len(params)} rows" if many else "1 row")
+        cursor = self.cursor
+        try:
+            if many:
+                cursor.executemany(text, params)
+            else:
+                cursor.execute(text, params)
+        except Exception as exc:
+            raise self._error(exc, text, params, many) from exc
+        return cursor
+
+    def _error(self, exc: Exception, text: str, params: Any, many: bool) -> BaseException:
+        dbapi = self.conn.dialect.loaded_dbapi
+        if not isinstance(exc, dbapi.Error):
+            return exc
+        lock_timeout = self.conn.engine.get_execution_options().get(
+            "sstransfer_lock_timeout", 10)
+        typed = storage_error(exc, lock_timeout)
+        if typed is not None:
+            return typed
+        return sa.exc.DBAPIError.instance(text, params, exc, dbapi.Error, hide_parameters=True,
+                                          dialect=self.conn.dialect, ismulti=many)
+
+    # --- the statements ----------------------------------------------------------------------
+    def select_one(self, table: sa.Table, columns: tuple[str, ...], where: str,
+                   value: Any) -> tuple[Any, ...] | None:
+        """The ``columns`` of the row whose ``where`` column is ``value``, as the driver
+        gives them (text for SQLite's dates and JSON), or None."""
+        row = self._execute(self.sql.select(table, columns, where), (value,)).fetchone()
+        return None if row is None else tuple(row)
+
+    def insert(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (all with the same keys, column names) as one executemany."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        params = self._values(table, columns, rows)
+        text = self.sql.insert(table, columns)
+        if len(params) == 1:
+            self._execute(text, params[0])
+        else:
+            self._execute(text, params, many=True)
+
+    def update(self, table: sa.Table, values: Mapping[str, Any], where: Mapping[str, Any],
+               null: tuple[str, ...] = ()) -> int:
+        """``UPDATE`` the rows matching ``where`` (column = value) and whose ``null``
+        columns are NULL; the number of rows changed."""
+        columns, keys = tuple(values), tuple(where)
+        [params] = self._values(table, columns, [values])
+        text = self.sql.update(table, columns, keys, null)
+        return int(self._execute(text, (*params, *where.values())).rowcount)
+
+    def _values(self, table: sa.Table, columns: tuple[str, ...],
+                rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """The rows' values in ``columns`` order, each converted as its column stores it."""
+        convert = self.sql.converters(table)
+        if len(rows) == 1:  # a step's row
+            values = rows[0]
+            return [tuple([values[c] if c not in convert else convert[c](values[c])
+                           for c in columns])]
+        # Many rows (a bulk opening): taken out column by column, and each distinct value of a
+        # column converted once. Rows share dates, stamps and document lists: the same object
+        # (all are alive during the call, so ``id`` tells them apart), or equal contents.
+        get = operator.itemgetter(*columns)
+        out: list[tuple[Any, ...]] = [get(values) for values in rows]
+        if len(columns) == 1:
+            out = [(v,) for v in out]
+        if not any(c in convert for c in columns):
+            return out
+        by_column = list(zip(*out, strict=True))
+        for i, column in enumerate(columns):
+            if column in convert:
+                by_column[i] = _converted(by_column[i], convert[column])
+        return list(zip(*by_column, strict=True))
+
+
+def _converted(values: Sequence[Any], convert: _Convert) -> tuple[Any, ...]:
+    """``convert`` applied to each of ``values``, once per distinct object and contents."""
+    objects = dict(zip(map(id, values), values, strict=True))
+    done: dict[int, Any] = {}
+    seen: dict[Any, Any] = {}
+    for key, v in objects.items():
+        kind = type(v)
+        # 1 and True are equal keys but not the same JSON: the types are in the key.
+        content = ((kind, tuple(v), tuple(map(type, v))) if kind is list else
+                   (kind, tuple(v.items()), tuple(map(type, v.values()))) if kind is dict
+                   else (kind, v))
+        try:
+            done[key] = seen[content]
+        except KeyError:
+            done[key] = seen[content] = convert(v)
+        except TypeError:  # unhashable (nested inputs)
+            done[key] = convert(v)
+    return tuple(map(done.__getitem__, map(id, values)))
+
+
+__all__ = ["FastPath"]
