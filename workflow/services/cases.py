@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..core.access import check_date_correction
 from ..core.calendar import WorkingDays
@@ -186,15 +186,15 @@ class CaseService:
         acting = _Acting(actor)
         asked_on = on  # an idempotency key's hash takes the date as asked
         with self._refusals(trigger, case_id, acting):
-            if acting.actor is not None:
+            if acting.given:
                 check_actor(acting.actor, self.divisions)
             case_id = _case_id(case_id)
-            if acting.actor is not None:
+            if acting.given:
                 documents, idempotency_key, on = self._step_inputs(
                     expected_version, documents, idempotency_key, on)
             with self.store.transaction(session) as tx:
                 found = None
-                if acting.actor is None:  # the scope's read is the step's read
+                if not acting.given:  # the scope's read is the step's read
                     found = tx.row_for_step(case_id)
                     if found is None:
                         raise CaseNotFound(case_id)
@@ -684,11 +684,14 @@ ActorOf = Callable[[StepCase], Actor]
 class _Acting:
     """A step's actor: given, or found from the case's row by an :data:`ActorOf`."""
 
-    __slots__ = ("_of", "actor")
+    __slots__ = ("_of", "actor", "given")
 
     def __init__(self, actor: Actor | ActorOf) -> None:
-        self.actor: Actor | None = actor if isinstance(actor, Actor) else None
-        self._of: ActorOf | None = None if isinstance(actor, Actor) else actor
+        # Anything but a function is taken as the actor given, for check_actor to refuse
+        # when it is not one (a list, None: InvalidInput, never a TypeError).
+        self.given = not callable(actor) or isinstance(actor, Actor)
+        self.actor: Actor | None = cast(Actor, actor) if self.given else None
+        self._of: ActorOf | None = None if self.given else cast(ActorOf, actor)
 
     def of(self, row: StepCase) -> Actor:
         assert self._of is not None
