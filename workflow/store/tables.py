@@ -47,6 +47,10 @@ class CaseRecord(SQLModel, table=True):
         sa.Index("ix_case_insurance_state_last", "insurance", "state", "last_event_on"),
         sa.Index("ix_case_state", "state"),
         sa.Index("ix_case_public_number", "public_number", unique=True),
+        # A person's medical cases, for the scan's different-place advisory.
+        sa.Index("ix_case_medical_person", "person_id", "state",
+                 sqlite_where=sa.text("insurance = 'medical'"),
+                 postgresql_where=sa.text("insurance = 'medical'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     #: The case number the person and the papers know (业务流水号); the id stays internal.
@@ -98,6 +102,10 @@ class SpanRecord(Span, table=True):
     __table_args__ = (
         # The overdue scan reads running spans by due date only.
         sa.Index("ix_span_running_due", "due_on",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
+        # An agency's inbox: its running spans.
+        sa.Index("ix_span_running_owner", "owner_agency",
                  sqlite_where=sa.text("ended_on IS NULL"),
                  postgresql_where=sa.text("ended_on IS NULL")),
         # On-time rates of spans closed in a period.
