@@ -61,6 +61,7 @@ from workflow.core.divisions import gb2260
 from workflow.core.inputs import PUBLIC_NUMBER_DIGITS, public_number_from
 from workflow.core.queries import CaseQuery, InboxQuery
 from workflow.demo import build_demo
+from workflow.engine import upgrade_schema
 
 AS_OF = dt.date(2026, 11, 20)  # a Friday, a working day
 RUNNING_SHARE = 0.05
@@ -428,7 +429,28 @@ class QueryClock:
             self.seconds[kind] += time.perf_counter() - conn.info.pop("bench_started")
 
 
-def measure(url: sa.URL, cases: int, gen: Generator, reps: int, samples: int) -> dict[str, Any]:
+@dataclass
+class Samples:
+    """What the lookups pick from: the agencies owning running spans (with how many), ID
+    numbers of the loaded people, the provinces."""
+
+    running_owners: Counter[str]
+    persons: list[str]
+    provinces: list[str]
+
+    @classmethod
+    def of_database(cls, url: sa.URL) -> Samples:
+        """Taken from a database loaded before (``--measure-only``)."""
+        with psycopg.connect(libpq(url)) as con:
+            owners = Counter(dict(con.execute(
+                "SELECT owner_agency, count(*) FROM span WHERE ended_on IS NULL GROUP BY 1")))
+            persons = [p for (p,) in con.execute(
+                "SELECT person_id FROM transfer_case TABLESAMPLE SYSTEM (1) LIMIT 5000")]
+        return cls(owners, persons, sorted({a[:2] for a in owners}))
+
+
+def measure(url: sa.URL, cases: int, sample: Samples, reps: int,
+            samples: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"cases": cases}
     rng = random.Random(cases)
     print(f"\n### {cases:,} cases")
@@ -476,21 +498,21 @@ def measure(url: sa.URL, cases: int, gen: Generator, reps: int, samples: int) ->
         verdict("daily scan, query time (median)", statistics.median(queries) * 1000, 1000,
                 f"{statistics.median(queries):.3f} s ({min(queries):.3f}-{max(queries):.3f})")
         # A clerk's inbox page: 50 running spans of their agency, soonest due first.
-        owners = list(gen.running_owners)
-        weights = [gen.running_owners[a] for a in owners]
+        owners = list(sample.running_owners)
+        weights = [sample.running_owners[a] for a in owners]
         agencies = rng.choices(owners, weights, k=samples)
         inbox = latencies(lambda a: engine.alert_service.inbox(
             InboxQuery(as_of=AS_OF, agencies=(a,), limit=50)), agencies)
         figures["inbox"] = inbox
         verdict("clerk's inbox page (50 rows + total)", percentile(inbox, 99), 100, spread(inbox))
         # A person by ID number.
-        people = rng.sample(gen.person_sample, min(samples, len(gen.person_sample)))
+        people = rng.sample(sample.persons, min(samples, len(sample.persons)))
         person = latencies(lambda p: engine.case_service.cases(CaseQuery(person_id=p)), people)
         figures["person"] = person
         verdict("a person's cases by ID number", percentile(person, 99), 20, spread(person))
         # A filtered case list (no total exists yet).
         states = ["applied", "reviewed", "funds_moved", "continued", "rejected"]
-        filters = [CaseQuery(province=rng.choice(gen.provinces), state=rng.choice(states),
+        filters = [CaseQuery(province=rng.choice(sample.provinces), state=rng.choice(states),
                              insurance=rng.choice(["pension", "medical"]), limit=50)
                    for _ in range(samples)]
         listed = latencies(engine.case_service.cases, filters)
@@ -498,7 +520,7 @@ def measure(url: sa.URL, cases: int, gen: Generator, reps: int, samples: int) ->
         verdict("filtered case list, 50 rows (no total)", percentile(listed, 99), 200,
                 spread(listed))
         # A province's overdue report, figures and every line.
-        province = Counter(a[:2] for a in gen.running_owners.elements()).most_common(1)[0][0]
+        province = Counter(a[:2] for a in sample.running_owners.elements()).most_common(1)[0][0]
         report_times, lines = [], 0
         for _ in range(reps):
             start = time.perf_counter()
@@ -515,6 +537,18 @@ def measure(url: sa.URL, cases: int, gen: Generator, reps: int, samples: int) ->
     return figures
 
 
+def measure_again(url: sa.URL, reps: int, samples: int) -> None:
+    """The measurements alone, on a database loaded by an earlier run (after a new index)."""
+    header("11. national scale on PostgreSQL: the measurements again, on the loaded database")
+    print(f"command: cd bench && SSTRANSFER_BENCH_POSTGRES_URL=<url> ../.venv/bin/python "
+          f"bench_national.py {' '.join(sys.argv[1:])}")
+    upgrade_schema(url.render_as_string(hide_password=False))
+    with psycopg.connect(libpq(url), autocommit=True) as con:
+        con.execute("ANALYZE")
+        cases = con.execute("SELECT count(*) FROM transfer_case").fetchone()[0]
+    measure(url, cases, Samples.of_database(url), reps, samples)
+
+
 # --- the run -------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -525,8 +559,13 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=10_000, help="new alerts per scan")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the database a run loaded before (schema upgraded first)")
     args = parser.parse_args()
     url = bench_url()
+    if args.measure_only:
+        measure_again(url, args.reps, args.samples)
+        return
     header(f"11. national scale on PostgreSQL: {args.cases:,} cases (loading capped at "
            f"{args.minutes:g} min), measured at "
            + ", ".join(f"{n:,}" for n in sorted({min(args.checkpoint, args.cases), args.cases})))
@@ -597,7 +636,8 @@ def main() -> None:
         print(f"\nloaded {size:,} cases in {loading / 60:.1f} min of COPY ({rate:,.0f} cases/s; "
               f"this step: {copied:.0f} s), indexes and ANALYZE {indexed:.0f} s; "
               f"{gen.new_raised:,} spans set to raise a new alert")
-        results.append(measure(url, size, gen, args.reps, args.samples))
+        results.append(measure(url, size, Samples(gen.running_owners, gen.person_sample,
+                                                  gen.provinces), args.reps, args.samples))
         if stopped:
             break
     con.close()
