@@ -52,6 +52,10 @@ class CaseRecord(SQLModel, table=True):
         sa.Index("ix_case_medical_person", "person_id", "state",
                  sqlite_where=sa.text("insurance = 'medical'"),
                  postgresql_where=sa.text("insurance = 'medical'")),
+        # The pension cases continued, by their last step: the month that advisory reads.
+        sa.Index("ix_case_pension_continued", "last_event_on",
+                 sqlite_where=sa.text("insurance = 'pension' AND state = 'continued'"),
+                 postgresql_where=sa.text("insurance = 'pension' AND state = 'continued'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     #: The case number the person and the papers know (业务流水号); the id stays internal.

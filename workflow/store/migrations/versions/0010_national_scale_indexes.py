@@ -7,6 +7,9 @@ PostgreSQL with millions of cases (figures in BENCHMARKS.md, "Issue 22: national
   different-place advisory asks, for each pension case continued in the last month, whether
   the person has a medical case not yet continued: PostgreSQL hashed every medical case of the
   country for it; with this index it probes the person's own.
+- ``ix_case_pension_continued``: the pension cases continued, by the date of their last step,
+  which that advisory reads a month of. PostgreSQL read the whole table for them rather than
+  the (insurance, state, last_event_on) index, whose heap reads it expects scattered.
 - ``ix_case_state_id`` (state, id) instead of ``ix_case_state`` (state): a filtered case list
   is in id order, so the cases of a state are read in that order and the first page stops
   early; with (state) alone PostgreSQL walked the primary key and filtered (80,000 rows for a
@@ -31,6 +34,7 @@ depends_on = None
 _RUNNING = sa.text('ended_on IS NULL')
 _CLOSED = sa.text('ended_on IS NOT NULL')
 _MEDICAL = sa.text("insurance = 'medical'")
+_CONTINUED_PENSION = sa.text("insurance = 'pension' AND state = 'continued'")
 
 
 def upgrade() -> None:
@@ -38,6 +42,8 @@ def upgrade() -> None:
                     sqlite_where=_RUNNING, postgresql_where=_RUNNING)
     op.create_index('ix_case_medical_person', 'transfer_case', ['person_id', 'state'],
                     sqlite_where=_MEDICAL, postgresql_where=_MEDICAL)
+    op.create_index('ix_case_pension_continued', 'transfer_case', ['last_event_on'],
+                    sqlite_where=_CONTINUED_PENSION, postgresql_where=_CONTINUED_PENSION)
     op.create_index('ix_case_state_id', 'transfer_case', ['state', 'id'])
     op.drop_index('ix_case_state', 'transfer_case')
     op.create_index('ix_span_ended', 'span', ['ended_on'],
@@ -50,5 +56,6 @@ def downgrade() -> None:
     op.drop_index('ix_span_ended', 'span')
     op.create_index('ix_case_state', 'transfer_case', ['state'])
     op.drop_index('ix_case_state_id', 'transfer_case')
+    op.drop_index('ix_case_pension_continued', 'transfer_case')
     op.drop_index('ix_case_medical_person', 'transfer_case')
     op.drop_index('ix_span_running_owner', 'span')
