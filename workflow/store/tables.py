@@ -45,8 +45,17 @@ class CaseRecord(SQLModel, table=True):
     __table_args__ = (
         # Cases by state, and newly continued cases for the different-place advisory.
         sa.Index("ix_case_insurance_state_last", "insurance", "state", "last_event_on"),
-        sa.Index("ix_case_state", "state"),
+        # A filtered case list: the cases of a state in id order (its first page stops early).
+        sa.Index("ix_case_state_id", "state", "id"),
         sa.Index("ix_case_public_number", "public_number", unique=True),
+        # A person's medical cases, for the scan's different-place advisory.
+        sa.Index("ix_case_medical_person", "person_id", "state",
+                 sqlite_where=sa.text("insurance = 'medical'"),
+                 postgresql_where=sa.text("insurance = 'medical'")),
+        # The pension cases continued, by their last step: the month that advisory reads.
+        sa.Index("ix_case_pension_continued", "last_event_on",
+                 sqlite_where=sa.text("insurance = 'pension' AND state = 'continued'"),
+                 postgresql_where=sa.text("insurance = 'pension' AND state = 'continued'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     #: The case number the person and the papers know (业务流水号); the id stays internal.
@@ -100,8 +109,15 @@ class SpanRecord(Span, table=True):
         sa.Index("ix_span_running_due", "due_on",
                  sqlite_where=sa.text("ended_on IS NULL"),
                  postgresql_where=sa.text("ended_on IS NULL")),
-        # On-time rates of spans closed in a period.
-        sa.Index("ix_span_ended_on", "ended_on"),
+        # An agency's inbox: its running spans.
+        sa.Index("ix_span_running_owner", "owner_agency",
+                 sqlite_where=sa.text("ended_on IS NULL"),
+                 postgresql_where=sa.text("ended_on IS NULL")),
+        # On-time rates of spans closed in a period. Closed spans only: ``ended_on IS NULL`` is
+        # for the partial indexes of running spans above, which read only the spans due.
+        sa.Index("ix_span_ended", "ended_on",
+                 sqlite_where=sa.text("ended_on IS NOT NULL"),
+                 postgresql_where=sa.text("ended_on IS NOT NULL")),
         # The scan judges a span with a committed limit by its committed due date.
         sa.Index("ix_span_running_committed", "committed_due_on",
                  sqlite_where=sa.text("ended_on IS NULL"),
