@@ -19,7 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import structlog
 from common import fill_sqlite, goal_line, header, median_range, timed
 
 from workflow import Engine
@@ -39,12 +38,9 @@ def filled(folder: Path, cases: int) -> Path:
 
 def logging_as(level: int | None) -> None:
     """The CLI's configuration at ``level`` (events to stderr), or events dropped (None)."""
-    if level is None:
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
-                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    else:
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
-                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    from workflow.logs import to_stderr
+
+    to_stderr(logging.CRITICAL if level is None else level)
 
 
 def scan_seconds(source: Path, scratch: Path) -> tuple[float, dict]:

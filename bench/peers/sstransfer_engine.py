@@ -1,8 +1,10 @@
 """Peer race: sstransfer's Engine, ``engine.fire`` for the four steps of a pension transfer.
 
-``python sstransfer_engine.py DB_FILE CASES default|dropped``: ``default`` leaves structlog
-as a host that never configured it has it (every event rendered to stdout, which the driver
-reads through a pipe); ``dropped`` filters every event below CRITICAL (nothing rendered).
+``python sstransfer_engine.py DB_FILE CASES default|dropped``: ``default`` leaves logging as
+a host that never configured it has it (sstransfer's events go to the standard ``logging``
+module, which shows nothing below a warning: nothing is rendered); ``dropped`` sets the
+``sstransfer`` logger to CRITICAL. (Before issue 21, ``default`` rendered every event to
+stdout with structlog's default configuration.)
 Run with the project's own virtual environment. The cases are opened with
 ``engine.open_cases`` (not timed); each ``fire`` reads the case, checks role, agency,
 documents and inputs, writes the case, the history row, the spans, the outbox event and a log
@@ -24,7 +26,6 @@ from _race import DATES, STEPS, Clock, args, pragmas_of, report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import structlog
 
 from workflow import Actor, Engine
 
@@ -50,7 +51,7 @@ def main() -> None:
     path, n = args()
     logs = sys.argv[3]
     if logs == "dropped":
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+        logging.getLogger("sstransfer").setLevel(logging.CRITICAL)
     else:
         assert logs == "default", logs
     engine = Engine(f"sqlite:///{path}", definitions=definitions_before_papers())
