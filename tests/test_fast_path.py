@@ -96,3 +96,15 @@ def test_a_constraint_broken_on_the_fast_path_is_sqlalchemys_integrity_error_and
         tx.insert_history([step(2)])
         tx.insert_history([step(1)])  # seq 1 is the opening's
     assert snapshot(engine) == before
+
+
+def test_values_converted_once_are_shared_only_when_their_json_would_be_the_same():
+    """Both write paths convert each distinct value once (``content_key``): [1] and [True],
+    or {"n": 1} and {"n": True}, are equal in Python but not the same JSON, so they never
+    share a conversion; equal lists do."""
+    from workflow.store.fast import content_key
+
+    assert content_key([1]) != content_key([True])
+    assert content_key({"n": 1}) != content_key({"n": True})
+    assert content_key(1) != content_key(True)
+    assert content_key(["id_card"]) == content_key(["id_card"])

@@ -40,14 +40,12 @@ def report_target(fmt: str | None, out: Path | str, as_of: dt.date) -> tuple[str
     ``/``) gets the default name ``overdue-<as_of>.<fmt>``; a file name gives the format by
     its suffix (``.csv``, ``.xlsx``, ``.html``/``.htm``) unless ``fmt`` is given, and a
     suffix that says another format than ``fmt`` is refused (never HTML in a .xlsx)."""
-    text = str(out)
-    folder = Path(text)
-    if text.endswith(("/", os.sep)) or folder.is_dir():
-        if not folder.is_dir():
-            raise InvalidInput(f"folder {folder} does not exist")
+    text, path = str(out), Path(out)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        if not path.is_dir():
+            raise InvalidInput(f"folder {path} does not exist")
         fmt = fmt or "html"
-        return fmt, check_target(fmt, folder / f"overdue-{as_of.isoformat()}.{fmt}")
-    path = Path(text)
+        return fmt, check_target(fmt, path / f"overdue-{as_of.isoformat()}.{fmt}")
     suffix = path.suffix.lower().removeprefix(".")
     named = "html" if suffix == "htm" else suffix
     if fmt is None:

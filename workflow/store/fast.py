@@ -256,17 +256,25 @@ class FastPath:
         return list(zip(*by_column, strict=True))
 
 
+def content_key(v: Any) -> Any:
+    """What a converted value depends on, as a dictionary key: a list or dict by its items.
+    1 and True are equal keys but not the same JSON, so the types are in the key (a nested,
+    unhashable value raises ``TypeError`` when the key is used)."""
+    kind = type(v)
+    if kind is list:
+        return kind, tuple(v), tuple(map(type, v))
+    if kind is dict:
+        return kind, tuple(v.items()), tuple(map(type, v.values()))
+    return kind, v
+
+
 def _converted(values: Sequence[Any], convert: _Convert) -> tuple[Any, ...]:
     """``convert`` applied to each of ``values``, once per distinct object and contents."""
     objects = dict(zip(map(id, values), values, strict=True))
     done: dict[int, Any] = {}
     seen: dict[Any, Any] = {}
     for key, v in objects.items():
-        kind = type(v)
-        # 1 and True are equal keys but not the same JSON: the types are in the key.
-        content = ((kind, tuple(v), tuple(map(type, v))) if kind is list else
-                   (kind, tuple(v.items()), tuple(map(type, v.values()))) if kind is dict
-                   else (kind, v))
+        content = content_key(v)
         try:
             done[key] = seen[content]
         except KeyError:
@@ -276,4 +284,4 @@ def _converted(values: Sequence[Any], convert: _Convert) -> tuple[Any, ...]:
     return tuple(map(done.__getitem__, map(id, values)))
 
 
-__all__ = ["FastPath"]
+__all__ = ["FastPath", "content_key"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .fast import FastPath
+from .fast import FastPath, content_key
 
 _Processor = Callable[[Any], Any]
 
@@ -63,10 +63,8 @@ class Statement:
                     if v is last[c][0]:  # the very object of the row before (a shared stamp)
                         row[i] = last[c][1]
                         continue
-                    kind = type(v)
-                    key = ((kind, tuple(v)) if kind is list else
-                           (kind, tuple(v.items())) if kind is dict else v)
                     try:
+                        key = content_key(v)
                         row[i] = seen[key]
                     except KeyError:
                         row[i] = seen[key] = p(v)
