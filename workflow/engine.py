@@ -18,6 +18,7 @@ from .core.definitions import Definition
 from .core.divisions import Divisions
 from .core.figures import OverdueReport
 from .core.inputs import Actor, check_date, today
+from .core.migration import CaseMigration
 from .core.queries import AlertQuery, CaseQuery
 from .core.views import Case, ScanResult
 from .desk import Desk, ProgressDesk
@@ -267,6 +268,34 @@ class Engine:
         return self.case_service.correct_business_date(case_id, new_date, actor=actor,
                                                        reason=reason,
                                                        expected_version=expected_version)
+
+    def migrate_cases(self, definition: str, from_version: int, to_version: int,
+                      mapping: Sequence[str] | Mapping[str, str] = (), *, by: str,
+                      dry_run: bool = False, on: dt.date | None = None
+                      ) -> list[CaseMigration]:
+        """Move every running case of ``definition`` version ``from_version`` to
+        ``to_version``, each in its own transaction; returns what happened to each case.
+
+        ``mapping``: ``OLD=NEW`` state pairs (or a dict); a state of the same name in both
+        versions maps to itself. A moved case gets a ``migrated`` history row (``by``, the
+        date ``on`` (default today), the versions and the mapping). A case whose state, or a
+        state of its history, has no mapping, or whose history the new version could not
+        have produced (its first state is not the new initial state, or a step is no
+        transition of the new version between the mapped states), is refused with the
+        reason and nothing of it changes.
+
+        Spans are recomputed under the new version's limits from their original start dates:
+        the recorded steps are replayed on the new version's spans; a span running under both
+        keeps its start and gets the new limit and due dates; a running span the new version
+        does not have running ends on ``on``; a span the new version has running that the
+        case has not starts on the date of the recorded step that starts it there.
+
+        ``dry_run``: decide every case, write nothing (outcome ``would_migrate``). A bad
+        argument (unknown version or state, a state mapped to a final state) is refused as
+        :class:`InvalidInput` before any case is read.
+        """
+        return self.case_service.migrate_cases(definition, from_version, to_version, mapping,
+                                               by=by, dry_run=dry_run, on=on)
 
     def get(self, case_id: int) -> Case:
         return self.case_service.get(case_id)

@@ -115,6 +115,11 @@ class InvalidRow(WorkflowError):
         super().__init__(f"line {line}: {error}")
 
 
+class MigrationRefused(WorkflowError):
+    """One running case cannot move to a new definition version (its state or its history
+    has no counterpart there); it is listed with the reason and left as it was."""
+
+
 class SchemaMismatch(WorkflowError):
     """The database schema is older or newer than this version of the engine."""
 
@@ -159,6 +164,7 @@ __all__ = [
     "InvalidRow",
     "InvalidTransition",
     "LeaseLost",
+    "MigrationRefused",
     "MissingDocuments",
     "NotAuthenticated",
     "NotFound",

@@ -466,11 +466,15 @@ class CaseUpdate:
     opened_on: dt.date | None = None
     amount: Decimal | None = None
     contribution_months: int | None = None
+    #: A migration's new definition version (``sstransfer cases migrate``).
+    definition_version: int | None = None
 
     def applied_to(self, case: StepCase) -> StoredCase:
         """The case as it is once this change is written."""
         return StoredCase(
-            case.id, case.definition_name, case.definition_version, case.insurance,
+            case.id, case.definition_name,
+            case.definition_version if self.definition_version is None
+            else self.definition_version, case.insurance,
             case.state if self.state is None else self.state, self.version, case.person_id,
             case.person_name, case.origin, case.destination, case.scope, case.applicant,
             case.applicant_id, case.channel, case.origin_scheme, case.destination_scheme,
@@ -575,6 +579,8 @@ class SpanUpdate:
     started_on: dt.date | None = None
     due: SpanDue | None = None
     ended_on: dt.date | None = None
+    #: A migration's new limits: (working days, months), one of them None.
+    limits: tuple[int | None, int | None] | None = None
 
 
 class StoredStep(NamedTuple):

@@ -234,3 +234,47 @@ def import_cases(
                                 progress=lambda n: bar.update(task, completed=n))
     span = f" (ids {ids[0]}–{ids[-1]})" if ids else ""
     out.print(f"{len(ids)} case(s) opened{span}")
+
+
+cases_app = typer.Typer(help="Work on many cases at once: move running cases to a new "
+                             "definition version.", no_args_is_help=True)
+
+
+@cases_app.command("migrate")
+def migrate(
+    definition: Annotated[str, typer.Argument(help="The workflow, e.g. medical_transfer.")],
+    from_version: Annotated[int, typer.Option("--from", help="Move the running cases of "
+                                              "this version...")],
+    to_version: Annotated[int, typer.Option("--to", help="...to this version.")],
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", help="OLD=NEW: a state of the old version and the state of the new version "
+        "its cases move to; repeat. A state of the same name in both maps to itself.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print what would happen to each case; change nothing.")] = False,
+    on: OnOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Move every running case of DEFINITION version --from to version --to, each case in
+    its own transaction with a `migrated` history row; a case whose state or history has no
+    counterpart in the new version is refused and listed, and nothing of it changes. Spans
+    are recomputed under the new version's limits from their original start dates."""
+    import getpass
+
+    done = settings.engine().migrate_cases(definition, from_version, to_version,
+                                           mapping or [], by=getpass.getuser(),
+                                           dry_run=dry_run, on=date(on, "--on"))
+    if as_json:
+        print_json([m.to_dict() for m in done])
+        return
+    title = (f"{definition} {from_version} → {to_version}"
+             + (" (dry run: nothing changed)" if dry_run else ""))
+    rows = table(title=esc(title))
+    for col in ("case", "state", "new state", "outcome", "spans recomputed", "spans ended",
+                "spans started", "reason"):
+        rows.add_column(col)
+    for m in done:
+        row(rows, m.case_id, m.state, m.new_state or "–", m.outcome, ", ".join(m.recomputed),
+            ", ".join(m.ended), ", ".join(m.started), m.reason or "")
+    out.print(rows)
+    moved = sum(m.outcome != "refused" for m in done)
+    verb = "would move" if dry_run else "moved"
+    out.print(f"{moved} case(s) {verb}, {len(done) - moved} refused")

@@ -43,6 +43,15 @@ from ..core.inputs import (
     public_number_from,
     today,
 )
+from ..core.migration import (
+    MIGRATED,
+    CaseMigration,
+    MigrationPlan,
+    RecordedStep,
+    RunningSpan,
+    check_mapping,
+    plan_migration,
+)
 from ..core.notify import (
     check_contact_email,
     check_contact_phone,
@@ -59,6 +68,7 @@ from ..errors import (
     ConcurrentUpdate,
     InvalidInput,
     InvalidRow,
+    MigrationRefused,
 )
 from ..errors import WorkflowError as _WorkflowError
 from ..logs import get_logger
@@ -473,6 +483,82 @@ class CaseService:
             due = dues[key] = self._due(d, spec, agency, on)
         return due
 
+    # --- moving running cases to a new definition version ------------------------------------
+    def migrate_cases(self, definition: str, from_version: int, to_version: int,
+                      mapping: Sequence[str] | Mapping[str, str] = (), *, by: str,
+                      dry_run: bool = False, on: dt.date | None = None) -> list[CaseMigration]:
+        """See :meth:`workflow.Engine.migrate_cases`."""
+        by = check_text(by, "who migrates (by)", 64)
+        old = self.definition(self._definition_named(definition).name, _version(from_version))
+        new = self.definition(old.name, _version(to_version))
+        states = check_mapping(old, new, mapping)
+        on = self._business_date(on)
+        running = [r.id for r in self.store.cases(CaseQuery(definition=old.name))
+                   if r.definition_version == old.version and r.state not in old.final_states]
+        done = []
+        for case_id in running:
+            try:
+                done.append(self._migrate_one(case_id, old, new, states, by, dry_run, on))
+            except ConcurrentUpdate:  # its transaction rolled back: nothing of it changed
+                done.append(CaseMigration(case_id, "", None, "refused",
+                                          "it moved on while the migration ran"))
+        log.info("cases_migrated", definition=old.name, from_version=old.version,
+                 to_version=new.version, dry_run=dry_run, by=by,
+                 migrated=sum(m.outcome != "refused" for m in done),
+                 refused=sum(m.outcome == "refused" for m in done))
+        return done
+
+    def _migrate_one(self, case_id: int, old: Definition, new: Definition,
+                     states: Mapping[str, str], by: str, dry_run: bool,
+                     on: dt.date) -> CaseMigration:
+        """Move one case in its own transaction, or say why not (nothing of it changed)."""
+        with self.store.transaction() as tx:
+            row = tx.row_for_step(case_id)
+            if (row is None or row.definition_version != old.version
+                    or row.state in old.final_states):
+                return CaseMigration(case_id, row.state if row else "", None, "refused",
+                                     "it moved on while the migration ran")
+            steps = list(reversed(tx.last_steps(case_id, "", 1_000_000)))
+            history = [RecordedStep(s.trigger, steps[i - 1].to_state if i else None,
+                                    s.to_state, s.business_date) for i, s in enumerate(steps)]
+            spans = [RunningSpan(s.id, s.name, s.started_on)
+                     for s in tx.spans_newest_first(case_id) if s.ended_on is None]
+            try:
+                plan = plan_migration(old, new, states, row.state, row.applicant, history,
+                                      spans)
+            except MigrationRefused as refused:
+                return CaseMigration(case_id, row.state, None, "refused", str(refused))
+            done = CaseMigration(
+                case_id, row.state, plan.state, "would_migrate" if dry_run else "migrated",
+                recomputed=tuple(spec.name for _, spec, _ in plan.recomputed),
+                ended=plan.ended, started=tuple(spec.name for spec, _ in plan.started))
+            if dry_run:
+                return done
+            self._write_migration(tx, row, old, new, states, plan, by, on)
+        return done
+
+    def _write_migration(self, tx: CaseTransactionPort, row: StepCase, old: Definition,
+                         new: Definition, states: Mapping[str, str], plan: MigrationPlan,
+                         by: str, on: dt.date) -> None:
+        stamp = now()
+        change = CaseUpdate(row.version + 1, max(on, row.last_event_on), stamp, plan.state,
+                            definition_version=new.version)
+        if not tx.update_case(row.id, row.version, change):
+            raise ConcurrentUpdate(row.id, row.version)
+        tx.insert_history([NewHistoryEntry(
+            row.id, row.version + 1, MIGRATED, row.state, plan.state, by, "operator", None,
+            change.last_event_on, stamp, [], None,
+            {"from_version": old.version, "to_version": new.version, "mapping": dict(states)})])
+        for span_id, spec, started_on in plan.recomputed:
+            agency = row.origin if spec.owner == "origin" else row.destination
+            tx.update_span(span_id, SpanUpdate(
+                due=self._due(new, spec, agency, started_on),
+                limits=(spec.limit_working_days, spec.limit_months)))
+        tx.end_spans(row.id, plan.ended, change.last_event_on)
+        for spec, started_on in plan.started:
+            tx.insert_spans(row.id, self._span_rows(new, row.origin, row.destination, (spec,),
+                                                    started_on))
+
     # --- reading ---------------------------------------------------------------------------
     def get(self, case_id: int) -> Case:
         row = self.store.case(_case_id(case_id))
@@ -661,6 +747,13 @@ def _check_born(person_id: str, on: dt.date) -> None:
     if on < birth_date(person_id):
         raise InvalidInput(f"business date {on} is before the person's birth (by the ID "
                            "number): check the date")
+
+
+def _version(version: object) -> int:
+    """A definition version number (a whole number from 1)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInput(f"a definition version is a whole number from 1, not {version!r}")
+    return version
 
 
 def _check_version(version: object) -> None:

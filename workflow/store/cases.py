@@ -71,6 +71,8 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if change.state is not None:
         values["state"] = change.state
+    if change.definition_version is not None:
+        values["definition_version"] = change.definition_version
     values["version"] = change.version
     if change.documents is not None:
         values["documents"] = change.documents
@@ -95,6 +97,8 @@ def _span_values(change: SpanUpdate) -> dict[str, Any]:
         values.update(change.due.columns())
     if change.ended_on is not None:
         values["ended_on"] = change.ended_on
+    if change.limits is not None:
+        values["limit_working_days"], values["limit_months"] = change.limits
     return values
 
 
