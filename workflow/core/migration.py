@@ -7,10 +7,11 @@ recorded steps and running spans what the move changes, or why it is refused:
 * **States.** The case's state, and every state its history passed through, must have a
   mapping: the ``--map OLD=NEW`` pairs, and a state of the same name in both versions maps to
   itself. A state without one refuses the case.
-* **History.** (Of a case migrated before: from that migration on, its row the start.) The new version must have been able to produce the case's history, states
+* **History.** The new version must have been able to produce the case's history, states
   mapped: its first state is the new version's initial state, and each recorded step either
   stays in one state (two old states mapped to one new) or is a transition of the new version
-  between the mapped states. Otherwise the case is refused.
+  between the mapped states. Otherwise the case is refused. (A case migrated before is judged
+  from that migration on: its ``migrated`` row is the start.)
 * **Spans** are recomputed under the new version's limits from their original start dates:
   the recorded steps are replayed on the new version's spans (which step starts and ends
   which). A span running on the case that the new version also has running keeps its start
@@ -131,6 +132,24 @@ def plan_migration(old: Definition, new: Definition, mapping: Mapping[str, str],
                    running: Sequence[RunningSpan]) -> MigrationPlan:
     """What moving one running case from ``old`` to ``new`` changes (see the module's rules);
     raises :class:`~workflow.errors.MigrationRefused` saying why it cannot move."""
+    history = _check_history(new, mapping, state, history)
+    replayed = _replay(new, applicant, history)
+    recomputed, ended = [], []
+    for span in running:
+        spec = new.span(span.name)
+        if spec is not None and span.name in replayed:
+            recomputed.append((span.id, spec, span.started_on))
+        else:
+            ended.append(span.name)
+    have = {s.name for s in running}
+    started = tuple((spec, on) for name, (spec, on) in replayed.items() if name not in have)
+    return MigrationPlan(mapping[state], tuple(recomputed), tuple(dict.fromkeys(ended)), started)
+
+
+def _check_history(new: Definition, mapping: Mapping[str, str], state: str,
+                   history: Sequence[RecordedStep]) -> Sequence[RecordedStep]:
+    """The history ``new`` is judged on (from the last migration on), once ``new`` could
+    have produced it, states mapped; else :class:`~workflow.errors.MigrationRefused`."""
     if state not in mapping:
         raise MigrationRefused(f"its state {state!r} has no mapping to version {new.version}")
     for step in history:
@@ -153,17 +172,7 @@ def plan_migration(old: Definition, new: Definition, mapping: Mapping[str, str],
             raise MigrationRefused(f"version {new.version} could not have produced its step "
                           f"{step.trigger} on {step.on} ({step.source} → {step.dest}): it has "
                           f"no transition from {source!r} to {dest!r}")
-    replayed = _replay(new, applicant, history)
-    recomputed, ended = [], []
-    for span in running:
-        spec = new.span(span.name)
-        if spec is not None and span.name in replayed:
-            recomputed.append((span.id, spec, span.started_on))
-        else:
-            ended.append(span.name)
-    have = {s.name for s in running}
-    started = tuple((spec, on) for name, (spec, on) in replayed.items() if name not in have)
-    return MigrationPlan(mapping[state], tuple(recomputed), tuple(dict.fromkeys(ended)), started)
+    return history
 
 
 def _replay(new: Definition, applicant: str,
