@@ -31,6 +31,7 @@ from .errors import CaseNotFound, InvalidInput, NotPermitted, PaperNotFound
 from .records import (
     AccessEntry,
     Alert,
+    CaseLink,
     HistoryEntry,
     OutboxEvent,
     OutboxMessage,
@@ -55,6 +56,9 @@ class CaseFile:
     case: Case
     history: list[HistoryEntry]
     spans: list[Span]
+    #: The linked cases the principal may read (a card application and the pension transfer
+    #: it needed: :meth:`workflow.Engine.linked_cases`).
+    links: list[CaseLink] = dataclasses.field(default_factory=list)
 
 
 class Desk:
@@ -127,6 +131,18 @@ class Desk:
         self._read([case_id], "spans")
         return found
 
+    def linked_cases(self, case_id: int) -> list[CaseLink]:
+        """The cases linked to a readable case that the principal may read too (a card
+        application and the pension transfer it needed)."""
+        self._readable(case_id, "links")
+        found = self._links(case_id)
+        self._read([case_id, *(link.case_id for link in found)], "links")
+        return found
+
+    def _links(self, case_id: int) -> list[CaseLink]:
+        return [link for link in self._cases.linked_cases(case_id)
+                if access.may_read(self.principal, self._cases.get(link.case_id))]
+
     def case_to_act_on(self, case_id: int) -> Case:
         """The readable case a principal is about to take a step on (the step's form is read
         against it); the step itself is recorded in the history, so this is not logged."""
@@ -135,7 +151,8 @@ class Desk:
     def case_file(self, case_id: int) -> CaseFile:
         """A readable case with its history and spans: one view, one row in the access log."""
         case = self._readable(case_id)
-        found = CaseFile(case, self._cases.history(case_id), self._cases.spans(case_id))
+        found = CaseFile(case, self._cases.history(case_id), self._cases.spans(case_id),
+                         self._links(case_id))
         self._read([case_id], "case")
         return found
 
@@ -310,7 +327,8 @@ class Desk:
         return self._alerts.levels(span, as_of)
 
     # --- acting as the principal -------------------------------------------------------------
-    def open_case(self, definition: str, *, applicant: str | None = None, origin: str,
+    def open_case(self, definition: str, *, applicant: str | None = None,
+                  origin: str | None = None,
                   **application: Any) -> Case:
         """Open a case as the principal: an applicant opens their own (``applicant`` defaults
         to their role), a clerk at their counter."""

@@ -26,6 +26,7 @@ from .loading import DefinitionSet, WorkingCalendar
 from .logs import get_logger
 from .records import (
     Alert,
+    CaseLink,
     Gauges,
     HistoryEntry,
     OutboxEvent,
@@ -148,7 +149,8 @@ class Engine:
         return self.registry.get(name, version)
 
     # --- cases -----------------------------------------------------------------------------
-    def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
+    def open_case(self, definition: str, *, person_id: str, person_name: str,
+                  origin: str | None = None,
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
@@ -165,6 +167,13 @@ class Engine:
 
         ``session``: a SQLAlchemy/SQLModel session of the host application; the case is then
         written in its transaction and committed (or rolled back) with the host's own writes.
+
+        ``origin``: the agency the person leaves; none for a service of one agency (a
+        definition of ``kind: service``, such as ``card_application``: the case is stored
+        with its destination as both ends, scope ``local``). A definition with
+        ``requires_case`` opens only when the person has that case to the same destination
+        in one of its states (else :class:`RequiredCaseMissing`), and links the new case
+        to it (:meth:`linked_cases`).
         """
         return self.case_service.open_case(
             definition, person_id=person_id, person_name=person_name, origin=origin,
@@ -302,6 +311,12 @@ class Engine:
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         return self.case_service.history(case_id)
+
+    def linked_cases(self, case_id: int) -> list[CaseLink]:
+        """The cases linked to a case: the one it needed to be opened (``required``) and
+        those opened because of it (``opened_after``), e.g. a card application and the
+        pension transfer continued to its agency."""
+        return self.case_service.linked_cases(case_id)
 
     def spans(self, case_id: int) -> list[Span]:
         return self.case_service.spans(case_id)

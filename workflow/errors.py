@@ -115,6 +115,11 @@ class InvalidRow(WorkflowError):
         super().__init__(f"line {line}: {error}")
 
 
+class RequiredCaseMissing(InvalidInput):
+    """A case whose definition needs another case first (``requires_case``: a card
+    application needs the pension transfer to its agency continued) found none."""
+
+
 class MigrationRefused(WorkflowError):
     """One running case cannot move to a new definition version (its state or its history
     has no counterpart there); it is listed with the reason and left as it was."""
@@ -172,6 +177,7 @@ __all__ = [
     "OutdatedLibrary",
     "PaperNotFound",
     "RateLimited",
+    "RequiredCaseMissing",
     "SchemaMismatch",
     "SettingsError",
     "StorageBusy",

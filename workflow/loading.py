@@ -94,6 +94,7 @@ class DefinitionSet:
             self.by_key[d.key] = d
         if not self.by_key:
             raise DefinitionError(self.folder, "holds no workflow definition (*.yaml)")
+        self._check_required_cases()
         divisions = self.folder / DIVISIONS_FILE
         self.extra_divisions = (parse_extra_divisions(read_yaml(divisions))
                                 if divisions.is_file() else {})
@@ -103,6 +104,24 @@ class DefinitionSet:
         agencies = self.folder / AGENCIES_FILE
         self.agencies = (Agencies.parse(read_yaml(agencies)) if agencies.is_file()
                          else Agencies())
+
+    def _check_required_cases(self) -> None:
+        """A definition's ``requires_case`` names a definition of the folder and states of
+        it (of one of its versions)."""
+        for d in self.by_key.values():
+            required = d.requires_case
+            if required is None:
+                continue
+            states = {s for (name, _), other in self.by_key.items()
+                      if name == required.definition for s in other.states}
+            line = YamlFile(d.path, d.source).line_of(("requires_case",))
+            if not states:
+                raise DefinitionError(d.path, f"requires_case names no definition of this "
+                                      f"folder: '{required.definition}'", line)
+            unknown = [s for s in required.states if s not in states]
+            if unknown:
+                raise DefinitionError(d.path, f"requires_case: {required.definition} has no "
+                                      f"state {', '.join(map(repr, unknown))}", line)
 
     @property
     def calendars_dir(self) -> Path:

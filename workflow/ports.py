@@ -22,6 +22,7 @@ from .records import (
     Advisory,
     Alert,
     ApiToken,
+    CaseLink,
     CaseReads,
     CaseUpdate,
     ClosedSpans,
@@ -99,6 +100,12 @@ class CaseTransactionPort(Protocol):
 
     def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
         """End the case's running spans called ``names`` (None: all of them) on ``on``."""
+        ...
+
+    def required_case(self, person_id: str, definition: str, destination: str,
+                      states: Sequence[str]) -> int | None:
+        """The newest case of ``definition`` for the person to ``destination`` in one of
+        ``states`` (a definition's ``requires_case``), or None."""
         ...
 
     def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
@@ -191,6 +198,11 @@ class CaseStore(Protocol):
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
         """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        ...
+
+    def linked_cases(self, case_id: int) -> list[CaseLink]:
+        """The cases linked to the case: the one it needed to be opened, and those opened
+        because of it, in id order."""
         ...
 
     def papers(self, case_id: int) -> list[Paper]:

@@ -515,6 +515,8 @@ class NewCase:
     public_number: str
     version: int = 1
     requested_documents: list[str] = dataclasses.field(default_factory=list)
+    #: The case it needed to be opened (``requires_case``), if any.
+    linked_case_id: int | None = None
 
     def stored(self, case_id: int) -> StoredCase:
         """The case as stored under ``case_id``."""
@@ -581,6 +583,21 @@ class SpanUpdate:
     ended_on: dt.date | None = None
     #: A migration's new limits: (working days, months), one of them None.
     limits: tuple[int | None, int | None] | None = None
+
+
+class CaseLink(NamedTuple):
+    """A case linked to another (a definition's ``requires_case``): ``relation`` is
+    ``required`` for the case it needed to be opened, ``opened_after`` for one opened because
+    of it."""
+
+    case_id: int
+    definition: str
+    version: int
+    state: str
+    relation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
 
 
 class StoredStep(NamedTuple):

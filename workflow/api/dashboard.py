@@ -333,7 +333,7 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         # What a clerk may ask for: the case's application documents, held or not (a held one
         # may be found wanting).
         kinds=definition.application_documents(case.applicant, case.channel),
-        final=case.state in definition.final_states)
+        final=case.state in definition.final_states, links=found.links)
 
 
 def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: str) -> str:

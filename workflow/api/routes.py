@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from types import GenericAlias
 from typing import Annotated, Any, Literal
@@ -34,7 +35,15 @@ from ..core.views import Case
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput
 from ..importing import parse_applications
-from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
+from ..records import (
+    AccessEntry,
+    Alert,
+    CaseLink,
+    HistoryEntry,
+    OutboxEvent,
+    OutboxMessage,
+    Span,
+)
 from ..render import check_language, write_report
 from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
 from .problems import NOT_FOUND, RESPONSES, ProblemRoute
@@ -65,14 +74,31 @@ _CASE_DESCRIPTIONS = {"version": "grows with every step; the ETag carries it"}
 
 #: A transfer case as the API shows it: the fields of :class:`~workflow.core.views.Case`
 #: without the ID number (only its masked form).
+class CaseLinkOut(BaseModel):
+    """A linked case: ``required`` is the case this one needed to be opened (a card
+    application's continued pension transfer), ``opened_after`` one opened because of it."""
+
+    case_id: int
+    definition: str
+    version: int
+    state: str
+    relation: str
+
+
 CaseOut: type[BaseModel] = create_model(
     "CaseOut", __doc__="A transfer case as the API shows it: the ID number only masked.",
-    **_case_fields())
+    **_case_fields(),
+    linked_cases=(list[CaseLinkOut] | None, Field(
+        default=None, description="the linked cases the caller may read (one case's view "
+                                  "only; None in lists)")))
 
 
-def case_out(case: Case) -> BaseModel:
-    """The API's view of a case."""
-    return CaseOut(**{name: getattr(case, name) for name in CaseOut.model_fields})
+def case_out(case: Case, links: Sequence[CaseLink] | None = None) -> BaseModel:
+    """The API's view of a case (``links``: its linked cases, in one case's view)."""
+    return CaseOut(**{name: getattr(case, name) for name in CaseOut.model_fields
+                      if name != "linked_cases"},
+                   linked_cases=None if links is None else [
+                       CaseLinkOut(**link.to_dict()) for link in links])
 
 
 #: One page of a case list; ``next_offset`` is None on the last page.
@@ -106,7 +132,8 @@ class OpenRequest(_Body):
     definition: str = Field(examples=["pension_transfer"])
     person_id: str = Field(description="the person's ID number (never shown back)")
     person_name: str
-    origin: str = Field(examples=["310000"])
+    origin: str | None = Field(default=None, examples=["310000"],
+                               description="none for a service of one agency (card_application)")
     destination: str = Field(examples=["440300"])
     applicant: str | None = Field(default=None, description="self, employer or agent")
     channel: str = "counter"
@@ -448,8 +475,10 @@ def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = Non
 
 @api.get("/cases/{case_id:int}", tags=["cases"], response_model=CaseOut)
 def get_case(case_id: RowId, desk: DeskDep, response: Response) -> BaseModel:
-    """One case, with its version as the ETag."""
-    return _with_etag(response, desk.case(case_id))
+    """One case, with its version as the ETag, and the cases linked to it."""
+    case = desk.case(case_id)
+    response.headers["ETag"] = _etag(case)
+    return case_out(case, desk.linked_cases(case_id))
 
 
 @api.get("/cases/{case_id:int}/history", tags=["cases"])

@@ -73,6 +73,8 @@ class CommittedLimits:
             if not specs:
                 raise doc.fail(f"{c.definition} has no span '{c.span}'", (*loc, "span"))
             for d, spec in specs:
+                if spec.committed_only:  # the commitment is its only limit
+                    continue
                 if spec.limit_working_days is None:
                     raise doc.fail(f"span '{c.span}' counts calendar months, not working days",
                                    (*loc, "span"))
@@ -85,12 +87,14 @@ class CommittedLimits:
 
     def limit(self, definition: Definition, span: SpanSpec, agency: str) -> int | None:
         """The committed limit in working days for ``agency``'s span, if it has one."""
-        if span.limit_working_days is None:
+        statutory = span.limit_working_days
+        if statutory is None and not span.committed_only:
             return None
         best: tuple[int, int] | None = None
         for c in self.entries:
             if (c.definition != definition.name or c.version not in (None, definition.version)
-                    or c.span != span.name or c.working_days > span.limit_working_days):
+                    or c.span != span.name
+                    or (statutory is not None and c.working_days > statutory)):
                 continue
             if c.agency == agency or (c.province is not None and agency.startswith(c.province)):
                 rank = (c.agency is not None) * 2 + (c.version is not None)

@@ -38,12 +38,26 @@ def span_due(calendar: WorkingDays, definition: Definition, spec: SpanSpec,
 
     The committed limit is looked up in ``commitments``; pass None there and the limit as
     ``committed_limit`` to recompute a span with the commitment it was opened under.
+
+    A ``committed_only`` span (no statutory limit) is due when its committed limit ends: that
+    date is its one due date (``due_on``; ``committed_due_on`` stays None, so it is judged
+    by it and never as a statutory breach), its limit kept as the committed limit.
     """
     if spec.limit_months is not None:
         due = calendar.due_in_months(started_on, spec.limit_months)
         return SpanDue(due.on, due.provisional, None, None, due.note,
                        calendar.fingerprint(started_on, due.on))
     policy = definition.receipt_policy
+    if spec.committed_only:  # the committed limit is its only limit: its due date
+        limit = committed_limit if commitments is None \
+            else commitments.limit(definition, spec, owner_agency)
+        if limit is None:
+            raise ValueError(f"span {spec.name} of {owner_agency} has no committed limit")
+        due = calendar.due(started_on, limit, policy)
+        note = "; ".join(filter(None, (
+            f"committed limit of {limit} working days (承诺时限); no statutory limit", due.note)))
+        return SpanDue(due.on, due.provisional, limit, None, note,
+                       calendar.fingerprint(started_on, due.on))
     assert spec.limit_working_days is not None  # a span has exactly one of the two limits
     due = calendar.due(started_on, spec.limit_working_days, policy)
     committed = committed_limit if commitments is None \

@@ -23,12 +23,14 @@ from .catalogue import DocumentCatalogue
 from .graph import check_graph
 from .schema import (
     ADDED_KEYS,
+    ADDED_SPAN_KEYS,
     ADDED_TRANSITION_KEYS,
     CHECKS,
     LANGUAGES,
     PRESENTATION_KEYS,
     TITLED,
     DefinitionModel,
+    RequiredCase,
     SpanSpec,
     TransitionSpec,
 )
@@ -53,10 +55,12 @@ class Definition:
         for key, default in ADDED_KEYS.items():
             if data[key] == default:
                 del data[key]
-        for transition in data["transitions"]:
-            for key, default in ADDED_TRANSITION_KEYS.items():
-                if transition[key] == default:
-                    del transition[key]
+        for items, added in ((data["transitions"], ADDED_TRANSITION_KEYS),
+                             (data["spans"], ADDED_SPAN_KEYS)):
+            for item in items:
+                for key, default in added.items():
+                    if item[key] == default:
+                        del item[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -101,6 +105,16 @@ class Definition:
     @property
     def application_at(self) -> tuple[str, ...]:
         return self.model.application_at
+
+    @property
+    def kind(self) -> str:
+        """``transfer`` (two agencies) or ``service`` (one agency, the destination)."""
+        return self.model.kind
+
+    @property
+    def requires_case(self) -> RequiredCase | None:
+        """The other case a case of this definition needs to be opened (and is linked to)."""
+        return self.model.requires_case
 
     @property
     def receipt_policy(self) -> str:

@@ -41,6 +41,7 @@ def check_graph(doc: YamlFile, m: DefinitionModel, catalogue: DocumentCatalogue)
     _check_reachable(doc, m, edges)
     _check_no_trap_state(doc, m, edges)
     _check_spans(doc, m)
+    _check_service(doc, m)
     _check_titles(doc, m)
 
 
@@ -170,6 +171,27 @@ def _check_spans(doc: YamlFile, m: DefinitionModel) -> None:
         for key in ("starts_on", "ends_on"):
             for i, event in enumerate(getattr(span, key)):
                 _known(doc, event, events, "span event", ("spans", si, key, i))
+
+
+def _check_service(doc: YamlFile, m: DefinitionModel) -> None:
+    """A service is given by one agency, the destination: its application is made there, and
+    no step or span belongs to an origin. A guard on another case names a state or more."""
+    if m.requires_case is not None and len(set(m.requires_case.states)) != len(
+            m.requires_case.states):
+        raise doc.fail("a state is listed twice", ("requires_case", "states"))
+    if m.kind != "service":
+        return
+    if m.application_at != ("destination",):
+        raise doc.fail("a service is applied for at its one agency: application_at: "
+                       "[destination]", ("application_at",))
+    for ti, t in enumerate(m.transitions):
+        if "origin_clerk" in t.roles:
+            raise doc.fail("a service has no origin agency: no origin_clerk step",
+                           ("transitions", ti, "roles"))
+    for si, span in enumerate(m.spans):
+        if span.owner == "origin":
+            raise doc.fail("a service has no origin agency: no span owned by the origin",
+                           ("spans", si, "owner"))
 
 
 def _check_titles(doc: YamlFile, m: DefinitionModel) -> None:

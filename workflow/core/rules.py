@@ -37,7 +37,8 @@ from .schema import APPLICANT_KINDS, CHANNELS, INPUTS, OPEN_EVENT, SpanSpec, Tra
 
 
 def scope_of(origin: str, destination: str) -> str:
-    """``cross_province`` when the province prefixes differ, else ``cross_city``."""
+    """``cross_province`` when the province prefixes differ, else ``cross_city`` (a service
+    case, given by one agency, is ``local``)."""
     return "cross_province" if origin[:2] != destination[:2] else "cross_city"
 
 
@@ -154,9 +155,16 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
     actor = check_actor(actor, divisions)
     pid = check_person_id(person_id, today)
     name = check_name(person_name)
-    origin = check_agency(origin, "origin", divisions)
     destination = check_agency(destination, "destination", divisions)
-    if origin == destination:
+    if definition.kind == "service":
+        # One agency gives the service: the case's origin is its destination.
+        if normalise(origin) not in (None, "", destination):
+            raise InvalidInput(f"{definition.name} is a service of one agency (the "
+                               "destination): give no origin")
+        origin = destination
+    else:
+        origin = check_agency(origin, "origin", divisions)
+    if origin == destination and definition.kind != "service":
         raise InvalidInput(f"origin and destination are the same agency ({origin}): "
                            "a transfer crosses planning areas")
     applicant, channel = normalise(applicant), normalise(channel)
@@ -183,7 +191,8 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
         **schemes, "person_id": pid, "person_name": name, "origin": origin,
         "destination": destination, "applicant": applicant, "channel": channel,
         "applicant_id": actor.id if actor.role == applicant else None,
-        "scope": scope_of(origin, destination), "documents": docs,
+        "scope": "local" if definition.kind == "service" else scope_of(origin, destination),
+        "documents": docs,
         "spans_started": definition.spans_started_by(OPEN_EVENT, applicant),
     }
 

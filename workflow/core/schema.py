@@ -108,10 +108,16 @@ class SpanSpec(StrictModel):
     limit_months: int | None = Field(default=None, ge=1, le=24)
     #: Only cases with one of these applicant kinds get this span (empty: every case).
     applicants: tuple[Literal["self", "employer", "agent"], ...] = ()
+    #: No statutory limit: the owner agency's committed limit (``committed_limits.yaml``) is
+    #: the span's only limit, and an agency without one starts no span (no clock to judge).
+    committed_only: bool = False
 
     @model_validator(mode="after")
     def _one_limit(self) -> SpanSpec:
-        if (self.limit_working_days is None) == (self.limit_months is None):
+        if self.committed_only:
+            if self.limit_working_days is not None or self.limit_months is not None:
+                raise ValueError("a committed_only span gives no statutory limit")
+        elif (self.limit_working_days is None) == (self.limit_months is None):
             raise ValueError("give exactly one of limit_working_days and limit_months")
         return self
 
@@ -133,6 +139,15 @@ class _Titles(StrictModel):
     papers: dict[Name, Title] = Field(default_factory=dict)
 
 
+class RequiredCase(StrictModel):
+    """A guard on another case: a case of this definition may be opened only for a person who
+    has a case of ``definition`` to the same destination agency in one of ``states``; the new
+    case is linked to it."""
+
+    definition: Name = Field(pattern=r"^[a-z][a-z_]*$")
+    states: tuple[Name, ...] = Field(min_length=1)
+
+
 class DefinitionModel(StrictModel):
     name: Name = Field(pattern=r"^[a-z][a-z_]*$")
     version: int = Field(ge=1)
@@ -150,6 +165,10 @@ class DefinitionModel(StrictModel):
         default=("destination",), min_length=1)
     receipt_on_non_working_day: Literal[
         "count_from_next_working_day", "received_next_working_day"] = RECEIPT_POLICIES[0]
+    #: ``transfer`` (between an origin and a destination agency) or ``service`` (given by one
+    #: agency, the destination: its case has no origin, stored as the destination itself).
+    kind: Literal["transfer", "service"] = "transfer"
+    requires_case: RequiredCase | None = None
     #: Presentation only (see ``PRESENTATION_KEYS``).
     titles: _Titles = _Titles()
 
@@ -157,10 +176,15 @@ class DefinitionModel(StrictModel):
 #: Keys added to the definition format later, with their defaults: left out of the content hash
 #: while at their default, so the hashes stored for older versions stay valid.
 ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
-               "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
+              "receipt_on_non_working_day": RECEIPT_POLICIES[0], "kind": "transfer",
+              "requires_case": None}
 #: Keys of a transition added later, with their defaults: left out of the content hash while
 #: at their default, as ``ADDED_KEYS`` are.
 ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
+#: Keys of a span added later, with their defaults (as ``ADDED_TRANSITION_KEYS``).
+ADDED_SPAN_KEYS: dict[str, Any] = {"committed_only": False}
+#: The kinds of definition: a transfer between two agencies, or a service of one agency.
+KINDS = ("transfer", "service")
 #: Keys that change what people read, never what a case does: always left out of the content
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.
@@ -169,6 +193,7 @@ PRESENTATION_KEYS = ("titles",)
 
 __all__ = [
     "ADDED_KEYS",
+    "ADDED_SPAN_KEYS",
     "ADDED_TRANSITION_KEYS",
     "APPLICANT_KINDS",
     "CHANNELS",
@@ -177,6 +202,7 @@ __all__ = [
     "CONDITIONS",
     "GUARDS",
     "INPUTS",
+    "KINDS",
     "LANGUAGES",
     "OPEN_EVENT",
     "PAPER_KINDS",
@@ -187,6 +213,7 @@ __all__ = [
     "TITLED",
     "TRANSITION_ROLES",
     "DefinitionModel",
+    "RequiredCase",
     "SpanSpec",
     "Title",
     "TransitionSpec",

@@ -69,11 +69,13 @@ from ..errors import (
     InvalidInput,
     InvalidRow,
     MigrationRefused,
+    RequiredCaseMissing,
 )
 from ..errors import WorkflowError as _WorkflowError
 from ..logs import get_logger
 from ..ports import CaseStore, CaseTransactionPort, HostSession
 from ..records import (
+    CaseLink,
     CaseUpdate,
     HistoryEntry,
     JsonObject,
@@ -116,7 +118,8 @@ class CaseService:
         return self.definitions.get(name, version)
 
     # --- writing ---------------------------------------------------------------------------
-    def open_case(self, definition: str, *, person_id: str, person_name: str, origin: str,
+    def open_case(self, definition: str, *, person_id: str, person_name: str,
+                  origin: str | None = None,
                   destination: str, applicant: str, channel: str = "counter",
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
@@ -137,6 +140,7 @@ class CaseService:
             case, specs = _new_case(d, fields, on, stamp)
             spans = self._span_rows(d, case.origin, case.destination, specs, on)
             with self.store.transaction(session) as tx:
+                case.linked_case_id = self._required_case(tx, d, case)
                 [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp,
                                                   [contact])
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
@@ -152,20 +156,24 @@ class CaseService:
             check_actor(actor, self.divisions)
             batch = _Batch(self, actor, self._business_date(on))
             _check_batch(applications, first_line, progress)
+        lines: list[int] = []
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
                 batch.add(app)
             except _WorkflowError as exc:
-                error = InvalidRow(line, exc)
-                log.info("refused", trigger="open_cases", error=type(exc).__name__,
-                         reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
-                raise error from None
+                raise self._refused_row(line, exc, actor) from None
+            lines.append(line)
             if progress and len(batch.cases) % 1000 == 0:
                 progress(len(batch.cases))
         if not batch.cases:
             return []
         with self.store.transaction() as tx:
+            for line, case, d in zip(lines, batch.cases, batch.definitions, strict=True):
+                try:
+                    case.linked_case_id = self._required_case(tx, d, case)
+                except _WorkflowError as exc:
+                    raise self._refused_row(line, exc, actor) from None
             ids = self._write_new_cases(tx, batch.cases, batch.spans, actor, batch.stamp,
                                         batch.contacts)
         if progress:
@@ -345,6 +353,30 @@ class CaseService:
             for case_id, c in zip(ids, cases, strict=True)])
         return ids
 
+    @staticmethod
+    def _refused_row(line: int, exc: _WorkflowError, actor: Actor) -> InvalidRow:
+        error = InvalidRow(line, exc)
+        log.info("refused", trigger="open_cases", error=type(exc).__name__,
+                 reason=str(error), actor=actor.id, role=actor.role, agency=actor.agency)
+        return error
+
+    @staticmethod
+    def _required_case(tx: CaseTransactionPort, d: Definition, case: NewCase) -> int | None:
+        """The case a new case of ``d`` needs (``requires_case``), linked to it: the newest
+        of the person's cases of the named definition to the same destination agency in
+        one of the named states; refused when there is none."""
+        required = d.requires_case
+        if required is None:
+            return None
+        found = tx.required_case(case.person_id, required.definition, case.destination,
+                                 required.states)
+        if found is None:
+            raise RequiredCaseMissing(
+                f"{d.name} can be opened only for a person whose {required.definition} to "
+                f"agency {case.destination} is {' or '.join(required.states)}; this person "
+                "has none")
+        return found
+
     def _step_inputs(self, expected_version: int | None, documents: Iterable[str],
                      idempotency_key: str | None,
                      on: dt.date | None) -> tuple[list[str], str | None, dt.date]:
@@ -467,6 +499,8 @@ class CaseService:
         for spec in specs:
             # The person's own limits are chased by the destination agency.
             agency = origin if spec.owner == "origin" else destination
+            if spec.committed_only and self.commitments.limit(d, spec, agency) is None:
+                continue  # no statutory limit, and this agency committed to none
             spans.append(NewSpan.of(spec.name, spec.owner, agency, spec.limit_working_days,
                                     spec.limit_months, on, self._due(d, spec, agency, on, dues)))
         return spans
@@ -581,6 +615,11 @@ class CaseService:
         self.get(case_id)
         return self.store.spans(case_id)
 
+    def linked_cases(self, case_id: int) -> list[CaseLink]:
+        """See :meth:`workflow.Engine.linked_cases`."""
+        self.get(case_id)
+        return self.store.linked_cases(case_id)
+
     def cases(self, query: CaseQuery) -> list[Case]:
         """See :meth:`workflow.Engine.cases`."""
         return [Case.from_row(r) for r in self.store.cases(query)]
@@ -601,6 +640,7 @@ class _Batch:
         self.service, self.actor, self.default_on = service, actor, default_on
         self.stamp, self.today, self.memoise = now(), today(), actor.role != "self"
         self.cases: list[NewCase] = []
+        self.definitions: list[Definition] = []  # each case's
         self.spans: list[list[NewSpan]] = []
         self.contacts: list[tuple[str | None, str | None]] = []
         self._checked: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -623,6 +663,7 @@ class _Batch:
         case, specs = _new_case(d, fields, on, self.stamp)
         self.contacts.append(contact)
         self.cases.append(case)
+        self.definitions.append(d)
         self.spans.append(self._first_spans(d, case, specs, key, on))
 
     def _date(self, on: object) -> dt.date:

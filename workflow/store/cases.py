@@ -16,6 +16,7 @@ from ..errors import InvalidInput
 from ..ports import HostSession
 from ..records import (
     AwareDateTime,
+    CaseLink,
     CaseUpdate,
     HistoryEntry,
     IdempotentCall,
@@ -150,6 +151,14 @@ class CaseTransaction:
             self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id, "name": name},
                              ("ended_on",))
 
+    def required_case(self, person_id: str, definition: str, destination: str,
+                      states: Sequence[str]) -> int | None:
+        c = cases_t.c
+        found = self.conn.scalar(sa.select(sa.func.max(c.id)).where(
+            c.person_id == person_id, c.definition_name == definition,
+            c.destination == destination, c.state.in_(states)))
+        return None if found is None else int(found)
+
     # --- business date corrections ---------------------------------------------------------
     def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
         h = history_t.c
@@ -281,6 +290,18 @@ class CaseRepository:
             return [Span(**r._mapping) for r in conn.execute(
                 sa.select(*_SPAN_FIELDS).where(spans_t.c.case_id == case_id)
                 .order_by(spans_t.c.id))]
+
+    def linked_cases(self, case_id: int) -> list[CaseLink]:
+        c = cases_t.c
+        required = sa.select(c.linked_case_id).where(c.id == case_id).scalar_subquery()
+        with self.db.connect() as conn:
+            return [CaseLink(r.id, r.definition_name, r.definition_version, r.state,
+                             "opened_after" if r.linked_case_id == case_id else "required")
+                    for r in conn.execute(
+                        sa.select(c.id, c.definition_name, c.definition_version, c.state,
+                                  c.linked_case_id)
+                        .where(sa.or_(c.linked_case_id == case_id, c.id == required))
+                        .order_by(c.id))]
 
     def papers(self, case_id: int) -> list[Paper]:
         with self.db.connect() as conn:

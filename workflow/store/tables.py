@@ -87,6 +87,8 @@ class CaseRecord(SQLModel, table=True):
     contribution_months: int | None = None
     created_at: dt.datetime = Field(sa_column=_ts())
     updated_at: dt.datetime = Field(sa_column=_ts())
+    #: The case this one needed to be opened (its definition's ``requires_case``), if any.
+    linked_case_id: int | None = Field(default=None, index=True)
 
 
 class HistoryRecord(HistoryEntry, table=True):
