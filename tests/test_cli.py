@@ -139,7 +139,8 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
         assert len(cases) == 300
-        assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
+        assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer",
+                                                 "card_application"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
         medical_v2 = {c.id for c in cases if (c.definition, c.definition_version)

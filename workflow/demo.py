@@ -50,7 +50,12 @@ commitments:
      working_days: 8, source: demo data (illustrative)}
   - {definition: pension_transfer, span: destination_review, agency: "440300", working_days: 7,
      source: demo data (illustrative)}
+  - {definition: card_application, span: card_making, province: "44", working_days: 10,
+     source: demo data (illustrative)}
 """
+#: Of the demo's cases, this many per hundred are social security card applications (seed 004),
+#: opened after a pension transfer was continued.
+CARDS_PER_HUNDRED = 1
 
 
 def demo_definitions(source: Path, target: Path) -> Path:
@@ -93,10 +98,12 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
     stats = DemoStats()
     span_days = (as_of - FIRST_OPENING).days
 
+    cards = cases * CARDS_PER_HUNDRED // 100
+    transfers = cases - cards
     n = 0
-    while n < cases:
+    while n < transfers:
         # One person's move usually opens two linked cases: pension and medical insurance.
-        both = rng.random() < 0.6 and cases - n >= 2
+        both = rng.random() < 0.6 and transfers - n >= 2
         kinds = ["pension_transfer", "medical_transfer"] if both else [
             rng.choice(["pension_transfer", "medical_transfer"])]
         origin, destination = rng.sample(sorted(AGENCIES), 2)
@@ -114,7 +121,32 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
             n += 1
             _run_case(engine, rng, stats, insurance, person, origin, destination, applicant,
                       channel, opened, as_of, n)
+    _card_applications(engine, random.Random(seed + 4), stats, cards, as_of)
     return stats
+
+
+def _card_applications(engine: Engine, rng: random.Random, stats: DemoStats, count: int,
+                       as_of: dt.date) -> None:
+    """``count`` people whose pension transfer was continued apply for a social security card
+    at its destination (seed 004) a few working days later; each is moved along as time
+    allows (accepted, card made, collected)."""
+    continued = engine.cases(definition="pension_transfer", state="continued")
+    for pension in rng.sample(continued, min(count, len(continued))):
+        opened = engine.calendar.add_working_days(pension.last_event_on, rng.randrange(1, 10))
+        if opened > as_of:
+            opened = pension.last_event_on
+        person = Actor(id=f"self-card-{pension.id}", role="self", person_id=pension.person_id)
+        clerk = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk",
+                      agency=pension.destination)
+        definition = engine.definition("card_application")
+        card = engine.open_case(
+            "card_application", person_id=pension.person_id, person_name=pension.person_name,
+            destination=pension.destination, applicant="self", actor=person, on=opened,
+            documents=definition.application_documents("self", "counter"))
+        stats.cases += 1
+        walk = _Walk(engine, rng, stats, as_of, card, opened)
+        _ = walk.step("accept", clerk) and walk.step("make_card", clerk) \
+            and walk.step("collect", clerk)
 
 
 def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: str,
@@ -270,8 +302,8 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
     return tokens
 
 
-__all__ = ["AGENCIES", "AS_OF", "DEMO_AGENCY", "DEMO_COMMITMENTS", "DemoStats", "DemoToken",
-           "build_demo", "demo_definitions", "demo_tokens", "person_id"]
+__all__ = ["AGENCIES", "AS_OF", "CARDS_PER_HUNDRED", "DEMO_AGENCY", "DEMO_COMMITMENTS",
+           "DemoStats", "DemoToken", "build_demo", "demo_definitions", "demo_tokens", "person_id"]
 
 
 @dataclass(frozen=True)
@@ -292,7 +324,8 @@ def demo_summary(engine: Engine) -> list[SummaryTable]:
     for c in engine.cases():
         by_state[c.state][c.insurance] += 1
     states = ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
-              "continued", "rejected", "withdrawn")
+              "continued", "rejected", "withdrawn",
+              "accepted", "card_made", "collected")  # the card applications' own
     cases = SummaryTable("cases by state", ("state", "pension", "medical", "total"), [
         (state, n["pension"], n["medical"], sum(n.values()))
         for state in states for n in [by_state.get(state, Counter())]], numeric=True)
