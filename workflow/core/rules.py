@@ -147,7 +147,7 @@ def _may_act(roles: Iterable[str], facts: CaseFacts) -> list[tuple[str, str | No
 
 
 def decide_open(definition: Definition, *, person_id: object, person_name: object,
-                origin: object, destination: object, applicant: object, channel: object,
+                destination: object, applicant: object, channel: object, origin: object = None,
                 documents: Iterable[str], actor: Actor, divisions: Divisions = STANDARD,
                 today: dt.date | None = None, origin_scheme: object = None,
                 destination_scheme: object = None) -> dict[str, Any]:
