@@ -54,7 +54,8 @@ def test_golden_database_starts_with_the_titled_definitions(tmp_path: Path) -> N
         db.dispose()
         with Engine(f"sqlite:///{copy}") as engine:
             assert stored == {f"{d.name} {d.version}": d.content_hash for d in engine.definitions
-                              if d.version == 1} and len(stored) == 2
+                              if d.version == 1 and d.name != "card_application"
+                              } and len(stored) == 2
             assert engine.definition("pension_transfer", 1).title("state", "letter_sent") == "已发联系函"
 
 
