@@ -274,3 +274,20 @@ def test_the_demo_includes_card_applications(tmp_path):
         [link] = engine.linked_cases(cards[0].id)
         assert (link.definition, link.state, link.relation) == ("pension_transfer",
                                                                 "continued", "required")
+
+
+def test_the_open_command_opens_a_card_application_without_an_origin(run, db_url):
+    """`sstransfer open card_application` takes no --origin (a service of one agency) and
+    prints the case; with no continued pension transfer it is one line of refusal."""
+    with Engine(db_url) as engine:
+        args = ("open", "card_application", "--person-id", PERSON_ID, "--person-name", "张三",
+                "--destination", DESTINATION, "--applicant", "self", "--actor", "c-12",
+                "--role", "destination_clerk", "--agency", DESTINATION, "--on", "2025-11-03",
+                "--document", "id_card", "--document", "one_inch_photo",
+                "--document", "card_registration_form", "--json")
+        done = run(*args, ok=False)
+        assert "card_application can be opened only for a person whose pension_transfer" \
+            in done.stderr
+        continued_pension(engine)
+    done = run(*args)
+    assert '"scope": "local"' in done.stdout and '"definition": "card_application"' in done.stdout

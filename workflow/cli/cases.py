@@ -61,13 +61,16 @@ def _spans_table(spans: list[Span]) -> None:
 
 
 def open_case(
-    definition: Annotated[str, typer.Argument(help="pension_transfer or medical_transfer")],
+    definition: Annotated[str, typer.Argument(
+        help="pension_transfer, medical_transfer or card_application")],
     person_id: Annotated[str, typer.Option(help="18-character resident ID number.")],
     person_name: Annotated[str, typer.Option(help="The person's name.")],
-    origin: Annotated[str, typer.Option(help="Origin agency, 6-digit division code.")],
     destination: Annotated[str, typer.Option(help="Destination agency, 6-digit code.")],
     applicant: Annotated[str, typer.Option(help="self, employer or agent.")],
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    origin: Annotated[str | None, typer.Option(
+        help="Origin agency, 6-digit division code (none for card_application, a service "
+             "of one agency).")] = None,
     channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
     document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
     actor_id_number: IdNumberOpt = None,
