@@ -131,13 +131,13 @@ class Desk:
         self._read([case_id], "spans")
         return found
 
-    def linked_cases(self, case_id: int) -> list[CaseLink]:
-        """The cases linked to a readable case that the principal may read too (a card
-        application and the pension transfer it needed)."""
-        self._readable(case_id, "links")
+    def case_with_links(self, case_id: int) -> tuple[Case, list[CaseLink]]:
+        """The case and the cases linked to it that the principal may read too (a card
+        application and the pension transfer it needed): one view, one read in the log."""
+        case = self._readable(case_id)
         found = self._links(case_id)
-        self._read([case_id, *(link.case_id for link in found)], "links")
-        return found
+        self._read([case.id], "case")
+        return case, found
 
     def _links(self, case_id: int) -> list[CaseLink]:
         return [link for link in self._cases.linked_cases(case_id)

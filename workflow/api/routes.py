@@ -476,9 +476,9 @@ def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = Non
 @api.get("/cases/{case_id:int}", tags=["cases"], response_model=CaseOut)
 def get_case(case_id: RowId, desk: DeskDep, response: Response) -> BaseModel:
     """One case, with its version as the ETag, and the cases linked to it."""
-    case = desk.case(case_id)
+    case, links = desk.case_with_links(case_id)
     response.headers["ETag"] = _etag(case)
-    return case_out(case, desk.linked_cases(case_id))
+    return case_out(case, links)
 
 
 @api.get("/cases/{case_id:int}/history", tags=["cases"])
