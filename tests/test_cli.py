@@ -115,7 +115,7 @@ def test_the_calendar_commands(run):
 def test_the_definitions_commands(run, tmp_path, definitions_dir):
     """`definitions validate` checks every definition and names the file and line of an invalid
     one; `definitions diagram` draws a version's graph."""
-    assert run("definitions", "validate").stdout.count("ok  ") == 4
+    assert run("definitions", "validate").stdout.count("ok  ") == 5  # 4 definitions and the calendar
     assert "letter_sent --> funds_moved: move_funds" in run(
         "definitions", "diagram", "medical_transfer", "--version", "1").stdout
     assert "reviewed --> funds_moved: move_funds" in run(
@@ -253,6 +253,8 @@ BAD_INPUT = {  # command: arguments a user might really type, each refused
                      "--role", "supervisor", "--agency", "440300"],
     "show": ["show", "42"],
     "history": ["history", "42"],
+    "cases migrate": ["cases", "migrate", "pension_transfer", "--from", "1", "--to", "2",
+                      "--map", "letter_sent=sent"],
     "list": ["list", "--state", "letter-sent"],
     "scan": ["scan", "--as-of", "9999-12-31"],
     "alerts": ["alerts", "--level", "overdue,escalated"],
