@@ -81,7 +81,10 @@ def _open(engine: Engine, definition: str = "pension_transfer"):
                             on=D(2025, 9, 1))
 
 
-def _letter_sent(engine: Engine, definition: str = "pension_transfer", sent: D = D(2025, 9, 22)):
+SENT = D(2025, 9, 22)
+
+
+def _letter_sent(engine: Engine, definition: str = "pension_transfer", sent: D = SENT):
     case = _open(engine, definition)
     case = _step(engine, case, "review", DEST_CLERK, sent)
     return _step(engine, case, "send_letter", DEST_CLERK, sent)
