@@ -62,7 +62,7 @@ def _alerts_table(alerts: list[Alert], title: str) -> Table:
 
 def list_alerts(
     level: Annotated[str | None, typer.Option(
-        help="due_soon, overdue, escalated, statutory_breach or advisory.")] = None,
+        help="due_soon, overdue, escalated, statutory_breach, in_transit or advisory.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
