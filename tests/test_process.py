@@ -263,6 +263,18 @@ def test_the_origin_may_refuse_only_once_it_has_the_letter(shipped_engine):
             actor=ORIGIN_CLERK, on=D(2025, 9, 29), explanation="无记录")
 
 
+def test_the_medical_origin_may_refuse_in_writing_after_accepting(shipped_engine):
+    """Seed 000 (2): "make a written explanation"; under the 2021 medical process the origin
+    moves the funds after the application is accepted, and may instead refuse in writing (no
+    record of the person there): the case ends and the origin issues the explanation."""
+    case = _open(shipped_engine, "medical_transfer")
+    case = _step(shipped_engine, case, "review", DEST_CLERK, D(2025, 9, 3))
+    case = _step(shipped_engine, case, "reject", ORIGIN_CLERK, D(2025, 9, 5),
+                 explanation="本地无该参保人医保缴费记录")
+    [paper] = shipped_engine.papers(case.id)
+    assert (case.state, paper.kind, paper.agency) == ("rejected", "refusal_explanation", ORIGIN)
+
+
 # --- money that goes back ---------------------------------------------------------------------
 @pytest.mark.parametrize("definition", ["pension_transfer", "medical_transfer"])
 def test_withdraw_is_refused_once_the_funds_have_left_the_origin(shipped_engine, definition):
