@@ -705,7 +705,7 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
 
 
-@pages.post("/cases/{case_id}/attach")
+@pages.post("/cases/{case_id}/documents")
 async def attach(page: PageDep, case_id: int) -> Response:
     form = await page.request.form()
     return await run_in_threadpool(_attach, page, case_id, form)
@@ -731,7 +731,7 @@ def _attach(page: _Page, case_id: int, form: FormData) -> Response:
     return page.redirect(f"/cases/{case_id}?done=attach")
 
 
-@pages.post("/cases/{case_id}/correct-date")
+@pages.post("/cases/{case_id}/business-date")
 async def correct_date(page: PageDep, case_id: int) -> Response:
     form = await page.request.form()
     return await run_in_threadpool(_correct_date, page, case_id, form)
