@@ -187,3 +187,24 @@ def test_an_unknown_alerts_view_shows_the_open_alerts(engine, show):
     with _signed_in(engine) as client:
         page = client.get(f"/alerts?show={show}")
     assert page.status_code == 200 and len(_rows(page.text, "alerts")) == 1
+
+
+def test_migration_0011_resolves_the_alerts_of_spans_already_ended_on_the_day_they_ended(
+        engine):
+    """A database made before alerts had a life (revision 0010) keeps its alerts; upgrading
+    resolves those of spans already ended on the day the span ended, and leaves the others
+    open."""
+    from alembic import command
+
+    from workflow.store.schema import _alembic_config, upgrade
+
+    ended, running_ = open_case(engine), open_case(engine)
+    engine.scan(LATE)
+    engine.fire(ended.id, "reject", actor=DEST_CLERK, on=D(2025, 11, 5), explanation="no")
+    with engine.db.connect() as conn, conn.begin():
+        command.downgrade(_alembic_config(conn), "0010")
+    upgrade(engine.db)
+    assert {(a.resolved_on, a.resolution) for a in engine.alerts(case_id=ended.id)} == {
+        (D(2025, 11, 5), "span_ended")}
+    assert {(a.resolved_on, a.resolution) for a in engine.alerts(case_id=running_.id)} == {
+        (None, None)}
