@@ -207,13 +207,13 @@ class AlertService:
         total, rows = self.inbox_store.running_spans(query)
         return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows])
 
-    def levels(self, span: Span | InboxSpan, as_of: dt.date) -> list[tuple[str, int]]:
+    def levels(self, span: Span | InboxSpan | SpanAlert, as_of: dt.date) -> list[tuple[str, int]]:
         """The alert levels a running span (``due_on``, ``committed_due_on``,
         ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
         thresholds; each with working days late (negative: left)."""
         return span_levels(span.due_on, span.committed_due_on, as_of,
                            self.calendar.for_agency(span.owner_agency), self.settings,
-                           span.name)
+                           span.subject if isinstance(span, SpanAlert) else span.name)
 
     # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:
