@@ -49,6 +49,14 @@ from .services.reports import ReportService
 
 
 @dataclasses.dataclass(frozen=True)
+class CaseSearch:
+    """One page of a search: how many cases match in all, and this page of them."""
+
+    total: int
+    cases: list[Case]
+
+
+@dataclasses.dataclass(frozen=True)
 class CaseFile:
     """A case with its history and spans, read (and logged) as one view."""
 
@@ -147,6 +155,15 @@ class Desk:
         found = [c for c in self._cases.cases(query) if access.may_read(self.principal, c)]
         self._read([c.id for c in found], "list")
         return found
+
+    def search(self, query: CaseQuery, *, view: str = "search") -> CaseSearch:
+        """One page of the cases of ``query`` the principal may read, with how many match in
+        all: scoped as :meth:`cases`; the cases shown are one entry of the access log."""
+        query = query.narrowed(**access.scope(self.principal))
+        found = [c for c in self._cases.cases(query) if access.may_read(self.principal, c)]
+        total = self._cases.count(query)
+        self._read([c.id for c in found], view)
+        return CaseSearch(total, found)
 
     def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
         """Stored alerts the principal may read: a readable case's, their agency's (or
@@ -427,4 +444,4 @@ class ProgressDesk:
         return case if hmac.compare_digest(person.encode(), case.person_id.encode()) else None
 
 
-__all__ = ["CaseFile", "Desk", "ProgressDesk"]
+__all__ = ["CaseFile", "CaseSearch", "Desk", "ProgressDesk"]

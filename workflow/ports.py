@@ -190,7 +190,12 @@ class CaseStore(Protocol):
         ...
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        """The cases ``query`` asks for, in id order or the query's ``sort`` (every field of
+        the query applied)."""
+        ...
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the filters of ``query`` match (its page and sort left aside)."""
         ...
 
     def papers(self, case_id: int) -> list[Paper]:

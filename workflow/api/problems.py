@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -149,9 +150,37 @@ def validation_response(error: RequestValidationError) -> JSONResponse:
                          "details": {"errors": found}}, status_code=422)
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The names of the query parameters a route reads (a model of them: its fields')."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = param.field_info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names.update(field.alias or name for name, field in kind.model_fields.items())
+        else:
+            names.add(param.alias)
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return frozenset(names)
+
+
+def unknown_parameters(names: list[str], known: frozenset[str]) -> JSONResponse:
+    """A query parameter the route does not take, as ``invalid_input`` naming it (its value
+    is never repeated: it may be an ID number)."""
+    shown = [name[:40] for name in names[:10]]
+    takes = ", ".join(sorted(known)) or "none"
+    found = [{"field": f"query.{name}", "message": "unknown query parameter",
+              "type": "extra_forbidden"} for name in shown]
+    return JSONResponse({"code": "invalid_input",
+                         "message": f"unknown query parameter: {', '.join(shown)} "
+                                    f"(this route takes: {takes})",
+                         "details": {"errors": found}}, status_code=422)
+
+
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own.
+    keeps its error shape when mounted in a host application with handlers of its own. A
+    query parameter the route does not take is refused (422), never silently ignored.
 
     Its OpenAPI operation documents the refusals it may answer, decided once here rather than
     on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
@@ -170,11 +199,16 @@ class ProblemRoute(APIRoute):
             documented.update(TOO_LARGE)
         super().__init__(path, endpoint, responses={**documented, **(responses or {})},
                          methods=methods, **kwargs)
+        #: The query parameters the route takes: any other is refused, never ignored.
+        self.query_names = _query_names(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
+            unknown = sorted(set(request.query_params) - self.query_names)
+            if unknown:
+                return unknown_parameters(unknown, self.query_names)
             try:
                 return await handler(request)
             except e.WorkflowError as error:
@@ -195,4 +229,4 @@ class ProblemRoute(APIRoute):
 
 __all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
            "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
-           "validation_response"]
+           "unknown_parameters", "validation_response"]
