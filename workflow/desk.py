@@ -178,14 +178,15 @@ class Desk:
 
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
               offset: int = 0) -> InboxPage:
-        """The running spans the principal's agency (or province) owns, soonest due first;
-        each line names a person, so each is a read of its case."""
+        """The running spans the principal's agency (or province) owns, soonest due first (a
+        province's grouped by agency, with each one's count); each line names a person, so
+        each is a read of its case."""
         if not self.principal.is_staff:
             return InboxPage(0, [])
         scope = access.owned_scope(self.principal)
         query = InboxQuery(as_of=as_of or today(), limit=limit, offset=offset,
                            agencies=(scope["agency"],) if "agency" in scope else None,
-                           province=scope.get("province"))
+                           province=scope.get("province"), by_agency="province" in scope)
         found = self._alerts.inbox(query)
         self._read([item.span.case_id for item in found.items], "inbox")
         return found

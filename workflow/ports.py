@@ -282,7 +282,12 @@ class InboxStore(Protocol):
 
     def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
         """How many running spans ``query`` matches, and its page of them with their cases,
-        soonest due first (by the committed due date where there is one)."""
+        soonest due first (by the committed due date where there is one); ``by_agency``:
+        by the owning agency first."""
+        ...
+
+    def running_per_agency(self, query: InboxQuery) -> dict[str, int]:
+        """How many running spans ``query`` matches per owning agency, in code order."""
         ...
 
 

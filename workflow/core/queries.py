@@ -194,13 +194,15 @@ class AlertQuery(_Query):
 class InboxQuery(_Query):
     """The running spans owned by ``agencies`` (or by the agencies of a 2-digit
     ``province``), soonest due first (by the committed due date where there is one), each
-    classified as the scan would on ``as_of``."""
+    classified as the scan would on ``as_of``. ``by_agency``: grouped by the owning agency
+    first (in code order), soonest due first within each, with each agency's count."""
 
     as_of: dt.date
     agencies: tuple[str, ...] | None = None
     province: str | None = None
     limit: int = 100
     offset: int = 0
+    by_agency: bool = False
 
     def __post_init__(self) -> None:
         check_date(self.as_of, "as_of")
