@@ -656,3 +656,33 @@ def test_an_unknown_api_path_or_method_answers_in_the_api_s_error_shape(engine):
                                     headers=bearer(engine, "c-12", "clerk", DESTINATION))
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+
+
+def test_an_id_number_in_a_query_string_reaches_no_request_log_and_no_metric(engine, api):
+    """Issue 21: ID-number filters are not written to logs: the request line of
+    ``serve --request-log`` (uvicorn's ``uvicorn.access``) shows such a value hidden, whatever
+    the parameter, and the metrics label requests by route template only."""
+    import logging
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    log, keep = logging.getLogger("uvicorn.access"), Keep()
+    level = log.level
+    log.addHandler(keep)
+    log.setLevel(logging.INFO)
+    try:
+        clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+        for params in ({"person_id": PERSON_ID}, {"person_id_ending": PERSON_ID[-4:]},
+                       {"person_name": PERSON_ID}):
+            assert httpx.get(f"{api}/api/v1/cases", headers=clerk,
+                             params=params).status_code in (200, 422)
+    finally:
+        log.removeHandler(keep)
+        log.setLevel(level)
+    assert len(lines) == 3 and all("/api/v1/cases?" in line for line in lines)
+    assert not [line for line in lines if PERSON_ID in line or PERSON_ID[-4:] in line]
+    assert PERSON_ID not in httpx.get(f"{api}/metrics").text
