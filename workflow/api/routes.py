@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from ..core.alerts import ALERT_LEVELS
 from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
 from ..core.inputs import check_agency_format, parse_date, shown, today
 from ..core.notify import EVENT_NAMES
-from ..core.alerts import ALERT_LEVELS
 from ..core.queries import CASE_SORTS, AlertQuery, CaseQuery
 from ..core.views import Case
 from ..desk import Desk

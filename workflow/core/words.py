@@ -52,7 +52,8 @@ WORDS: dict[str, tuple[str, str]] = {
     # the search
     "search": ("查询", "Search"),
     "search_title": ("案件查询", "Search cases"),
-    "search_intro": ("按案件编号、身份证号（全号或末几位）、姓名、经办机构、险种、状态、预警级别或办结期限查询本机构可查阅的案件。",
+    "search_intro": ("按案件编号、身份证号（全号或末几位）、姓名、经办机构、险种、状态、"
+                     "预警级别或办结期限查询本机构可查阅的案件。",
                      "Find the cases you may read by case number, ID number (whole or its last "
                      "digits), name, agency, insurance, state, alert level or due date."),
     "search_public_number": ("案件编号", "Case number"),

@@ -345,17 +345,24 @@ def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
                      else c.person_id.endswith(ending, autoescape=True))
     if q.person_name is not None:
         where.append(c.person_name.contains(q.person_name, autoescape=True))
+    return where + _span_filters(q)
+
+
+def _span_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a case query on the case's spans and alerts."""
+    c, judged = cases_t.c, _JUDGED_BY
+    where: list[sa.ColumnElement[bool]] = []
     if q.overdue_on is not None:
         where.append(sa.exists().where(
             spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
             sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
-            _JUDGED_BY < q.overdue_on))
+            judged < q.overdue_on))
     if q.due_from is not None or q.due_to is not None:
         due = [spans_t.c.case_id == c.id, spans_t.c.ended_on.is_(None)]
         if q.due_from is not None:
-            due.append(_JUDGED_BY >= q.due_from)
+            due.append(judged >= q.due_from)
         if q.due_to is not None:
-            due.append(_JUDGED_BY <= q.due_to)
+            due.append(judged <= q.due_to)
         where.append(sa.exists().where(*due))
     if q.level is not None:
         a, s = alerts_t.c, spans_t.alias("alerted")
