@@ -164,23 +164,27 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def unknown_parameters(names: list[str], known: frozenset[str]) -> JSONResponse:
-    """A query parameter the route does not take, as ``invalid_input`` naming it (its value
-    is never repeated: it may be an ID number)."""
-    shown = [name[:40] for name in names[:10]]
-    takes = ", ".join(sorted(known)) or "none"
-    found = [{"field": f"query.{name}", "message": "unknown query parameter",
-              "type": "extra_forbidden"} for name in shown]
-    return JSONResponse({"code": "invalid_input",
-                         "message": f"unknown query parameter: {', '.join(shown)} "
-                                    f"(this route takes: {takes})",
-                         "details": {"errors": found}}, status_code=422)
+def check_known_query(request: Request) -> None:
+    """Refuse a query parameter the request's route does not take, as ``invalid_input``
+    naming it, never ignore it (its value is never repeated: it may be an ID number)."""
+    route = request.scope.get("route")
+    known = getattr(route, "query_names", None)
+    if known is None:
+        dependant = getattr(route, "dependant", None)
+        known = _query_names(dependant) if dependant is not None else frozenset()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", name[:40]), "type": "extra_forbidden",
+             "msg": f"unknown query parameter (this route takes: "
+                    f"{', '.join(sorted(known)) or 'none'})"} for name in unknown[:10]])
 
 
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own. A
-    query parameter the route does not take is refused (422), never silently ignored.
+    keeps its error shape when mounted in a host application with handlers of its own. It
+    knows the names of its query parameters (``query_names``): :func:`check_known_query`
+    refuses any other (422), never silently ignoring it.
 
     Its OpenAPI operation documents the refusals it may answer, decided once here rather than
     on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
@@ -206,9 +210,6 @@ class ProblemRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
-            unknown = sorted(set(request.query_params) - self.query_names)
-            if unknown:
-                return unknown_parameters(unknown, self.query_names)
             try:
                 return await handler(request)
             except e.WorkflowError as error:
@@ -227,6 +228,20 @@ class ProblemRoute(APIRoute):
         return answer
 
 
-__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
-           "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
-           "unknown_parameters", "validation_response"]
+__all__ = [
+    "BODY_METHODS",
+    "CONFLICT",
+    "NOT_FOUND",
+    "RESPONSES",
+    "STATUS",
+    "TOO_LARGE",
+    "Problem",
+    "ProblemRoute",
+    "check_known_query",
+    "code_of",
+    "details_of",
+    "problem",
+    "problem_response",
+    "status_of",
+    "validation_response",
+]

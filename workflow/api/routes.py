@@ -18,7 +18,18 @@ from pathlib import Path
 from types import GenericAlias
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, Security, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    Query,
+    Request,
+    Response,
+    Security,
+    UploadFile,
+)
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
@@ -39,7 +50,7 @@ from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
-from .problems import NOT_FOUND, RESPONSES, ProblemRoute
+from .problems import NOT_FOUND, RESPONSES, ProblemRoute, check_known_query
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -336,8 +347,13 @@ VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 
 #: The API's routes. Refusals come back as ``{"code", "message", "details"}``
 #: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
+async def _known_query_only(request: Request, principal: PrincipalDep) -> None:
+    """Every route's query parameters are checked once the caller is known (401 first)."""
+    check_known_query(request)
+
+
 api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES,
-                dependencies=[Security(API_TOKEN)])
+                dependencies=[Security(API_TOKEN), Depends(_known_query_only)])
 
 
 def router() -> APIRouter:
