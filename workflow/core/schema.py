@@ -95,6 +95,9 @@ class TransitionSpec(StrictModel):
     #: ``ADDED_TRANSITION_KEYS``).
     papers: tuple[Literal["contact_letter", "information_form", "refusal_explanation",
                           "one_time_notice", "completion_notice"], ...] = ()
+    #: A step that ends the transfer without it being done (不予受理, 撤回申请, a reversal): the
+    #: pages show it apart and ask for a confirmation. Presentation only (``PRESENTATION_KEYS``).
+    destructive: bool = False
 
 
 class SpanSpec(StrictModel):
@@ -165,6 +168,8 @@ ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.
 PRESENTATION_KEYS = ("titles",)
+#: The same for the keys of a transition: flags that change only how a step is shown.
+PRESENTATION_TRANSITION_KEYS = ("destructive",)
 
 
 __all__ = [
@@ -181,6 +186,7 @@ __all__ = [
     "OPEN_EVENT",
     "PAPER_KINDS",
     "PRESENTATION_KEYS",
+    "PRESENTATION_TRANSITION_KEYS",
     "RECEIPT_POLICIES",
     "ROLES",
     "SCHEMES",
