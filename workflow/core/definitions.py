@@ -23,6 +23,7 @@ from .catalogue import DocumentCatalogue
 from .graph import check_graph
 from .schema import (
     ADDED_KEYS,
+    ADDED_SPAN_KEYS,
     ADDED_TRANSITION_KEYS,
     CHECKS,
     LANGUAGES,
@@ -60,6 +61,10 @@ class Definition:
             for key, default in ADDED_TRANSITION_KEYS.items():
                 if transition[key] == default:
                     del transition[key]
+        for span in data["spans"]:
+            for key, default in ADDED_SPAN_KEYS.items():
+                if span[key] == default:
+                    del span[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -108,6 +113,11 @@ class Definition:
     @property
     def receipt_policy(self) -> str:
         return self.model.receipt_on_non_working_day
+
+    @property
+    def exchange(self) -> str:
+        """``platform`` (received when sent) or ``paper`` (each receipt a step of its own)."""
+        return self.model.exchange
 
     def title(self, kind: str, name: str, lang: str = LANGUAGES[0]) -> str:
         """What people read for a ``state``, ``trigger`` or ``span`` of this version, in

@@ -123,6 +123,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "level_overdue": ("逾期{days}个工作日", "overdue {days} working day(s)"),
     "level_escalated": ("升级督办", "escalated"),
     "level_statutory_breach": ("超过法定时限", "past statutory limit"),
+    "level_in_transit": ("在途未确认收到（超{days}个工作日）",
+                         "in transit, not recorded as received ({days} working day(s) late)"),
     "level_advisory": ("提示", "advisory"),
     "advisory_different_place_registration": (
         "养老保险已接续而医疗保险未接续（异地登记提示）",
