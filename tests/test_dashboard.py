@@ -518,3 +518,11 @@ def test_a_province_supervisor_s_inbox_is_grouped_by_agency_with_counts(engine, 
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         page = client.get("/").text
     assert "个环节）</h2>" not in page and 'id="inbox"' in page
+
+
+def test_every_alert_level_has_a_word_in_the_search_form():
+    """The search form's level choices are the alert levels, each with its Chinese and
+    English word (a level added later and not named here would break the page)."""
+    from workflow.core.alerts import ALERT_LEVELS
+
+    assert all(f"search_level_{level}" in WORDS for level in ALERT_LEVELS)

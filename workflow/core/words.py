@@ -67,6 +67,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "search_level_overdue": ("逾期", "overdue"),
     "search_level_escalated": ("升级督办", "escalated"),
     "search_level_statutory_breach": ("超过法定时限", "past statutory limit"),
+    "search_level_in_transit": ("在途未确认收到", "in transit, receipt unconfirmed"),
     "search_level_advisory": ("提示", "advisory"),
     "search_due_from": ("办结期限自", "Due from"),
     "search_due_to": ("至", "to"),
