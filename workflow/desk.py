@@ -36,7 +36,9 @@ from .records import (
     OutboxMessage,
     Paper,
     PrintedPaper,
+    Run,
     Span,
+    SpanAlert,
     StepCase,
     Subscription,
 )
@@ -178,6 +180,26 @@ class Desk:
             access.check_owned(self.principal, query.agency)
         return self._alerts.alerts(query.narrowed(**access.owned_scope(self.principal)))
 
+    def span_alerts(self, query: AlertQuery | None = None) -> list[SpanAlert]:
+        """One line per span of the stored alerts the principal may read (scoped as
+        :meth:`alerts`), at its highest level, open lines first."""
+        query = query or AlertQuery()
+        if query.case_id is not None:
+            self._readable(query.case_id, "alerts")
+            return self._alerts.span_alerts(query)
+        with self._denied("alerts"):
+            access.check_owned(self.principal, query.agency)
+        return self._alerts.span_alerts(query.narrowed(**access.owned_scope(self.principal)))
+
+    def last_scan(self) -> Run | None:
+        """The completed scan of the latest as-of date (no person data)."""
+        return self._alerts.last_scan()
+
+    def counting_day(self) -> dt.date:
+        """The day working days left or late are counted from on every page: the last scan's
+        as-of date, or today before any scan."""
+        return self._alerts.counting_day()
+
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
               offset: int = 0) -> InboxPage:
         """The running spans the principal's agency (or province) owns, soonest due first (a
@@ -186,7 +208,7 @@ class Desk:
         if not self.principal.is_staff:
             return InboxPage(0, [])
         scope = access.owned_scope(self.principal)
-        query = InboxQuery(as_of=as_of or today(), limit=limit, offset=offset,
+        query = InboxQuery(as_of=as_of or self.counting_day(), limit=limit, offset=offset,
                            agencies=(scope["agency"],) if "agency" in scope else None,
                            province=scope.get("province"), by_agency="province" in scope)
         found = self._alerts.inbox(query)

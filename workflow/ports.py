@@ -49,6 +49,7 @@ from .records import (
     Run,
     RunningSpan,
     Span,
+    SpanAlert,
     SpanChange,
     SpanToJudge,
     SpanUpdate,
@@ -273,6 +274,16 @@ class AlertStore(Protocol):
         """The stored alerts ``query`` asks for (every field of the query applied)."""
         ...
 
+    def span_alerts(self, query: AlertQuery) -> list[SpanAlert]:
+        """One line per span (and per advisory) of the alerts ``query`` matches, at its
+        highest level, open lines first."""
+        ...
+
+    def resolve_moved(self, as_of: dt.date, lease: Lease | None) -> int:
+        """Resolve the open alerts of running spans whose due date moved (freeing their keys
+        to be raised again); how many. With ``lease``, only while it is held."""
+        ...
+
     def recompute_transaction(self) -> AbstractContextManager[RecomputeTransactionPort]:
         """One transaction for recomputing due dates."""
         ...
@@ -325,6 +336,10 @@ class SchedulingStore(Protocol):
 
     def last_done(self, job: str) -> dt.date | None:
         """The business date of the last completed run of ``job``."""
+        ...
+
+    def last_done_run(self, job: str) -> Run | None:
+        """The completed run of ``job`` of the latest business date (the latest of those)."""
         ...
 
     def runs(self, job: str | None = None) -> list[Run]:

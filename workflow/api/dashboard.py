@@ -30,10 +30,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ..core.access import Principal
-from ..core.alerts import ALERT_LEVELS, LEVELS
+from ..core.alerts import ALERT_LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
 from ..core.inputs import (
+    CHINA,
     NAME_MAX,
     check_agency,
     check_agency_format,
@@ -61,7 +62,7 @@ from ..errors import (
     PaperNotFound,
     WorkflowError,
 )
-from ..records import Alert
+from ..records import SpanAlert
 from ..render import FORMATS, LABELS, TEMPLATES, chart_svg, write_report
 from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
 from .problems import status_of
@@ -71,8 +72,10 @@ LANG_COOKIE = "sstransfer_lang"
 #: Inbox lines on one page, and the last page number read (beyond: the same, empty).
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
-#: Alerts shown on the alerts page (newest first).
+#: Lines shown on the alerts page (one per span: open first, highest level first).
 ALERTS_SHOWN = 200
+#: The alerts page's views (``?show=``): open lines (the default), resolved ones, or both.
+ALERT_VIEWS: dict[str, bool | None] = {"open": False, "resolved": True, "all": None}
 _MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "html": "text/html; charset=utf-8"}
@@ -327,7 +330,7 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         return staff.not_found(page.t("not_found", id=case_id))
     case = found.case
     definition = page.definition(case.definition, case.definition_version)
-    as_of = today()
+    as_of = desk.counting_day()  # the day the inbox and the alerts page count from too
     spans = [(s, [] if s.ended_on is not None else desk.levels(s, as_of)) for s in found.spans]
     needed = {trigger: desk.documents_needed(case, trigger)
               for trigger in definition.allowed_triggers(case.state)}
@@ -483,11 +486,14 @@ def inbox(staff: StaffDep) -> Response:
     except ValueError:
         number = 1
     number = min(number, MAX_PAGE)  # a page past the last is empty, never an overflow
-    found = staff.desk.inbox(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    counting = _counting(staff)
+    found = staff.desk.inbox(as_of=counting["counting_day"], limit=PAGE_SIZE,
+                             offset=(number - 1) * PAGE_SIZE)
     return staff.page.render(
         "inbox.html", principal=staff.principal, nav="inbox", scope=Scope.of(staff.principal),
         inbox=found, number=number, first=(number - 1) * PAGE_SIZE + 1,
-        last=(number - 1) * PAGE_SIZE + len(found.items), more=number * PAGE_SIZE < found.total)
+        last=(number - 1) * PAGE_SIZE + len(found.items), more=number * PAGE_SIZE < found.total,
+        **counting)
 
 
 # --- the overdue board ------------------------------------------------------------------------
@@ -874,9 +880,41 @@ def _version(form: FormData) -> int:
 # --- alerts and reports -----------------------------------------------------------------------
 @pages.get("/alerts")
 def alerts(staff: StaffDep) -> Response:
-    shown = staff.desk.alerts(AlertQuery(newest_first=True, limit=ALERTS_SHOWN))
-    return staff.page.render("alerts.html", principal=staff.principal, nav="alerts",
-                             alerts=shown, titles=_span_titles(staff, shown), levels=LEVELS)
+    """One line per span at its highest level, open ones only unless ``?show=resolved`` or
+    ``?show=all``; working days left or late counted as the inbox counts them."""
+    page, desk = staff.page, staff.desk
+    show = page.request.query_params.get("show", "open")
+    if show not in ALERT_VIEWS:
+        show = "open"
+    lines = desk.span_alerts(AlertQuery(resolved=ALERT_VIEWS[show], limit=ALERTS_SHOWN))
+    counting = _counting(staff)
+    day: dt.date = counting["counting_day"]
+    rows = []
+    for line in lines:
+        levels = desk.levels(line, day) if line.open and line.ended_on is None \
+            and line.span_id is not None else []
+        days = levels[0][1] if levels else None  # as the inbox's first badge counts them
+        rows.append((line, _line_title(page, line), days, dict(levels).get(line.level, days)))
+    return page.render("alerts.html", principal=staff.principal, nav="alerts", rows=rows,
+                       show=show, views=list(ALERT_VIEWS), **counting)
+
+
+def _counting(staff: Staff) -> dict[str, Any]:
+    """What the inbox and the alerts page say of their count: the one day both count working
+    days from, and when the last scan ran and as of which date."""
+    last = staff.desk.last_scan()
+    finished = last.finished_at if last is not None else None
+    return {"counting_day": staff.desk.counting_day(), "last_scan": last,
+            "scan_finished": finished.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            if finished is not None else None}
+
+
+def _line_title(page: _Page, line: SpanAlert) -> str:
+    """The title of an alert line's span, from its case's definition; or the advisory's."""
+    if line.span_id is None:  # an advisory of the case, not of one span
+        return page.w.get(f"advisory_{line.subject}", line.subject)
+    return page.title("span", line.subject,
+                      page.definition(line.definition_name, line.definition_version))
 
 
 # --- the outbox (supervisors) ------------------------------------------------------------------
@@ -935,20 +973,6 @@ def report_file(staff: StaffDep, fmt: str) -> Response:
         **_PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
     page.remember(response)
     return response
-
-
-def _span_titles(staff: Staff, alerts: Iterable[Alert]) -> dict[int, str]:
-    """The title of each alert's span, from its case's definition (one read per case)."""
-    page, titles = staff.page, {}
-    definitions: dict[int, Definition] = {}
-    for a in alerts:
-        if a.span_id is None:  # an advisory of the case, not of one span
-            titles[a.id] = page.w.get(f"advisory_{a.subject}", a.subject)
-            continue
-        if a.case_id not in definitions:
-            definitions[a.case_id] = staff.desk.definition_of_case(a.case_id)
-        titles[a.id] = page.title("span", a.subject, definitions[a.case_id])
-    return titles
 
 
 __all__ = ["LANG_COOKIE", "SEARCH_FIELDS", "SORTABLE", "Scope", "router"]

@@ -562,11 +562,15 @@ def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
            agency: Annotated[str | None, Query(
                description="owner agency (within the principal's province)")] = None,
            as_of: DateQuery = None, limit: Limit = 100) -> list[Alert]:
-    """Stored alerts the principal may read, oldest first: a case's (if readable), the
+    """Open alerts the principal may read, oldest first: a case's (if readable), the
     principal's agency's (clerks, supervisors; a province's for a province supervisor),
-    or those of the applicant's own cases."""
+    or those of the applicant's own cases.
+
+    Only **unresolved** alerts are listed (``resolved_on`` null): an alert is resolved when
+    its span ends, or when its span's due date moved (the next scan raises it again if the
+    span is still at that level)."""
     return desk.alerts(AlertQuery(level=level, case_id=case_id, agency=agency,
-                                  as_of=_date(as_of, "as_of"), limit=limit))
+                                  as_of=_date(as_of, "as_of"), limit=limit, resolved=False))
 
 
 @api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={

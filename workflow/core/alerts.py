@@ -16,6 +16,11 @@ LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach", IN_TRANSIT)
 STATUTORY_BREACH = "statutory_breach"
 #: Pension continued while the same person's medical insurance is not (异地登记 advisory).
 ADVISORY = "different_place_registration"
+#: Why an alert was resolved: its span ended (the step that ended it resolved it that day)...
+SPAN_ENDED = "span_ended"
+#: ... or its span's due date moved (a corrected business date, a recomputed calendar) and
+#: the next scan found it stale: it raises the alert again if the span is still at the level.
+DUE_DATE_MOVED = "due_date_moved"
 #: Every level a scan counts: the span levels, then advisories.
 ALERT_LEVELS = (*LEVELS, "advisory")
 
@@ -98,5 +103,6 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "ALERT_LEVELS", "IN_TRANSIT", "LEVELS", "STATUTORY_BREACH", "Thresholds", "classify",
-           "judged_due_on", "last_occurrence", "scan_horizon", "span_levels"]
+__all__ = ["ADVISORY", "ALERT_LEVELS", "DUE_DATE_MOVED", "IN_TRANSIT", "LEVELS", "SPAN_ENDED",
+           "STATUTORY_BREACH", "Thresholds", "classify", "judged_due_on", "last_occurrence",
+           "scan_horizon", "span_levels"]

@@ -166,6 +166,7 @@ class AlertQuery(_Query):
     ``agency``: the alerts of spans that agency owns; ``province``: of the agencies of that
     province (2 digits); ``run_id``: those one scan raised. ``applicant``/``applicant_id``/
     ``person_id``: only the alerts of that applicant's own cases (the scope of an applicant).
+    ``resolved``: False, only open alerts; True, only resolved ones; None (default), both.
     """
 
     level: str | None = None
@@ -176,6 +177,7 @@ class AlertQuery(_Query):
     limit: int | None = None
     province: str | None = None
     newest_first: bool = False
+    resolved: bool | None = None
     applicant: str | None = None
     applicant_id: str | None = None
     person_id: str | None = dataclasses.field(default=None, repr=False)

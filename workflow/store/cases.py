@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..core.alerts import SPAN_ENDED
 from ..core.queries import AlertQuery, CaseQuery
 from ..errors import InvalidInput
 from ..ports import HostSession
@@ -98,6 +99,15 @@ def _span_values(change: SpanUpdate) -> dict[str, Any]:
     return values
 
 
+def _resolve_ended(mark: str, q: Callable[[str], str]) -> str:
+    """Resolve the open alerts of a case's ended spans: the case's open alerts are few (the
+    index on ``alert.case_id``), and a step that raised none finds none."""
+    return (f"UPDATE {q('alert')} SET {q('resolved_on')} = {mark}, {q('resolution')} = {mark} "
+            f"WHERE {q('case_id')} = {mark} AND {q('resolved_on')} IS NULL "
+            f"AND {q('span_id')} IN (SELECT {q('id')} FROM {q('span')} "
+            f"WHERE {q('case_id')} = {mark} AND {q('ended_on')} IS NOT NULL)")
+
+
 def applicant_scope(query: CaseQuery | AlertQuery) -> list[sa.ColumnElement[bool]]:
     """The conditions on the case of the applicant scope of ``query`` (its ``applicant``,
     ``applicant_id`` and ``person_id``, those that are set)."""
@@ -139,12 +149,19 @@ class CaseTransaction:
         self.fast.insert(spans_t, [{**vars(s), "case_id": case_id} for s in spans])
 
     def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
+        """End the case's running spans ``names`` (None: all) on ``on``, and resolve their
+        open alerts on that day in the same transaction (one statement for all of them)."""
         if names is None:
-            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id}, ("ended_on",))
-            return
-        for name in names:
-            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id, "name": name},
-                             ("ended_on",))
+            ended = self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id},
+                                     ("ended_on",))
+        else:
+            ended = sum(self.fast.update(spans_t, {"ended_on": on},
+                                         {"case_id": case_id, "name": name}, ("ended_on",))
+                        for name in names)
+        if ended:
+            self.fast.run("resolve_ended", _resolve_ended, alerts_t, (
+                ("resolved_on", on), ("resolution", SPAN_ENDED), ("case_id", case_id),
+                ("case_id", case_id)))
 
     # --- business date corrections ---------------------------------------------------------
     def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
@@ -163,6 +180,11 @@ class CaseTransaction:
     def update_span(self, span_id: int, change: SpanUpdate) -> None:
         self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id)
                           .values(**_span_values(change)))
+        if change.ended_on is not None:  # a corrected end: its alerts were resolved that day
+            a = alerts_t.c
+            self.conn.execute(sa.update(alerts_t).where(
+                a.span_id == span_id, a.resolution == SPAN_ENDED).values(
+                resolved_on=change.ended_on))
 
     def redate_step(self, history_id: int, on: dt.date) -> None:
         self.conn.execute(sa.update(history_t).where(history_t.c.id == history_id)
