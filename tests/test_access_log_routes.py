@@ -101,6 +101,9 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
     app, case, token = app_with_a_case
     calls = {
         ("GET", "/api/v1/cases"): {},
+        ("POST", "/api/v1/cases/search"): {"json": {"person_id_ending": PERSON_ID[-4:]}},
+        ("GET", "/search"): {"params": {"person_name": "张"}},
+        ("POST", "/search"): {"data": {"person_id_ending": PERSON_ID[-4:]}},
         ("GET", "/api/v1/cases/{case_id}"): {},
         ("GET", "/api/v1/cases/{case_id}/history"): {},
         ("GET", "/api/v1/cases/{case_id}/spans"): {},

@@ -5,6 +5,7 @@ steps fired from the case page, refusals shown in place, and the access log."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from tests.conftest import (
     DESTINATION,
     ORIGIN,
+    OTHER_PERSON_ID,
     PERSON_ID,
     full_documents,
     open_case,
@@ -398,3 +400,129 @@ def test_the_json_api_does_not_take_the_dashboard_s_sign_in_cookie(engine, site)
                                                               "explanation": "x"})
         assert r.status_code == 401
     assert engine.get(case.id).state == "applied"
+
+
+# --- search (issue 21) -------------------------------------------------------------------------
+def _search_rows(engine) -> list[tuple]:
+    """The access log's rows written by searches (one row may name many cases)."""
+    view = list(snapshot(engine)["access_log"])
+    return [row for row in view if "search" in row]
+
+
+def _found(page: str) -> list[str]:
+    """The case numbers listed in a page of search results, in order."""
+    table = page[page.index('id="search-results"'):page.index("</table>")]
+    return re.findall(r'href="/cases/\d+">(\d+)</a>', table)
+
+
+def test_a_clerk_finds_a_case_by_the_last_four_digits_of_the_id_number_never_echoed(
+        engine, site):
+    """Issue 21: "Search: by ... 身份证号 (full or last digits, never echoed unmasked)". The ID
+    number is posted with the form token, the answer comes in place (no redirect: the number
+    is in no address), lists the person's case with the number masked and leaves the field
+    empty; the search writes one access-log entry naming the cases shown."""
+    mine = open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        for typed in (PERSON_ID[-4:], PERSON_ID, PERSON_ID[-4:].lower()):
+            r = client.post("/search", data={"person_id_ending": typed})
+            assert r.status_code == 200 and "location" not in r.headers
+            assert _found(r.text) == [mine.public_number] and "共1件" in r.text
+            assert PERSON_ID not in r.text and "110105********002X" in r.text
+            assert 'name="person_id_ending" value=""' in r.text
+            assert PERSON_ID not in str(r.url) and "002X" not in str(r.url)
+        refused = client.post("/search", data={"person_id_ending": "02X"})
+        message = re.search(r'<p class="alert" role="alert" id="refusal">(.*?)</p>',
+                            refused.text).group(1)
+        assert refused.status_code == 422 and "查询条件有误" in message and "02X" not in message
+    rows = _search_rows(engine)
+    assert len(rows) == 3  # one entry per search that showed a case, none for the refused one
+    assert [r for r in _reads(engine) if r[2] == "search"] == [
+        ("c-12", mine.id, "search", "dashboard")] * 3
+
+
+def test_the_search_filters_sorts_and_pages_with_totals(engine, site, monkeypatch):
+    """Issue 21: by case number, 姓名, agency, insurance, state, level and due date range;
+    sortable columns; pages with totals ("共 N 件")."""
+    from workflow.api import dashboard
+
+    first = open_case(engine, person_name="张三")
+    second = open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四",
+                       origin="110105")
+    third = open_case(engine, "medical_transfer", person_name="张三丰")
+    engine.scan(dt.date(2025, 11, 3))  # the pension reviews are overdue then
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 2)
+    numbers = {c.id: c.public_number for c in (first, second, third)}
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        def found(**params) -> list[str]:
+            r = client.get("/search", params=params)
+            assert r.status_code == 200, r.text
+            return _found(r.text) if 'id="search-results"' in r.text else []
+
+        assert found(public_number=second.public_number) == [numbers[second.id]]
+        assert found(person_name="张三", sort="opened_on") == [numbers[first.id],
+                                                              numbers[third.id]]
+        assert found(agency="110105") == [numbers[second.id]]
+        assert found(insurance="medical") == [numbers[third.id]]
+        assert found(state="applied", insurance="pension", sort="person_name") == [
+            numbers[first.id], numbers[second.id]]
+        assert found(level="overdue", sort="person_name") == [numbers[first.id],
+                                                             numbers[second.id]]
+        assert found(due_from="2025-10-23", due_to="2025-10-23", sort="-person_name") == [
+            numbers[second.id], numbers[first.id]]
+        assert found(due_to="2025-10-22") == []
+        # Sorting: a heading's link sorts by it, the same again the other way.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert '<a href="/search?sort=-person_name">' in r.text
+        assert 'aria-sort="ascending"' in r.text
+        # Pages of two, with the total.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert "共3件，显示第1–2件" in r.text and 'rel="next"' in r.text
+        assert _found(r.text) == [numbers[first.id], numbers[third.id]]
+        r = client.get("/search", params={"sort": "person_name", "page": "2"})
+        assert "共3件，显示第3–3件" in r.text and _found(r.text) == [numbers[second.id]]
+        r = client.get("/search", params={"due_from": "2025-13-01"})
+        assert r.status_code == 422 and "查询条件有误" in r.text
+        # Without an ID number the form sends the search on to its own address.
+        r = client.post("/search", data={"person_name": "李四", "sort": "-opened_on"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/search?person_name=%E6%9D%8E%E5%9B%9B&sort=-opened_on"
+
+
+def test_the_search_is_scoped_to_the_signed_in_user_like_the_inbox(engine, site):
+    """A clerk of another agency finds none of 440300's cases, by name or by ID number (the
+    total counts only what they may read), and reads no case; the search page alone reads
+    none either."""
+    open_case(engine)
+    with _signed_in(site, _token(engine, "c-99", "clerk", "110105")) as client:
+        assert "共0件" in client.get("/search", params={"person_name": "张"}).text
+        r = client.post("/search", data={"person_id_ending": PERSON_ID})
+        assert "共0件" in r.text and "张三" not in r.text
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        assert 'id="search-results"' not in client.get("/search").text
+    assert _search_rows(engine) == [] and [r for r in _reads(engine) if r[2] == "search"] == []
+
+
+def test_a_province_supervisor_s_inbox_is_grouped_by_agency_with_counts(engine, site):
+    """Issue 21: "A province supervisor's inbox is grouped by agency": a heading per agency
+    (in code order) with its running spans in all; a clerk's inbox has no such headings."""
+    open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    open_case(engine, person_name="王五", destination="440100")
+    with _signed_in(site, _token(engine, "s-44", "supervisor", province="44")) as client:
+        page = client.get("/").text
+    guangzhou, shenzhen = page.index("440100 广州市（1个环节）"), page.index("440300 深圳市（2个环节）")
+    assert guangzhou < shenzhen
+    assert page.index("王五") < shenzhen < page.index("张三") and page.index("李四") > shenzhen
+    assert 'id="inbox-440100"' in page and 'id="inbox-440300"' in page
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        page = client.get("/").text
+    assert "个环节）</h2>" not in page and 'id="inbox"' in page
+
+
+def test_every_alert_level_has_a_word_in_the_search_form():
+    """The search form's level choices are the alert levels, each with its Chinese and
+    English word (a level added later and not named here would break the page)."""
+    from workflow.core.alerts import ALERT_LEVELS
+
+    assert all(f"search_level_{level}" in WORDS for level in ALERT_LEVELS)

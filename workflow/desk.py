@@ -51,6 +51,14 @@ from .services.reports import ReportService
 
 
 @dataclasses.dataclass(frozen=True)
+class CaseSearch:
+    """One page of a search: how many cases match in all, and this page of them."""
+
+    total: int
+    cases: list[Case]
+
+
+@dataclasses.dataclass(frozen=True)
 class CaseFile:
     """A case with its history and spans, read (and logged) as one view."""
 
@@ -152,6 +160,15 @@ class Desk:
         self._read([c.id for c in found], "list")
         return found
 
+    def search(self, query: CaseQuery, *, view: str = "search") -> CaseSearch:
+        """One page of the cases of ``query`` the principal may read, with how many match in
+        all: scoped as :meth:`cases`; the cases shown are one entry of the access log."""
+        query = query.narrowed(**access.scope(self.principal))
+        found = [c for c in self._cases.cases(query) if access.may_read(self.principal, c)]
+        total = self._cases.count(query)
+        self._read([c.id for c in found], view)
+        return CaseSearch(total, found)
+
     def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
         """Stored alerts the principal may read: a readable case's, their agency's (or
         province's), or those of an applicant's own cases."""
@@ -185,14 +202,15 @@ class Desk:
 
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
               offset: int = 0) -> InboxPage:
-        """The running spans the principal's agency (or province) owns, soonest due first;
-        each line names a person, so each is a read of its case."""
+        """The running spans the principal's agency (or province) owns, soonest due first (a
+        province's grouped by agency, with each one's count); each line names a person, so
+        each is a read of its case."""
         if not self.principal.is_staff:
             return InboxPage(0, [])
         scope = access.owned_scope(self.principal)
         query = InboxQuery(as_of=as_of or self.counting_day(), limit=limit, offset=offset,
                            agencies=(scope["agency"],) if "agency" in scope else None,
-                           province=scope.get("province"))
+                           province=scope.get("province"), by_agency="province" in scope)
         found = self._alerts.inbox(query)
         self._read([item.span.case_id for item in found.items], "inbox")
         return found
@@ -455,4 +473,4 @@ class ProgressDesk:
         return case if hmac.compare_digest(person.encode(), case.person_id.encode()) else None
 
 
-__all__ = ["CaseFile", "Desk", "ProgressDesk"]
+__all__ = ["CaseFile", "CaseSearch", "Desk", "ProgressDesk"]

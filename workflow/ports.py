@@ -191,7 +191,12 @@ class CaseStore(Protocol):
         ...
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        """The cases ``query`` asks for, in id order or the query's ``sort`` (every field of
+        the query applied)."""
+        ...
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the filters of ``query`` match (its page and sort left aside)."""
         ...
 
     def papers(self, case_id: int) -> list[Paper]:
@@ -289,7 +294,12 @@ class InboxStore(Protocol):
 
     def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
         """How many running spans ``query`` matches, and its page of them with their cases,
-        soonest due first (by the committed due date where there is one)."""
+        soonest due first (by the committed due date where there is one); ``by_agency``:
+        by the owning agency first."""
+        ...
+
+    def running_per_agency(self, query: InboxQuery) -> dict[str, int]:
+        """How many running spans ``query`` matches per owning agency, in code order."""
         ...
 
 

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
@@ -30,19 +30,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ..core.access import Principal
+from ..core.alerts import ALERT_LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
 from ..core.inputs import (
     CHINA,
     NAME_MAX,
     check_agency,
+    check_agency_format,
     check_name,
     check_person_id,
     mask_person_id,
     parse_date,
     today,
 )
-from ..core.queries import AlertQuery
+from ..core.queries import AlertQuery, CaseQuery
 from ..core.schema import APPLICANT_KINDS, CHANNELS
 from ..core.views import Case, format_date
 from ..core.words import LANGUAGES, words
@@ -710,6 +712,100 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
     return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
 
 
+# --- search ---------------------------------------------------------------------------------
+#: The search form's filters (in the address of a search: never the ID number, which is only
+#: ever posted, so that it is in no URL, no request log and no browser history).
+SEARCH_FIELDS = ("public_number", "person_name", "agency", "insurance", "state", "level",
+                 "due_from", "due_to")
+#: The columns of the results one may sort by (a click on the heading; again: descending).
+SORTABLE = ("public_number", "person_name", "insurance", "state", "opened_on",
+            "last_event_on", "due_on")
+_SEARCH_DEFAULT_SORT = "-opened_on"
+
+
+@pages.get("/search")
+def search(staff: StaffDep) -> Response:
+    """The search form; with filters in its address (after a search), the cases found."""
+    params = staff.page.request.query_params
+    filters = {name: params.get(name, "").strip()[:64] for name in SEARCH_FIELDS}
+    asked = any(name in params for name in (*SEARCH_FIELDS, "sort", "page"))
+    return _search_page(staff, filters, None, sort=params.get("sort") or _SEARCH_DEFAULT_SORT,
+                        number=_page_number(params.get("page")), asked=asked)
+
+
+@pages.post("/search")
+async def search_posted(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_search_posted, page, form)
+
+
+def _search_posted(page: _Page, form: FormData) -> Response:
+    """A search sent from the form: with an ID number, answered in place (the number stays
+    out of every address); without one, sent on to the search's own address."""
+    staff = _staff(page, back=page.url("/search"))
+    staff.check_form(form)
+    filters = {name: str(form.get(name) or "").strip()[:64] for name in SEARCH_FIELDS}
+    sort = str(form.get("sort") or "") or _SEARCH_DEFAULT_SORT
+    id_ending = str(form.get("person_id_ending") or "").strip()[:64]
+    if not id_ending:
+        kept = {name: value for name, value in filters.items() if value}
+        return page.redirect(f"/search?{urlencode({**kept, 'sort': sort})}")
+    return _search_page(staff, filters, id_ending, sort=sort,
+                        number=_page_number(str(form.get("page") or "")), asked=True)
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return min(max(1, int(text or "1")), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _search_page(staff: Staff, filters: dict[str, str], id_ending: str | None, *, sort: str,
+                 number: int, asked: bool) -> Response:
+    """The form, and when ``asked`` one page of the cases found (the desk scopes the search
+    and writes the cases shown to the access log as one entry)."""
+    page, found, refusal = staff.page, None, None
+    if asked:
+        try:
+            agency = filters["agency"]
+            found = staff.desk.search(CaseQuery(
+                public_number=filters["public_number"] or None,
+                person_name=filters["person_name"] or None,
+                agency=check_agency_format(agency, "agency") if agency else None,
+                insurance=filters["insurance"] or None, state=filters["state"] or None,
+                level=filters["level"] or None,
+                due_from=parse_date(filters["due_from"], "due_from")
+                if filters["due_from"] else None,
+                due_to=parse_date(filters["due_to"], "due_to") if filters["due_to"] else None,
+                person_id_ending=id_ending or None, sort=sort, limit=PAGE_SIZE,
+                offset=(number - 1) * PAGE_SIZE))
+        except InvalidInput as exc:
+            refusal = page.t("search_refused", message=str(exc))
+    kept = {name: value for name, value in filters.items() if value}
+
+    def address(**change: object) -> str:
+        """This search's address with ``change`` (a sort, a page): never for an ID search."""
+        return page.url("/search?" + urlencode({**kept, "sort": sort, **change}))
+
+    def sort_link(column: str) -> str:
+        return address(sort=f"-{column}" if sort == column else column)
+
+    states: dict[str, str] = {}
+    for definition in sorted(page.engine.definitions, key=lambda d: d.key):
+        for state in definition.states:
+            states[state] = definition.title("state", state, page.lang)
+    here = address(page=number) if asked and not id_ending else page.url("/search")
+    return page.render(
+        "search.html", 422 if refusal else 200, principal=staff.principal, nav="search",
+        here=here, filters=filters, by_id=bool(id_ending), sort=sort, found=found,
+        refusal=refusal, number=number, first=(number - 1) * PAGE_SIZE + 1,
+        last=(number - 1) * PAGE_SIZE + (len(found.cases) if found else 0),
+        more=found is not None and number * PAGE_SIZE < found.total,
+        address=address, sort_link=sort_link, sortable=SORTABLE, states=states,
+        levels=ALERT_LEVELS, insurances=("pension", "medical"))
+
+
 @pages.post("/cases/{case_id}/documents")
 async def attach(page: PageDep, case_id: int) -> Response:
     form = await page.request.form()
@@ -879,4 +975,4 @@ def report_file(staff: StaffDep, fmt: str) -> Response:
     return response
 
 
-__all__ = ["LANG_COOKIE", "Scope", "router"]
+__all__ = ["LANG_COOKIE", "SEARCH_FIELDS", "SORTABLE", "Scope", "router"]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -149,9 +150,41 @@ def validation_response(error: RequestValidationError) -> JSONResponse:
                          "details": {"errors": found}}, status_code=422)
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The names of the query parameters a route reads (a model of them: its fields')."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = param.field_info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names.update(field.alias or name for name, field in kind.model_fields.items())
+        else:
+            names.add(param.alias)
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return frozenset(names)
+
+
+def check_known_query(request: Request) -> None:
+    """Refuse a query parameter the request's route does not take, as ``invalid_input``
+    naming it, never ignore it (its value is never repeated: it may be an ID number)."""
+    route = request.scope.get("route")
+    known = getattr(route, "query_names", None)
+    if known is None:
+        dependant = getattr(route, "dependant", None)
+        known = _query_names(dependant) if dependant is not None else frozenset()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", name[:40]), "type": "extra_forbidden",
+             "msg": f"unknown query parameter (this route takes: "
+                    f"{', '.join(sorted(known)) or 'none'})"} for name in unknown[:10]])
+
+
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own.
+    keeps its error shape when mounted in a host application with handlers of its own. It
+    knows the names of its query parameters (``query_names``): :func:`check_known_query`
+    refuses any other (422), never silently ignoring it.
 
     Its OpenAPI operation documents the refusals it may answer, decided once here rather than
     on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
@@ -170,6 +203,8 @@ class ProblemRoute(APIRoute):
             documented.update(TOO_LARGE)
         super().__init__(path, endpoint, responses={**documented, **(responses or {})},
                          methods=methods, **kwargs)
+        #: The query parameters the route takes: any other is refused, never ignored.
+        self.query_names = _query_names(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -193,6 +228,20 @@ class ProblemRoute(APIRoute):
         return answer
 
 
-__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
-           "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
-           "validation_response"]
+__all__ = [
+    "BODY_METHODS",
+    "CONFLICT",
+    "NOT_FOUND",
+    "RESPONSES",
+    "STATUS",
+    "TOO_LARGE",
+    "Problem",
+    "ProblemRoute",
+    "check_known_query",
+    "code_of",
+    "details_of",
+    "problem",
+    "problem_response",
+    "status_of",
+    "validation_response",
+]

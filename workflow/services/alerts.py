@@ -62,6 +62,8 @@ class InboxItem:
 class InboxPage:
     total: int  # running spans in the inbox
     items: list[InboxItem]  # this page of them, soonest due first
+    #: Grouped by agency (``InboxQuery.by_agency``): each owning agency's running spans.
+    per_agency: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class AlertService:
@@ -205,7 +207,9 @@ class AlertService:
         if self.inbox_store is None:
             raise AssertionError("this AlertService was built without an inbox store")
         total, rows = self.inbox_store.running_spans(query)
-        return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows])
+        per_agency = self.inbox_store.running_per_agency(query) if query.by_agency else {}
+        return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows],
+                         per_agency)
 
     def levels(self, span: Span | InboxSpan | SpanAlert, as_of: dt.date) -> list[tuple[str, int]]:
         """The alert levels a running span (``due_on``, ``committed_due_on``,

@@ -309,28 +309,87 @@ class CaseRepository:
             return papers.paper(conn, paper_id)
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """Cases in id order; ``agency`` matches either the origin or the destination;
-        ``overdue_on``: a span running on that day is past its (committed, else statutory)
-        due date; ``province``: the origin or destination is in it (2-digit prefix)."""
-        q, c = query, cases_t.c
-        select = sa.select(*_CASE_FIELDS).where(*applicant_scope(q), *[
-            column == value for column, value in (
-                (c.state, q.state), (c.definition_name, q.definition),
-                (c.insurance, q.insurance)) if value is not None])
-        if q.agency is not None:
-            select = select.where(sa.or_(c.origin == q.agency, c.destination == q.agency))
-        if q.agencies is not None:
-            select = select.where(sa.or_(c.origin.in_(q.agencies),
-                                         c.destination.in_(q.agencies)))
-        if q.province is not None:
-            select = select.where(sa.or_(in_province(c.origin, q.province),
-                                         in_province(c.destination, q.province)))
-        if q.overdue_on is not None:
-            judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
-            select = select.where(sa.exists().where(
-                spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
-                sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
-                judged_by < q.overdue_on))
-        select = select.order_by(c.id).limit(q.limit).offset(q.offset or None)
+        """Cases in id order (or the query's ``sort``, the id breaking ties); every filter of
+        the query applied (:func:`case_filters`)."""
+        column, descending = _sort_column(query.sort)
+        order = column.desc() if descending else column.asc()
+        if query.sort.removeprefix("-") == "due_on":
+            order = order.nulls_last()  # cases with no running span last, either way
+        select = (sa.select(*_CASE_FIELDS).where(*case_filters(query))
+                  .order_by(order, cases_t.c.id.desc() if descending else cases_t.c.id)
+                  .limit(query.limit).offset(query.offset or None))
         with self.db.connect() as conn:
             return [StoredCase(*r) for r in conn.execute(select)]
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the query's filters match (its page and sort left aside)."""
+        with self.db.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(cases_t)
+                                   .where(*case_filters(query))) or 0)
+
+
+#: The soonest due date of a case's running spans (the committed one where there is one).
+_JUDGED_BY = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
+_NEXT_DUE = (sa.select(sa.func.min(_JUDGED_BY))
+             .where(spans_t.c.case_id == cases_t.c.id, spans_t.c.ended_on.is_(None))
+             .scalar_subquery())
+
+
+def _sort_column(sort: str) -> tuple[sa.ColumnElement[Any], bool]:
+    name = sort.removeprefix("-")
+    column = _NEXT_DUE if name == "due_on" else cases_t.c[name]
+    return column, sort.startswith("-")
+
+
+def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a case query: ``agency`` matches either the origin or the
+    destination; ``overdue_on``: a span running on that day is past its (committed, else
+    statutory) due date; ``province``: the origin or destination is in it (2-digit prefix);
+    ``person_id_ending``: the whole ID number (an index look-up) or its last characters;
+    ``level``: a stored alert of that level for a running span (or an advisory);
+    ``due_from``/``due_to``: a running span due in the range (the committed date where there is
+    one)."""
+    c = cases_t.c
+    where = [*applicant_scope(q), *[
+        column == value for column, value in (
+            (c.state, q.state), (c.definition_name, q.definition), (c.insurance, q.insurance),
+            (c.public_number, q.public_number)) if value is not None]]
+    if q.agency is not None:
+        where.append(sa.or_(c.origin == q.agency, c.destination == q.agency))
+    if q.agencies is not None:
+        where.append(sa.or_(c.origin.in_(q.agencies), c.destination.in_(q.agencies)))
+    if q.province is not None:
+        where.append(sa.or_(in_province(c.origin, q.province),
+                            in_province(c.destination, q.province)))
+    if q.person_id_ending is not None:
+        ending = q.person_id_ending  # digits and X only (checked): no LIKE wildcard in it
+        where.append(c.person_id == ending if len(ending) == 18
+                     else c.person_id.endswith(ending, autoescape=True))
+    if q.person_name is not None:
+        where.append(c.person_name.contains(q.person_name, autoescape=True))
+    return where + _span_filters(q)
+
+
+def _span_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a case query on the case's spans and alerts."""
+    c, judged = cases_t.c, _JUDGED_BY
+    where: list[sa.ColumnElement[bool]] = []
+    if q.overdue_on is not None:
+        where.append(sa.exists().where(
+            spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
+            sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
+            judged < q.overdue_on))
+    if q.due_from is not None or q.due_to is not None:
+        due = [spans_t.c.case_id == c.id, spans_t.c.ended_on.is_(None)]
+        if q.due_from is not None:
+            due.append(judged >= q.due_from)
+        if q.due_to is not None:
+            due.append(judged <= q.due_to)
+        where.append(sa.exists().where(*due))
+    if q.level is not None:
+        a, s = alerts_t.c, spans_t.alias("alerted")
+        where.append(sa.exists().where(
+            a.case_id == c.id, a.level == q.level,
+            sa.or_(a.span_id.is_(None), sa.exists().where(s.c.id == a.span_id,
+                                                         s.c.ended_on.is_(None)))))
+    return where
