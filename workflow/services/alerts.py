@@ -214,7 +214,10 @@ class AlertService:
     def levels(self, span: Span | InboxSpan | SpanAlert, as_of: dt.date) -> list[tuple[str, int]]:
         """The alert levels a running span (``due_on``, ``committed_due_on``,
         ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
-        thresholds; each with working days late (negative: left)."""
+        thresholds; each with working days late (negative: left). An advisory's line (no span,
+        no due date) is at none."""
+        if span.due_on is None:
+            return []
         return span_levels(span.due_on, span.committed_due_on, as_of,
                            self.calendar.for_agency(span.owner_agency), self.settings,
                            span.subject if isinstance(span, SpanAlert) else span.name)
