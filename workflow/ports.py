@@ -181,6 +181,12 @@ class CaseStore(Protocol):
         """The id of the case with that public case number, or None."""
         ...
 
+    def running_cases(self, people: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], StoredCase]:
+        """The running case (not in a final state) of each (person ID number, insurance)
+        that has one."""
+        ...
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         """Every step of the case, oldest first."""
         ...

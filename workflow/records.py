@@ -466,6 +466,7 @@ class CaseUpdate:
     opened_on: dt.date | None = None
     amount: Decimal | None = None
     contribution_months: int | None = None
+    running: bool | None = None  # False once the case reaches a final state
 
     def applied_to(self, case: StepCase) -> StoredCase:
         """The case as it is once this change is written."""
@@ -511,6 +512,7 @@ class NewCase:
     public_number: str
     version: int = 1
     requested_documents: list[str] = dataclasses.field(default_factory=list)
+    running: bool = True
 
     def stored(self, case_id: int) -> StoredCase:
         """The case as stored under ``case_id``."""

@@ -36,6 +36,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.NotPermitted: 403,
     e.NotAuthenticated: 401,
     e.ConcurrentUpdate: 409,
+    e.TransferAlreadyRunning: 409,
     e.RateLimited: 429,
     e.DefinitionError: 422,
     e.SettingsError: 500,
@@ -74,6 +75,11 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "the case is not in a state for it "
                                            "(`invalid_transition`) or has moved on since the "
                                            "`If-Match` version (`concurrent_update`)"}}
+#: Opening a case may find the person's transfer of that insurance already running.
+RUNNING: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the person already has a running transfer of "
+                                           "this insurance (`transfer_already_running`; "
+                                           "`details.running_case` is its public number)"}}
 #: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "the body is larger than `[api] max_body_bytes` "
@@ -105,6 +111,9 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
         return {"case_id": error.case_id, "expected_version": error.expected_version}
     if isinstance(error, e.CaseNotFound):
         return {"case_id": error.case_id}
+    if isinstance(error, e.TransferAlreadyRunning):
+        return {"insurance": error.insurance, "running_case": error.public_number,
+                "state": error.state, "origin": error.origin, "destination": error.destination}
     if isinstance(error, e.PaperNotFound):
         return {"paper_id": error.paper_id}
     if isinstance(error, e.InvalidRow):
@@ -193,6 +202,7 @@ class ProblemRoute(APIRoute):
         return answer
 
 
-__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
+__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "RUNNING", "STATUS", "TOO_LARGE",
+           "Problem",
            "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
            "validation_response"]

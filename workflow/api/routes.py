@@ -37,7 +37,7 @@ from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
-from .problems import NOT_FOUND, RESPONSES, ProblemRoute
+from .problems import NOT_FOUND, RESPONSES, RUNNING, ProblemRoute
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -344,7 +344,7 @@ def router() -> APIRouter:
 
 
 # --- cases: writing ---------------------------------------------------------------------------
-@api.post("/cases", status_code=201, tags=["cases"], response_model=CaseOut)
+@api.post("/cases", status_code=201, tags=["cases"], response_model=CaseOut, responses=RUNNING)
 def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel:
     """Open a case in its definition's initial state, as the token's actor."""
     case = desk.open_case(

@@ -83,6 +83,8 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
         values["amount_fen"] = to_fen(change.amount)
     if change.contribution_months is not None:
         values["contribution_months"] = change.contribution_months
+    if change.running is not None:
+        values["running"] = change.running
     values["updated_at"] = change.updated_at
     return values
 
@@ -265,6 +267,20 @@ class CaseRepository:
             found = conn.scalar(sa.select(cases_t.c.id).where(
                 cases_t.c.public_number == public_number))
         return None if found is None else int(found)
+
+    def running_cases(self, people: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], StoredCase]:
+        c, found = cases_t.c, {}
+        wanted = set(people)
+        by_person = sorted({person for person, _ in wanted})
+        with self.db.connect() as conn:
+            for start in range(0, len(by_person), 500):
+                for row in conn.execute(sa.select(*_CASE_FIELDS).where(
+                        c.person_id.in_(by_person[start:start + 500]), c.running)):
+                    case = StoredCase(*row)
+                    if (case.person_id, case.insurance) in wanted:
+                        found[case.person_id, case.insurance] = case
+        return found
 
     def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:

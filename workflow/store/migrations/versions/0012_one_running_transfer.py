@@ -1,0 +1,70 @@
+"""One running transfer per person and insurance (issue 20).
+
+``transfer_case.running`` is true while a case is not in a final state of its definition, and
+a partial unique index on (person_id, insurance) over the running cases lets the database
+refuse a second running transfer of the same insurance for the same person, so that two
+openings at once cannot both win.
+
+The final states are read from the definition versions the database stores (each version's
+``final_states``). Cases that ran side by side before this revision (the engine did not refuse
+them) keep running, but only the newest of them counts as the person's running transfer.
+
+Revision ID: 0012
+Revises: 0010
+"""
+
+import sqlalchemy as sa
+import yaml
+from alembic import op
+
+revision = '0012'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+_RUNNING = sa.text('running')
+#: The final states of every shipped definition, for a version whose text cannot be read.
+_FINAL = ('continued', 'rejected', 'withdrawn')
+
+
+def _final_states(conn: sa.Connection) -> dict[tuple[str, int], tuple[str, ...]]:
+    final: dict[tuple[str, int], tuple[str, ...]] = {}
+    for name, version, source in conn.execute(sa.text(
+            'SELECT name, version, source FROM workflow_definition')):
+        try:
+            states = yaml.safe_load(source).get('final_states')
+        except (yaml.YAMLError, AttributeError):
+            states = None
+        final[(name, version)] = tuple(states) if isinstance(states, list) else _FINAL
+    return final
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('transfer_case') as batch:
+        batch.add_column(sa.Column('running', sa.Boolean(), nullable=False,
+                                   server_default=sa.true()))
+    conn = op.get_bind()
+    case = sa.table('transfer_case', sa.column('id', sa.Integer()),
+                    sa.column('definition_name', sa.String()),
+                    sa.column('definition_version', sa.Integer()),
+                    sa.column('state', sa.String()), sa.column('person_id', sa.String()),
+                    sa.column('insurance', sa.String()), sa.column('running', sa.Boolean()))
+    final = _final_states(conn)
+    for name, version in list(conn.execute(
+            sa.select(case.c.definition_name, case.c.definition_version).distinct())):
+        conn.execute(sa.update(case).where(
+            case.c.definition_name == name, case.c.definition_version == version,
+            case.c.state.in_(final.get((name, version), _FINAL))).values(running=False))
+    # Side by side before this revision: only the newest holds the person's running transfer.
+    newer = sa.alias(case, 'newer')
+    conn.execute(sa.update(case).where(case.c.running, sa.exists().where(
+        newer.c.person_id == case.c.person_id, newer.c.insurance == case.c.insurance,
+        newer.c.running, newer.c.id > case.c.id)).values(running=False))
+    op.create_index('ux_case_running_person', 'transfer_case', ['person_id', 'insurance'],
+                    unique=True, sqlite_where=_RUNNING, postgresql_where=_RUNNING)
+
+
+def downgrade() -> None:
+    op.drop_index('ux_case_running_person', 'transfer_case')
+    with op.batch_alter_table('transfer_case') as batch:
+        batch.drop_column('running')
