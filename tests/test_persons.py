@@ -11,6 +11,7 @@ one person are two cases, both allowed.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -186,3 +187,139 @@ def test_the_migration_marks_closed_cases_and_keeps_only_the_newest_of_side_by_s
             1: False, 2: True, 3: False, 4: True}
     finally:
         db.dispose()
+
+
+# --- applications as the seeds describe them --------------------------------------------------
+AGENT = "agent-9"
+AGENT_ID_NUMBER = "110101199003070011"
+AGENT_DOCUMENTS = ["power_of_attorney", "client_id_copy"]
+MEDICAL_FORM = {"personal_account": "1", "months_actual": 1}
+
+
+@pytest.fixture
+def shipped(db_url, schema_copy):
+    """An engine on the definitions as they ship (pension v2, medical v3: this release's)."""
+    from tests.conftest import SHIPPED
+
+    with Engine(schema_copy(db_url), definitions=SHIPPED) as e:
+        yield e
+
+
+def _agent_application(engine, definition="pension_transfer", **overrides):
+    args = dict(applicant="agent", actor=AGENT_ACTOR, agent_name="李四",
+                agent_id_number=AGENT_ID_NUMBER,
+                documents=[*full_documents(definition), *AGENT_DOCUMENTS])
+    args.update(overrides)
+    return open_case(engine, definition, **args)
+
+
+AGENT_ACTOR = __import__("workflow").Actor(id=AGENT, role="agent")
+
+
+def test_an_entrusted_agent_brings_the_power_of_attorney_and_the_client_id_copy_when_opening(
+        shipped):
+    """Seed 000: "You can also entrust others to handle it, but in this case, in addition to
+    the relevant materials needed for social security transfer, you need to prepare the
+    original and photocopy of the client's ID card and the power of attorney": an agent's
+    application without them is refused when it is opened (not only at review), naming both,
+    and nothing is written."""
+    from workflow import MissingDocuments
+
+    err = refused(shipped, MissingDocuments, _agent_application, shipped,
+                  documents=full_documents("pension_transfer"))
+    assert set(err.kinds) == set(AGENT_DOCUMENTS) and err.trigger == "open"
+    case = _agent_application(shipped)
+    assert {"power_of_attorney", "client_id_copy"} <= set(case.documents)
+
+
+def test_an_entrusted_agent_s_name_and_id_number_are_recorded_masked_and_never_logged(shipped):
+    """Seed 000: "entrust others to handle it": the agent's own name and ID number are
+    recorded with the case; the number is shown masked only (the case's views, the JSON) and
+    never logged."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        case = _agent_application(shipped)
+        shipped.fire(case.id, "review", actor=DEST_CLERK, on=RECEIVED)
+    assert case.agent_name == "李四" and case.agent_id_masked == "110101********0011"
+    assert shipped.get(case.id).agent_id_number == AGENT_ID_NUMBER
+    assert AGENT_ID_NUMBER not in repr(case) and AGENT_ID_NUMBER not in str(case.to_dict())
+    assert AGENT_ID_NUMBER not in repr(logs) and logs
+
+
+def test_an_entrusted_agent_s_application_names_the_agent(shipped):
+    """Seed 000: an entrusted agent handles it for the client: an agent's application without
+    the agent's name and ID number is refused, as is an invalid agent ID number (named as the
+    agent's, not the person's); another applicant's may not name an agent."""
+    from workflow import InvalidInput
+
+    refused(shipped, InvalidInput, _agent_application, shipped, agent_id_number=None)
+    err = refused(shipped, InvalidInput, _agent_application, shipped,
+                  agent_id_number="110101199003070015")
+    assert "agent_id_number" in str(err) and "110101199003070015" not in str(err)
+    refused(shipped, InvalidInput, open_case, shipped, agent_name="李四")
+
+
+def _medical_to_funds_moved(engine, **overrides):
+    case = open_case(engine, "medical_transfer", **overrides)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=RECEIVED)
+    from tests.conftest import ORIGIN_CLERK
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=RECEIVED,
+                information_form=MEDICAL_FORM)
+    return case
+
+
+def _premium_window(engine, case_id):
+    return [s for s in engine.spans(case_id) if s.name == "premium_payment"]
+
+
+@pytest.mark.parametrize("applicant", ["self", "agent"])
+def test_the_three_month_premium_window_applies_when_there_is_no_receiving_employer(
+        shipped, applicant):
+    """Seed 002 (medical): "If no unit accepts it, the individual shall pay the insurance
+    premium within three months after terminating the original medical insurance
+    relationship": recorded at opening (``receiving_employer=False``), whoever applied, the
+    person's three-month window starts when the origin transfers out."""
+    who = {"self": dict(applicant="self", actor=__import__("workflow").Actor(
+        "p-1", "self", person_id=PERSON_ID)),
+           "agent": dict(applicant="agent", actor=AGENT_ACTOR, agent_name="李四",
+                         agent_id_number=AGENT_ID_NUMBER,
+                         documents=[*full_documents("medical_transfer"), *AGENT_DOCUMENTS])}
+    case = _medical_to_funds_moved(shipped, receiving_employer=False, **who[applicant])
+    assert shipped.get(case.id).receiving_employer is False
+    [window] = _premium_window(shipped, case.id)
+    assert window.owner == "person" and window.ended_on is None
+    assert window.due_on == dt.date(2025, 12, 26)
+
+
+def test_no_premium_window_when_a_unit_accepts_the_person(shipped):
+    """Seed 002: "the medical insurance transfer has a receiving unit, and the unit shall
+    handle the medical insurance procedures": a person applying for themselves but taken on
+    by a unit (``receiving_employer=True``), or an employer's application, has no window."""
+    me = __import__("workflow").Actor("p-1", "self", person_id=PERSON_ID)
+    case = _medical_to_funds_moved(shipped, applicant="self", actor=me, receiving_employer=True)
+    assert _premium_window(shipped, case.id) == []
+    other = _medical_to_funds_moved(shipped, person_id=OTHER_PERSON_ID)
+    assert shipped.get(other.id).receiving_employer is True
+    assert _premium_window(shipped, other.id) == []
+
+
+def test_an_employer_s_application_is_the_receiving_employer_s(shipped):
+    """Seed 002: "the medical insurance transfer has a receiving unit": an employer applying
+    cannot record that no unit accepts the person; nothing is written."""
+    from workflow import InvalidInput
+
+    refused(shipped, InvalidInput, open_case, shipped, "medical_transfer",
+            receiving_employer=False)
+
+
+def test_premium_paid_ends_the_premium_window(shipped):
+    """Seed 002: "the individual shall pay the insurance premium within three months": the
+    destination records the payment (``premium_paid``), which ends the person's window; the
+    case stays transferred out, waiting for the destination's transfer-in."""
+    me = __import__("workflow").Actor("p-1", "self", person_id=PERSON_ID)
+    case = _medical_to_funds_moved(shipped, applicant="self", actor=me, receiving_employer=False)
+    paid = shipped.fire(case.id, "premium_paid", actor=DEST_CLERK, on=dt.date(2025, 11, 3))
+    assert paid.state == "funds_moved"
+    [window] = _premium_window(shipped, case.id)
+    assert window.ended_on == dt.date(2025, 11, 3)

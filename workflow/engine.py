@@ -152,8 +152,20 @@ class Engine:
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
                   contact_phone: str | None = None, contact_email: str | None = None,
-                  session: Any = None) -> Case:
+                  receiving_employer: bool | None = None, agent_name: str | None = None,
+                  agent_id_number: str | None = None, session: Any = None) -> Case:
         """Open a transfer case in the definition's initial state; starts its first spans.
+
+        One running transfer per person and insurance: a second one is refused
+        (:class:`~workflow.errors.TransferAlreadyRunning`, naming the running case).
+
+        ``receiving_employer``: whether a unit accepts the person at the destination (default:
+        an employer's application is its receiving employer's; anyone else's has none). With
+        none, the person's three-month premium window applies where the definition has it.
+
+        ``agent_name``/``agent_id_number``: an entrusted agent's (``applicant="agent"``), who
+        brings the power of attorney and the client's ID copy when the case is opened (the ID
+        number masked in every view, never logged).
 
         ``contact_phone``/``contact_email``: how the applicant is told of the case's steps
         (optional; kept apart from the case, masked in every view, never logged).
@@ -170,7 +182,8 @@ class Engine:
             destination=destination, applicant=applicant, channel=channel, documents=documents,
             actor=actor, on=on, origin_scheme=origin_scheme,
             destination_scheme=destination_scheme, contact_phone=contact_phone,
-            contact_email=contact_email, session=session)
+            contact_email=contact_email, receiving_employer=receiving_employer,
+            agent_name=agent_name, agent_id_number=agent_id_number, session=session)
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,

@@ -442,6 +442,9 @@ class StepCase:
     amount_fen: int | None  # the amount transferred, in fen (``Case.amount`` is in yuan)
     contribution_months: int | None
     public_number: str  # the number the person and the papers know (业务流水号)
+    receiving_employer: bool | None  # recorded at opening (None: opened before it was)
+    agent_name: str | None  # an entrusted agent's name and ID number (agent applications)
+    agent_id_number: str | None
 
 
 @dataclasses.dataclass(slots=True)
@@ -481,8 +484,8 @@ class CaseUpdate:
             case.opened_on if self.opened_on is None else self.opened_on, self.last_event_on,
             case.amount_fen if self.amount is None else to_fen(self.amount),
             case.contribution_months if self.contribution_months is None
-            else self.contribution_months, case.public_number,
-            self.updated_at)
+            else self.contribution_months, case.public_number, case.receiving_employer,
+            case.agent_name, case.agent_id_number, self.updated_at)
 
 
 # --- the writes of a step (each field a column: ``vars(record)`` is the row) ------------------
@@ -513,6 +516,9 @@ class NewCase:
     version: int = 1
     requested_documents: list[str] = dataclasses.field(default_factory=list)
     running: bool = True
+    receiving_employer: bool | None = None
+    agent_name: str | None = None
+    agent_id_number: str | None = None
 
     def stored(self, case_id: int) -> StoredCase:
         """The case as stored under ``case_id``."""
@@ -521,7 +527,8 @@ class NewCase:
             self.version, self.person_id, self.person_name, self.origin, self.destination,
             self.scope, self.applicant, self.applicant_id, self.channel, self.origin_scheme,
             self.destination_scheme, self.documents, self.requested_documents, self.opened_on,
-            self.last_event_on, None, None, self.public_number, self.updated_at)
+            self.last_event_on, None, None, self.public_number, self.receiving_employer,
+            self.agent_name, self.agent_id_number, self.updated_at)
 
 
 @dataclasses.dataclass

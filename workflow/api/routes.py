@@ -120,6 +120,13 @@ class OpenRequest(_Body):
                                   "(never shown back unmasked)")
     contact_email: str | None = Field(
         default=None, description="the applicant's email address, to be told of each step")
+    receiving_employer: bool | None = Field(
+        default=None, description="a unit accepts the person at the destination (default: "
+                                  "true for an employer's application, else false)")
+    agent_name: str | None = Field(default=None,
+                                   description="an entrusted agent's name (applicant agent)")
+    agent_id_number: str | None = Field(
+        default=None, description="an entrusted agent's ID number (never shown back unmasked)")
 
 
 class ImportResult(BaseModel):
@@ -352,7 +359,9 @@ def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel
         origin=body.origin, destination=body.destination, applicant=body.applicant,
         channel=body.channel, documents=body.documents, on=_date(body.on, "on"),
         origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme,
-        contact_phone=body.contact_phone, contact_email=body.contact_email)
+        contact_phone=body.contact_phone, contact_email=body.contact_email,
+        receiving_employer=body.receiving_employer, agent_name=body.agent_name,
+        agent_id_number=body.agent_id_number)
     response.headers["Location"] = f"{API_PREFIX}/cases/{case.id}"
     return _with_etag(response, case)
 

@@ -23,6 +23,7 @@ from .catalogue import DocumentCatalogue
 from .graph import check_graph
 from .schema import (
     ADDED_KEYS,
+    ADDED_SPAN_KEYS,
     ADDED_TRANSITION_KEYS,
     CHECKS,
     LANGUAGES,
@@ -57,6 +58,10 @@ class Definition:
             for key, default in ADDED_TRANSITION_KEYS.items():
                 if transition[key] == default:
                     del transition[key]
+        for span in data["spans"]:
+            for key, default in ADDED_SPAN_KEYS.items():
+                if span[key] == default:
+                    del span[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -145,9 +150,13 @@ class Definition:
             (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))  # type: ignore[call-overload]
         ))
 
-    def spans_started_by(self, event: str, applicant: str) -> tuple[SpanSpec, ...]:
+    def spans_started_by(self, event: str, applicant: str,
+                         receiving_employer: bool | None = None) -> tuple[SpanSpec, ...]:
+        """The spans ``event`` starts on a case of that applicant kind; a span of the cases
+        without a receiving employer only where that was recorded (False; None: not known)."""
         return tuple(s for s in self.spans if event in s.starts_on
-                     and (not s.applicants or applicant in s.applicants))
+                     and (not s.applicants or applicant in s.applicants)
+                     and (not s.no_receiving_employer or receiving_employer is False))
 
     def spans_ended_by(self, event: str) -> tuple[str, ...]:
         return tuple(s.name for s in self.spans if event in s.ends_on)

@@ -49,9 +49,11 @@ ID_MAX = 64  # characters of an actor's id
 #: was received, ``on``), and those that may be left out.
 APPLICATION_FIELDS = ("definition", "person_id", "person_name", "origin", "destination",
                       "applicant", "channel", "documents", "on", "origin_scheme",
-                      "destination_scheme", "contact_phone", "contact_email")
+                      "destination_scheme", "contact_phone", "contact_email",
+                      "receiving_employer", "agent_name", "agent_id_number")
 OPTIONAL_APPLICATION_FIELDS = ("on", "channel", "documents", "origin_scheme", "destination_scheme",
-                               "contact_phone", "contact_email")
+                               "contact_phone", "contact_email", "receiving_employer",
+                               "agent_name", "agent_id_number")
 TEXT_MAX = 2000  # characters of a written explanation
 # The middle dot of minority and foreign names (U+00B7) and the look-alikes typed for it.
 NAME_DOTS = frozenset("\u00b7\u2027\u2022\u2219\u22c5\u30fb\uff65\uff0e\u0387")

@@ -108,6 +108,9 @@ class SpanSpec(StrictModel):
     limit_months: int | None = Field(default=None, ge=1, le=24)
     #: Only cases with one of these applicant kinds get this span (empty: every case).
     applicants: tuple[Literal["self", "employer", "agent"], ...] = ()
+    #: Only cases recorded at opening as having no receiving employer get this span, whoever
+    #: applied (seed 002: "If no unit accepts it, the individual shall pay ...").
+    no_receiving_employer: bool = False
 
     @model_validator(mode="after")
     def _one_limit(self) -> SpanSpec:
@@ -161,6 +164,8 @@ ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
 #: Keys of a transition added later, with their defaults: left out of the content hash while
 #: at their default, as ``ADDED_KEYS`` are.
 ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
+#: Keys of a span added later, with their defaults (left out of the hash likewise).
+ADDED_SPAN_KEYS: dict[str, Any] = {"no_receiving_employer": False}
 #: Keys that change what people read, never what a case does: always left out of the content
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.
@@ -169,6 +174,7 @@ PRESENTATION_KEYS = ("titles",)
 
 __all__ = [
     "ADDED_KEYS",
+    "ADDED_SPAN_KEYS",
     "ADDED_TRANSITION_KEYS",
     "APPLICANT_KINDS",
     "CHANNELS",

@@ -112,6 +112,8 @@ class CaseService:
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
                   contact_phone: str | None = None, contact_email: str | None = None,
+                  receiving_employer: bool | None = None, agent_name: str | None = None,
+                  agent_id_number: str | None = None,
                   session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.open_case`."""
         with self._refusals(OPEN_TRIGGER, None, actor):
@@ -122,7 +124,9 @@ class CaseService:
                                  destination=destination, applicant=applicant, channel=channel,
                                  documents=documents, actor=actor, divisions=self.divisions,
                                  today=today(), origin_scheme=origin_scheme,
-                                 destination_scheme=destination_scheme)
+                                 destination_scheme=destination_scheme,
+                                 receiving_employer=receiving_employer, agent_name=agent_name,
+                                 agent_id_number=agent_id_number)
             _check_born(fields["person_id"], on)
             stamp = now()
             case, specs = _new_case(d, fields, on, stamp)
@@ -312,7 +316,8 @@ class CaseService:
         """Move the start of the running spans the corrected step started, and their due
         dates with it."""
         started = {s.name for s in d.spans_started_by(
-            OPEN_EVENT if last.seq == 1 else last.trigger, row.applicant)}
+            OPEN_EVENT if last.seq == 1 else last.trigger, row.applicant,
+            row.receiving_employer)}
         for span in spans:
             spec = d.span(span.name)
             if (spec is not None and span.name in started
@@ -646,7 +651,8 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
         fields["origin"], fields["destination"], fields["scope"], fields["applicant"],
         fields["applicant_id"], fields["channel"], fields["origin_scheme"],
         fields["destination_scheme"], list(fields["documents"]), on, on, stamp, stamp,
-        new_public_number(),
+        new_public_number(), receiving_employer=fields["receiving_employer"],
+        agent_name=fields["agent_name"], agent_id_number=fields["agent_id_number"],
     ), fields["spans_started"]
 
 
@@ -670,7 +676,7 @@ def _same_checks(d: Definition, app: Mapping[str, Any]) -> tuple[Any, ...] | Non
 
 #: The fields of an application that its checks and spans depend on, besides the person's.
 _SHARED_FIELDS = ("origin", "destination", "applicant", "channel", "origin_scheme",
-                  "destination_scheme")
+                  "destination_scheme", "receiving_employer", "agent_name", "agent_id_number")
 
 
 def _loggable(value: object) -> object:

@@ -51,6 +51,7 @@ _SELECT_CASE = sa.select(*_CASE_FIELDS).where(cases_t.c.id == sa.bindparam("_id"
 _STEP_COLUMNS = tuple(f.name for f in dataclasses.fields(StepCase))
 _JSON_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("documents", "requested_documents"))
 _DATE_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("opened_on", "last_event_on"))
+_RECEIVING = _STEP_COLUMNS.index("receiving_employer")
 
 
 def _step_case(values: Sequence[Any]) -> StepCase:
@@ -63,6 +64,8 @@ def _step_case(values: Sequence[Any]) -> StepCase:
     for i in _DATE_COLUMNS:
         if isinstance(row[i], str):
             row[i] = dt.date.fromisoformat(row[i])
+    if row[_RECEIVING] is not None:  # SQLite's 0/1
+        row[_RECEIVING] = bool(row[_RECEIVING])
     return StepCase(*row)
 
 

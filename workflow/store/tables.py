@@ -89,6 +89,11 @@ class CaseRecord(SQLModel, table=True):
     last_event_on: dt.date
     amount_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
     contribution_months: int | None = None
+    #: Recorded at opening: a unit accepts the person at the destination (seed 002).
+    receiving_employer: bool | None = None
+    #: An entrusted agent's name and resident ID number (shown masked only, never logged).
+    agent_name: str | None = None
+    agent_id_number: str | None = None
     #: The case is the person's running transfer of its insurance (not in a final state).
     running: bool = Field(default=True, sa_column=sa.Column(
         sa.Boolean(), nullable=False, server_default=sa.true()))

@@ -1,4 +1,7 @@
-"""One running transfer per person and insurance (issue 20).
+"""One running transfer per person and insurance; what an application records (issue 20).
+
+``receiving_employer``, ``agent_name`` and ``agent_id_number`` are recorded when a case is
+opened (NULL for the cases opened before).
 
 ``transfer_case.running`` is true while a case is not in a final state of its definition, and
 a partial unique index on (person_id, insurance) over the running cases lets the database
@@ -43,6 +46,11 @@ def upgrade() -> None:
     with op.batch_alter_table('transfer_case') as batch:
         batch.add_column(sa.Column('running', sa.Boolean(), nullable=False,
                                    server_default=sa.true()))
+        # Recorded at opening (issue 20): whether a unit accepts the person at the destination,
+        # and an entrusted agent's name and ID number.
+        batch.add_column(sa.Column('receiving_employer', sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column('agent_name', sa.String(), nullable=True))
+        batch.add_column(sa.Column('agent_id_number', sa.String(), nullable=True))
     conn = op.get_bind()
     case = sa.table('transfer_case', sa.column('id', sa.Integer()),
                     sa.column('definition_name', sa.String()),
@@ -67,4 +75,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ux_case_running_person', 'transfer_case')
     with op.batch_alter_table('transfer_case') as batch:
-        batch.drop_column('running')
+        for column in ('agent_id_number', 'agent_name', 'receiving_employer', 'running'):
+            batch.drop_column(column)
