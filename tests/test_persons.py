@@ -83,7 +83,7 @@ def test_two_openings_at_once_one_wins_the_other_gets_the_refusal(db_url, schema
         start.wait()
         try:
             outcomes[n] = open_case(engines[n])
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted below
+        except Exception as exc:
             outcomes[n] = exc
 
     threads = [threading.Thread(target=opening, args=(n,)) for n in range(contenders)]
