@@ -323,3 +323,142 @@ def test_premium_paid_ends_the_premium_window(shipped):
     assert paid.state == "funds_moved"
     [window] = _premium_window(shipped, case.id)
     assert window.ended_on == dt.date(2025, 11, 3)
+
+
+# --- two departments --------------------------------------------------------------------------
+DEPARTMENTS_SEED = ("Seed 000: \"the transfer of pension insurance relationship is handled by "
+                    "social security bureau, and the transfer of medical insurance relationship "
+                    "is handled by medical insurance bureau. These are two different "
+                    "departments\"")
+
+
+def _both_cases(engine):
+    return open_case(engine), open_case(engine, "medical_transfer")
+
+
+def test_a_clerk_acts_only_on_the_insurance_of_their_department(engine):
+    """Seed 000: "These are two different departments": a pension clerk of 440300 reviews the
+    pension case and is refused on the same person's medical case (nothing written); the
+    medical clerk reviews that one."""
+    from workflow import Actor, NotPermitted
+
+    pension, medical = _both_cases(engine)
+    pension_clerk = Actor("c-12", "destination_clerk", DESTINATION, departments=("pension",))
+    medical_clerk = Actor("m-5", "destination_clerk", DESTINATION, departments="medical")
+    assert engine.fire(pension.id, "review", actor=pension_clerk, on=RECEIVED).state == "reviewed"
+    err = refused(engine, NotPermitted, engine.fire, medical.id, "review", actor=pension_clerk,
+                  on=RECEIVED)
+    assert "medical department" in str(err)
+    assert engine.fire(medical.id, "review", actor=medical_clerk, on=RECEIVED).state == "reviewed"
+    refused(engine, NotPermitted, open_case, engine, "medical_transfer",
+            person_id=OTHER_PERSON_ID, actor=pension_clerk, applicant="employer")
+
+
+def test_a_clerk_reads_only_the_insurance_of_their_department(engine):
+    """Seed 000: "These are two different departments": a pension clerk's desk lists, reads
+    and searches the pension cases of their agency only; the medical case is not found for
+    them (as one that does not exist), its alerts and inbox lines are not theirs."""
+    from workflow import CaseNotFound, CaseQuery, Principal
+
+    pension, medical = _both_cases(engine)
+    desk = engine.desk(Principal("c-12", "clerk", DESTINATION, departments=("pension",)))
+    assert [c.id for c in desk.cases()] == [pension.id]
+    assert desk.cases(CaseQuery(insurance="medical")) == []
+    assert desk.case(pension.id).id == pension.id
+    with pytest.raises(CaseNotFound):
+        desk.case(medical.id)
+    inbox = desk.inbox(as_of=dt.date(2025, 11, 3))
+    assert {item.span.case_id for item in inbox.items} == {pension.id}
+    engine.scan(as_of=dt.date(2025, 11, 3))
+    assert {a.case_id for a in desk.alerts()} == {pension.id}
+
+
+def test_a_supervisor_granted_both_departments_reads_both(engine):
+    """Seed 000: two departments; a supervisor granted both reads the cases and the overdue
+    report of both insurances, a pension supervisor only the pension lines."""
+    from workflow import Principal
+
+    from tests.conftest import ORIGIN_CLERK
+
+    pension, medical = _both_cases(engine)
+    # The medical case waits for the destination's transfer-in (a span of 440300's).
+    engine.fire(medical.id, "review", actor=DEST_CLERK, on=RECEIVED)
+    engine.fire(medical.id, "move_funds", actor=ORIGIN_CLERK, on=RECEIVED,
+                documents=["information_form"], amount="1.00")
+    both = engine.desk(Principal("s-1", "supervisor", DESTINATION,
+                                 departments=("pension", "medical")))
+    assert {c.id for c in both.cases()} == {pension.id, medical.id}
+    late = dt.date(2026, 1, 30)
+    assert {line.case_id for line in both.overdue_report(late).lines()} == {
+        pension.id, medical.id}
+    one = engine.desk(Principal("s-2", "supervisor", DESTINATION, departments=("pension",)))
+    assert {line.case_id for line in one.overdue_report(late).lines()} == {pension.id}
+
+
+def test_a_token_carries_its_department_and_an_old_token_works_as_both(engine):
+    """Seed 000: two departments: a token names the department its clerk works in, and its
+    principal acts and reads only there; a token made without one (before departments) works
+    as both. A clerk is granted one department, a supervisor one or both, an applicant none."""
+    from workflow import InvalidInput
+
+    medical_token, _ = engine.create_token("m-5", "clerk", DESTINATION, departments=["medical"])
+    assert engine.access_service.authenticate(medical_token).departments == ("medical",)
+    old, _ = engine.create_token("c-1", "clerk", DESTINATION)
+    assert engine.access_service.authenticate(old).departments == ("pension", "medical")
+    both, record = engine.create_token("s-1", "supervisor", DESTINATION, departments="both")
+    assert record.departments == "pension,medical"
+    for bad in (dict(role="clerk", departments="both"), dict(role="employer",
+                                                              departments="pension"),
+                dict(role="clerk", departments="dental"),
+                dict(role="clerk", departments=None, department_required=True)):
+        role = bad.pop("role")
+        refused(engine, InvalidInput, engine.create_token, "x-1", role,
+                None if role == "employer" else DESTINATION, **bad)
+
+
+def test_tokens_create_needs_a_department_and_tokens_list_shows_old_tokens_as_both(
+        run, db_url):
+    """Seed 000: two departments: `sstransfer tokens create` refuses a clerk's token without
+    --department (one line, nothing written) and records the one given; `tokens list` shows
+    a token made before departments as both, to be reissued."""
+    import json
+
+    run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
+        ok=False)
+    made = json.loads(run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency",
+                          DESTINATION, "--department", "pension", "--json").stdout)
+    assert made["departments"] == ["pension"]
+    with Engine(db_url) as engine:
+        engine.create_token("c-1", "clerk", DESTINATION)  # as tokens were made before
+    listed = json.loads(run("tokens", "list", "--json").stdout)
+    assert [(t["departments"], t["department_named"]) for t in listed] == [
+        (["pension"], True), (["pension", "medical"], False)]
+    assert "reissue" in run("tokens", "list").stdout
+
+
+def test_an_identity_token_carries_the_department_claim(engine, tmp_path: Path):
+    """Seed 000: two departments: a JWT's ``departments`` claim limits its principal; one
+    without the claim is both; a clerk claiming both is refused."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from workflow import Settings
+    from workflow.errors import NotAuthenticated
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "idp.pem").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    service = engine.access_service
+    service.settings, service._jwt_key = Settings(jwt_key_file=tmp_path / "idp.pem"), None
+
+    def token(**claims):
+        now = dt.datetime.now(dt.UTC)
+        return jwt.encode({"sub": "c-77", "role": "clerk", "agency": DESTINATION, "iat": now,
+                           "exp": now + dt.timedelta(minutes=5), **claims}, key,
+                          algorithm="RS256")
+
+    assert service.authenticate(token(departments=["medical"])).departments == ("medical",)
+    assert service.authenticate(token()).departments == ("pension", "medical")
+    with pytest.raises(NotAuthenticated):
+        service.authenticate(token(departments="both"))

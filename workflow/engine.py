@@ -415,9 +415,16 @@ class Engine:
     # engine may issue and revoke the tokens that the REST API and the pages authenticate.
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
                      province: str | None = None, person_id: str | None = None,
-                     label: str = "", token: str | None = None) -> tuple[str, ApiToken]:
+                     label: str = "", token: str | None = None,
+                     departments: str | Sequence[str] | None = None,
+                     department_required: bool = False) -> tuple[str, ApiToken]:
         """A new API token for an actor; returns the secret (shown once, stored only hashed)
         and the token's record.
+
+        ``departments``: the department a clerk works in (``pension`` or ``medical``), or a
+        supervisor's (one, or ``both``): they act on and read only that insurance's cases.
+        A staff token without it works as both, as tokens made before departments did;
+        ``department_required`` refuses that (``sstransfer tokens create`` requires it).
 
         ``role``: ``clerk`` (the origin or destination clerk, as the case makes it),
         ``origin_clerk``, ``destination_clerk``, ``supervisor``, ``self``, ``employer`` or
@@ -427,8 +434,9 @@ class Engine:
         for. ``token``: this secret instead of a random one (the demo's ready-made tokens).
         Bad input is refused as :class:`InvalidInput` and nothing is written.
         """
-        return self.access_service.create_token(actor_id, role, agency, province=province,
-                                                person_id=person_id, label=label, token=token)
+        return self.access_service.create_token(
+            actor_id, role, agency, province=province, person_id=person_id, label=label,
+            token=token, departments=departments, department_required=department_required)
 
     def tokens(self) -> list[ApiToken]:
         """Every API token in id order, revoked ones included (a record holds only the hash

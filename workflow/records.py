@@ -181,6 +181,10 @@ class ApiToken(SQLModel):
     # Role self: the person's own ID number (what makes them the applicant of their case).
     person_id: str | None = None
     label: str = ""
+    #: A clerk's or supervisor's department(s), comma-separated (``pension``, ``medical``, or
+    #: ``pension,medical`` for a supervisor granted both). None: made before departments
+    #: existed; it works as both until the agency reissues it.
+    departments: str | None = None
     created_at: dt.datetime = Field(sa_column=_ts())
     revoked_at: dt.datetime | None = Field(
         default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))

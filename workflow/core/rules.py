@@ -99,6 +99,18 @@ def is_applicant(actor: Actor, facts: CaseFacts) -> bool:
     return facts.applicant_id is not None and actor.id == facts.applicant_id
 
 
+def check_department(actor: Actor, insurance: str, case_id: object = None) -> None:
+    """Refuse a clerk or supervisor of another department (seed 000: "the transfer of pension
+    insurance relationship is handled by social security bureau, and the transfer of medical
+    insurance relationship is handled by medical insurance bureau. These are two different
+    departments")."""
+    if actor.departments is not None and insurance not in actor.departments:
+        what = f"case {case_id}" if case_id is not None else "this case"
+        raise NotPermitted(
+            f"{what} is a {insurance} transfer, handled by the {insurance} department; "
+            f"{actor.describe()} works in the {' and '.join(actor.departments)} department")
+
+
 def _acts_as(roles: Iterable[str], actor: Actor, facts: CaseFacts) -> str | None:
     """How the actor may act: ``'self'`` in one of the roles, ``'on_behalf'`` of the
     applicant (a destination clerk of the case), or None: not at all."""
@@ -162,6 +174,7 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
     unit accepts the person at the destination is recorded (``receiving_employer``; default:
     an employer's application is its receiving employer's, anyone else's has none)."""
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance)
     pid = check_person_id(person_id, today)
     name = check_name(person_name)
     origin = check_agency(origin, "origin", divisions)
@@ -263,6 +276,7 @@ def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
                   documents: Iterable[str], divisions: Divisions = STANDARD) -> Step:
     """Documents added to a running case by its applicant or a clerk of either agency."""
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance, facts.id)
     supplied = definition.catalogue.check(check_kinds(documents))
     if not supplied:
         raise InvalidInput("name at least one document to attach")
@@ -419,6 +433,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
     model is added to it: it is shared, read-only, by every case and thread.
     """
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance, facts.id)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
     trigger = normalise(trigger)
     machine = definition.machine
@@ -471,6 +486,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
 __all__ = [
     "CaseFacts",
     "Step",
+    "check_department",
     "decide",
     "decide_attach",
     "decide_open",

@@ -232,6 +232,8 @@ class AlertRepository:
         if q.province is not None:
             select = select.where(in_province(a.owner_agency, q.province))
         own = applicant_scope(q)
+        if q.insurances is not None:
+            own.append(cases_t.c.insurance.in_(q.insurances))
         if own:
             select = select.where(sa.exists().where(cases_t.c.id == a.case_id, *own))
         select = select.order_by(a.id.desc() if q.newest_first else a.id).limit(q.limit)

@@ -322,6 +322,8 @@ class CaseRepository:
         if q.province is not None:
             select = select.where(sa.or_(in_province(c.origin, q.province),
                                          in_province(c.destination, q.province)))
+        if q.insurances is not None:
+            select = select.where(c.insurance.in_(q.insurances))
         if q.overdue_on is not None:
             judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
             select = select.where(sa.exists().where(

@@ -30,6 +30,11 @@ class InboxRepository:
         if query.province is not None:
             where.append(in_province(spans_t.c.owner_agency, query.province))
         count = sa.select(sa.func.count()).select_from(spans_t).where(*where)
+        if query.insurances is not None:
+            department = cases_t.c.insurance.in_(query.insurances)
+            where.append(department)
+            count = sa.select(sa.func.count()).select_from(spans_t).join(
+                cases_t, cases_t.c.id == spans_t.c.case_id).where(*where)
         page = (sa.select(*_COLUMNS)
                 .join(cases_t, cases_t.c.id == spans_t.c.case_id)
                 .where(*where)

@@ -1,7 +1,8 @@
 """One running transfer per person and insurance; what an application records (issue 20).
 
 ``receiving_employer``, ``agent_name`` and ``agent_id_number`` are recorded when a case is
-opened (NULL for the cases opened before).
+opened (NULL for the cases opened before). ``api_token.departments``: the department(s) of a
+clerk's or supervisor's token (NULL for the tokens made before: they work as both).
 
 ``transfer_case.running`` is true while a case is not in a final state of its definition, and
 a partial unique index on (person_id, insurance) over the running cases lets the database
@@ -68,12 +69,17 @@ def upgrade() -> None:
     conn.execute(sa.update(case).where(case.c.running, sa.exists().where(
         newer.c.person_id == case.c.person_id, newer.c.insurance == case.c.insurance,
         newer.c.running, newer.c.id > case.c.id)).values(running=False))
+    # The department(s) of a staff token (NULL: made before departments, works as both).
+    with op.batch_alter_table('api_token') as batch:
+        batch.add_column(sa.Column('departments', sa.String(), nullable=True))
     op.create_index('ux_case_running_person', 'transfer_case', ['person_id', 'insurance'],
                     unique=True, sqlite_where=_RUNNING, postgresql_where=_RUNNING)
 
 
 def downgrade() -> None:
     op.drop_index('ux_case_running_person', 'transfer_case')
+    with op.batch_alter_table('api_token') as batch:
+        batch.drop_column('departments')
     with op.batch_alter_table('transfer_case') as batch:
         for column in ('agent_id_number', 'agent_name', 'receiving_employer', 'running'):
             batch.drop_column(column)
