@@ -23,6 +23,7 @@ from tests.conftest import (
     DEST_CLERK,
     DESTINATION,
     ORIGIN,
+    ORIGIN_CLERK,
     OTHER_PERSON_ID,
     PERSON_ID,
     RECEIVED,
@@ -31,7 +32,21 @@ from tests.conftest import (
     open_case,
     refused,
 )
-from workflow import Engine, InvalidRow, TransferAlreadyRunning, store
+from workflow import (
+    Actor,
+    CaseNotFound,
+    CaseQuery,
+    Engine,
+    InvalidInput,
+    InvalidRow,
+    MissingDocuments,
+    NotPermitted,
+    Principal,
+    Settings,
+    TransferAlreadyRunning,
+    store,
+)
+from workflow.errors import NotAuthenticated
 
 
 def test_a_second_running_transfer_of_the_same_insurance_is_refused_naming_the_running_case(
@@ -194,6 +209,7 @@ AGENT = "agent-9"
 AGENT_ID_NUMBER = "110101199003070011"
 AGENT_DOCUMENTS = ["power_of_attorney", "client_id_copy"]
 MEDICAL_FORM = {"personal_account": "1", "months_actual": 1}
+AGENT_ACTOR = Actor(id=AGENT, role="agent")
 
 
 @pytest.fixture
@@ -213,7 +229,6 @@ def _agent_application(engine, definition="pension_transfer", **overrides):
     return open_case(engine, definition, **args)
 
 
-AGENT_ACTOR = __import__("workflow").Actor(id=AGENT, role="agent")
 
 
 def test_an_entrusted_agent_brings_the_power_of_attorney_and_the_client_id_copy_when_opening(
@@ -223,8 +238,6 @@ def test_an_entrusted_agent_brings_the_power_of_attorney_and_the_client_id_copy_
     original and photocopy of the client's ID card and the power of attorney": an agent's
     application without them is refused when it is opened (not only at review), naming both,
     and nothing is written."""
-    from workflow import MissingDocuments
-
     err = refused(shipped, MissingDocuments, _agent_application, shipped,
                   documents=full_documents("pension_transfer"))
     assert set(err.kinds) == set(AGENT_DOCUMENTS) and err.trigger == "open"
@@ -251,8 +264,6 @@ def test_an_entrusted_agent_s_application_names_the_agent(shipped):
     """Seed 000: an entrusted agent handles it for the client: an agent's application without
     the agent's name and ID number is refused, as is an invalid agent ID number (named as the
     agent's, not the person's); another applicant's may not name an agent."""
-    from workflow import InvalidInput
-
     refused(shipped, InvalidInput, _agent_application, shipped, agent_id_number=None)
     err = refused(shipped, InvalidInput, _agent_application, shipped,
                   agent_id_number="110101199003070015")
@@ -263,7 +274,6 @@ def test_an_entrusted_agent_s_application_names_the_agent(shipped):
 def _medical_to_funds_moved(engine, **overrides):
     case = open_case(engine, "medical_transfer", **overrides)
     engine.fire(case.id, "review", actor=DEST_CLERK, on=RECEIVED)
-    from tests.conftest import ORIGIN_CLERK
     engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=RECEIVED,
                 information_form=MEDICAL_FORM)
     return case
@@ -280,7 +290,7 @@ def test_the_three_month_premium_window_applies_when_there_is_no_receiving_emplo
     premium within three months after terminating the original medical insurance
     relationship": recorded at opening (``receiving_employer=False``), whoever applied, the
     person's three-month window starts when the origin transfers out."""
-    who = {"self": dict(applicant="self", actor=__import__("workflow").Actor(
+    who = {"self": dict(applicant="self", actor=Actor(
         "p-1", "self", person_id=PERSON_ID)),
            "agent": dict(applicant="agent", actor=AGENT_ACTOR, agent_name="李四",
                          agent_id_number=AGENT_ID_NUMBER,
@@ -296,7 +306,7 @@ def test_no_premium_window_when_a_unit_accepts_the_person(shipped):
     """Seed 002: "the medical insurance transfer has a receiving unit, and the unit shall
     handle the medical insurance procedures": a person applying for themselves but taken on
     by a unit (``receiving_employer=True``), or an employer's application, has no window."""
-    me = __import__("workflow").Actor("p-1", "self", person_id=PERSON_ID)
+    me = Actor("p-1", "self", person_id=PERSON_ID)
     case = _medical_to_funds_moved(shipped, applicant="self", actor=me, receiving_employer=True)
     assert _premium_window(shipped, case.id) == []
     other = _medical_to_funds_moved(shipped, person_id=OTHER_PERSON_ID)
@@ -307,8 +317,6 @@ def test_no_premium_window_when_a_unit_accepts_the_person(shipped):
 def test_an_employer_s_application_is_the_receiving_employer_s(shipped):
     """Seed 002: "the medical insurance transfer has a receiving unit": an employer applying
     cannot record that no unit accepts the person; nothing is written."""
-    from workflow import InvalidInput
-
     refused(shipped, InvalidInput, open_case, shipped, "medical_transfer",
             receiving_employer=False)
 
@@ -317,7 +325,7 @@ def test_premium_paid_ends_the_premium_window(shipped):
     """Seed 002: "the individual shall pay the insurance premium within three months": the
     destination records the payment (``premium_paid``), which ends the person's window; the
     case stays transferred out, waiting for the destination's transfer-in."""
-    me = __import__("workflow").Actor("p-1", "self", person_id=PERSON_ID)
+    me = Actor("p-1", "self", person_id=PERSON_ID)
     case = _medical_to_funds_moved(shipped, applicant="self", actor=me, receiving_employer=False)
     paid = shipped.fire(case.id, "premium_paid", actor=DEST_CLERK, on=dt.date(2025, 11, 3))
     assert paid.state == "funds_moved"
@@ -326,12 +334,6 @@ def test_premium_paid_ends_the_premium_window(shipped):
 
 
 # --- two departments --------------------------------------------------------------------------
-DEPARTMENTS_SEED = ("Seed 000: \"the transfer of pension insurance relationship is handled by "
-                    "social security bureau, and the transfer of medical insurance relationship "
-                    "is handled by medical insurance bureau. These are two different "
-                    "departments\"")
-
-
 def _both_cases(engine):
     return open_case(engine), open_case(engine, "medical_transfer")
 
@@ -340,8 +342,6 @@ def test_a_clerk_acts_only_on_the_insurance_of_their_department(engine):
     """Seed 000: "These are two different departments": a pension clerk of 440300 reviews the
     pension case and is refused on the same person's medical case (nothing written); the
     medical clerk reviews that one."""
-    from workflow import Actor, NotPermitted
-
     pension, medical = _both_cases(engine)
     pension_clerk = Actor("c-12", "destination_clerk", DESTINATION, departments=("pension",))
     medical_clerk = Actor("m-5", "destination_clerk", DESTINATION, departments="medical")
@@ -358,8 +358,6 @@ def test_a_clerk_reads_only_the_insurance_of_their_department(engine):
     """Seed 000: "These are two different departments": a pension clerk's desk lists, reads
     and searches the pension cases of their agency only; the medical case is not found for
     them (as one that does not exist), its alerts and inbox lines are not theirs."""
-    from workflow import CaseNotFound, CaseQuery, Principal
-
     pension, medical = _both_cases(engine)
     desk = engine.desk(Principal("c-12", "clerk", DESTINATION, departments=("pension",)))
     assert [c.id for c in desk.cases()] == [pension.id]
@@ -376,9 +374,6 @@ def test_a_clerk_reads_only_the_insurance_of_their_department(engine):
 def test_a_supervisor_granted_both_departments_reads_both(engine):
     """Seed 000: two departments; a supervisor granted both reads the cases and the overdue
     report of both insurances, a pension supervisor only the pension lines."""
-    from workflow import Principal
-
-    from tests.conftest import ORIGIN_CLERK
 
     pension, medical = _both_cases(engine)
     # The medical case waits for the destination's transfer-in (a span of 440300's).
@@ -399,13 +394,11 @@ def test_a_token_carries_its_department_and_an_old_token_works_as_both(engine):
     """Seed 000: two departments: a token names the department its clerk works in, and its
     principal acts and reads only there; a token made without one (before departments) works
     as both. A clerk is granted one department, a supervisor one or both, an applicant none."""
-    from workflow import InvalidInput
-
     medical_token, _ = engine.create_token("m-5", "clerk", DESTINATION, departments=["medical"])
     assert engine.access_service.authenticate(medical_token).departments == ("medical",)
     old, _ = engine.create_token("c-1", "clerk", DESTINATION)
     assert engine.access_service.authenticate(old).departments == ("pension", "medical")
-    both, record = engine.create_token("s-1", "supervisor", DESTINATION, departments="both")
+    _, record = engine.create_token("s-1", "supervisor", DESTINATION, departments="both")
     assert record.departments == "pension,medical"
     for bad in (dict(role="clerk", departments="both"), dict(role="employer",
                                                               departments="pension"),
@@ -442,9 +435,6 @@ def test_an_identity_token_carries_the_department_claim(engine, tmp_path: Path):
     import jwt
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from workflow import Settings
-    from workflow.errors import NotAuthenticated
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "idp.pem").write_bytes(key.public_key().public_bytes(
