@@ -166,8 +166,11 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         walk.step("withdraw", appl)
         return
     letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
+    # With no receiving employer the person pays the premiums (medical since version 3).
+    premium = "premium_paid" in definition.triggers and not receiving
     _ = (walk.step("review", dest) and (not letter or walk.step("send_letter", dest))
          and walk.step("move_funds", orig, **_funds(definition, rng, opened))
+         and (not premium or walk.step("premium_paid", dest))
          and walk.step("continue_relationship", dest, **_months(definition, rng)))
 
 

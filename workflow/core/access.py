@@ -99,7 +99,7 @@ class Principal:
 
 def may_read(principal: Principal, case: Any) -> bool:
     """Whether ``principal`` may read ``case`` (a case view or row): the reading rules."""
-    if principal.is_staff and case.insurance not in principal.departments:
+    if principal.insurances is not None and case.insurance not in principal.insurances:
         return False
     if principal.is_clerk:
         return principal.agency in (case.origin, case.destination)

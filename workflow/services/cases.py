@@ -559,15 +559,16 @@ class _Batch:
         fields = self._fields(d, key, app)
         _check_born(fields["person_id"], on)
         case, specs = _new_case(d, fields, on, self.stamp)
+        spans = self._first_spans(d, case, specs, key, on)
         person = (case.person_id, case.insurance)
-        if person in self.lines:
+        if person in self.lines:  # once the line's own checks are passed
             raise TransferAlreadyRunning(
                 case.insurance, f"of line {self.lines[person]} of this batch", case.state,
                 case.origin, case.destination)
         self.lines[person] = line
         self.contacts.append(contact)
         self.cases.append(case)
-        self.spans.append(self._first_spans(d, case, specs, key, on))
+        self.spans.append(spans)
 
     def check_running(self) -> None:
         """Refuse the first line (in the batch's order) of a person whose transfer of the same

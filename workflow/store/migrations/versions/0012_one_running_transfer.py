@@ -44,14 +44,14 @@ def _final_states(conn: sa.Connection) -> dict[tuple[str, int], tuple[str, ...]]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('transfer_case') as batch:
-        batch.add_column(sa.Column('running', sa.Boolean(), nullable=False,
-                                   server_default=sa.true()))
-        # Recorded at opening (issue 20): whether a unit accepts the person at the destination,
-        # and an entrusted agent's name and ID number.
-        batch.add_column(sa.Column('receiving_employer', sa.Boolean(), nullable=True))
-        batch.add_column(sa.Column('agent_name', sa.String(), nullable=True))
-        batch.add_column(sa.Column('agent_id_number', sa.String(), nullable=True))
+    # Columns added in place (no table copy: other tables refer to transfer_case).
+    op.add_column('transfer_case', sa.Column('running', sa.Boolean(), nullable=False,
+                                             server_default=sa.true()))
+    # Recorded at opening (issue 20): whether a unit accepts the person at the destination,
+    # and an entrusted agent's name and ID number.
+    op.add_column('transfer_case', sa.Column('receiving_employer', sa.Boolean(), nullable=True))
+    op.add_column('transfer_case', sa.Column('agent_name', sa.String(), nullable=True))
+    op.add_column('transfer_case', sa.Column('agent_id_number', sa.String(), nullable=True))
     conn = op.get_bind()
     case = sa.table('transfer_case', sa.column('id', sa.Integer()),
                     sa.column('definition_name', sa.String()),
@@ -70,16 +70,13 @@ def upgrade() -> None:
         newer.c.person_id == case.c.person_id, newer.c.insurance == case.c.insurance,
         newer.c.running, newer.c.id > case.c.id)).values(running=False))
     # The department(s) of a staff token (NULL: made before departments, works as both).
-    with op.batch_alter_table('api_token') as batch:
-        batch.add_column(sa.Column('departments', sa.String(), nullable=True))
+    op.add_column('api_token', sa.Column('departments', sa.String(), nullable=True))
     op.create_index('ux_case_running_person', 'transfer_case', ['person_id', 'insurance'],
                     unique=True, sqlite_where=_RUNNING, postgresql_where=_RUNNING)
 
 
 def downgrade() -> None:
     op.drop_index('ux_case_running_person', 'transfer_case')
-    with op.batch_alter_table('api_token') as batch:
-        batch.drop_column('departments')
-    with op.batch_alter_table('transfer_case') as batch:
-        for column in ('agent_id_number', 'agent_name', 'receiving_employer', 'running'):
-            batch.drop_column(column)
+    op.drop_column('api_token', 'departments')
+    for column in ('agent_id_number', 'agent_name', 'receiving_employer', 'running'):
+        op.drop_column('transfer_case', column)
