@@ -555,3 +555,21 @@ def test_an_unknown_api_path_or_method_answers_in_the_api_s_error_shape(engine):
                                     headers=bearer(engine, "c-12", "clerk", DESTINATION))
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+
+
+def test_a_second_running_transfer_of_the_same_person_is_409_naming_the_running_case(engine, api):
+    """Seed 000: a person's pension relationship moves to one new place at a time: POST /cases
+    for a person whose pension transfer is running is 409 ``transfer_already_running``,
+    naming the running case by its public number, state and agencies (never the ID number),
+    and writes nothing; the same person's medical case opens."""
+    employer = bearer(engine, "hr-7", "employer")
+    first = httpx.post(f"{api}/api/v1/cases", headers=employer, json=application()).json()
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases", headers=employer, json=application(origin="110000")),
+        409, "transfer_already_running")
+    assert details == {"insurance": "pension", "public_number": first["public_number"],
+                       "state": "applied", "origin": ORIGIN, "destination": DESTINATION}
+    medical = application(definition="medical_transfer", origin_scheme="urban_employee",
+                          destination_scheme="urban_employee",
+                          documents=full_documents("medical_transfer"))
+    assert httpx.post(f"{api}/api/v1/cases", headers=employer, json=medical).status_code == 201

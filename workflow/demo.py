@@ -280,8 +280,11 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
                         f"demo-supervisor-{DEMO_AGENCY}"),
               DemoToken("demo-clerk", "clerk", DEMO_AGENCY, f"demo-clerk-{DEMO_AGENCY}")]
     for t in tokens:
+        # The supervisor is granted both departments; the clerk's token names none, as tokens
+        # made before departments: it works as both (tokens list says to reissue it).
         engine.create_token(t.who, t.role, t.agency, token=t.token,
-                            label="demo token (public: demo data only)")
+                            label="demo token (public: demo data only)",
+                            departments="both" if t.role == "supervisor" else None)
     return tokens
 
 
