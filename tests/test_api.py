@@ -24,6 +24,7 @@ from tests.live import running
 from workflow import Engine
 from workflow.api import create_app, router
 from workflow.store import TABLES
+from workflow.testing import valid_person_id
 
 #: The day the destination review of a case received on RECEIVED is late (due 2025-10-23).
 LATE = dt.date(2025, 11, 3)
@@ -327,7 +328,8 @@ def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api)
     listed case is logged as read."""
     mine = [open_case(engine, person_id=pid) for pid in (PERSON_ID, OTHER_PERSON_ID)]
     medical = open_case(engine, "medical_transfer")
-    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"))
+    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"),
+                          person_id=valid_person_id(seed=42))  # another person
     reviewed = engine.fire(mine[1].id, "review", actor=engine_actor("c-12", "destination_clerk",
                                                                     DESTINATION))
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)

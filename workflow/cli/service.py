@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.access import is_staff_role, token_departments
 from ..errors import InvalidInput
 from .common import (
     ActorOpt,
@@ -170,6 +169,8 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(as_json: JsonOpt = False) -> None:
     """The API tokens (never their secrets), revoked ones included."""
+    from ..core.access import is_staff_role
+
     records = settings.engine(read=True).tokens()
     if as_json:
         print_json([{**r.model_dump(mode="json", exclude={"token_hash", "person_id"}),
@@ -192,6 +193,8 @@ def tokens_list(as_json: JsonOpt = False) -> None:
 def _departments(record: ApiToken) -> list[str]:
     """The departments a token works in: as named; both for a staff token made before
     departments (``department_named`` false says so); none for an applicant's."""
+    from ..core.access import is_staff_role, token_departments
+
     return list(token_departments(record)) if is_staff_role(record.role) else []
 
 

@@ -188,6 +188,8 @@ def check_departments(values: object) -> tuple[str, ...] | None:
     if not isinstance(values, (list, tuple, set, frozenset)) or not values:
         raise InvalidInput(f"departments must be pension, medical or both, not {shown(values)}")
     named = {normalise(v) for v in values}
+    if "both" in named:
+        named = (named - {"both"}) | set(DEPARTMENTS)
     if not named <= set(DEPARTMENTS):
         raise InvalidInput(f"a department is pension or medical (both for a supervisor "
                            f"granted both), not {shown(values)}")
