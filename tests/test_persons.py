@@ -56,8 +56,8 @@ def test_a_second_running_transfer_of_the_same_insurance_is_refused_naming_the_r
     time. A second running pension transfer is refused, naming the running case by its public
     number, state and agencies (never the ID number), and nothing is written."""
     running = open_case(engine)
-    err = refused(engine, TransferAlreadyRunning, open_case, engine, origin="110000",
-                  destination="330100")
+    err = refused(engine, TransferAlreadyRunning, open_case, engine, person_id=PERSON_ID,
+                  origin="110000", destination="330100")
     assert (err.public_number, err.state, err.origin, err.destination) == (
         running.public_number, "applied", ORIGIN, DESTINATION)
     assert running.public_number in str(err) and "'applied'" in str(err)
@@ -78,7 +78,7 @@ def test_a_new_transfer_of_the_same_insurance_opens_once_the_running_one_has_end
     transfer of that insurance opens."""
     first = open_case(engine)
     engine.fire(first.id, "withdraw", actor=APPLICANT, on=RECEIVED)
-    second = open_case(engine, destination="330100")
+    second = open_case(engine, person_id=PERSON_ID, destination="330100")
     assert second.state == "applied" and second.id != first.id
 
 
@@ -97,7 +97,7 @@ def test_two_openings_at_once_one_wins_the_other_gets_the_refusal(db_url, schema
     def opening(n: int) -> None:
         start.wait()
         try:
-            outcomes[n] = open_case(engines[n])
+            outcomes[n] = open_case(engines[n], person_id=PERSON_ID)
         except Exception as exc:
             outcomes[n] = exc
 
