@@ -33,6 +33,7 @@ NO_PERSON: dict[tuple[str, str], str] = {
     ("GET", "/reports"): "the list of report formats",
     ("GET", "/overdue"): "the report's figures per agency and its chart, no line of a case",
     ("GET", "/progress"): "the empty look-up form",
+    ("GET", "/cases/new"): "the empty registration form (the definitions' documents)",
     ("GET", "/openapi.json"): "the API's description",
     ("GET", "/docs"): "the API's description",
     ("GET", "/docs/oauth2-redirect"): "the API's description",
@@ -51,6 +52,8 @@ ACTS = {
     ("POST", "/api/v1/cases"), ("POST", "/api/v1/cases/import"),
     ("POST", "/api/v1/cases/{case_id}/fire"), ("POST", "/api/v1/cases/{case_id}/documents"),
     ("POST", "/api/v1/cases/{case_id}/business-date"), ("POST", "/cases/{case_id}/fire"),
+    ("POST", "/cases/new"), ("POST", "/cases/{case_id}/documents"),
+    ("POST", "/cases/{case_id}/business-date"),
 }
 
 #: Routes that show a person's case and log it, whose calls need data this fixture's case (on

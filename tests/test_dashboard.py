@@ -230,7 +230,8 @@ def test_english_is_one_click_away_and_remembered_in_a_cookie(engine, site):
 
 def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
     """The destination clerk sees the buttons of the triggers they may fire from 已申请 (by
-    their Chinese titles; withdraw on the applicant's behalf), the origin clerk none; the
+    their Chinese titles; withdraw on the applicant's behalf; the steps that end the transfer
+    undone in the danger style), the origin clerk none; the
     destination clerk fires review and the case moves; the history names them."""
     case = open_case(engine, documents=full_documents("pension_transfer"))
     with _signed_in(site, _token(engine, "o-3", "clerk", ORIGIN)) as client:
@@ -238,8 +239,9 @@ def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
         assert "</button>" not in page.split("</header>")[1] and "没有可办理的事项" in page
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-        assert re.findall(r'class="primary">([^<]*)</button>', page) == [
-            "审核", "不予受理", "告知补充材料", "撤回申请"]
+        assert re.findall(r'class="(primary|danger)">([^<]*)</button>', page) == [
+            ("primary", "审核"), ("danger", "不予受理"), ("primary", "告知补充材料"),
+            ("danger", "撤回申请")]
         assert PERSON_ID not in page and case.person_id_masked in page
         r = client.post(f"/cases/{case.id}/fire",
                         data={"trigger": "review", "version": str(case.version)})
@@ -273,10 +275,11 @@ def _refused_in_place(client: Browser, case) -> None:
     assert refusal and "「审核」还缺以下材料" in refusal.group(1) and "参保缴费凭证" in refusal.group(1)
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject",
                                                    "version": str(case.version - 1),
-                                                   "explanation": "材料不全"})
+                                                   "explanation": "材料不全", "confirm": "yes"})
     assert r.status_code == 409 and "案件已被他人更新" in r.text
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject", "explanation": " ",
-                                                   "version": str(case.version)})
+                                                   "version": str(case.version),
+                                                   "confirm": "yes"})
     assert r.status_code == 422 and "未办理" in r.text
 
 
@@ -313,19 +316,21 @@ def test_what_a_user_wrote_is_escaped_on_the_case_page(engine, site):
     case = open_case(engine)
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         r = client.post(f"/cases/{case.id}/fire", data={
-            "trigger": "reject", "version": str(case.version),
+            "trigger": "reject", "version": str(case.version), "confirm": "yes",
             "explanation": "<script>alert(1)</script>"}, follow_redirects=True)
     assert r.status_code == 200 and engine.get(case.id).state == "rejected"
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
 
-def test_a_supervisor_reads_the_case_but_gets_no_buttons(engine, site):
-    """A supervisor of the agency reads the case (logged) and is told they take no steps."""
+def test_a_supervisor_reads_the_case_but_gets_no_step_buttons(engine, site):
+    """A supervisor of the agency reads the case (logged) and is told they take no steps: the
+    one button is theirs alone, the correction of a business date."""
     case = open_case(engine)
     with _signed_in(site, _token(engine, "s-1", "supervisor", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-    assert "主管可查阅案件，但不办理具体事项" in page and "</button>" not in page.split("</header>")[1]
+    assert "主管可查阅案件，但不办理具体事项" in page
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", page.split("</header>")[1]) == ["更正办理日期"]
     assert _reads(engine) == [("s-1", case.id, "case", "dashboard")]
 
 

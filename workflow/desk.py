@@ -63,13 +63,15 @@ class Desk:
     def __init__(self, principal: Principal, *, via: str, cases: CaseService,
                  alerts: AlertService, reports: ReportService, access_service: AccessService,
                  papers: PaperService, outbox: OutboxService,
-                 definition: Callable[[str, int], Definition], divisions: Divisions) -> None:
+                 definition: Callable[[str, int | None], Definition], divisions: Divisions,
+                 workflows: Sequence[str] = ()) -> None:
         if via not in access.VIA:
             raise InvalidInput(f"via must be one of {', '.join(access.VIA)}, not {via!r}")
         self.principal, self.via = principal, via
         self._cases, self._alerts, self._reports = cases, alerts, reports
         self._access, self._definition, self._divisions = access_service, definition, divisions
         self._papers, self._outbox = papers, outbox
+        self._workflows = tuple(workflows)
 
     # --- the access log: every read of a person's case passes here ------------------------
     def _read(self, case_ids: Iterable[int], view: str) -> None:
@@ -294,6 +296,10 @@ class Desk:
     def definition_of_case(self, case_id: int) -> Definition:
         """The definition version a case runs on, by its number (no person data is read)."""
         return self.definition_of(self._cases.get(case_id))
+
+    def workflows(self) -> list[Definition]:
+        """The definitions an application is opened on now: each workflow's latest version."""
+        return [self._definition(name, None) for name in self._workflows]
 
     def possible_steps(self, case: Case) -> list[str]:
         """The triggers from the case's state this principal may fire now."""

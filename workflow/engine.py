@@ -135,7 +135,7 @@ class Engine:
                     reports=self.report_service, access_service=self.access_service,
                     papers=self.paper_service, outbox=self.outbox_service,
                     definition=self.registry.get,
-                    divisions=self.divisions)
+                    divisions=self.divisions, workflows=self.definitions.names())
 
     def progress_desk(self) -> ProgressDesk:
         """The person's progress page's door: the case number and ID number are the

@@ -235,8 +235,9 @@ class AlertStore(Protocol):
         ...
 
     def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
-        """Pension cases continued by ``as_of`` while the same person's medical insurance is
-        not; ``since``: only those continued lately (not the first scan)."""
+        """Pension cases continued by ``as_of`` while the same person's medical insurance was
+        not continued at the same destination (no medical case at all included); ``since``:
+        only those continued lately (not the first scan)."""
         ...
 
     def insert_alerts(self, alerts: Sequence[NewAlert], lease: Lease | None,

@@ -631,7 +631,8 @@ class SpanToJudge(NamedTuple):
 
 
 class Advisory(NamedTuple):
-    """A pension case continued while the same person's medical insurance is not."""
+    """A pension case continued while the same person's medical insurance has not moved to
+    the same destination."""
 
     case_id: int
     destination: str

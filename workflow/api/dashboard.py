@@ -33,9 +33,18 @@ from ..core.access import Principal
 from ..core.alerts import LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
-from ..core.inputs import parse_date, today
+from ..core.inputs import (
+    NAME_MAX,
+    check_agency,
+    check_name,
+    check_person_id,
+    mask_person_id,
+    parse_date,
+    today,
+)
 from ..core.queries import AlertQuery
-from ..core.views import format_date
+from ..core.schema import APPLICANT_KINDS, CHANNELS
+from ..core.views import Case, format_date
 from ..core.words import LANGUAGES, words
 from ..desk import Desk
 from ..engine import Engine
@@ -69,6 +78,11 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
 #: Pages name people: no shared cache keeps them, no browser cache after signing out.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
             "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+
+
+#: The steps that are the engine's own, not a definition's, and their words.
+_OWN_STEPS = {"open": "trigger_open", "attach_documents": "attach",
+              "correct_business_date": "correct_date"}
 
 
 @jinja2.pass_context
@@ -144,8 +158,8 @@ class _Page:
 
     def title(self, kind: str, name: str, definition: Definition) -> str:
         """A state, trigger or span as people read it; the opening step is the application."""
-        if kind == "trigger" and name == "open":
-            return self.w["trigger_open"]
+        if kind == "trigger" and name in _OWN_STEPS:
+            return self.w[_OWN_STEPS[name]]
         return definition.title(kind, name, self.lang)
 
     def document(self, kind: str, definition: Definition) -> str:
@@ -324,7 +338,7 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
     papers = desk.papers(case.id) if issues_papers else []
     if done is not None:
         done = page.t("done", step=page.title("trigger", done, definition)) \
-            if done in definition.triggers else None
+            if done in definition.triggers else page.w.get(f"done_{done}")
     return page.render(
         "case.html", status, principal=staff.principal, here=page.url(f"/cases/{case.id}"),
         case=case, definition=definition, history=found.history, spans=spans,
@@ -333,7 +347,19 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         # What a clerk may ask for: the case's application documents, held or not (a held one
         # may be found wanting).
         kinds=definition.application_documents(case.applicant, case.channel),
-        final=case.state in definition.final_states)
+        final=case.state in definition.final_states,
+        attachable=_attachable(case, definition),
+        # The step a supervisor's correction dates anew: the last one that is not a correction.
+        last=next((h for h in reversed(found.history) if h.trigger != "correct_business_date"),
+                  None))
+
+
+def _attachable(case: Case, definition: Definition) -> list[str]:
+    """The documents a case may still be handed: its application's and those requested, that
+    it does not hold."""
+    wanted = (*definition.application_documents(case.applicant, case.channel),
+              *case.requested_documents)
+    return [k for k in dict.fromkeys(wanted) if k not in case.documents]
 
 
 def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: str) -> str:
@@ -352,12 +378,17 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: s
         return page.t("refused_state", state=state, step=page.title("trigger", exc.trigger, definition),
                       allowed="、".join(page.title("trigger", t, definition) for t in exc.allowed))
     if isinstance(exc, NotPermitted) and exc.may_act:
-        who = page.w["list_or"].join(
-            page.word("role", role) + (f"（{page.agency(agency)}）" if page.lang == "zh"
-                                       else f" ({page.agency(agency)})") if agency
-            else page.word("role", role) for role, agency in exc.may_act)
-        return page.t("refused_who", step=page.title("trigger", trigger, definition), who=who)
+        return page.t("refused_who", step=page.title("trigger", trigger, definition),
+                      who=_who_may(page, exc.may_act))
     return page.t("refused", message=str(exc))
+
+
+def _who_may(page: _Page, may_act: Iterable[tuple[str, str | None]]) -> str:
+    """``转入地经办人员（440300 深圳市）或用人单位``: who may take a step, in the page's words."""
+    return page.w["list_or"].join(
+        page.word("role", role) + (f"（{page.agency(agency)}）" if page.lang == "zh"
+                                   else f" ({page.agency(agency)})") if agency
+        else page.word("role", role) for role, agency in may_act)
 
 
 #: The dashboard's pages; ``router()`` mounts them.
@@ -469,6 +500,120 @@ def overdue(staff: StaffDep) -> Response:
                        chart=Markup(chart_svg(report, page.lang)))
 
 
+# --- registering an application (before /cases/{case_id}, which would take "new") ----------------
+#: The fields of the registration form, as posted.
+_APPLICATION_FIELDS = ("person_id", "person_name", "applicant", "channel", "origin",
+                       "destination", "origin_scheme", "destination_scheme", "on")
+
+
+@pages.get("/cases/new")
+def new_case_form(staff: StaffDep) -> Response:
+    """The registration form of an application handed in at the counter; ``?definition=``
+    chooses the workflow (links on the page, so no script is needed)."""
+    if staff.principal.role != "clerk":
+        return staff.forbidden(staff.page.w["register_clerks"])
+    workflows = staff.desk.workflows()
+    chosen = staff.page.request.query_params.get("definition")
+    definition = next((d for d in workflows if d.name == chosen), workflows[0])
+    at = "destination" if "destination" in definition.application_at else "origin"
+    return _register_page(staff, definition, {at: staff.principal.agency or ""})
+
+
+def _register_page(staff: Staff, definition: Definition, values: dict[str, str], *,
+                   status: int = 200, errors: dict[str, str] | None = None,
+                   refusal: str | None = None, documents: Iterable[str] = (),
+                   masked: str | None = None) -> HTMLResponse:
+    kinds = dict.fromkeys(k for applicant in APPLICANT_KINDS for channel in CHANNELS
+                          for k in definition.application_documents(applicant, channel))
+    return staff.page.render(
+        "register.html", status, principal=staff.principal, here=staff.page.url("/cases/new"),
+        definition=definition, workflows=staff.desk.workflows(), values=values,
+        errors=errors or {}, refusal=refusal, kinds=list(kinds), ticked=set(documents),
+        masked=masked, applicants=APPLICANT_KINDS, channels=CHANNELS)
+
+
+@pages.post("/cases/new")
+async def register(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_register, page, form)
+
+
+def _register(page: _Page, form: FormData) -> Response:
+    staff = _staff(page, back=page.url("/cases/new"))
+    staff.check_form(form)
+    if staff.principal.role != "clerk":
+        return staff.forbidden(page.w["register_clerks"])
+    workflows = {d.name: d for d in staff.desk.workflows()}
+    definition = workflows.get(str(form.get("definition") or ""))
+    if definition is None:
+        return staff.not_found(page.t("refused", message=page.w["register_workflow"]))
+    values = {name: str(form.get(name) or "").strip() for name in _APPLICATION_FIELDS}
+    documents = [k for k in _listed(form, "documents") if k in definition.catalogue.kinds]
+    errors, person_id = _application_errors(page, definition, values)
+    masked = mask_person_id(person_id) if person_id else None
+    values["person_id"] = ""  # never sent back: typed again, or shown masked
+    if errors:
+        return _register_page(staff, definition, values, status=422, errors=errors,
+                              documents=documents, masked=masked)
+    try:
+        case = staff.desk.open_case(
+            definition.name, applicant=values["applicant"], origin=values["origin"],
+            destination=values["destination"], person_id=person_id,
+            person_name=values["person_name"], channel=values["channel"], documents=documents,
+            on=parse_date(values["on"], "on") if values["on"] else None,
+            origin_scheme=values["origin_scheme"] or None,
+            destination_scheme=values["destination_scheme"] or None)
+    except WorkflowError as exc:
+        return _register_page(staff, definition, values, status=status_of(exc),
+                              refusal=_open_refusal(page, exc), documents=documents,
+                              masked=masked)
+    return page.redirect(f"/cases/{case.id}?done=open")
+
+
+def _application_errors(page: _Page, definition: Definition,
+                        values: dict[str, str]) -> tuple[dict[str, str], str]:
+    """What is wrong with each field of an application, in the page's words (the engine's
+    own checks, one field at a time), and the ID number as checked ("" if it is not)."""
+    w, divisions = page.w, page.engine.divisions
+    checks: dict[str, tuple[str, Callable[[str], object], str]] = {
+        "person_id": (w["person_id"], check_person_id, w["error_person_id"]),
+        "person_name": (w["person_name"], check_name, page.t("error_person_name", limit=NAME_MAX)),
+        "origin": (w["origin"], lambda v: check_agency(v, "origin", divisions),
+                   page.t("error_agency", value=values["origin"])),
+        "destination": (w["destination"], lambda v: check_agency(v, "destination", divisions),
+                        page.t("error_agency", value=values["destination"])),
+        "on": ("", lambda v: parse_date(v, "on"), w["error_date"]),  # optional: empty is today
+    }
+    errors, checked = {}, {}
+    for name, (label, check, wrong) in checks.items():
+        if not values[name]:
+            if label:
+                errors[name] = page.t("error_required", field=label)
+            continue
+        try:
+            checked[name] = check(values[name])
+        except InvalidInput:
+            errors[name] = wrong
+    values.update((end, str(checked[end])) for end in ("origin", "destination") if end in checked)
+    if "origin" in checked and checked["origin"] == checked.get("destination"):
+        errors["destination"] = w["error_same_agency"]
+    choices = {"applicant": (APPLICANT_KINDS, w["applicant"]), "channel": (CHANNELS, w["channel"])}
+    if definition.schemes:
+        choices.update(origin_scheme=(definition.schemes, w["scheme_origin"]),
+                       destination_scheme=(definition.schemes, w["scheme_destination"]))
+    for name, (allowed, label) in choices.items():
+        if values[name] not in allowed:
+            errors[name] = page.t("error_choose", field=label)
+    return errors, str(checked.get("person_id", ""))
+
+
+def _open_refusal(page: _Page, exc: WorkflowError) -> str:
+    """An application the engine refused: who may register it, else the engine's message."""
+    if isinstance(exc, NotPermitted) and exc.may_act:
+        return page.t("register_refused_who", who=_who_may(page, exc.may_act))
+    return page.t("register_refused", message=str(exc))
+
+
 # --- a case -----------------------------------------------------------------------------------
 @pages.get("/cases/{case_id}")
 def case_page(staff: StaffDep, case_id: int) -> Response:
@@ -546,6 +691,9 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
             raise ValueError(version)
     except ValueError:
         return _case_page(staff, case_id, status=422, refusal=page.w["refused_stale"])
+    if definition.destructive(trigger) and form.get("confirm") != "yes":
+        return _case_page(staff, case_id, status=422, refusal=page.t(
+            "refused_unconfirmed", step=page.title("trigger", trigger, definition)))
     on = str(form.get("on") or "").strip()
     try:
         staff.desk.fire(case_id, trigger, on=parse_date(on, "on") if on else None,
@@ -555,6 +703,77 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
         return _case_page(staff, case_id, status=status_of(exc),
                           refusal=_refusal(page, exc, definition, trigger))
     return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
+
+
+@pages.post("/cases/{case_id}/documents")
+async def attach(page: PageDep, case_id: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_attach, page, case_id, form)
+
+
+def _attach(page: _Page, case_id: int, form: FormData) -> Response:
+    """Documents handed in for a case, ticked from those it still lacks."""
+    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    staff.check_form(form)
+    try:
+        case = staff.desk.case_to_act_on(case_id)
+    except CaseNotFound:
+        return _case_page(staff, case_id)
+    definition = page.definition(case.definition, case.definition_version)
+    documents = _listed(form, "documents")
+    if not documents:
+        return _case_page(staff, case_id, status=422, refusal=page.w["error_documents"])
+    try:
+        staff.desk.attach_documents(case_id, documents, expected_version=_version(form))
+    except WorkflowError as exc:
+        return _case_page(staff, case_id, status=status_of(exc),
+                          refusal=_refusal(page, exc, definition, "attach_documents"))
+    return page.redirect(f"/cases/{case_id}?done=attach")
+
+
+@pages.post("/cases/{case_id}/business-date")
+async def correct_date(page: PageDep, case_id: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_correct_date, page, case_id, form)
+
+
+def _correct_date(page: _Page, case_id: int, form: FormData) -> Response:
+    """A supervisor corrects the business date of a case's last step, with a reason."""
+    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    staff.check_form(form)
+    try:
+        case = staff.desk.case_to_act_on(case_id)
+    except CaseNotFound:
+        return _case_page(staff, case_id)
+    definition = page.definition(case.definition, case.definition_version)
+    on, reason = str(form.get("on") or "").strip(), str(form.get("reason") or "").strip()
+    refusal = None
+    if not on:
+        refusal = page.t("error_required", field=page.w["correct_new_date"])
+    elif not reason:
+        refusal = page.t("error_required", field=page.w["correct_reason"])
+    if refusal is not None:
+        return _case_page(staff, case_id, status=422, refusal=refusal)
+    try:
+        new_date = parse_date(on, "on")
+    except InvalidInput:
+        return _case_page(staff, case_id, status=422, refusal=page.w["error_date"])
+    try:
+        staff.desk.correct_business_date(case_id, new_date, reason=reason,
+                                         expected_version=_version(form))
+    except WorkflowError as exc:
+        return _case_page(staff, case_id, status=status_of(exc),
+                          refusal=_refusal(page, exc, definition, "correct_business_date"))
+    return page.redirect(f"/cases/{case_id}?done=correct")
+
+
+def _version(form: FormData) -> int:
+    """The case version a form was shown with (a stale or made-up one is refused as stale)."""
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        return -1
+    return version if -2 ** 31 < version < 2 ** 31 else -1
 
 
 # --- alerts and reports -----------------------------------------------------------------------

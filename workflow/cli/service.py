@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InvalidInput
+from .choices import TokenRole, Weekday, value
 from .common import (
     ActorOpt,
     AgencyOpt,
@@ -102,7 +103,7 @@ def _hand_to_workers(url: str, settings_file: Path | None) -> None:
 def scheduler_run(
     settings_file: SettingsOpt = None,
     scan_at: Annotated[str | None, typer.Option(help="Daily scan time HH:MM (China).")] = None,
-    report_day: Annotated[str | None, typer.Option(help="Weekly report day: mon..sun.")] = None,
+    report_day: Annotated[Weekday | None, typer.Option(help="Weekly report day.")] = None,
     report_at: Annotated[str | None, typer.Option(help="Weekly report time HH:MM.")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Folder for report files.")] = None,
 ) -> None:
@@ -114,7 +115,7 @@ def scheduler_run(
 
     # A service logs every run: at least the info level, whatever --log-level said.
     to_stderr(min(settings.log_level, logging.INFO))
-    engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
+    engine = settings.engine(settings_file, scan_at=scan_at, report_day=value(report_day),
                              report_at=report_at, report_dir=report_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -134,9 +135,9 @@ if TYPE_CHECKING:
 @tokens_app.command("create")
 def tokens_create(
     actor: ActorOpt,
-    role: Annotated[str, typer.Option(
-        "--role", help="clerk (origin or destination clerk, by the case), origin_clerk, "
-                       "destination_clerk, supervisor, self, employer or agent.")],
+    role: Annotated[TokenRole, typer.Option(
+        "--role", help="Who the token acts as (clerk: the origin or the destination clerk, "
+                       "by the case).")],
     agency: AgencyOpt = None,
     province: Annotated[str | None, typer.Option(
         help="A supervisor granted a whole province: its 2-digit code.")] = None,
@@ -150,7 +151,7 @@ def tokens_create(
 ) -> None:
     """Create an API token for an actor; the token is printed once and stored only hashed."""
     token, record = settings.engine().create_token(
-        actor, role, agency, province=province, person_id=id_number, label=label,
+        actor, role.value, agency, province=province, person_id=id_number, label=label,
         departments=department or None, department_required=True)
     departments = record.departments.split(",") if record.departments else []
     if as_json:
@@ -177,10 +178,9 @@ def tokens_list(as_json: JsonOpt = False) -> None:
                      "departments": _departments(r), "department_named": bool(r.departments)}
                     for r in records])
         return
-    rows = table(title="API tokens")
-    for col in ("id", "actor", "role", "agency", "province", "departments", "label", "created",
-                "revoked"):
-        rows.add_column(col)
+    rows = table("API tokens", ("id", "actor", "role", "agency", "province", "departments",
+                                "label", "created", "revoked"),
+                 whole=("id", "agency", "province", "created", "revoked"))
     for r in records:
         shown = ("" if not is_staff_role(r.role) else r.departments.replace(",", ", ")
                  if r.departments else "both (no department named: reissue)")
@@ -199,8 +199,12 @@ def _departments(record: ApiToken) -> list[str]:
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")],
+                  as_json: JsonOpt = False) -> None:
     """Revoke an API token: requests with it are refused from now on (by a running server
     within [api] token_cache_seconds, 5 s by default)."""
     settings.engine(read=True).revoke_token(token_id)
+    if as_json:
+        print_json({"token": token_id, "revoked": True})
+        return
     out.print(f"token {token_id} revoked")

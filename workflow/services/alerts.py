@@ -102,7 +102,7 @@ class AlertService:
             for chunk in chunks:
                 rows = [alert(s, level, late) for s in chunk for level, late in span_levels(
                     s.due_on, s.committed_due_on, as_of, cal.for_agency(s.owner_agency),
-                    settings)]
+                    settings, s.name)]
                 self._insert_alerts(rows, counts, as_of, lease)
         advisories = [NewAlert("advisory", r.case_id, None, ADVISORY, "person", r.destination,
                                None, None, False, as_of, stamp, run_id)
@@ -181,7 +181,8 @@ class AlertService:
         ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
         thresholds; each with working days late (negative: left)."""
         return span_levels(span.due_on, span.committed_due_on, as_of,
-                           self.calendar.for_agency(span.owner_agency), self.settings)
+                           self.calendar.for_agency(span.owner_agency), self.settings,
+                           span.name)
 
     # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:

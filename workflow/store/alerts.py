@@ -155,12 +155,16 @@ class AlertRepository:
             yield ([SpanToJudge._make(r) for r in rows] for rows in partitions)
 
     def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
+        # The person's medical insurance has moved to the same destination only if a medical
+        # case of theirs was continued there; none at all (or one still open, or one to
+        # another place) leaves it behind.
         p, m = cases_t.alias("p"), cases_t.alias("m")
-        medical = sa.select(m.c.id).where(m.c.person_id == p.c.person_id,
-                                          m.c.insurance == "medical")
+        moved = sa.select(m.c.id).where(
+            m.c.person_id == p.c.person_id, m.c.insurance == "medical",
+            m.c.state == "continued", m.c.destination == p.c.destination)
         query = sa.select(p.c.id, p.c.destination).where(
             p.c.insurance == "pension", p.c.state == "continued", p.c.last_event_on <= as_of,
-            medical.exists(), ~medical.where(m.c.state == "continued").exists())
+            ~moved.exists())
         if since is not None:
             query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
         with self.db.connect() as conn:
