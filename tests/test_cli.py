@@ -16,9 +16,12 @@ import sqlalchemy as sa
 from conftest import PERSON_ID, open_case, snapshot, sqlite_only
 
 from workflow import Engine, store
+from workflow.testing import valid_person_id
 
 EMPLOYER = ["--actor", "hr-7", "--role", "employer"]
 CLERK = ["--actor", "c-12", "--role", "destination_clerk", "--agency", "440300"]
+#: Another person than PERSON_ID's (one running transfer per person and insurance).
+SOMEONE = valid_person_id(seed=41)
 
 
 def open_args(*docs: str) -> list[str]:
@@ -128,7 +131,8 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 
 
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
-    """`demo` builds 300 cases of both insurances, scans them as of 2026-11-20, prints its
+    """`demo` builds 300 cases of both insurances (one on the paper-exchange example), scans
+    them as of 2026-11-20, prints its
     summary without log lines, and writes the overdue report in HTML, XLSX and CSV (in
     Chinese, with committed due dates no later than the statutory ones)."""
     done = run("demo", "--folder", str(tmp_path / "out"))  # as `make demo` runs it
@@ -139,10 +143,13 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
         assert len(cases) == 300
+        # and one case on the example of a paper exchange, its letter never recorded as
+        # received: an in_transit alert
         assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer",
-                                                 "card_application"}
+                                                 "card_application", "pension_transfer_paper"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
+        assert [a.subject for a in engine.alerts(level="in_transit")] == ["letter_in_transit"]
         medical_v2 = {c.id for c in cases if (c.definition, c.definition_version)
                       == ("medical_transfer", 2)}
     assert "overdue spans with a committed limit" in done.stdout
@@ -225,11 +232,11 @@ def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_l
     shown = run("show", str(case["id"])).stdout
     assert "committed due" in shown and "statutory due" in shown and "2025-10-20" in shown
     csv_path = tmp_path / "applications.csv"
-    csv_path.write_text(
+    csv_path.write_text(  # another person: one running transfer per person and insurance
         "definition,person_id,person_name,origin,destination,applicant,documents,received_on,"
         "origin_scheme,destination_scheme\n"
-        f"pension_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,,\n"
-        f"medical_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,"
+        f"pension_transfer,{SOMEONE},李四,310000,440300,employer,id_card,2025-09-26,,\n"
+        f"medical_transfer,{SOMEONE},李四,310000,440300,employer,id_card,2025-09-26,"
         "urban_employee,urban_employee\n", encoding="utf-8")
     assert "2 case(s) opened" in run("import", str(csv_path), *CLERK).stdout
 

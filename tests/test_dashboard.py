@@ -5,6 +5,7 @@ steps fired from the case page, refusals shown in place, and the access log."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from tests.conftest import (
     DESTINATION,
     ORIGIN,
+    OTHER_PERSON_ID,
     PERSON_ID,
     full_documents,
     open_case,
@@ -28,6 +30,7 @@ from workflow.api.auth import SESSION_COOKIE
 from workflow.api.dashboard import LANG_COOKIE
 from workflow.core.queries import InboxQuery
 from workflow.core.words import LANGUAGES, WORDS
+from workflow.testing import valid_person_id
 
 
 @pytest.fixture
@@ -159,9 +162,11 @@ def test_the_inbox_is_sorted_by_due_date_and_paged(engine):
     and read one page at a time; each classified as the scan would on the day."""
     import datetime as dt
 
+    # three people: one running transfer per person and insurance
     late = open_case(engine, on=dt.date(2025, 9, 1))
-    early = open_case(engine, on=dt.date(2025, 8, 1))
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    early = open_case(engine, on=dt.date(2025, 8, 1), person_id=valid_person_id(seed=43))
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # a span owned by 310000
+              person_id=valid_person_id(seed=44))
     as_of = dt.date(2025, 9, 3)
     page = engine.alert_service.inbox(InboxQuery(as_of, agencies=(DESTINATION,), limit=1))
     assert page.total == 2 and [i.span.case_id for i in page.items] == [early.id]
@@ -227,7 +232,8 @@ def test_english_is_one_click_away_and_remembered_in_a_cookie(engine, site):
 
 def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
     """The destination clerk sees the buttons of the triggers they may fire from 已申请 (by
-    their Chinese titles; withdraw on the applicant's behalf), the origin clerk none; the
+    their Chinese titles; withdraw on the applicant's behalf; the steps that end the transfer
+    undone in the danger style), the origin clerk none; the
     destination clerk fires review and the case moves; the history names them."""
     case = open_case(engine, documents=full_documents("pension_transfer"))
     with _signed_in(site, _token(engine, "o-3", "clerk", ORIGIN)) as client:
@@ -235,8 +241,9 @@ def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
         assert "</button>" not in page.split("</header>")[1] and "没有可办理的事项" in page
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-        assert re.findall(r'class="primary">([^<]*)</button>', page) == [
-            "审核", "不予受理", "告知补充材料", "撤回申请"]
+        assert re.findall(r'class="(primary|danger)">([^<]*)</button>', page) == [
+            ("primary", "审核"), ("danger", "不予受理"), ("primary", "告知补充材料"),
+            ("danger", "撤回申请")]
         assert PERSON_ID not in page and case.person_id_masked in page
         r = client.post(f"/cases/{case.id}/fire",
                         data={"trigger": "review", "version": str(case.version)})
@@ -270,10 +277,11 @@ def _refused_in_place(client: Browser, case) -> None:
     assert refusal and "「审核」还缺以下材料" in refusal.group(1) and "参保缴费凭证" in refusal.group(1)
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject",
                                                    "version": str(case.version - 1),
-                                                   "explanation": "材料不全"})
+                                                   "explanation": "材料不全", "confirm": "yes"})
     assert r.status_code == 409 and "案件已被他人更新" in r.text
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject", "explanation": " ",
-                                                   "version": str(case.version)})
+                                                   "version": str(case.version),
+                                                   "confirm": "yes"})
     assert r.status_code == 422 and "未办理" in r.text
 
 
@@ -310,19 +318,21 @@ def test_what_a_user_wrote_is_escaped_on_the_case_page(engine, site):
     case = open_case(engine)
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         r = client.post(f"/cases/{case.id}/fire", data={
-            "trigger": "reject", "version": str(case.version),
+            "trigger": "reject", "version": str(case.version), "confirm": "yes",
             "explanation": "<script>alert(1)</script>"}, follow_redirects=True)
     assert r.status_code == 200 and engine.get(case.id).state == "rejected"
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
 
-def test_a_supervisor_reads_the_case_but_gets_no_buttons(engine, site):
-    """A supervisor of the agency reads the case (logged) and is told they take no steps."""
+def test_a_supervisor_reads_the_case_but_gets_no_step_buttons(engine, site):
+    """A supervisor of the agency reads the case (logged) and is told they take no steps: the
+    one button is theirs alone, the correction of a business date."""
     case = open_case(engine)
     with _signed_in(site, _token(engine, "s-1", "supervisor", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-    assert "主管可查阅案件，但不办理具体事项" in page and "</button>" not in page.split("</header>")[1]
+    assert "主管可查阅案件，但不办理具体事项" in page
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", page.split("</header>")[1]) == ["更正办理日期"]
     assert _reads(engine) == [("s-1", case.id, "case", "dashboard")]
 
 
@@ -330,7 +340,8 @@ def test_the_overdue_board_and_alerts_are_scoped_to_the_agency(engine, site):
     """The board shows the report's chart and summary for the user's agency only; the alerts
     page the alerts its agency's spans raised."""
     open_case(engine)
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # a span owned by 310000
+              person_id=valid_person_id(seed=44))  # (another person's)
     engine.scan()
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         board = client.get("/overdue").text
@@ -344,7 +355,8 @@ def test_the_overdue_report_downloads_in_the_page_s_language_scoped_to_the_agenc
     """CSV, XLSX and HTML download; the CSV has Chinese headers by default and English ones
     after ``?lang=en``; only the user's agency's spans are in it; the reads are logged."""
     mine = open_case(engine)
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # owned by 310000
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # owned by 310000
+              person_id=valid_person_id(seed=44))  # (another person's)
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         assert "/reports/overdue.xlsx" in client.get("/reports").text
         r = client.get("/reports/overdue.csv")
@@ -393,3 +405,129 @@ def test_the_json_api_does_not_take_the_dashboard_s_sign_in_cookie(engine, site)
                                                               "explanation": "x"})
         assert r.status_code == 401
     assert engine.get(case.id).state == "applied"
+
+
+# --- search (issue 21) -------------------------------------------------------------------------
+def _search_rows(engine) -> list[tuple]:
+    """The access log's rows written by searches (one row may name many cases)."""
+    view = list(snapshot(engine)["access_log"])
+    return [row for row in view if "search" in row]
+
+
+def _found(page: str) -> list[str]:
+    """The case numbers listed in a page of search results, in order."""
+    table = page[page.index('id="search-results"'):page.index("</table>")]
+    return re.findall(r'href="/cases/\d+">(\d+)</a>', table)
+
+
+def test_a_clerk_finds_a_case_by_the_last_four_digits_of_the_id_number_never_echoed(
+        engine, site):
+    """Issue 21: "Search: by ... 身份证号 (full or last digits, never echoed unmasked)". The ID
+    number is posted with the form token, the answer comes in place (no redirect: the number
+    is in no address), lists the person's case with the number masked and leaves the field
+    empty; the search writes one access-log entry naming the cases shown."""
+    mine = open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        for typed in (PERSON_ID[-4:], PERSON_ID, PERSON_ID[-4:].lower()):
+            r = client.post("/search", data={"person_id_ending": typed})
+            assert r.status_code == 200 and "location" not in r.headers
+            assert _found(r.text) == [mine.public_number] and "共1件" in r.text
+            assert PERSON_ID not in r.text and "110105********002X" in r.text
+            assert 'name="person_id_ending" value=""' in r.text
+            assert PERSON_ID not in str(r.url) and "002X" not in str(r.url)
+        refused = client.post("/search", data={"person_id_ending": "02X"})
+        message = re.search(r'<p class="alert" role="alert" id="refusal">(.*?)</p>',
+                            refused.text).group(1)
+        assert refused.status_code == 422 and "查询条件有误" in message and "02X" not in message
+    rows = _search_rows(engine)
+    assert len(rows) == 3  # one entry per search that showed a case, none for the refused one
+    assert [r for r in _reads(engine) if r[2] == "search"] == [
+        ("c-12", mine.id, "search", "dashboard")] * 3
+
+
+def test_the_search_filters_sorts_and_pages_with_totals(engine, site, monkeypatch):
+    """Issue 21: by case number, 姓名, agency, insurance, state, level and due date range;
+    sortable columns; pages with totals ("共 N 件")."""
+    from workflow.api import dashboard
+
+    first = open_case(engine, person_name="张三")
+    second = open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四",
+                       origin="110105")
+    third = open_case(engine, "medical_transfer", person_name="张三丰")
+    engine.scan(dt.date(2025, 11, 3))  # the pension reviews are overdue then
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 2)
+    numbers = {c.id: c.public_number for c in (first, second, third)}
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        def found(**params) -> list[str]:
+            r = client.get("/search", params=params)
+            assert r.status_code == 200, r.text
+            return _found(r.text) if 'id="search-results"' in r.text else []
+
+        assert found(public_number=second.public_number) == [numbers[second.id]]
+        assert found(person_name="张三", sort="opened_on") == [numbers[first.id],
+                                                              numbers[third.id]]
+        assert found(agency="110105") == [numbers[second.id]]
+        assert found(insurance="medical") == [numbers[third.id]]
+        assert found(state="applied", insurance="pension", sort="person_name") == [
+            numbers[first.id], numbers[second.id]]
+        assert found(level="overdue", sort="person_name") == [numbers[first.id],
+                                                             numbers[second.id]]
+        assert found(due_from="2025-10-23", due_to="2025-10-23", sort="-person_name") == [
+            numbers[second.id], numbers[first.id]]
+        assert found(due_to="2025-10-22") == []
+        # Sorting: a heading's link sorts by it, the same again the other way.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert '<a href="/search?sort=-person_name">' in r.text
+        assert 'aria-sort="ascending"' in r.text
+        # Pages of two, with the total.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert "共3件，显示第1–2件" in r.text and 'rel="next"' in r.text
+        assert _found(r.text) == [numbers[first.id], numbers[third.id]]
+        r = client.get("/search", params={"sort": "person_name", "page": "2"})
+        assert "共3件，显示第3–3件" in r.text and _found(r.text) == [numbers[second.id]]
+        r = client.get("/search", params={"due_from": "2025-13-01"})
+        assert r.status_code == 422 and "查询条件有误" in r.text
+        # Without an ID number the form sends the search on to its own address.
+        r = client.post("/search", data={"person_name": "李四", "sort": "-opened_on"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/search?person_name=%E6%9D%8E%E5%9B%9B&sort=-opened_on"
+
+
+def test_the_search_is_scoped_to_the_signed_in_user_like_the_inbox(engine, site):
+    """A clerk of another agency finds none of 440300's cases, by name or by ID number (the
+    total counts only what they may read), and reads no case; the search page alone reads
+    none either."""
+    open_case(engine)
+    with _signed_in(site, _token(engine, "c-99", "clerk", "110105")) as client:
+        assert "共0件" in client.get("/search", params={"person_name": "张"}).text
+        r = client.post("/search", data={"person_id_ending": PERSON_ID})
+        assert "共0件" in r.text and "张三" not in r.text
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        assert 'id="search-results"' not in client.get("/search").text
+    assert _search_rows(engine) == [] and [r for r in _reads(engine) if r[2] == "search"] == []
+
+
+def test_a_province_supervisor_s_inbox_is_grouped_by_agency_with_counts(engine, site):
+    """Issue 21: "A province supervisor's inbox is grouped by agency": a heading per agency
+    (in code order) with its running spans in all; a clerk's inbox has no such headings."""
+    open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    open_case(engine, person_name="王五", destination="440100")
+    with _signed_in(site, _token(engine, "s-44", "supervisor", province="44")) as client:
+        page = client.get("/").text
+    guangzhou, shenzhen = page.index("440100 广州市（1个环节）"), page.index("440300 深圳市（2个环节）")
+    assert guangzhou < shenzhen
+    assert page.index("王五") < shenzhen < page.index("张三") and page.index("李四") > shenzhen
+    assert 'id="inbox-440100"' in page and 'id="inbox-440300"' in page
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        page = client.get("/").text
+    assert "个环节）</h2>" not in page and 'id="inbox"' in page
+
+
+def test_every_alert_level_has_a_word_in_the_search_form():
+    """The search form's level choices are the alert levels, each with its Chinese and
+    English word (a level added later and not named here would break the page)."""
+    from workflow.core.alerts import ALERT_LEVELS
+
+    assert all(f"search_level_{level}" in WORDS for level in ALERT_LEVELS)

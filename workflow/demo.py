@@ -58,11 +58,18 @@ commitments:
 CARDS_PER_HUNDRED = 1
 
 
+#: The example of a paper exchange (``definitions/examples``): the demo runs one case on it.
+PAPER_EXAMPLE = "pension_transfer_paper"
+
+
 def demo_definitions(source: Path, target: Path) -> Path:
     """A copy of the definitions folder with the demo's illustrative committed limits (unless
-    the folder has commitments of its own)."""
+    the folder has commitments of its own) and the example of a paper exchange."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
+    example = target / "examples" / f"{PAPER_EXAMPLE}.yaml"
+    if example.is_file() and not (target / example.name).exists():
+        shutil.copyfile(example, target / example.name)
     commitments = target / COMMITMENTS_FILE
     if not commitments.is_file() or "- " not in commitments.read_text(encoding="utf-8"):
         commitments.write_text(DEMO_COMMITMENTS, encoding="utf-8")
@@ -98,6 +105,10 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
     stats = DemoStats()
     span_days = (as_of - FIRST_OPENING).days
 
+    # Where the definitions have them: a letter sent on paper and never recorded as received
+    # (an in_transit alert), and a transfer reversed by the destination.
+    extras = _extra_cases(engine)[:cases]
+    cases -= len(extras)
     cards = cases * CARDS_PER_HUNDRED // 100
     transfers = cases - cards
     n = 0
@@ -121,6 +132,11 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
             n += 1
             _run_case(engine, rng, stats, insurance, person, origin, destination, applicant,
                       channel, opened, as_of, n)
+    for extra in extras:
+        n += 1
+        if progress:
+            progress(n)
+        extra(engine, rng, stats, as_of, n)
     _card_applications(engine, random.Random(seed + 4), stats, cards, as_of)
     return stats
 
@@ -149,6 +165,65 @@ def _card_applications(engine: Engine, rng: random.Random, stats: DemoStats, cou
             and walk.step("collect", clerk)
 
 
+_Extra = Callable[[Engine, random.Random, DemoStats, dt.date, int], None]
+
+
+def _extra_cases(engine: Engine) -> list[_Extra]:
+    """The demo's cases of the process's rarer turns its definitions have."""
+    extras: list[_Extra] = []
+    if PAPER_EXAMPLE in engine.definitions.names():
+        extras.append(_letter_lost_on_paper)
+    if "return_funds" in engine.definition("pension_transfer").triggers:
+        extras.append(_reversed_transfer)
+    return extras
+
+
+def _demo_case(engine: Engine, rng: random.Random, stats: DemoStats, definition: str,
+               opened: dt.date, n: int) -> tuple[Case, Actor, Actor]:
+    """An employer's complete counter application from 310000 to 440300; the case and the
+    destination's and the origin's clerk."""
+    d = engine.definition(definition)
+    case = engine.open_case(
+        definition, person_id=person_id(rng), person_name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+        origin="310000", destination=DEMO_AGENCY, applicant="employer", channel="counter",
+        documents=list(d.application_documents("employer", "counter")),
+        actor=Actor(id=f"employer-{n}", role="employer"), on=opened,
+        contact_phone=f"1380000{stats.cases:04d}", contact_email=f"applicant{stats.cases}@example.com")
+    stats.cases += 1
+    return (case, Actor(id="d-clerk-1", role="destination_clerk", agency=DEMO_AGENCY),
+            Actor(id="o-clerk-1", role="origin_clerk", agency="310000"))
+
+
+def _letter_lost_on_paper(engine: Engine, rng: random.Random, stats: DemoStats,
+                          as_of: dt.date, n: int) -> None:
+    """A contact letter sent on paper 20 working days before ``as_of`` and never recorded as
+    received: past its 10 working days in transit, the scan raises an in_transit alert."""
+    cal = engine.calendar
+    opened = cal.subtract_working_days(as_of, 25)
+    case, dest, _ = _demo_case(engine, rng, stats, PAPER_EXAMPLE, opened, n)
+    walk = _Walk(engine, rng, stats, as_of, case, opened)
+    walk.fire("review", dest, cal.add_working_days(opened, 3))
+    walk.fire("send_letter", dest, cal.add_working_days(opened, 5))
+
+
+def _reversed_transfer(engine: Engine, rng: random.Random, stats: DemoStats,
+                       as_of: dt.date, n: int) -> None:
+    """A pension transfer the destination could not continue after the funds arrived: it
+    returned them with its reason, and the origin recorded them back."""
+    cal = engine.calendar
+    opened = cal.subtract_working_days(as_of, 60)
+    case, dest, orig = _demo_case(engine, rng, stats, "pension_transfer", opened, n)
+    walk = _Walk(engine, rng, stats, as_of, case, opened)
+    walk.fire("review", dest, cal.add_working_days(opened, 5))
+    walk.fire("send_letter", dest, cal.add_working_days(opened, 6))
+    walk.fire("move_funds", orig, cal.add_working_days(opened, 15),
+              **_funds(engine.definition("pension_transfer"), rng, opened))
+    walk.fire("return_funds", dest, cal.add_working_days(opened, 20),
+              explanation="转入地无该参保人在职参保登记，无法接续 (no insured employment at the "
+                          "destination: the relationship cannot be continued)")
+    walk.fire("receive_returned_funds", orig, cal.add_working_days(opened, 26))
+
+
 def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: str,
               person: tuple[str, str], origin: str, destination: str, applicant: str,
               channel: str, opened: dt.date, as_of: dt.date, n: int) -> None:
@@ -156,12 +231,22 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     definition = engine.definition(insurance)
     complete = list(definition.application_documents(applicant, channel))
     documents = list(complete)
+    # An entrusted agent brings the power of attorney and the client's ID copy to the opening
+    # itself (it is refused without them): what may be missing is among the other documents.
+    agent = set(definition.application_documents(applicant, channel)) - set(
+        definition.application_documents("self", channel))
     if rng.random() < 0.15:
-        documents.remove(rng.choice(complete))
-    schemes = {}
+        documents.remove(rng.choice([k for k in complete if k not in agent]))
+    schemes: dict[str, str | None] = {"origin_scheme": None, "destination_scheme": None}
     if definition.schemes:  # medical since 2021: most move within the employee scheme
         schemes = {"origin_scheme": rng.choices(definition.schemes, [4, 1])[0],
                    "destination_scheme": rng.choices(definition.schemes, [4, 1])[0]}
+    # The agent's own name and ID number are recorded with an agent's application.
+    entrusted = {"agent_name": rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                 "agent_id_number": person_id(rng)} if applicant == "agent" else {}
+    # Does a unit accept the person at the destination? An employer's application says yes;
+    # most people applying themselves (or through an agent) have none: the premium window.
+    receiving = applicant == "employer" or rng.random() < 0.3
     appl = Actor(id=f"{applicant}-{n}", role=applicant,
                  person_id=person[0] if applicant == "self" else None)
     dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
@@ -169,7 +254,9 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     case = engine.open_case(
         insurance, person_id=person[0], person_name=person[1], origin=origin,
         destination=destination, applicant=applicant, channel=channel, documents=documents,
-        actor=appl, on=opened, **schemes,
+        actor=appl, on=opened, origin_scheme=schemes["origin_scheme"],
+        destination_scheme=schemes["destination_scheme"], receiving_employer=receiving,
+        **entrusted,
         # Illustrative contact details (a reserved mail domain): the outbox tells applicants.
         contact_phone=f"1380000{stats.cases:04d}",
         contact_email=f"applicant{stats.cases}@example.com")
@@ -186,8 +273,11 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         walk.step("withdraw", appl)
         return
     letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
+    # With no receiving employer the person pays the premiums (medical since version 3).
+    premium = "premium_paid" in definition.triggers and not receiving
     _ = (walk.step("review", dest) and (not letter or walk.step("send_letter", dest))
          and walk.step("move_funds", orig, **_funds(definition, rng, opened))
+         and (not premium or walk.step("premium_paid", dest))
          and walk.step("continue_relationship", dest, **_months(definition, rng)))
 
 
@@ -242,10 +332,14 @@ class _Walk:
         when = self.engine.calendar.add_working_days(self.day, delay)
         if when > self.as_of:
             return False
+        self.fire(trigger, actor, when, **kw)
+        return True
+
+    def fire(self, trigger: str, actor: Actor, when: dt.date, **kw: Any) -> None:
+        """Take the step on ``when``."""
         self.case = self.engine.fire(self.case.id, trigger, actor=actor, on=when, **kw)
         self.day = when
         self.stats.steps += 1
-        return True
 
 
 def _documents_sent_in(walk: _Walk, applicant: Actor, clerk: Actor, missing: list[str]) -> bool:
@@ -297,13 +391,17 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
                         f"demo-supervisor-{DEMO_AGENCY}"),
               DemoToken("demo-clerk", "clerk", DEMO_AGENCY, f"demo-clerk-{DEMO_AGENCY}")]
     for t in tokens:
+        # The supervisor is granted both departments; the clerk's token names none, as tokens
+        # made before departments: it works as both (tokens list says to reissue it).
         engine.create_token(t.who, t.role, t.agency, token=t.token,
-                            label="demo token (public: demo data only)")
+                            label="demo token (public: demo data only)",
+                            departments="both" if t.role == "supervisor" else None)
     return tokens
 
 
 __all__ = ["AGENCIES", "AS_OF", "CARDS_PER_HUNDRED", "DEMO_AGENCY", "DEMO_COMMITMENTS",
-           "DemoStats", "DemoToken", "build_demo", "demo_definitions", "demo_tokens", "person_id"]
+           "PAPER_EXAMPLE", "DemoStats", "DemoToken", "build_demo", "demo_definitions",
+           "demo_tokens", "person_id"]
 
 
 @dataclass(frozen=True)
@@ -323,9 +421,9 @@ def demo_summary(engine: Engine) -> list[SummaryTable]:
     by_state: dict[str, Counter[str]] = defaultdict(Counter)
     for c in engine.cases():
         by_state[c.state][c.insurance] += 1
-    states = ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
-              "continued", "rejected", "withdrawn",
-              "accepted", "card_made", "collected")  # the card applications' own
+    states: tuple[str, ...] = ("applied", "awaiting_documents", "reviewed", "letter_sent",
+                               "funds_moved", "continued", "rejected", "withdrawn")
+    states += tuple(sorted(set(by_state) - set(states)))  # a paper exchange's, a reversal's, a card's
     cases = SummaryTable("cases by state", ("state", "pension", "medical", "total"), [
         (state, n["pension"], n["medical"], sum(n.values()))
         for state in states for n in [by_state.get(state, Counter())]], numeric=True)

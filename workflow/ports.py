@@ -50,6 +50,7 @@ from .records import (
     Run,
     RunningSpan,
     Span,
+    SpanAlert,
     SpanChange,
     SpanToJudge,
     SpanUpdate,
@@ -188,6 +189,12 @@ class CaseStore(Protocol):
         """The id of the case with that public case number, or None."""
         ...
 
+    def running_cases(self, people: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], StoredCase]:
+        """The running case (not in a final state) of each (person ID number, insurance)
+        that has one."""
+        ...
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         """Every step of the case, oldest first."""
         ...
@@ -197,7 +204,12 @@ class CaseStore(Protocol):
         ...
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        """The cases ``query`` asks for, in id order or the query's ``sort`` (every field of
+        the query applied)."""
+        ...
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the filters of ``query`` match (its page and sort left aside)."""
         ...
 
     def linked_cases(self, case_id: int) -> list[CaseLink]:
@@ -241,8 +253,9 @@ class AlertStore(Protocol):
         ...
 
     def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
-        """Pension cases continued by ``as_of`` while the same person's medical insurance is
-        not; ``since``: only those continued lately (not the first scan)."""
+        """Pension cases continued by ``as_of`` while the same person's medical insurance was
+        not continued at the same destination (no medical case at all included); ``since``:
+        only those continued lately (not the first scan)."""
         ...
 
     def insert_alerts(self, alerts: Sequence[NewAlert], lease: Lease | None,
@@ -279,6 +292,16 @@ class AlertStore(Protocol):
         """The stored alerts ``query`` asks for (every field of the query applied)."""
         ...
 
+    def span_alerts(self, query: AlertQuery) -> list[SpanAlert]:
+        """One line per span (and per advisory) of the alerts ``query`` matches, at its
+        highest level, open lines first."""
+        ...
+
+    def resolve_moved(self, as_of: dt.date, lease: Lease | None) -> int:
+        """Resolve the open alerts of running spans whose due date moved (freeing their keys
+        to be raised again); how many. With ``lease``, only while it is held."""
+        ...
+
     def recompute_transaction(self) -> AbstractContextManager[RecomputeTransactionPort]:
         """One transaction for recomputing due dates."""
         ...
@@ -289,7 +312,12 @@ class InboxStore(Protocol):
 
     def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
         """How many running spans ``query`` matches, and its page of them with their cases,
-        soonest due first (by the committed due date where there is one)."""
+        soonest due first (by the committed due date where there is one); ``by_agency``:
+        by the owning agency first."""
+        ...
+
+    def running_per_agency(self, query: InboxQuery) -> dict[str, int]:
+        """How many running spans ``query`` matches per owning agency, in code order."""
         ...
 
 
@@ -328,6 +356,10 @@ class SchedulingStore(Protocol):
         """The business date of the last completed run of ``job``."""
         ...
 
+    def last_done_run(self, job: str) -> Run | None:
+        """The completed run of ``job`` of the latest business date (the latest of those)."""
+        ...
+
     def runs(self, job: str | None = None) -> list[Run]:
         """The runs of ``job`` (None: of every job), oldest first."""
         ...
@@ -339,24 +371,28 @@ class ReportStore(Protocol):
     those agencies / by the agencies of that province (2 digits)."""
 
     def overdue_count(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-                      province: str | None = None) -> int:
+                      province: str | None = None,
+                      insurances: Sequence[str] | None = None) -> int:
         """How many spans are running on ``as_of`` past the date they are judged by."""
         ...
 
     def overdue_due_dates(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
                           province: str | None = None,
+                          insurances: Sequence[str] | None = None,
                           ) -> Iterator[tuple[str, dt.date, dt.date]]:
         """(owner agency, date judged by, statutory due date) of each overdue span."""
         ...
 
     def closed_in_period(self, start: dt.date, end: dt.date, *,
                          agencies: Sequence[str] | None = None,
-                         province: str | None = None) -> list[ClosedSpans]:
+                         province: str | None = None,
+                         insurances: Sequence[str] | None = None) -> list[ClosedSpans]:
         """Per owner agency, the spans closed from ``start`` to ``end``."""
         ...
 
     def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-                     province: str | None = None) -> Iterator[OverdueRow]:
+                     province: str | None = None,
+                     insurances: Sequence[str] | None = None) -> Iterator[OverdueRow]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
         ...
 
@@ -462,8 +498,10 @@ class OutboxStore(Protocol):
 
     def events(self, *, state: str | None = None, case_id: int | None = None,
                agencies: Sequence[str] | None = None, province: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
-        """Events newest first, filtered; ``agencies``/``province``: of cases from or to them."""
+               limit: int = 100, offset: int = 0,
+               insurances: Sequence[str] | None = None) -> list[OutboxEvent]:
+        """Events newest first, filtered; ``agencies``/``province``: of cases from or to them;
+        ``insurances``: of cases of those insurances."""
         ...
 
     def event(self, number: int) -> OutboxEvent | None:

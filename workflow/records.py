@@ -127,7 +127,9 @@ class Span(SQLModel):
 
 
 class Alert(SQLModel):
-    """One alert, raised once for a span and level (or once per case for an advisory)."""
+    """One alert, raised once for a span and level (or once per case for an advisory) and
+    open until resolved (``resolved_on``): when its span ends, or when its span's due date
+    moved (then raised again if the span is still at that level)."""
 
     # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
@@ -144,6 +146,11 @@ class Alert(SQLModel):
     provisional: bool = False
     as_of: dt.date
     raised_at: dt.datetime = Field(sa_column=_ts())
+    #: The business date the alert was resolved (None: open): the day its span ended, or the
+    #: as-of date of the scan that found its span's due date moved.
+    resolved_on: dt.date | None = None
+    #: Why it was resolved: ``span_ended`` or ``due_date_moved``.
+    resolution: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _plain(v) for k, v in self.model_dump().items()}
@@ -181,6 +188,10 @@ class ApiToken(SQLModel):
     # Role self: the person's own ID number (what makes them the applicant of their case).
     person_id: str | None = None
     label: str = ""
+    #: A clerk's or supervisor's department(s), comma-separated (``pension``, ``medical``, or
+    #: ``pension,medical`` for a supervisor granted both). None: made before departments
+    #: existed; it works as both until the agency reissues it.
+    departments: str | None = None
     created_at: dt.datetime = Field(sa_column=_ts())
     revoked_at: dt.datetime | None = Field(
         default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
@@ -442,6 +453,9 @@ class StepCase:
     amount_fen: int | None  # the amount transferred, in fen (``Case.amount`` is in yuan)
     contribution_months: int | None
     public_number: str  # the number the person and the papers know (业务流水号)
+    receiving_employer: bool | None  # recorded at opening (None: opened before it was)
+    agent_name: str | None  # an entrusted agent's name and ID number (agent applications)
+    agent_id_number: str | None
 
 
 @dataclasses.dataclass(slots=True)
@@ -468,6 +482,7 @@ class CaseUpdate:
     contribution_months: int | None = None
     #: A migration's new definition version (``sstransfer cases migrate``).
     definition_version: int | None = None
+    running: bool | None = None  # False once the case reaches a final state
 
     def applied_to(self, case: StepCase) -> StoredCase:
         """The case as it is once this change is written."""
@@ -484,8 +499,8 @@ class CaseUpdate:
             case.opened_on if self.opened_on is None else self.opened_on, self.last_event_on,
             case.amount_fen if self.amount is None else to_fen(self.amount),
             case.contribution_months if self.contribution_months is None
-            else self.contribution_months, case.public_number,
-            self.updated_at)
+            else self.contribution_months, case.public_number, case.receiving_employer,
+            case.agent_name, case.agent_id_number, self.updated_at)
 
 
 # --- the writes of a step (each field a column: ``vars(record)`` is the row) ------------------
@@ -517,6 +532,10 @@ class NewCase:
     requested_documents: list[str] = dataclasses.field(default_factory=list)
     #: The case it needed to be opened (``requires_case``), if any.
     linked_case_id: int | None = None
+    running: bool = True
+    receiving_employer: bool | None = None
+    agent_name: str | None = None
+    agent_id_number: str | None = None
 
     def stored(self, case_id: int) -> StoredCase:
         """The case as stored under ``case_id``."""
@@ -525,7 +544,8 @@ class NewCase:
             self.version, self.person_id, self.person_name, self.origin, self.destination,
             self.scope, self.applicant, self.applicant_id, self.channel, self.origin_scheme,
             self.destination_scheme, self.documents, self.requested_documents, self.opened_on,
-            self.last_event_on, None, None, self.public_number, self.updated_at)
+            self.last_event_on, None, None, self.public_number, self.receiving_employer,
+            self.agent_name, self.agent_id_number, self.updated_at)
 
 
 @dataclasses.dataclass
@@ -641,7 +661,8 @@ class SpanToJudge(NamedTuple):
 
 
 class Advisory(NamedTuple):
-    """A pension case continued while the same person's medical insurance is not."""
+    """A pension case continued while the same person's medical insurance has not moved to
+    the same destination."""
 
     case_id: int
     destination: str
@@ -730,6 +751,27 @@ class InboxSpan(NamedTuple):
     person_name: str
     origin: str
     destination: str
+
+
+class SpanAlert(NamedTuple):
+    """A span's alerts as one line: its highest level (of its open alerts; of all of them
+    once none is open), the day it was first raised, and the day the last was resolved (None
+    while one is open). An advisory, which has no span, is a line of its own."""
+
+    span_id: int | None
+    case_id: int
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    level: str
+    raised_on: dt.date
+    open: bool
+    resolved_on: dt.date | None
+    due_on: dt.date | None  # the span's statutory due date
+    committed_due_on: dt.date | None
+    ended_on: dt.date | None
+    definition_name: str
+    definition_version: int
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -826,6 +868,7 @@ __all__ = [
     "Run",
     "RunningSpan",
     "Span",
+    "SpanAlert",
     "SpanChange",
     "SpanToJudge",
     "SpanUpdate",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -36,6 +37,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.NotPermitted: 403,
     e.NotAuthenticated: 401,
     e.ConcurrentUpdate: 409,
+    e.TransferAlreadyRunning: 409,
     e.RateLimited: 429,
     e.DefinitionError: 422,
     e.SettingsError: 500,
@@ -74,6 +76,11 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "the case is not in a state for it "
                                            "(`invalid_transition`) or has moved on since the "
                                            "`If-Match` version (`concurrent_update`)"}}
+#: Opening a case may find the person's transfer of that insurance already running.
+RUNNING: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the person already has a running transfer of "
+                                           "this insurance (`transfer_already_running`; "
+                                           "`details.public_number` names the running case)"}}
 #: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "the body is larger than `[api] max_body_bytes` "
@@ -94,6 +101,17 @@ def status_of(error: e.WorkflowError) -> int:
     return 400
 
 
+#: The details of the refusals that carry plain values, by kind: their attributes' names.
+_DETAILS: dict[type[e.WorkflowError], tuple[str, ...]] = {
+    e.ConcurrentUpdate: ("case_id", "expected_version"),
+    e.CaseNotFound: ("case_id",),
+    e.PaperNotFound: ("paper_id",),
+    e.RateLimited: ("retry_after",),
+    # the running case: its public number, state and agencies (never the ID number)
+    e.TransferAlreadyRunning: ("insurance", "public_number", "state", "origin", "destination"),
+}
+
+
 def details_of(error: e.WorkflowError) -> dict[str, Any]:
     """What a client needs besides the message, by kind of refusal."""
     if isinstance(error, e.MissingDocuments):
@@ -101,12 +119,9 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
     if isinstance(error, e.InvalidTransition):
         return {"case_id": error.case_id, "trigger": error.trigger, "state": error.state,
                 "allowed": list(error.allowed)}
-    if isinstance(error, e.ConcurrentUpdate):
-        return {"case_id": error.case_id, "expected_version": error.expected_version}
-    if isinstance(error, e.CaseNotFound):
-        return {"case_id": error.case_id}
-    if isinstance(error, e.PaperNotFound):
-        return {"paper_id": error.paper_id}
+    for kind, names in _DETAILS.items():
+        if isinstance(error, kind):
+            return {name: getattr(error, name) for name in names}
     if isinstance(error, e.InvalidRow):
         inner = error.error
         return {"line": error.line,
@@ -114,8 +129,6 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
                           else "invalid_input", "message": str(inner),
                           "details": details_of(inner) if isinstance(inner, e.WorkflowError)
                           else {}}}
-    if isinstance(error, e.RateLimited):
-        return {"retry_after": error.retry_after}
     if isinstance(error, e.NotPermitted):
         return {"may_act": [{"role": role, "agency": agency} for role, agency in error.may_act]}
     if isinstance(error, e.DefinitionError):
@@ -149,9 +162,41 @@ def validation_response(error: RequestValidationError) -> JSONResponse:
                          "details": {"errors": found}}, status_code=422)
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The names of the query parameters a route reads (a model of them: its fields')."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = param.field_info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names.update(field.alias or name for name, field in kind.model_fields.items())
+        else:
+            names.add(param.alias)
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return frozenset(names)
+
+
+def check_known_query(request: Request) -> None:
+    """Refuse a query parameter the request's route does not take, as ``invalid_input``
+    naming it, never ignore it (its value is never repeated: it may be an ID number)."""
+    route = request.scope.get("route")
+    known = getattr(route, "query_names", None)
+    if known is None:
+        dependant = getattr(route, "dependant", None)
+        known = _query_names(dependant) if dependant is not None else frozenset()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", name[:40]), "type": "extra_forbidden",
+             "msg": f"unknown query parameter (this route takes: "
+                    f"{', '.join(sorted(known)) or 'none'})"} for name in unknown[:10]])
+
+
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own.
+    keeps its error shape when mounted in a host application with handlers of its own. It
+    knows the names of its query parameters (``query_names``): :func:`check_known_query`
+    refuses any other (422), never silently ignoring it.
 
     Its OpenAPI operation documents the refusals it may answer, decided once here rather than
     on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
@@ -170,6 +215,8 @@ class ProblemRoute(APIRoute):
             documented.update(TOO_LARGE)
         super().__init__(path, endpoint, responses={**documented, **(responses or {})},
                          methods=methods, **kwargs)
+        #: The query parameters the route takes: any other is refused, never ignored.
+        self.query_names = _query_names(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -193,6 +240,21 @@ class ProblemRoute(APIRoute):
         return answer
 
 
-__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "RESPONSES", "STATUS", "TOO_LARGE", "Problem",
-           "ProblemRoute", "code_of", "details_of", "problem", "problem_response", "status_of",
-           "validation_response"]
+__all__ = [
+    "BODY_METHODS",
+    "CONFLICT",
+    "NOT_FOUND",
+    "RESPONSES",
+    "RUNNING",
+    "STATUS",
+    "TOO_LARGE",
+    "Problem",
+    "ProblemRoute",
+    "check_known_query",
+    "code_of",
+    "details_of",
+    "problem",
+    "problem_response",
+    "status_of",
+    "validation_response",
+]

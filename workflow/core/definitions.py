@@ -28,6 +28,7 @@ from .schema import (
     CHECKS,
     LANGUAGES,
     PRESENTATION_KEYS,
+    PRESENTATION_TRANSITION_KEYS,
     TITLED,
     DefinitionModel,
     RequiredCase,
@@ -55,12 +56,16 @@ class Definition:
         for key, default in ADDED_KEYS.items():
             if data[key] == default:
                 del data[key]
-        for items, added in ((data["transitions"], ADDED_TRANSITION_KEYS),
-                             (data["spans"], ADDED_SPAN_KEYS)):
-            for item in items:
-                for key, default in added.items():
-                    if item[key] == default:
-                        del item[key]
+        for transition in data["transitions"]:
+            for key in PRESENTATION_TRANSITION_KEYS:
+                del transition[key]
+            for key, default in ADDED_TRANSITION_KEYS.items():
+                if transition[key] == default:
+                    del transition[key]
+        for span in data["spans"]:
+            for key, default in ADDED_SPAN_KEYS.items():
+                if span[key] == default:
+                    del span[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -120,6 +125,11 @@ class Definition:
     def receipt_policy(self) -> str:
         return self.model.receipt_on_non_working_day
 
+    @property
+    def exchange(self) -> str:
+        """``platform`` (received when sent) or ``paper`` (each receipt a step of its own)."""
+        return self.model.exchange
+
     def title(self, kind: str, name: str, lang: str = LANGUAGES[0]) -> str:
         """What people read for a ``state``, ``trigger`` or ``span`` of this version, in
         ``lang`` (``zh`` or ``en``); the name itself where the file gives it no title."""
@@ -148,6 +158,11 @@ class Definition:
         return tuple(dict.fromkeys(
             name for t in self.model.transitions if t.trigger == trigger for name in t.inputs))
 
+    def destructive(self, trigger: str) -> bool:
+        """Whether ``trigger`` ends the transfer undone (a refusal, a withdrawal, a reversal):
+        the pages show it apart and ask for a confirmation."""
+        return any(t.destructive for t in self.model.transitions if t.trigger == trigger)
+
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         """The triggers the machine has a transition for from ``state``."""
         return tuple(self.machine.get_triggers(state))
@@ -159,9 +174,13 @@ class Definition:
             (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))  # type: ignore[call-overload]
         ))
 
-    def spans_started_by(self, event: str, applicant: str) -> tuple[SpanSpec, ...]:
+    def spans_started_by(self, event: str, applicant: str,
+                         receiving_employer: bool | None = None) -> tuple[SpanSpec, ...]:
+        """The spans ``event`` starts on a case of that applicant kind; a span of the cases
+        without a receiving employer only where that was recorded (False; None: not known)."""
         return tuple(s for s in self.spans if event in s.starts_on
-                     and (not s.applicants or applicant in s.applicants))
+                     and (not s.applicants or applicant in s.applicants)
+                     and (not s.no_receiving_employer or receiving_employer is False))
 
     def spans_ended_by(self, event: str) -> tuple[str, ...]:
         return tuple(s.name for s in self.spans if event in s.ends_on)

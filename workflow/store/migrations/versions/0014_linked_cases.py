@@ -3,14 +3,14 @@ social security card application (card_application) names the pension transfer t
 continued to its agency. Cases opened before this revision link to none.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
