@@ -15,7 +15,9 @@ from tests.conftest import (
     DESTINATION,
     ORIGIN,
     ORIGIN_CLERK,
+    OTHER_PERSON_ID,
     PERSON_ID,
+    full_documents,
     open_case,
     refused,
     snapshot,
@@ -24,12 +26,15 @@ from tests.live import running
 from tests.web import Browser
 from workflow import (
     Actor,
+    CaseNotFound,
     DefinitionError,
     Engine,
     InvalidInput,
     InvalidRow,
     MissingDocuments,
     NotPermitted,
+    Principal,
+    TransferAlreadyRunning,
 )
 from workflow.api import create_app
 from workflow.errors import RequiredCaseMissing
@@ -40,9 +45,11 @@ CARD_DOCUMENTS = ["id_card", "one_inch_photo", "card_registration_form"]
 CONTINUED_ON = D(2025, 10, 30)
 
 
-def continued_pension(engine: Engine, destination: str = DESTINATION, state: str = "continued"):
+def continued_pension(engine: Engine, destination: str = DESTINATION, state: str = "continued",
+                      person_id: str | None = None):
     """A pension transfer received 2025-09-26, moved on to ``state`` (2025-10-30 at the latest)."""
-    case = open_case(engine, "pension_transfer", destination=destination)
+    who = {"person_id": person_id} if person_id else {}
+    case = open_case(engine, "pension_transfer", destination=destination, **who)
     clerk = Actor(id="c-9", role="destination_clerk", agency=destination)
     steps = [("review", clerk, {}), ("send_letter", clerk, {}),
              ("move_funds", ORIGIN_CLERK, {"documents": ["information_form"], "amount": "1.00"}),
@@ -66,16 +73,19 @@ def test_a_card_application_opens_only_after_the_pension_transfer_to_that_destin
         engine):
     """Seed 004: "The opening of inter-provincial social security cards requires transferring
     the social security relationship first, and then handling a new social security card at
-    the target insured place." Refused with no pension transfer, with one not yet continued,
-    and with one continued to another agency; nothing is written."""
+    the target insured place." Refused with no pension transfer, with one continued to another
+    agency and with one not yet continued; nothing is written."""
     error = refused(engine, RequiredCaseMissing, open_card, engine)
     assert str(error) == ("card_application can be opened only for a person whose "
                           "pension_transfer to agency 440300 is continued; this person has none")
-    continued_pension(engine, state="funds_moved")
-    refused(engine, RequiredCaseMissing, open_card, engine)
     continued_pension(engine, destination="110000")
     refused(engine, RequiredCaseMissing, open_card, engine)
-    pension = continued_pension(engine)
+    # PERSON_ID's second pension transfer (the first one ended): to 440300, not yet continued
+    moving = continued_pension(engine, state="funds_moved")
+    assert moving.person_id == PERSON_ID
+    refused(engine, RequiredCaseMissing, open_card, engine)
+    pension = engine.fire(moving.id, "continue_relationship", actor=DEST_CLERK, on=CONTINUED_ON,
+                          contribution_months=120)
     card = open_card(engine)
     assert (card.definition, card.state, card.insurance) == ("card_application", "applied",
                                                              "pension")
@@ -187,6 +197,66 @@ def test_a_bulk_import_refuses_the_line_of_a_card_without_a_continued_pension(en
     assert snapshot(engine) == before
     [card_id] = engine.open_cases([row], actor=DEST_CLERK, on=D(2025, 11, 3))
     assert engine.linked_cases(card_id)[0].relation == "required"
+
+
+# --- main's rules: one running transfer per person and insurance, two departments -----------
+def test_a_card_application_is_not_the_persons_running_pension_transfer(engine):
+    """Seed 000's one transfer at a time is about moving the relationship: a card application
+    (insurance pension, but a service of one agency, not a transfer) never counts as the
+    person's running pension transfer. A person with a running card application opens a new
+    pension transfer, a person with a running pension transfer applies for a card, and a
+    second running pension transfer is still refused."""
+    continued_pension(engine)  # PERSON_ID's pension is at 440300 now
+    card = open_card(engine)
+    assert card.state == "applied"
+    moving_on = open_case(engine, person_id=PERSON_ID, origin=DESTINATION, destination="110000")
+    assert (moving_on.person_id, moving_on.state) == (PERSON_ID, "applied")
+    refused(engine, TransferAlreadyRunning, open_case, engine, person_id=PERSON_ID,
+            origin=DESTINATION, destination="120000")
+    # vice versa: the pension transfer runs first, the card application opens beside it
+    continued_pension(engine, person_id=OTHER_PERSON_ID)
+    open_case(engine, person_id=OTHER_PERSON_ID, origin=DESTINATION, destination="110000")
+    other_card = open_card(engine, person_id=OTHER_PERSON_ID)
+    assert other_card.state == "applied"
+
+
+def test_a_file_may_hold_a_persons_card_application_and_new_pension_transfer(engine):
+    """A bulk import applies the same rule: one person's card application and pension
+    transfer on two lines of one file both open (only a second transfer is refused)."""
+    continued_pension(engine)
+    card = dict(definition="card_application", person_id=PERSON_ID, person_name="张三",
+                destination=DESTINATION, applicant="self", documents=CARD_DOCUMENTS)
+    transfer = dict(definition="pension_transfer", person_id=PERSON_ID, person_name="张三",
+                    origin="110000", destination=DESTINATION, applicant="employer",
+                    documents=full_documents("pension_transfer"))
+    ids = engine.open_cases([card, transfer], actor=DEST_CLERK, on=D(2025, 11, 3))
+    assert [engine.get(i).definition for i in ids] == ["card_application", "pension_transfer"]
+    before = snapshot(engine)
+    with pytest.raises(InvalidRow, match="line 2: .*running pension"):
+        engine.open_cases([card, transfer], actor=DEST_CLERK, on=D(2025, 11, 4), first_line=1)
+    assert snapshot(engine) == before
+
+
+def test_the_card_belongs_to_the_pension_department(engine):
+    """Seed 000: "the transfer of pension insurance relationship is handled by social
+    security bureau, and the transfer of medical insurance relationship is handled by
+    medical insurance bureau. These are two different departments"; seed 004's card is
+    handled by the social security agency: a medical-only clerk may neither open, read nor
+    act on it; a pension clerk does."""
+    continued_pension(engine)
+    medical = Actor("m-5", "destination_clerk", DESTINATION, departments=("medical",))
+    pension = Actor("c-12", "destination_clerk", DESTINATION, departments=("pension",))
+    error = refused(engine, NotPermitted, open_card, engine, actor=medical)
+    assert "pension department" in str(error)
+    card = open_card(engine, actor=pension)
+    with pytest.raises(CaseNotFound):
+        engine.desk(Principal("m-5", "clerk", DESTINATION, departments=("medical",))).case(
+            card.id)
+    refused(engine, NotPermitted, engine.fire, card.id, "accept", actor=medical,
+            on=D(2025, 11, 4))
+    assert engine.fire(card.id, "accept", actor=pension, on=D(2025, 11, 4)).state == "accepted"
+    pension_desk = engine.desk(Principal("c-12", "clerk", DESTINATION, departments=("pension",)))
+    assert pension_desk.case(card.id).id == card.id
 
 
 def test_both_case_pages_show_the_link_between_the_card_and_the_pension_transfer(engine):

@@ -108,7 +108,7 @@ def check_department(actor: Actor, insurance: str, case_id: object = None) -> No
     if actor.departments is not None and insurance not in actor.departments:
         what = f"case {case_id}" if case_id is not None else "this case"
         raise NotPermitted(
-            f"{what} is a {insurance} transfer, handled by the {insurance} department; "
+            f"{what} is of {insurance} insurance, handled by the {insurance} department; "
             f"{actor.describe()} works in the {' and '.join(actor.departments)} department")
 
 
