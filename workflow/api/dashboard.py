@@ -35,22 +35,19 @@ from ..core.definitions import Definition
 from ..core.figures import BUCKETS
 from ..core.inputs import parse_date, today
 from ..core.queries import AlertQuery
-from ..core.views import format_date
-from ..core.words import LANGUAGES, words
+from ..core.words import LANGUAGES
 from ..desk import Desk
 from ..engine import Engine
 from ..errors import (
     CaseNotFound,
-    ConcurrentUpdate,
     InvalidInput,
-    InvalidTransition,
-    MissingDocuments,
     NotAuthenticated,
     NotFound,
     NotPermitted,
     PaperNotFound,
     WorkflowError,
 )
+from ..i18n import explain, format_date, install, words
 from ..records import Alert
 from ..render import FORMATS, LABELS, TEMPLATES, chart_svg, write_report
 from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
@@ -83,6 +80,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["date"] = _date
+    install(env)
     return env
 
 
@@ -127,7 +125,7 @@ class _Page:
 
     # --- words ------------------------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
-        return self.w[key].format(**values)
+        return self.w.text(key, **values)
 
     def agency(self, code: str | None) -> str:
         """``440300 深圳市``: the code and its GB/T 2260 name (the code alone if unknown)."""
@@ -172,7 +170,9 @@ class _Page:
             return level
         if level == "due_soon" and days == 0:
             return self.w["level_due_today"]
-        return self.t(f"level_{level}", days=-days if level == "due_soon" else days)
+        if level in ("due_soon", "overdue"):
+            return self.w.plural(f"level_{level}", -days if level == "due_soon" else days)
+        return self.w[f"level_{level}"]
 
     # --- responses --------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -186,8 +186,8 @@ class _Page:
         other = LANGUAGES[1 - LANGUAGES.index(self.lang)]
         sep = "&" if "?" in here else "?"
         body = _ENV.get_template(template).render(
-            page=self, lang=self.lang, html_lang=self.w["html_lang"],
-            w=self.w, t=self.t, principal=principal, switch=f"{here}{sep}lang={other}",
+            page=self, lang=self.lang, html_lang=self.w["html_lang"], principal=principal,
+            switch=f"{here}{sep}lang={other}",
             base=self.base, today=today(), **{"nav": None, "csrf": self.csrf, **context})
         response = HTMLResponse(body, status_code=status, headers=_PRIVATE)
         self.remember(response)
@@ -336,28 +336,21 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         final=case.state in definition.final_states)
 
 
-def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: str) -> str:
-    """The refusal as the user reads it: missing documents by their titles, a stale page, a
-    step the case's state does not allow, who may take the step; else the engine's own
-    message (English: a bad input the form let through)."""
-    if isinstance(exc, MissingDocuments):
-        return page.t("refused_missing", step=page.title("trigger", exc.trigger, definition),
-                      kinds="、".join(page.document(k, definition) for k in exc.kinds))
-    if isinstance(exc, ConcurrentUpdate):
-        return page.w["refused_stale"]
-    if isinstance(exc, InvalidTransition):
-        state = page.title("state", exc.state, definition)
-        if not exc.allowed:
-            return page.t("refused_closed", state=state)
-        return page.t("refused_state", state=state, step=page.title("trigger", exc.trigger, definition),
-                      allowed="、".join(page.title("trigger", t, definition) for t in exc.allowed))
-    if isinstance(exc, NotPermitted) and exc.may_act:
-        who = page.w["list_or"].join(
-            page.word("role", role) + (f"（{page.agency(agency)}）" if page.lang == "zh"
-                                       else f" ({page.agency(agency)})") if agency
-            else page.word("role", role) for role, agency in exc.may_act)
-        return page.t("refused_who", step=page.title("trigger", trigger, definition), who=who)
-    return page.t("refused", message=str(exc))
+def _refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
+    """The refusal as the user reads it, in the page's language, from its code and
+    parameters (:func:`workflow.i18n.explain`): steps, states and documents by their titles,
+    roles by their words, agencies by code and name; never the engine's English message."""
+
+    def name(kind: str, value: str) -> str:
+        if kind in ("trigger", "state"):
+            return page.title(kind, value, definition)
+        if kind == "document":
+            return page.document(value, definition)
+        if kind == "agency":
+            return page.agency(value)
+        return page.w.get(f"{kind}_{value}", value)
+
+    return page.t("refused", message=explain(exc, page.lang, name))
 
 
 #: The dashboard's pages; ``router()`` mounts them.
@@ -553,7 +546,7 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
                         **inputs)
     except WorkflowError as exc:
         return _case_page(staff, case_id, status=status_of(exc),
-                          refusal=_refusal(page, exc, definition, trigger))
+                          refusal=_refusal(page, exc, definition))
     return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
 
 
