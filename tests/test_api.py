@@ -78,7 +78,10 @@ def refused_over_http(engine, call, status: int, code: str) -> dict:
     r = call()
     assert r.status_code == status, r.text
     body = r.json()
-    assert body["code"] == code and body["message"] and set(body) == {"code", "message", "details"}
+    assert r.headers["content-type"] == "application/problem+json"
+    assert body["code"] == code and body["message"] and set(body) == {
+        "type", "title", "status", "detail", "instance", "code", "message", "details"}
+    assert body["type"].endswith(f":{code}") and body["status"] == status and body["detail"]
     assert _but_denied_reads(snapshot(engine)) == before
     return body["details"]
 
@@ -214,6 +217,37 @@ def test_refusals_name_the_missing_documents_and_the_allowed_triggers(engine, ap
         url, headers=clerk, json={"trigger": "move_funds", "amount": "10.00"}),
         409, "invalid_transition")
     assert details["state"] == "applied" and "review" in details["allowed"]
+
+
+def test_a_refusal_speaks_the_language_of_accept_language_chinese_by_default(engine, api):
+    """Issue 21: "The API answers in the language of Accept-Language (zh-CN default for
+    people-facing text, English for developer-facing codes), RFC 9457 problem details
+    (application/problem+json, keeping code as an extension member, and the field name in
+    details for bad input)." Without Accept-Language the problem's title and detail are
+    Chinese (Content-Language: zh-CN); with ``en`` English; ``code``, ``type`` and the
+    engine's ``message`` stay English either way."""
+    case = open_case(engine, documents=["application_form"])
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    zh = httpx.post(url, headers=clerk, json={"trigger": "review"})
+    assert zh.headers["content-type"] == "application/problem+json"
+    assert zh.headers["content-language"] == "zh-CN"
+    body = zh.json()
+    assert (body["title"], body["status"], body["code"]) == ("缺少材料", 422, "missing_documents")
+    assert body["detail"].startswith("「review」还缺以下材料：") and "payment_voucher" in body["detail"]
+    assert body["type"] == "urn:sstransfer:problem:missing_documents"
+    assert body["instance"] == f"/api/v1/cases/{case.id}/fire"
+    assert body["message"].startswith("'review' needs documents")
+    en = httpx.post(url, headers={**clerk, "Accept-Language": "en-GB, zh;q=0.5"},
+                    json={"trigger": "review"})
+    assert en.headers["content-language"] == "en"
+    body = en.json()
+    assert (body["title"], body["code"]) == ("Documents missing", "missing_documents")
+    assert body["detail"].startswith("“review” needs documents the case does not hold:")
+    bad = httpx.post(url, headers={**clerk, "Accept-Language": "zh-CN"},
+                     json={"trigger": "reject", "explanation": " "})
+    assert bad.status_code == 422 and bad.json()["details"]["field"] == "explanation"
+    assert bad.json()["detail"] == "请填写「说明理由」。"
 
 
 def test_a_step_refused_for_role_names_the_role_and_agency_that_may_act(engine, api):
@@ -503,7 +537,7 @@ def test_a_request_fastapi_cannot_read_is_answered_in_the_problem_shape(engine, 
     details = refused_over_http(engine, lambda: httpx.post(
         f"{api}/api/v1/cases/{case.id}/fire", headers=clerk, json={"on": "2025-09-26"}),
         422, "invalid_input")
-    assert details["errors"][0]["field"] == "body.trigger"
+    assert details["errors"][0]["field"] == details["field"] == "body.trigger"
     r = httpx.get(f"{api}/api/v1/cases", headers=clerk, params={"limit": 0})
     assert r.status_code == 422 and r.json()["details"]["errors"][0]["field"] == "query.limit"
     r = httpx.get(f"{api}/api/v1/cases/0", headers=clerk)

@@ -446,7 +446,8 @@ def test_the_schema_names_the_values_the_server_takes_and_the_server_refuses_the
 def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_nothing(
         engine, api):
     """A POST to the JSON API whose Origin is another site is refused (403) in the API's
-    documented shape, ``cross_site_request`` as JSON, and the case does not move."""
+    documented shape, ``cross_site_request`` as an RFC 9457 problem, and the case does not
+    move."""
     case = open_case(engine)
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)
     r = refused_over_http(engine, lambda: httpx.post(
@@ -455,16 +456,17 @@ def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_
     assert r == {}
     r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
                    headers={**clerk, "Origin": "http://evil.example"})
-    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["Content-Type"] == "application/problem+json"
 
 
 def test_the_schema_documents_each_refusal_an_operation_may_answer_as_a_problem(api):
-    """Every API operation documents 401, 403 and 422 as a JSON problem; one naming a row in
+    """Every API operation documents 401, 403 and 422 as an RFC 9457 problem
+    (``application/problem+json``, nothing else); one naming a row in
     its path 404 too, one taking If-Match 409, one with a body 413 (the body cap): the
     statuses the server answers, with the shape it answers them in (the diagram's and the
     report's refusals are JSON, their successes not)."""
     schema = httpx.get(f"{api}/openapi.json").json()
-    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     operations = [(path, method, op) for path, ops in schema["paths"].items()
                   if path.startswith("/api/v1/") for method, op in ops.items()]
     assert len(operations) >= 24
