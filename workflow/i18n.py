@@ -86,11 +86,11 @@ class Words:
     def get(self, key: str, default: str) -> str:
         return self.text(key) if key in self.ids else default
 
-    def text(self, key: str, **values: object) -> str:
+    def text(self, key: str, /, **values: object) -> str:
         """The message ``key`` with its ``%(name)s`` filled in."""
         return self.gettext(key) % values
 
-    def plural(self, key: str, n: int, **values: object) -> str:
+    def plural(self, key: str, n: int, /, **values: object) -> str:
         """The plural message ``key`` for the count ``n`` (its ``%(num)d``)."""
         return self.ngettext(key, f"{key}_plural", n) % {"num": n, **values}
 
