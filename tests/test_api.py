@@ -224,8 +224,9 @@ def test_a_refusal_speaks_the_language_of_accept_language_chinese_by_default(eng
     people-facing text, English for developer-facing codes), RFC 9457 problem details
     (application/problem+json, keeping code as an extension member, and the field name in
     details for bad input)." Without Accept-Language the problem's title and detail are
-    Chinese (Content-Language: zh-CN); with ``en`` English; ``code``, ``type`` and the
-    engine's ``message`` stay English either way."""
+    Chinese (Content-Language: zh-CN), naming the step and the documents by their titles;
+    with ``en`` English; ``code``, ``type`` and the engine's ``message`` stay English either
+    way."""
     case = open_case(engine, documents=["application_form"])
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)
     url = f"{api}/api/v1/cases/{case.id}/fire"
@@ -234,7 +235,7 @@ def test_a_refusal_speaks_the_language_of_accept_language_chinese_by_default(eng
     assert zh.headers["content-language"] == "zh-CN"
     body = zh.json()
     assert (body["title"], body["status"], body["code"]) == ("缺少材料", 422, "missing_documents")
-    assert body["detail"].startswith("「review」还缺以下材料：") and "payment_voucher" in body["detail"]
+    assert body["detail"].startswith("「审核」还缺以下材料：") and "参保缴费凭证" in body["detail"]
     assert body["type"] == "urn:sstransfer:problem:missing_documents"
     assert body["instance"] == f"/api/v1/cases/{case.id}/fire"
     assert body["message"].startswith("'review' needs documents")
@@ -244,6 +245,7 @@ def test_a_refusal_speaks_the_language_of_accept_language_chinese_by_default(eng
     body = en.json()
     assert (body["title"], body["code"]) == ("Documents missing", "missing_documents")
     assert body["detail"].startswith("“review” needs documents the case does not hold:")
+    assert "payment voucher issued by the origin agency" in body["detail"]
     bad = httpx.post(url, headers={**clerk, "Accept-Language": "zh-CN"},
                      json={"trigger": "reject", "explanation": " "})
     assert bad.status_code == 422 and bad.json()["details"]["field"] == "explanation"

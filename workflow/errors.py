@@ -18,6 +18,9 @@ class WorkflowError(Exception):
 
     #: The kind of refusal, stable across releases (the API's ``code``).
     code: ClassVar[str] = "workflow_error"
+    #: The definition (name, version) whose steps, states and documents the refusal names,
+    #: where it names some: what titles them for people.
+    definition: tuple[str, int] | None = None
 
     @property
     def params(self) -> dict[str, Any]:

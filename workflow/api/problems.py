@@ -151,6 +151,35 @@ def problem_of(code: str, status: int, message: str, details: dict[str, Any],
         "Vary": "Accept-Language"})
 
 
+def namer(error: e.WorkflowError, connection: HTTPConnection | None,
+          lang: str) -> i18n.Namer | None:
+    """How a refusal names what it is about, from the app's engine: documents by the
+    catalogue's names, steps and states by the titles of the refusal's definition (else of
+    the latest version that titles them), agencies by code and GB/T 2260 name; None outside
+    an app with an engine."""
+    app = connection.scope.get("app") if connection is not None else None
+    engine: Any = getattr(getattr(app, "state", None), "engine", None)
+    if engine is None:
+        return None
+    found = engine.definitions
+    latest = [engine.definition(*error.definition)] if error.definition is not None \
+        else [found.latest(n) for n in found.names()]
+    w = i18n.words(lang)
+
+    def name(kind: str, value: str) -> str:
+        if kind == "document" and value in found.catalogue.kinds:
+            return str(found.catalogue.title(value, lang))
+        if kind in ("trigger", "state"):
+            titles = (d.title(kind, value, lang) for d in latest)
+            return next((t for t in titles if t != value), value)
+        if kind == "agency":
+            agency = engine.divisions.name_of(value)
+            return f"{value} {agency}" if agency else value
+        return w.get(f"{kind}_{value}", value)
+
+    return name
+
+
 def problem_response(error: e.WorkflowError,
                      connection: HTTPConnection | None = None) -> ProblemResponse:
     """The HTTP response of a refusal (401 says ``WWW-Authenticate``, 429 ``Retry-After``),
@@ -161,8 +190,9 @@ def problem_response(error: e.WorkflowError,
         headers = {"Retry-After": str(error.retry_after)}
     elif status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    lang = language_of(connection)
     return problem_of(error.code, status, str(error), error.params, connection,
-                      detail=i18n.explain(error, language_of(connection)), headers=headers)
+                      detail=i18n.explain(error, lang, namer(error, connection, lang)), headers=headers)
 
 
 def validation_response(error: RequestValidationError,
@@ -241,5 +271,5 @@ class ProblemRoute(APIRoute):
 
 __all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "STATUS",
            "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
-           "language_of", "problem_body", "problem_media_only",
+           "language_of", "namer", "problem_body", "problem_media_only",
            "problem_of", "problem_response", "status_of", "validation_response"]

@@ -371,8 +371,19 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
     :class:`_Attempt` of the case; the first that passes gives the destination. No transition
     from the state is :class:`InvalidTransition` naming the machine's triggers from it; a
     failed condition is the error its rule gave. Nothing is executed on the machine and no
-    model is added to it: it is shared, read-only, by every case and thread.
+    model is added to it: it is shared, read-only, by every case and thread. A refusal says
+    the definition it names steps and documents of (``refusal.definition``).
     """
+    try:
+        return _decide(definition, facts, trigger, actor, documents, inputs, divisions)
+    except WorkflowError as refusal:
+        refusal.definition = refusal.definition or (definition.name, definition.version)
+        raise
+
+
+def _decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
+            documents: Iterable[str], inputs: Mapping[str, Any] | None,
+            divisions: Divisions) -> Step:
     actor = check_actor(actor, divisions)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
     trigger = normalise(trigger)
