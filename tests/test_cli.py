@@ -180,7 +180,7 @@ def test_the_overdue_report_is_chinese_unless_lang_en_is_given(run, db_url, tmp_
         assert header[0] == first and row[0] == "440300 深圳市"
     done = run("report", "overdue", "--as-of", "2025-11-20", "--out", str(tmp_path / "x.html"),
                "--lang", "fr", ok=False)
-    assert "language must be one of zh, en" in done.stderr
+    assert "Invalid value for '--lang': 'fr' is not one of 'zh', 'en'" in done.stderr
     assert not (tmp_path / "x.html").exists()
 
 

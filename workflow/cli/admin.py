@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InvalidInput
-from .common import esc, group, out, progress, row, settings, table
+from .choices import complete_definition
+from .common import JsonOpt, esc, group, out, print_json, progress, row, settings, table
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -23,12 +24,23 @@ db_app = group(help="The database schema (Alembic migrations).")
 def definitions_validate(
     folder: Annotated[Path | None, typer.Argument(
         help="Folder to check (default: the one in use).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Load and check every definition, the document catalogue and the calendars."""
     from ..loading import DefinitionSet, WorkingCalendar
 
     ds = DefinitionSet(folder or settings.definitions)
     cal = WorkingCalendar(ds.calendars_dir)
+    if as_json:
+        print_json({
+            "definitions": [{"path": str(d.path), "name": d.name, "version": d.version,
+                             "states": len(d.states), "triggers": len(d.triggers),
+                             "spans": len(d.spans), "content_hash": d.content_hash}
+                            for d in ds],
+            "official_years": sorted(cal.official_years),
+            "provisional_years": {str(y): m for y, m in sorted(cal.incomplete.items())},
+            "committed_limits": len(ds.commitments.entries)})
+        return
     for d in ds:
         out.print(esc(f"ok  {d.path}: {d.name} version {d.version} ({len(d.states)} states, "
                       f"{len(d.triggers)} triggers, {len(d.spans)} spans) {d.content_hash[:12]}"))
@@ -44,8 +56,9 @@ def definitions_validate(
 
 @definitions_app.command("diagram")
 def definitions_diagram(
-    name: str,
+    name: Annotated[str, typer.Argument(autocompletion=complete_definition)],
     version: Annotated[int | None, typer.Option(help="Default: the latest.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print a Mermaid state diagram of a definition."""
     from ..loading import DefinitionSet
@@ -57,27 +70,37 @@ def definitions_diagram(
         if found is None:
             raise InvalidInput(f"no {name} version {version} in {ds.folder}")
         d = found
+    if as_json:
+        print_json({"name": d.name, "version": d.version, "mermaid": d.mermaid()})
+        return
     sys.stdout.write(d.mermaid())
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target (default: head).")] = "head"
-               ) -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target (default: head).")] = "head",
+               as_json: JsonOpt = False) -> None:
     """Bring the database to the schema this sstransfer needs (or to REVISION)."""
     from ..engine import upgrade_schema
 
     before, after = upgrade_schema(settings.db, revision)
+    if as_json:
+        print_json({"before": before.current, "after": after.current, "head": after.head,
+                    "database": str(after.database)})
+        return
     out.print(esc(f"schema: {before.current or 'empty'} -> {after.current} ({after.database})"))
 
 
 @db_app.command("current")
-def db_current() -> None:
+def db_current(as_json: JsonOpt = False) -> None:
     """Say which schema revision the database is at, and which this sstransfer needs."""
     from ..engine import schema_state
 
     settings.check_exists()
     schema = schema_state(settings.db)
     current, head = schema.current, schema.head
+    if as_json:
+        print_json({"current": current, "head": head, "up_to_date": current == head})
+        return
     state = "up to date" if current == head else (
         "empty: `sstransfer db upgrade` creates it" if current is None
         else "`sstransfer db upgrade` needed")
@@ -128,9 +151,10 @@ def _print_outbox(engine: Engine, where: str) -> None:
     from ..core.notify import EVENT_NAMES
 
     counts = engine.outbox_service.counts()
-    rows = table(title="the outbox: events to tell the applicants and the agencies, by name")
-    for col in ("event", "pending", "delivered", "dead"):
-        rows.add_column(col)
+    rows = table("the outbox: events to tell the applicants and the agencies, by name",
+                 ("event", "pending", "delivered", "dead"),
+                 whole=("event", "pending", "delivered", "dead"),
+                 right=("pending", "delivered", "dead"))
     for name in EVENT_NAMES:
         row(rows, name, *(counts.get((name, state), 0)
                           for state in ("pending", "delivered", "dead")))
@@ -148,10 +172,8 @@ def _print_summary(engine: Engine, reports: Path) -> None:
 
     report = None
     for summary in demo_summary(engine):
-        rows = table(title=summary.title)
-        for i, col in enumerate(summary.columns):
-            rows.add_column(col, justify="right" if summary.numeric and i else "left",
-                            overflow="fold")
+        rows = table(summary.title, summary.columns,
+                     right=summary.columns[1:] if summary.numeric else ())
         for values in summary.rows:
             row(rows, *values)
         out.print(rows)

@@ -9,6 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InvalidInput
+from .choices import (
+    Applicant,
+    Channel,
+    Scheme,
+    complete_definition,
+    complete_document,
+    complete_state,
+    complete_trigger,
+    value,
+)
 from .common import (
     ActorOpt,
     AgencyOpt,
@@ -31,7 +41,11 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..core.views import Case
+    from ..engine import Engine
     from ..records import Span
+
+#: The columns of a case's key/value table and of the spans table that are never cut.
+_WHOLE_SPANS = ("agency", "started", "committed due", "statutory due", "ended")
 
 
 def _show_case(case: Case, as_json: bool, spans: list[Span] | None = None) -> None:
@@ -41,19 +55,41 @@ def _show_case(case: Case, as_json: bool, spans: list[Span] | None = None) -> No
             data["spans"] = [s.to_dict() for s in spans]
         print_json(data)
         return
-    rows = table(title=f"case {case.id}", show_header=False)
-    for key, value in case.to_dict().items():
-        row(rows, key, ", ".join(value) if isinstance(value, list) else value)
+    rows = table(f"case {case.id}", ("field", "value"), whole=("value",), show_header=False)
+    for key, item in case.to_dict().items():
+        row(rows, key, ", ".join(item) if isinstance(item, list) else item)
     out.print(rows)
     if spans:
         _spans_table(spans)
 
 
+def _confirm(engine: Engine, case: Case, done: str, as_json: bool) -> None:
+    """What a write command prints: the case (its public number), its state, the next steps
+    and the due dates of its running time limits. ``--json``: the case, with ``next_steps``
+    and ``due`` (one object per running time limit) added."""
+    definition = engine.definition(case.definition, case.definition_version)
+    steps = list(definition.allowed_triggers(case.state))
+    due = [{"span": s.name, "owner_agency": s.owner_agency, "due_on": s.due_on.isoformat(),
+            "committed_due_on": s.committed_due_on and s.committed_due_on.isoformat(),
+            "provisional": s.provisional}
+           for s in engine.spans(case.id) if s.ended_on is None]
+    if as_json:
+        print_json({**case.to_dict(), "next_steps": steps, "due": due})
+        return
+    out.print(esc(f"case {case.id} (number {case.public_number}) {done}: {case.state}"),
+              highlight=False)
+    out.print(esc(f"next: {', '.join(steps) if steps else 'none (the case is closed)'}"),
+              highlight=False)
+    for d in due:
+        committed = (f" (committed {d['committed_due_on']})" if d["committed_due_on"] else "")
+        provisional = " (provisional)" if d["provisional"] else ""
+        out.print(esc(f"due {d['due_on']}{committed}{provisional}: {d['span']} at "
+                      f"{d['owner_agency']}"), highlight=False)
+
+
 def _spans_table(spans: list[Span]) -> None:
-    rows = table(title="spans")
-    for col in ("span", "owner", "agency", "started", "committed due", "statutory due", "ended",
-                "provisional", "note"):
-        rows.add_column(col)
+    rows = table("spans", ("span", "owner", "agency", "started", "committed due",
+                           "statutory due", "ended", "provisional", "note"), whole=_WHOLE_SPANS)
     for s in spans:
         row(rows, s.name, s.owner, s.owner_agency, s.started_on, s.committed_due_on or "–",
             s.due_on, s.ended_on or "running", "yes" if s.provisional else "", s.due_note or "")
@@ -61,19 +97,20 @@ def _spans_table(spans: list[Span]) -> None:
 
 
 def open_case(
-    definition: Annotated[str, typer.Argument(help="pension_transfer or medical_transfer")],
+    definition: Annotated[str, typer.Argument(
+        autocompletion=complete_definition, help="pension_transfer or medical_transfer")],
     person_id: Annotated[str, typer.Option(help="18-character resident ID number.")],
     person_name: Annotated[str, typer.Option(help="The person's name.")],
     origin: Annotated[str, typer.Option(help="Origin agency, 6-digit division code.")],
     destination: Annotated[str, typer.Option(help="Destination agency, 6-digit code.")],
-    applicant: Annotated[str, typer.Option(help="self, employer or agent.")],
+    applicant: Annotated[Applicant, typer.Option(help="Who applied.")],
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
-    channel: Annotated[str, typer.Option(help="counter or online.")] = "counter",
+    channel: Annotated[Channel, typer.Option(help="Where.")] = Channel.counter,
     document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
     actor_id_number: IdNumberOpt = None,
-    origin_scheme: Annotated[str | None, typer.Option(
-        help="Medical (since 2021): urban_employee or urban_rural_resident at the origin.")] = None,
-    destination_scheme: Annotated[str | None, typer.Option(
+    origin_scheme: Annotated[Scheme | None, typer.Option(
+        help="Medical (since 2021): the scheme at the origin.")] = None,
+    destination_scheme: Annotated[Scheme | None, typer.Option(
         help="Medical (since 2021): the scheme at the destination.")] = None,
     contact_phone: Annotated[str | None, typer.Option(
         help="The applicant's mobile number, to be told of each step.")] = None,
@@ -83,23 +120,28 @@ def open_case(
     """Open a transfer case (the application is received)."""
     if role.strip() == "self" and actor_id_number is None:
         actor_id_number = person_id  # a person applies for themselves
-    case = settings.engine().open_case(
+    engine = settings.engine()
+    case = engine.open_case(
         definition, person_id=person_id, person_name=person_name, origin=origin,
-        destination=destination, applicant=applicant, channel=channel,
+        destination=destination, applicant=applicant.value, channel=channel.value,
         documents=document or [], actor=as_actor(actor, role, agency, actor_id_number),
-        on=date(on, "--on"), origin_scheme=origin_scheme, destination_scheme=destination_scheme,
+        on=date(on, "--on"), origin_scheme=value(origin_scheme),
+        destination_scheme=value(destination_scheme),
         contact_phone=contact_phone, contact_email=contact_email)
-    _show_case(case, as_json)
+    _confirm(engine, case, "opened", as_json)
 
 
 def fire(
-    case_id: int, trigger: str, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
+    case_id: int,
+    trigger: Annotated[str, typer.Argument(autocompletion=complete_trigger)],
+    actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None,
     on: OnOpt = None, document: DocsOpt = None,
     expected_version: Annotated[int | None, typer.Option(
         help="Refuse if the case is no longer at this version.")] = None,
     explanation: Annotated[str | None, typer.Option(help="Written explanation (reject).")] = None,
     needed: Annotated[list[str] | None, typer.Option(
-        "--needed", help="A document still needed (request_documents); repeat.")] = None,
+        "--needed", autocompletion=complete_document,
+        help="A document still needed (request_documents); repeat.")] = None,
     amount: Annotated[str | None, typer.Option(help="Amount moved, yuan (move_funds).")] = None,
     months: Annotated[int | None, typer.Option(
         "--months", help="Cumulative contribution months (continue_relationship, version 1).")
@@ -114,13 +156,14 @@ def fire(
 ) -> None:
     """Fire a trigger on a case: review, reject, request_documents, resubmit, send_letter,
     move_funds, continue_relationship or withdraw."""
-    case = settings.engine().fire(
+    engine = settings.engine()
+    case = engine.fire(
         case_id, trigger, actor=as_actor(actor, role, agency, actor_id_number),
         on=date(on, "--on"),
         documents=document or [], expected_version=expected_version, explanation=explanation,
         documents_needed=needed, amount=amount, contribution_months=months,
         information_form=_form(information_form), months_at_destination=months_at_destination)
-    _show_case(case, as_json)
+    _confirm(engine, case, trigger, as_json)
 
 
 def _form(path: Path | None) -> dict[str, object] | None:
@@ -144,10 +187,11 @@ def attach(case_id: int, actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = Non
            document: DocsOpt = None, on: OnOpt = None, as_json: JsonOpt = False,
            actor_id_number: IdNumberOpt = None) -> None:
     """Attach documents to a running case."""
-    case = settings.engine().attach_documents(
+    engine = settings.engine()
+    case = engine.attach_documents(
         case_id, document or [], actor=as_actor(actor, role, agency, actor_id_number),
         on=date(on, "--on"))
-    _show_case(case, as_json)
+    _confirm(engine, case, "documents attached", as_json)
 
 
 def correct_date(
@@ -157,10 +201,11 @@ def correct_date(
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Correct the business date of a case's last step (a supervisor of the case's agency)."""
-    case = settings.engine().correct_business_date(
+    engine = settings.engine()
+    case = engine.correct_business_date(
         case_id, date(new_date, "the new date"), actor=as_actor(actor, role, agency),
         reason=reason)
-    _show_case(case, as_json)
+    _confirm(engine, case, "date corrected", as_json)
 
 
 def show(case_id: int, as_json: JsonOpt = False) -> None:
@@ -175,9 +220,8 @@ def history(case_id: int, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
-    rows = table(title=f"history of case {case_id}")
-    for col in ("seq", "date", "trigger", "from", "to", "actor", "documents", "comment"):
-        rows.add_column(col)
+    rows = table(f"history of case {case_id}", ("seq", "date", "trigger", "from", "to", "actor",
+                                                "documents", "comment"), whole=("seq", "date"))
     for e in entries:
         who = f"{e.actor_role} {e.actor_id}" + (f" @{e.actor_agency}" if e.actor_agency else "")
         row(rows, e.seq, e.business_date, e.trigger, e.from_state or "", e.to_state, who,
@@ -186,9 +230,11 @@ def history(case_id: int, as_json: JsonOpt = False) -> None:
 
 
 def list_cases(
-    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
+    state: Annotated[str | None, typer.Option(
+        autocompletion=complete_state, help="Only cases in this state.")] = None,
     agency: Annotated[str | None, typer.Option(help="Origin or destination agency.")] = None,
-    definition: Annotated[str | None, typer.Option(help="Only this workflow.")] = None,
+    definition: Annotated[str | None, typer.Option(
+        autocompletion=complete_definition, help="Only this workflow.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many cases.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
@@ -200,19 +246,20 @@ def list_cases(
     if as_json:
         print_json([c.to_dict() for c in cases])
         return
-    rows = table(title=f"{len(cases)} case(s)")
-    for col in ("id", "definition", "state", "person", "ID number", "origin", "destination",
-                "opened", "last step"):
-        rows.add_column(col)
+    rows = table(f"{len(cases)} case(s)", (
+        "id", "number", "definition", "state", "person", "ID number", "origin", "destination",
+        "opened", "last step"), whole=("id", "number", "ID number", "origin", "destination",
+                                        "opened", "last step"))
     for c in cases:
-        row(rows, c.id, c.definition, c.state, c.person_name, c.person_id_masked, c.origin,
-            c.destination, c.opened_on, c.last_event_on)
+        row(rows, c.id, c.public_number, c.definition, c.state, c.person_name, c.person_id_masked,
+            c.origin, c.destination, c.opened_on, c.last_event_on)
     out.print(rows)
 
 
 def import_cases(
     path: Annotated[Path, typer.Argument(help="CSV file with a header row.")],
     actor: ActorOpt, role: RoleOpt, agency: AgencyOpt = None, on: OnOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Open every application of a CSV file in one batch; a bad line stops it, writing nothing.
 
@@ -232,5 +279,9 @@ def import_cases(
         ids = engine.open_cases(applications, actor=as_actor(actor, role, agency),
                                 on=date(on, "--on"), first_line=2,
                                 progress=lambda n: bar.update(task, completed=n))
+    if as_json:
+        print_json({"opened": len(ids), "ids": ids})
+        return
     span = f" (ids {ids[0]}–{ids[-1]})" if ids else ""
-    out.print(f"{len(ids)} case(s) opened{span}")
+    out.print(f"{len(ids)} case(s) opened{span}; `show ID` gives each one's number, state and "
+              "due date")

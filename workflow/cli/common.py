@@ -8,19 +8,20 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
 from ..errors import InvalidInput, SettingsError, WorkflowError
+from .choices import LogLevel, Role, Shell, complete_document
 
 # Rich, structlog and SQLAlchemy are imported where a command needs them: `sstransfer --help`
 # loads typer and this package only (tests/test_cli.py checks it; bench/bench_startup.py times it).
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.progress import Progress
-    from rich.table import Table
 
     from ..core.inputs import Actor
     from ..engine import Engine
@@ -36,7 +37,7 @@ def group(**kwargs: Any) -> typer.Typer:
     return typer.Typer(no_args_is_help=True, rich_markup_mode=None, **kwargs)
 
 
-app = group(pretty_exceptions_enable=False, add_completion=False)
+app = group(pretty_exceptions_enable=False, add_completion=False)  # see _main's options
 
 
 class _LazyConsole:
@@ -75,10 +76,56 @@ def progress() -> Progress:
     return Progress(console=err.console, transient=True, disable=not err.is_terminal)
 
 
-def table(**options: Any) -> Table:
-    from rich.table import Table
+class Rows:
+    """A table whose ids and dates are never cut (``whole`` columns: never wrapped, never
+    shortened with an ellipsis; other columns fold long words rather than hide them). Where the
+    width (an 80-column terminal) cannot hold every column without breaking a word, each row is
+    printed as a block of ``column: value`` lines instead. Values are shown as typed, never read
+    as Rich markup."""
 
-    return Table(**options)
+    def __init__(self, title: str, columns: Sequence[str], *, whole: Iterable[str] = (),
+                 right: Iterable[str] = (), show_header: bool = True) -> None:
+        self.title, self.columns = title, tuple(columns)
+        self.whole, self.right, self.show_header = set(whole), set(right), show_header
+        unknown = (self.whole | self.right) - set(self.columns)
+        if unknown:
+            raise ValueError(f"no column {sorted(unknown)}")
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, *values: object) -> None:
+        if len(values) != len(self.columns):
+            raise ValueError(f"{len(self.columns)} values expected, not {len(values)}")
+        self.rows.append(tuple(map(str, values)))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.table import Table
+        from rich.text import Text
+
+        rows = Table(title=self.title, show_header=self.show_header)
+        for col in self.columns:
+            rows.add_column(col, no_wrap=col in self.whole, overflow="fold",
+                            justify="right" if col in self.right else "left")
+        for values in self.rows:
+            rows.add_row(*map(Text, values))
+        if rows.__rich_measure__(console, options).minimum <= options.max_width:
+            yield rows
+            return
+        yield from self._blocks()
+
+    def _blocks(self) -> Iterator[Any]:
+        from rich.text import Text
+
+        yield Text(self.title, style="italic")
+        for i, values in enumerate(self.rows):
+            if i or self.show_header:
+                yield Text("")
+            for col, value in zip(self.columns, values, strict=True):
+                yield Text(f"{col}: {value}", overflow="fold")
+
+
+def table(title: str, columns: Sequence[str], **options: Any) -> Rows:
+    """A :class:`Rows` table to fill with :func:`row` and print with ``out.print``."""
+    return Rows(title, columns, **options)
 
 
 def esc(value: object) -> str:
@@ -88,8 +135,8 @@ def esc(value: object) -> str:
     return escape(str(value))
 
 
-def row(rows: Table, *values: object) -> None:
-    rows.add_row(*map(esc, values))
+def row(rows: Rows, *values: object) -> None:
+    rows.add(*values)
 
 
 def print_json(data: Any) -> None:
@@ -162,14 +209,14 @@ def _json_too(value: bool) -> bool:
 JsonOpt = Annotated[bool, typer.Option("--json", callback=_json_too,
                                        help="Print JSON instead of a table.")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts: a user id.")]
-RoleOpt = Annotated[str, typer.Option(
-    "--role", help="self, employer, agent, origin_clerk, destination_clerk or supervisor.")]
+RoleOpt = Annotated[Role, typer.Option("--role", help="Who acts.")]
 AgencyOpt = Annotated[str | None, typer.Option(
     "--agency", help="The clerk's agency (6-digit division code).")]
 OnOpt = Annotated[str | None, typer.Option(
     "--on", help="Business date YYYY-MM-DD (default: today in China).")]
 DocsOpt = Annotated[list[str] | None, typer.Option(
-    "--document", "-d", help="A document kind; repeat for several.")]
+    "--document", "-d", autocompletion=complete_document,
+    help="A document kind; repeat for several.")]
 IdNumberOpt = Annotated[str | None, typer.Option(
     "--actor-id-number", help="Role self: the acting person's own resident ID number.")]
 SettingsOpt = Annotated[Path | None, typer.Option(
@@ -178,29 +225,45 @@ AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Business date YYYY-MM-DD (default: today in China).")]
 
 
+def _completion(action: str) -> Any:
+    """The callback of ``--install-completion`` (the current shell, as typer detects it) or
+    ``--show-completion SHELL``: typer's own."""
+    def callback(ctx: typer.Context, param: Any, value: bool | Shell | None) -> None:
+        if not value or ctx.resilient_parsing:
+            return
+        from typer.completion import install_callback, show_callback
+
+        shell = value if isinstance(value, bool) else value.value
+        (install_callback if action == "install" else show_callback)(ctx, param, shell)
+    return callback
+
+
 @app.callback()
 def _main(
     db: DbOpt = None,
     definitions: Annotated[Path | None, typer.Option(
         "--definitions", envvar="SSTRANSFER_DEFINITIONS",
         help="Folder of workflow definitions (default: the shipped ones).")] = None,
-    log_level: Annotated[str, typer.Option(
-        help="Log events at this level and above go to stderr.")] = "warning",
+    log_level: Annotated[LogLevel, typer.Option(
+        case_sensitive=False, help="Log events at this level and above go to stderr.")] = LogLevel.warning,
     version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_version, help="Print the version and exit.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Every command that can prints JSON instead of a table.")] = False,
+    install_completion: Annotated[bool, typer.Option(
+        "--install-completion", is_eager=True, expose_value=False, callback=_completion("install"),
+        help="Install completion (TAB) for the current shell.")] = False,
+    show_completion: Annotated[Shell | None, typer.Option(
+        "--show-completion", is_eager=True, expose_value=False, callback=_completion("show"),
+        help="Print the completion script for SHELL (to copy it or package it).")] = None,
 ) -> None:
     """sstransfer: transfers of social insurance between Chinese agencies, as guarded,
     persisted cases with statutory working-day time limits."""
     settings.db, settings.definitions, settings.as_json = db, definitions, as_json
-    level = logging.getLevelNamesMapping().get(log_level.upper())
-    if level is None:
-        raise InvalidInput(f"unknown log level '{log_level}'")
-    settings.log_level = level
+    settings.log_level = logging.getLevelNamesMapping()[log_level.upper()]
     from ..logs import to_stderr
 
-    to_stderr(level)
+    to_stderr(settings.log_level)
 
 
 @overload
@@ -223,7 +286,7 @@ def one_of(value: str | None, known: set[str], what: str) -> None:
 def as_actor(actor: str, role: str, agency: str | None, id_number: str | None = None) -> Actor:
     from ..core.inputs import Actor
 
-    return Actor(id=actor, role=role, agency=agency, person_id=id_number)
+    return Actor(id=actor, role=str(role), agency=agency, person_id=id_number)
 
 
 def main() -> None:
@@ -233,8 +296,13 @@ def main() -> None:
     tests) do not share them."""
     out.forget()
     err.forget()
+    from typer._completion_classes import completion_init  # what add_completion=True calls
+
+    completion_init()  # typer's completion of bash, zsh, fish and PowerShell (TAB)
     try:
-        code = app(standalone_mode=False)
+        # One name however it was started (`python -m workflow.cli` too): the help, the hints
+        # of errors and the shell's completion all name the command the user types.
+        code = app(prog_name="sstransfer", standalone_mode=False)
     except WorkflowError as exc:
         _fail("error", exc, 1)
     except OSError as exc:  # a folder that cannot be made, a file that cannot be written
@@ -259,7 +327,10 @@ def _usage_error(exc: ClickException) -> None:
         sys.exit(exc.exit_code)
     ctx = getattr(exc, "ctx", None)
     hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-    _fail("error", f"{exc.format_message()}{hint}", exc.exit_code)
+    # typer words a refused typed choice "Value error, 'x' is not one of ...": the first two
+    # words say nothing to a user
+    message = exc.format_message().replace("Value error, ", "", 1)
+    _fail("error", f"{message}{hint}", exc.exit_code)
 
 
 def _from_sqlalchemy(exc: BaseException) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InvalidInput
+from .choices import AlertLevel, value
 from .common import (
     AsOfOpt,
     JsonOpt,
@@ -15,7 +16,6 @@ from .common import (
     date,
     esc,
     group,
-    one_of,
     out,
     print_json,
     row,
@@ -24,10 +24,9 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from ..loading import WorkingCalendar
     from ..records import Alert
+    from .common import Rows
 
 calendar_app = group(help="The Chinese statutory working-day calendar.")
 
@@ -50,10 +49,10 @@ def scan(as_of: AsOfOpt = None, settings_file: SettingsOpt = None, as_json: Json
     out.print(f"scan as of {result.as_of}: {result.raised} new alert(s): {counts}")
 
 
-def _alerts_table(alerts: list[Alert], title: str) -> Table:
-    rows = table(title=title)
-    for col in ("id", "level", "case", "span", "owner agency", "due", "working days late", "as of"):
-        rows.add_column(col)
+def _alerts_table(alerts: list[Alert], title: str) -> Rows:
+    rows = table(title, ("id", "level", "case", "span", "owner agency", "due",
+                         "working days late", "as of"),
+                 whole=("id", "case", "owner agency", "due", "as of"))
     for a in alerts:
         row(rows, a.id, a.level, a.case_id, a.subject, a.owner_agency, a.due_on or "",
             "" if a.working_days_late is None else a.working_days_late, a.as_of)
@@ -61,18 +60,14 @@ def _alerts_table(alerts: list[Alert], title: str) -> Table:
 
 
 def list_alerts(
-    level: Annotated[str | None, typer.Option(
-        help="due_soon, overdue, escalated, statutory_breach or advisory.")] = None,
+    level: Annotated[AlertLevel | None, typer.Option(help="Only alerts of this level.")] = None,
     agency: Annotated[str | None, typer.Option(help="Owner agency.")] = None,
     case: Annotated[int | None, typer.Option(help="One case.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """List stored alerts, oldest first."""
-    from ..core.alerts import LEVELS
-
-    one_of(level, {*LEVELS, "advisory"}, "--level")
-    alerts = settings.engine(read=True).alerts(level=level, agency=agency, case_id=case, limit=limit)
+    alerts = settings.engine(read=True).alerts(level=value(level), agency=agency, case_id=case, limit=limit)
     if as_json:
         print_json([a.to_dict() for a in alerts])
     else:

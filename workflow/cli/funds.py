@@ -28,9 +28,9 @@ def pension(
     if as_json:
         print_json(funds.as_json())
         return
-    rows = table(title="contribution record")
-    for col in ("year", "months", "monthly base", "pooled fund"):
-        rows.add_column(col)
+    rows = table("contribution record", ("year", "months", "monthly base", "pooled fund"),
+                 whole=("year", "months", "monthly base", "pooled fund"),
+                 right=("months", "monthly base", "pooled fund"))
     for r in funds.rows:
         row(rows, r.year, r.months, f"{r.monthly_base:.2f}", f"{r.pooled:.2f}")
     out.print(rows)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..core.events import EVENT_NAMES
+from .choices import EventName, OutboxState, SubscriptionChannel, value
 from .common import JsonOpt, SettingsOpt, esc, group, out, print_json, row, settings, table
 
 outbox_app = group(help="The outbox: each step's event told to the applicant and to the "
@@ -17,8 +17,8 @@ subscriptions_app = group(help="The agencies' subscriptions to events, by webhoo
 
 @outbox_app.command("list")
 def list_outbox(
-    state: Annotated[str | None, typer.Option(
-        help="Only events in this state: pending, delivered or dead.")] = None,
+    state: Annotated[OutboxState | None, typer.Option(
+        help="Only events in this state.")] = None,
     case: Annotated[int | None, typer.Option(help="Only the events of this case.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many events.")] = 50,
     as_json: JsonOpt = False,
@@ -26,16 +26,16 @@ def list_outbox(
     """The outbox's events, newest first, each by its name, with its recipients' delivery
     (addresses masked)."""
     engine = settings.engine(read=True)
-    events = engine.outbox(state=state, case_id=case, limit=limit)
+    events = engine.outbox(state=value(state), case_id=case, limit=limit)
     messages = engine.outbox_messages(events)
     if as_json:
         print_json([{**e.to_dict(), "recipients": [m.to_dict() for m in messages
                                                    if m.event_id == e.event_id]}
                     for e in events])
         return
-    rows = table(title="outbox" + (f" ({state})" if state else ""))
-    for col in ("id", "event", "case", "date", "state", "recipients", "last error"):
-        rows.add_column(col)
+    rows = table("outbox" + (f" ({state})" if state else ""),
+                 ("id", "event", "case", "date", "state", "recipients", "last error"),
+                 whole=("id", "event", "case", "date"))
     for e in events:
         mine = [m for m in messages if m.event_id == e.event_id]
         shown = ", ".join(f"{m.channel} {m.target_masked} {m.state}" for m in mine) or (
@@ -74,20 +74,20 @@ def retry(event_id: Annotated[int, typer.Argument(help="The event's number (outb
 
 @subscriptions_app.command("add")
 def add(
-    channel: Annotated[str, typer.Option(help="webhook or email.")],
+    channel: Annotated[SubscriptionChannel, typer.Option(help="How the agency hears.")],
     target: Annotated[str, typer.Option(help="The webhook's URL or the email address.")],
     agency: Annotated[str | None, typer.Option(help="The agency (6 digits).")] = None,
     province: Annotated[str | None, typer.Option(
         help="Or a whole province (2 digits).")] = None,
-    event: Annotated[list[str] | None, typer.Option(
-        "--event", help=f"An event to hear of ({', '.join(EVENT_NAMES)}); repeat for several; "
-                        "none: every event.")] = None,
+    event: Annotated[list[EventName] | None, typer.Option(
+        "--event", help="An event to hear of; repeat for several; none: every event.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe an agency (or a province) to events. A webhook's signing secret is printed
     once: its receiver checks X-Sstransfer-Signature with it."""
     sub, secret = settings.engine().add_subscription(
-        agency=agency, province=province, events=event, channel=channel, target=target,
+        agency=agency, province=province, events=[e.value for e in event or []] or None,
+        channel=channel.value, target=target,
         created_by=f"{getpass.getuser()} (cli)")
     if as_json:
         print_json({"subscription": sub.to_dict(), "secret": secret})
@@ -106,9 +106,8 @@ def list_subscriptions(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([s.to_dict() for s in found])
         return
-    rows = table(title="subscriptions")
-    for col in ("id", "agency", "province", "events", "channel", "target", "by", "created"):
-        rows.add_column(col)
+    rows = table("subscriptions", ("id", "agency", "province", "events", "channel", "target",
+                                   "by", "created"), whole=("id", "agency", "province", "created"))
     for s in found:
         row(rows, s.id, s.agency or "", s.province or "", ", ".join(s.events) or "every event",
             s.channel, s.target, s.created_by, s.created_at.isoformat(timespec="seconds"))
@@ -116,8 +115,12 @@ def list_subscriptions(as_json: JsonOpt = False) -> None:
 
 
 @subscriptions_app.command("remove")
-def remove(subscription_id: Annotated[int, typer.Argument(help="The subscription's id.")]) -> None:
+def remove(subscription_id: Annotated[int, typer.Argument(help="The subscription's id.")],
+           as_json: JsonOpt = False) -> None:
     """Remove a subscription: it hears of no new event (messages already made still go)."""
     settings.engine(read=True).remove_subscription(subscription_id,
                                                    removed_by=f"{getpass.getuser()} (cli)")
+    if as_json:
+        print_json({"subscription": subscription_id, "removed": True})
+        return
     out.print(f"subscription {subscription_id} removed")

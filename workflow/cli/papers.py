@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from .choices import PaperFormat
 from .common import JsonOpt, esc, group, out, print_json, row, settings, table
 
 papers_app = group(help="The papers the steps issued: list a case's, print one as issued. "
@@ -24,9 +25,9 @@ def list_papers(case_id: int, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([p.to_dict() for p in found])
         return
-    rows = table(title=f"papers of case {case_id}")
-    for col in ("id", "kind", "number", "issued on", "agency", "replaces", "sha256"):
-        rows.add_column(col)
+    rows = table(f"papers of case {case_id}", ("id", "kind", "number", "issued on", "agency",
+                                               "replaces", "sha256"),
+                 whole=("id", "number", "issued on", "agency", "replaces", "sha256"))
     for p in found:
         row(rows, p.id, p.kind, p.number, p.issued_on, p.agency, p.replaces or "", p.sha256[:16])
     out.print(rows)
@@ -36,11 +37,16 @@ def list_papers(case_id: int, as_json: JsonOpt = False) -> None:
 def print_paper(
     paper_id: int,
     out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
-    format: Annotated[str, typer.Option(help="pdf or html.")] = "pdf",
+    format: Annotated[PaperFormat, typer.Option(help="How to print it.")] = PaperFormat.pdf,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a paper as it was issued: its kept HTML, or a PDF printed from it."""
     engine = settings.engine(read=True)
-    paper, body = engine.print_paper(paper_id, format)
+    paper, body = engine.print_paper(paper_id, format.value)
     out_file.write_bytes(body)
     engine.record_operator_read(paper.case_id, "paper", getpass.getuser())
-    out.print(f"wrote paper {paper_id} ({format}, {len(body)} bytes) to {esc(out_file)}")
+    if as_json:
+        print_json({"paper": paper_id, "format": format.value, "bytes": len(body),
+                    "path": str(out_file)})
+        return
+    out.print(f"wrote paper {paper_id} ({format.value}, {len(body)} bytes) to {esc(out_file)}")

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
 
-from .common import AsOfOpt, SettingsOpt, date, esc, group, out, progress, settings
+from .choices import Language, ReportFormat, value
+from .common import (
+    AsOfOpt,
+    JsonOpt,
+    SettingsOpt,
+    date,
+    esc,
+    group,
+    out,
+    print_json,
+    progress,
+    settings,
+)
 
 report_app = group(help="Overdue reports.")
-
-
-class ReportFormat(enum.StrEnum):
-    """The formats of a report file (a typed choice: completion and validation)."""
-
-    csv = "csv"
-    xlsx = "xlsx"
-    html = "html"
 
 
 @report_app.command("overdue")
@@ -30,19 +33,19 @@ def report_overdue(
     as_of: AsOfOpt = None,
     since: Annotated[str | None, typer.Option(
         help="Start of the period for on-time rates (default: 7 days up to --as-of).")] = None,
-    lang: Annotated[str | None, typer.Option(
-        "--lang", help="zh or en (default: [reports] language of the settings, else zh).")] = None,
+    lang: Annotated[Language | None, typer.Option(
+        "--lang", help="The report's language (default: [reports] language of the settings, "
+                       "else zh).")] = None,
     settings_file: SettingsOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write the overdue report: every overdue and escalated span by owner agency."""
     from ..core.inputs import today
-    from ..render import check_language, report_target, write_report
+    from ..render import report_target, write_report
 
     period = date(as_of, "--as-of"), date(since, "--since")
     fmt_name, out_path = report_target(None if fmt is None else fmt.value, target,
                                        period[0] or today())
-    if lang is not None:
-        check_language(lang)
     engine = settings.engine(settings_file, read=True)
     with progress() as bar:
         task = bar.add_task("collecting overdue spans", total=None)
@@ -50,6 +53,10 @@ def report_overdue(
             period[0], since=period[1],
             progress=lambda done, total: bar.update(task, completed=done, total=total))
         bar.update(task, description=esc(f"writing {fmt_name}"))
-        path = write_report(report, fmt_name, out_path, lang)
+        path = write_report(report, fmt_name, out_path, value(lang))
+    if as_json:
+        print_json({"as_of": report.as_of.isoformat(), "overdue": report.total,
+                    "agencies": len(report.agencies), "format": fmt_name, "path": str(path)})
+        return
     out.print(esc(f"{report.total} overdue span(s) in {len(report.agencies)} agencies "
                   f"as of {report.as_of}: {path}"))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
+from .choices import TokenRole, Weekday, value
 from .common import (
     ActorOpt,
     AgencyOpt,
@@ -102,7 +103,7 @@ def _hand_to_workers(url: str, settings_file: Path | None) -> None:
 def scheduler_run(
     settings_file: SettingsOpt = None,
     scan_at: Annotated[str | None, typer.Option(help="Daily scan time HH:MM (China).")] = None,
-    report_day: Annotated[str | None, typer.Option(help="Weekly report day: mon..sun.")] = None,
+    report_day: Annotated[Weekday | None, typer.Option(help="Weekly report day.")] = None,
     report_at: Annotated[str | None, typer.Option(help="Weekly report time HH:MM.")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Folder for report files.")] = None,
 ) -> None:
@@ -114,7 +115,7 @@ def scheduler_run(
 
     # A service logs every run: at least the info level, whatever --log-level said.
     to_stderr(min(settings.log_level, logging.INFO))
-    engine = settings.engine(settings_file, scan_at=scan_at, report_day=report_day,
+    engine = settings.engine(settings_file, scan_at=scan_at, report_day=value(report_day),
                              report_at=report_at, report_dir=report_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -130,9 +131,9 @@ def scheduler_run(
 @tokens_app.command("create")
 def tokens_create(
     actor: ActorOpt,
-    role: Annotated[str, typer.Option(
-        "--role", help="clerk (origin or destination clerk, by the case), origin_clerk, "
-                       "destination_clerk, supervisor, self, employer or agent.")],
+    role: Annotated[TokenRole, typer.Option(
+        "--role", help="Who the token acts as (clerk: the origin or the destination clerk, "
+                       "by the case).")],
     agency: AgencyOpt = None,
     province: Annotated[str | None, typer.Option(
         help="A supervisor granted a whole province: its 2-digit code.")] = None,
@@ -142,7 +143,7 @@ def tokens_create(
 ) -> None:
     """Create an API token for an actor; the token is printed once and stored only hashed."""
     token, record = settings.engine().create_token(
-        actor, role, agency, province=province, person_id=id_number, label=label)
+        actor, role.value, agency, province=province, person_id=id_number, label=label)
     if as_json:
         print_json({"token": token, "id": record.id, "actor": record.actor_id,
                     "role": record.role, "agency": record.agency, "province": record.province})
@@ -162,9 +163,8 @@ def tokens_list(as_json: JsonOpt = False) -> None:
         print_json([r.model_dump(mode="json", exclude={"token_hash", "person_id"})
                     for r in records])
         return
-    rows = table(title="API tokens")
-    for col in ("id", "actor", "role", "agency", "province", "label", "created", "revoked"):
-        rows.add_column(col)
+    rows = table("API tokens", ("id", "actor", "role", "agency", "province", "label", "created",
+                                "revoked"), whole=("id", "agency", "province", "created", "revoked"))
     for r in records:
         row(rows, r.id, r.actor_id, r.role, r.agency or "", r.province or "", r.label,
             r.created_at.isoformat(timespec="seconds"),
@@ -173,8 +173,12 @@ def tokens_list(as_json: JsonOpt = False) -> None:
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")],
+                  as_json: JsonOpt = False) -> None:
     """Revoke an API token: requests with it are refused from now on (by a running server
     within [api] token_cache_seconds, 5 s by default)."""
     settings.engine(read=True).revoke_token(token_id)
+    if as_json:
+        print_json({"token": token_id, "revoked": True})
+        return
     out.print(f"token {token_id} revoked")
