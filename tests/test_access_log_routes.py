@@ -33,6 +33,7 @@ NO_PERSON: dict[tuple[str, str], str] = {
     ("GET", "/reports"): "the list of report formats",
     ("GET", "/overdue"): "the report's figures per agency and its chart, no line of a case",
     ("GET", "/progress"): "the empty look-up form",
+    ("GET", "/cases/new"): "the empty registration form (the definitions' documents)",
     ("GET", "/openapi.json"): "the API's description",
     ("GET", "/docs"): "the API's description",
     ("GET", "/docs/oauth2-redirect"): "the API's description",
@@ -51,6 +52,8 @@ ACTS = {
     ("POST", "/api/v1/cases"), ("POST", "/api/v1/cases/import"),
     ("POST", "/api/v1/cases/{case_id}/fire"), ("POST", "/api/v1/cases/{case_id}/documents"),
     ("POST", "/api/v1/cases/{case_id}/business-date"), ("POST", "/cases/{case_id}/fire"),
+    ("POST", "/cases/new"), ("POST", "/cases/{case_id}/documents"),
+    ("POST", "/cases/{case_id}/business-date"),
 }
 
 #: Routes that show a person's case and log it, whose calls need data this fixture's case (on
@@ -98,6 +101,9 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
     app, case, token = app_with_a_case
     calls = {
         ("GET", "/api/v1/cases"): {},
+        ("POST", "/api/v1/cases/search"): {"json": {"person_id_ending": PERSON_ID[-4:]}},
+        ("GET", "/search"): {"params": {"person_name": "张"}},
+        ("POST", "/search"): {"data": {"person_id_ending": PERSON_ID[-4:]}},
         ("GET", "/api/v1/cases/{case_id}"): {},
         ("GET", "/api/v1/cases/{case_id}/history"): {},
         ("GET", "/api/v1/cases/{case_id}/spans"): {},

@@ -128,7 +128,8 @@ def test_the_definitions_commands(run, tmp_path, definitions_dir):
 
 
 def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_path):
-    """`demo` builds 300 cases of both insurances, scans them as of 2026-11-20, prints its
+    """`demo` builds 300 cases of both insurances (one on the paper-exchange example), scans
+    them as of 2026-11-20, prints its
     summary without log lines, and writes the overdue report in HTML, XLSX and CSV (in
     Chinese, with committed due dates no later than the statutory ones)."""
     done = run("demo", "--folder", str(tmp_path / "out"))  # as `make demo` runs it
@@ -139,9 +140,13 @@ def test_the_demo_builds_a_database_scans_it_and_writes_the_reports(run, tmp_pat
     with Engine(f"sqlite:///{tmp_path / 'out' / 'sstransfer-demo.db'}") as engine:
         cases = engine.cases()
         assert len(cases) == 300
-        assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer"}
+        # and one case on the example of a paper exchange, its letter never recorded as
+        # received: an in_transit alert
+        assert {c.definition for c in cases} == {"pension_transfer", "medical_transfer",
+                                                 "pension_transfer_paper"}
         assert f"{len(cases)} cases" in done.stdout
         assert engine.alerts(), "the demo scan raised alerts"
+        assert [a.subject for a in engine.alerts(level="in_transit")] == ["letter_in_transit"]
         medical_v2 = {c.id for c in cases if (c.definition, c.definition_version)
                       == ("medical_transfer", 2)}
     assert "overdue spans with a committed limit" in done.stdout

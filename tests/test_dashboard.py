@@ -5,6 +5,8 @@ steps fired from the case page, refusals shown in place, and the access log."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 from tests.conftest import (
     DESTINATION,
     ORIGIN,
+    OTHER_PERSON_ID,
     PERSON_ID,
     full_documents,
     open_case,
@@ -218,7 +221,8 @@ def test_english_is_one_click_away_and_remembered_in_a_cookie(engine, site):
 
 def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
     """The destination clerk sees the buttons of the triggers they may fire from 已申请 (by
-    their Chinese titles; withdraw on the applicant's behalf), the origin clerk none; the
+    their Chinese titles; withdraw on the applicant's behalf; the steps that end the transfer
+    undone in the danger style), the origin clerk none; the
     destination clerk fires review and the case moves; the history names them."""
     case = open_case(engine, documents=full_documents("pension_transfer"))
     with _signed_in(site, _token(engine, "o-3", "clerk", ORIGIN)) as client:
@@ -226,8 +230,9 @@ def test_a_clerk_fires_a_step_from_the_case_page_as_themselves(engine, site):
         assert "</button>" not in page.split("</header>")[1] and "没有可办理的事项" in page
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-        assert re.findall(r'class="primary">([^<]*)</button>', page) == [
-            "审核", "不予受理", "告知补充材料", "撤回申请"]
+        assert re.findall(r'class="(primary|danger)">([^<]*)</button>', page) == [
+            ("primary", "审核"), ("danger", "不予受理"), ("primary", "告知补充材料"),
+            ("danger", "撤回申请")]
         assert PERSON_ID not in page and case.person_id_masked in page
         r = client.post(f"/cases/{case.id}/fire",
                         data={"trigger": "review", "version": str(case.version)})
@@ -261,10 +266,11 @@ def _refused_in_place(client: Browser, case) -> None:
     assert refusal and "「审核」还缺以下材料" in refusal.group(1) and "参保缴费凭证" in refusal.group(1)
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject",
                                                    "version": str(case.version - 1),
-                                                   "explanation": "材料不全"})
+                                                   "explanation": "材料不全", "confirm": "yes"})
     assert r.status_code == 409 and "案件已被他人更新" in r.text
     r = client.post(f"/cases/{case.id}/fire", data={"trigger": "reject", "explanation": " ",
-                                                   "version": str(case.version)})
+                                                   "version": str(case.version),
+                                                   "confirm": "yes"})
     assert r.status_code == 422 and "未办理" in r.text
 
 
@@ -318,7 +324,7 @@ def test_every_kind_of_refused_step_reads_in_chinese_on_a_chinese_page(engine, s
         def fire(trigger: str, status: int, *expected: str, **fields: str) -> str:
             r = client.post(f"/cases/{case.id}/fire", data={
                 "trigger": trigger, "version": str(fields.pop("version", case.version)),
-                **fields})
+                "confirm": "yes", **fields})  # destructive steps (reject) are confirmed
             assert r.status_code == status, r.text
             return _chinese_refusal(r, *expected)
 
@@ -345,7 +351,8 @@ def test_a_refused_step_reads_in_english_on_an_english_page(engine, site):
     case = open_case(engine, documents=["application_form"])
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         r = client.post(f"/cases/{case.id}/fire?lang=en", data={
-            "trigger": "reject", "explanation": " ", "version": str(case.version)})
+            "trigger": "reject", "explanation": " ", "version": str(case.version),
+            "confirm": "yes"})
         assert r.status_code == 422
         assert _refusal(r) == "Not done: The explanation is needed."
 
@@ -361,19 +368,21 @@ def test_what_a_user_wrote_is_escaped_on_the_case_page(engine, site):
     case = open_case(engine)
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         r = client.post(f"/cases/{case.id}/fire", data={
-            "trigger": "reject", "version": str(case.version),
+            "trigger": "reject", "version": str(case.version), "confirm": "yes",
             "explanation": "<script>alert(1)</script>"}, follow_redirects=True)
     assert r.status_code == 200 and engine.get(case.id).state == "rejected"
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
 
-def test_a_supervisor_reads_the_case_but_gets_no_buttons(engine, site):
-    """A supervisor of the agency reads the case (logged) and is told they take no steps."""
+def test_a_supervisor_reads_the_case_but_gets_no_step_buttons(engine, site):
+    """A supervisor of the agency reads the case (logged) and is told they take no steps: the
+    one button is theirs alone, the correction of a business date."""
     case = open_case(engine)
     with _signed_in(site, _token(engine, "s-1", "supervisor", DESTINATION)) as client:
         page = client.get(f"/cases/{case.id}").text
-    assert "主管可查阅案件，但不办理具体事项" in page and "</button>" not in page.split("</header>")[1]
+    assert "主管可查阅案件，但不办理具体事项" in page
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", page.split("</header>")[1]) == ["更正办理日期"]
     assert _reads(engine) == [("s-1", case.id, "case", "dashboard")]
 
 
@@ -444,3 +453,153 @@ def test_the_json_api_does_not_take_the_dashboard_s_sign_in_cookie(engine, site)
                                                               "explanation": "x"})
         assert r.status_code == 401
     assert engine.get(case.id).state == "applied"
+
+
+# --- search (issue 21) -------------------------------------------------------------------------
+def _search_rows(engine) -> list[tuple]:
+    """The access log's rows written by searches (one row may name many cases)."""
+    view = list(snapshot(engine)["access_log"])
+    return [row for row in view if "search" in row]
+
+
+def _found(page: str) -> list[str]:
+    """The case numbers listed in a page of search results, in order."""
+    table = page[page.index('id="search-results"'):page.index("</table>")]
+    return re.findall(r'href="/cases/\d+">(\d+)</a>', table)
+
+
+def test_a_clerk_finds_a_case_by_the_last_four_digits_of_the_id_number_never_echoed(
+        engine, site):
+    """Issue 21: "Search: by ... 身份证号 (full or last digits, never echoed unmasked)". The ID
+    number is posted with the form token, the answer comes in place (no redirect: the number
+    is in no address), lists the person's case with the number masked and leaves the field
+    empty; the search writes one access-log entry naming the cases shown."""
+    mine = open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        for typed in (PERSON_ID[-4:], PERSON_ID, PERSON_ID[-4:].lower()):
+            r = client.post("/search", data={"person_id_ending": typed})
+            assert r.status_code == 200 and "location" not in r.headers
+            assert _found(r.text) == [mine.public_number] and "共1件" in r.text
+            assert PERSON_ID not in r.text and "110105********002X" in r.text
+            assert 'name="person_id_ending" value=""' in r.text
+            assert PERSON_ID not in str(r.url) and "002X" not in str(r.url)
+        refused = client.post("/search", data={"person_id_ending": "02X"})
+        message = re.search(r'<p class="alert" role="alert" id="refusal">(.*?)</p>',
+                            refused.text).group(1)
+        assert refused.status_code == 422 and "查询条件有误" in message and "02X" not in message
+    rows = _search_rows(engine)
+    assert len(rows) == 3  # one entry per search that showed a case, none for the refused one
+    assert [r for r in _reads(engine) if r[2] == "search"] == [
+        ("c-12", mine.id, "search", "dashboard")] * 3
+
+
+def test_the_search_filters_sorts_and_pages_with_totals(engine, site, monkeypatch):
+    """Issue 21: by case number, 姓名, agency, insurance, state, level and due date range;
+    sortable columns; pages with totals ("共 N 件")."""
+    from workflow.api import dashboard
+
+    first = open_case(engine, person_name="张三")
+    second = open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四",
+                       origin="110105")
+    third = open_case(engine, "medical_transfer", person_name="张三丰")
+    engine.scan(dt.date(2025, 11, 3))  # the pension reviews are overdue then
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 2)
+    numbers = {c.id: c.public_number for c in (first, second, third)}
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        def found(**params) -> list[str]:
+            r = client.get("/search", params=params)
+            assert r.status_code == 200, r.text
+            return _found(r.text) if 'id="search-results"' in r.text else []
+
+        assert found(public_number=second.public_number) == [numbers[second.id]]
+        assert found(person_name="张三", sort="opened_on") == [numbers[first.id],
+                                                              numbers[third.id]]
+        assert found(agency="110105") == [numbers[second.id]]
+        assert found(insurance="medical") == [numbers[third.id]]
+        assert found(state="applied", insurance="pension", sort="person_name") == [
+            numbers[first.id], numbers[second.id]]
+        assert found(level="overdue", sort="person_name") == [numbers[first.id],
+                                                             numbers[second.id]]
+        assert found(due_from="2025-10-23", due_to="2025-10-23", sort="-person_name") == [
+            numbers[second.id], numbers[first.id]]
+        assert found(due_to="2025-10-22") == []
+        # Sorting: a heading's link sorts by it, the same again the other way.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert '<a href="/search?sort=-person_name">' in r.text
+        assert 'aria-sort="ascending"' in r.text
+        # Pages of two, with the total.
+        r = client.get("/search", params={"sort": "person_name"})
+        assert "共3件，显示第1–2件" in r.text and 'rel="next"' in r.text
+        assert _found(r.text) == [numbers[first.id], numbers[third.id]]
+        r = client.get("/search", params={"sort": "person_name", "page": "2"})
+        assert "共3件，显示第3–3件" in r.text and _found(r.text) == [numbers[second.id]]
+        r = client.get("/search", params={"due_from": "2025-13-01"})
+        assert r.status_code == 422 and "查询条件有误" in r.text
+        # Without an ID number the form sends the search on to its own address.
+        r = client.post("/search", data={"person_name": "李四", "sort": "-opened_on"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/search?person_name=%E6%9D%8E%E5%9B%9B&sort=-opened_on"
+
+
+def test_the_search_is_scoped_to_the_signed_in_user_like_the_inbox(engine, site):
+    """A clerk of another agency finds none of 440300's cases, by name or by ID number (the
+    total counts only what they may read), and reads no case; the search page alone reads
+    none either."""
+    open_case(engine)
+    with _signed_in(site, _token(engine, "c-99", "clerk", "110105")) as client:
+        assert "共0件" in client.get("/search", params={"person_name": "张"}).text
+        r = client.post("/search", data={"person_id_ending": PERSON_ID})
+        assert "共0件" in r.text and "张三" not in r.text
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        assert 'id="search-results"' not in client.get("/search").text
+    assert _search_rows(engine) == [] and [r for r in _reads(engine) if r[2] == "search"] == []
+
+
+def test_a_province_supervisor_s_inbox_is_grouped_by_agency_with_counts(engine, site):
+    """Issue 21: "A province supervisor's inbox is grouped by agency": a heading per agency
+    (in code order) with its running spans in all; a clerk's inbox has no such headings."""
+    open_case(engine)
+    open_case(engine, person_id=OTHER_PERSON_ID, person_name="李四")
+    open_case(engine, person_name="王五", destination="440100")
+    with _signed_in(site, _token(engine, "s-44", "supervisor", province="44")) as client:
+        page = client.get("/").text
+    guangzhou, shenzhen = page.index("440100 广州市（1个环节）"), page.index("440300 深圳市（2个环节）")
+    assert guangzhou < shenzhen
+    assert page.index("王五") < shenzhen < page.index("张三") and page.index("李四") > shenzhen
+    assert 'id="inbox-440100"' in page and 'id="inbox-440300"' in page
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        page = client.get("/").text
+    assert "个环节）</h2>" not in page and 'id="inbox"' in page
+
+
+def test_every_alert_level_has_a_word_in_the_search_form():
+    """The search form's level choices are the alert levels, each with its Chinese and
+    English word (a level added later and not named here would break the page)."""
+    from workflow import i18n
+    from workflow.core.alerts import ALERT_LEVELS
+
+    for lang in ("zh", "en"):
+        assert all(f"search_level_{level}" in i18n.words(lang) for level in ALERT_LEVELS)
+
+
+def test_a_refused_search_says_in_the_page_s_language_which_filter_is_wrong(engine, site):
+    """Issue 21, "Chinese all the way": a search the engine refuses names the filter at
+    fault and what is wrong with it, in Chinese (English on request), from the refusal's
+    code and parameters, never the engine's English message."""
+    refusal = re.compile(r'<p class="alert" role="alert" id="refusal">(.*?)</p>')
+    with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
+        for params, said in (
+                ({"due_from": "2025-13-01"},
+                 "查询条件有误：「办结期限自」应为日期，格式为“年-月-日”，如2025-09-26。"),
+                ({"public_number": "12345"},
+                 "查询条件有误：「案件编号」应为20位数字的案件编号（含校验位）。"),
+                ({"agency": "44030"},
+                 "查询条件有误：「经办机构代码」应为6位数字的行政区划代码，如 440300。"),
+                ({"level": "urgent"}, "查询条件有误：「预警级别」不是可选的值，请从列表中选择。")):
+            r = client.get("/search", params=params)
+            assert r.status_code == 422 and html.unescape(refusal.search(r.text).group(1)) == said
+        r = client.get("/search", params={"public_number": "12345", "lang": "en"})
+        said = html.unescape(refusal.search(r.text).group(1))
+        assert r.status_code == 422 and said.startswith("The search was refused: The case number")
+        assert not re.search(r"[\u4e00-\u9fff]", said) and "must be a case number" not in said

@@ -252,6 +252,38 @@ def test_the_case_query_applies_every_field_and_its_scope_in_sql(store):
     assert ids(state="applied", insurance="medical") == []
 
 
+def test_the_case_search_filters_sorts_and_counts_in_sql(store):
+    """The search's fields are conditions of the store's query on every backend: the ID
+    number whole (equality) or by its last characters, part of the name, the case number, a
+    running span due in a range, a stored alert's level; ``sort`` by a column or by the
+    soonest due date (cases with none last), descending with ``-``; ``count_cases`` counts
+    every match, the page aside."""
+    cases = [new_case(i) for i in range(3)]
+    with store.cases.transaction() as tx:
+        ids = tx.insert_cases(cases, [[new_span(due_on=DUE + dt.timedelta(days=10 - i))]
+                                      for i in range(2)] + [[]])
+        tx.insert_history([opening(i) for i in ids])
+        [span] = [x.id for x in tx.spans_newest_first(ids[1])]
+    store.alerts.insert_alerts([alert(ids[1], span_id=span, level="escalated")], None)
+
+    def found(**fields):
+        return [c.id for c in store.cases.cases(CaseQuery(**fields))]
+
+    assert found(person_id_ending="001X") == [ids[1]]
+    assert found(person_id_ending="11010519491231002X") == [ids[2]]
+    assert found(person_id_ending="9999") == []
+    assert found(person_name="张") == ids and found(person_name="1") == [ids[1]]
+    assert found(public_number=cases[2].public_number) == [ids[2]]
+    assert found(due_from=DUE + dt.timedelta(days=10)) == [ids[0]]
+    assert found(due_to=DUE + dt.timedelta(days=9)) == [ids[1]]
+    assert found(level="escalated") == [ids[1]] and found(level="due_soon") == []
+    assert found(sort="-person_name") == ids[::-1]
+    assert found(sort="due_on") == [ids[1], ids[0], ids[2]]
+    assert found(sort="-due_on") == [ids[0], ids[1], ids[2]]
+    assert store.cases.count_cases(CaseQuery(person_name="张", limit=1)) == 3
+    assert store.cases.count_cases(CaseQuery(person_id_ending="000X")) == 1
+
+
 def test_an_alert_exists_once_however_often_it_is_inserted(store):
     """insert_alerts skips an alert whose span and level (or whose case, for an advisory)
     exist already, and returns only the new ones."""

@@ -53,11 +53,18 @@ commitments:
 """
 
 
+#: The example of a paper exchange (``definitions/examples``): the demo runs one case on it.
+PAPER_EXAMPLE = "pension_transfer_paper"
+
+
 def demo_definitions(source: Path, target: Path) -> Path:
     """A copy of the definitions folder with the demo's illustrative committed limits (unless
-    the folder has commitments of its own)."""
+    the folder has commitments of its own) and the example of a paper exchange."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
+    example = target / "examples" / f"{PAPER_EXAMPLE}.yaml"
+    if example.is_file() and not (target / example.name).exists():
+        shutil.copyfile(example, target / example.name)
     commitments = target / COMMITMENTS_FILE
     if not commitments.is_file() or "- " not in commitments.read_text(encoding="utf-8"):
         commitments.write_text(DEMO_COMMITMENTS, encoding="utf-8")
@@ -93,6 +100,10 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
     stats = DemoStats()
     span_days = (as_of - FIRST_OPENING).days
 
+    # Where the definitions have them: a letter sent on paper and never recorded as received
+    # (an in_transit alert), and a transfer reversed by the destination.
+    extras = _extra_cases(engine)[:cases]
+    cases -= len(extras)
     n = 0
     while n < cases:
         # One person's move usually opens two linked cases: pension and medical insurance.
@@ -114,7 +125,71 @@ def build_demo(engine: Engine, *, cases: int = 300, seed: int = 20251126,
             n += 1
             _run_case(engine, rng, stats, insurance, person, origin, destination, applicant,
                       channel, opened, as_of, n)
+    for extra in extras:
+        n += 1
+        if progress:
+            progress(n)
+        extra(engine, rng, stats, as_of, n)
     return stats
+
+
+_Extra = Callable[[Engine, random.Random, DemoStats, dt.date, int], None]
+
+
+def _extra_cases(engine: Engine) -> list[_Extra]:
+    """The demo's cases of the process's rarer turns its definitions have."""
+    extras: list[_Extra] = []
+    if PAPER_EXAMPLE in engine.definitions.names():
+        extras.append(_letter_lost_on_paper)
+    if "return_funds" in engine.definition("pension_transfer").triggers:
+        extras.append(_reversed_transfer)
+    return extras
+
+
+def _demo_case(engine: Engine, rng: random.Random, stats: DemoStats, definition: str,
+               opened: dt.date, n: int) -> tuple[Case, Actor, Actor]:
+    """An employer's complete counter application from 310000 to 440300; the case and the
+    destination's and the origin's clerk."""
+    d = engine.definition(definition)
+    case = engine.open_case(
+        definition, person_id=person_id(rng), person_name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+        origin="310000", destination=DEMO_AGENCY, applicant="employer", channel="counter",
+        documents=list(d.application_documents("employer", "counter")),
+        actor=Actor(id=f"employer-{n}", role="employer"), on=opened,
+        contact_phone=f"1380000{stats.cases:04d}", contact_email=f"applicant{stats.cases}@example.com")
+    stats.cases += 1
+    return (case, Actor(id="d-clerk-1", role="destination_clerk", agency=DEMO_AGENCY),
+            Actor(id="o-clerk-1", role="origin_clerk", agency="310000"))
+
+
+def _letter_lost_on_paper(engine: Engine, rng: random.Random, stats: DemoStats,
+                          as_of: dt.date, n: int) -> None:
+    """A contact letter sent on paper 20 working days before ``as_of`` and never recorded as
+    received: past its 10 working days in transit, the scan raises an in_transit alert."""
+    cal = engine.calendar
+    opened = cal.subtract_working_days(as_of, 25)
+    case, dest, _ = _demo_case(engine, rng, stats, PAPER_EXAMPLE, opened, n)
+    walk = _Walk(engine, rng, stats, as_of, case, opened)
+    walk.fire("review", dest, cal.add_working_days(opened, 3))
+    walk.fire("send_letter", dest, cal.add_working_days(opened, 5))
+
+
+def _reversed_transfer(engine: Engine, rng: random.Random, stats: DemoStats,
+                       as_of: dt.date, n: int) -> None:
+    """A pension transfer the destination could not continue after the funds arrived: it
+    returned them with its reason, and the origin recorded them back."""
+    cal = engine.calendar
+    opened = cal.subtract_working_days(as_of, 60)
+    case, dest, orig = _demo_case(engine, rng, stats, "pension_transfer", opened, n)
+    walk = _Walk(engine, rng, stats, as_of, case, opened)
+    walk.fire("review", dest, cal.add_working_days(opened, 5))
+    walk.fire("send_letter", dest, cal.add_working_days(opened, 6))
+    walk.fire("move_funds", orig, cal.add_working_days(opened, 15),
+              **_funds(engine.definition("pension_transfer"), rng, opened))
+    walk.fire("return_funds", dest, cal.add_working_days(opened, 20),
+              explanation="转入地无该参保人在职参保登记，无法接续 (no insured employment at the "
+                          "destination: the relationship cannot be continued)")
+    walk.fire("receive_returned_funds", orig, cal.add_working_days(opened, 26))
 
 
 def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: str,
@@ -210,10 +285,14 @@ class _Walk:
         when = self.engine.calendar.add_working_days(self.day, delay)
         if when > self.as_of:
             return False
+        self.fire(trigger, actor, when, **kw)
+        return True
+
+    def fire(self, trigger: str, actor: Actor, when: dt.date, **kw: Any) -> None:
+        """Take the step on ``when``."""
         self.case = self.engine.fire(self.case.id, trigger, actor=actor, on=when, **kw)
         self.day = when
         self.stats.steps += 1
-        return True
 
 
 def _documents_sent_in(walk: _Walk, applicant: Actor, clerk: Actor, missing: list[str]) -> bool:
@@ -270,7 +349,8 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
     return tokens
 
 
-__all__ = ["AGENCIES", "AS_OF", "DEMO_AGENCY", "DEMO_COMMITMENTS", "DemoStats", "DemoToken",
+__all__ = ["AGENCIES", "AS_OF", "DEMO_AGENCY", "DEMO_COMMITMENTS", "PAPER_EXAMPLE", "DemoStats",
+           "DemoToken",
            "build_demo", "demo_definitions", "demo_tokens", "person_id"]
 
 
@@ -291,8 +371,9 @@ def demo_summary(engine: Engine) -> list[SummaryTable]:
     by_state: dict[str, Counter[str]] = defaultdict(Counter)
     for c in engine.cases():
         by_state[c.state][c.insurance] += 1
-    states = ("applied", "awaiting_documents", "reviewed", "letter_sent", "funds_moved",
-              "continued", "rejected", "withdrawn")
+    states: tuple[str, ...] = ("applied", "awaiting_documents", "reviewed", "letter_sent",
+                               "funds_moved", "continued", "rejected", "withdrawn")
+    states += tuple(sorted(set(by_state) - set(states)))  # a paper exchange's, a reversal's
     cases = SummaryTable("cases by state", ("state", "pension", "medical", "total"), [
         (state, n["pension"], n["medical"], sum(n.values()))
         for state in states for n in [by_state.get(state, Counter())]], numeric=True)

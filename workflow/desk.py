@@ -36,7 +36,9 @@ from .records import (
     OutboxMessage,
     Paper,
     PrintedPaper,
+    Run,
     Span,
+    SpanAlert,
     StepCase,
     Subscription,
 )
@@ -46,6 +48,14 @@ from .services.cases import CaseService
 from .services.outbox import OutboxService
 from .services.papers import PaperService
 from .services.reports import ReportService
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseSearch:
+    """One page of a search: how many cases match in all, and this page of them."""
+
+    total: int
+    cases: list[Case]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,13 +73,15 @@ class Desk:
     def __init__(self, principal: Principal, *, via: str, cases: CaseService,
                  alerts: AlertService, reports: ReportService, access_service: AccessService,
                  papers: PaperService, outbox: OutboxService,
-                 definition: Callable[[str, int], Definition], divisions: Divisions) -> None:
+                 definition: Callable[[str, int | None], Definition], divisions: Divisions,
+                 workflows: Sequence[str] = ()) -> None:
         if via not in access.VIA:
             raise InvalidInput(f"via must be one of {', '.join(access.VIA)}, not {via!r}")
         self.principal, self.via = principal, via
         self._cases, self._alerts, self._reports = cases, alerts, reports
         self._access, self._definition, self._divisions = access_service, definition, divisions
         self._papers, self._outbox = papers, outbox
+        self._workflows = tuple(workflows)
 
     # --- the access log: every read of a person's case passes here ------------------------
     def _read(self, case_ids: Iterable[int], view: str) -> None:
@@ -148,6 +160,15 @@ class Desk:
         self._read([c.id for c in found], "list")
         return found
 
+    def search(self, query: CaseQuery, *, view: str = "search") -> CaseSearch:
+        """One page of the cases of ``query`` the principal may read, with how many match in
+        all: scoped as :meth:`cases`; the cases shown are one entry of the access log."""
+        query = query.narrowed(**access.scope(self.principal))
+        found = [c for c in self._cases.cases(query) if access.may_read(self.principal, c)]
+        total = self._cases.count(query)
+        self._read([c.id for c in found], view)
+        return CaseSearch(total, found)
+
     def alerts(self, query: AlertQuery | None = None) -> list[Alert]:
         """Stored alerts the principal may read: a readable case's, their agency's (or
         province's), or those of an applicant's own cases."""
@@ -159,16 +180,37 @@ class Desk:
             access.check_owned(self.principal, query.agency)
         return self._alerts.alerts(query.narrowed(**access.owned_scope(self.principal)))
 
+    def span_alerts(self, query: AlertQuery | None = None) -> list[SpanAlert]:
+        """One line per span of the stored alerts the principal may read (scoped as
+        :meth:`alerts`), at its highest level, open lines first."""
+        query = query or AlertQuery()
+        if query.case_id is not None:
+            self._readable(query.case_id, "alerts")
+            return self._alerts.span_alerts(query)
+        with self._denied("alerts"):
+            access.check_owned(self.principal, query.agency)
+        return self._alerts.span_alerts(query.narrowed(**access.owned_scope(self.principal)))
+
+    def last_scan(self) -> Run | None:
+        """The completed scan of the latest as-of date (no person data)."""
+        return self._alerts.last_scan()
+
+    def counting_day(self) -> dt.date:
+        """The day working days left or late are counted from on every page: the last scan's
+        as-of date, or today before any scan."""
+        return self._alerts.counting_day()
+
     def inbox(self, *, as_of: dt.date | None = None, limit: int = 100,
               offset: int = 0) -> InboxPage:
-        """The running spans the principal's agency (or province) owns, soonest due first;
-        each line names a person, so each is a read of its case."""
+        """The running spans the principal's agency (or province) owns, soonest due first (a
+        province's grouped by agency, with each one's count); each line names a person, so
+        each is a read of its case."""
         if not self.principal.is_staff:
             return InboxPage(0, [])
         scope = access.owned_scope(self.principal)
-        query = InboxQuery(as_of=as_of or today(), limit=limit, offset=offset,
+        query = InboxQuery(as_of=as_of or self.counting_day(), limit=limit, offset=offset,
                            agencies=(scope["agency"],) if "agency" in scope else None,
-                           province=scope.get("province"))
+                           province=scope.get("province"), by_agency="province" in scope)
         found = self._alerts.inbox(query)
         self._read([item.span.case_id for item in found.items], "inbox")
         return found
@@ -293,6 +335,10 @@ class Desk:
     def definition_of_case(self, case_id: int) -> Definition:
         """The definition version a case runs on, by its number (no person data is read)."""
         return self.definition_of(self._cases.get(case_id))
+
+    def workflows(self) -> list[Definition]:
+        """The definitions an application is opened on now: each workflow's latest version."""
+        return [self._definition(name, None) for name in self._workflows]
 
     def possible_steps(self, case: Case) -> list[str]:
         """The triggers from the case's state this principal may fire now."""
@@ -427,4 +473,4 @@ class ProgressDesk:
         return case if hmac.compare_digest(person.encode(), case.person_id.encode()) else None
 
 
-__all__ = ["CaseFile", "Desk", "ProgressDesk"]
+__all__ = ["CaseFile", "CaseSearch", "Desk", "ProgressDesk"]

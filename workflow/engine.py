@@ -135,7 +135,7 @@ class Engine:
                     reports=self.report_service, access_service=self.access_service,
                     papers=self.paper_service, outbox=self.outbox_service,
                     definition=self.registry.get,
-                    divisions=self.divisions)
+                    divisions=self.divisions, workflows=self.definitions.names())
 
     def progress_desk(self) -> ProgressDesk:
         """The person's progress page's door: the case number and ID number are the
@@ -305,12 +305,15 @@ class Engine:
     def alerts(self, *, level: str | None = None, agency: str | None = None,
                case_id: int | None = None, as_of: dt.date | None = None,
                run_id: int | None = None, limit: int | None = None,
-               province: str | None = None, newest_first: bool = False) -> list[Alert]:
+               province: str | None = None, newest_first: bool = False,
+               resolved: bool | None = None) -> list[Alert]:
         """Stored alerts, oldest first (or ``newest_first``); ``run_id`` picks those one scan
-        raised; ``province``: the alerts of the agencies of that province (2 digits)."""
+        raised; ``province``: the alerts of the agencies of that province (2 digits);
+        ``resolved``: False, only open alerts; True, only resolved ones (``resolved_on``: the
+        day the span ended, or the scan that found its due date moved)."""
         return self.alert_service.alerts(AlertQuery(
             level=level, agency=agency, case_id=case_id, as_of=as_of, run_id=run_id,
-            limit=limit, province=province, newest_first=newest_first))
+            limit=limit, province=province, newest_first=newest_first, resolved=resolved))
 
     def on_alert(self, callback: Callable[[Alert], object], name: str | None = None) -> str:
         """Call ``callback(alert)`` for each new alert; a failure is retried on the next scan."""

@@ -19,6 +19,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import overload
 
 import jinja2
 from babel.dates import format_date as babel_format_date
@@ -83,7 +84,14 @@ class Words:
     def __getitem__(self, key: str) -> str:
         return self.text(key)
 
-    def get(self, key: str, default: str) -> str:
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+
+    @overload
+    def get(self, key: str, default: None = None) -> str | None: ...
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The message ``key`` (no values to fill in), else ``default``."""
         return self.text(key) if key in self.ids else default
 
     def text(self, key: str, /, **values: object) -> str:

@@ -13,6 +13,7 @@ themselves with :func:`to_stderr`.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -62,4 +63,41 @@ def to_stderr(level: int) -> None:
     log.propagate = False  # shown once, not again by a handler of the root logger
 
 
-__all__ = ["ROOT", "get_logger", "to_stderr"]
+#: A query parameter whose value is (part of) an ID number, by its name; and a value that
+#: looks like a whole ID number, whatever its parameter.
+_SECRET_PARAMETER = re.compile(r"(?i)((?:^|&)[^&=]*(?:person_id|id_number)[^&=]*=)[^&]*")
+_ID_LIKE = re.compile(r"(?i)(?<![0-9])[0-9]{17}[0-9x](?![0-9])")
+
+
+def hide_query_values(path: str) -> str:
+    """A request's path as a request log may show it: the values of ID-number parameters
+    (``person_id``, ``person_id_ending``, ...) and anything shaped like an ID number hidden."""
+    where, mark, query = path.partition("?")
+    if not mark:
+        return path
+    hidden = _ID_LIKE.sub("***", _SECRET_PARAMETER.sub(r"\1***", query))
+    return f"{where}?{hidden}"
+
+
+class RequestLines(logging.Filter):
+    """Hides ID numbers in uvicorn's request lines (``sstransfer serve --request-log``): its
+    record's third argument is the path with the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], hide_query_values(args[2]), *args[3:])
+        return True
+
+
+#: The filter :func:`hide_ids_in_request_lines` puts on uvicorn's request log (once).
+REQUEST_LINES = RequestLines()
+
+
+def hide_ids_in_request_lines() -> None:
+    """Put :data:`REQUEST_LINES` on uvicorn's request log (``uvicorn.access``); idempotent."""
+    logging.getLogger("uvicorn.access").addFilter(REQUEST_LINES)
+
+
+__all__ = ["REQUEST_LINES", "ROOT", "RequestLines", "get_logger", "hide_ids_in_request_lines",
+           "hide_query_values", "to_stderr"]

@@ -49,6 +49,7 @@ from .records import (
     Run,
     RunningSpan,
     Span,
+    SpanAlert,
     SpanChange,
     SpanToJudge,
     SpanUpdate,
@@ -190,7 +191,12 @@ class CaseStore(Protocol):
         ...
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """The cases ``query`` asks for, in id order (every field of the query applied)."""
+        """The cases ``query`` asks for, in id order or the query's ``sort`` (every field of
+        the query applied)."""
+        ...
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the filters of ``query`` match (its page and sort left aside)."""
         ...
 
     def papers(self, case_id: int) -> list[Paper]:
@@ -229,8 +235,9 @@ class AlertStore(Protocol):
         ...
 
     def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
-        """Pension cases continued by ``as_of`` while the same person's medical insurance is
-        not; ``since``: only those continued lately (not the first scan)."""
+        """Pension cases continued by ``as_of`` while the same person's medical insurance was
+        not continued at the same destination (no medical case at all included); ``since``:
+        only those continued lately (not the first scan)."""
         ...
 
     def insert_alerts(self, alerts: Sequence[NewAlert], lease: Lease | None,
@@ -267,6 +274,16 @@ class AlertStore(Protocol):
         """The stored alerts ``query`` asks for (every field of the query applied)."""
         ...
 
+    def span_alerts(self, query: AlertQuery) -> list[SpanAlert]:
+        """One line per span (and per advisory) of the alerts ``query`` matches, at its
+        highest level, open lines first."""
+        ...
+
+    def resolve_moved(self, as_of: dt.date, lease: Lease | None) -> int:
+        """Resolve the open alerts of running spans whose due date moved (freeing their keys
+        to be raised again); how many. With ``lease``, only while it is held."""
+        ...
+
     def recompute_transaction(self) -> AbstractContextManager[RecomputeTransactionPort]:
         """One transaction for recomputing due dates."""
         ...
@@ -277,7 +294,12 @@ class InboxStore(Protocol):
 
     def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
         """How many running spans ``query`` matches, and its page of them with their cases,
-        soonest due first (by the committed due date where there is one)."""
+        soonest due first (by the committed due date where there is one); ``by_agency``:
+        by the owning agency first."""
+        ...
+
+    def running_per_agency(self, query: InboxQuery) -> dict[str, int]:
+        """How many running spans ``query`` matches per owning agency, in code order."""
         ...
 
 
@@ -314,6 +336,10 @@ class SchedulingStore(Protocol):
 
     def last_done(self, job: str) -> dt.date | None:
         """The business date of the last completed run of ``job``."""
+        ...
+
+    def last_done_run(self, job: str) -> Run | None:
+        """The completed run of ``job`` of the latest business date (the latest of those)."""
         ...
 
     def runs(self, job: str | None = None) -> list[Run]:

@@ -127,7 +127,9 @@ class Span(SQLModel):
 
 
 class Alert(SQLModel):
-    """One alert, raised once for a span and level (or once per case for an advisory)."""
+    """One alert, raised once for a span and level (or once per case for an advisory) and
+    open until resolved (``resolved_on``): when its span ends, or when its span's due date
+    moved (then raised again if the span is still at that level)."""
 
     # SQLModel types model_config as its own SQLModelConfig; a plain ConfigDict is what it reads.
     model_config = ConfigDict(frozen=True)  # type: ignore[assignment]
@@ -144,6 +146,11 @@ class Alert(SQLModel):
     provisional: bool = False
     as_of: dt.date
     raised_at: dt.datetime = Field(sa_column=_ts())
+    #: The business date the alert was resolved (None: open): the day its span ended, or the
+    #: as-of date of the scan that found its span's due date moved.
+    resolved_on: dt.date | None = None
+    #: Why it was resolved: ``span_ended`` or ``due_date_moved``.
+    resolution: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _plain(v) for k, v in self.model_dump().items()}
@@ -618,7 +625,8 @@ class SpanToJudge(NamedTuple):
 
 
 class Advisory(NamedTuple):
-    """A pension case continued while the same person's medical insurance is not."""
+    """A pension case continued while the same person's medical insurance has not moved to
+    the same destination."""
 
     case_id: int
     destination: str
@@ -707,6 +715,27 @@ class InboxSpan(NamedTuple):
     person_name: str
     origin: str
     destination: str
+
+
+class SpanAlert(NamedTuple):
+    """A span's alerts as one line: its highest level (of its open alerts; of all of them
+    once none is open), the day it was first raised, and the day the last was resolved (None
+    while one is open). An advisory, which has no span, is a line of its own."""
+
+    span_id: int | None
+    case_id: int
+    subject: str  # the span's name, or the advisory
+    owner: str
+    owner_agency: str
+    level: str
+    raised_on: dt.date
+    open: bool
+    resolved_on: dt.date | None
+    due_on: dt.date | None  # the span's statutory due date
+    committed_due_on: dt.date | None
+    ended_on: dt.date | None
+    definition_name: str
+    definition_version: int
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -803,6 +832,7 @@ __all__ = [
     "Run",
     "RunningSpan",
     "Span",
+    "SpanAlert",
     "SpanChange",
     "SpanToJudge",
     "SpanUpdate",

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine import Engine
 from ..errors import WorkflowError
+from ..logs import hide_ids_in_request_lines
 from . import dashboard, ops, progress
 from .guard import BodyGuard, SameOrigin
 from .problems import problem_media_only, problem_of, problem_response
@@ -27,6 +28,8 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A request line never shows an ID number, even one sent in a query string.
+        hide_ids_in_request_lines()
         yield
         if close_engine:
             engine.close()

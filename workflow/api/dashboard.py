@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
@@ -30,11 +30,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ..core.access import Principal
-from ..core.alerts import LEVELS
+from ..core.alerts import ALERT_LEVELS
 from ..core.definitions import Definition
 from ..core.figures import BUCKETS
-from ..core.inputs import parse_date, today
-from ..core.queries import AlertQuery
+from ..core.inputs import (
+    CHINA,
+    NAME_MAX,
+    check_agency,
+    check_agency_format,
+    check_name,
+    check_person_id,
+    mask_person_id,
+    parse_date,
+    today,
+)
+from ..core.queries import AlertQuery, CaseQuery
+from ..core.schema import APPLICANT_KINDS, CHANNELS
+from ..core.views import Case
 from ..core.words import LANGUAGES
 from ..desk import Desk
 from ..engine import Engine
@@ -48,7 +60,7 @@ from ..errors import (
     WorkflowError,
 )
 from ..i18n import explain, format_date, install, words
-from ..records import Alert
+from ..records import SpanAlert
 from ..render import FORMATS, LABELS, TEMPLATES, chart_svg, write_report
 from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
 from .problems import status_of
@@ -58,14 +70,21 @@ LANG_COOKIE = "sstransfer_lang"
 #: Inbox lines on one page, and the last page number read (beyond: the same, empty).
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
-#: Alerts shown on the alerts page (newest first).
+#: Lines shown on the alerts page (one per span: open first, highest level first).
 ALERTS_SHOWN = 200
+#: The alerts page's views (``?show=``): open lines (the default), resolved ones, or both.
+ALERT_VIEWS: dict[str, bool | None] = {"open": False, "resolved": True, "all": None}
 _MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "html": "text/html; charset=utf-8"}
 #: Pages name people: no shared cache keeps them, no browser cache after signing out.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
             "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+
+
+#: The steps that are the engine's own, not a definition's, and their words.
+_OWN_STEPS = {"open": "trigger_open", "attach_documents": "attach",
+              "correct_business_date": "correct_date"}
 
 
 @jinja2.pass_context
@@ -142,8 +161,8 @@ class _Page:
 
     def title(self, kind: str, name: str, definition: Definition) -> str:
         """A state, trigger or span as people read it; the opening step is the application."""
-        if kind == "trigger" and name == "open":
-            return self.w["trigger_open"]
+        if kind == "trigger" and name in _OWN_STEPS:
+            return self.w[_OWN_STEPS[name]]
         return definition.title(kind, name, self.lang)
 
     def document(self, kind: str, definition: Definition) -> str:
@@ -165,12 +184,12 @@ class _Page:
 
     def level(self, level: str, days: int) -> str:
         """An alert level as a badge reads: due soon with the working days left, overdue
-        with the working days late."""
+        (or in transit) with the working days late."""
         if f"level_{level}" not in self.w:
             return level
         if level == "due_soon" and days == 0:
             return self.w["level_due_today"]
-        if level in ("due_soon", "overdue"):
+        if level in ("due_soon", "overdue", "in_transit"):
             return self.w.plural(f"level_{level}", -days if level == "due_soon" else days)
         return self.w[f"level_{level}"]
 
@@ -312,7 +331,7 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         return staff.not_found(page.t("not_found", id=case_id))
     case = found.case
     definition = page.definition(case.definition, case.definition_version)
-    as_of = today()
+    as_of = desk.counting_day()  # the day the inbox and the alerts page count from too
     spans = [(s, [] if s.ended_on is not None else desk.levels(s, as_of)) for s in found.spans]
     needed = {trigger: desk.documents_needed(case, trigger)
               for trigger in definition.allowed_triggers(case.state)}
@@ -324,7 +343,7 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
     papers = desk.papers(case.id) if issues_papers else []
     if done is not None:
         done = page.t("done", step=page.title("trigger", done, definition)) \
-            if done in definition.triggers else None
+            if done in definition.triggers else page.w.get(f"done_{done}")
     return page.render(
         "case.html", status, principal=staff.principal, here=page.url(f"/cases/{case.id}"),
         case=case, definition=definition, history=found.history, spans=spans,
@@ -333,13 +352,28 @@ def _case_page(staff: Staff, case_id: int, *, status: int = 200, refusal: str | 
         # What a clerk may ask for: the case's application documents, held or not (a held one
         # may be found wanting).
         kinds=definition.application_documents(case.applicant, case.channel),
-        final=case.state in definition.final_states)
+        final=case.state in definition.final_states,
+        attachable=_attachable(case, definition),
+        # The step a supervisor's correction dates anew: the last one that is not a correction.
+        last=next((h for h in reversed(found.history) if h.trigger != "correct_business_date"),
+                  None))
 
 
-def _refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
+def _attachable(case: Case, definition: Definition) -> list[str]:
+    """The documents a case may still be handed: its application's and those requested, that
+    it does not hold."""
+    wanted = (*definition.application_documents(case.applicant, case.channel),
+              *case.requested_documents)
+    return [k for k in dict.fromkeys(wanted) if k not in case.documents]
+
+
+def _refusal(page: _Page, exc: WorkflowError, definition: Definition,
+             trigger: str | None = None) -> str:
     """The refusal as the user reads it, in the page's language, from its code and
     parameters (:func:`workflow.i18n.explain`): steps, states and documents by their titles,
-    roles by their words, agencies by code and name; never the engine's English message."""
+    roles by their words, agencies by code and name; never the engine's English message.
+    ``trigger``: the step refused, for a refusal that does not name it itself (attaching
+    documents, correcting a date)."""
 
     def name(kind: str, value: str) -> str:
         if kind in ("trigger", "state"):
@@ -350,7 +384,17 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
             return page.agency(value)
         return page.w.get(f"{kind}_{value}", value)
 
+    if isinstance(exc, NotPermitted) and exc.trigger is None and trigger is not None:
+        exc = NotPermitted(str(exc), may_act=exc.may_act, trigger=trigger)
     return page.t("refused", message=explain(exc, page.lang, name))
+
+
+def _who_may(page: _Page, may_act: Iterable[tuple[str, str | None]]) -> str:
+    """``转入地经办人员（440300 深圳市）或用人单位``: who may take a step, in the page's words."""
+    return page.w["list_or"].join(
+        page.word("role", role) + (f"（{page.agency(agency)}）" if page.lang == "zh"
+                                   else f" ({page.agency(agency)})") if agency
+        else page.word("role", role) for role, agency in may_act)
 
 
 #: The dashboard's pages; ``router()`` mounts them.
@@ -444,11 +488,14 @@ def inbox(staff: StaffDep) -> Response:
     except ValueError:
         number = 1
     number = min(number, MAX_PAGE)  # a page past the last is empty, never an overflow
-    found = staff.desk.inbox(limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    counting = _counting(staff)
+    found = staff.desk.inbox(as_of=counting["counting_day"], limit=PAGE_SIZE,
+                             offset=(number - 1) * PAGE_SIZE)
     return staff.page.render(
         "inbox.html", principal=staff.principal, nav="inbox", scope=Scope.of(staff.principal),
         inbox=found, number=number, first=(number - 1) * PAGE_SIZE + 1,
-        last=(number - 1) * PAGE_SIZE + len(found.items), more=number * PAGE_SIZE < found.total)
+        last=(number - 1) * PAGE_SIZE + len(found.items), more=number * PAGE_SIZE < found.total,
+        **counting)
 
 
 # --- the overdue board ------------------------------------------------------------------------
@@ -460,6 +507,121 @@ def overdue(staff: StaffDep) -> Response:
     return page.render("overdue.html", principal=staff.principal, report=report, nav="overdue",
                        bucket_labels=[LABELS[page.lang].bucket[b] for b in BUCKETS],
                        chart=Markup(chart_svg(report, page.lang)))
+
+
+# --- registering an application (before /cases/{case_id}, which would take "new") ----------------
+#: The fields of the registration form, as posted.
+_APPLICATION_FIELDS = ("person_id", "person_name", "applicant", "channel", "origin",
+                       "destination", "origin_scheme", "destination_scheme", "on")
+
+
+@pages.get("/cases/new")
+def new_case_form(staff: StaffDep) -> Response:
+    """The registration form of an application handed in at the counter; ``?definition=``
+    chooses the workflow (links on the page, so no script is needed)."""
+    if staff.principal.role != "clerk":
+        return staff.forbidden(staff.page.w["register_clerks"])
+    workflows = staff.desk.workflows()
+    chosen = staff.page.request.query_params.get("definition")
+    definition = next((d for d in workflows if d.name == chosen), workflows[0])
+    at = "destination" if "destination" in definition.application_at else "origin"
+    return _register_page(staff, definition, {at: staff.principal.agency or ""})
+
+
+def _register_page(staff: Staff, definition: Definition, values: dict[str, str], *,
+                   status: int = 200, errors: dict[str, str] | None = None,
+                   refusal: str | None = None, documents: Iterable[str] = (),
+                   masked: str | None = None) -> HTMLResponse:
+    kinds = dict.fromkeys(k for applicant in APPLICANT_KINDS for channel in CHANNELS
+                          for k in definition.application_documents(applicant, channel))
+    return staff.page.render(
+        "register.html", status, principal=staff.principal, here=staff.page.url("/cases/new"),
+        definition=definition, workflows=staff.desk.workflows(), values=values,
+        errors=errors or {}, refusal=refusal, kinds=list(kinds), ticked=set(documents),
+        masked=masked, applicants=APPLICANT_KINDS, channels=CHANNELS)
+
+
+@pages.post("/cases/new")
+async def register(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_register, page, form)
+
+
+def _register(page: _Page, form: FormData) -> Response:
+    staff = _staff(page, back=page.url("/cases/new"))
+    staff.check_form(form)
+    if staff.principal.role != "clerk":
+        return staff.forbidden(page.w["register_clerks"])
+    workflows = {d.name: d for d in staff.desk.workflows()}
+    definition = workflows.get(str(form.get("definition") or ""))
+    if definition is None:
+        return staff.not_found(page.t("refused", message=page.w["register_workflow"]))
+    values = {name: str(form.get(name) or "").strip() for name in _APPLICATION_FIELDS}
+    documents = [k for k in _listed(form, "documents") if k in definition.catalogue.kinds]
+    errors, person_id = _application_errors(page, definition, values)
+    masked = mask_person_id(person_id) if person_id else None
+    values["person_id"] = ""  # never sent back: typed again, or shown masked
+    if errors:
+        return _register_page(staff, definition, values, status=422, errors=errors,
+                              documents=documents, masked=masked)
+    try:
+        case = staff.desk.open_case(
+            definition.name, applicant=values["applicant"], origin=values["origin"],
+            destination=values["destination"], person_id=person_id,
+            person_name=values["person_name"], channel=values["channel"], documents=documents,
+            on=parse_date(values["on"], "on") if values["on"] else None,
+            origin_scheme=values["origin_scheme"] or None,
+            destination_scheme=values["destination_scheme"] or None)
+    except WorkflowError as exc:
+        return _register_page(staff, definition, values, status=status_of(exc),
+                              refusal=_open_refusal(page, exc), documents=documents,
+                              masked=masked)
+    return page.redirect(f"/cases/{case.id}?done=open")
+
+
+def _application_errors(page: _Page, definition: Definition,
+                        values: dict[str, str]) -> tuple[dict[str, str], str]:
+    """What is wrong with each field of an application, in the page's words (the engine's
+    own checks, one field at a time), and the ID number as checked ("" if it is not)."""
+    w, divisions = page.w, page.engine.divisions
+    checks: dict[str, tuple[str, Callable[[str], object], str]] = {
+        "person_id": (w["person_id"], check_person_id, w["error_person_id"]),
+        "person_name": (w["person_name"], check_name, page.t("error_person_name", limit=NAME_MAX)),
+        "origin": (w["origin"], lambda v: check_agency(v, "origin", divisions),
+                   page.t("error_agency", value=values["origin"])),
+        "destination": (w["destination"], lambda v: check_agency(v, "destination", divisions),
+                        page.t("error_agency", value=values["destination"])),
+        "on": ("", lambda v: parse_date(v, "on"), w["error_date"]),  # optional: empty is today
+    }
+    errors, checked = {}, {}
+    for name, (label, check, wrong) in checks.items():
+        if not values[name]:
+            if label:
+                errors[name] = page.t("error_required", field=label)
+            continue
+        try:
+            checked[name] = check(values[name])
+        except InvalidInput:
+            errors[name] = wrong
+    values.update((end, str(checked[end])) for end in ("origin", "destination") if end in checked)
+    if "origin" in checked and checked["origin"] == checked.get("destination"):
+        errors["destination"] = w["error_same_agency"]
+    choices = {"applicant": (APPLICANT_KINDS, w["applicant"]), "channel": (CHANNELS, w["channel"])}
+    if definition.schemes:
+        choices.update(origin_scheme=(definition.schemes, w["scheme_origin"]),
+                       destination_scheme=(definition.schemes, w["scheme_destination"]))
+    for name, (allowed, label) in choices.items():
+        if values[name] not in allowed:
+            errors[name] = page.t("error_choose", field=label)
+    return errors, str(checked.get("person_id", ""))
+
+
+def _open_refusal(page: _Page, exc: WorkflowError) -> str:
+    """An application the engine refused: who may register it, else the refusal in the
+    page's words (:func:`workflow.i18n.explain`, never the engine's English message)."""
+    if isinstance(exc, NotPermitted) and exc.may_act:
+        return page.t("register_refused_who", who=_who_may(page, exc.may_act))
+    return page.t("register_refused", message=explain(exc, page.lang))
 
 
 # --- a case -----------------------------------------------------------------------------------
@@ -539,6 +701,9 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
             raise ValueError(version)
     except ValueError:
         return _case_page(staff, case_id, status=422, refusal=page.w["refused_stale"])
+    if definition.destructive(trigger) and form.get("confirm") != "yes":
+        return _case_page(staff, case_id, status=422, refusal=page.t(
+            "refused_unconfirmed", step=page.title("trigger", trigger, definition)))
     on = str(form.get("on") or "").strip()
     try:
         staff.desk.fire(case_id, trigger, on=parse_date(on, "on") if on else None,
@@ -546,16 +711,213 @@ def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
                         **inputs)
     except WorkflowError as exc:
         return _case_page(staff, case_id, status=status_of(exc),
-                          refusal=_refusal(page, exc, definition))
+                          refusal=_refusal(page, exc, definition, trigger))
     return page.redirect(f"/cases/{case_id}?done={quote(trigger)}")
+
+
+# --- search ---------------------------------------------------------------------------------
+#: The search form's filters (in the address of a search: never the ID number, which is only
+#: ever posted, so that it is in no URL, no request log and no browser history).
+SEARCH_FIELDS = ("public_number", "person_name", "agency", "insurance", "state", "level",
+                 "due_from", "due_to")
+#: The columns of the results one may sort by (a click on the heading; again: descending).
+SORTABLE = ("public_number", "person_name", "insurance", "state", "opened_on",
+            "last_event_on", "due_on")
+_SEARCH_DEFAULT_SORT = "-opened_on"
+
+
+@pages.get("/search")
+def search(staff: StaffDep) -> Response:
+    """The search form; with filters in its address (after a search), the cases found."""
+    params = staff.page.request.query_params
+    filters = {name: params.get(name, "").strip()[:64] for name in SEARCH_FIELDS}
+    asked = any(name in params for name in (*SEARCH_FIELDS, "sort", "page"))
+    return _search_page(staff, filters, None, sort=params.get("sort") or _SEARCH_DEFAULT_SORT,
+                        number=_page_number(params.get("page")), asked=asked)
+
+
+@pages.post("/search")
+async def search_posted(page: PageDep) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_search_posted, page, form)
+
+
+def _search_posted(page: _Page, form: FormData) -> Response:
+    """A search sent from the form: with an ID number, answered in place (the number stays
+    out of every address); without one, sent on to the search's own address."""
+    staff = _staff(page, back=page.url("/search"))
+    staff.check_form(form)
+    filters = {name: str(form.get(name) or "").strip()[:64] for name in SEARCH_FIELDS}
+    sort = str(form.get("sort") or "") or _SEARCH_DEFAULT_SORT
+    id_ending = str(form.get("person_id_ending") or "").strip()[:64]
+    if not id_ending:
+        kept = {name: value for name, value in filters.items() if value}
+        return page.redirect(f"/search?{urlencode({**kept, 'sort': sort})}")
+    return _search_page(staff, filters, id_ending, sort=sort,
+                        number=_page_number(str(form.get("page") or "")), asked=True)
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return min(max(1, int(text or "1")), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _search_page(staff: Staff, filters: dict[str, str], id_ending: str | None, *, sort: str,
+                 number: int, asked: bool) -> Response:
+    """The form, and when ``asked`` one page of the cases found (the desk scopes the search
+    and writes the cases shown to the access log as one entry)."""
+    page, found, refusal = staff.page, None, None
+    if asked:
+        try:
+            agency = filters["agency"]
+            found = staff.desk.search(CaseQuery(
+                public_number=filters["public_number"] or None,
+                person_name=filters["person_name"] or None,
+                agency=check_agency_format(agency, "agency") if agency else None,
+                insurance=filters["insurance"] or None, state=filters["state"] or None,
+                level=filters["level"] or None,
+                due_from=parse_date(filters["due_from"], "due_from")
+                if filters["due_from"] else None,
+                due_to=parse_date(filters["due_to"], "due_to") if filters["due_to"] else None,
+                person_id_ending=id_ending or None, sort=sort, limit=PAGE_SIZE,
+                offset=(number - 1) * PAGE_SIZE))
+        except InvalidInput as exc:
+            refusal = page.t("search_refused", message=explain(exc, page.lang))
+    kept = {name: value for name, value in filters.items() if value}
+
+    def address(**change: object) -> str:
+        """This search's address with ``change`` (a sort, a page): never for an ID search."""
+        return page.url("/search?" + urlencode({**kept, "sort": sort, **change}))
+
+    def sort_link(column: str) -> str:
+        return address(sort=f"-{column}" if sort == column else column)
+
+    states: dict[str, str] = {}
+    for definition in sorted(page.engine.definitions, key=lambda d: d.key):
+        for state in definition.states:
+            states[state] = definition.title("state", state, page.lang)
+    here = address(page=number) if asked and not id_ending else page.url("/search")
+    return page.render(
+        "search.html", 422 if refusal else 200, principal=staff.principal, nav="search",
+        here=here, filters=filters, by_id=bool(id_ending), sort=sort, found=found,
+        refusal=refusal, number=number, first=(number - 1) * PAGE_SIZE + 1,
+        last=(number - 1) * PAGE_SIZE + (len(found.cases) if found else 0),
+        more=found is not None and number * PAGE_SIZE < found.total,
+        address=address, sort_link=sort_link, sortable=SORTABLE, states=states,
+        levels=ALERT_LEVELS, insurances=("pension", "medical"))
+
+
+@pages.post("/cases/{case_id}/documents")
+async def attach(page: PageDep, case_id: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_attach, page, case_id, form)
+
+
+def _attach(page: _Page, case_id: int, form: FormData) -> Response:
+    """Documents handed in for a case, ticked from those it still lacks."""
+    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    staff.check_form(form)
+    try:
+        case = staff.desk.case_to_act_on(case_id)
+    except CaseNotFound:
+        return _case_page(staff, case_id)
+    definition = page.definition(case.definition, case.definition_version)
+    documents = _listed(form, "documents")
+    if not documents:
+        return _case_page(staff, case_id, status=422, refusal=page.w["error_documents"])
+    try:
+        staff.desk.attach_documents(case_id, documents, expected_version=_version(form))
+    except WorkflowError as exc:
+        return _case_page(staff, case_id, status=status_of(exc),
+                          refusal=_refusal(page, exc, definition, "attach_documents"))
+    return page.redirect(f"/cases/{case_id}?done=attach")
+
+
+@pages.post("/cases/{case_id}/business-date")
+async def correct_date(page: PageDep, case_id: int) -> Response:
+    form = await page.request.form()
+    return await run_in_threadpool(_correct_date, page, case_id, form)
+
+
+def _correct_date(page: _Page, case_id: int, form: FormData) -> Response:
+    """A supervisor corrects the business date of a case's last step, with a reason."""
+    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
+    staff.check_form(form)
+    try:
+        case = staff.desk.case_to_act_on(case_id)
+    except CaseNotFound:
+        return _case_page(staff, case_id)
+    definition = page.definition(case.definition, case.definition_version)
+    on, reason = str(form.get("on") or "").strip(), str(form.get("reason") or "").strip()
+    refusal = None
+    if not on:
+        refusal = page.t("error_required", field=page.w["correct_new_date"])
+    elif not reason:
+        refusal = page.t("error_required", field=page.w["correct_reason"])
+    if refusal is not None:
+        return _case_page(staff, case_id, status=422, refusal=refusal)
+    try:
+        new_date = parse_date(on, "on")
+    except InvalidInput:
+        return _case_page(staff, case_id, status=422, refusal=page.w["error_date"])
+    try:
+        staff.desk.correct_business_date(case_id, new_date, reason=reason,
+                                         expected_version=_version(form))
+    except WorkflowError as exc:
+        return _case_page(staff, case_id, status=status_of(exc),
+                          refusal=_refusal(page, exc, definition, "correct_business_date"))
+    return page.redirect(f"/cases/{case_id}?done=correct")
+
+
+def _version(form: FormData) -> int:
+    """The case version a form was shown with (a stale or made-up one is refused as stale)."""
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        return -1
+    return version if -2 ** 31 < version < 2 ** 31 else -1
 
 
 # --- alerts and reports -----------------------------------------------------------------------
 @pages.get("/alerts")
 def alerts(staff: StaffDep) -> Response:
-    shown = staff.desk.alerts(AlertQuery(newest_first=True, limit=ALERTS_SHOWN))
-    return staff.page.render("alerts.html", principal=staff.principal, nav="alerts",
-                             alerts=shown, titles=_span_titles(staff, shown), levels=LEVELS)
+    """One line per span at its highest level, open ones only unless ``?show=resolved`` or
+    ``?show=all``; working days left or late counted as the inbox counts them."""
+    page, desk = staff.page, staff.desk
+    show = page.request.query_params.get("show", "open")
+    if show not in ALERT_VIEWS:
+        show = "open"
+    lines = desk.span_alerts(AlertQuery(resolved=ALERT_VIEWS[show], limit=ALERTS_SHOWN))
+    counting = _counting(staff)
+    day: dt.date = counting["counting_day"]
+    rows = []
+    for line in lines:
+        levels = desk.levels(line, day) if line.open and line.ended_on is None \
+            and line.span_id is not None else []
+        days = levels[0][1] if levels else None  # as the inbox's first badge counts them
+        rows.append((line, _line_title(page, line), days, dict(levels).get(line.level, days)))
+    return page.render("alerts.html", principal=staff.principal, nav="alerts", rows=rows,
+                       show=show, views=list(ALERT_VIEWS), **counting)
+
+
+def _counting(staff: Staff) -> dict[str, Any]:
+    """What the inbox and the alerts page say of their count: the one day both count working
+    days from, and when the last scan ran and as of which date."""
+    last = staff.desk.last_scan()
+    finished = last.finished_at if last is not None else None
+    return {"counting_day": staff.desk.counting_day(), "last_scan": last,
+            "scan_finished": finished.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            if finished is not None else None}
+
+
+def _line_title(page: _Page, line: SpanAlert) -> str:
+    """The title of an alert line's span, from its case's definition; or the advisory's."""
+    if line.span_id is None:  # an advisory of the case, not of one span
+        return page.w.get(f"advisory_{line.subject}", line.subject)
+    return page.title("span", line.subject,
+                      page.definition(line.definition_name, line.definition_version))
 
 
 # --- the outbox (supervisors) ------------------------------------------------------------------
@@ -616,18 +978,4 @@ def report_file(staff: StaffDep, fmt: str) -> Response:
     return response
 
 
-def _span_titles(staff: Staff, alerts: Iterable[Alert]) -> dict[int, str]:
-    """The title of each alert's span, from its case's definition (one read per case)."""
-    page, titles = staff.page, {}
-    definitions: dict[int, Definition] = {}
-    for a in alerts:
-        if a.span_id is None:  # an advisory of the case, not of one span
-            titles[a.id] = page.w.get(f"advisory_{a.subject}", a.subject)
-            continue
-        if a.case_id not in definitions:
-            definitions[a.case_id] = staff.desk.definition_of_case(a.case_id)
-        titles[a.id] = page.title("span", a.subject, definitions[a.case_id])
-    return titles
-
-
-__all__ = ["LANG_COOKIE", "Scope", "router"]
+__all__ = ["LANG_COOKIE", "SEARCH_FIELDS", "SORTABLE", "Scope", "router"]

@@ -6,7 +6,8 @@ The metrics: requests by route template, method and status, and their latency (a
 histogram), from every worker — under ``sstransfer serve --workers N`` each worker writes
 its figures to ``$PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets it) and a scrape of any worker
 adds them up; and, read from the database at each scrape, cases by insurance and state,
-open alerts (of running spans) by level and outbox events by state. None of it names a
+open alerts by level (unresolved ones: an alert is resolved when its span ends or its due
+date moves) and outbox events by state. None of it names a
 person: the routes are templates (``/api/v1/cases/{case_id}``), never the paths asked for.
 """
 
@@ -88,7 +89,7 @@ class _DatabaseGauges(Collector):
         for (insurance, state), n in sorted(found.cases.items()):
             cases.add_metric([insurance, state], n)
         alerts = GaugeMetricFamily("sstransfer_open_alerts",
-                                   "Alerts of spans still running, by level", labels=["level"])
+                                   "Unresolved alerts of spans still running, by level", labels=["level"])
         for level, n in sorted(found.open_alerts.items()):
             alerts.add_metric([level], n)
         outbox = GaugeMetricFamily("sstransfer_outbox_events",

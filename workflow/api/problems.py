@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -171,7 +172,7 @@ def namer(error: e.WorkflowError, connection: HTTPConnection | None,
             return str(found.catalogue.title(value, lang))
         if kind in ("trigger", "state"):
             titles = (d.title(kind, value, lang) for d in latest)
-            return next((t for t in titles if t != value), value)
+            return next((t for t in titles if t != value), w.get(f"{kind}_{value}", value))
         if kind == "agency":
             agency = engine.divisions.name_of(value)
             return f"{value} {agency}" if agency else value
@@ -206,9 +207,15 @@ def validation_response(error: RequestValidationError,
     details: dict[str, Any] = {"errors": found}
     if found:
         details["field"] = found[0]["field"]
-    lang = language_of(connection)
-    detail = i18n.words(lang).text("error_invalid_request", fields=i18n.words(lang)[
-        "list_and"].join(f["field"] for f in found))
+    w = i18n.words(language_of(connection))
+    unknown = [f["field"].removeprefix("query.") for f in found
+               if f["type"] == "extra_forbidden" and f["field"].startswith("query.")]
+    if unknown and len(unknown) == len(found):  # query parameters the route does not take
+        detail = w.plural("error_unknown_query", len(unknown),
+                          fields=w["list_and"].join(unknown))
+    else:
+        detail = w.text("error_invalid_request",
+                        fields=w["list_and"].join(f["field"] for f in found))
     return problem_of("invalid_input", 422, message, details, connection, detail=detail)
 
 
@@ -225,9 +232,41 @@ def problem_media_only(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The names of the query parameters a route reads (a model of them: its fields')."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        kind = param.field_info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names.update(field.alias or name for name, field in kind.model_fields.items())
+        else:
+            names.add(param.alias)
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return frozenset(names)
+
+
+def check_known_query(request: Request) -> None:
+    """Refuse a query parameter the request's route does not take, as ``invalid_input``
+    naming it, never ignore it (its value is never repeated: it may be an ID number)."""
+    route = request.scope.get("route")
+    known = getattr(route, "query_names", None)
+    if known is None:
+        dependant = getattr(route, "dependant", None)
+        known = _query_names(dependant) if dependant is not None else frozenset()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", name[:40]), "type": "extra_forbidden",
+             "msg": f"unknown query parameter (this route takes: "
+                    f"{', '.join(sorted(known)) or 'none'})"} for name in unknown[:10]])
+
+
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
-    keeps its error shape when mounted in a host application with handlers of its own.
+    keeps its error shape when mounted in a host application with handlers of its own. It
+    knows the names of its query parameters (``query_names``): :func:`check_known_query`
+    refuses any other (422), never silently ignoring it.
 
     Its OpenAPI operation documents the refusals it may answer, decided once here rather than
     on each route: 404 when its path names a row, 409 when it takes ``If-Match``, 413 when
@@ -246,6 +285,8 @@ class ProblemRoute(APIRoute):
             documented.update(TOO_LARGE)
         super().__init__(path, endpoint, responses={**documented, **(responses or {})},
                          methods=methods, **kwargs)
+        #: The query parameters the route takes: any other is refused, never ignored.
+        self.query_names = _query_names(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -271,5 +312,5 @@ class ProblemRoute(APIRoute):
 
 __all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "STATUS",
            "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
-           "language_of", "namer", "problem_body", "problem_media_only",
+           "check_known_query", "language_of", "namer", "problem_body", "problem_media_only",
            "problem_of", "problem_response", "status_of", "validation_response"]

@@ -18,26 +18,39 @@ from pathlib import Path
 from types import GenericAlias
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, Security, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    Query,
+    Request,
+    Response,
+    Security,
+    UploadFile,
+)
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from ..core.alerts import ALERT_LEVELS
 from ..core.calendar import WorkingDays
 from ..core.definitions import Definition
 from ..core.inputs import check_agency_format, parse_date, shown, today
 from ..core.notify import EVENT_NAMES
-from ..core.queries import AlertQuery, CaseQuery
+from ..core.queries import CASE_SORTS, AlertQuery, CaseQuery
 from ..core.views import Case
+from ..desk import Desk
 from ..engine import Engine
 from ..errors import DefinitionNotFound, InvalidInput
 from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
-from .problems import NOT_FOUND, RESPONSES, ProblemRoute
+from .problems import NOT_FOUND, RESPONSES, ProblemRoute, check_known_query
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -77,9 +90,10 @@ def case_out(case: Case) -> BaseModel:
 
 #: One page of a case list; ``next_offset`` is None on the last page.
 CasePage: type[BaseModel] = create_model(
-    "CasePage", __doc__="One page of a case list; ``next_offset`` is None on the last page.",
-    items=(typing.cast(Any, GenericAlias(list, (CaseOut,))), ...), limit=(int, ...), offset=(int, ...),
-    next_offset=(int | None, ...))
+    "CasePage", __doc__="One page of a case list: ``total`` cases match in all; "
+                        "``next_offset`` is None on the last page.",
+    items=(typing.cast(Any, GenericAlias(list, (CaseOut,))), ...), total=(int, ...),
+    limit=(int, ...), offset=(int, ...), next_offset=(int | None, ...))
 
 
 #: A business date as the API reads it: ``YYYY-MM-DD`` (full-width digits and surrounding
@@ -333,8 +347,13 @@ VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 
 #: The API's routes. Refusals come back as ``{"code", "message", "details"}``
 #: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
+async def _known_query_only(request: Request, principal: PrincipalDep) -> None:
+    """Every route's query parameters are checked once the caller is known (401 first)."""
+    check_known_query(request)
+
+
 api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES,
-                dependencies=[Security(API_TOKEN)])
+                dependencies=[Security(API_TOKEN), Depends(_known_query_only)])
 
 
 def router() -> APIRouter:
@@ -427,23 +446,77 @@ def correct_business_date(case_id: RowId, body: CorrectionRequest, desk: DeskDep
 
 
 # --- cases: reading ---------------------------------------------------------------------------
+#: What ``sort=`` takes: a sortable field, ascending, or with ``-`` first, descending.
+SORT_KEYS = (*CASE_SORTS, *(f"-{name}" for name in CASE_SORTS))
+
+
+#: The filters of a case list, as query parameters (``GET /cases``) and as the body of
+#: ``POST /cases/search`` (which alone takes the ID number: a body is not in request logs).
+class CaseFilters(_Body):
+    state: str | None = Field(default=None, description="a state name, e.g. letter_sent")
+    agency: AgencyText | None = Field(
+        default=None, description="6-digit division code: the origin or the destination")
+    definition: str | None = Field(default=None, description="e.g. pension_transfer")
+    insurance: Literal["pension", "medical"] | None = None
+    public_number: str | None = Field(
+        default=None, description="the case number people read (20 digits)")
+    person_name: str | None = Field(default=None, max_length=64,
+                                    description="part of the person's name")
+    level: Literal[ALERT_LEVELS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="a running span has a stored alert of this level")
+    due_from: DateText | None = Field(
+        default=None, description="a running span is due on or after this day, YYYY-MM-DD "
+                                  "(the committed due date where there is one)")
+    due_to: DateText | None = Field(
+        default=None, description="a running span is due on or before this day, YYYY-MM-DD")
+    overdue: bool = Field(default=False,
+                          description="only cases with a span overdue today (China time)")
+    overdue_on: DateText | None = Field(
+        default=None, description="only cases with a span overdue on this day, YYYY-MM-DD")
+    sort: Literal[SORT_KEYS] = Field(  # type: ignore[valid-type]
+        default="id", description="field to sort by, `-field` for descending; ties by case "
+                                  "number. `due_on`: the soonest due date of a running span")
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_ROW)
+
+
+class CaseSearch(CaseFilters):
+    """A search of cases: the list's filters and the ID number (whole, or its last 4 or more
+    characters), sent in the body so that it is in no URL and no request log."""
+
+    person_id_ending: str | None = Field(
+        default=None, max_length=64,
+        description="the whole ID number or its last characters (at least 4); never shown back")
+
+
+def _search(desk: Desk, filters: CaseFilters, person_id_ending: str | None = None) -> BaseModel:
+    late_on = _date(filters.overdue_on, "overdue_on") or (today() if filters.overdue else None)
+    found = desk.search(CaseQuery(
+        state=filters.state, agency=filters.agency, definition=filters.definition,
+        insurance=filters.insurance, overdue_on=late_on, public_number=filters.public_number,
+        person_id_ending=person_id_ending, person_name=filters.person_name,
+        level=filters.level, due_from=_date(filters.due_from, "due_from"),
+        due_to=_date(filters.due_to, "due_to"), sort=filters.sort, limit=filters.limit,
+        offset=filters.offset), view="list")
+    end = filters.offset + len(found.cases)
+    return CasePage(items=[case_out(c) for c in found.cases], total=found.total,
+                    limit=filters.limit, offset=filters.offset,
+                    next_offset=end if end < found.total and found.cases else None)
+
+
 @api.get("/cases", tags=["cases"], response_model=CasePage)
-def list_cases(desk: DeskDep, state: str | None = None, agency: str | None = None,
-               definition: str | None = None,
-               insurance: Annotated[str | None, Query(description="pension or medical")] = None,
-               overdue: Annotated[bool, Query(
-                   description="only cases with a span overdue today (China time)")] = False,
-               overdue_on: Annotated[DateText | None, Query(
-                   description="only cases with a span overdue on this day, YYYY-MM-DD")] = None,
-               limit: Limit = 50, offset: Offset = 0) -> BaseModel:
-    """The cases the principal may read, in id order, one page at a time."""
-    late_on = _date(overdue_on, "overdue_on") or (today() if overdue else None)
-    cases = desk.cases(CaseQuery(state=state, agency=agency, definition=definition,
-                                 insurance=insurance, overdue_on=late_on, limit=limit + 1,
-                                 offset=offset))
-    more = len(cases) > limit
-    return CasePage(items=[case_out(c) for c in cases[:limit]], limit=limit, offset=offset,
-                    next_offset=offset + limit if more else None)
+def list_cases(desk: DeskDep, filters: Annotated[CaseFilters, Query()]) -> BaseModel:
+    """The cases the principal may read, filtered and sorted, one page at a time, with how
+    many match in all (``total``). To search by ID number use ``POST /cases/search`` (its
+    body is in no request log); an unknown query parameter is refused (422)."""
+    return _search(desk, filters)
+
+
+@api.post("/cases/search", tags=["cases"], response_model=CasePage)
+def search_cases(body: CaseSearch, desk: DeskDep) -> BaseModel:
+    """The list's filters in a JSON body, and the ID number (``person_id_ending``: the whole
+    number or its last 4 or more characters; matched, never shown back)."""
+    return _search(desk, body, body.person_id_ending)
 
 
 @api.get("/cases/{case_id:int}", tags=["cases"], response_model=CaseOut)
@@ -489,11 +562,15 @@ def alerts(desk: DeskDep, level: str | None = None, case_id: RowIdQuery = None,
            agency: Annotated[str | None, Query(
                description="owner agency (within the principal's province)")] = None,
            as_of: DateQuery = None, limit: Limit = 100) -> list[Alert]:
-    """Stored alerts the principal may read, oldest first: a case's (if readable), the
+    """Open alerts the principal may read, oldest first: a case's (if readable), the
     principal's agency's (clerks, supervisors; a province's for a province supervisor),
-    or those of the applicant's own cases."""
+    or those of the applicant's own cases.
+
+    Only **unresolved** alerts are listed (``resolved_on`` null): an alert is resolved when
+    its span ends, or when its span's due date moved (the next scan raises it again if the
+    span is still at that level)."""
     return desk.alerts(AlertQuery(level=level, case_id=case_id, agency=agency,
-                                  as_of=_date(as_of, "as_of"), limit=limit))
+                                  as_of=_date(as_of, "as_of"), limit=limit, resolved=False))
 
 
 @api.get("/reports/overdue", tags=["deadlines"], response_class=Response, responses={
@@ -659,4 +736,4 @@ def remove_subscription(subscription_id: RowId, desk: DeskDep) -> Response:
     return Response(status_code=204)
 
 
-__all__ = ["CaseOut", "CasePage", "OpenRequest", "api", "case_out", "router"]
+__all__ = ["CaseFilters", "CaseOut", "CasePage", "CaseSearch", "OpenRequest", "api", "case_out", "router"]

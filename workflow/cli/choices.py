@@ -70,6 +70,7 @@ class AlertLevel(enum.StrEnum):
     overdue = "overdue"
     escalated = "escalated"
     statutory_breach = "statutory_breach"
+    in_transit = "in_transit"
     advisory = "advisory"
 
 

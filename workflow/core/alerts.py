@@ -7,12 +7,20 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from .calendar import WorkingDays
+from .schema import TRANSIT_SUFFIX
 
-LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach")
+#: A paper sent but not recorded as received within its transit span (a paper exchange).
+IN_TRANSIT = "in_transit"
+LEVELS = ("due_soon", "overdue", "escalated", "statutory_breach", IN_TRANSIT)
 #: A span judged by its committed due date that has also passed its statutory one.
 STATUTORY_BREACH = "statutory_breach"
 #: Pension continued while the same person's medical insurance is not (异地登记 advisory).
 ADVISORY = "different_place_registration"
+#: Why an alert was resolved: its span ended (the step that ended it resolved it that day)...
+SPAN_ENDED = "span_ended"
+#: ... or its span's due date moved (a corrected business date, a recomputed calendar) and
+#: the next scan found it stale: it raises the alert again if the span is still at the level.
+DUE_DATE_MOVED = "due_date_moved"
 #: Every level a scan counts: the span levels, then advisories.
 ALERT_LEVELS = (*LEVELS, "advisory")
 
@@ -48,9 +56,16 @@ def classify(due_on: dt.date, as_of: dt.date, calendar: WorkingDays,
 
 
 def span_levels(due_on: dt.date, committed_due_on: dt.date | None, as_of: dt.date,
-                calendar: WorkingDays, thresholds: Thresholds) -> list[tuple[str, int]]:
+                calendar: WorkingDays, thresholds: Thresholds,
+                name: str = "") -> list[tuple[str, int]]:
     """The levels of a span judged by its committed due date where it has one (and then also
-    checked against its statutory ``due_on``), else by its statutory one."""
+    checked against its statutory ``due_on``), else by its statutory one. A transit span
+    (``name`` ends with ``_in_transit``: a paper not yet recorded as received) is at one level
+    only, ``in_transit``, from the day after its last day in transit."""
+    if name.endswith(TRANSIT_SUFFIX):
+        if due_on >= as_of:
+            return []
+        return [(IN_TRANSIT, calendar.working_days_between(due_on, as_of))]
     if committed_due_on is None:
         return classify(due_on, as_of, calendar, thresholds)
     return classify(committed_due_on, as_of, calendar, thresholds, statutory_on=due_on)
@@ -88,5 +103,6 @@ def last_occurrence(now: dt.datetime, at: dt.time, days: Iterable[int] | None,
     raise AssertionError("no scheduled day in 400 days")  # pragma: no cover
 
 
-__all__ = ["ADVISORY", "ALERT_LEVELS", "LEVELS", "STATUTORY_BREACH", "Thresholds", "classify",
-           "judged_due_on", "last_occurrence", "scan_horizon", "span_levels"]
+__all__ = ["ADVISORY", "ALERT_LEVELS", "DUE_DATE_MOVED", "IN_TRANSIT", "LEVELS", "SPAN_ENDED",
+           "STATUTORY_BREACH", "Thresholds", "classify", "judged_due_on", "last_occurrence",
+           "scan_horizon", "span_levels"]

@@ -23,10 +23,12 @@ from .catalogue import DocumentCatalogue
 from .graph import check_graph
 from .schema import (
     ADDED_KEYS,
+    ADDED_SPAN_KEYS,
     ADDED_TRANSITION_KEYS,
     CHECKS,
     LANGUAGES,
     PRESENTATION_KEYS,
+    PRESENTATION_TRANSITION_KEYS,
     TITLED,
     DefinitionModel,
     SpanSpec,
@@ -54,9 +56,15 @@ class Definition:
             if data[key] == default:
                 del data[key]
         for transition in data["transitions"]:
+            for key in PRESENTATION_TRANSITION_KEYS:
+                del transition[key]
             for key, default in ADDED_TRANSITION_KEYS.items():
                 if transition[key] == default:
                     del transition[key]
+        for span in data["spans"]:
+            for key, default in ADDED_SPAN_KEYS.items():
+                if span[key] == default:
+                    del span[key]
         canonical = json.dumps(data, sort_keys=True)
         object.__setattr__(self, "content_hash", hashlib.sha256(canonical.encode()).hexdigest())
         object.__setattr__(self, "machine", DefinitionMachine.of(self.model))
@@ -106,6 +114,11 @@ class Definition:
     def receipt_policy(self) -> str:
         return self.model.receipt_on_non_working_day
 
+    @property
+    def exchange(self) -> str:
+        """``platform`` (received when sent) or ``paper`` (each receipt a step of its own)."""
+        return self.model.exchange
+
     def title(self, kind: str, name: str, lang: str = LANGUAGES[0]) -> str:
         """What people read for a ``state``, ``trigger`` or ``span`` of this version, in
         ``lang`` (``zh`` or ``en``); the name itself where the file gives it no title."""
@@ -133,6 +146,11 @@ class Definition:
         """The inputs ``trigger`` takes (from any state), in the order of the file."""
         return tuple(dict.fromkeys(
             name for t in self.model.transitions if t.trigger == trigger for name in t.inputs))
+
+    def destructive(self, trigger: str) -> bool:
+        """Whether ``trigger`` ends the transfer undone (a refusal, a withdrawal, a reversal):
+        the pages show it apart and ask for a confirmation."""
+        return any(t.destructive for t in self.model.transitions if t.trigger == trigger)
 
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         """The triggers the machine has a transition for from ``state``."""

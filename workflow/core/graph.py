@@ -19,6 +19,7 @@ from .schema import (
     INPUTS,
     OPEN_EVENT,
     PAPER_KINDS,
+    RECEIPT_STEPS,
     SCHEMES,
     TITLED,
     TRANSITION_ROLES,
@@ -41,6 +42,7 @@ def check_graph(doc: YamlFile, m: DefinitionModel, catalogue: DocumentCatalogue)
     _check_reachable(doc, m, edges)
     _check_no_trap_state(doc, m, edges)
     _check_spans(doc, m)
+    _check_exchange(doc, m)
     _check_titles(doc, m)
 
 
@@ -170,6 +172,28 @@ def _check_spans(doc: YamlFile, m: DefinitionModel) -> None:
         for key in ("starts_on", "ends_on"):
             for i, event in enumerate(getattr(span, key)):
                 _known(doc, event, events, "span event", ("spans", si, key, i))
+
+
+def _check_exchange(doc: YamlFile, m: DefinitionModel) -> None:
+    """A paper exchange records each receipt: every sending step (``send_letter``,
+    ``move_funds``) has its receipt step (``receive_letter``, ``receive_funds``) and a transit
+    span from the one to the other; through the platform a paper is received when sent, so a
+    definition that declares no paper exchange has no receipt step."""
+    triggers = _events(m)[1:]
+    for sent, received in RECEIPT_STEPS.items():
+        if m.exchange == "platform" and received in triggers:
+            raise doc.fail(f"'{received}' records a receipt on paper, but the definition "
+                           "declares no paper exchange (exchange: paper)", ("exchange",))
+        if m.exchange != "paper" or sent not in triggers:
+            continue
+        if received not in triggers:
+            raise doc.fail(f"a paper exchange records the receipt of what '{sent}' sends: "
+                           f"add a '{received}' step", ("exchange",))
+        if not any(s.kind == "transit" and sent in s.starts_on and received in s.ends_on
+                   for s in m.spans):
+            raise doc.fail(f"a paper exchange needs a transit span from '{sent}' to "
+                           f"'{received}' (kind: transit), so a missing receipt raises an "
+                           "in_transit alert", ("exchange",))
 
 
 def _check_titles(doc: YamlFile, m: DefinitionModel) -> None:

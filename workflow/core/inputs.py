@@ -173,7 +173,8 @@ def check_agency_format(code: object, what: str) -> str:
     if not isinstance(text, str) or not _AGENCY.fullmatch(text):
         raise InvalidInput(
             f"{what} must be a 6-digit administrative division code (GB/T 2260) such as "
-            f"'440300', not {shown(code)}"
+            f"'440300', not {shown(code)}",
+            field=what if what.isidentifier() else None, reason="not_a_division_code"
         )
     return text
 

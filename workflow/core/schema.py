@@ -32,6 +32,18 @@ SCHEMES = {
 #: day 1 is the first working day after the receipt (Civil Code art. 201, the default), or the
 #: receipt counts as made on the next working day, so day 1 is the working day after that.
 RECEIPT_POLICIES: Final = ("count_from_next_working_day", "received_next_working_day")
+#: How the papers of a transfer travel between the agencies (a declared policy of a definition):
+#: through the national platform, received when sent (the default), or on paper, each receipt
+#: then recorded by a step of its own (``receive_letter``, ``receive_funds``) that starts the
+#: receiving agency's limit (seed 000 (3): "within 15 working days after receiving").
+EXCHANGES: Final = ("platform", "paper")
+#: The receipt steps a paper exchange has, by the step that sends what they receive.
+RECEIPT_STEPS: Final = {"send_letter": "receive_letter", "move_funds": "receive_funds"}
+#: What a span measures: an agency's time limit, or the time a paper may take in transit (past
+#: it, the scan raises an ``in_transit`` alert: a missing receipt cannot stop the clock). A
+#: transit span's name ends with this suffix, so the scan knows it by its row.
+SPAN_KINDS: Final = ("limit", "transit")
+TRANSIT_SUFFIX: Final = "_in_transit"
 #: What a definition gives titles to: the key under ``titles`` for each kind of name.
 TITLED = {"state": "states", "trigger": "triggers", "span": "spans", "paper": "papers"}
 
@@ -95,6 +107,9 @@ class TransitionSpec(StrictModel):
     #: ``ADDED_TRANSITION_KEYS``).
     papers: tuple[Literal["contact_letter", "information_form", "refusal_explanation",
                           "one_time_notice", "completion_notice"], ...] = ()
+    #: A step that ends the transfer without it being done (不予受理, 撤回申请, a reversal): the
+    #: pages show it apart and ask for a confirmation. Presentation only (``PRESENTATION_KEYS``).
+    destructive: bool = False
 
 
 class SpanSpec(StrictModel):
@@ -108,11 +123,19 @@ class SpanSpec(StrictModel):
     limit_months: int | None = Field(default=None, ge=1, le=24)
     #: Only cases with one of these applicant kinds get this span (empty: every case).
     applicants: tuple[Literal["self", "employer", "agent"], ...] = ()
+    #: ``transit``: the working days a letter or transfer sent on paper may take to be
+    #: recorded as received (added later: see ``ADDED_SPAN_KEYS``).
+    kind: Literal["limit", "transit"] = "limit"
 
     @model_validator(mode="after")
     def _one_limit(self) -> SpanSpec:
         if (self.limit_working_days is None) == (self.limit_months is None):
             raise ValueError("give exactly one of limit_working_days and limit_months")
+        if (self.kind == "transit") != self.name.endswith(TRANSIT_SUFFIX):
+            raise ValueError(f"a span of kind transit, and only one, has a name ending with "
+                             f"'{TRANSIT_SUFFIX}'")
+        if self.kind == "transit" and self.limit_working_days is None:
+            raise ValueError("a transit span counts working days (limit_working_days)")
         return self
 
 
@@ -150,6 +173,7 @@ class DefinitionModel(StrictModel):
         default=("destination",), min_length=1)
     receipt_on_non_working_day: Literal[
         "count_from_next_working_day", "received_next_working_day"] = RECEIPT_POLICIES[0]
+    exchange: Literal["platform", "paper"] = EXCHANGES[0]
     #: Presentation only (see ``PRESENTATION_KEYS``).
     titles: _Titles = _Titles()
 
@@ -157,35 +181,45 @@ class DefinitionModel(StrictModel):
 #: Keys added to the definition format later, with their defaults: left out of the content hash
 #: while at their default, so the hashes stored for older versions stay valid.
 ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
-               "receipt_on_non_working_day": RECEIPT_POLICIES[0]}
+               "receipt_on_non_working_day": RECEIPT_POLICIES[0], "exchange": EXCHANGES[0]}
 #: Keys of a transition added later, with their defaults: left out of the content hash while
 #: at their default, as ``ADDED_KEYS`` are.
 ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
+#: Keys of a span added later, with their defaults (as ``ADDED_KEYS``).
+ADDED_SPAN_KEYS: dict[str, Any] = {"kind": SPAN_KINDS[0]}
 #: Keys that change what people read, never what a case does: always left out of the content
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.
 PRESENTATION_KEYS = ("titles",)
+#: The same for the keys of a transition: flags that change only how a step is shown.
+PRESENTATION_TRANSITION_KEYS = ("destructive",)
 
 
 __all__ = [
     "ADDED_KEYS",
+    "ADDED_SPAN_KEYS",
     "ADDED_TRANSITION_KEYS",
     "APPLICANT_KINDS",
     "CHANNELS",
     "CHECKS",
     "CLERK_ROLES",
     "CONDITIONS",
+    "EXCHANGES",
     "GUARDS",
     "INPUTS",
     "LANGUAGES",
     "OPEN_EVENT",
     "PAPER_KINDS",
     "PRESENTATION_KEYS",
+    "PRESENTATION_TRANSITION_KEYS",
     "RECEIPT_POLICIES",
+    "RECEIPT_STEPS",
     "ROLES",
     "SCHEMES",
+    "SPAN_KINDS",
     "TITLED",
     "TRANSITION_ROLES",
+    "TRANSIT_SUFFIX",
     "DefinitionModel",
     "SpanSpec",
     "Title",

@@ -104,6 +104,9 @@ class ScanResult:
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     delivered: int = 0
     failed_deliveries: int = 0
+    #: Open alerts it resolved because their span's due date had moved (raised again in
+    #: ``counts`` where the span is still at that level).
+    resolved: int = 0
 
     def count(self, level: str) -> int:
         return self.counts.get(level, 0)

@@ -24,11 +24,23 @@ from ..core.alerts import (
 )
 from ..core.calendar import WorkingDays
 from ..core.deadlines import changed_years, span_due
+from ..core.inputs import today
 from ..core.queries import AlertQuery, InboxQuery
 from ..core.views import ScanResult
 from ..logs import get_logger
 from ..ports import AlertStore, InboxStore
-from ..records import Alert, InboxSpan, Lease, NewAlert, Span, SpanChange, SpanToJudge, now
+from ..records import (
+    Alert,
+    InboxSpan,
+    Lease,
+    NewAlert,
+    Run,
+    Span,
+    SpanAlert,
+    SpanChange,
+    SpanToJudge,
+    now,
+)
 from ..settings import Settings
 from .definitions import DefinitionRegistry
 from .scheduling import Scheduling
@@ -50,6 +62,8 @@ class InboxItem:
 class InboxPage:
     total: int  # running spans in the inbox
     items: list[InboxItem]  # this page of them, soonest due first
+    #: Grouped by agency (``InboxQuery.by_agency``): each owning agency's running spans.
+    per_agency: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class AlertService:
@@ -66,11 +80,14 @@ class AlertService:
     def scan(self, as_of: dt.date, *, once: bool = False) -> ScanResult:
         """Raise every alert due on ``as_of``; deliver pending alerts to the callbacks."""
         counts: dict[str, int] = {}
-        delivered = failed = 0
+        delivered = failed = resolved = 0
         self._horizon(as_of)  # refuse a date off the calendar before taking the lease or a run
 
         def work(run_id: int, lease: Lease) -> str:
-            nonlocal delivered, failed
+            nonlocal delivered, failed, resolved
+            # Alerts naming a due date their span no longer has are resolved first, so that
+            # the span is judged again below by its new one (never left stale).
+            resolved = self.store.resolve_moved(as_of, lease)
             counts.update(self.raise_alerts(as_of, self.scheduling.last_done("scan"), run_id,
                                             lease))
             delivered, failed = self.deliver(lease)  # under the lease: one deliverer at a time
@@ -81,9 +98,9 @@ class AlertService:
             return ScanResult(as_of, False, reason)
         # One event per scan with the count of each alert level (one per alert only at debug).
         log.info("scan_done", as_of=str(as_of), raised=sum(counts.values()),
-                 delivered=delivered, failed_deliveries=failed,
+                 delivered=delivered, failed_deliveries=failed, resolved=resolved,
                  **{lvl: counts.get(lvl, 0) for lvl in ALERT_LEVELS})
-        return ScanResult(as_of, True, "", run_id, counts, delivered, failed)
+        return ScanResult(as_of, True, "", run_id, counts, delivered, failed, resolved)
 
     def raise_alerts(self, as_of: dt.date, since: dt.date | None, run_id: int,
                      lease: Lease | None = None) -> dict[str, int]:
@@ -102,7 +119,7 @@ class AlertService:
             for chunk in chunks:
                 rows = [alert(s, level, late) for s in chunk for level, late in span_levels(
                     s.due_on, s.committed_due_on, as_of, cal.for_agency(s.owner_agency),
-                    settings)]
+                    settings, s.name)]
                 self._insert_alerts(rows, counts, as_of, lease)
         advisories = [NewAlert("advisory", r.case_id, None, ADVISORY, "person", r.destination,
                                None, None, False, as_of, stamp, run_id)
@@ -167,6 +184,22 @@ class AlertService:
         """The stored alerts ``query`` asks for (see :class:`~workflow.core.queries.AlertQuery`)."""
         return self.store.alerts(query)
 
+    def span_alerts(self, query: AlertQuery) -> list[SpanAlert]:
+        """One line per span of the alerts ``query`` asks for, at its highest level, open
+        lines first (``query.resolved``: only open or only resolved lines)."""
+        return self.store.span_alerts(query)
+
+    def last_scan(self) -> Run | None:
+        """The completed scan of the latest as-of date (when it finished, as of which date)."""
+        return self.scheduling.last_done_run("scan")
+
+    def counting_day(self) -> dt.date:
+        """The one day the inbox, the alerts page and a case's page count working days left
+        or late from: the as-of date of the last completed scan (the day its alerts were
+        raised for), so that a span's days agree with its alerts; today before any scan."""
+        last = self.last_scan()
+        return today() if last is None else last.as_of
+
     def inbox(self, query: InboxQuery) -> InboxPage:
         """The running spans owned by the query's ``agencies`` (or by the agencies of its
         ``province``), soonest due first, each classified as the scan would on ``as_of``
@@ -174,14 +207,20 @@ class AlertService:
         if self.inbox_store is None:
             raise AssertionError("this AlertService was built without an inbox store")
         total, rows = self.inbox_store.running_spans(query)
-        return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows])
+        per_agency = self.inbox_store.running_per_agency(query) if query.by_agency else {}
+        return InboxPage(total, [InboxItem(r, self.levels(r, query.as_of)) for r in rows],
+                         per_agency)
 
-    def levels(self, span: Span | InboxSpan, as_of: dt.date) -> list[tuple[str, int]]:
+    def levels(self, span: Span | InboxSpan | SpanAlert, as_of: dt.date) -> list[tuple[str, int]]:
         """The alert levels a running span (``due_on``, ``committed_due_on``,
         ``owner_agency``) is at on ``as_of``, on its agency's calendar, with the settings'
-        thresholds; each with working days late (negative: left)."""
+        thresholds; each with working days late (negative: left). An advisory's line (no span,
+        no due date) is at none."""
+        if span.due_on is None:
+            return []
         return span_levels(span.due_on, span.committed_due_on, as_of,
-                           self.calendar.for_agency(span.owner_agency), self.settings)
+                           self.calendar.for_agency(span.owner_agency), self.settings,
+                           span.subject if isinstance(span, SpanAlert) else span.name)
 
     # --- due dates after a holiday schedule changed ------------------------------------------
     def recompute(self) -> list[dict[str, Any]]:

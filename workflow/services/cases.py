@@ -503,6 +503,10 @@ class CaseService:
         """See :meth:`workflow.Engine.cases`."""
         return [Case.from_row(r) for r in self.store.cases(query)]
 
+    def count(self, query: CaseQuery) -> int:
+        """How many cases ``query``'s filters match, its page aside."""
+        return self.store.count_cases(query)
+
 
 class _Batch:
     """The applications of one bulk opening, checked one by one, kept until all are checked.

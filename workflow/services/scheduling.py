@@ -58,6 +58,11 @@ class Scheduling:
         """The business date of the last completed run of ``job``."""
         return self.store.last_done(job)
 
+    def last_done_run(self, job: str) -> Run | None:
+        """The completed run of ``job`` of the latest business date: when it finished and
+        as of which date."""
+        return self.store.last_done_run(job)
+
     def runs(self, job: str | None = None) -> list[Run]:
         """The runs of ``job`` (None: of every job), oldest first."""
         return self.store.runs(job)

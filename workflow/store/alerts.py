@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from ..core.alerts import DUE_DATE_MOVED, LEVELS, STATUTORY_BREACH
 from ..core.deadlines import SpanDue
 from ..core.notify import alert_data
 from ..core.queries import AlertQuery
@@ -21,6 +22,7 @@ from ..records import (
     NewEvent,
     RaisedAlert,
     RunningSpan,
+    SpanAlert,
     SpanChange,
     SpanToJudge,
     now,
@@ -35,6 +37,20 @@ from .tables import subscribers_t as subs_t
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _matching(query: AlertQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of ``query`` but ``resolved``, ``limit`` and the order."""
+    q, a = query, alerts_t.c
+    where = [column == value for column, value in (
+        (a.level, q.level), (a.owner_agency, q.agency), (a.case_id, q.case_id),
+        (a.as_of, q.as_of), (a.run_id, q.run_id)) if value is not None]
+    if q.province is not None:
+        where.append(in_province(a.owner_agency, q.province))
+    own = applicant_scope(q)
+    if own:
+        where.append(sa.exists().where(cases_t.c.id == a.case_id, *own))
+    return where
 
 
 def undelivered(subscriber: str, generation: int) -> sa.ColumnElement[bool]:
@@ -155,12 +171,16 @@ class AlertRepository:
             yield ([SpanToJudge._make(r) for r in rows] for rows in partitions)
 
     def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
+        # The person's medical insurance has moved to the same destination only if a medical
+        # case of theirs was continued there; none at all (or one still open, or one to
+        # another place) leaves it behind.
         p, m = cases_t.alias("p"), cases_t.alias("m")
-        medical = sa.select(m.c.id).where(m.c.person_id == p.c.person_id,
-                                          m.c.insurance == "medical")
+        moved = sa.select(m.c.id).where(
+            m.c.person_id == p.c.person_id, m.c.insurance == "medical",
+            m.c.state == "continued", m.c.destination == p.c.destination)
         query = sa.select(p.c.id, p.c.destination).where(
             p.c.insurance == "pension", p.c.state == "continued", p.c.last_event_on <= as_of,
-            medical.exists(), ~medical.where(m.c.state == "continued").exists())
+            ~moved.exists())
         if since is not None:
             query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
         with self.db.connect() as conn:
@@ -224,19 +244,70 @@ class AlertRepository:
     def alerts(self, query: AlertQuery) -> list[Alert]:
         """``agency``: the owner agency; ``province``: its first two digits; the applicant
         scope (``applicant``, ``applicant_id``, ``person_id``): only the alerts of that
-        applicant's own cases."""
-        q, a = query, alerts_t.c
-        select = sa.select(*_ALERT_FIELDS).where(*[column == value for column, value in (
-            (a.level, q.level), (a.owner_agency, q.agency), (a.case_id, q.case_id),
-            (a.as_of, q.as_of), (a.run_id, q.run_id)) if value is not None])
-        if q.province is not None:
-            select = select.where(in_province(a.owner_agency, q.province))
-        own = applicant_scope(q)
-        if own:
-            select = select.where(sa.exists().where(cases_t.c.id == a.case_id, *own))
-        select = select.order_by(a.id.desc() if q.newest_first else a.id).limit(q.limit)
+        applicant's own cases; ``resolved``: open or resolved ones only."""
+        a = alerts_t.c
+        select = sa.select(*_ALERT_FIELDS).where(*_matching(query))
+        if query.resolved is not None:
+            select = select.where(a.resolved_on.is_not(None) if query.resolved
+                                  else a.resolved_on.is_(None))
+        select = select.order_by(a.id.desc() if query.newest_first else a.id).limit(query.limit)
         with self.db.connect() as conn:
             return [Alert(**r._mapping) for r in conn.execute(select)]
+
+    def span_alerts(self, query: AlertQuery) -> list[SpanAlert]:
+        """One line per span (and per advisory) of the alerts ``query`` matches, with its
+        highest level: the open lines first (``resolved`` False: only those, at the highest
+        of their open alerts; True: only spans none of whose alerts is open), highest level
+        first, then soonest due."""
+        a, s, c = alerts_t.c, spans_t.c, cases_t.c
+        rank = sa.case(*((a.level == level, i) for i, level in enumerate(LEVELS, 1)), else_=0)
+        open_count = sa.func.sum(sa.case((a.resolved_on.is_(None), 1), else_=0))
+        line = sa.func.coalesce(a.span_id, -a.id)  # an advisory is a line of its own
+        grouped = sa.select(
+            sa.func.max(a.span_id).label("span_id"), sa.func.max(a.case_id).label("case_id"),
+            sa.func.max(a.subject).label("subject"), sa.func.max(a.owner).label("owner"),
+            sa.func.max(a.owner_agency).label("owner_agency"), sa.func.max(rank).label("rank"),
+            sa.func.min(a.as_of).label("raised_on"), open_count.label("open_count"),
+            sa.func.max(a.resolved_on).label("resolved_on"),
+        ).where(*_matching(query)).group_by(line)
+        if query.resolved is False:
+            grouped = grouped.where(a.resolved_on.is_(None))
+        elif query.resolved:
+            grouped = grouped.having(open_count == 0)
+        g = grouped.subquery()
+        closed = sa.case((g.c.open_count > 0, 0), else_=1)
+        select = (sa.select(g.c.span_id, g.c.case_id, g.c.subject, g.c.owner, g.c.owner_agency,
+                            g.c.rank, g.c.raised_on, g.c.open_count, g.c.resolved_on, s.due_on,
+                            s.committed_due_on, s.ended_on, c.definition_name,
+                            c.definition_version)
+                  .join(cases_t, c.id == g.c.case_id).outerjoin(spans_t, s.id == g.c.span_id)
+                  .order_by(closed, g.c.rank.desc(), sa.func.coalesce(s.committed_due_on,
+                                                                     s.due_on),
+                            g.c.case_id, g.c.span_id).limit(query.limit))
+        names = ("advisory", *LEVELS)
+        with self.db.connect() as conn:
+            return [SpanAlert(r.span_id, r.case_id, r.subject, r.owner, r.owner_agency,
+                              names[r.rank], r.raised_on, r.open_count > 0,
+                              None if r.open_count > 0 else r.resolved_on, r.due_on,
+                              r.committed_due_on, r.ended_on, r.definition_name,
+                              r.definition_version) for r in conn.execute(select)]
+
+    def resolve_moved(self, as_of: dt.date, lease: Lease | None) -> int:
+        """Resolve, as of ``as_of``, each open alert of a running span whose due date is no
+        longer the one it names (a corrected business date, a recomputed calendar, ...); its
+        key is freed so that the scan raises it again if the span is still at its level. The
+        number resolved."""
+        a, s = alerts_t.c, spans_t.c
+        judged = sa.case((a.level == STATUTORY_BREACH, s.due_on),
+                         else_=sa.func.coalesce(s.committed_due_on, s.due_on))
+        moved = sa.exists().where(s.id == a.span_id, s.ended_on.is_(None), a.due_on != judged)
+        with self.db.begin() as conn:
+            if lease is not None:
+                fence(conn, lease)
+            return int(conn.execute(
+                sa.update(alerts_t).where(a.resolved_on.is_(None), a.span_id.is_not(None), moved)
+                .values(resolved_on=as_of, resolution=DUE_DATE_MOVED,
+                        key=a.key + ":" + sa.cast(a.id, sa.String))).rowcount)
 
     @contextmanager
     def recompute_transaction(self) -> Iterator[RecomputeTransaction]:

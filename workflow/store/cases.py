@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..core.alerts import SPAN_ENDED
 from ..core.queries import AlertQuery, CaseQuery
 from ..errors import InvalidInput
 from ..ports import HostSession
@@ -39,7 +40,7 @@ from . import outbox, papers
 from .connection import in_province, insert_ignoring_duplicates
 from .fast import FastPath
 from .statements import insert_returning_ids
-from .tables import cases_t, definitions_t, events_t, history_t, idempotency_t, spans_t
+from .tables import alerts_t, cases_t, definitions_t, events_t, history_t, idempotency_t, spans_t
 
 #: The columns of the read models (the table's own columns less the row's keys).
 _HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
@@ -98,6 +99,15 @@ def _span_values(change: SpanUpdate) -> dict[str, Any]:
     return values
 
 
+def _resolve_ended(mark: str, q: Callable[[str], str]) -> str:
+    """Resolve the open alerts of a case's ended spans: the case's open alerts are few (the
+    index on ``alert.case_id``), and a step that raised none finds none."""
+    return (f"UPDATE {q('alert')} SET {q('resolved_on')} = {mark}, {q('resolution')} = {mark} "
+            f"WHERE {q('case_id')} = {mark} AND {q('resolved_on')} IS NULL "
+            f"AND {q('span_id')} IN (SELECT {q('id')} FROM {q('span')} "
+            f"WHERE {q('case_id')} = {mark} AND {q('ended_on')} IS NOT NULL)")
+
+
 def applicant_scope(query: CaseQuery | AlertQuery) -> list[sa.ColumnElement[bool]]:
     """The conditions on the case of the applicant scope of ``query`` (its ``applicant``,
     ``applicant_id`` and ``person_id``, those that are set)."""
@@ -139,12 +149,19 @@ class CaseTransaction:
         self.fast.insert(spans_t, [{**vars(s), "case_id": case_id} for s in spans])
 
     def end_spans(self, case_id: int, names: Iterable[str] | None, on: dt.date) -> None:
+        """End the case's running spans ``names`` (None: all) on ``on``, and resolve their
+        open alerts on that day in the same transaction (one statement for all of them)."""
         if names is None:
-            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id}, ("ended_on",))
-            return
-        for name in names:
-            self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id, "name": name},
-                             ("ended_on",))
+            ended = self.fast.update(spans_t, {"ended_on": on}, {"case_id": case_id},
+                                     ("ended_on",))
+        else:
+            ended = sum(self.fast.update(spans_t, {"ended_on": on},
+                                         {"case_id": case_id, "name": name}, ("ended_on",))
+                        for name in names)
+        if ended:
+            self.fast.run("resolve_ended", _resolve_ended, alerts_t, (
+                ("resolved_on", on), ("resolution", SPAN_ENDED), ("case_id", case_id),
+                ("case_id", case_id)))
 
     # --- business date corrections ---------------------------------------------------------
     def last_steps(self, case_id: int, skip_trigger: str, count: int) -> list[StoredStep]:
@@ -163,6 +180,11 @@ class CaseTransaction:
     def update_span(self, span_id: int, change: SpanUpdate) -> None:
         self.conn.execute(sa.update(spans_t).where(spans_t.c.id == span_id)
                           .values(**_span_values(change)))
+        if change.ended_on is not None:  # a corrected end: its alerts were resolved that day
+            a = alerts_t.c
+            self.conn.execute(sa.update(alerts_t).where(
+                a.span_id == span_id, a.resolution == SPAN_ENDED).values(
+                resolved_on=change.ended_on))
 
     def redate_step(self, history_id: int, on: dt.date) -> None:
         self.conn.execute(sa.update(history_t).where(history_t.c.id == history_id)
@@ -287,28 +309,87 @@ class CaseRepository:
             return papers.paper(conn, paper_id)
 
     def cases(self, query: CaseQuery) -> list[StoredCase]:
-        """Cases in id order; ``agency`` matches either the origin or the destination;
-        ``overdue_on``: a span running on that day is past its (committed, else statutory)
-        due date; ``province``: the origin or destination is in it (2-digit prefix)."""
-        q, c = query, cases_t.c
-        select = sa.select(*_CASE_FIELDS).where(*applicant_scope(q), *[
-            column == value for column, value in (
-                (c.state, q.state), (c.definition_name, q.definition),
-                (c.insurance, q.insurance)) if value is not None])
-        if q.agency is not None:
-            select = select.where(sa.or_(c.origin == q.agency, c.destination == q.agency))
-        if q.agencies is not None:
-            select = select.where(sa.or_(c.origin.in_(q.agencies),
-                                         c.destination.in_(q.agencies)))
-        if q.province is not None:
-            select = select.where(sa.or_(in_province(c.origin, q.province),
-                                         in_province(c.destination, q.province)))
-        if q.overdue_on is not None:
-            judged_by = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
-            select = select.where(sa.exists().where(
-                spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
-                sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
-                judged_by < q.overdue_on))
-        select = select.order_by(c.id).limit(q.limit).offset(q.offset or None)
+        """Cases in id order (or the query's ``sort``, the id breaking ties); every filter of
+        the query applied (:func:`case_filters`)."""
+        column, descending = _sort_column(query.sort)
+        order = column.desc() if descending else column.asc()
+        if query.sort.removeprefix("-") == "due_on":
+            order = order.nulls_last()  # cases with no running span last, either way
+        select = (sa.select(*_CASE_FIELDS).where(*case_filters(query))
+                  .order_by(order, cases_t.c.id.desc() if descending else cases_t.c.id)
+                  .limit(query.limit).offset(query.offset or None))
         with self.db.connect() as conn:
             return [StoredCase(*r) for r in conn.execute(select)]
+
+    def count_cases(self, query: CaseQuery) -> int:
+        """How many cases the query's filters match (its page and sort left aside)."""
+        with self.db.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(cases_t)
+                                   .where(*case_filters(query))) or 0)
+
+
+#: The soonest due date of a case's running spans (the committed one where there is one).
+_JUDGED_BY = sa.func.coalesce(spans_t.c.committed_due_on, spans_t.c.due_on)
+_NEXT_DUE = (sa.select(sa.func.min(_JUDGED_BY))
+             .where(spans_t.c.case_id == cases_t.c.id, spans_t.c.ended_on.is_(None))
+             .scalar_subquery())
+
+
+def _sort_column(sort: str) -> tuple[sa.ColumnElement[Any], bool]:
+    name = sort.removeprefix("-")
+    column = _NEXT_DUE if name == "due_on" else cases_t.c[name]
+    return column, sort.startswith("-")
+
+
+def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a case query: ``agency`` matches either the origin or the
+    destination; ``overdue_on``: a span running on that day is past its (committed, else
+    statutory) due date; ``province``: the origin or destination is in it (2-digit prefix);
+    ``person_id_ending``: the whole ID number (an index look-up) or its last characters;
+    ``level``: a stored alert of that level for a running span (or an advisory);
+    ``due_from``/``due_to``: a running span due in the range (the committed date where there is
+    one)."""
+    c = cases_t.c
+    where = [*applicant_scope(q), *[
+        column == value for column, value in (
+            (c.state, q.state), (c.definition_name, q.definition), (c.insurance, q.insurance),
+            (c.public_number, q.public_number)) if value is not None]]
+    if q.agency is not None:
+        where.append(sa.or_(c.origin == q.agency, c.destination == q.agency))
+    if q.agencies is not None:
+        where.append(sa.or_(c.origin.in_(q.agencies), c.destination.in_(q.agencies)))
+    if q.province is not None:
+        where.append(sa.or_(in_province(c.origin, q.province),
+                            in_province(c.destination, q.province)))
+    if q.person_id_ending is not None:
+        ending = q.person_id_ending  # digits and X only (checked): no LIKE wildcard in it
+        where.append(c.person_id == ending if len(ending) == 18
+                     else c.person_id.endswith(ending, autoescape=True))
+    if q.person_name is not None:
+        where.append(c.person_name.contains(q.person_name, autoescape=True))
+    return where + _span_filters(q)
+
+
+def _span_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a case query on the case's spans and alerts."""
+    c, judged = cases_t.c, _JUDGED_BY
+    where: list[sa.ColumnElement[bool]] = []
+    if q.overdue_on is not None:
+        where.append(sa.exists().where(
+            spans_t.c.case_id == c.id, spans_t.c.started_on <= q.overdue_on,
+            sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > q.overdue_on),
+            judged < q.overdue_on))
+    if q.due_from is not None or q.due_to is not None:
+        due = [spans_t.c.case_id == c.id, spans_t.c.ended_on.is_(None)]
+        if q.due_from is not None:
+            due.append(judged >= q.due_from)
+        if q.due_to is not None:
+            due.append(judged <= q.due_to)
+        where.append(sa.exists().where(*due))
+    if q.level is not None:
+        a, s = alerts_t.c, spans_t.alias("alerted")
+        where.append(sa.exists().where(
+            a.case_id == c.id, a.level == q.level,
+            sa.or_(a.span_id.is_(None), sa.exists().where(s.c.id == a.span_id,
+                                                         s.c.ended_on.is_(None)))))
+    return where

@@ -232,6 +232,18 @@ class FastPath:
         text = self.sql.update(table, columns, keys, null)
         return int(self._execute(text, (*params, *where.values())).rowcount)
 
+    def run(self, key: str, build: Callable[[str, Callable[[str], str]], str], table: sa.Table,
+            params: Sequence[tuple[str, Any]]) -> int:
+        """Run the statement ``build`` writes (once per kind of database, cached by ``key``,
+        from the dialect's ``mark`` and ``quote``) with ``params``, each a (column of
+        ``table``, value) converted as that column stores it; the number of rows changed."""
+        text = self.sql.texts.get(("run", key))
+        if text is None:
+            text = self.sql.texts[("run", key)] = build(self.sql.mark, self.sql.quote)
+        convert = self.sql.converters(table)
+        values = tuple(v if c not in convert else convert[c](v) for c, v in params)
+        return int(self._execute(text, values).rowcount)
+
     def _values(self, table: sa.Table, columns: tuple[str, ...],
                 rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """The rows' values in ``columns`` order, each converted as its column stores it."""

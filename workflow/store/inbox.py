@@ -23,17 +23,33 @@ class InboxRepository:
         self.db = db
 
     def running_spans(self, query: InboxQuery) -> tuple[int, list[InboxSpan]]:
-        """``agencies``: spans owned by one of them; ``province``: by an agency of it."""
-        where: list[sa.ColumnElement[bool]] = [spans_t.c.ended_on.is_(None)]
-        if query.agencies is not None:
-            where.append(spans_t.c.owner_agency.in_(query.agencies))
-        if query.province is not None:
-            where.append(in_province(spans_t.c.owner_agency, query.province))
+        """``agencies``: spans owned by one of them; ``province``: by an agency of it;
+        ``by_agency``: ordered by the owning agency first."""
+        where = _running(query)
         count = sa.select(sa.func.count()).select_from(spans_t).where(*where)
+        first = [spans_t.c.owner_agency] if query.by_agency else []
         page = (sa.select(*_COLUMNS)
                 .join(cases_t, cases_t.c.id == spans_t.c.case_id)
                 .where(*where)
-                .order_by(_JUDGED_BY, spans_t.c.case_id, spans_t.c.id)
+                .order_by(*first, _JUDGED_BY, spans_t.c.case_id, spans_t.c.id)
                 .limit(query.limit).offset(query.offset))
         with self.db.connect() as conn:
             return int(conn.scalar(count) or 0), [InboxSpan._make(r) for r in conn.execute(page)]
+
+    def running_per_agency(self, query: InboxQuery) -> dict[str, int]:
+        """How many running spans of ``query`` each owning agency has, in code order (the
+        partial index of running spans by owner serves it)."""
+        owner = spans_t.c.owner_agency
+        select = (sa.select(owner, sa.func.count()).where(*_running(query))
+                  .group_by(owner).order_by(owner))
+        with self.db.connect() as conn:
+            return {str(agency): int(n) for agency, n in conn.execute(select)}
+
+
+def _running(query: InboxQuery) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [spans_t.c.ended_on.is_(None)]
+    if query.agencies is not None:
+        where.append(spans_t.c.owner_agency.in_(query.agencies))
+    if query.province is not None:
+        where.append(in_province(spans_t.c.owner_agency, query.province))
+    return where

@@ -48,16 +48,16 @@ class ReportRepository:
 
     # ``agencies``/``province``: only the spans owned by those agencies / that province.
     def gauges(self) -> Gauges:
-        """Counts for the metrics, in one read: cases by (insurance, state), alerts of spans
-        still running by level (advisories, which have no span, are left out), outbox
-        events by state (pending: not yet delivered to all their recipients)."""
+        """Counts for the metrics, in one read: cases by (insurance, state), unresolved alerts
+        of spans still running by level (advisories, which have no span, are left out),
+        outbox events by state (pending: not yet delivered to all their recipients)."""
         c, a, s, e = cases_t.c, alerts_t.c, spans_t.c, events_t.c
         with self.db.connect() as conn:
             cases = {(r[0], r[1]): int(r[2]) for r in conn.execute(
                 sa.select(c.insurance, c.state, sa.func.count()).group_by(c.insurance, c.state))}
             alerts = {r[0]: int(r[1]) for r in conn.execute(
                 sa.select(a.level, sa.func.count()).join(spans_t, s.id == a.span_id)
-                .where(s.ended_on.is_(None)).group_by(a.level))}
+                .where(a.resolved_on.is_(None), s.ended_on.is_(None)).group_by(a.level))}
             outbox = {r[0]: int(r[1]) for r in conn.execute(
                 sa.select(e.state, sa.func.count()).group_by(e.state))}
         return Gauges(cases, alerts, outbox)

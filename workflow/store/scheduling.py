@@ -133,6 +133,13 @@ class SchedulingRepository:
                 runs_t.c.job == job, runs_t.c.status == "done"))
             return last
 
+    def last_done_run(self, job: str) -> Run | None:
+        r = runs_t.c
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(*_RUN_FIELDS).where(r.job == job, r.status == "done")
+                               .order_by(r.as_of.desc(), r.id.desc()).limit(1)).first()
+        return None if row is None else Run._make(row)
+
     def runs(self, job: str | None = None) -> list[Run]:
         query = sa.select(*_RUN_FIELDS).order_by(runs_t.c.id)
         if job:

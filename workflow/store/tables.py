@@ -161,6 +161,12 @@ class AlertRecord(Alert, table=True):
 
     model_config = ConfigDict(frozen=False)
     __tablename__ = "alert"
+    __table_args__ = (
+        # A span's open alerts: resolved by the step that ends it, read by the alerts page.
+        sa.Index("ix_alert_open", "span_id",
+                 sqlite_where=sa.text("resolved_on IS NULL"),
+                 postgresql_where=sa.text("resolved_on IS NULL")),
+    )
     # The row's id is None until inserted; the read model's is always set.
     id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
     key: str = Field(unique=True)
