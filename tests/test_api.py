@@ -24,6 +24,7 @@ from tests.live import running
 from workflow import Engine
 from workflow.api import create_app, router
 from workflow.store import TABLES
+from workflow.testing import valid_person_id
 
 #: The day the destination review of a case received on RECEIVED is late (due 2025-10-23).
 LATE = dt.date(2025, 11, 3)
@@ -363,7 +364,8 @@ def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api)
     listed case is logged as read."""
     mine = [open_case(engine, person_id=pid) for pid in (PERSON_ID, OTHER_PERSON_ID)]
     medical = open_case(engine, "medical_transfer")
-    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"))
+    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"),
+                          person_id=valid_person_id(seed=42))  # another person
     reviewed = engine.fire(mine[1].id, "review", actor=engine_actor("c-12", "destination_clerk",
                                                                     DESTINATION))
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)
@@ -749,3 +751,21 @@ def test_an_unknown_query_parameter_and_a_refused_search_answer_as_problems_in_c
     assert r.headers["content-language"] == "en" and r.json()["title"] == "Invalid input"
     assert r.json()["detail"].startswith("The ID number is neither a whole ID number")
     assert "02X" not in r.text
+
+
+def test_a_second_running_transfer_of_the_same_person_is_409_naming_the_running_case(engine, api):
+    """Seed 000: a person's pension relationship moves to one new place at a time: POST /cases
+    for a person whose pension transfer is running is 409 ``transfer_already_running``,
+    naming the running case by its public number, state and agencies (never the ID number),
+    and writes nothing; the same person's medical case opens."""
+    employer = bearer(engine, "hr-7", "employer")
+    first = httpx.post(f"{api}/api/v1/cases", headers=employer, json=application()).json()
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases", headers=employer, json=application(origin="110000")),
+        409, "transfer_already_running")
+    assert details == {"insurance": "pension", "public_number": first["public_number"],
+                       "state": "applied", "origin": ORIGIN, "destination": DESTINATION}
+    medical = application(definition="medical_transfer", origin_scheme="urban_employee",
+                          destination_scheme="urban_employee",
+                          documents=full_documents("medical_transfer"))
+    assert httpx.post(f"{api}/api/v1/cases", headers=employer, json=medical).status_code == 201

@@ -332,3 +332,23 @@ def test_a_date_correction_the_engine_refuses_is_refused_in_chinese(engine, site
         assert r.status_code == 422
         assert _alert(r) == "未办理：办理日期不能晚于今天：请按实际办理的日期登记。"
     assert _without_access_log(snapshot(engine)) == _without_access_log(before)
+
+
+def test_a_second_running_transfer_of_one_person_is_refused_in_chinese_naming_the_running_case(
+        engine, site):
+    """Seed 000: one person's pension moves to one new place at a time. Registering a second
+    pension application of a person whose transfer is running is refused (409) in Chinese,
+    naming the running case by its number, state title and agencies (never the ID number),
+    not the engine's English message; nothing is written."""
+    running = open_case(engine, person_id=PERSON_ID)
+    clerk = _token(engine, "c-12", "clerk", DESTINATION)
+    before = snapshot(engine)
+    with _signed_in(site, clerk) as client:
+        r = client.post("/cases/new", data=_application(origin="110105"))
+        assert r.status_code == 409
+        assert _alert(r) == (
+            f"申请未登记：此人已有一件正在办理的养老保险转移接续（案件编号{running.public_number}，"
+            "当前为「已申请（待受理）」，310000 上海市 → 440300 深圳市）："
+            "须办结、不予受理或撤回后才能再申请。")
+        assert PERSON_ID not in _alert(r)
+    assert _without_access_log(snapshot(engine)) == _without_access_log(before)

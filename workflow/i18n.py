@@ -148,14 +148,7 @@ def explain(error: e.WorkflowError, lang: str, name: Namer | None = None) -> str
 
     p = error.params
     if isinstance(error, e.InvalidInput) and not isinstance(error, e.DefinitionNotFound):
-        field = named("field", error.field) if error.field else ""
-        values = {k: format_date(dt.date.fromisoformat(v), lang)
-                  if isinstance(v, str) and _ISO_DATE.fullmatch(v) else v
-                  for k, v in error.values.items()}
-        if error.reason and f"error_invalid_input_{error.reason}" in w:
-            return w.text(f"error_invalid_input_{error.reason}", field=field, **values)
-        return w.text("error_invalid_input_field", field=field) if field \
-            else w["error_invalid_input"]
+        return _invalid_input(error, w, named)
     if isinstance(error, e.MissingDocuments):
         return w.text("error_missing_documents", trigger=named("trigger", error.trigger),
                       missing=listed.join(named("document", k) for k in error.kinds))
@@ -174,12 +167,38 @@ def explain(error: e.WorkflowError, lang: str, name: Namer | None = None) -> str
             return w.text("error_not_permitted_who", trigger=named("trigger", error.trigger),
                           who=who)
         return w.text("error_not_permitted_only", who=who)
+    if isinstance(error, e.TransferAlreadyRunning):
+        return _running(error, w, named)
     if isinstance(error, e.InvalidRow):
         inner = error.error
         said = explain(inner, lang, name) if isinstance(inner, e.WorkflowError) \
             else w["error_invalid_input"]
         return w.text("error_invalid_row", line=error.line, error=said)
     return w.text(f"error_{error.code}", **p)
+
+
+def _invalid_input(error: e.InvalidInput, w: Words, named: Callable[[str, object], str]) -> str:
+    """Bad input: the field at fault and what is wrong with it (dates in the language's form)."""
+    field = named("field", error.field) if error.field else ""
+    values = {k: format_date(dt.date.fromisoformat(v), w.lang)
+              if isinstance(v, str) and _ISO_DATE.fullmatch(v) else v
+              for k, v in error.values.items()}
+    if error.reason and f"error_invalid_input_{error.reason}" in w:
+        return w.text(f"error_invalid_input_{error.reason}", field=field, **values)
+    return w.text("error_invalid_input_field", field=field) if field \
+        else w["error_invalid_input"]
+
+
+def _running(error: e.TransferAlreadyRunning, w: Words,
+             named: Callable[[str, object], str]) -> str:
+    """The person's running transfer of that insurance: its number, state and agencies."""
+    insurance = w.get(f"insurance_{error.insurance}", str(error.insurance or ""))
+    if error.public_number is None:
+        return w.text("error_transfer_already_running_now", insurance=insurance)
+    return w.text("error_transfer_already_running", insurance=insurance,
+                  public_number=error.public_number, state=named("state", error.state or ""),
+                  origin=named("agency", error.origin or ""),
+                  destination=named("agency", error.destination or ""))
 
 
 def title(error: e.WorkflowError | str, lang: str) -> str:

@@ -374,6 +374,14 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition,
     roles by their words, agencies by code and name; never the engine's English message.
     ``trigger``: the step refused, for a refusal that does not name it itself (attaching
     documents, correcting a date)."""
+    if isinstance(exc, NotPermitted) and exc.trigger is None and trigger is not None:
+        exc = NotPermitted(str(exc), may_act=exc.may_act, trigger=trigger)
+    return page.t("refused", message=explain(exc, page.lang, _namer(page, definition)))
+
+
+def _namer(page: _Page, definition: Definition) -> Callable[[str, str], str]:
+    """How a refusal names steps, states and documents (by the definition's titles), roles
+    (by their words) and agencies (code and name) on a page."""
 
     def name(kind: str, value: str) -> str:
         if kind in ("trigger", "state"):
@@ -384,9 +392,7 @@ def _refusal(page: _Page, exc: WorkflowError, definition: Definition,
             return page.agency(value)
         return page.w.get(f"{kind}_{value}", value)
 
-    if isinstance(exc, NotPermitted) and exc.trigger is None and trigger is not None:
-        exc = NotPermitted(str(exc), may_act=exc.may_act, trigger=trigger)
-    return page.t("refused", message=explain(exc, page.lang, name))
+    return name
 
 
 def _who_may(page: _Page, may_act: Iterable[tuple[str, str | None]]) -> str:
@@ -574,7 +580,7 @@ def _register(page: _Page, form: FormData) -> Response:
             destination_scheme=values["destination_scheme"] or None)
     except WorkflowError as exc:
         return _register_page(staff, definition, values, status=status_of(exc),
-                              refusal=_open_refusal(page, exc), documents=documents,
+                              refusal=_open_refusal(page, exc, definition), documents=documents,
                               masked=masked)
     return page.redirect(f"/cases/{case.id}?done=open")
 
@@ -616,12 +622,12 @@ def _application_errors(page: _Page, definition: Definition,
     return errors, str(checked.get("person_id", ""))
 
 
-def _open_refusal(page: _Page, exc: WorkflowError) -> str:
+def _open_refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
     """An application the engine refused: who may register it, else the refusal in the
     page's words (:func:`workflow.i18n.explain`, never the engine's English message)."""
     if isinstance(exc, NotPermitted) and exc.may_act:
         return page.t("register_refused_who", who=_who_may(page, exc.may_act))
-    return page.t("register_refused", message=explain(exc, page.lang))
+    return page.t("register_refused", message=explain(exc, page.lang, _namer(page, definition)))
 
 
 # --- a case -----------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.NotPermitted: 403,
     e.NotAuthenticated: 401,
     e.ConcurrentUpdate: 409,
+    e.TransferAlreadyRunning: 409,
     e.RateLimited: 429,
     e.DefinitionError: 422,
     e.SettingsError: 500,
@@ -101,6 +102,11 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: _refusal("the case is not in a state for it (`invalid_transition`) or has moved on "
                   "since the `If-Match` version (`concurrent_update`)")}
+#: Opening a case may find the person's transfer of that insurance already running.
+RUNNING: dict[int | str, dict[str, Any]] = {
+    409: _refusal("the person already has a running transfer of this insurance "
+                  "(`transfer_already_running`; `details.public_number` names the running "
+                  "case)")}
 #: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: _refusal("the body is larger than `[api] max_body_bytes` (`max_import_bytes` for an "
@@ -310,7 +316,7 @@ class ProblemRoute(APIRoute):
         return answer
 
 
-__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "STATUS",
-           "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
+__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "RUNNING",
+           "STATUS", "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
            "check_known_query", "language_of", "namer", "problem_body", "problem_media_only",
            "problem_of", "problem_response", "status_of", "validation_response"]
