@@ -88,7 +88,8 @@ def _fire(page, trigger: str) -> None:
 def test_a_clerk_s_morning_in_a_real_browser(shipped_engine: Engine, tmp_path: Path):
     """A clerk of 440300 signs in; finds 张三's case by the last four digits of the ID number
     (shown masked); registers 李四's application with the payment voucher missing; is refused
-    the review in Chinese (「审核」还缺以下材料); attaches the voucher from the case page;
+    the review in Chinese (「审核」还缺以下材料), and 不予受理 (red) without its confirmation box,
+    by the browser and by the server; attaches the voucher from the case page;
     fires the review and sends the contact letter; prints the letter, which carries the case's
     number. The engine holds each change; no page shows an ID number whole."""
     engine = shipped_engine
@@ -140,6 +141,21 @@ def test_a_clerk_s_morning_in_a_real_browser(shipped_engine: Engine, tmp_path: P
         refusal = page.get_by_role("alert")
         assert "「审核」还缺以下材料" in refusal.inner_text()
         _look(page, tmp_path, "04-refused")
+        assert (engine.get(case_id).state, engine.get(case_id).version) == ("applied", version)
+
+        # 不予受理 is destructive: shown in red, the browser holds it back until its box is
+        # ticked, and the server refuses it too (in Chinese) when the box is not sent.
+        page.goto(f"{site}/cases/{case_id}")
+        reject = page.locator("form.danger:has(input[name=trigger][value=reject])")
+        assert "不予受理" in reject.get_by_role("heading").inner_text()
+        reject.locator("textarea[name=explanation]").fill("材料不全")
+        box = reject.locator("input[name=confirm]")
+        assert box.evaluate("box => box.required && box.validity.valueMissing")
+        assert not reject.evaluate("form => form.checkValidity()")  # the browser won't send it
+        box.evaluate("box => box.removeAttribute('required')")
+        reject.locator("button[type=submit]").click()
+        assert "不予受理" in page.get_by_role("alert").inner_text()
+        _look(page, tmp_path, "04-unconfirmed")
         assert (engine.get(case_id).state, engine.get(case_id).version) == ("applied", version)
 
         # Attach the missing document from the case page.
