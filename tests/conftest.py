@@ -190,13 +190,30 @@ SCHEMES = {"origin_scheme": "urban_employee", "destination_scheme": "urban_emplo
 
 
 def open_case(engine: Engine, definition: str = "pension_transfer", **overrides):
-    args = dict(person_id=PERSON_ID, person_name="张三", origin=ORIGIN, destination=DESTINATION,
+    """A complete application of 张三 (PERSON_ID) opened; while PERSON_ID's transfer of that
+    insurance is running (one running transfer per person and insurance), of a new person
+    unless ``person_id`` is given."""
+    args = dict(person_id=overrides.get("person_id") or _next_person(engine, definition),
+                person_name="张三", origin=ORIGIN, destination=DESTINATION,
                 applicant="employer", channel="counter", documents=full_documents(definition),
                 actor=APPLICANT, on=RECEIVED)
     if engine.definition(definition).schemes:
         args.update(SCHEMES)
     args.update(overrides)
     return engine.open_case(definition, **args)
+
+
+def _next_person(engine: Engine, definition: str) -> str:
+    from workflow.testing import valid_person_id
+
+    insurance = engine.definition(definition).insurance
+    running = engine.case_service.store.running_cases
+    seed = 200
+    person = PERSON_ID
+    while running([(person, insurance)]):
+        seed += 1
+        person = valid_person_id(seed=seed)
+    return person
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:

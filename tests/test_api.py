@@ -24,6 +24,7 @@ from tests.live import running
 from workflow import Engine
 from workflow.api import create_app, router
 from workflow.store import TABLES
+from workflow.testing import valid_person_id
 
 #: The day the destination review of a case received on RECEIVED is late (due 2025-10-23).
 LATE = dt.date(2025, 11, 3)
@@ -327,7 +328,8 @@ def test_the_case_list_shows_only_readable_cases_filtered_and_paged(engine, api)
     listed case is logged as read."""
     mine = [open_case(engine, person_id=pid) for pid in (PERSON_ID, OTHER_PERSON_ID)]
     medical = open_case(engine, "medical_transfer")
-    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"))
+    elsewhere = open_case(engine, destination="110105", actor=engine_actor("hr-9"),
+                          person_id=valid_person_id(seed=42))  # another person
     reviewed = engine.fire(mine[1].id, "review", actor=engine_actor("c-12", "destination_clerk",
                                                                     DESTINATION))
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)
@@ -687,3 +689,21 @@ def test_an_id_number_in_a_query_string_reaches_no_request_log_and_no_metric(eng
     assert len(lines) == 3 and all("/api/v1/cases?" in line for line in lines)
     assert not [line for line in lines if PERSON_ID in line or PERSON_ID[-4:] in line]
     assert PERSON_ID not in httpx.get(f"{api}/metrics").text
+
+
+def test_a_second_running_transfer_of_the_same_person_is_409_naming_the_running_case(engine, api):
+    """Seed 000: a person's pension relationship moves to one new place at a time: POST /cases
+    for a person whose pension transfer is running is 409 ``transfer_already_running``,
+    naming the running case by its public number, state and agencies (never the ID number),
+    and writes nothing; the same person's medical case opens."""
+    employer = bearer(engine, "hr-7", "employer")
+    first = httpx.post(f"{api}/api/v1/cases", headers=employer, json=application()).json()
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{api}/api/v1/cases", headers=employer, json=application(origin="110000")),
+        409, "transfer_already_running")
+    assert details == {"insurance": "pension", "public_number": first["public_number"],
+                       "state": "applied", "origin": ORIGIN, "destination": DESTINATION}
+    medical = application(definition="medical_transfer", origin_scheme="urban_employee",
+                          destination_scheme="urban_employee",
+                          documents=full_documents("medical_transfer"))
+    assert httpx.post(f"{api}/api/v1/cases", headers=employer, json=medical).status_code == 201

@@ -17,6 +17,7 @@ from tests.conftest import DESTINATION, ORIGIN, OTHER_PERSON_ID, PERSON_ID, RECE
 from tests.test_api import bearer, refused_over_http
 from workflow import Actor, InvalidInput
 from workflow.settings import Settings
+from workflow.testing import valid_person_id
 
 ELSEWHERE = "110105"
 # The API tests' fixtures: one server per module and database, each test on empty tables.
@@ -118,7 +119,8 @@ def test_a_province_supervisor_lists_and_reads_the_alerts_of_their_province_only
     """A supervisor granted province 44 lists the cases to or from 44xxxx and the alerts owned
     there, not those of Beijing; naming an agency outside the province is 403."""
     south = open_case(engine)
-    north = open_case(engine, origin=ORIGIN, destination=ELSEWHERE)
+    north = open_case(engine, origin=ORIGIN, destination=ELSEWHERE,
+                      person_id=valid_person_id(seed=45))  # another person
     engine.scan(dt.date(2025, 11, 3))
     province = bearer(engine, "s-44", "supervisor", province="44")
     listed = httpx.get(f"{api}/api/v1/cases", headers=province).json()["items"]

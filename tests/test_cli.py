@@ -16,9 +16,12 @@ import sqlalchemy as sa
 from conftest import PERSON_ID, open_case, snapshot, sqlite_only
 
 from workflow import Engine, store
+from workflow.testing import valid_person_id
 
 EMPLOYER = ["--actor", "hr-7", "--role", "employer"]
 CLERK = ["--actor", "c-12", "--role", "destination_clerk", "--agency", "440300"]
+#: Another person than PERSON_ID's (one running transfer per person and insurance).
+SOMEONE = valid_person_id(seed=41)
 
 
 def open_args(*docs: str) -> list[str]:
@@ -229,11 +232,11 @@ def test_a_medical_case_since_2021_is_opened_with_its_schemes_from_the_command_l
     shown = run("show", str(case["id"])).stdout
     assert "committed due" in shown and "statutory due" in shown and "2025-10-20" in shown
     csv_path = tmp_path / "applications.csv"
-    csv_path.write_text(
+    csv_path.write_text(  # another person: one running transfer per person and insurance
         "definition,person_id,person_name,origin,destination,applicant,documents,received_on,"
         "origin_scheme,destination_scheme\n"
-        f"pension_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,,\n"
-        f"medical_transfer,{PERSON_ID},李四,310000,440300,employer,id_card,2025-09-26,"
+        f"pension_transfer,{SOMEONE},李四,310000,440300,employer,id_card,2025-09-26,,\n"
+        f"medical_transfer,{SOMEONE},李四,310000,440300,employer,id_card,2025-09-26,"
         "urban_employee,urban_employee\n", encoding="utf-8")
     assert "2 case(s) opened" in run("import", str(csv_path), *CLERK).stdout
 

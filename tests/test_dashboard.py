@@ -30,6 +30,7 @@ from workflow.api.auth import SESSION_COOKIE
 from workflow.api.dashboard import LANG_COOKIE
 from workflow.core.queries import InboxQuery
 from workflow.core.words import LANGUAGES, WORDS
+from workflow.testing import valid_person_id
 
 
 @pytest.fixture
@@ -161,9 +162,11 @@ def test_the_inbox_is_sorted_by_due_date_and_paged(engine):
     and read one page at a time; each classified as the scan would on the day."""
     import datetime as dt
 
+    # three people: one running transfer per person and insurance
     late = open_case(engine, on=dt.date(2025, 9, 1))
-    early = open_case(engine, on=dt.date(2025, 8, 1))
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    early = open_case(engine, on=dt.date(2025, 8, 1), person_id=valid_person_id(seed=43))
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # a span owned by 310000
+              person_id=valid_person_id(seed=44))
     as_of = dt.date(2025, 9, 3)
     page = engine.alert_service.inbox(InboxQuery(as_of, agencies=(DESTINATION,), limit=1))
     assert page.total == 2 and [i.span.case_id for i in page.items] == [early.id]
@@ -337,7 +340,8 @@ def test_the_overdue_board_and_alerts_are_scoped_to_the_agency(engine, site):
     """The board shows the report's chart and summary for the user's agency only; the alerts
     page the alerts its agency's spans raised."""
     open_case(engine)
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # a span owned by 310000
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # a span owned by 310000
+              person_id=valid_person_id(seed=44))  # (another person's)
     engine.scan()
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         board = client.get("/overdue").text
@@ -351,7 +355,8 @@ def test_the_overdue_report_downloads_in_the_page_s_language_scoped_to_the_agenc
     """CSV, XLSX and HTML download; the CSV has Chinese headers by default and English ones
     after ``?lang=en``; only the user's agency's spans are in it; the reads are logged."""
     mine = open_case(engine)
-    open_case(engine, origin=DESTINATION, destination=ORIGIN)  # owned by 310000
+    open_case(engine, origin=DESTINATION, destination=ORIGIN,  # owned by 310000
+              person_id=valid_person_id(seed=44))  # (another person's)
     with _signed_in(site, _token(engine, "c-12", "clerk", DESTINATION)) as client:
         assert "/reports/overdue.xlsx" in client.get("/reports").text
         r = client.get("/reports/overdue.csv")

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from workflow import Actor, Engine, WorkflowError, today
 from workflow.importing import IMPORT_COLUMNS, read_applications
+from workflow.testing import valid_person_id
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -144,11 +145,12 @@ def test_open_cases_raises_only_workflow_errors_and_a_refusal_writes_nothing(fuz
 @pytest.fixture
 def cases(fuzz_engine):
     """Cases in several states, to fire on."""
+    # three people: one running transfer per person and insurance
     applied = open_case(fuzz_engine)
-    letter = open_case(fuzz_engine)
+    letter = open_case(fuzz_engine, person_id=valid_person_id(seed=51))
     fuzz_engine.fire(letter.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
     fuzz_engine.fire(letter.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
-    moved = open_case(fuzz_engine)
+    moved = open_case(fuzz_engine, person_id=valid_person_id(seed=52))
     for trigger, actor, extra in [("review", DEST_CLERK, {}), ("send_letter", DEST_CLERK, {}),
                                   ("move_funds", ORIGIN_CLERK,
                                    {"documents": ["information_form"], "amount": 1})]:

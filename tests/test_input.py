@@ -11,6 +11,7 @@ from conftest import (
     APPLICANT,
     DEST_CLERK,
     ORIGIN_CLERK,
+    OTHER_PERSON_ID,
     PERSON_ID,
     full_documents,
     open_case,
@@ -21,6 +22,7 @@ from workflow import Actor, Engine, InvalidInput, InvalidRow, NotPermitted, Sett
 from workflow.core.divisions import Divisions, name_of
 from workflow.core.inputs import MAX_AMOUNT, normalise, parse_amount, parse_date
 from workflow.errors import DefinitionError
+from workflow.testing import valid_person_id
 
 D = dt.date
 
@@ -145,7 +147,9 @@ def test_names_keep_every_cjk_character_middle_dots_and_letters_of_any_script(en
     (what a name may not hold: test_rules_pure)."""
     names = ["阿依古丽·买买提", "阿依古丽•买买提", "爱新觉罗・溥仪", "迪丽热巴‧迪力木拉提", "王〇", "𠀀𪚥龘",
              "José María O'Neil-Smith", "Ольга", "申请人12", "金 智 妍"]
-    ids = [open_case(engine, person_name=name).id for name in names]
+    # each its own person: one running transfer per person and insurance
+    ids = [open_case(engine, person_name=name, person_id=valid_person_id(seed=n)).id
+           for n, name in enumerate(names)]
     assert [engine.get(case_id).person_name for case_id in ids] == names
 
 
@@ -186,7 +190,9 @@ def _app(**overrides):
 def test_every_refused_line_of_a_batch_names_its_line(engine, bad, words):
     """A batch row dated off the calendar or after today, of an unknown agency or with a control
     character is refused as its line of the file, and nothing of the batch is written."""
-    err = refused(engine, InvalidRow, engine.open_cases, [_app(), _app(), _app(**bad)],
+    # (two people: one running transfer per person and insurance)
+    err = refused(engine, InvalidRow, engine.open_cases,
+                  [_app(), _app(person_id=OTHER_PERSON_ID), _app(**bad)],
                   actor=DEST_CLERK, on=D(2025, 9, 26), first_line=2)
     assert err.line == 4 and str(err).startswith("line 4: ") and words in str(err)
 

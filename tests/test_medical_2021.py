@@ -13,6 +13,7 @@ from conftest import (
     DEST_CLERK,
     ORIGIN,
     ORIGIN_CLERK,
+    OTHER_PERSON_ID,
     PERSON_ID,
     letter_process_definitions,
     open_case,
@@ -86,7 +87,8 @@ def test_a_medical_case_opened_on_version_1_keeps_running_on_it(db_url, tmp_path
         old = open_case(engine, "medical_transfer")
         assert old.definition_version == 1
     with Engine(db_url) as engine:
-        new = open_case(engine, "medical_transfer")
+        # another person's (one running transfer per person and insurance)
+        new = open_case(engine, "medical_transfer", person_id=OTHER_PERSON_ID)
         assert new.definition_version == 2
         engine.fire(old.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
         moved = engine.fire(old.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))

@@ -40,6 +40,7 @@ from workflow import CaseNotFound, Engine, InvalidInput, InvalidRow, MissingDocu
 from workflow.api import create_app
 from workflow.core.notify import backoff_seconds, mask_email, mask_phone, signature
 from workflow.store.tables import events_t
+from workflow.testing import valid_person_id
 
 FORM = {"periods": ["1998-01:1999-12:3000.00"], "personal_account": "1000.00"}
 PHONE, EMAIL = "13800138000", "zhang.san@example.com"
@@ -357,7 +358,9 @@ def test_a_deliverer_killed_again_and_again_loses_nothing_and_resends_at_most_on
     with webhook_receiver(delay=0.03) as hook:
         engine.add_subscription(agency=DESTINATION, channel="webhook", target=hook.url,
                                 created_by="s-1")
-        engine.open_cases([{"definition": "pension_transfer", "person_id": "11010519491231002X",
+        # sixty people: one running transfer per person and insurance
+        engine.open_cases([{"definition": "pension_transfer",
+                            "person_id": valid_person_id(seed=300 + i),
                             "person_name": f"申请人{i}", "origin": ORIGIN,
                             "destination": DESTINATION, "applicant": "employer",
                             "documents": full_documents("pension_transfer")}

@@ -180,8 +180,10 @@ class Transfers(RuleBasedStateMachine):
     def open_case(self, definition: str, kind: str, channel: str, opener: str,
                   documents: str, days: int):
         d = self.engine.definition(definition)
-        person_id = valid_person_id(dt.date(1970, 1, 1) + dt.timedelta(days=len(self.models)),
-                                    seed=len(self.models))
+        # A new person for each case written (one running transfer per person and insurance;
+        # the database outlives one example): numbered by the cases stored so far.
+        n = len(self.engine.cases())
+        person_id = valid_person_id(dt.date(1970, 1, 1) + dt.timedelta(days=n), seed=n)
         applicant = {"employer": Actor("hr-7", "employer"), "agent": Actor("ag-1", "agent"),
                      "self": Actor("p-1", "self", person_id=person_id)}[kind]
         actor = {"applicant": applicant,
@@ -194,6 +196,8 @@ class Transfers(RuleBasedStateMachine):
         docs = {"complete": docs, "short": docs[1:], "unknown": [*docs, UNKNOWN_KIND]}[documents]
         schemes = ({"origin_scheme": "urban_employee", "destination_scheme": "urban_rural_resident"}
                    if d.schemes else {})
+        if kind == "agent":  # an entrusted agent names themselves
+            schemes.update(agent_name="李四", agent_id_number=valid_person_id(seed=998))
         before, count = self._views(), len(self.engine.cases())
         result = self._refused_changes_nothing(lambda: self.engine.open_case(
             definition, person_id=person_id, person_name="张三", origin=ORIGIN,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import itertools
 import time
 from decimal import Decimal
 
@@ -84,8 +85,14 @@ def opening(case_id: int, seq: int = 1, **overrides) -> NewHistoryEntry:
     return NewHistoryEntry(**fields)
 
 
+#: Each case opened by :func:`open_cases` is its own person's (one running transfer per person
+#: and insurance), across calls too.
+_PEOPLE = itertools.count()
+
+
 def open_cases(store: CaseStore, n: int, **overrides) -> list[int]:
-    cases = [new_case(i, **overrides) for i in range(n)]
+    cases = [new_case(i, **{"person_id": f"99{next(_PEOPLE):016d}", **overrides})
+             for i in range(n)]
     with store.transaction() as tx:
         ids = tx.insert_cases(cases, [[new_span()] for _ in cases])
         tx.insert_history([opening(i) for i in ids])

@@ -30,7 +30,7 @@ _WHERE = {
         "CaseNotFound", "ConcurrentUpdate", "DefinitionChanged", "DefinitionError",
         "InvalidInput", "InvalidRow", "InvalidTransition", "MissingDocuments", "NotPermitted",
         "OutdatedLibrary", "PaperNotFound", "SchemaMismatch", "SettingsError", "StorageBusy",
-        "StorageUnavailable", "WorkflowError"), "errors"),
+        "StorageUnavailable", "TransferAlreadyRunning", "WorkflowError"), "errors"),
     "Settings": "settings",
 }
 
@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         SettingsError,
         StorageBusy,
         StorageUnavailable,
+        TransferAlreadyRunning,
         WorkflowError,
     )
     from .loading import DefinitionSet, WorkingCalendar
@@ -115,6 +116,7 @@ __all__ = [
     "Span",
     "StorageBusy",
     "StorageUnavailable",
+    "TransferAlreadyRunning",
     "WorkflowError",
     "WorkingCalendar",
     "mask_person_id",

@@ -199,12 +199,22 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     definition = engine.definition(insurance)
     complete = list(definition.application_documents(applicant, channel))
     documents = list(complete)
+    # An entrusted agent brings the power of attorney and the client's ID copy to the opening
+    # itself (it is refused without them): what may be missing is among the other documents.
+    agent = set(definition.application_documents(applicant, channel)) - set(
+        definition.application_documents("self", channel))
     if rng.random() < 0.15:
-        documents.remove(rng.choice(complete))
-    schemes = {}
+        documents.remove(rng.choice([k for k in complete if k not in agent]))
+    schemes: dict[str, str | None] = {"origin_scheme": None, "destination_scheme": None}
     if definition.schemes:  # medical since 2021: most move within the employee scheme
         schemes = {"origin_scheme": rng.choices(definition.schemes, [4, 1])[0],
                    "destination_scheme": rng.choices(definition.schemes, [4, 1])[0]}
+    # The agent's own name and ID number are recorded with an agent's application.
+    entrusted = {"agent_name": rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                 "agent_id_number": person_id(rng)} if applicant == "agent" else {}
+    # Does a unit accept the person at the destination? An employer's application says yes;
+    # most people applying themselves (or through an agent) have none: the premium window.
+    receiving = applicant == "employer" or rng.random() < 0.3
     appl = Actor(id=f"{applicant}-{n}", role=applicant,
                  person_id=person[0] if applicant == "self" else None)
     dest = Actor(id=f"d-clerk-{rng.randrange(1, 6)}", role="destination_clerk", agency=destination)
@@ -212,7 +222,9 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
     case = engine.open_case(
         insurance, person_id=person[0], person_name=person[1], origin=origin,
         destination=destination, applicant=applicant, channel=channel, documents=documents,
-        actor=appl, on=opened, **schemes,
+        actor=appl, on=opened, origin_scheme=schemes["origin_scheme"],
+        destination_scheme=schemes["destination_scheme"], receiving_employer=receiving,
+        **entrusted,
         # Illustrative contact details (a reserved mail domain): the outbox tells applicants.
         contact_phone=f"1380000{stats.cases:04d}",
         contact_email=f"applicant{stats.cases}@example.com")
@@ -229,8 +241,11 @@ def _run_case(engine: Engine, rng: random.Random, stats: DemoStats, insurance: s
         walk.step("withdraw", appl)
         return
     letter = "send_letter" in definition.triggers  # medical since 2021 has no contact letter
+    # With no receiving employer the person pays the premiums (medical since version 3).
+    premium = "premium_paid" in definition.triggers and not receiving
     _ = (walk.step("review", dest) and (not letter or walk.step("send_letter", dest))
          and walk.step("move_funds", orig, **_funds(definition, rng, opened))
+         and (not premium or walk.step("premium_paid", dest))
          and walk.step("continue_relationship", dest, **_months(definition, rng)))
 
 
@@ -344,8 +359,11 @@ def demo_tokens(engine: Engine) -> list[DemoToken]:
                         f"demo-supervisor-{DEMO_AGENCY}"),
               DemoToken("demo-clerk", "clerk", DEMO_AGENCY, f"demo-clerk-{DEMO_AGENCY}")]
     for t in tokens:
+        # The supervisor is granted both departments; the clerk's token names none, as tokens
+        # made before departments: it works as both (tokens list says to reissue it).
         engine.create_token(t.who, t.role, t.agency, token=t.token,
-                            label="demo token (public: demo data only)")
+                            label="demo token (public: demo data only)",
+                            departments="both" if t.role == "supervisor" else None)
     return tokens
 
 

@@ -210,7 +210,8 @@ class Desk:
         scope = access.owned_scope(self.principal)
         query = InboxQuery(as_of=as_of or self.counting_day(), limit=limit, offset=offset,
                            agencies=(scope["agency"],) if "agency" in scope else None,
-                           province=scope.get("province"), by_agency="province" in scope)
+                           province=scope.get("province"), by_agency="province" in scope,
+                           insurances=scope.get("insurances"))
         found = self._alerts.inbox(query)
         self._read([item.span.case_id for item in found.items], "inbox")
         return found
@@ -237,7 +238,8 @@ class Desk:
         scope = access.owned_scope(self.principal)
         return self._reports.build(as_of or today(), since=since,
                                    agencies=[scope["agency"]] if "agency" in scope else None,
-                                   province=scope.get("province"))
+                                   province=scope.get("province"),
+                                   insurances=scope.get("insurances"))
 
     def papers(self, case_id: int) -> list[Paper]:
         """The papers issued on a case: the agencies' own, read by the clerks and supervisors

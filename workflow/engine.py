@@ -152,8 +152,20 @@ class Engine:
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
                   contact_phone: str | None = None, contact_email: str | None = None,
-                  session: Any = None) -> Case:
+                  receiving_employer: bool | None = None, agent_name: str | None = None,
+                  agent_id_number: str | None = None, session: Any = None) -> Case:
         """Open a transfer case in the definition's initial state; starts its first spans.
+
+        One running transfer per person and insurance: a second one is refused
+        (:class:`~workflow.errors.TransferAlreadyRunning`, naming the running case).
+
+        ``receiving_employer``: whether a unit accepts the person at the destination (default:
+        an employer's application is its receiving employer's; anyone else's has none). With
+        none, the person's three-month premium window applies where the definition has it.
+
+        ``agent_name``/``agent_id_number``: an entrusted agent's (``applicant="agent"``), who
+        brings the power of attorney and the client's ID copy when the case is opened (the ID
+        number masked in every view, never logged).
 
         ``contact_phone``/``contact_email``: how the applicant is told of the case's steps
         (optional; kept apart from the case, masked in every view, never logged).
@@ -170,7 +182,8 @@ class Engine:
             destination=destination, applicant=applicant, channel=channel, documents=documents,
             actor=actor, on=on, origin_scheme=origin_scheme,
             destination_scheme=destination_scheme, contact_phone=contact_phone,
-            contact_email=contact_email, session=session)
+            contact_email=contact_email, receiving_employer=receiving_employer,
+            agent_name=agent_name, agent_id_number=agent_id_number, session=session)
 
     def open_cases(self, applications: Iterable[Mapping[str, Any]], *, actor: Actor,
                    on: dt.date | None = None, first_line: int = 1,
@@ -405,9 +418,16 @@ class Engine:
     # engine may issue and revoke the tokens that the REST API and the pages authenticate.
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
                      province: str | None = None, person_id: str | None = None,
-                     label: str = "", token: str | None = None) -> tuple[str, ApiToken]:
+                     label: str = "", token: str | None = None,
+                     departments: str | Sequence[str] | None = None,
+                     department_required: bool = False) -> tuple[str, ApiToken]:
         """A new API token for an actor; returns the secret (shown once, stored only hashed)
         and the token's record.
+
+        ``departments``: the department a clerk works in (``pension`` or ``medical``), or a
+        supervisor's (one, or ``both``): they act on and read only that insurance's cases.
+        A staff token without it works as both, as tokens made before departments did;
+        ``department_required`` refuses that (``sstransfer tokens create`` requires it).
 
         ``role``: ``clerk`` (the origin or destination clerk, as the case makes it),
         ``origin_clerk``, ``destination_clerk``, ``supervisor``, ``self``, ``employer`` or
@@ -417,8 +437,9 @@ class Engine:
         for. ``token``: this secret instead of a random one (the demo's ready-made tokens).
         Bad input is refused as :class:`InvalidInput` and nothing is written.
         """
-        return self.access_service.create_token(actor_id, role, agency, province=province,
-                                                person_id=person_id, label=label, token=token)
+        return self.access_service.create_token(
+            actor_id, role, agency, province=province, person_id=person_id, label=label,
+            token=token, departments=departments, department_required=department_required)
 
     def tokens(self) -> list[ApiToken]:
         """Every API token in id order, revoked ones included (a record holds only the hash

@@ -86,6 +86,26 @@ class ConcurrentUpdate(WorkflowError):
         )
 
 
+class TransferAlreadyRunning(WorkflowError):
+    """The person already has a running transfer of this insurance (one at a time, per
+    person and insurance): names the running case by its public number, state and agencies,
+    never by the person's ID number. ``public_number`` is None when it could not be read
+    (another transaction opened it and has not finished)."""
+
+    def __init__(self, insurance: str | None, public_number: str | None = None,
+                 state: str | None = None, origin: str | None = None,
+                 destination: str | None = None) -> None:
+        self.insurance, self.public_number, self.state = insurance, public_number, state
+        self.origin, self.destination = origin, destination
+        running = (f"case {public_number} is '{state}', from agency {origin} to agency "
+                   f"{destination}" if public_number is not None
+                   else "another one was opened at the same moment")
+        kind = f"{insurance} transfer" if insurance else "transfer of this insurance"
+        super().__init__(
+            f"this person already has a running {kind}: {running}; it must be continued, "
+            f"rejected or withdrawn before another {kind} is opened")
+
+
 class DefinitionError(WorkflowError):
     """A workflow definition or calendar file is invalid."""
 
@@ -170,5 +190,6 @@ __all__ = [
     "SettingsError",
     "StorageBusy",
     "StorageUnavailable",
+    "TransferAlreadyRunning",
     "WorkflowError",
 ]

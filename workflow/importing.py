@@ -62,6 +62,25 @@ class Application(dict[str, Any]):
     line: int
 
 
+_YES_NO = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _optional_cells(app: Application, line: int) -> None:
+    """Drop the empty cells of optional columns (a scheme: pension, medical v1); read
+    ``receiving_employer`` as true or false."""
+    for optional in ("origin_scheme", "destination_scheme", "receiving_employer", "agent_name",
+                     "agent_id_number"):
+        if not app.get(optional, "x").strip():
+            del app[optional]
+    if "receiving_employer" in app:
+        given = app["receiving_employer"].strip().lower()
+        if given not in _YES_NO:
+            raise InvalidRow(line, InvalidInput(
+                f"receiving_employer must be true or false (yes/no, 1/0), not "
+                f"{app['receiving_employer']!r}"))
+        app["receiving_employer"] = _YES_NO[given]
+
+
 def _rows(path: str, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
     line = 2
     while True:
@@ -80,9 +99,7 @@ def _rows(path: str, reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
         app.line = line
         if "documents" in app:
             app["documents"] = [d for d in app["documents"].split(";") if d.strip()]
-        for scheme in ("origin_scheme", "destination_scheme"):
-            if not app.get(scheme, "x").strip():
-                del app[scheme]  # an empty cell: no scheme (pension, medical v1)
+        _optional_cells(app, line)
         received = app.pop("received_on", "")
         if received.strip():
             try:

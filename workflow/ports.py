@@ -182,6 +182,12 @@ class CaseStore(Protocol):
         """The id of the case with that public case number, or None."""
         ...
 
+    def running_cases(self, people: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], StoredCase]:
+        """The running case (not in a final state) of each (person ID number, insurance)
+        that has one."""
+        ...
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         """Every step of the case, oldest first."""
         ...
@@ -353,24 +359,28 @@ class ReportStore(Protocol):
     those agencies / by the agencies of that province (2 digits)."""
 
     def overdue_count(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-                      province: str | None = None) -> int:
+                      province: str | None = None,
+                      insurances: Sequence[str] | None = None) -> int:
         """How many spans are running on ``as_of`` past the date they are judged by."""
         ...
 
     def overdue_due_dates(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
                           province: str | None = None,
+                          insurances: Sequence[str] | None = None,
                           ) -> Iterator[tuple[str, dt.date, dt.date]]:
         """(owner agency, date judged by, statutory due date) of each overdue span."""
         ...
 
     def closed_in_period(self, start: dt.date, end: dt.date, *,
                          agencies: Sequence[str] | None = None,
-                         province: str | None = None) -> list[ClosedSpans]:
+                         province: str | None = None,
+                         insurances: Sequence[str] | None = None) -> list[ClosedSpans]:
         """Per owner agency, the spans closed from ``start`` to ``end``."""
         ...
 
     def overdue_rows(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
-                     province: str | None = None) -> Iterator[OverdueRow]:
+                     province: str | None = None,
+                     insurances: Sequence[str] | None = None) -> Iterator[OverdueRow]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
         ...
 
@@ -476,8 +486,10 @@ class OutboxStore(Protocol):
 
     def events(self, *, state: str | None = None, case_id: int | None = None,
                agencies: Sequence[str] | None = None, province: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
-        """Events newest first, filtered; ``agencies``/``province``: of cases from or to them."""
+               limit: int = 100, offset: int = 0,
+               insurances: Sequence[str] | None = None) -> list[OutboxEvent]:
+        """Events newest first, filtered; ``agencies``/``province``: of cases from or to them;
+        ``insurances``: of cases of those insurances."""
         ...
 
     def event(self, number: int) -> OutboxEvent | None:

@@ -188,6 +188,10 @@ class ApiToken(SQLModel):
     # Role self: the person's own ID number (what makes them the applicant of their case).
     person_id: str | None = None
     label: str = ""
+    #: A clerk's or supervisor's department(s), comma-separated (``pension``, ``medical``, or
+    #: ``pension,medical`` for a supervisor granted both). None: made before departments
+    #: existed; it works as both until the agency reissues it.
+    departments: str | None = None
     created_at: dt.datetime = Field(sa_column=_ts())
     revoked_at: dt.datetime | None = Field(
         default=None, sa_column=sa.Column(AwareDateTime(), nullable=True))
@@ -449,6 +453,9 @@ class StepCase:
     amount_fen: int | None  # the amount transferred, in fen (``Case.amount`` is in yuan)
     contribution_months: int | None
     public_number: str  # the number the person and the papers know (业务流水号)
+    receiving_employer: bool | None  # recorded at opening (None: opened before it was)
+    agent_name: str | None  # an entrusted agent's name and ID number (agent applications)
+    agent_id_number: str | None
 
 
 @dataclasses.dataclass(slots=True)
@@ -473,6 +480,7 @@ class CaseUpdate:
     opened_on: dt.date | None = None
     amount: Decimal | None = None
     contribution_months: int | None = None
+    running: bool | None = None  # False once the case reaches a final state
 
     def applied_to(self, case: StepCase) -> StoredCase:
         """The case as it is once this change is written."""
@@ -487,8 +495,8 @@ class CaseUpdate:
             case.opened_on if self.opened_on is None else self.opened_on, self.last_event_on,
             case.amount_fen if self.amount is None else to_fen(self.amount),
             case.contribution_months if self.contribution_months is None
-            else self.contribution_months, case.public_number,
-            self.updated_at)
+            else self.contribution_months, case.public_number, case.receiving_employer,
+            case.agent_name, case.agent_id_number, self.updated_at)
 
 
 # --- the writes of a step (each field a column: ``vars(record)`` is the row) ------------------
@@ -518,6 +526,10 @@ class NewCase:
     public_number: str
     version: int = 1
     requested_documents: list[str] = dataclasses.field(default_factory=list)
+    running: bool = True
+    receiving_employer: bool | None = None
+    agent_name: str | None = None
+    agent_id_number: str | None = None
 
     def stored(self, case_id: int) -> StoredCase:
         """The case as stored under ``case_id``."""
@@ -526,7 +538,8 @@ class NewCase:
             self.version, self.person_id, self.person_name, self.origin, self.destination,
             self.scope, self.applicant, self.applicant_id, self.channel, self.origin_scheme,
             self.destination_scheme, self.documents, self.requested_documents, self.opened_on,
-            self.last_event_on, None, None, self.public_number, self.updated_at)
+            self.last_event_on, None, None, self.public_number, self.receiving_employer,
+            self.agent_name, self.agent_id_number, self.updated_at)
 
 
 @dataclasses.dataclass

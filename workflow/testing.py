@@ -95,8 +95,8 @@ def application(definition: str = "pension_transfer", *,
     :data:`RECEIVED_ON` to move the insurance of 张三 (:func:`valid_person_id`) from
     :data:`ORIGIN` to :data:`DESTINATION`, with every document the definition's latest
     version needs before review and, where it records them, the urban employee scheme at
-    both ends. ``overrides`` replace any of these (``applicant="agent"`` brings the actor and
-    the documents of an agent, unless given too). ``definitions``: the folder (or
+    both ends. ``overrides`` replace any of these (``applicant="agent"`` brings the actor, the
+    documents and the name and ID number of an agent, unless given too). ``definitions``: the folder (or
     :class:`DefinitionSet`) the engine runs on, default the shipped one.
     """
     if isinstance(definitions, DefinitionSet):
@@ -115,6 +115,8 @@ def application(definition: str = "pension_transfer", *,
     }
     if d.schemes:
         args.update(origin_scheme="urban_employee", destination_scheme="urban_employee")
+    if kind == "agent":  # an entrusted agent names themselves (李四, a valid ID number)
+        args.update(agent_name="李四", agent_id_number=valid_person_id(seed=99))
     args.update(overrides)
     if "actor" not in overrides:
         pid = args["person_id"] if kind == "self" else None

@@ -37,6 +37,7 @@ STATUS: dict[type[e.WorkflowError], int] = {
     e.NotPermitted: 403,
     e.NotAuthenticated: 401,
     e.ConcurrentUpdate: 409,
+    e.TransferAlreadyRunning: 409,
     e.RateLimited: 429,
     e.DefinitionError: 422,
     e.SettingsError: 500,
@@ -75,6 +76,11 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "the case is not in a state for it "
                                            "(`invalid_transition`) or has moved on since the "
                                            "`If-Match` version (`concurrent_update`)"}}
+#: Opening a case may find the person's transfer of that insurance already running.
+RUNNING: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "the person already has a running transfer of "
+                                           "this insurance (`transfer_already_running`; "
+                                           "`details.public_number` names the running case)"}}
 #: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "the body is larger than `[api] max_body_bytes` "
@@ -95,6 +101,17 @@ def status_of(error: e.WorkflowError) -> int:
     return 400
 
 
+#: The details of the refusals that carry plain values, by kind: their attributes' names.
+_DETAILS: dict[type[e.WorkflowError], tuple[str, ...]] = {
+    e.ConcurrentUpdate: ("case_id", "expected_version"),
+    e.CaseNotFound: ("case_id",),
+    e.PaperNotFound: ("paper_id",),
+    e.RateLimited: ("retry_after",),
+    # the running case: its public number, state and agencies (never the ID number)
+    e.TransferAlreadyRunning: ("insurance", "public_number", "state", "origin", "destination"),
+}
+
+
 def details_of(error: e.WorkflowError) -> dict[str, Any]:
     """What a client needs besides the message, by kind of refusal."""
     if isinstance(error, e.MissingDocuments):
@@ -102,12 +119,9 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
     if isinstance(error, e.InvalidTransition):
         return {"case_id": error.case_id, "trigger": error.trigger, "state": error.state,
                 "allowed": list(error.allowed)}
-    if isinstance(error, e.ConcurrentUpdate):
-        return {"case_id": error.case_id, "expected_version": error.expected_version}
-    if isinstance(error, e.CaseNotFound):
-        return {"case_id": error.case_id}
-    if isinstance(error, e.PaperNotFound):
-        return {"paper_id": error.paper_id}
+    for kind, names in _DETAILS.items():
+        if isinstance(error, kind):
+            return {name: getattr(error, name) for name in names}
     if isinstance(error, e.InvalidRow):
         inner = error.error
         return {"line": error.line,
@@ -115,8 +129,6 @@ def details_of(error: e.WorkflowError) -> dict[str, Any]:
                           else "invalid_input", "message": str(inner),
                           "details": details_of(inner) if isinstance(inner, e.WorkflowError)
                           else {}}}
-    if isinstance(error, e.RateLimited):
-        return {"retry_after": error.retry_after}
     if isinstance(error, e.NotPermitted):
         return {"may_act": [{"role": role, "agency": agency} for role, agency in error.may_act]}
     if isinstance(error, e.DefinitionError):
@@ -233,6 +245,7 @@ __all__ = [
     "CONFLICT",
     "NOT_FOUND",
     "RESPONSES",
+    "RUNNING",
     "STATUS",
     "TOO_LARGE",
     "Problem",

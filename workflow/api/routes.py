@@ -50,7 +50,7 @@ from ..importing import parse_applications
 from ..records import AccessEntry, Alert, HistoryEntry, OutboxEvent, OutboxMessage, Span
 from ..render import check_language, write_report
 from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
-from .problems import NOT_FOUND, RESPONSES, ProblemRoute, check_known_query
+from .problems import NOT_FOUND, RESPONSES, RUNNING, ProblemRoute, check_known_query
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -134,6 +134,13 @@ class OpenRequest(_Body):
                                   "(never shown back unmasked)")
     contact_email: str | None = Field(
         default=None, description="the applicant's email address, to be told of each step")
+    receiving_employer: bool | None = Field(
+        default=None, description="a unit accepts the person at the destination (default: "
+                                  "true for an employer's application, else false)")
+    agent_name: str | None = Field(default=None,
+                                   description="an entrusted agent's name (applicant agent)")
+    agent_id_number: str | None = Field(
+        default=None, description="an entrusted agent's ID number (never shown back unmasked)")
 
 
 class ImportResult(BaseModel):
@@ -363,7 +370,7 @@ def router() -> APIRouter:
 
 
 # --- cases: writing ---------------------------------------------------------------------------
-@api.post("/cases", status_code=201, tags=["cases"], response_model=CaseOut)
+@api.post("/cases", status_code=201, tags=["cases"], response_model=CaseOut, responses=RUNNING)
 def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel:
     """Open a case in its definition's initial state, as the token's actor."""
     case = desk.open_case(
@@ -371,7 +378,9 @@ def open_case(body: OpenRequest, desk: DeskDep, response: Response) -> BaseModel
         origin=body.origin, destination=body.destination, applicant=body.applicant,
         channel=body.channel, documents=body.documents, on=_date(body.on, "on"),
         origin_scheme=body.origin_scheme, destination_scheme=body.destination_scheme,
-        contact_phone=body.contact_phone, contact_email=body.contact_email)
+        contact_phone=body.contact_phone, contact_email=body.contact_email,
+        receiving_employer=body.receiving_employer, agent_name=body.agent_name,
+        agent_id_number=body.agent_id_number)
     response.headers["Location"] = f"{API_PREFIX}/cases/{case.id}"
     return _with_etag(response, case)
 

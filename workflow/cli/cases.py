@@ -116,6 +116,14 @@ def open_case(
         help="The applicant's mobile number, to be told of each step.")] = None,
     contact_email: Annotated[str | None, typer.Option(
         help="The applicant's email address, to be told of each step.")] = None,
+    receiving_employer: Annotated[bool | None, typer.Option(
+        "--receiving-employer/--no-receiving-employer",
+        help="Whether a unit accepts the person at the destination (default: yes for an "
+             "employer's application, else no: the person's premium window applies).")] = None,
+    agent_name: Annotated[str | None, typer.Option(
+        help="An entrusted agent's name (applicant agent).")] = None,
+    agent_id_number: Annotated[str | None, typer.Option(
+        help="An entrusted agent's ID number (shown masked only).")] = None,
 ) -> None:
     """Open a transfer case (the application is received)."""
     if role.strip() == "self" and actor_id_number is None:
@@ -127,7 +135,9 @@ def open_case(
         documents=document or [], actor=as_actor(actor, role, agency, actor_id_number),
         on=date(on, "--on"), origin_scheme=value(origin_scheme),
         destination_scheme=value(destination_scheme),
-        contact_phone=contact_phone, contact_email=contact_email)
+        contact_phone=contact_phone, contact_email=contact_email,
+        receiving_employer=receiving_employer, agent_name=agent_name,
+        agent_id_number=agent_id_number)
     _confirm(engine, case, "opened", as_json)
 
 

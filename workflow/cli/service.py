@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -128,6 +128,10 @@ def scheduler_run(
         engine.shutdown()
 
 
+if TYPE_CHECKING:
+    from ..records import ApiToken
+
+
 @tokens_app.command("create")
 def tokens_create(
     actor: ActorOpt,
@@ -139,18 +143,26 @@ def tokens_create(
         help="A supervisor granted a whole province: its 2-digit code.")] = None,
     id_number: IdNumberOpt = None,
     label: Annotated[str, typer.Option(help="A note on what the token is for.")] = "",
+    department: Annotated[list[str] | None, typer.Option(
+        "--department", help="A clerk's or supervisor's department: pension or medical "
+                             "(required for them); a supervisor granted both gives it twice, "
+                             "or 'both'.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API token for an actor; the token is printed once and stored only hashed."""
     token, record = settings.engine().create_token(
-        actor, role.value, agency, province=province, person_id=id_number, label=label)
+        actor, role.value, agency, province=province, person_id=id_number, label=label,
+        departments=department or None, department_required=True)
+    departments = record.departments.split(",") if record.departments else []
     if as_json:
         print_json({"token": token, "id": record.id, "actor": record.actor_id,
-                    "role": record.role, "agency": record.agency, "province": record.province})
+                    "role": record.role, "agency": record.agency, "province": record.province,
+                    "departments": departments})
         return
     out.print(esc(f"token {record.id} for {record.role} {record.actor_id}"
                   + (f" of {record.province or record.agency}"
                      if record.province or record.agency else "")
+                  + (f" ({' and '.join(departments)} department)" if departments else "")
                   + " (shown only now):"))
     print(token)
 
@@ -158,18 +170,32 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(as_json: JsonOpt = False) -> None:
     """The API tokens (never their secrets), revoked ones included."""
+    from ..core.access import is_staff_role
+
     records = settings.engine(read=True).tokens()
     if as_json:
-        print_json([r.model_dump(mode="json", exclude={"token_hash", "person_id"})
+        print_json([{**r.model_dump(mode="json", exclude={"token_hash", "person_id"}),
+                     "departments": _departments(r), "department_named": bool(r.departments)}
                     for r in records])
         return
-    rows = table("API tokens", ("id", "actor", "role", "agency", "province", "label", "created",
-                                "revoked"), whole=("id", "agency", "province", "created", "revoked"))
+    rows = table("API tokens", ("id", "actor", "role", "agency", "province", "departments",
+                                "label", "created", "revoked"),
+                 whole=("id", "agency", "province", "created", "revoked"))
     for r in records:
-        row(rows, r.id, r.actor_id, r.role, r.agency or "", r.province or "", r.label,
+        shown = ("" if not is_staff_role(r.role) else r.departments.replace(",", ", ")
+                 if r.departments else "both (no department named: reissue)")
+        row(rows, r.id, r.actor_id, r.role, r.agency or "", r.province or "", shown, r.label,
             r.created_at.isoformat(timespec="seconds"),
             r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "")
     out.print(rows)
+
+
+def _departments(record: ApiToken) -> list[str]:
+    """The departments a token works in: as named; both for a staff token made before
+    departments (``department_named`` false says so); none for an applicant's."""
+    from ..core.access import is_staff_role, token_departments
+
+    return list(token_departments(record)) if is_staff_role(record.role) else []
 
 
 @tokens_app.command("revoke")

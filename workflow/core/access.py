@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import InvalidInput, NotPermitted, WorkflowError
 from .definitions import Definition
 from .divisions import STANDARD, Divisions
-from .inputs import Actor, check_agency_format, normalise
+from .inputs import DEPARTMENTS, Actor, check_agency_format, check_departments, normalise
 from .queries import NOBODY
 from .rules import CaseFacts, decide, documents_needed, is_applicant
 from .schema import CLERK_ROLES, ROLES
@@ -44,6 +44,18 @@ class Principal:
     province: str | None = None  # a supervisor granted a whole province (2 digits)
     person_id: str | None = dataclasses.field(default=None, repr=False)
     token_id: int | None = None
+    #: The department(s) of a clerk or supervisor: the insurances they act on and read (seed
+    #: 000: "two different departments"). Both for a supervisor granted both, and for a token
+    #: made before departments existed.
+    departments: tuple[str, ...] = DEPARTMENTS
+
+    @property
+    def insurances(self) -> tuple[str, ...] | None:
+        """The scope of the principal's department: None where it is not limited (both, or
+        an applicant, who reads their own cases of either insurance)."""
+        if not self.is_staff or set(self.departments) >= set(DEPARTMENTS):
+            return None
+        return self.departments
 
     @property
     def is_clerk(self) -> bool:
@@ -66,7 +78,8 @@ class Principal:
             role = "origin_clerk" if case is not None and case.origin == self.agency \
                 else "destination_clerk"
         return Actor(self.actor_id, role, self.agency,
-                     person_id=self.person_id if role == "self" else None)
+                     person_id=self.person_id if role == "self" else None,
+                     departments=self.insurances)
 
     def opener(self, origin: object) -> Actor:
         """The actor who opens a case from ``origin``: a ``clerk`` is the origin clerk at the
@@ -74,16 +87,20 @@ class Principal:
         if self.role != "clerk":
             return self.actor_for()
         role = "origin_clerk" if normalise(origin) == self.agency else "destination_clerk"
-        return Actor(self.actor_id, role, self.agency)
+        return Actor(self.actor_id, role, self.agency, departments=self.insurances)
 
     def describe(self) -> str:
         where = f" of province {self.province}" if self.province else (
             f" of agency {self.agency}" if self.agency else "")
-        return f"{self.role} {self.actor_id}{where}"
+        department = (f" ({' and '.join(self.insurances)} department)"
+                      if self.insurances else "")
+        return f"{self.role} {self.actor_id}{where}{department}"
 
 
 def may_read(principal: Principal, case: Any) -> bool:
     """Whether ``principal`` may read ``case`` (a case view or row): the reading rules."""
+    if principal.insurances is not None and case.insurance not in principal.insurances:
+        return False
     if principal.is_clerk:
         return principal.agency in (case.origin, case.destination)
     if principal.is_supervisor:
@@ -117,6 +134,41 @@ def check_grant(role: object, agency: object, province: object) -> tuple[str, st
     return role, agency, province
 
 
+def is_staff_role(role: str) -> bool:
+    """A clerk's or a supervisor's role: they work in a department."""
+    return role == "clerk" or role in CLERK_ROLES or role == "supervisor"
+
+
+def token_departments(token: Any) -> tuple[str, ...]:
+    """The departments of a stored token: as named, or both for one made before departments
+    existed (listed as such so that the agency can reissue it)."""
+    named = getattr(token, "departments", None)
+    return tuple(named.split(",")) if named else DEPARTMENTS
+
+
+def check_department_grant(role: str, departments: object, *,
+                           required: bool) -> tuple[str, ...]:
+    """The department(s) a token or an identity token grants: a clerk works in one (pension
+    or medical), a supervisor in one or both; an applicant names none (they read their own
+    cases of either insurance). ``required``: a new token must name it; one made before
+    departments existed (or an identity token without the claim) counts as both."""
+    staff = is_staff_role(role)
+    if departments is None:
+        if staff and required:
+            raise InvalidInput(f"a {role} token names the department: pension or medical"
+                               + (" (or both for a supervisor granted both)"
+                                  if role == "supervisor" else ""))
+        return DEPARTMENTS
+    if not staff:
+        raise InvalidInput(f"a {role} names no department: they read their own cases")
+    granted = check_departments(departments)
+    assert granted is not None
+    if role != "supervisor" and len(granted) > 1:
+        raise InvalidInput(f"a {role} works in one department, pension or medical; only a "
+                           "supervisor may be granted both")
+    return granted
+
+
 def check_read(principal: Principal, case: Any) -> None:
     """Refuse (``NotPermitted``) a principal who may not read ``case``."""
     if not may_read(principal, case):
@@ -126,12 +178,13 @@ def check_read(principal: Principal, case: Any) -> None:
 def scope(principal: Principal) -> dict[str, Any]:
     """What the principal may read, as the scope fields of a
     :class:`~workflow.core.queries.CaseQuery` (the same rules as :func:`may_read`)."""
+    department = {"insurances": principal.insurances} if principal.insurances else {}
     if principal.is_clerk:
-        return {"agencies": (str(principal.agency),)}
+        return {"agencies": (str(principal.agency),), **department}
     if principal.is_supervisor:
         if principal.province is not None:
-            return {"province": principal.province}
-        return {"agencies": (str(principal.agency),)}
+            return {"province": principal.province, **department}
+        return {"agencies": (str(principal.agency),), **department}
     if principal.role == "self":
         return {"applicant": "self", "person_id": principal.person_id or NOBODY}
     return {"applicant": principal.role, "applicant_id": principal.actor_id}
@@ -140,10 +193,11 @@ def scope(principal: Principal) -> dict[str, Any]:
 def owned_scope(principal: Principal) -> dict[str, Any]:
     """What the principal may read of the agencies' work (alerts, the inbox, reports): the
     spans their agency owns, or the agencies of their province; an applicant's own cases'."""
+    department = {"insurances": principal.insurances} if principal.insurances else {}
     if principal.is_supervisor and principal.province is not None:
-        return {"province": principal.province}
+        return {"province": principal.province, **department}
     if principal.is_staff:
-        return {"agency": str(principal.agency)}
+        return {"agency": str(principal.agency), **department}
     return scope(principal)
 
 
@@ -239,7 +293,24 @@ def possible_steps(principal: Principal, definition: Definition, case: Any,
     return allowed
 
 
-__all__ = ["TOKEN_ROLES", "VIA", "Principal", "check_date_correction", "check_grant", "check_owned",
-           "check_paper_correction", "check_papers_reader",
-           "check_read", "check_report_reader", "check_supervisor", "documents_needed",
-           "may_read", "owned_scope", "possible_steps", "scope"]
+__all__ = [
+    "TOKEN_ROLES",
+    "VIA",
+    "Principal",
+    "check_date_correction",
+    "check_department_grant",
+    "check_grant",
+    "check_owned",
+    "check_paper_correction",
+    "check_papers_reader",
+    "check_read",
+    "check_report_reader",
+    "check_supervisor",
+    "documents_needed",
+    "is_staff_role",
+    "may_read",
+    "owned_scope",
+    "possible_steps",
+    "scope",
+    "token_departments",
+]

@@ -163,9 +163,13 @@ class Definition:
             (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))  # type: ignore[call-overload]
         ))
 
-    def spans_started_by(self, event: str, applicant: str) -> tuple[SpanSpec, ...]:
+    def spans_started_by(self, event: str, applicant: str,
+                         receiving_employer: bool | None = None) -> tuple[SpanSpec, ...]:
+        """The spans ``event`` starts on a case of that applicant kind; a span of the cases
+        without a receiving employer only where that was recorded (False; None: not known)."""
         return tuple(s for s in self.spans if event in s.starts_on
-                     and (not s.applicants or applicant in s.applicants))
+                     and (not s.applicants or applicant in s.applicants)
+                     and (not s.no_receiving_employer or receiving_employer is False))
 
     def spans_ended_by(self, event: str) -> tuple[str, ...]:
         return tuple(s.name for s in self.spans if event in s.ends_on)

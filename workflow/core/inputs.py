@@ -49,9 +49,11 @@ ID_MAX = 64  # characters of an actor's id
 #: was received, ``on``), and those that may be left out.
 APPLICATION_FIELDS = ("definition", "person_id", "person_name", "origin", "destination",
                       "applicant", "channel", "documents", "on", "origin_scheme",
-                      "destination_scheme", "contact_phone", "contact_email")
+                      "destination_scheme", "contact_phone", "contact_email",
+                      "receiving_employer", "agent_name", "agent_id_number")
 OPTIONAL_APPLICATION_FIELDS = ("on", "channel", "documents", "origin_scheme", "destination_scheme",
-                               "contact_phone", "contact_email")
+                               "contact_phone", "contact_email", "receiving_employer",
+                               "agent_name", "agent_id_number")
 TEXT_MAX = 2000  # characters of a written explanation
 # The middle dot of minority and foreign names (U+00B7) and the look-alikes typed for it.
 NAME_DOTS = frozenset("\u00b7\u2027\u2022\u2219\u22c5\u30fb\uff65\uff0e\u0387")
@@ -138,6 +140,9 @@ class Actor:
     role: str
     agency: str | None = None
     person_id: str | None = field(default=None, repr=False)
+    #: A clerk's or supervisor's department(s) (seed 000: pension and medical transfers are
+    #: handled by "two different departments"): the insurances they act on. None: both.
+    departments: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         actor_id = normalise(self.id)
@@ -158,12 +163,37 @@ class Actor:
             if role != "self":
                 raise InvalidInput("only an actor acting for themselves (role self) gives a person_id")
             person_id = check_person_id(person_id)
+        departments = check_departments(self.departments)
         for name, value in (("id", actor_id), ("role", role), ("agency", agency),
-                            ("person_id", person_id)):
+                            ("person_id", person_id), ("departments", departments)):
             object.__setattr__(self, name, value)
 
     def describe(self) -> str:
         return f"{self.role} {self.id}" + (f" of agency {self.agency}" if self.agency else "")
+
+
+#: The departments of an agency, by the insurance each handles (seed 000: "the transfer of
+#: pension insurance relationship is handled by social security bureau, and the transfer of
+#: medical insurance relationship is handled by medical insurance bureau").
+DEPARTMENTS = ("pension", "medical")
+
+
+def check_departments(values: object) -> tuple[str, ...] | None:
+    """Departments as given (``pension``, ``medical``, a list of them, or ``both``), in their
+    order; None stays None (not limited)."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = DEPARTMENTS if normalise(values) == "both" else (values,)
+    if not isinstance(values, (list, tuple, set, frozenset)) or not values:
+        raise InvalidInput(f"departments must be pension, medical or both, not {shown(values)}")
+    named = {normalise(v) for v in values}
+    if "both" in named:
+        named = (named - {"both"}) | set(DEPARTMENTS)
+    if not named <= set(DEPARTMENTS):
+        raise InvalidInput(f"a department is pension or medical (both for a supervisor "
+                           f"granted both), not {shown(values)}")
+    return tuple(d for d in DEPARTMENTS if d in named)
 
 
 def check_agency_format(code: object, what: str) -> str:
@@ -372,6 +402,7 @@ def check_trigger_input(name: str, value: Any, kinds: Iterable[str]) -> Any:
 __all__ = [
     "APPLICATION_FIELDS",
     "CHINA",
+    "DEPARTMENTS",
     "MAX_AMOUNT",
     "MAX_MONTHS",
     "NAME_DOTS",
@@ -384,6 +415,7 @@ __all__ = [
     "check_agency",
     "check_agency_format",
     "check_date",
+    "check_departments",
     "check_kinds",
     "check_months",
     "check_name",

@@ -61,6 +61,17 @@ def _agencies(values: object) -> tuple[str, ...] | None:
     return tuple(check_agency_format(v, "agency") for v in values)
 
 
+def _insurances(values: object) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, (list, tuple, frozenset, set)) or not set(values) <= set(
+            INSURANCES):
+        raise InvalidInput(f"insurances must be a list of {', '.join(INSURANCES)}")
+    return tuple(v for v in INSURANCES if v in values)
+
+
 class _Query:
     """What every query does: validated at construction, narrowed by a scope."""
 
@@ -127,9 +138,12 @@ class CaseQuery(_Query):
     applicant: str | None = None
     applicant_id: str | None = None
     person_id: str | None = dataclasses.field(default=None, repr=False)
+    #: A department's scope: only cases of these insurances (None: any).
+    insurances: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "insurances", _insurances(self.insurances))
         for name in ("state", "definition", "insurance", "applicant", "applicant_id",
                      "person_id"):
             set_(self, name, normalise(getattr(self, name)))
@@ -181,9 +195,12 @@ class AlertQuery(_Query):
     applicant: str | None = None
     applicant_id: str | None = None
     person_id: str | None = dataclasses.field(default=None, repr=False)
+    #: A department's scope: only alerts of cases of these insurances (None: any).
+    insurances: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "insurances", _insurances(self.insurances))
         for name in ("level", "agency", "applicant", "applicant_id", "person_id"):
             set_(self, name, normalise(getattr(self, name)))
         if self.as_of is not None:
@@ -205,9 +222,12 @@ class InboxQuery(_Query):
     limit: int = 100
     offset: int = 0
     by_agency: bool = False
+    #: A department's scope: only spans of cases of these insurances (None: any).
+    insurances: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_date(self.as_of, "as_of")
+        object.__setattr__(self, "insurances", _insurances(self.insurances))
         _page(self.limit, self.offset, need_limit=True)
         object.__setattr__(self, "agencies", _agencies(self.agencies))
         object.__setattr__(self, "province", _province(self.province))

@@ -61,13 +61,16 @@ class CaseFacts:
     person_id: str | None = field(default=None, repr=False)
     #: The contribution months recorded so far (the information form's, once it came).
     contribution_months: int | None = None
+    #: Recorded at opening: a unit accepts the person at the destination (None: not recorded).
+    receiving_employer: bool | None = None
 
     @classmethod
     def of(cls, case: Any) -> CaseFacts:
         """The facts of a stored case row or a :class:`~workflow.core.views.Case` view."""
         return cls(case.id, case.state, case.origin, case.destination, case.applicant,
                    case.channel, frozenset(case.documents), tuple(case.requested_documents),
-                   case.applicant_id, case.person_id, getattr(case, "contribution_months", None))
+                   case.applicant_id, case.person_id, getattr(case, "contribution_months", None),
+                   getattr(case, "receiving_employer", None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,18 @@ def is_applicant(actor: Actor, facts: CaseFacts) -> bool:
     if actor.role == "self":
         return actor.person_id is not None and actor.person_id == facts.person_id
     return facts.applicant_id is not None and actor.id == facts.applicant_id
+
+
+def check_department(actor: Actor, insurance: str, case_id: object = None) -> None:
+    """Refuse a clerk or supervisor of another department (seed 000: "the transfer of pension
+    insurance relationship is handled by social security bureau, and the transfer of medical
+    insurance relationship is handled by medical insurance bureau. These are two different
+    departments")."""
+    if actor.departments is not None and insurance not in actor.departments:
+        what = f"case {case_id}" if case_id is not None else "this case"
+        raise NotPermitted(
+            f"{what} is a {insurance} transfer, handled by the {insurance} department; "
+            f"{actor.describe()} works in the {' and '.join(actor.departments)} department")
 
 
 def _acts_as(roles: Iterable[str], actor: Actor, facts: CaseFacts) -> str | None:
@@ -149,9 +164,17 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
                 origin: object, destination: object, applicant: object, channel: object,
                 documents: Iterable[str], actor: Actor, divisions: Divisions = STANDARD,
                 today: dt.date | None = None, origin_scheme: object = None,
-                destination_scheme: object = None) -> dict[str, Any]:
-    """Check an application; return the case's normalised fields."""
+                destination_scheme: object = None, receiving_employer: object = None,
+                agent_name: object = None, agent_id_number: object = None) -> dict[str, Any]:
+    """Check an application; return the case's normalised fields.
+
+    An entrusted agent's application (seed 000: "you need to prepare the original and
+    photocopy of the client's ID card and the power of attorney") brings the definition's
+    agent documents when it is opened, and names the agent (name and ID number). Whether a
+    unit accepts the person at the destination is recorded (``receiving_employer``; default:
+    an employer's application is its receiving employer's, anyone else's has none)."""
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance)
     pid = check_person_id(person_id, today)
     name = check_name(person_name)
     origin = check_agency(origin, "origin", divisions)
@@ -167,6 +190,8 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {shown(channel)}")
     docs = definition.catalogue.check(check_kinds(documents))
     schemes = _check_schemes(definition, origin_scheme, destination_scheme)
+    agent = _check_agent(definition, applicant, agent_name, agent_id_number, docs, today)
+    employer = _check_receiving_employer(applicant, receiving_employer)
     counters = {"origin": ("origin_clerk", origin), "destination": ("destination_clerk", destination)}
     clerks = [counters[at] for at in definition.application_at]
     if not (actor.role == applicant or (actor.role, actor.agency) in clerks):
@@ -184,8 +209,49 @@ def decide_open(definition: Definition, *, person_id: object, person_name: objec
         "destination": destination, "applicant": applicant, "channel": channel,
         "applicant_id": actor.id if actor.role == applicant else None,
         "scope": scope_of(origin, destination), "documents": docs,
-        "spans_started": definition.spans_started_by(OPEN_EVENT, applicant),
+        "spans_started": definition.spans_started_by(OPEN_EVENT, applicant, employer),
+        "receiving_employer": employer, **agent,
     }
+
+
+def _check_agent(definition: Definition, applicant: str, agent_name: object,
+                 agent_id_number: object, documents: Iterable[str],
+                 today: dt.date | None) -> dict[str, str | None]:
+    """An entrusted agent's name and ID number, and the agent's documents held at opening."""
+    if applicant != "agent":
+        named = [k for k, v in (("agent_name", agent_name), ("agent_id_number", agent_id_number))
+                 if v is not None]
+        if named:
+            raise InvalidInput(f"only an entrusted agent's application names the agent: leave "
+                               f"out {', '.join(named)} (applicant is {applicant})")
+        return {"agent_name": None, "agent_id_number": None}
+    if agent_name is None or agent_id_number is None:
+        raise InvalidInput("an entrusted agent's application names the agent: give agent_name "
+                           "and agent_id_number (the agent's resident ID number)")
+    try:
+        number = check_person_id(agent_id_number, today)
+    except InvalidInput:  # the message would speak of person_id
+        raise InvalidInput("agent_id_number is not a valid 18-character resident ID "
+                           "number") from None
+    held = set(documents)
+    missing = [k for k in definition.model.application_documents.applicant.get("agent", ())
+               if k not in held]
+    if missing:
+        raise MissingDocuments(OPEN_EVENT, definition.catalogue.describe(missing))
+    return {"agent_name": check_name(agent_name, "agent_name"), "agent_id_number": number}
+
+
+def _check_receiving_employer(applicant: str, given: object) -> bool:
+    """Whether a unit accepts the person at the destination: as given (True or False), else
+    an employer's application is its receiving employer's and anyone else's has none."""
+    if given is None:
+        return applicant == "employer"
+    if not isinstance(given, bool):
+        raise InvalidInput(f"receiving_employer must be true or false, not {shown(given)}")
+    if applicant == "employer" and not given:
+        raise InvalidInput("an employer's application is the receiving employer's: "
+                           "receiving_employer cannot be false")
+    return given
 
 
 def _check_schemes(definition: Definition, origin_scheme: object,
@@ -210,6 +276,7 @@ def decide_attach(definition: Definition, facts: CaseFacts, actor: Actor,
                   documents: Iterable[str], divisions: Divisions = STANDARD) -> Step:
     """Documents added to a running case by its applicant or a clerk of either agency."""
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance, facts.id)
     supplied = definition.catalogue.check(check_kinds(documents))
     if not supplied:
         raise InvalidInput("name at least one document to attach")
@@ -366,6 +433,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
     model is added to it: it is shared, read-only, by every case and thread.
     """
     actor = check_actor(actor, divisions)
+    check_department(actor, definition.insurance, facts.id)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
     trigger = normalise(trigger)
     machine = definition.machine
@@ -409,7 +477,8 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
         requested=requested, supplied=tuple(dict.fromkeys((*attempt.supplied, *spec.produces))),
         inputs=checked,
         spans_ended=None if final else definition.spans_ended_by(trigger),
-        spans_started=() if final else definition.spans_started_by(trigger, facts.applicant),
+        spans_started=() if final else definition.spans_started_by(
+            trigger, facts.applicant, facts.receiving_employer),
         papers=spec.papers,
     )
 
@@ -417,6 +486,7 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
 __all__ = [
     "CaseFacts",
     "Step",
+    "check_department",
     "decide",
     "decide_attach",
     "decide_open",

@@ -126,6 +126,9 @@ class SpanSpec(StrictModel):
     #: ``transit``: the working days a letter or transfer sent on paper may take to be
     #: recorded as received (added later: see ``ADDED_SPAN_KEYS``).
     kind: Literal["limit", "transit"] = "limit"
+    #: Only cases recorded at opening as having no receiving employer get this span, whoever
+    #: applied (seed 002: "If no unit accepts it, the individual shall pay ...").
+    no_receiving_employer: bool = False
 
     @model_validator(mode="after")
     def _one_limit(self) -> SpanSpec:
@@ -186,7 +189,7 @@ ADDED_KEYS = {"schemes": [], "application_at": ["destination"],
 #: at their default, as ``ADDED_KEYS`` are.
 ADDED_TRANSITION_KEYS: dict[str, Any] = {"papers": []}
 #: Keys of a span added later, with their defaults (as ``ADDED_KEYS``).
-ADDED_SPAN_KEYS: dict[str, Any] = {"kind": SPAN_KINDS[0]}
+ADDED_SPAN_KEYS: dict[str, Any] = {"kind": SPAN_KINDS[0], "no_receiving_employer": False}
 #: Keys that change what people read, never what a case does: always left out of the content
 #: hash, so titles may be added to (or corrected in) a version cases already run on, and the
 #: hashes stored for versions written before titles existed stay valid.

@@ -82,6 +82,12 @@ class Case(_View):
     #: The case number the person and the papers know (业务流水号): random, with a check
     #: digit; ``id`` is the internal number the agencies' staff and the API use.
     public_number: str = ""
+    #: Recorded at opening: a unit accepts the person at the destination (None: not recorded).
+    receiving_employer: bool | None = None
+    #: An entrusted agent's application: the agent's name and masked ID number.
+    agent_name: str | None = None
+    agent_id_masked: str | None = None
+    agent_id_number: str | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_row(cls, row: Any, **overrides: Any) -> Case:
@@ -97,6 +103,9 @@ class Case(_View):
             contribution_months=r.contribution_months, updated_at=r.updated_at,
             person_id=r.person_id, applicant_id=r.applicant_id, origin_scheme=r.origin_scheme,
             destination_scheme=r.destination_scheme, public_number=r.public_number,
+            receiving_employer=r.receiving_employer, agent_name=r.agent_name,
+            agent_id_masked=None if r.agent_id_number is None
+            else mask_person_id(r.agent_id_number), agent_id_number=r.agent_id_number,
         )
         return dataclasses.replace(case, **overrides) if overrides else case
 

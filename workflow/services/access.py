@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..core.access import Principal, check_grant
+from ..core.access import (
+    Principal,
+    check_department_grant,
+    check_grant,
+    is_staff_role,
+    token_departments,
+)
 from ..core.inputs import normalise
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, RateLimited
 from ..logs import get_logger
@@ -48,12 +54,19 @@ class AccessService:
     # --- tokens ---------------------------------------------------------------------------
     def create_token(self, actor_id: str, role: str, agency: str | None = None, *,
                      province: str | None = None, person_id: str | None = None,
-                     label: str = "", token: str | None = None) -> tuple[str, ApiToken]:
+                     label: str = "", token: str | None = None,
+                     departments: str | Sequence[str] | None = None,
+                     department_required: bool = False) -> tuple[str, ApiToken]:
         """A new API token for an actor; returns the token (shown once) and its record.
 
+        ``departments``: a clerk's (``pension`` or ``medical``) or a supervisor's (one, or
+        ``both``); ``department_required``: refuse a staff token that names none (the command
+        line's rule); otherwise one without works as both, like a token made before departments.
         ``token``: use this secret instead of a random one (the demo's ready-made tokens)."""
         role, agency, province = check_grant(
             normalise(role), agency, None if province is None else normalise(province))
+        granted = check_department_grant(role, departments, required=department_required)
+        named = None if departments is None or not is_staff_role(role) else ",".join(granted)
         # The actor the token stands for must itself be valid (id, role, ID number).
         probe = Principal(actor_id, role, agency, province, person_id).actor_for()
         secret = token if token is not None else TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -62,11 +75,12 @@ class AccessService:
         digest = token_hash(secret)
         record = ApiToken(token_hash=digest, actor_id=probe.id, role=role, agency=agency,
                           province=province, person_id=probe.person_id, label=label,
-                          created_at=now())
+                          departments=named, created_at=now())
         if self.store.token_by_hash(digest) is not None:
             raise InvalidInput("that token is already in use")
         token_id = self.store.insert_token(record)
-        log.info("token_created", token_id=token_id, actor=probe.id, role=role, agency=agency)
+        log.info("token_created", token_id=token_id, actor=probe.id, role=role, agency=agency,
+                 departments=named)
         return secret, record.model_copy(update={"id": token_id})
 
     def tokens(self) -> list[ApiToken]:
@@ -146,7 +160,7 @@ class AccessService:
                 self._principals.pop(digest, None)
             raise NotAuthenticated("the token is unknown or revoked")
         principal = Principal(record.actor_id, record.role, record.agency, record.province,
-                              record.person_id, record.id)
+                              record.person_id, record.id, departments=token_departments(record))
         self._keep(digest, principal, stamp)
         return principal
 
@@ -196,7 +210,10 @@ class AccessService:
                 raise InvalidInput("role 'self' cannot sign in with an identity token")
             role, agency, province = check_grant(claims.get("role"), claims.get("agency"),
                                                  claims.get("province"))
-            principal = Principal(subject, role, agency, province)
+            # The department claim: a list (or one name, or "both"); none: both.
+            departments = check_department_grant(role, claims.get("departments"),
+                                                 required=False)
+            principal = Principal(subject, role, agency, province, departments=departments)
             principal.actor_for()
         except InvalidInput as exc:
             raise NotAuthenticated(f"the identity token's claims were refused: {exc}") from None

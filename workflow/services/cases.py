@@ -59,6 +59,7 @@ from ..errors import (
     ConcurrentUpdate,
     InvalidInput,
     InvalidRow,
+    TransferAlreadyRunning,
 )
 from ..errors import WorkflowError as _WorkflowError
 from ..logs import get_logger
@@ -111,6 +112,8 @@ class CaseService:
                   documents: Iterable[str] = (), actor: Actor, on: dt.date | None = None,
                   origin_scheme: str | None = None, destination_scheme: str | None = None,
                   contact_phone: str | None = None, contact_email: str | None = None,
+                  receiving_employer: bool | None = None, agent_name: str | None = None,
+                  agent_id_number: str | None = None,
                   session: HostSession | None = None) -> Case:
         """See :meth:`workflow.Engine.open_case`."""
         with self._refusals(OPEN_TRIGGER, None, actor):
@@ -121,14 +124,19 @@ class CaseService:
                                  destination=destination, applicant=applicant, channel=channel,
                                  documents=documents, actor=actor, divisions=self.divisions,
                                  today=today(), origin_scheme=origin_scheme,
-                                 destination_scheme=destination_scheme)
+                                 destination_scheme=destination_scheme,
+                                 receiving_employer=receiving_employer, agent_name=agent_name,
+                                 agent_id_number=agent_id_number)
             _check_born(fields["person_id"], on)
             stamp = now()
             case, specs = _new_case(d, fields, on, stamp)
             spans = self._span_rows(d, case.origin, case.destination, specs, on)
-            with self.store.transaction(session) as tx:
-                [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp,
-                                                  [contact])
+            try:
+                with self.store.transaction(session) as tx:
+                    [case_id] = self._write_new_cases(tx, [case], [spans], actor, stamp,
+                                                      [contact])
+            except TransferAlreadyRunning:  # the database's unique index of running cases
+                raise self._running_refusal(case.person_id, case.insurance) from None
         log.info("case_opened", case_id=case_id, definition=d.name, version=d.version,
                  state=d.initial, actor=actor.id, role=actor.role, agency=actor.agency,
                  origin=case.origin, destination=case.destination)
@@ -145,7 +153,7 @@ class CaseService:
         for position, app in enumerate(applications, first_line):
             line = getattr(app, "line", position)  # read from a file: the line it starts on
             try:
-                batch.add(app)
+                batch.add(app, line)
             except _WorkflowError as exc:
                 error = InvalidRow(line, exc)
                 log.info("refused", trigger="open_cases", error=type(exc).__name__,
@@ -155,6 +163,8 @@ class CaseService:
                 progress(len(batch.cases))
         if not batch.cases:
             return []
+        with self._refusals("open_cases", None, actor):
+            batch.check_running()
         with self.store.transaction() as tx:
             ids = self._write_new_cases(tx, batch.cases, batch.spans, actor, batch.stamp,
                                         batch.contacts)
@@ -306,7 +316,8 @@ class CaseService:
         """Move the start of the running spans the corrected step started, and their due
         dates with it."""
         started = {s.name for s in d.spans_started_by(
-            OPEN_EVENT if last.seq == 1 else last.trigger, row.applicant)}
+            OPEN_EVENT if last.seq == 1 else last.trigger, row.applicant,
+            row.receiving_employer)}
         for span in spans:
             spec = d.span(span.name)
             if (spec is not None and span.name in started
@@ -334,6 +345,14 @@ class CaseService:
                                  c.origin, c.destination, c.state))
             for case_id, c in zip(ids, cases, strict=True)])
         return ids
+
+    def _running_refusal(self, person_id: str, insurance: str) -> TransferAlreadyRunning:
+        """The refusal of a second running transfer, naming the running case."""
+        running = self.store.running_cases([(person_id, insurance)]).get((person_id, insurance))
+        if running is None:  # closed again since: still refused, this call wrote nothing
+            return TransferAlreadyRunning(insurance)
+        return TransferAlreadyRunning(insurance, running.public_number, running.state,
+                                      running.origin, running.destination)
 
     def _step_inputs(self, expected_version: int | None, documents: Iterable[str],
                      idempotency_key: str | None,
@@ -412,10 +431,13 @@ class CaseService:
         """Write one step: the case (version-checked), its history row, its span changes."""
         stamp = now()
         inputs = step.inputs
+        closes = step.dest != row.state and step.dest in self.definition(
+            row.definition_name, row.definition_version).final_states
         change = CaseUpdate(
             row.version + 1, on, stamp, step.dest, list(step.documents), list(step.requested),
             amount=Decimal(inputs["amount"]) if "amount" in inputs else None,
-            contribution_months=inputs.get("contribution_months"))
+            contribution_months=inputs.get("contribution_months"),
+            running=False if closes else None)
         if not tx.update_case(row.id, row.version, change):
             raise ConcurrentUpdate(row.id, row.version)
         tx.insert_history([self._history(
@@ -525,8 +547,10 @@ class _Batch:
         self._spans_on: dict[tuple[tuple[Any, ...], dt.date], list[NewSpan]] = {}
         self._dues: _Dues = {}
         self._dates: dict[dt.date, dt.date] = {}
+        #: The line of each (person, insurance) of the batch.
+        self.lines: dict[tuple[str, str], int] = {}
 
-    def add(self, application: object) -> None:
+    def add(self, application: object, line: int) -> None:
         """Check one application; keep its case and first spans."""
         app = _application(application)
         d = self.service._definition_named(app.pop("definition"))
@@ -539,9 +563,27 @@ class _Batch:
         fields = self._fields(d, key, app)
         _check_born(fields["person_id"], on)
         case, specs = _new_case(d, fields, on, self.stamp)
+        spans = self._first_spans(d, case, specs, key, on)
+        person = (case.person_id, case.insurance)
+        if person in self.lines:  # once the line's own checks are passed
+            raise TransferAlreadyRunning(
+                case.insurance, f"of line {self.lines[person]} of this batch", case.state,
+                case.origin, case.destination)
+        self.lines[person] = line
         self.contacts.append(contact)
         self.cases.append(case)
-        self.spans.append(self._first_spans(d, case, specs, key, on))
+        self.spans.append(spans)
+
+    def check_running(self) -> None:
+        """Refuse the first line (in the batch's order) of a person whose transfer of the same
+        insurance is already running."""
+        running = self.service.store.running_cases(self.lines)
+        if running:
+            person, line = min(((p, n) for p, n in self.lines.items() if p in running),
+                               key=lambda pair: pair[1])
+            case = running[person]
+            raise InvalidRow(line, TransferAlreadyRunning(
+                case.insurance, case.public_number, case.state, case.origin, case.destination))
 
     def _date(self, on: object) -> dt.date:
         """The application's business date (default: the batch's); the same day checked once."""
@@ -614,7 +656,8 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
         fields["origin"], fields["destination"], fields["scope"], fields["applicant"],
         fields["applicant_id"], fields["channel"], fields["origin_scheme"],
         fields["destination_scheme"], list(fields["documents"]), on, on, stamp, stamp,
-        new_public_number(),
+        new_public_number(), receiving_employer=fields["receiving_employer"],
+        agent_name=fields["agent_name"], agent_id_number=fields["agent_id_number"],
     ), fields["spans_started"]
 
 
@@ -638,7 +681,7 @@ def _same_checks(d: Definition, app: Mapping[str, Any]) -> tuple[Any, ...] | Non
 
 #: The fields of an application that its checks and spans depend on, besides the person's.
 _SHARED_FIELDS = ("origin", "destination", "applicant", "channel", "origin_scheme",
-                  "destination_scheme")
+                  "destination_scheme", "receiving_employer", "agent_name", "agent_id_number")
 
 
 def _loggable(value: object) -> object:

@@ -193,11 +193,13 @@ class OutboxService:
     # --- reading and retrying ---------------------------------------------------------------
     def events(self, *, state: str | None = None, case_id: int | None = None,
                agencies: Sequence[str] | None = None, province: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
+               limit: int = 100, offset: int = 0,
+               insurances: Sequence[str] | None = None) -> list[OutboxEvent]:
         if state is not None and state not in ("pending", "delivered", "dead"):
             raise InvalidInput(f"state must be pending, delivered or dead, not {state!r}")
         return self.store.events(state=state, case_id=case_id, agencies=agencies,
-                                 province=province, limit=limit, offset=offset)
+                                 province=province, limit=limit, offset=offset,
+                                 insurances=insurances)
 
     def event(self, number: int) -> OutboxEvent:
         # A number beyond the id column is simply not there (never an overflow).

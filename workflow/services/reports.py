@@ -49,12 +49,14 @@ class ReportService:
     def build(self, as_of: dt.date, *, since: dt.date | None = None,
               progress: Callable[[int, int], None] | None = None,
               agencies: Sequence[str] | None = None,
-              province: str | None = None) -> OverdueReport:
+              province: str | None = None,
+              insurances: Sequence[str] | None = None) -> OverdueReport:
         """Every span running on ``as_of`` and past its due date; on-time rates of spans closed
         from ``since`` (default: the 7 days up to ``as_of``). A past ``as_of`` shows what was
         late on that day, including spans that have ended since. ``agencies``/``province``:
         only the spans owned by those agencies / the agencies of that province (2 digits)."""
-        scope: dict[str, Any] = {"agencies": agencies, "province": province}
+        scope: dict[str, Any] = {"agencies": agencies, "province": province,
+                                 "insurances": insurances}
         period_start = since or as_of - dt.timedelta(days=6)
         if period_start > as_of:
             raise InvalidInput(f"the period starts ({period_start}) after the report date "

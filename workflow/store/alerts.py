@@ -48,6 +48,8 @@ def _matching(query: AlertQuery) -> list[sa.ColumnElement[bool]]:
     if q.province is not None:
         where.append(in_province(a.owner_agency, q.province))
     own = applicant_scope(q)
+    if q.insurances is not None:  # a department's scope
+        own.append(cases_t.c.insurance.in_(q.insurances))
     if own:
         where.append(sa.exists().where(cases_t.c.id == a.case_id, *own))
     return where
@@ -244,7 +246,8 @@ class AlertRepository:
     def alerts(self, query: AlertQuery) -> list[Alert]:
         """``agency``: the owner agency; ``province``: its first two digits; the applicant
         scope (``applicant``, ``applicant_id``, ``person_id``): only the alerts of that
-        applicant's own cases; ``resolved``: open or resolved ones only."""
+        applicant's own cases; ``insurances``: a department's; ``resolved``: open or resolved
+        ones only."""
         a = alerts_t.c
         select = sa.select(*_ALERT_FIELDS).where(*_matching(query))
         if query.resolved is not None:

@@ -52,6 +52,7 @@ _SELECT_CASE = sa.select(*_CASE_FIELDS).where(cases_t.c.id == sa.bindparam("_id"
 _STEP_COLUMNS = tuple(f.name for f in dataclasses.fields(StepCase))
 _JSON_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("documents", "requested_documents"))
 _DATE_COLUMNS = tuple(_STEP_COLUMNS.index(n) for n in ("opened_on", "last_event_on"))
+_RECEIVING = _STEP_COLUMNS.index("receiving_employer")
 
 
 def _step_case(values: Sequence[Any]) -> StepCase:
@@ -64,6 +65,8 @@ def _step_case(values: Sequence[Any]) -> StepCase:
     for i in _DATE_COLUMNS:
         if isinstance(row[i], str):
             row[i] = dt.date.fromisoformat(row[i])
+    if row[_RECEIVING] is not None:  # SQLite's 0/1
+        row[_RECEIVING] = bool(row[_RECEIVING])
     return StepCase(*row)
 
 
@@ -84,6 +87,8 @@ def _case_values(change: CaseUpdate) -> dict[str, Any]:
         values["amount_fen"] = to_fen(change.amount)
     if change.contribution_months is not None:
         values["contribution_months"] = change.contribution_months
+    if change.running is not None:
+        values["running"] = change.running
     values["updated_at"] = change.updated_at
     return values
 
@@ -288,6 +293,20 @@ class CaseRepository:
                 cases_t.c.public_number == public_number))
         return None if found is None else int(found)
 
+    def running_cases(self, people: Iterable[tuple[str, str]]
+                      ) -> dict[tuple[str, str], StoredCase]:
+        c, found = cases_t.c, {}
+        wanted = set(people)
+        by_person = sorted({person for person, _ in wanted})
+        with self.db.connect() as conn:
+            for start in range(0, len(by_person), 500):
+                for row in conn.execute(sa.select(*_CASE_FIELDS).where(
+                        c.person_id.in_(by_person[start:start + 500]), c.running)):
+                    case = StoredCase(*row)
+                    if (case.person_id, case.insurance) in wanted:
+                        found[case.person_id, case.insurance] = case
+        return found
+
     def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:
             return [HistoryEntry(**r._mapping) for r in conn.execute(
@@ -361,6 +380,8 @@ def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
     if q.province is not None:
         where.append(sa.or_(in_province(c.origin, q.province),
                             in_province(c.destination, q.province)))
+    if q.insurances is not None:  # a department's scope
+        where.append(c.insurance.in_(q.insurances))
     if q.person_id_ending is not None:
         ending = q.person_id_ending  # digits and X only (checked): no LIKE wildcard in it
         where.append(c.person_id == ending if len(ending) == 18

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
-from ..errors import InvalidInput, StorageBusy, StorageUnavailable
+from ..errors import InvalidInput, StorageBusy, StorageUnavailable, TransferAlreadyRunning
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
@@ -142,6 +142,21 @@ _SQLITE_UNAVAILABLE = {
 }
 
 
+#: The unique index of the running cases of a person and insurance (migration 0012).
+RUNNING_INDEX = "ux_case_running_person"
+
+
+def _running_twice(exc: BaseException) -> bool:
+    """Whether the driver error is the database refusing a second running transfer of one
+    insurance for one person (its unique index of running cases). The message is not kept:
+    PostgreSQL's details quote the key, an ID number."""
+    if getattr(exc, "sqlite_errorcode", None) == 2067:  # SQLITE_CONSTRAINT_UNIQUE
+        return "transfer_case.person_id, transfer_case.insurance" in str(exc)
+    diag = getattr(exc, "diag", None)
+    return (getattr(exc, "sqlstate", None) == "23505"
+            and getattr(diag, "constraint_name", None) == RUNNING_INDEX)
+
+
 def storage_error(exc: BaseException, lock_timeout: float = 10) -> Exception | None:
     """The typed error for a driver exception that is a storage fault, else None.
 
@@ -150,6 +165,8 @@ def storage_error(exc: BaseException, lock_timeout: float = 10) -> Exception | N
     say what to do; the call that met them wrote nothing (its transaction rolled back).
     """
     exc = getattr(exc, "orig", None) or exc
+    if _running_twice(exc):
+        return TransferAlreadyRunning(None)
     busy = (f"the database stayed locked by another writer for more than {lock_timeout:g} s; "
             "nothing was written: try again (or raise lock_timeout_seconds)")
     code = getattr(exc, "sqlite_errorcode", None)

@@ -52,4 +52,7 @@ def _running(query: InboxQuery) -> list[sa.ColumnElement[bool]]:
         where.append(spans_t.c.owner_agency.in_(query.agencies))
     if query.province is not None:
         where.append(in_province(spans_t.c.owner_agency, query.province))
+    if query.insurances is not None:  # a department's scope: spans of its insurances' cases
+        where.append(sa.exists().where(cases_t.c.id == spans_t.c.case_id,
+                                       cases_t.c.insurance.in_(query.insurances)))
     return where

@@ -66,11 +66,16 @@ def _message(row: Any) -> OutboxMessage:
 
 
 def _scoped(query: sa.Select[Any], agencies: Sequence[str] | None,
-            province: str | None) -> sa.Select[Any]:
-    """Only events of cases from or to one of ``agencies``, or in ``province``."""
-    if agencies is None and province is None:
+            province: str | None, insurances: Sequence[str] | None = None) -> sa.Select[Any]:
+    """Only events of cases from or to one of ``agencies``, or in ``province``; of cases of
+    ``insurances`` (a department's scope)."""
+    if agencies is None and province is None and insurances is None:
         return query
     query = query.join(cases_t, cases_t.c.id == events_t.c.case_id)
+    if insurances is not None:
+        query = query.where(cases_t.c.insurance.in_(insurances))
+    if agencies is None and province is None:
+        return query
     if province is not None:
         return query.where(sa.or_(in_province(cases_t.c.origin, province),
                                   in_province(cases_t.c.destination, province)))
@@ -177,8 +182,9 @@ class OutboxRepository:
     # --- reading and retrying -----------------------------------------------------------------
     def events(self, *, state: str | None = None, case_id: int | None = None,
                agencies: Sequence[str] | None = None, province: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[OutboxEvent]:
-        query = _scoped(sa.select(*_EVENT), agencies, province)
+               limit: int = 100, offset: int = 0,
+               insurances: Sequence[str] | None = None) -> list[OutboxEvent]:
+        query = _scoped(sa.select(*_EVENT), agencies, province, insurances)
         if state is not None:
             query = query.where(events_t.c.state == state)
         if case_id is not None:

@@ -48,6 +48,10 @@ class CaseRecord(SQLModel, table=True):
         # A filtered case list: the cases of a state in id order (its first page stops early).
         sa.Index("ix_case_state_id", "state", "id"),
         sa.Index("ix_case_public_number", "public_number", unique=True),
+        # One running transfer per person and insurance: the database refuses a second one,
+        # so that two openings at once cannot both win.
+        sa.Index("ux_case_running_person", "person_id", "insurance", unique=True,
+                 sqlite_where=sa.text("running"), postgresql_where=sa.text("running")),
         # A person's medical cases, for the scan's different-place advisory.
         sa.Index("ix_case_medical_person", "person_id", "state",
                  sqlite_where=sa.text("insurance = 'medical'"),
@@ -85,6 +89,14 @@ class CaseRecord(SQLModel, table=True):
     last_event_on: dt.date
     amount_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
     contribution_months: int | None = None
+    #: Recorded at opening: a unit accepts the person at the destination (seed 002).
+    receiving_employer: bool | None = None
+    #: An entrusted agent's name and resident ID number (shown masked only, never logged).
+    agent_name: str | None = None
+    agent_id_number: str | None = None
+    #: The case is the person's running transfer of its insurance (not in a final state).
+    running: bool = Field(default=True, sa_column=sa.Column(
+        sa.Boolean(), nullable=False, server_default=sa.true()))
     created_at: dt.datetime = Field(sa_column=_ts())
     updated_at: dt.datetime = Field(sa_column=_ts())
 
