@@ -17,8 +17,8 @@ from tests.conftest import (
     DESTINATION,
     ORIGIN,
     ORIGIN_CLERK,
-    PERSON_ID,
     SHIPPED,
+    _next_person,
     full_documents,
     open_case,
     refused,
@@ -75,7 +75,8 @@ def _open(engine: Engine, definition: str = "pension_transfer"):
     documents)."""
     if definition != "pension_transfer_paper":
         return open_case(engine, definition, on=D(2025, 9, 1))
-    return engine.open_case(definition, person_id=PERSON_ID, person_name="张三", origin=ORIGIN,
+    return engine.open_case(definition, person_id=_next_person(engine, definition),
+                            person_name="张三", origin=ORIGIN,
                             destination=DESTINATION, applicant="employer", channel="counter",
                             documents=full_documents("pension_transfer"), actor=APPLICANT,
                             on=D(2025, 9, 1))

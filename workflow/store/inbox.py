@@ -53,6 +53,7 @@ def _running(query: InboxQuery) -> list[sa.ColumnElement[bool]]:
     if query.province is not None:
         where.append(in_province(spans_t.c.owner_agency, query.province))
     if query.insurances is not None:  # a department's scope: spans of its insurances' cases
-        where.append(sa.exists().where(cases_t.c.id == spans_t.c.case_id,
-                                       cases_t.c.insurance.in_(query.insurances)))
+        of = cases_t.alias("of_department")  # not the page's own join of the cases
+        where.append(sa.exists().where(of.c.id == spans_t.c.case_id,
+                                       of.c.insurance.in_(query.insurances)))
     return where
