@@ -281,14 +281,19 @@ def test_an_import_request_opens_at_most_max_import_rows_and_a_longer_file_write
     most = engine.settings.max_import_rows
     auth = bearer(engine, "c-12", "clerk", DESTINATION)
     header = "definition,person_id,person_name,origin,destination,applicant,documents\n"
-    line = f"pension_transfer,{PERSON_ID},张三,310000,{DESTINATION},employer,application_form\n"
+    from workflow.testing import valid_person_id
+
+    def lines(n: int) -> str:  # one person a line: a person has one running pension transfer
+        return "".join(f"pension_transfer,{valid_person_id(seed=i)},张三,310000,{DESTINATION},"
+                       "employer,application_form\n" for i in range(n))
+
     before = snapshot(engine)
     r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
-                   files={"file": ("many.csv", (header + line * (most + 1)).encode())})
+                   files={"file": ("many.csv", (header + lines(most + 1)).encode())})
     assert r.status_code == 422 and f"more than {most} applications" in r.json()["message"]
     assert snapshot(engine) == before
     r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
-                   files={"file": ("ok.csv", (header + line * 3).encode())})
+                   files={"file": ("ok.csv", (header + lines(3)).encode())})
     assert r.status_code == 201 and r.json()["count"] == 3
 
 
