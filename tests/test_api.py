@@ -79,7 +79,10 @@ def refused_over_http(engine, call, status: int, code: str) -> dict:
     r = call()
     assert r.status_code == status, r.text
     body = r.json()
-    assert body["code"] == code and body["message"] and set(body) == {"code", "message", "details"}
+    assert r.headers["content-type"] == "application/problem+json"
+    assert body["code"] == code and body["message"] and set(body) == {
+        "type", "title", "status", "detail", "instance", "code", "message", "details"}
+    assert body["type"].endswith(f":{code}") and body["status"] == status and body["detail"]
     assert _but_denied_reads(snapshot(engine)) == before
     return body["details"]
 
@@ -215,6 +218,39 @@ def test_refusals_name_the_missing_documents_and_the_allowed_triggers(engine, ap
         url, headers=clerk, json={"trigger": "move_funds", "amount": "10.00"}),
         409, "invalid_transition")
     assert details["state"] == "applied" and "review" in details["allowed"]
+
+
+def test_a_refusal_speaks_the_language_of_accept_language_chinese_by_default(engine, api):
+    """Issue 21: "The API answers in the language of Accept-Language (zh-CN default for
+    people-facing text, English for developer-facing codes), RFC 9457 problem details
+    (application/problem+json, keeping code as an extension member, and the field name in
+    details for bad input)." Without Accept-Language the problem's title and detail are
+    Chinese (Content-Language: zh-CN), naming the step and the documents by their titles;
+    with ``en`` English; ``code``, ``type`` and the engine's ``message`` stay English either
+    way."""
+    case = open_case(engine, documents=["application_form"])
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    zh = httpx.post(url, headers=clerk, json={"trigger": "review"})
+    assert zh.headers["content-type"] == "application/problem+json"
+    assert zh.headers["content-language"] == "zh-CN"
+    body = zh.json()
+    assert (body["title"], body["status"], body["code"]) == ("缺少材料", 422, "missing_documents")
+    assert body["detail"].startswith("「审核」还缺以下材料：") and "参保缴费凭证" in body["detail"]
+    assert body["type"] == "urn:sstransfer:problem:missing_documents"
+    assert body["instance"] == f"/api/v1/cases/{case.id}/fire"
+    assert body["message"].startswith("'review' needs documents")
+    en = httpx.post(url, headers={**clerk, "Accept-Language": "en-GB, zh;q=0.5"},
+                    json={"trigger": "review"})
+    assert en.headers["content-language"] == "en"
+    body = en.json()
+    assert (body["title"], body["code"]) == ("Documents missing", "missing_documents")
+    assert body["detail"].startswith("“review” needs documents the case does not hold:")
+    assert "payment voucher issued by the origin agency" in body["detail"]
+    bad = httpx.post(url, headers={**clerk, "Accept-Language": "zh-CN"},
+                     json={"trigger": "reject", "explanation": " "})
+    assert bad.status_code == 422 and bad.json()["details"]["field"] == "explanation"
+    assert bad.json()["detail"] == "请填写「说明理由」。"
 
 
 def test_a_step_refused_for_role_names_the_role_and_agency_that_may_act(engine, api):
@@ -607,7 +643,7 @@ def test_a_request_fastapi_cannot_read_is_answered_in_the_problem_shape(engine, 
     details = refused_over_http(engine, lambda: httpx.post(
         f"{api}/api/v1/cases/{case.id}/fire", headers=clerk, json={"on": "2025-09-26"}),
         422, "invalid_input")
-    assert details["errors"][0]["field"] == "body.trigger"
+    assert details["errors"][0]["field"] == details["field"] == "body.trigger"
     r = httpx.get(f"{api}/api/v1/cases", headers=clerk, params={"limit": 0})
     assert r.status_code == 422 and r.json()["details"]["errors"][0]["field"] == "query.limit"
     r = httpx.get(f"{api}/api/v1/cases/0", headers=clerk)
@@ -689,6 +725,32 @@ def test_an_id_number_in_a_query_string_reaches_no_request_log_and_no_metric(eng
     assert len(lines) == 3 and all("/api/v1/cases?" in line for line in lines)
     assert not [line for line in lines if PERSON_ID in line or PERSON_ID[-4:] in line]
     assert PERSON_ID not in httpx.get(f"{api}/metrics").text
+
+
+def test_an_unknown_query_parameter_and_a_refused_search_answer_as_problems_in_chinese(
+        engine, api):
+    """Issue 21: refusals are RFC 9457 problems in the language of Accept-Language, also the
+    422 of an unknown query parameter and of ``POST /cases/search``: ``application/problem+json``,
+    Chinese title and detail by default naming the input at fault (``details.field``), English
+    with ``Accept-Language: en``; the code stays ``invalid_input``."""
+    supervisor = bearer(engine, "s-1", "supervisor", DESTINATION)
+    r = httpx.get(f"{api}/api/v1/cases", headers=supervisor, params={"person_id": PERSON_ID})
+    body = r.json()
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert (body["code"], body["title"], body["details"]["field"]) == (
+        "invalid_input", "输入有误", "query.person_id")
+    assert body["detail"] == "此地址不接受查询参数person_id。" and PERSON_ID not in r.text
+    url = f"{api}/api/v1/cases/search"
+    r = httpx.post(url, headers=supervisor, json={"person_id_ending": "02X"})
+    body = r.json()
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert (body["code"], body["details"]["field"]) == ("invalid_input", "person_id_ending")
+    assert body["detail"] == "「身份证号」应为身份证号码的全号或末4至18位（数字，最后一位可为X）。"
+    r = httpx.post(url, headers={**supervisor, "Accept-Language": "en"},
+                   json={"person_id_ending": "02X"})
+    assert r.headers["content-language"] == "en" and r.json()["title"] == "Invalid input"
+    assert r.json()["detail"].startswith("The ID number is neither a whole ID number")
+    assert "02X" not in r.text
 
 
 def test_a_second_running_transfer_of_the_same_person_is_409_naming_the_running_case(engine, api):

@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.live import running
 from workflow import Engine
 from workflow.api import create_app, router
+from workflow.api.problems import problem_media_only
 from workflow.demo import DEMO_AGENCY, build_demo
 
 #: What a response must never be: a server error, or anything the schema does not say.
@@ -64,10 +65,11 @@ def credential(request, served) -> dict[str, str]:
 
 def _api_operations() -> dict:
     """The OpenAPI schema of the API's routes (the served app's /openapi.json has the same
-    /api/v1 paths: see the first test)."""
+    /api/v1 paths: see the first test), its refusals documented as application/problem+json
+    only, as ``create_app`` serves them."""
     app = FastAPI()
     app.include_router(router())
-    return app.openapi()
+    return problem_media_only(app.openapi())
 
 
 OPENAPI = _api_operations()

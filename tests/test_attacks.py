@@ -281,14 +281,19 @@ def test_an_import_request_opens_at_most_max_import_rows_and_a_longer_file_write
     most = engine.settings.max_import_rows
     auth = bearer(engine, "c-12", "clerk", DESTINATION)
     header = "definition,person_id,person_name,origin,destination,applicant,documents\n"
-    line = f"pension_transfer,{PERSON_ID},张三,310000,{DESTINATION},employer,application_form\n"
+    from workflow.testing import valid_person_id
+
+    def lines(n: int) -> str:  # one person a line: a person has one running pension transfer
+        return "".join(f"pension_transfer,{valid_person_id(seed=i)},张三,310000,{DESTINATION},"
+                       "employer,application_form\n" for i in range(n))
+
     before = snapshot(engine)
     r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
-                   files={"file": ("many.csv", (header + line * (most + 1)).encode())})
+                   files={"file": ("many.csv", (header + lines(most + 1)).encode())})
     assert r.status_code == 422 and f"more than {most} applications" in r.json()["message"]
     assert snapshot(engine) == before
     r = httpx.post(f"{api}/api/v1/cases/import", headers=auth, timeout=120,
-                   files={"file": ("ok.csv", (header + line * 3).encode())})
+                   files={"file": ("ok.csv", (header + lines(3)).encode())})
     assert r.status_code == 201 and r.json()["count"] == 3
 
 
@@ -446,7 +451,8 @@ def test_the_schema_names_the_values_the_server_takes_and_the_server_refuses_the
 def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_nothing(
         engine, api):
     """A POST to the JSON API whose Origin is another site is refused (403) in the API's
-    documented shape, ``cross_site_request`` as JSON, and the case does not move."""
+    documented shape, ``cross_site_request`` as an RFC 9457 problem, and the case does not
+    move."""
     case = open_case(engine)
     clerk = bearer(engine, "c-12", "clerk", DESTINATION)
     r = refused_over_http(engine, lambda: httpx.post(
@@ -455,16 +461,17 @@ def test_an_api_request_from_another_site_s_page_is_403_as_a_problem_and_writes_
     assert r == {}
     r = httpx.post(f"{api}/api/v1/cases/{case.id}/fire", json={"trigger": "review"},
                    headers={**clerk, "Origin": "http://evil.example"})
-    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["Content-Type"] == "application/problem+json"
 
 
 def test_the_schema_documents_each_refusal_an_operation_may_answer_as_a_problem(api):
-    """Every API operation documents 401, 403 and 422 as a JSON problem; one naming a row in
+    """Every API operation documents 401, 403 and 422 as an RFC 9457 problem
+    (``application/problem+json``, nothing else); one naming a row in
     its path 404 too, one taking If-Match 409, one with a body 413 (the body cap): the
     statuses the server answers, with the shape it answers them in (the diagram's and the
     report's refusals are JSON, their successes not)."""
     schema = httpx.get(f"{api}/openapi.json").json()
-    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     operations = [(path, method, op) for path, ops in schema["paths"].items()
                   if path.startswith("/api/v1/") for method, op in ops.items()]
     assert len(operations) >= 24

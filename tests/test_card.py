@@ -232,7 +232,7 @@ def test_a_file_may_hold_a_persons_card_application_and_new_pension_transfer(eng
     ids = engine.open_cases([card, transfer], actor=DEST_CLERK, on=D(2025, 11, 3))
     assert [engine.get(i).definition for i in ids] == ["card_application", "pension_transfer"]
     before = snapshot(engine)
-    with pytest.raises(InvalidRow, match="line 2: .*running pension"):
+    with pytest.raises(InvalidRow, match=r"line 2: .*running pension"):
         engine.open_cases([card, transfer], actor=DEST_CLERK, on=D(2025, 11, 4), first_line=1)
     assert snapshot(engine) == before
 

@@ -92,7 +92,7 @@ def complete(db_url, tmp_path, words: str) -> list[str]:
 @pytest.mark.parametrize("words, proposed", [
     ("sstransfer open pension_transfer --applicant ", ["self", "employer", "agent"]),
     ("sstransfer alerts --level e", ["escalated"]),
-    ("sstransfer list --state a", ["applied", "awaiting_documents"]),
+    ("sstransfer list --state a", ["accepted", "applied", "awaiting_documents"]),
     ("sstransfer list --definition m", ["medical_transfer"]),
     ("sstransfer fire 1 re", ["reject", "request_documents", "resubmit", "review"]),
     ("sstransfer attach 1 -d endow", ["endowment_manual"]),
@@ -205,6 +205,8 @@ def test_every_command_that_prints_data_has_a_json_option():
 
 def test_the_json_of_each_command_parses_with_a_stable_shape(run, db_url, tmp_path):
     """Each command's --json output is one JSON document with the keys it promises."""
+    from workflow.testing import valid_person_id
+
     def js(*args: str):
         return json.loads(run(*args, "--json").stdout)
 
@@ -223,7 +225,7 @@ def test_the_json_of_each_command_parses_with_a_stable_shape(run, db_url, tmp_pa
     assert {a["case_id"] for a in js("alerts")} == {case["id"]}
     (tmp_path / "a.csv").write_text(
         "definition,person_id,person_name,origin,destination,applicant,channel,documents,"
-        f"received_on\npension_transfer,{PERSON_ID},李四,310000,440300,employer,counter,"
+        f"received_on\npension_transfer,{valid_person_id(seed=7)},李四,310000,440300,employer,counter,"
         "id_card,2025-09-26\n", encoding="utf-8")
     assert js("import", "a.csv", *CLERK)["opened"] == 1
     assert js("definitions", "validate")["definitions"][0]["content_hash"]
@@ -244,6 +246,7 @@ def test_the_json_of_each_command_parses_with_a_stable_shape(run, db_url, tmp_pa
               "--personal-account", "0")["total"]
     assert js("db", "current")["up_to_date"] is True
     assert js("db", "upgrade")["after"] == js("db", "current")["head"]
-    token = js("tokens", "create", "--actor", "c-1", "--role", "clerk", "--agency", "440300")
+    token = js("tokens", "create", "--actor", "c-1", "--role", "clerk", "--agency", "440300",
+               "--department", "pension")
     assert [t["id"] for t in js("tokens", "list")] == [token["id"]]
     assert js("tokens", "revoke", str(token["id"])) == {"token": token["id"], "revoked": True}

@@ -295,3 +295,60 @@ def test_the_case_page_prints_each_paper_for_the_case_s_agencies_only(db_url, sc
         with _signed_in(url, other) as client:
             r = client.get(f"/cases/{case.id}/papers/{letter.id}.html")
             assert r.status_code == 404 and letter.number not in r.text
+
+
+# --- the engine's refusals, in the page's language (issue 21, "Chinese all the way") -----------
+def test_an_application_the_engine_refuses_is_refused_in_the_page_s_language_not_english(
+        engine, site):
+    """A form whose fields pass the page's checks but which the engine refuses (a business
+    date before the earliest the service records) is worded from the refusal's code and
+    parameters, "Chinese all the way": Chinese by default, English on request, never the
+    engine's English message; nothing is written."""
+    clerk = _token(engine, "c-12", "clerk", DESTINATION)
+    before = snapshot(engine)
+    with _signed_in(site, clerk) as client:
+        client.get("/cases/new")
+        r = client.post("/cases/new", data=_application(on="1985-12-31"))
+        assert r.status_code == 422
+        assert _alert(r) == "申请未登记：办理日期不能早于本系统登记的最早日期（1986年1月1日）。"
+        r = client.post("/cases/new?lang=en", data=_application(on="1985-12-31"))
+        said = _alert(r)
+        assert r.status_code == 422 and said.startswith("Not registered: ")
+        assert "1986-01-01" in said and "earliest_business_date" not in said
+        assert not re.search(r"[\u4e00-\u9fff]", said)
+    assert _without_access_log(snapshot(engine)) == _without_access_log(before)
+
+
+def test_a_date_correction_the_engine_refuses_is_refused_in_chinese(engine, site):
+    """A corrected business date after today is refused by the engine (422) in Chinese words
+    of its code and reason, not "business date ... is after today"; the case is as it was."""
+    case = open_case(engine)
+    supervisor = _token(engine, "s-1", "supervisor", DESTINATION)
+    before = snapshot(engine)
+    ahead = dt.date.today() + dt.timedelta(days=5)
+    with _signed_in(site, supervisor) as client:
+        r = client.post(f"/cases/{case.id}/business-date", data={
+            "on": str(ahead), "reason": "录入错误", "version": str(case.version)})
+        assert r.status_code == 422
+        assert _alert(r) == "未办理：办理日期不能晚于今天：请按实际办理的日期登记。"
+    assert _without_access_log(snapshot(engine)) == _without_access_log(before)
+
+
+def test_a_second_running_transfer_of_one_person_is_refused_in_chinese_naming_the_running_case(
+        engine, site):
+    """Seed 000: one person's pension moves to one new place at a time. Registering a second
+    pension application of a person whose transfer is running is refused (409) in Chinese,
+    naming the running case by its number, state title and agencies (never the ID number),
+    not the engine's English message; nothing is written."""
+    running = open_case(engine, person_id=PERSON_ID)
+    clerk = _token(engine, "c-12", "clerk", DESTINATION)
+    before = snapshot(engine)
+    with _signed_in(site, clerk) as client:
+        r = client.post("/cases/new", data=_application(origin="110105"))
+        assert r.status_code == 409
+        assert _alert(r) == (
+            f"申请未登记：此人已有一件正在办理的养老保险转移接续（案件编号{running.public_number}，"
+            "当前为「已申请（待受理）」，310000 上海市 → 440300 深圳市）："
+            "须办结、不予受理或撤回后才能再申请。")
+        assert PERSON_ID not in _alert(r)
+    assert _without_access_log(snapshot(engine)) == _without_access_log(before)

@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from workflow import Engine, InvalidInput, Settings
 from workflow.core.divisions import name_of
 from workflow.core.figures import BUCKETS, AgencySummary, OverdueLine, OverdueReport, bucket
-from workflow.core.words import words
 from workflow.demo import AS_OF, build_demo
+from workflow.i18n import words
 from workflow.render import LABELS, chart_svg, display_width, write_report
 from workflow.store import cases_t
 
@@ -318,11 +318,12 @@ def test_an_agency_name_with_markup_is_escaped_in_the_page_and_the_chart(tmp_pat
     assert "<script" not in page and f"<h3>{in_page}：逾期环节1个</h3>" in page
 
 
-def test_every_word_of_a_report_comes_from_the_one_word_table():
-    """Headers, sheets, levels, buckets and sentences of a report are words of
-    ``workflow.core.words`` in the report's language: no second table in the renderers."""
+def test_every_word_of_a_report_comes_from_the_message_catalogue():
+    """Headers, sheets, levels and buckets of a report are texts of the report language's
+    message catalogue (workflow/locale): no second table in the renderers."""
     for lang, labels in LABELS.items():
-        table = set(words(lang).values())
+        w = words(lang)
+        table = {w.gettext(key) for key in w.ids}
         for field, value in vars(labels).items():
             said = value.values() if isinstance(value, dict) else \
                 value if isinstance(value, tuple) else [value]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -18,7 +19,7 @@ from ..errors import WorkflowError
 from ..logs import hide_ids_in_request_lines
 from . import dashboard, ops, progress
 from .guard import BodyGuard, SameOrigin
-from .problems import problem_response
+from .problems import problem_media_only, problem_of, problem_response
 from .routes import API_PREFIX, router
 
 
@@ -50,7 +51,7 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
 
     @app.exception_handler(WorkflowError)
     async def refused(request: Request, exc: WorkflowError) -> JSONResponse:
-        return problem_response(exc)
+        return problem_response(exc, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def no_such_route(request: Request, exc: StarletteHTTPException) -> Response:
@@ -58,10 +59,18 @@ def create_app(engine: Engine, *, close_engine: bool = False) -> FastAPI:
         if not request.url.path.startswith(API_PREFIX + "/"):
             return await http_exception_handler(request, exc)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"code": code, "message": f"{request.method} {request.url.path}: "
-                                                      f"{exc.detail}", "details": {}},
-                            status_code=exc.status_code, headers=exc.headers)
+        return problem_of(code, exc.status_code, f"{request.method} {request.url.path}: "
+                          f"{exc.detail}", {}, request, headers=exc.headers)
 
+    schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The OpenAPI schema, its refusals documented as ``application/problem+json``."""
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_media_only(schema())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

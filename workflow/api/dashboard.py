@@ -46,22 +46,20 @@ from ..core.inputs import (
 )
 from ..core.queries import AlertQuery, CaseQuery
 from ..core.schema import APPLICANT_KINDS, CHANNELS
-from ..core.views import Case, format_date
-from ..core.words import LANGUAGES, words
+from ..core.views import Case
+from ..core.words import LANGUAGES
 from ..desk import Desk
 from ..engine import Engine
 from ..errors import (
     CaseNotFound,
-    ConcurrentUpdate,
     InvalidInput,
-    InvalidTransition,
-    MissingDocuments,
     NotAuthenticated,
     NotFound,
     NotPermitted,
     PaperNotFound,
     WorkflowError,
 )
+from ..i18n import explain, format_date, install, words
 from ..records import SpanAlert
 from ..render import FORMATS, LABELS, TEMPLATES, chart_svg, write_report
 from .auth import SESSION_COOKIE, SIGNIN_COOKIE, bearer, get_engine
@@ -101,6 +99,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["date"] = _date
+    install(env)
     return env
 
 
@@ -145,7 +144,7 @@ class _Page:
 
     # --- words ------------------------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
-        return self.w[key].format(**values)
+        return self.w.text(key, **values)
 
     def agency(self, code: str | None) -> str:
         """``440300 深圳市``: the code and its GB/T 2260 name (the code alone if unknown)."""
@@ -185,12 +184,14 @@ class _Page:
 
     def level(self, level: str, days: int) -> str:
         """An alert level as a badge reads: due soon with the working days left, overdue
-        with the working days late."""
+        (or in transit) with the working days late."""
         if f"level_{level}" not in self.w:
             return level
         if level == "due_soon" and days == 0:
             return self.w["level_due_today"]
-        return self.t(f"level_{level}", days=-days if level == "due_soon" else days)
+        if level in ("due_soon", "overdue", "in_transit"):
+            return self.w.plural(f"level_{level}", -days if level == "due_soon" else days)
+        return self.w[f"level_{level}"]
 
     # --- responses --------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -204,8 +205,8 @@ class _Page:
         other = LANGUAGES[1 - LANGUAGES.index(self.lang)]
         sep = "&" if "?" in here else "?"
         body = _ENV.get_template(template).render(
-            page=self, lang=self.lang, html_lang=self.w["html_lang"],
-            w=self.w, t=self.t, principal=principal, switch=f"{here}{sep}lang={other}",
+            page=self, lang=self.lang, html_lang=self.w["html_lang"], principal=principal,
+            switch=f"{here}{sep}lang={other}",
             base=self.base, today=today(), **{"nav": None, "csrf": self.csrf, **context})
         response = HTMLResponse(body, status_code=status, headers=_PRIVATE)
         self.remember(response)
@@ -366,25 +367,32 @@ def _attachable(case: Case, definition: Definition) -> list[str]:
     return [k for k in dict.fromkeys(wanted) if k not in case.documents]
 
 
-def _refusal(page: _Page, exc: WorkflowError, definition: Definition, trigger: str) -> str:
-    """The refusal as the user reads it: missing documents by their titles, a stale page, a
-    step the case's state does not allow, who may take the step; else the engine's own
-    message (English: a bad input the form let through)."""
-    if isinstance(exc, MissingDocuments):
-        return page.t("refused_missing", step=page.title("trigger", exc.trigger, definition),
-                      kinds="、".join(page.document(k, definition) for k in exc.kinds))
-    if isinstance(exc, ConcurrentUpdate):
-        return page.w["refused_stale"]
-    if isinstance(exc, InvalidTransition):
-        state = page.title("state", exc.state, definition)
-        if not exc.allowed:
-            return page.t("refused_closed", state=state)
-        return page.t("refused_state", state=state, step=page.title("trigger", exc.trigger, definition),
-                      allowed="、".join(page.title("trigger", t, definition) for t in exc.allowed))
-    if isinstance(exc, NotPermitted) and exc.may_act:
-        return page.t("refused_who", step=page.title("trigger", trigger, definition),
-                      who=_who_may(page, exc.may_act))
-    return page.t("refused", message=str(exc))
+def _refusal(page: _Page, exc: WorkflowError, definition: Definition,
+             trigger: str | None = None) -> str:
+    """The refusal as the user reads it, in the page's language, from its code and
+    parameters (:func:`workflow.i18n.explain`): steps, states and documents by their titles,
+    roles by their words, agencies by code and name; never the engine's English message.
+    ``trigger``: the step refused, for a refusal that does not name it itself (attaching
+    documents, correcting a date)."""
+    if isinstance(exc, NotPermitted) and exc.trigger is None and trigger is not None:
+        exc = NotPermitted(str(exc), may_act=exc.may_act, trigger=trigger)
+    return page.t("refused", message=explain(exc, page.lang, _namer(page, definition)))
+
+
+def _namer(page: _Page, definition: Definition) -> Callable[[str, str], str]:
+    """How a refusal names steps, states and documents (by the definition's titles), roles
+    (by their words) and agencies (code and name) on a page."""
+
+    def name(kind: str, value: str) -> str:
+        if kind in ("trigger", "state"):
+            return page.title(kind, value, definition)
+        if kind == "document":
+            return page.document(value, definition)
+        if kind == "agency":
+            return page.agency(value)
+        return page.w.get(f"{kind}_{value}", value)
+
+    return name
 
 
 def _who_may(page: _Page, may_act: Iterable[tuple[str, str | None]]) -> str:
@@ -572,7 +580,7 @@ def _register(page: _Page, form: FormData) -> Response:
             destination_scheme=values["destination_scheme"] or None)
     except WorkflowError as exc:
         return _register_page(staff, definition, values, status=status_of(exc),
-                              refusal=_open_refusal(page, exc), documents=documents,
+                              refusal=_open_refusal(page, exc, definition), documents=documents,
                               masked=masked)
     return page.redirect(f"/cases/{case.id}?done=open")
 
@@ -614,11 +622,12 @@ def _application_errors(page: _Page, definition: Definition,
     return errors, str(checked.get("person_id", ""))
 
 
-def _open_refusal(page: _Page, exc: WorkflowError) -> str:
-    """An application the engine refused: who may register it, else the engine's message."""
+def _open_refusal(page: _Page, exc: WorkflowError, definition: Definition) -> str:
+    """An application the engine refused: who may register it, else the refusal in the
+    page's words (:func:`workflow.i18n.explain`, never the engine's English message)."""
     if isinstance(exc, NotPermitted) and exc.may_act:
         return page.t("register_refused_who", who=_who_may(page, exc.may_act))
-    return page.t("register_refused", message=str(exc))
+    return page.t("register_refused", message=explain(exc, page.lang, _namer(page, definition)))
 
 
 # --- a case -----------------------------------------------------------------------------------
@@ -781,7 +790,7 @@ def _search_page(staff: Staff, filters: dict[str, str], id_ending: str | None, *
                 person_id_ending=id_ending or None, sort=sort, limit=PAGE_SIZE,
                 offset=(number - 1) * PAGE_SIZE))
         except InvalidInput as exc:
-            refusal = page.t("search_refused", message=str(exc))
+            refusal = page.t("search_refused", message=explain(exc, page.lang))
     kept = {name: value for name, value in filters.items() if value}
 
     def address(**change: object) -> str:

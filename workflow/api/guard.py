@@ -14,14 +14,13 @@ size. This ASGI middleware, for every request that carries a body:
 
 from __future__ import annotations
 
-import json
-
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..errors import NotAuthenticated
 from .auth import principal_of
-from .problems import BODY_METHODS, problem_response
+from .problems import BODY_METHODS, PROBLEM_MEDIA, problem_of, problem_response
 from .routes import API_PREFIX
 
 IMPORT_PATH = f"{API_PREFIX}/cases/import"
@@ -59,7 +58,7 @@ class BodyGuard:
         try:
             await principal_of(scope, self.engine, _bearer(authorization))
         except NotAuthenticated as exc:
-            await problem_response(exc)(scope, _no_body, send)
+            await problem_response(exc, HTTPConnection(scope))(scope, _no_body, send)
             return False
         return True
 
@@ -137,10 +136,10 @@ async def _cross_site(scope: Scope, send: Send) -> None:
     """403 to a request from another site's page: under the JSON API a problem, as its
     schema documents every 403 (``cross_site_request``); a page's text elsewhere."""
     if scope["path"].startswith(API_PREFIX + "/"):
-        body = json.dumps({"code": "cross_site_request",
-                           "message": "a request from another site's page is refused",
-                           "details": {}}).encode()
-        media = b"application/json"
+        answer = problem_of("cross_site_request", 403,
+                            "a request from another site's page is refused", {},
+                            HTTPConnection(scope))
+        body, media = answer.body, PROBLEM_MEDIA.encode()
     else:
         body, media = b"cross-site request refused", b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": 403, "headers": [
@@ -176,12 +175,13 @@ async def _no_body() -> Message:
 
 
 async def _too_large(scope: Scope, send: Send, cap: int) -> None:
-    body = json.dumps({"code": "payload_too_large",
-                       "message": f"the request body is larger than {cap} bytes",
-                       "details": {"max_bytes": cap}}).encode()
+    answer = problem_of("payload_too_large", 413, f"the request body is larger than {cap} bytes",
+                        {"max_bytes": cap}, HTTPConnection(scope))
+    body = bytes(answer.body)
     headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]
+        (b"content-type", PROBLEM_MEDIA.encode()), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"), *((k, v) for k, v in answer.raw_headers
+                                     if k in (b"content-language", b"vary"))]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

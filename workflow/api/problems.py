@@ -1,8 +1,12 @@
-"""Each refusal of the engine as one HTTP status and a JSON body with a stable ``code``.
+"""Each refusal of the engine as one HTTP status and an RFC 9457 problem detail.
 
-The body is ``{"code": ..., "message": str(error), "details": {...}}``: the code is the
-error's class name in snake case (``missing_documents``), stable across releases; the details
-are what a screen needs to help (missing document kinds, allowed triggers, who may act, ...).
+The body (``application/problem+json``) has the members of RFC 9457 -- ``type`` (a URN of
+the kind of refusal), ``title``, ``status``, ``detail`` and ``instance`` (the path asked
+for) -- and the API's own: ``code``, the error's stable kind in English snake case
+(``missing_documents``); ``message``, the engine's English words (for developers and logs);
+``details``, what a screen needs to help (missing document kinds, allowed triggers, who may
+act, the ``field`` at fault, ...). ``title`` and ``detail`` are for people: in the language
+of ``Accept-Language`` (Chinese unless English is asked for), from the message catalogues.
 A request FastAPI cannot read (a missing field, a malformed number) comes back in the same
 shape, as ``invalid_input`` with the fields at fault in ``details.errors``.
 """
@@ -10,8 +14,7 @@ shape, as ``invalid_input`` with the fields at fault in ``details.errors``.
 from __future__ import annotations
 
 import inspect
-import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -21,8 +24,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 
 from .. import errors as e
+from .. import i18n
 
 #: The HTTP status of each refusal (the most specific class listed wins).
 STATUS: dict[type[e.WorkflowError], int] = {
@@ -50,48 +55,64 @@ STATUS: dict[type[e.WorkflowError], int] = {
 }
 
 
-class Problem(BaseModel):
-    """Why a request was refused: a stable ``code``, the message, and what helps to fix it."""
+#: The media type of every refusal (RFC 9457).
+PROBLEM_MEDIA = "application/problem+json"
+#: A refusal's ``type``: this prefix and its code.
+TYPE_PREFIX = "urn:sstransfer:problem:"
 
-    code: str = Field(examples=["missing_documents"])
-    message: str
+
+class Problem(BaseModel):
+    """Why a request was refused (RFC 9457): its kind, in words for people in the language of
+    ``Accept-Language``, a stable ``code``, the engine's English ``message`` and what helps to
+    fix it (``details``)."""
+
+    type: str = Field(examples=[f"{TYPE_PREFIX}missing_documents"],
+                      description="the kind of refusal, a URN ending in its code")
+    title: str = Field(examples=["缺少材料"], description="the kind of refusal in words "
+                       "(the language of Accept-Language; Chinese by default)")
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["「审核」还缺以下材料：参保缴费凭证。"],
+                        description="this refusal in words (the language of Accept-Language)")
+    instance: str = Field(examples=["/api/v1/cases/7/fire"], description="the path refused")
+    code: str = Field(examples=["missing_documents"], description="the kind of refusal, "
+                      "stable across releases (English snake case)")
+    message: str = Field(description="the engine's own words, in English, for developers")
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    """An OpenAPI response of the refusals: a :class:`Problem` as ``application/problem+json``
+    (the model registers its schema; :func:`problem_media_only` drops the JSON twin)."""
+    return {"model": Problem, "description": description, "content": {
+        PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 #: The refusals every route may answer, for the OpenAPI schema.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "no valid credential (`not_authenticated`)"},
-    403: {"model": Problem, "description": "the principal may not (`not_permitted`; "
-                                           "`details.may_act` names who may)"},
-    422: {"model": Problem, "description": "invalid input (`invalid_input`, "
-                                           "`missing_documents`, `invalid_row`, ...)"},
+    401: _refusal("no valid credential (`not_authenticated`)"),
+    403: _refusal("the principal may not (`not_permitted`; `details.may_act` names who may)"),
+    422: _refusal("invalid input (`invalid_input`, with the `field` at fault in `details`; "
+                  "`missing_documents`, `invalid_row`, ...)"),
 }
 #: A route naming a row (a path parameter, or a case to filter by) may find none.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "no such case, paper, definition, event or "
-                                           "subscription the principal may read "
-                                           "(`case_not_found`, `not_found`, ...)"}}
+    404: _refusal("no such case, paper, definition, event or subscription the principal may "
+                  "read (`case_not_found`, `not_found`, ...)")}
 #: A step on a case may be refused by the case's state or version.
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "description": "the case is not in a state for it "
-                                           "(`invalid_transition`) or has moved on since the "
-                                           "`If-Match` version (`concurrent_update`)"}}
+    409: _refusal("the case is not in a state for it (`invalid_transition`) or has moved on "
+                  "since the `If-Match` version (`concurrent_update`)")}
 #: Opening a case may find the person's transfer of that insurance already running.
 RUNNING: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "description": "the person already has a running transfer of "
-                                           "this insurance (`transfer_already_running`; "
-                                           "`details.public_number` names the running case)"}}
+    409: _refusal("the person already has a running transfer of this insurance "
+                  "(`transfer_already_running`; `details.public_number` names the running "
+                  "case)")}
 #: Every request with a body is read up to a cap (:class:`~workflow.api.guard.BodyGuard`).
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": Problem, "description": "the body is larger than `[api] max_body_bytes` "
-                                           "(`max_import_bytes` for an import): "
-                                           "`payload_too_large`"}}
+    413: _refusal("the body is larger than `[api] max_body_bytes` (`max_import_bytes` for an "
+                  "import): `payload_too_large`")}
 #: The methods whose requests carry a body.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def code_of(error: e.WorkflowError) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 def status_of(error: e.WorkflowError) -> int:
@@ -101,65 +122,120 @@ def status_of(error: e.WorkflowError) -> int:
     return 400
 
 
-#: The details of the refusals that carry plain values, by kind: their attributes' names.
-_DETAILS: dict[type[e.WorkflowError], tuple[str, ...]] = {
-    e.ConcurrentUpdate: ("case_id", "expected_version"),
-    e.CaseNotFound: ("case_id",),
-    e.PaperNotFound: ("paper_id",),
-    e.RateLimited: ("retry_after",),
-    # the running case: its public number, state and agencies (never the ID number)
-    e.TransferAlreadyRunning: ("insurance", "public_number", "state", "origin", "destination"),
-}
+def language_of(connection: HTTPConnection | None) -> str:
+    """The language people's words are answered in: ``Accept-Language``'s (zh by default)."""
+    header = connection.headers.get("accept-language") if connection is not None else None
+    return i18n.negotiate(header)
 
 
-def details_of(error: e.WorkflowError) -> dict[str, Any]:
-    """What a client needs besides the message, by kind of refusal."""
-    if isinstance(error, e.MissingDocuments):
-        return {"trigger": error.trigger, "missing": list(error.kinds)}
-    if isinstance(error, e.InvalidTransition):
-        return {"case_id": error.case_id, "trigger": error.trigger, "state": error.state,
-                "allowed": list(error.allowed)}
-    for kind, names in _DETAILS.items():
-        if isinstance(error, kind):
-            return {name: getattr(error, name) for name in names}
-    if isinstance(error, e.InvalidRow):
-        inner = error.error
-        return {"line": error.line,
-                "error": {"code": code_of(inner) if isinstance(inner, e.WorkflowError)
-                          else "invalid_input", "message": str(inner),
-                          "details": details_of(inner) if isinstance(inner, e.WorkflowError)
-                          else {}}}
-    if isinstance(error, e.NotPermitted):
-        return {"may_act": [{"role": role, "agency": agency} for role, agency in error.may_act]}
-    if isinstance(error, e.DefinitionError):
-        return {"path": error.path, "line": error.line}
-    return {}
+class ProblemResponse(JSONResponse):
+    """A refusal: its body a :class:`Problem`, its media type ``application/problem+json``,
+    its words' language said in ``Content-Language``."""
+
+    media_type = PROBLEM_MEDIA
 
 
-def problem(error: e.WorkflowError) -> tuple[int, dict[str, Any]]:
-    return status_of(error), {"code": code_of(error), "message": str(error),
-                              "details": details_of(error)}
+def problem_body(code: str, status: int, message: str, details: dict[str, Any], *,
+                 lang: str, instance: str, detail: str | None = None) -> dict[str, Any]:
+    """The members of a refusal (:class:`Problem`); ``detail`` by default the kind's words."""
+    w = i18n.words(lang)
+    if detail is None:
+        detail = w.text(f"error_{code}", **details) if f"error_{code}" in w else message
+    return {"type": f"{TYPE_PREFIX}{code}", "title": i18n.title(code, lang), "status": status,
+            "detail": detail,
+            "instance": instance, "code": code, "message": message, "details": details}
 
 
-def problem_response(error: e.WorkflowError) -> JSONResponse:
-    """The HTTP response of a refusal (401 says ``WWW-Authenticate``, 429 ``Retry-After``)."""
-    status, body = problem(error)
+def problem_of(code: str, status: int, message: str, details: dict[str, Any],
+               connection: HTTPConnection | None, *, detail: str | None = None,
+               headers: Mapping[str, str] | None = None) -> ProblemResponse:
+    """The response refusing ``connection``'s request (in its language)."""
+    lang = language_of(connection)
+    body = problem_body(code, status, message, details, lang=lang, detail=detail,
+                        instance=connection.url.path if connection is not None else "")
+    return ProblemResponse(body, status_code=status, headers={
+        **(headers or {}), "Content-Language": i18n.words(lang)["html_lang"],
+        "Vary": "Accept-Language"})
+
+
+def namer(error: e.WorkflowError, connection: HTTPConnection | None,
+          lang: str) -> i18n.Namer | None:
+    """How a refusal names what it is about, from the app's engine: documents by the
+    catalogue's names, steps and states by the titles of the refusal's definition (else of
+    the latest version that titles them), agencies by code and GB/T 2260 name; None outside
+    an app with an engine."""
+    app = connection.scope.get("app") if connection is not None else None
+    engine: Any = getattr(getattr(app, "state", None), "engine", None)
+    if engine is None:
+        return None
+    found = engine.definitions
+    latest = [engine.definition(*error.definition)] if error.definition is not None \
+        else [found.latest(n) for n in found.names()]
+    w = i18n.words(lang)
+
+    def name(kind: str, value: str) -> str:
+        if kind == "document" and value in found.catalogue.kinds:
+            return str(found.catalogue.title(value, lang))
+        if kind in ("trigger", "state"):
+            titles = (d.title(kind, value, lang) for d in latest)
+            return next((t for t in titles if t != value), w.get(f"{kind}_{value}", value))
+        if kind == "agency":
+            agency = engine.divisions.name_of(value)
+            return f"{value} {agency}" if agency else value
+        return w.get(f"{kind}_{value}", value)
+
+    return name
+
+
+def problem_response(error: e.WorkflowError,
+                     connection: HTTPConnection | None = None) -> ProblemResponse:
+    """The HTTP response of a refusal (401 says ``WWW-Authenticate``, 429 ``Retry-After``),
+    its words in the language of the request's ``Accept-Language``."""
+    status = status_of(error)
     headers = None
     if isinstance(error, e.RateLimited):
         headers = {"Retry-After": str(error.retry_after)}
     elif status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse(body, status_code=status, headers=headers)
+    lang = language_of(connection)
+    return problem_of(error.code, status, str(error), error.params, connection,
+                      detail=i18n.explain(error, lang, namer(error, connection, lang)), headers=headers)
 
 
-def validation_response(error: RequestValidationError) -> JSONResponse:
-    """A request FastAPI could not read, as ``invalid_input`` naming each field at fault."""
+def validation_response(error: RequestValidationError,
+                        connection: HTTPConnection | None = None) -> ProblemResponse:
+    """A request FastAPI could not read, as ``invalid_input`` naming each field at fault
+    (``details.errors``; the first in ``details.field``)."""
     found = [{"field": ".".join(str(part) for part in err.get("loc", ())),
               "message": str(err.get("msg", "")), "type": str(err.get("type", ""))}
              for err in error.errors()]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in found) or "invalid request"
-    return JSONResponse({"code": "invalid_input", "message": message,
-                         "details": {"errors": found}}, status_code=422)
+    details: dict[str, Any] = {"errors": found}
+    if found:
+        details["field"] = found[0]["field"]
+    w = i18n.words(language_of(connection))
+    unknown = [f["field"].removeprefix("query.") for f in found
+               if f["type"] == "extra_forbidden" and f["field"].startswith("query.")]
+    if unknown and len(unknown) == len(found):  # query parameters the route does not take
+        detail = w.plural("error_unknown_query", len(unknown),
+                          fields=w["list_and"].join(unknown))
+    else:
+        detail = w.text("error_invalid_request",
+                        fields=w["list_and"].join(f["field"] for f in found))
+    return problem_of("invalid_input", 422, message, details, connection, detail=detail)
+
+
+def problem_media_only(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI schema whose refusals are documented as ``application/problem+json`` only
+    (FastAPI adds an ``application/json`` twin for a response's model)."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for answer in operation.get("responses", {}).values() if isinstance(
+                    operation, dict) else ():
+                content = answer.get("content", {})
+                if PROBLEM_MEDIA in content:
+                    content.pop("application/json", None)
+    return schema
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:
@@ -225,36 +301,22 @@ class ProblemRoute(APIRoute):
             try:
                 return await handler(request)
             except e.WorkflowError as error:
-                return problem_response(error)
+                return problem_response(error, request)
             except RequestValidationError as error:
-                return validation_response(error)
+                return validation_response(error, request)
             except HTTPException as error:
                 if error.status_code != 400:
                     raise
                 # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form):
                 # a request it cannot read, as every other one.
-                return JSONResponse({"code": "invalid_input", "message": "the request body "
-                                     "cannot be read: JSON in UTF-8, or a well-formed form",
-                                     "details": {"errors": []}}, status_code=422)
+                return problem_of("invalid_input", 422, "the request body cannot be read: "
+                                  "JSON in UTF-8, or a well-formed form", {"errors": []}, request,
+                                  detail=i18n.words(language_of(request))["error_unreadable_body"])
 
         return answer
 
 
-__all__ = [
-    "BODY_METHODS",
-    "CONFLICT",
-    "NOT_FOUND",
-    "RESPONSES",
-    "RUNNING",
-    "STATUS",
-    "TOO_LARGE",
-    "Problem",
-    "ProblemRoute",
-    "check_known_query",
-    "code_of",
-    "details_of",
-    "problem",
-    "problem_response",
-    "status_of",
-    "validation_response",
-]
+__all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "RUNNING",
+           "STATUS", "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
+           "check_known_query", "language_of", "namer", "problem_body", "problem_media_only",
+           "problem_of", "problem_response", "status_of", "validation_response"]

@@ -22,11 +22,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
 from ..core.inputs import today
-from ..core.views import format_date
-from ..core.words import LANGUAGES, words
+from ..core.words import LANGUAGES
 from ..desk import CaseFile
 from ..engine import Engine
 from ..errors import RateLimited
+from ..i18n import format_date, install, words
 from .auth import EngineDep
 
 #: Longest input read from the form; anything longer is a mismatch, not an error page.
@@ -43,6 +43,7 @@ _HEADERS = {
 
 _templates = Environment(loader=PackageLoader("workflow.api", "templates"), autoescape=True,
                          trim_blocks=True, lstrip_blocks=True)
+install(_templates)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +106,8 @@ def progress_of(engine: Engine, found: CaseFile, lang: str) -> Progress:
         name = engine.divisions.name_of(code) or code
         return f"{name}（{code}）" if lang == "zh" else f"{name} ({code})"
 
-    route = w["progress_route_text"].format(origin=place(case.origin),
-                                            destination=place(case.destination))
+    route = w.text("progress_route_text", origin=place(case.origin),
+                   destination=place(case.destination))
     # The written explanation is kept as the refusing step's comment.
     refusal = next((h.comment for h in reversed(found.history)
                     if h.to_state == "rejected" and h.from_state != h.to_state), None)
@@ -125,15 +126,6 @@ def _lang(request: Request) -> str:
     return lang if lang in LANGUAGES else LANGUAGES[0]
 
 
-def page_words(lang: str) -> dict[str, str]:
-    """The page's words in ``lang``: the ``progress_*`` words of the one table (core/words.py),
-    without their prefix, and the words every page shares (language, switch)."""
-    table = words(lang)
-    own = {key.removeprefix("progress_"): word for key, word in table.items()
-           if key.startswith("progress_")}
-    return {**own, "html_lang": table["html_lang"], "switch": table["other_language"]}
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
@@ -143,7 +135,7 @@ def _page(request: Request, status: int = 200, headers: dict[str, str] | None = 
     lang = _lang(request)
     other = "en" if lang == "zh" else "zh"
     html = _templates.get_template("progress.html").render(
-        lang=lang, t=page_words(lang), switch_url=f"?lang={other}", action=f"?lang={lang}",
+        lang=lang, switch_url=f"?lang={other}", action=f"?lang={lang}",
         **context)
     return HTMLResponse(html, status_code=status, headers={**_HEADERS, **(headers or {})})
 
@@ -172,10 +164,11 @@ def look_up(request: Request, engine: EngineDep, case_number: Annotated[str, For
     except RateLimited as exc:
         minutes = max(1, -(-exc.retry_after // 60))
         return _page(request, 429, {"Retry-After": str(exc.retry_after)},
-                     error=page_words(_lang(request))["rate_limited"].format(minutes=minutes))
+                     error=words(_lang(request)).text("progress_rate_limited",
+                                                      minutes=minutes))
     if found is None:
-        return _page(request, error=page_words(_lang(request))["no_match"])
+        return _page(request, error=words(_lang(request))["progress_no_match"])
     return _page(request, progress=progress_of(engine, found, _lang(request)))
 
 
-__all__ = ["Progress", "page_words", "progress_of", "router"]
+__all__ = ["Progress", "progress_of", "router"]

@@ -379,13 +379,14 @@ DateQuery = Annotated[DateText | None, Query(description="YYYY-MM-DD")]
 #: A definition's version (the column's range, like row ids).
 VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW)]
 
-#: The API's routes. Refusals come back as ``{"code", "message", "details"}``
-#: (:class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
+
 async def _known_query_only(request: Request, principal: PrincipalDep) -> None:
     """Every route's query parameters are checked once the caller is known (401 first)."""
     check_known_query(request)
 
 
+#: The API's routes. Refusals come back as RFC 9457 problems (``application/problem+json``,
+#: :class:`~workflow.api.problems.Problem`) whatever handlers the host app has.
 api = APIRouter(prefix=API_PREFIX, route_class=ProblemRoute, responses=RESPONSES,
                 dependencies=[Security(API_TOKEN), Depends(_known_query_only)])
 

@@ -125,7 +125,8 @@ def parse_date(value: object, what: str = "date") -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {shown(value)}")
+    raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, not {shown(value)}",
+                       field=what if what.isidentifier() else None, reason="not_a_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,8 @@ def check_agency_format(code: object, what: str) -> str:
     if not isinstance(text, str) or not _AGENCY.fullmatch(text):
         raise InvalidInput(
             f"{what} must be a 6-digit administrative division code (GB/T 2260) such as "
-            f"'440300', not {shown(code)}"
+            f"'440300', not {shown(code)}",
+            field=what if what.isidentifier() else None, reason="not_a_division_code"
         )
     return text
 
@@ -380,11 +382,13 @@ def check_trigger_input(name: str, value: Any, kinds: Iterable[str]) -> Any:
     case's history stores it (JSON-safe); ``kinds``: the document kinds of the catalogue."""
     if name == "explanation":
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("a rejection needs a written explanation (non-empty text)")
+            raise InvalidInput("a rejection needs a written explanation (non-empty text)",
+                               field="explanation", reason="needed")
         return check_text(value, "the explanation", TEXT_MAX, lines=True)
     if name == "documents_needed":
         if value is None or (not isinstance(value, str) and not value):
-            raise InvalidInput("documents_needed must name at least one document kind")
+            raise InvalidInput("documents_needed must name at least one document kind",
+                               field="documents_needed", reason="needed")
         needed = check_kinds(value, "documents_needed")
         if not needed:
             raise InvalidInput("documents_needed must name at least one document kind")

@@ -90,7 +90,8 @@ def _id_ending(value: object) -> str | None:
             and (last.isdigit() or last == "X")):
         # The value is never repeated: it is (part of) a person's ID number.
         raise InvalidInput(f"person_id_ending must be the last {ID_ENDING_MIN} to 18 "
-                           f"characters of an ID number (digits, the last may be X)")
+                           f"characters of an ID number (digits, the last may be X)",
+                           field="person_id_ending", reason="not_an_id_ending")
     return text
 
 
@@ -98,7 +99,7 @@ def _sort(value: object) -> str:
     text = normalise(value) or "id"
     if not isinstance(text, str) or text.removeprefix("-") not in CASE_SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(CASE_SORTS)} (a leading - sorts "
-                           f"descending), not {value!r}")
+                           f"descending), not {value!r}", field="sort", reason="not_a_choice")
     return text
 
 
@@ -156,17 +157,19 @@ class CaseQuery(_Query):
             number = parse_public_number(self.public_number)
             if number is None:
                 raise InvalidInput(f"public_number must be a case number of 20 digits with its "
-                                   f"check digit, not {self.public_number!r}")
+                                   f"check digit, not {self.public_number!r}",
+                                   field="public_number", reason="not_a_case_number")
             set_(self, "public_number", number)
         set_(self, "person_id_ending", _id_ending(self.person_id_ending))
         set_(self, "person_name", normalise(self.person_name) or None)
         set_(self, "level", normalise(self.level))
         if self.level is not None and self.level not in ALERT_LEVELS:
             raise InvalidInput(f"level must be one of {', '.join(ALERT_LEVELS)}, "
-                               f"not {self.level!r}")
+                               f"not {self.level!r}", field="level", reason="not_a_choice")
         if self.insurance is not None and self.insurance not in INSURANCES:
             raise InvalidInput(f"insurance must be one of {', '.join(INSURANCES)}, "
-                               f"not {self.insurance!r}")
+                               f"not {self.insurance!r}", field="insurance",
+                               reason="not_a_choice")
         set_(self, "sort", _sort(self.sort))
         _page(self.limit, self.offset)
         set_(self, "agencies", _agencies(self.agencies))

@@ -347,12 +347,12 @@ class _Attempt:
         actor, facts = self.actor, self.facts
         if actor.role == "supervisor":
             raise NotPermitted(f"a supervisor may read cases but not fire '{spec.trigger}'",
-                               may_act=_may_act(spec.roles, facts))
+                               may_act=_may_act(spec.roles, facts), trigger=spec.trigger)
         self.acts = _acts_as(spec.roles, actor, facts)
         if self.acts is None:
             raise NotPermitted(f"'{spec.trigger}' on case {facts.id} may be fired by "
                                f"{_who_may(spec.roles, facts)}; {actor.describe()} may not",
-                               may_act=_may_act(spec.roles, facts))
+                               may_act=_may_act(spec.roles, facts), trigger=spec.trigger)
 
     @_condition
     def inputs_valid(self, spec: TransitionSpec) -> None:
@@ -360,16 +360,22 @@ class _Attempt:
         takes = {*spec.inputs, *(("amount",) if "information_form" in spec.inputs else ())}
         extra = sorted(set(self.inputs) - takes)
         if extra:
-            raise InvalidInput(f"'{spec.trigger}' takes no {', '.join(extra)}")
+            raise InvalidInput(f"'{spec.trigger}' takes no {', '.join(extra)}", field=extra[0],
+                               reason="not_taken")
         kinds = self.definition.catalogue.kinds
         for name in spec.inputs:
             if name not in self.inputs:
-                raise InvalidInput(f"'{spec.trigger}' needs {name}: {INPUTS[name]}")
-            if name == "information_form":
-                self.checked[name] = check_information_form(self.definition.insurance,
-                                                            self.inputs[name])
-            else:
-                self.checked[name] = check_trigger_input(name, self.inputs[name], kinds)
+                raise InvalidInput(f"'{spec.trigger}' needs {name}: {INPUTS[name]}", field=name,
+                                   reason="needed")
+            try:
+                if name == "information_form":
+                    self.checked[name] = check_information_form(self.definition.insurance,
+                                                                self.inputs[name])
+                else:
+                    self.checked[name] = check_trigger_input(name, self.inputs[name], kinds)
+            except InvalidInput as exc:  # the input at fault, for the screens to name it
+                exc.field = exc.field or name
+                raise
         self._recorded()
         self.supplied = self.definition.catalogue.check(check_kinds(self.documents))
         self.held.update(self.supplied)
@@ -385,7 +391,9 @@ class _Attempt:
                 given = parse_amount(self.inputs["amount"])
                 if given != total:
                     raise InvalidInput(f"the amount given ({given:.2f} yuan) is not the "
-                                       f"information form's total ({total:.2f} yuan)")
+                                       f"information form's total ({total:.2f} yuan)",
+                                       field="amount", reason="amount_not_total",
+                                       given=f"{given:.2f}", total=f"{total:.2f}")
             self.checked["amount"] = form["total"]
             self.checked["contribution_months"] = form["months"]
         if "months_at_destination" in self.checked:
@@ -439,8 +447,19 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
     :class:`_Attempt` of the case; the first that passes gives the destination. No transition
     from the state is :class:`InvalidTransition` naming the machine's triggers from it; a
     failed condition is the error its rule gave. Nothing is executed on the machine and no
-    model is added to it: it is shared, read-only, by every case and thread.
+    model is added to it: it is shared, read-only, by every case and thread. A refusal says
+    the definition it names steps and documents of (``refusal.definition``).
     """
+    try:
+        return _decide(definition, facts, trigger, actor, documents, inputs, divisions)
+    except WorkflowError as refusal:
+        refusal.definition = refusal.definition or (definition.name, definition.version)
+        raise
+
+
+def _decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
+            documents: Iterable[str], inputs: Mapping[str, Any] | None,
+            divisions: Divisions) -> Step:
     actor = check_actor(actor, divisions)
     check_department(actor, definition.insurance, facts.id)
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
@@ -462,7 +481,8 @@ def decide(definition: Definition, facts: CaseFacts, trigger: str, actor: Actor,
         if all(condition.check(event_data) for condition in transition.conditions):
             break
     else:
-        raise attempt.refusal or NotPermitted(f"'{trigger}' was refused on case {facts.id}")
+        raise attempt.refusal or NotPermitted(f"'{trigger}' was refused on case {facts.id}",
+                                                   trigger=trigger)
 
     spec = definition.transitions[trigger, facts.state]
     checked, held, requested = attempt.checked, attempt.held, facts.requested

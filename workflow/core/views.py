@@ -25,14 +25,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def format_date(day: dt.date | None, lang: str) -> str:
-    """A date as people read it: 2026年11月24日 in Chinese, 2026-11-24 in English; an en dash
-    for no date. The one format of reports, dashboard and progress page."""
-    if day is None:
-        return "–"
-    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.isoformat()
-
-
 class _View:
     """A frozen view built from a row; ``to_dict`` leaves out fields hidden from ``repr``."""
 

@@ -1,6 +1,7 @@
 """Rendering the overdue report (built by :mod:`workflow.services.reports`, data of
 :mod:`workflow.core.figures`): one module per format — ``csv``, ``xlsx``, ``html`` and the SVG
-``chart`` — in Chinese or English, the words from :mod:`workflow.core.words`.
+``chart`` — in Chinese or English, the words from the message catalogues
+(:mod:`workflow.i18n`).
 
 Renderers read only the built report and the core: they import neither the services nor the
 store (a contract in ``pyproject.toml`` checks it), so every interface may call them.

@@ -17,12 +17,14 @@ from markupsafe import Markup
 
 from ..core.figures import OverdueReport
 from ..core.inputs import today
+from ..i18n import install
 from .chart import chart
 from .labels import ReportWords
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True,
                           undefined=jinja2.StrictUndefined)
+install(_ENV)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ def _groups(report: OverdueReport, words: ReportWords) -> Iterator[tuple[str, It
 def write_html(report: OverdueReport, path: Path, words: ReportWords) -> None:
     """One self-contained, printable page: chart, summary, detail (streamed to the file)."""
     page = _ENV.get_template("report.html").generate(
-        words=words, title=words.text("title", as_of=report.as_of),
+        words=words, lang=words.lang, title=words.text("title", as_of=report.as_of),
         issued=words.issued(today()),
         intro=words.text("intro", total=report.total, escalate=report.escalate_after_days,
                          start=report.period_start, end=report.as_of),

@@ -1,6 +1,6 @@
-"""What a report in one language says: its labels from the one word table
-(:mod:`workflow.core.words`), span titles from the definitions, agencies as code and name,
-dates in the language's form."""
+"""What a report in one language says: its labels from the message catalogues
+(:mod:`workflow.i18n`), span titles from the definitions, agencies as code and name,
+dates in the language's form (``babel.dates``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import datetime as dt
 import unicodedata
 
 from ..core.figures import BUCKETS, AgencySummary, OverdueLine, OverdueReport
-from ..core.views import format_date
-from ..core.words import LANGUAGES, words
+from ..core.words import LANGUAGES
 from ..errors import InvalidInput
+from ..i18n import format_date, words
 
 #: The detail columns and the summary columns (the aging buckets left out): keys of the table.
 _DETAIL = ("report_owner_agency", "report_case", "report_insurance", "report_person",
@@ -24,11 +24,14 @@ _SUMMARY = ("report_owner_agency", "report_overdue", "report_escalated",
 _BUCKETS = dict(zip(BUCKETS, ("report_bucket_1_5", "report_bucket_6_10", "report_bucket_11_15",
                               "report_bucket_over_15"), strict=True))
 
+#: The sentences that count (``report_<key>`` is a plural message), by the value counted.
+_COUNTED = {"intro": "total", "agency_heading": "n"}
+
 
 @dataclasses.dataclass(frozen=True)
 class ReportLabels:
-    """The words of a report in one language that are not names from the definitions, taken
-    from the one word table; the ``{...}`` of the sentences are filled in."""
+    """The labels of a report in one language (columns, sheets, levels, buckets), taken from
+    the message catalogues; its sentences are :meth:`ReportWords.text`."""
 
     detail: tuple[str, ...]  # the detail columns
     summary: tuple[str, ...]  # the summary columns, the aging buckets left out
@@ -38,21 +41,11 @@ class ReportLabels:
     insurance: dict[str, str]
     yes: str
     no: str
-    issued: str
     sheets: tuple[str, str]  # the XLSX sheets: summary, detail
-    title: str
-    intro: str
-    footnote: str
-    chart: str
-    summary_heading: str
-    detail_heading: str
-    agency_heading: str
-    no_overdue: str
-    none: str
 
     @classmethod
     def of(cls, lang: str) -> ReportLabels:
-        """The report's labels in ``lang``, from :func:`workflow.core.words.words`."""
+        """The report's labels in ``lang``, from the catalogue of ``lang``."""
         w = words(lang)
         return cls(
             detail=tuple(w[k] for k in _DETAIL), summary=tuple(w[k] for k in _SUMMARY),
@@ -60,12 +53,8 @@ class ReportLabels:
             level={v: w[f"report_level_{v}"] for v in ("overdue", "escalated")},
             owner={v: w[f"owner_{v}"] for v in ("origin", "destination", "person")},
             insurance={v: w[f"insurance_{v}"] for v in ("pension", "medical")},
-            yes=w["report_yes"], no=w["report_no"], issued=w["report_issued"],
-            sheets=(w["report_sheet_summary"], w["report_sheet_detail"]),
-            title=w["report_title"], intro=w["report_intro"], footnote=w["report_footnote"],
-            chart=w["report_chart"], summary_heading=w["report_summary_heading"],
-            detail_heading=w["report_detail_heading"], agency_heading=w["report_agency_heading"],
-            no_overdue=w["report_no_overdue"], none=w["report_none"])
+            yes=w["report_yes"], no=w["report_no"],
+            sheets=(w["report_sheet_summary"], w["report_sheet_detail"]))
 
 
 #: A report's labels in each language.
@@ -92,9 +81,15 @@ class ReportWords:
         self.report, self.lang, self.labels = report, lang, LABELS[lang]
 
     def text(self, key: str, **values: object) -> str:
-        """A sentence of the labels, its ``{...}`` filled in (dates in this language's form)."""
-        return str(getattr(self.labels, key)).format(**{
-            k: self.date(v) if isinstance(v, dt.date) else v for k, v in values.items()})
+        """A sentence of the report (message ``report_<key>``), its values filled in (dates
+        in this language's form); a sentence counting spans in the plural its count needs."""
+        filled = {k: self.date(v) if isinstance(v, dt.date) else v for k, v in values.items()}
+        w = words(self.lang)
+        if key in _COUNTED:
+            count = filled.pop(_COUNTED[key])
+            assert isinstance(count, int)
+            return w.plural(f"report_{key}", count, **filled)
+        return w.text(f"report_{key}", **filled)
 
     def agency(self, code: str) -> str:
         """``440300 深圳市``: the division code and its GB/T 2260 name (the code alone if unknown)."""

@@ -385,7 +385,8 @@ class CaseService:
             raise RequiredCaseMissing(
                 f"{d.name} can be opened only for a person whose {required.definition} to "
                 f"agency {case.destination} is {' or '.join(required.states)}; this person "
-                "has none")
+                "has none", field="person_id", reason="required_case_missing",
+                agency=case.destination)
         return found
 
     def _running_refusal(self, person_id: str, insurance: str) -> TransferAlreadyRunning:
@@ -441,7 +442,8 @@ class CaseService:
             raise ConcurrentUpdate(case_id, expected_version)
         if on < row.last_event_on:
             raise InvalidInput(f"business date {on} is before case {case_id}'s last step "
-                               f"on {row.last_event_on}")
+                               f"on {row.last_event_on}", field="on", reason="before_last_step",
+                               last=row.last_event_on.isoformat())
         return row
 
     def _business_date(self, on: object) -> dt.date:
@@ -453,12 +455,15 @@ class CaseService:
         if on < self.settings.earliest_business_date:
             raise InvalidInput(f"business date {on} is before "
                                f"{self.settings.earliest_business_date}, the earliest this "
-                               "service records ([cases] earliest_business_date)")
+                               "service records ([cases] earliest_business_date)", field="on",
+                               reason="before_earliest",
+                               earliest=self.settings.earliest_business_date.isoformat())
         ahead = self.settings.max_days_ahead
         if on > now + dt.timedelta(days=ahead):
             allowed = f"more than {ahead} day(s) after today" if ahead else "after today"
             raise InvalidInput(f"business date {on} is {allowed} ({now}, China time): a step "
-                               "is recorded on the day it happened")
+                               "is recorded on the day it happened", field="on",
+                               reason="after_today", days=ahead)
         return on
 
     def _definition_named(self, name: object) -> Definition:
@@ -838,7 +843,7 @@ def _check_born(person_id: str, on: dt.date) -> None:
     """No application is received before the person it is for was born."""
     if on < birth_date(person_id):
         raise InvalidInput(f"business date {on} is before the person's birth (by the ID "
-                           "number): check the date")
+                           "number): check the date", field="on", reason="before_birth")
 
 
 def _version(version: object) -> int:
