@@ -354,6 +354,21 @@ def test_a_clerk_acts_only_on_the_insurance_of_their_department(engine):
             person_id=OTHER_PERSON_ID, actor=pension_clerk, applicant="employer")
 
 
+def test_a_supervisor_corrects_dates_only_in_the_insurance_of_their_department(engine):
+    """Seed 000: "These are two different departments": a medical supervisor of 440300 may not
+    correct a business date of the agency's pension case (nothing written); the pension
+    supervisor may."""
+    pension, _ = _both_cases(engine)
+    medical_head = Actor("s-9", "supervisor", DESTINATION, departments=("medical",))
+    pension_head = Actor("s-2", "supervisor", DESTINATION, departments=("pension",))
+    day = pension.last_event_on - dt.timedelta(days=1)
+    err = refused(engine, NotPermitted, engine.correct_business_date, pension.id, day,
+                  actor=medical_head, reason="typo")
+    assert "pension department" in str(err)
+    assert engine.correct_business_date(pension.id, day, actor=pension_head,
+                                        reason="typo").last_event_on == day
+
+
 def test_a_clerk_reads_only_the_insurance_of_their_department(engine):
     """Seed 000: "These are two different departments": a pension clerk's desk lists, reads
     and searches the pension cases of their agency only; the medical case is not found for

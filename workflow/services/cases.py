@@ -60,7 +60,7 @@ from ..core.notify import (
     step_event,
 )
 from ..core.queries import CaseQuery
-from ..core.rules import CaseFacts, Step, decide, decide_attach, decide_open
+from ..core.rules import CaseFacts, Step, check_department, decide, decide_attach, decide_open
 from ..core.schema import OPEN_EVENT, SpanSpec
 from ..core.views import Case, _plain
 from ..errors import (
@@ -286,6 +286,7 @@ class CaseService:
                 if expected_version is not None and expected_version != row.version:
                     raise ConcurrentUpdate(case_id, expected_version)
                 check_date_correction(actor, case_id, row.origin, row.destination)
+                check_department(actor, row.insurance, case_id)
                 steps = tx.last_steps(case_id, CORRECT_TRIGGER, 2)
                 last, before = steps[0], (steps[1] if len(steps) > 1 else None)
                 old = last.business_date
