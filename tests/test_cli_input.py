@@ -11,6 +11,7 @@ import pytest
 from conftest import OTHER_PERSON_ID, PERSON_ID, snapshot, sqlite_only
 
 from workflow import Engine
+from workflow.testing import valid_person_id
 
 EMPLOYER = ["--actor", "hr-7", "--role", "employer"]
 CLERK = ["--actor", "c-12", "--role", "destination_clerk", "--agency", "440300"]
@@ -116,8 +117,12 @@ def csv_text(*rows: list[str]) -> str:
     return buffer.getvalue()
 
 
-def row(name: str = "张三", origin: str = "310000", received: str = "2025-09-26") -> list[str]:
-    return ["pension_transfer", PERSON_ID, name, origin, "440300", "employer", "counter",
+def row(name: str = "张三", origin: str = "310000", received: str = "2025-09-26",
+        person: int = 0) -> list[str]:
+    """A line of an application; ``person`` > 0: another person than PERSON_ID (one person has
+    one running pension transfer, so a file names each person once)."""
+    person_id = PERSON_ID if person == 0 else valid_person_id(seed=500 + person)
+    return ["pension_transfer", person_id, name, origin, "440300", "employer", "counter",
             ";".join(FULL), received]
 
 
@@ -126,7 +131,7 @@ def test_a_csv_file_written_by_excel_on_chinese_windows_is_imported(run, engine,
                                                                    encoding):
     """GBK/GB18030, UTF-8 with BOM and UTF-16 with BOM; full-width codes stored as ASCII."""
     path = tmp_path / "申请.csv"
-    path.write_bytes(csv_text(row("阿依古丽·买买提", "３１００００"), row("李四")).encode(encoding))
+    path.write_bytes(csv_text(row("阿依古丽·买买提", "３１００００"), row("李四", person=1)).encode(encoding))
     done = run("import", str(path), *CLERK)
     assert "2 case(s) opened" in done.stdout
     cases = engine.cases()
@@ -146,11 +151,11 @@ def test_a_csv_file_in_no_encoding_we_read_is_refused_naming_the_file(run, engin
 
 
 @pytest.mark.parametrize("bad, words", [
-    (row(received="20250926"), "line 4: received_on must be a date as YYYY-MM-DD"),
-    (row(received="2099-12-31"), "line 4: business date 2099-12-31 is after today"),
-    (row(received="1999-12-31"), "line 4: 1999-12-31 is outside the calendar"),
-    (row(origin="449999"), "line 4: origin 449999 is not a GB/T 2260 division code"),
-    ([*row(), "extra"], "line 4: more values than the 9 columns"),
+    (row(received="20250926", person=2), "line 4: received_on must be a date as YYYY-MM-DD"),
+    (row(received="2099-12-31", person=2), "line 4: business date 2099-12-31 is after today"),
+    (row(received="1999-12-31", person=2), "line 4: 1999-12-31 is outside the calendar"),
+    (row(origin="449999", person=2), "line 4: origin 449999 is not a GB/T 2260 division code"),
+    ([*row(person=2), "extra"], "line 4: more values than the 9 columns"),
 ])
 def test_every_refused_line_of_a_csv_import_is_named_and_nothing_is_written(run, engine, tmp_path,
                                                                             bad, words):
@@ -158,7 +163,7 @@ def test_every_refused_line_of_a_csv_import_is_named_and_nothing_is_written(run,
     unknown division code, too many values) is refused naming its line and the fault, and
     nothing is written, not even the good lines before it."""
     path = tmp_path / "applications.csv"
-    path.write_text(csv_text(row(), row(), bad), encoding="utf-8")
+    path.write_text(csv_text(row(), row(person=1), bad), encoding="utf-8")
     before = snapshot(engine)
     done = run("import", str(path), *CLERK, ok=False)
     assert words in done.stderr

@@ -75,7 +75,7 @@ def workers_of(pid: int) -> list[int]:
 def created_token(run) -> dict:
     """``sstransfer tokens create`` for the destination's clerk, as JSON."""
     done = run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
-               "--json")
+               "--department", "pension", "--json")
     return json.loads(done.stdout)
 
 
@@ -146,7 +146,7 @@ def test_a_token_is_printed_once_stored_hashed_and_bad_input_is_one_line(db_url,
     command line's checks do not depend on the database: SQLite only; the store's side runs
     on both in the API tests.)"""
     done = run("tokens", "create", "--actor", "c-12", "--role", "clerk", "--agency", DESTINATION,
-               "--label", "counter 3")
+               "--department", "pension", "--label", "counter 3")
     token = done.stdout.strip().splitlines()[-1]
     assert token.startswith("sst_") and len(token) > 30
     assert done.stdout.count(token) == 1

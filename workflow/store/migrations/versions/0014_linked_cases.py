@@ -22,6 +22,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('transfer_case') as batch:
-        batch.drop_index('ix_transfer_case_linked_case_id')
-        batch.drop_column('linked_case_id')
+    # No batch: SQLite drops a plain column in place (a batch would copy transfer_case and drop
+    # the table the other tables refer to, which their foreign keys refuse).
+    op.drop_index('ix_transfer_case_linked_case_id', 'transfer_case')
+    op.drop_column('transfer_case', 'linked_case_id')
