@@ -690,12 +690,20 @@ def _listed(form: FormData, name: str) -> list[str]:
     return [str(v) for v in form.getlist(name) if str(v).strip()]
 
 
-def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
+def _posted_on_case(page: _Page, case_id: int, form: FormData) -> tuple[Staff, Case | None]:
+    """The staff member who posted a case page's form (its form token checked) and the case
+    they may act on, or None when it is not theirs to see (the case page then says so)."""
     staff = _staff(page, back=page.url(f"/cases/{case_id}"))
     staff.check_form(form)
     try:
-        case = staff.desk.case_to_act_on(case_id)
+        return staff, staff.desk.case_to_act_on(case_id)
     except CaseNotFound:
+        return staff, None
+
+
+def _fire_step(page: _Page, case_id: int, form: FormData) -> Response:
+    staff, case = _posted_on_case(page, case_id, form)
+    if case is None:
         return _case_page(staff, case_id)
     trigger = str(form.get("trigger") or "")
     definition = page.definition(case.definition, case.definition_version)
@@ -823,11 +831,8 @@ async def attach(page: PageDep, case_id: int) -> Response:
 
 def _attach(page: _Page, case_id: int, form: FormData) -> Response:
     """Documents handed in for a case, ticked from those it still lacks."""
-    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
-    staff.check_form(form)
-    try:
-        case = staff.desk.case_to_act_on(case_id)
-    except CaseNotFound:
+    staff, case = _posted_on_case(page, case_id, form)
+    if case is None:
         return _case_page(staff, case_id)
     definition = page.definition(case.definition, case.definition_version)
     documents = _listed(form, "documents")
@@ -849,11 +854,8 @@ async def correct_date(page: PageDep, case_id: int) -> Response:
 
 def _correct_date(page: _Page, case_id: int, form: FormData) -> Response:
     """A supervisor corrects the business date of a case's last step, with a reason."""
-    staff = _staff(page, back=page.url(f"/cases/{case_id}"))
-    staff.check_form(form)
-    try:
-        case = staff.desk.case_to_act_on(case_id)
-    except CaseNotFound:
+    staff, case = _posted_on_case(page, case_id, form)
+    if case is None:
         return _case_page(staff, case_id)
     definition = page.definition(case.definition, case.definition_version)
     on, reason = str(form.get("on") or "").strip(), str(form.get("reason") or "").strip()
