@@ -116,6 +116,8 @@ def templates(folder: Path) -> tuple[list[str], list[str], list[str], list[Templ
 
     found: list[Template] = []
     for case in rows("SELECT * FROM transfer_case ORDER BY id"):
+        if case["definition_name"] not in finals:  # a card application: not a transfer
+            continue
         history = rows("SELECT * FROM case_history WHERE case_id = ? ORDER BY seq", case["id"])
         spans = rows("SELECT * FROM span WHERE case_id = ? ORDER BY id", case["id"])
         running = case["state"] not in finals[case["definition_name"]]

@@ -12,17 +12,24 @@ import time
 import pytest
 import sqlalchemy as sa
 import structlog
+import time_machine
 from conftest import APPLICANT, DEST_CLERK, ORIGIN_CLERK, PERSON_ID, open_case, snapshot
 from structlog.testing import capture_logs
 
 from workflow import Actor, Engine, InvalidInput, WorkingCalendar
 from workflow.core.alerts import classify
+from workflow.records import NewAlert
 from workflow.settings import Settings
 from workflow.store import alerts_t, leases_t, span_changes_t
+from workflow.store.tables import events_t
 
 D = dt.date
 CAL = WorkingCalendar()
 SETTINGS = Settings()
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)
 
 
 def raised(engine, result):
@@ -114,6 +121,76 @@ def test_a_continued_pension_with_a_medical_transfer_still_open_gets_an_advisory
     advisories = [a for a in raised(engine, result) if a.level == "advisory"]
     assert [(a.case_id, a.subject) for a in advisories] == [(pension.id, "different_place_registration")]
     assert engine.scan(D(2025, 10, 15)).count("advisory") == 0
+
+
+def _continued_pension(engine, on: D, clock: dt.datetime):
+    """A pension case (of a person with no medical case) continued on business date ``on``,
+    the continuation recorded at ``clock``."""
+    case = open_case(engine)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 9))
+    engine.fire(case.id, "move_funds", actor=ORIGIN_CLERK, on=D(2025, 10, 10),
+                documents=["information_form"], amount=1)
+    with time_machine.travel(clock, tick=False):
+        return engine.fire(case.id, "continue_relationship", actor=DEST_CLERK, on=on,
+                           contribution_months=1)
+
+
+def _scan(engine, as_of: D, clock: dt.datetime):
+    with time_machine.travel(clock, tick=False):
+        return engine.scan(as_of)
+
+
+def _advised(engine, result) -> list[int]:
+    return [a.case_id for a in raised(engine, result) if a.level == "advisory"]
+
+
+def test_an_advisory_dated_in_days_without_a_scan_is_raised_by_the_next_scan(engine):
+    """A daily scan reads only the pension cases the last completed scan could not have seen
+    (not a month of them every day), yet misses none: one continued on a day no scan ran for
+    (dated after the last scan's as-of date, recorded hours before that scan started) is
+    advised by the next scan, after a gap of days; an advisory raised before is not raised
+    again, and the scan after reads no case at all for the advisory."""
+    gap = _continued_pension(engine, D(2025, 10, 14), utc(2025, 10, 14, 2))
+    assert _advised(engine, _scan(engine, D(2025, 10, 10), utc(2025, 10, 14, 12))) == []
+    assert _advised(engine, _scan(engine, D(2025, 10, 17), utc(2025, 10, 17, 1))) == [gap.id]
+    assert _advised(engine, _scan(engine, D(2025, 10, 20), utc(2025, 10, 20, 1))) == []
+    last = engine.alert_service.last_scan()
+    assert engine.alert_service.store.advisories(D(2025, 10, 21), last) == []
+
+
+def test_an_advisory_of_a_step_dated_back_after_the_last_scan_is_raised_by_the_next_scan(
+        engine):
+    """A continuation recorded after the last scan but dated back before its as-of date (a
+    clerk catching up) is advised by the next scan: the cases recorded since the last scan
+    started are read too."""
+    assert _scan(engine, D(2025, 10, 15), utc(2025, 10, 15, 1)).count("advisory") == 0
+    back = _continued_pension(engine, D(2025, 10, 13), utc(2025, 10, 16, 2))
+    assert _advised(engine, _scan(engine, D(2025, 10, 16), utc(2025, 10, 16, 3))) == [back.id]
+    assert _advised(engine, _scan(engine, D(2025, 10, 17), utc(2025, 10, 17, 1))) == []
+
+
+def test_alerts_are_written_in_batches_once_each_with_their_events(engine):
+    """The scan writes its alerts as multi-row statements of up to 1,000 rows: 2,345 alerts in
+    one call are all raised, in id order, each with one ``alert.raised`` event; written again
+    with 655 new ones among them, only those 655 are raised (and given events)."""
+    case = open_case(engine)
+    stamp = dt.datetime(2025, 10, 14, 1, tzinfo=dt.UTC)
+
+    def advisories(subjects) -> list[NewAlert]:
+        return [NewAlert("advisory", case.id, None, f"s{n:05d}", "person", "440300", None,
+                         None, False, D(2025, 10, 14), stamp, None) for n in subjects]
+
+    store = engine.alert_service.store
+    first = store.insert_alerts(advisories(range(2345)), None)
+    assert [a.subject for a in first] == [f"s{n:05d}" for n in range(2345)]
+    assert [a.id for a in first] == sorted(a.id for a in first)
+    again = store.insert_alerts(advisories(range(2000, 3000)), None)
+    assert [a.subject for a in again] == [f"s{n:05d}" for n in range(2345, 3000)]
+    with engine.db.connect() as conn:
+        events = conn.execute(sa.select(events_t.c.data).where(
+            events_t.c.name == "alert.raised")).scalars().all()
+    assert sorted(e["alert_id"] for e in events) == sorted(a.id for a in first + again)
 
 
 def test_alerts_are_logged_without_the_id_number(engine):

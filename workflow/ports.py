@@ -252,10 +252,11 @@ class AlertStore(Protocol):
         ``horizon``, streamed in chunks of ``chunk``."""
         ...
 
-    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
+    def advisories(self, as_of: dt.date, since: Run | None) -> list[Advisory]:
         """Pension cases continued by ``as_of`` while the same person's medical insurance was
-        not continued at the same destination (no medical case at all included); ``since``:
-        only those continued lately (not the first scan)."""
+        not continued at the same destination (no medical case at all included); ``since``
+        (the last completed scan; None: every such case): only those it could not have seen,
+        dated after its as-of date or recorded since it started."""
         ...
 
     def insert_alerts(self, alerts: Sequence[NewAlert], lease: Lease | None,

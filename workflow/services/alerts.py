@@ -88,8 +88,8 @@ class AlertService:
             # Alerts naming a due date their span no longer has are resolved first, so that
             # the span is judged again below by its new one (never left stale).
             resolved = self.store.resolve_moved(as_of, lease)
-            counts.update(self.raise_alerts(as_of, self.scheduling.last_done("scan"), run_id,
-                                            lease))
+            counts.update(self.raise_alerts(as_of, self.scheduling.last_done_run("scan"),
+                                            run_id, lease))
             delivered, failed = self.deliver(lease)  # under the lease: one deliverer at a time
             return ", ".join(f"{lvl}={counts.get(lvl, 0)}" for lvl in ALERT_LEVELS)
 
@@ -102,9 +102,11 @@ class AlertService:
                  **{lvl: counts.get(lvl, 0) for lvl in ALERT_LEVELS})
         return ScanResult(as_of, True, "", run_id, counts, delivered, failed, resolved)
 
-    def raise_alerts(self, as_of: dt.date, since: dt.date | None, run_id: int,
+    def raise_alerts(self, as_of: dt.date, since: Run | None, run_id: int,
                      lease: Lease | None = None) -> dict[str, int]:
-        """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones."""
+        """Insert the alerts due on ``as_of``, streaming the spans in chunks; count the new ones.
+        The advisories: of the pension cases the last completed scan (``since``) could not
+        have seen; of all before the first scan."""
         cal, settings = self.calendar, self.settings
         horizon = self._horizon(as_of)
         stamp = now()

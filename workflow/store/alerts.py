@@ -21,6 +21,7 @@ from ..records import (
     NewAlert,
     NewEvent,
     RaisedAlert,
+    Run,
     RunningSpan,
     SpanAlert,
     SpanChange,
@@ -29,14 +30,20 @@ from ..records import (
 )
 from .cases import applicant_scope
 from .connection import in_province, insert_ignoring_duplicates
-from .outbox import insert_events
+from .outbox import event_rows
 from .scheduling import fence
-from .statements import Statement
-from .tables import alerts_t, cases_t, deliveries_t, span_changes_t, spans_t
+from .statements import insert_values
+from .tables import alerts_t, cases_t, deliveries_t, events_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
+
+
+#: How long before a scan started a step it did not see may have been stamped: the step's
+#: transaction was still open (its ``updated_at`` is taken before it commits), or the
+#: application host's clock was behind the scanner's.
+RECORDING_SLACK = dt.timedelta(hours=1)
 
 
 def _matching(query: AlertQuery) -> list[sa.ColumnElement[bool]]:
@@ -116,9 +123,7 @@ def drop_claim(conn: sa.Connection, lease: Lease, alert_id: int, subscriber: str
                          "_generation": lease.generation})
 
 
-_INSERT_ALERTS: dict[str, Statement] = {}
 _ALERT_FIELDS = [alerts_t.c[name] for name in Alert.model_fields]
-_RAISED = [alerts_t.c[name] for name in RaisedAlert._fields]
 _RUNNING = [spans_t.c[name] for name in RunningSpan._fields[:-2]] + [
     cases_t.c.definition_name, cases_t.c.definition_version]
 _TO_JUDGE = [spans_t.c[name] for name in SpanToJudge._fields]
@@ -172,7 +177,7 @@ class AlertRepository:
             partitions = reader.execution_options(yield_per=chunk).execute(query).partitions()
             yield ([SpanToJudge._make(r) for r in rows] for rows in partitions)
 
-    def advisories(self, as_of: dt.date, since: dt.date | None) -> list[Advisory]:
+    def advisories(self, as_of: dt.date, since: Run | None) -> list[Advisory]:
         # The person's medical insurance has moved to the same destination only if a medical
         # case of theirs was continued there; none at all (or one still open, or one to
         # another place) leaves it behind.
@@ -184,34 +189,37 @@ class AlertRepository:
             p.c.insurance == "pension", p.c.state == "continued", p.c.last_event_on <= as_of,
             ~moved.exists())
         if since is not None:
-            query = query.where(p.c.last_event_on > since - dt.timedelta(days=31))
+            # What the last completed scan could not have seen: a business date after its
+            # as-of date (however many days without a scan lie between), or a case recorded
+            # since it started (a step dated back). Two index ranges, a day's cases each.
+            query = query.where(sa.or_(
+                p.c.last_event_on > since.as_of,
+                p.c.updated_at >= since.started_at - RECORDING_SLACK))
         with self.db.connect() as conn:
             return [Advisory._make(r) for r in conn.execute(query)]
 
     def insert_alerts(self, alerts: Sequence[NewAlert],
                       lease: Lease | None) -> list[RaisedAlert]:
-        """The new ones are those of this run (``run_id``) above the highest id before the
-        insert."""
+        """A few multi-row statements in one transaction: the alerts (``ON CONFLICT DO
+        NOTHING`` on the key, ``RETURNING`` the new ones' ids and keys), then each new one's
+        ``alert.raised`` event."""
+        keyed = {alert_key(a): a for a in alerts}
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)
-            before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
-            insert = _INSERT_ALERTS.get(conn.dialect.name)
-            if insert is None:
-                insert = _INSERT_ALERTS[conn.dialect.name] = Statement(
-                    insert_ignoring_duplicates(conn, alerts_t))
-            insert.run_many(conn, [{**vars(a), "key": alert_key(a)} for a in alerts])
-            raised = [RaisedAlert._make(r) for r in conn.execute(
-                sa.select(*_RAISED)
-                .where(alerts_t.c.run_id == alerts[0].run_id, alerts_t.c.id > before)
-                .order_by(alerts_t.c.id))]
+            new = insert_values(conn, alerts_t, [{**vars(a), "key": key}
+                                                 for key, a in keyed.items()],
+                                skip_duplicates=True, returning=("id", "key"))
+            raised = [RaisedAlert(alert_id, a.level, a.case_id, a.subject, a.owner,
+                                  a.owner_agency, a.due_on, a.working_days_late)
+                      for alert_id, key in sorted(new) for a in (keyed[key],)]
             # Each new alert's event, in the same transaction (an alert exists once: so does
             # its event).
             as_of, stamp = alerts[0].as_of, alerts[0].raised_at
-            insert_events(conn, [NewEvent(
+            insert_values(conn, events_t, event_rows([NewEvent(
                 uuid.uuid4().hex, "alert.raised", a.case_id, as_of, stamp, None,
                 alert_data(a.id, a.level, a.subject, a.owner, a.owner_agency, a.due_on,
-                           a.working_days_late)) for a in raised])
+                           a.working_days_late)) for a in raised]))
             return raised
 
     def subscribe(self, name: str, stamp: dt.datetime) -> None:

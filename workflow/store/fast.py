@@ -216,7 +216,7 @@ class FastPath:
         if not rows:
             return
         columns = tuple(rows[0])
-        params = self._values(table, columns, rows)
+        params = self.values(table, columns, rows)
         text = self.sql.insert(table, columns)
         if len(params) == 1:
             self._execute(text, params[0])
@@ -228,7 +228,7 @@ class FastPath:
         """``UPDATE`` the rows matching ``where`` (column = value) and whose ``null``
         columns are NULL; the number of rows changed."""
         columns, keys = tuple(values), tuple(where)
-        [params] = self._values(table, columns, [values])
+        [params] = self.values(table, columns, [values])
         text = self.sql.update(table, columns, keys, null)
         return int(self._execute(text, (*params, *where.values())).rowcount)
 
@@ -244,7 +244,7 @@ class FastPath:
         values = tuple(v if c not in convert else convert[c](v) for c, v in params)
         return int(self._execute(text, values).rowcount)
 
-    def _values(self, table: sa.Table, columns: tuple[str, ...],
+    def values(self, table: sa.Table, columns: tuple[str, ...],
                 rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """The rows' values in ``columns`` order, each converted as its column stores it."""
         convert = self.sql.converters(table)

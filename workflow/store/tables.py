@@ -60,6 +60,10 @@ class CaseRecord(SQLModel, table=True):
         sa.Index("ix_case_pension_continued", "last_event_on",
                  sqlite_where=sa.text("insurance = 'pension' AND state = 'continued'"),
                  postgresql_where=sa.text("insurance = 'pension' AND state = 'continued'")),
+        # ... and by when they were recorded: the steps dated back since the last scan.
+        sa.Index("ix_case_pension_continued_at", "updated_at",
+                 sqlite_where=sa.text("insurance = 'pension' AND state = 'continued'"),
+                 postgresql_where=sa.text("insurance = 'pension' AND state = 'continued'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     #: The case number the person and the papers know (业务流水号); the id stays internal.
@@ -184,7 +188,7 @@ class AlertRecord(Alert, table=True):
     # The row's id is None until inserted; the read model's is always set.
     id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
     key: str = Field(unique=True)
-    level: str = Field(index=True)
+    level: str  # four values: no index (the scan writes every alert through each index)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
     span_id: int | None = Field(default=None, foreign_key="span.id")
     owner_agency: str = Field(index=True)
