@@ -200,16 +200,24 @@ class AlertRepository:
 
     def insert_alerts(self, alerts: Sequence[NewAlert],
                       lease: Lease | None) -> list[RaisedAlert]:
-        """A few multi-row statements in one transaction: the alerts (``ON CONFLICT DO
-        NOTHING`` on the key, ``RETURNING`` the new ones' ids and keys), then each new one's
-        ``alert.raised`` event."""
+        """In one transaction: the alerts (``ON CONFLICT DO NOTHING`` on the key), then each
+        new one's ``alert.raised`` event (:func:`~workflow.store.statements.insert_values`).
+        The new ones: ``RETURNING`` their ids and keys on SQLite; on PostgreSQL those of this
+        run (``run_id``) above the highest id before the insert."""
         keyed = {alert_key(a): a for a in alerts}
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)
+            before = None
+            if conn.dialect.name == "postgresql":
+                before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
             new = insert_values(conn, alerts_t, [{**vars(a), "key": key}
                                                  for key, a in keyed.items()],
                                 skip_duplicates=True, returning=("id", "key"))
+            if new is None:
+                new = [(r.id, r.key) for r in conn.execute(
+                    sa.select(alerts_t.c.id, alerts_t.c.key)
+                    .where(alerts_t.c.run_id == alerts[0].run_id, alerts_t.c.id > before))]
             raised = [RaisedAlert(alert_id, a.level, a.case_id, a.subject, a.owner,
                                   a.owner_agency, a.due_on, a.working_days_late)
                       for alert_id, key in sorted(new) for a in (keyed[key],)]

@@ -112,70 +112,60 @@ def insert_returning_ids(conn: sa.Connection, fast: FastPath, table: sa.Table,
     return ids
 
 
-#: Rows in one multi-row INSERT, and values at most (SQLite allows 32,766 parameters a
-#: statement, PostgreSQL 65,535).
+#: Rows in one multi-row INSERT on SQLite, and values at most (it allows 32,766 parameters).
 _ROWS_PER_INSERT, _VALUES_PER_INSERT = 1000, 30_000
 _MULTI_ROW: dict[tuple[Any, ...], str] = {}
 
 
 def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
                   skip_duplicates: bool = False,
-                  returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (all with the same keys, column names) as a few multi-row ``INSERT ...
-    VALUES (...), (...), ...`` statements of up to 1,000 rows, in the caller's transaction:
-    one statement a thousand rows instead of one a row (a scan's alerts and their events). On
-    PostgreSQL, one ``INSERT ... SELECT * FROM unnest(...)`` of an array a column instead.
+                  returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]] | None:
+    """Insert ``rows`` (all with the same keys, column names) in the caller's transaction, the
+    fastest way each database has (a scan's alerts and their events), measured on the national
+    bench:
+
+    - **SQLite**: multi-row ``INSERT ... VALUES (...), (...), ...`` statements of up to 1,000
+      rows (a third faster than a row a statement); ``returning``: those columns of the rows
+      inserted, as the driver gives them (in no promised order).
+    - **PostgreSQL**: one prepared statement a row, sent by ``psycopg``'s pipelined
+      ``executemany`` without waiting for each answer. The server's own work per row (the
+      indexes, the foreign-key checks) is what costs: a multi-row ``VALUES`` or an ``INSERT
+      ... SELECT FROM unnest(...)`` of the same rows took as long or longer. No
+      ``returning`` here: None, the caller reads the new rows back.
 
     ``skip_duplicates``: ``ON CONFLICT DO NOTHING`` (a row whose unique key exists already is
-    not inserted); ``returning``: those columns of the rows inserted, as the driver gives them
-    (in no promised order). Run with ``exec_driver_sql``, so SQLAlchemy's error mapping,
-    ``echo`` and event listeners see each statement; values are converted by column type as
-    the fast path converts them (:meth:`FastPath.values`).
+    not inserted). Run with ``exec_driver_sql``, so SQLAlchemy's error mapping, ``echo`` and
+    event listeners see each statement; values are converted by column type as the fast path
+    converts them (:meth:`FastPath.values`).
     """
     if not rows:
         return []
     fast = FastPath(conn)
     columns = tuple(rows[0])
     params = fast.values(table, columns, rows)
-    if conn.dialect.name == "postgresql":
-        return _insert_unnest(conn, table, columns, params, skip_duplicates, returning)
-    per = max(1, min(_ROWS_PER_INSERT, _VALUES_PER_INSERT // len(columns)))
+    postgresql = conn.dialect.name == "postgresql"
+    per = len(params) if postgresql else max(1, min(_ROWS_PER_INSERT,
+                                                    _VALUES_PER_INSERT // len(columns)))
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(params), per):
         batch = params[start:start + per]
-        key = (conn.dialect.name, table.name, columns, len(batch), skip_duplicates, returning)
+        count = 1 if postgresql else len(batch)
+        key = (conn.dialect.name, table.name, columns, count, skip_duplicates, returning)
         text = _MULTI_ROW.get(key)
         if text is None:
             mark, quote = fast.sql.mark, fast.sql.quote
             one = f"({', '.join([mark] * len(columns))})"
             text = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-                    f"VALUES {', '.join([one] * len(batch))}"
+                    f"VALUES {', '.join([one] * count)}"
                     + (" ON CONFLICT DO NOTHING" if skip_duplicates else "")
-                    + (f" RETURNING {', '.join(map(quote, returning))}" if returning else ""))
+                    + (f" RETURNING {', '.join(map(quote, returning))}"
+                       if returning and not postgresql else ""))
             if len(_MULTI_ROW) < 256:  # the full batches and a few remainders
                 _MULTI_ROW[key] = text
-        flat = tuple(value for row in batch for value in row)
-        result = conn.exec_driver_sql(text, flat)
+        if postgresql:
+            conn.exec_driver_sql(text, batch)
+            continue
+        result = conn.exec_driver_sql(text, tuple(value for row in batch for value in row))
         if returning:
             out.extend(tuple(r) for r in result)
-    return out
-
-
-def _insert_unnest(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...],
-                   params: list[tuple[Any, ...]], skip_duplicates: bool,
-                   returning: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    """PostgreSQL: one ``INSERT ... SELECT * FROM unnest(%s::type[], ...)``, an array a
-    column: one statement of a few parameters whatever the number of rows (a multi-row
-    ``VALUES`` of 13,000 parameters costs the server more to parse and plan)."""
-    key = ("unnest", table.name, columns, skip_duplicates, returning)
-    text = _MULTI_ROW.get(key)
-    if text is None:
-        quote = conn.dialect.identifier_preparer.quote
-        arrays = ", ".join(f"%s::{table.c[c].type.compile(conn.dialect)}[]" for c in columns)
-        text = _MULTI_ROW[key] = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-            f"SELECT * FROM unnest({arrays})"
-            + (" ON CONFLICT DO NOTHING" if skip_duplicates else "")
-            + (f" RETURNING {', '.join(map(quote, returning))}" if returning else ""))
-    result = conn.exec_driver_sql(text, tuple(list(c) for c in zip(*params, strict=True)))
-    return [tuple(r) for r in result] if returning else []
+    return None if postgresql else out
