@@ -32,33 +32,19 @@ def _owned_by(query: sa.Select[Any], agencies: Sequence[str] | None,
     return query
 
 
-#: An overdue report's line: the span and its case (``id`` to order by, not in the line).
-_LINE = (spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance, cases_t.c.person_name,
-         cases_t.c.person_id, spans_t.c.name, spans_t.c.owner, spans_t.c.started_on,
-         spans_t.c.committed_due_on, spans_t.c.due_on, spans_t.c.provisional,
-         cases_t.c.definition_name, cases_t.c.definition_version, spans_t.c.id)
-
-
 def _overdue_query(as_of: dt.date, agencies: Sequence[str] | None = None,
-                   province: str | None = None, insurances: Sequence[str] | None = None,
-                   columns: Sequence[sa.ColumnElement[Any]] = _LINE,
-                   ) -> sa.CompoundSelect[Any]:
-    """Spans running on ``as_of`` and past their (committed, else statutory) due date: those
-    still running and those ended after ``as_of`` (a report of an earlier day), as the two
-    parts of a ``UNION ALL``, so that the partial indexes serve each (running spans by owner
-    agency for an agency's or a province's, closed ones by end date); an ``OR`` of the two
-    would read every span of the country. ``columns``: of the span and, where named, its
-    case."""
-    with_case = any(c.table is cases_t for c in columns if isinstance(c, sa.Column))
-
-    def part(running: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        query = sa.select(*columns)
-        if with_case:
-            query = query.join(cases_t, cases_t.c.id == spans_t.c.case_id)
-        return _owned_by(query.where(running, as_of > _JUDGED_BY, spans_t.c.started_on <= as_of),
-                         agencies, province, insurances)
-
-    return sa.union_all(part(spans_t.c.ended_on.is_(None)), part(spans_t.c.ended_on > as_of))
+                   province: str | None = None,
+                   insurances: Sequence[str] | None = None) -> sa.Select[Any]:
+    """Spans running on ``as_of`` and past their (committed, else statutory) due date."""
+    return _owned_by(sa.select(spans_t.c.owner_agency, spans_t.c.case_id, cases_t.c.insurance,
+                      cases_t.c.person_name, cases_t.c.person_id, spans_t.c.name,
+                      spans_t.c.owner, spans_t.c.started_on, spans_t.c.committed_due_on,
+                      spans_t.c.due_on, spans_t.c.provisional, cases_t.c.definition_name,
+                      cases_t.c.definition_version)
+            .join(cases_t, cases_t.c.id == spans_t.c.case_id)
+            .where(sa.or_(spans_t.c.ended_on.is_(None), spans_t.c.ended_on > as_of),
+                   as_of > _JUDGED_BY, spans_t.c.started_on <= as_of),
+            agencies, province, insurances)
 
 
 class ReportRepository:
@@ -87,16 +73,16 @@ class ReportRepository:
                       province: str | None = None,
                       insurances: Sequence[str] | None = None) -> int:
         with self.db.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.count()).select_from(_overdue_query(
-                as_of, agencies, province, insurances, (spans_t.c.id,)).subquery())) or 0)
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(
+                _overdue_query(as_of, agencies, province, insurances).subquery())) or 0)
 
     def overdue_due_dates(self, as_of: dt.date, *, agencies: Sequence[str] | None = None,
                           province: str | None = None,
                           insurances: Sequence[str] | None = None,
                           ) -> Iterator[tuple[str, dt.date, dt.date]]:
         """(owner agency, date judged by, statutory due date) of each overdue span."""
-        due = _overdue_query(as_of, agencies, province, insurances, (
-            spans_t.c.owner_agency, _JUDGED_BY.label("judged_by"), spans_t.c.due_on))
+        due = _overdue_query(as_of, agencies, province, insurances).with_only_columns(
+            spans_t.c.owner_agency, _JUDGED_BY, spans_t.c.due_on)
         with self.db.connect() as conn:
             rows = conn.execution_options(yield_per=self.chunk).execute(due)
             yield from ((agency, judged_by, due_on) for agency, judged_by, due_on in rows)
@@ -122,9 +108,8 @@ class ReportRepository:
                      province: str | None = None,
                      insurances: Sequence[str] | None = None) -> Iterator[OverdueRow]:
         """Every overdue span with its case's person, by agency and due date (streamed)."""
-        lines = _overdue_query(as_of, agencies, province, insurances).subquery()
-        query = sa.select(*list(lines.c)[:-1]).order_by(
-            lines.c.owner_agency, lines.c.due_on, lines.c.case_id, lines.c.id)
+        query = _overdue_query(as_of, agencies, province, insurances).order_by(
+            spans_t.c.owner_agency, spans_t.c.due_on, spans_t.c.case_id, spans_t.c.id)
         with self.db.connect() as conn:
             for row in conn.execution_options(yield_per=self.chunk).execute(query):
                 yield OverdueRow._make(row)
