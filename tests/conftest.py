@@ -71,6 +71,19 @@ def definitions_dir(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _patient_http_client():
+    """httpx's module functions wait 60 s for an answer instead of 5: on a CI machine with two
+    busy cores a page can take longer than 5 s, and no test is about the client's patience
+    (a test that is passes its own ``timeout``, which still wins)."""
+    import httpx
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("request", "get", "post", "put", "patch", "delete"):
+            patch.setattr(httpx, name, functools.partial(getattr(httpx, name), timeout=60))
+        yield
+
+
 PG_URL_ENV = "SSTRANSFER_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 
