@@ -75,6 +75,10 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
     db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
+    if db.dialect.name == "postgresql":
+        from .tables import on_postgresql
+
+        on_postgresql()
     if db.dialect.name == "sqlite":
         @event.listens_for(db, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
