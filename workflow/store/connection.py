@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
 from ..errors import InvalidInput, StorageBusy, StorageUnavailable, TransferAlreadyRunning
+from .tables import on_postgresql
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
@@ -75,10 +76,6 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
     db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
-    if db.dialect.name == "postgresql":
-        from .tables import on_postgresql
-
-        on_postgresql()
     if db.dialect.name == "sqlite":
         @event.listens_for(db, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
@@ -89,6 +86,8 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     elif db.dialect.name == "postgresql":
+        on_postgresql()
+
         @event.listens_for(db, "connect")
         def _timeouts(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
             autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True

@@ -24,7 +24,6 @@ from ..records import (
     _ts,
 )
 
-
 #: The partial indexes (each with the WHERE of the rows it holds), for :func:`on_postgresql`.
 PARTIAL_INDEXES: list[sa.Index] = []
 
