@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -279,15 +280,16 @@ class WorkingDays:
             - frozenset(self.incomplete)
 
         self._base = first.toordinal()
+        # Compact arrays, not lists of Python objects (about 2 MB less per calendar).
         self._is_work = bytearray()
-        self._rank: list[int] = []  # working days on or before base + i
-        self._days: list[dt.date] = []  # the working days, in order
+        self._rank = array("i")  # working days on or before base + i
+        self._days = array("i")  # the working days' ordinals, in order
         day = first
         while day <= last:
             working = day in on or (day.weekday() < 5 and day not in off)
             self._is_work.append(working)
             if working:
-                self._days.append(day)
+                self._days.append(day.toordinal())
             self._rank.append(len(self._days))
             day += dt.timedelta(days=1)
         self._first, self._last = first, last
@@ -321,7 +323,7 @@ class WorkingDays:
         k = self._rank[self._offset(day)] + n - 1
         if k >= len(self._days):
             raise InvalidInput(f"{n} working days after {day} is past {self._last}")
-        return self._days[k]
+        return dt.date.fromordinal(self._days[k])
 
     def subtract_working_days(self, day: dt.date, n: int) -> dt.date:
         """The n-th working day before ``day`` (n >= 1)."""
@@ -329,7 +331,7 @@ class WorkingDays:
         k = self._rank[i] - self._is_work[i] - n
         if k < 0:
             raise InvalidInput(f"{n} working days before {day} is before {self._first}")
-        return self._days[k]
+        return dt.date.fromordinal(self._days[k])
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
