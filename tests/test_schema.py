@@ -5,8 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -87,21 +85,6 @@ def test_a_new_database_made_without_alembic_equals_one_made_by_every_migration(
     db = store.connect(db_url)
     assert store.current_revision(db) == store.head_revision()
     db.dispose()
-
-
-def test_an_engine_on_a_new_database_does_not_load_alembic(tmp_path):
-    """Making a new database's schema loads no Alembic (about 10 MB of the process's peak
-    memory, issue 22); Alembic is loaded only to upgrade an older database. Checked in a fresh
-    interpreter, since this one has it."""
-    url = f"sqlite:///{tmp_path / 'new.db'}"
-    code = ("import sys\n"
-            "from workflow import Engine\n"
-            f"Engine({url!r}).close()\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
 
 
 def test_an_engine_on_an_empty_database_creates_the_schema(db_url):
