@@ -18,7 +18,7 @@ import re
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -235,6 +235,25 @@ COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
 RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
+@lru_cache(maxsize=32)
+def _day_tables(off: frozenset[dt.date], on: frozenset[dt.date]
+                ) -> tuple[bytes, array[int], array[int]]:
+    """The day tables of :class:`WorkingDays` for its days off and make-up working days, built
+    once per process for each such pair (every engine of a process has the same calendar), in
+    compact arrays rather than tuples of Python ints and dates (about 2 MB less each); never
+    changed once built."""
+    is_work, rank, days = bytearray(), array("i"), array("i")
+    day, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+    while day <= last:
+        working = day in on or (day.weekday() < 5 and day not in off)
+        is_work.append(working)
+        if working:
+            days.append(day.toordinal())
+        rank.append(len(days))
+        day += dt.timedelta(days=1)
+    return bytes(is_work), rank, days
+
+
 class WorkingDays:
     """The working days of the years 2000 to 2099 under the schedules given: answers
     working-day questions and computes due dates.
@@ -280,18 +299,9 @@ class WorkingDays:
             - frozenset(self.incomplete)
 
         self._base = first.toordinal()
-        # Compact arrays, not lists of Python objects (about 2 MB less per calendar).
-        self._is_work = bytearray()
-        self._rank = array("i")  # working days on or before base + i
-        self._days = array("i")  # the working days' ordinals, in order
-        day = first
-        while day <= last:
-            working = day in on or (day.weekday() < 5 and day not in off)
-            self._is_work.append(working)
-            if working:
-                self._days.append(day.toordinal())
-            self._rank.append(len(self._days))
-            day += dt.timedelta(days=1)
+        #: Whether base + i is a working day; the working days on or before it; the working
+        #: days in order (ordinals).
+        self._is_work, self._rank, self._days = _day_tables(frozenset(off), frozenset(on))
         self._first, self._last = first, last
         self._prints: dict[int, str] = {}
 
