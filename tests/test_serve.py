@@ -38,7 +38,7 @@ def serve(db_url: str, cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], 
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass

@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
@@ -192,6 +192,23 @@ COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
 RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
+@lru_cache(maxsize=32)
+def _day_tables(off: frozenset[dt.date], on: frozenset[dt.date]
+                ) -> tuple[bytes, tuple[int, ...], tuple[dt.date, ...]]:
+    """The day tables of :class:`WorkingDays` for its days off and make-up working days, built
+    once per process for each such pair (every engine of a process has the same calendar)."""
+    is_work, rank, days = bytearray(), [], []
+    day, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+    while day <= last:
+        working = day in on or (day.weekday() < 5 and day not in off)
+        is_work.append(working)
+        if working:
+            days.append(day)
+        rank.append(len(days))
+        day += dt.timedelta(days=1)
+    return bytes(is_work), tuple(rank), tuple(days)
+
+
 class WorkingDays:
     """The working days of the years 2000 to 2099 under the schedules given: answers
     working-day questions and computes due dates.
@@ -235,17 +252,9 @@ class WorkingDays:
             - frozenset(self.incomplete)
 
         self._base = first.toordinal()
-        self._is_work = bytearray()
-        self._rank: list[int] = []  # working days on or before base + i
-        self._days: list[dt.date] = []  # the working days, in order
-        day = first
-        while day <= last:
-            working = day in on or (day.weekday() < 5 and day not in off)
-            self._is_work.append(working)
-            if working:
-                self._days.append(day)
-            self._rank.append(len(self._days))
-            day += dt.timedelta(days=1)
+        #: Whether base + i is a working day; the working days on or before it; the working
+        #: days in order.
+        self._is_work, self._rank, self._days = _day_tables(frozenset(off), frozenset(on))
         self._first, self._last = first, last
         self._prints: dict[int, str] = {}
 
