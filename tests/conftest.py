@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def _before_papers() -> Path:
 
 # Every engine, DefinitionSet and CLI process of the suite reads this folder by default.
 os.environ["SSTRANSFER_DEFINITIONS"] = str(_before_papers())
+# The calendar keeps the holidays package's days in a folder of the run, not the user's cache.
+os.environ["SSTRANSFER_CACHE_DIR"] = tempfile.mkdtemp(prefix="sstransfer-cache-")
 
 # Log events are made at every level during tests (tests that read them use
 # structlog.testing.capture_logs) and shown nowhere.
