@@ -16,7 +16,7 @@ import sys
 import time
 
 import sqlalchemy as sa
-from common import DOCS, figure, header, timed
+from common import DOCS, figure, header, people, timed
 
 from workflow import Actor, ConcurrentUpdate, Engine
 
@@ -41,9 +41,9 @@ def fresh(n: int) -> list[int]:
     db.dispose()
     with Engine(url()) as engine:
         return engine.open_cases([dict(
-            definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
+            definition="pension_transfer", person_id=person, person_name="张三",
             origin="310000", destination="440300", applicant="employer", documents=DOCS,
-            on=dt.date(2025, 9, 26)) for _ in range(n)], actor=CLERK)
+            on=dt.date(2025, 9, 26)) for person in people(n)], actor=CLERK)
 
 
 def worker(case_ids, barrier, out):

@@ -36,10 +36,46 @@ class _Gated(structlog.stdlib.BoundLogger):
         return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
 
 
+class _Logger:
+    """A module's logger: ``debug``/``info``/``warning``/``error`` check the standard logger's
+    level first, so an event nobody shows costs one dictionary look-up (structlog's lazy proxy
+    would bind a new logger for every call before :class:`_Gated` drops it); anything else
+    (``bind``, ...) is structlog's."""
+
+    __slots__ = ("_std", "_structlog")
+
+    def __init__(self, name: str) -> None:
+        self._std = logging.getLogger(name)
+        self._structlog = structlog.wrap_logger(self._std, wrapper_class=_Gated)
+
+    def debug(self, event: str, **kw: Any) -> Any:
+        if self._std.isEnabledFor(logging.DEBUG):
+            return self._structlog.debug(event, **kw)
+        return None
+
+    def info(self, event: str, **kw: Any) -> Any:
+        if self._std.isEnabledFor(logging.INFO):
+            return self._structlog.info(event, **kw)
+        return None
+
+    def warning(self, event: str, **kw: Any) -> Any:
+        if self._std.isEnabledFor(logging.WARNING):
+            return self._structlog.warning(event, **kw)
+        return None
+
+    def error(self, event: str, **kw: Any) -> Any:
+        if self._std.isEnabledFor(logging.ERROR):
+            return self._structlog.error(event, **kw)
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._structlog, name)
+
+
 def get_logger(name: str = ROOT) -> Any:
     """The structlog logger of ``name`` (``sstransfer`` or below), writing to the standard
     logger of that name; processors are structlog's configured ones."""
-    return structlog.wrap_logger(logging.getLogger(name), wrapper_class=_Gated)
+    return _Logger(name)
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

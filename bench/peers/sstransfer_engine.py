@@ -16,6 +16,7 @@ steps, which no peer does.
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 from workflow import Actor, Engine
+from workflow.demo import person_id
 
 DOCS = ["application_form", "id_card", "payment_voucher", "endowment_manual",
         "employment_certificate"]
@@ -47,6 +49,14 @@ def definitions_before_papers() -> Path:
     return target
 
 
+def people(n: int) -> list[str]:
+    """``n`` distinct made-up ID numbers: a person has one running transfer of an insurance."""
+    rng, found = random.Random(7), dict[str, None]()
+    while len(found) < n:
+        found[person_id(rng)] = None
+    return list(found)
+
+
 def main() -> None:
     path, n = args()
     logs = sys.argv[3]
@@ -56,9 +66,9 @@ def main() -> None:
         assert logs == "default", logs
     engine = Engine(f"sqlite:///{path}", definitions=definitions_before_papers())
     ids = engine.open_cases([dict(
-        definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
+        definition="pension_transfer", person_id=person, person_name="张三",
         origin="310000", destination="440300", applicant="employer", documents=DOCS,
-        on=DATES[0].replace(day=1)) for _ in range(n)], actor=CLERK)
+        on=DATES[0].replace(day=1)) for person in people(n)], actor=CLERK)
     with Clock() as clock:
         for case_id in ids:
             for (trigger, _, _), day in zip(STEPS, DATES, strict=True):
