@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import signal
 import socket
@@ -46,6 +47,7 @@ import sqlalchemy as sa
 from common import DOCS, header, median_range
 
 from workflow import Actor, ConcurrentUpdate, Engine
+from workflow.testing import valid_person_id
 
 CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 16
 PER_CLIENT = int(sys.argv[2]) if len(sys.argv) > 2 else 25
@@ -75,11 +77,20 @@ def fresh_database() -> None:
     db.dispose()
 
 
+#: Each case is another person's (one running transfer per person and insurance).
+_PEOPLE = itertools.count()
+
+
+def person_id() -> str:
+    n = next(_PEOPLE)
+    return valid_person_id(dt.date(1960, 1, 1) + dt.timedelta(days=n // 1000), seed=n)
+
+
 def open_cases(engine: Engine) -> list[list[int]]:
     """CLIENTS lists of WARMUP + PER_CLIENT new cases, one list per client."""
     each = WARMUP + PER_CLIENT
     ids = engine.open_cases([dict(
-        definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
+        definition="pension_transfer", person_id=person_id(), person_name="张三",
         origin="310000", destination=AGENCY, applicant="employer", documents=DOCS,
         on=dt.date(2025, 9, 26)) for _ in range(CLIENTS * each)], actor=CLERK)
     return [ids[c * each:(c + 1) * each] for c in range(CLIENTS)]

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def _before_papers() -> Path:
 
 # Every engine, DefinitionSet and CLI process of the suite reads this folder by default.
 os.environ["SSTRANSFER_DEFINITIONS"] = str(_before_papers())
+# The calendar keeps the holidays package's days in a folder of the run, not the user's cache.
+os.environ["SSTRANSFER_CACHE_DIR"] = tempfile.mkdtemp(prefix="sstransfer-cache-")
 
 # Log events are made at every level during tests (tests that read them use
 # structlog.testing.capture_logs) and shown nowhere.
@@ -69,6 +72,53 @@ def definitions_dir(tmp_path: Path) -> Path:
     target = tmp_path / "definitions"
     shutil.copytree(shipped_definitions_dir(), target)
     return target
+
+
+#: The longest tests (real processes, browsers, servers; 7 s and more each on CI), by name:
+#: run first, so that with two workers neither is left with a long one at the end.
+LONGEST_FIRST = frozenset({
+    "test_a_bulk_import_killed_by_the_file_size_limit_prints_one_line_and_writes_nothing",
+    "test_a_clerk_s_morning_in_a_real_browser",
+    "test_a_clerk_works_through_the_dashboard_in_a_real_browser",
+    "test_a_database_locked_past_the_lock_timeout_is_refused_as_busy_in_one_line",
+    "test_a_deliverer_killed_again_and_again_loses_nothing_and_resends_at_most_once_per_kill",
+    "test_a_live_scheduler_takes_over_a_killed_instances_scan_within_a_lease",
+    "test_a_read_only_database_is_refused_in_one_line_saying_so",
+    "test_a_scan_longer_than_its_lease_keeps_it_and_each_alert_is_delivered_once",
+    "test_a_supervisor_s_morning_in_a_real_browser",
+    "test_concurrent_duplicates_with_one_key_all_get_the_first_result_and_mismatches_are_refused",
+    "test_each_entry_point_exits_0_on_a_good_call_and_1_in_one_line_on_a_refusal",
+    "test_numbers_have_no_gap_and_no_duplicate_when_processes_race",
+    "test_of_clerks_in_separate_processes_firing_on_one_version_exactly_one_wins",
+    "test_processes_firing_on_the_same_cases_apply_each_transition_exactly_once",
+    "test_random_use_keeps_every_case_consistent_and_refusals_change_nothing",
+    "test_serve_believes_forwarded_addresses_only_from_proxies_the_settings_name",
+    "test_serve_with_two_workers_on_a_sqlite_file",
+    "test_the_api_docs_work_offline_in_a_real_browser",
+    "test_the_import_command_opens_the_cases_of_a_csv_file",
+    "test_the_json_of_each_command_parses_with_a_stable_shape",
+    "test_the_report_command_writes_the_file",
+    "test_the_shell_blocks_run_as_written_against_a_temporary_database",
+    "test_the_tour_run_as_a_plain_script_prints_no_log_line_unless_the_host_asks",
+    "test_two_scans_racing_in_separate_processes_raise_no_duplicates",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: getattr(item, "originalname", item.name) not in LONGEST_FIRST)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_http_client():
+    """httpx's module functions wait 60 s for an answer instead of 5: on a CI machine with two
+    busy cores a page can take longer than 5 s, and no test is about the client's patience
+    (a test that is passes its own ``timeout``, which still wins)."""
+    import httpx
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("request", "get", "post", "put", "patch", "delete"):
+            patch.setattr(httpx, name, functools.partial(getattr(httpx, name), timeout=60))
+        yield
 
 
 PG_URL_ENV = "SSTRANSFER_TEST_POSTGRES_URL"
@@ -123,9 +173,10 @@ def schema_copy(tmp_path_factory):
     its first start (which test_schema pins), and nothing else is in it. Copying the file
     takes milliseconds; the migrations take a good part of each engine test's second.
 
-    A PostgreSQL database is left empty for the engine to create the schema in: there,
-    cloning a template database (DROP DATABASE, CREATE DATABASE ... TEMPLATE) takes longer
-    than the migrations."""
+    On PostgreSQL the first database of the session is made by the migrations and dumped
+    with ``pg_dump`` (schema and the rows the migrations write, as SQL); each later one runs
+    that script in one transaction, about a third of the migrations' time. Without
+    ``pg_dump`` on the PATH the engine makes each one itself."""
     from workflow import store
 
     template = tmp_path_factory.mktemp("schema") / "template.db"
@@ -133,14 +184,42 @@ def schema_copy(tmp_path_factory):
     store.upgrade(db)
     db.dispose()
     assert not Path(f"{template}-wal").exists(), "every page of the template is in its file"
+    dumped: dict[str, str] = {}
 
     def copy(url: str) -> str:
         target = sa.engine.make_url(url)
         if target.get_backend_name() == "sqlite":
             assert target.database and not Path(target.database).exists(), url
             shutil.copyfile(template, target.database)
+        elif shutil.which("pg_dump"):
+            _postgres_schema(url, dumped)
         return url
     return copy
+
+
+def _postgres_schema(url: str, dumped: dict[str, str]) -> None:
+    """The newest schema in the empty PostgreSQL database of ``url``: migrated and dumped the
+    first time, the dump run afterwards."""
+    from workflow import store
+
+    if "sql" not in dumped:
+        db = store.connect(url)
+        store.upgrade(db)
+        db.dispose()
+        plain = sa.engine.make_url(url).set(drivername="postgresql")
+        out = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-privileges", "--inserts",
+             plain.render_as_string(hide_password=False)],
+            capture_output=True, text=True, check=True)
+        # psql's own commands (\restrict) are not SQL; the dump's search_path of '' stays
+        # in the one connection that runs it.
+        dumped["sql"] = "\n".join(line for line in out.stdout.splitlines()
+                                   if not line.startswith("\\"))
+        return
+    db = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with db.begin() as conn:
+        conn.exec_driver_sql(dumped["sql"])
+    db.dispose()
 
 
 #: For a test of what the command line does with text (markup, dates, digits as typed), which

@@ -121,7 +121,7 @@ def test_every_route_that_shows_a_persons_case_writes_an_access_log_row(engine, 
     unknown = routes - set(NO_PERSON) - ACTS - set(calls) - set(LOGGED_ELSEWHERE)
     assert not unknown, f"new routes: log their reads and call them here, or name them: {unknown}"
     assert set(calls) <= routes
-    with running(app) as site, httpx.Client(base_url=site) as client:
+    with running(app) as site, httpx.Client(base_url=site, timeout=60) as client:
         for (method, path), extra in calls.items():
             before = _reads(engine)
             url = path.replace("{case_id}", str(case.id)).replace("{fmt}", "csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import httpx
@@ -322,6 +323,79 @@ def test_documents_are_attached_and_an_if_match_on_an_old_version_is_409(engine,
     refused_over_http(engine, lambda: httpx.post(url, headers={**clerk, "If-Match": stale},
                                                  json={"documents": ["payment_voucher"]}),
                       409, "concurrent_update")
+
+
+def test_a_plain_fire_answers_as_the_route_does_and_any_other_is_left_to_it(engine, api):
+    """Issue 22 (the fire route's fast path): a plain request -- a JSON body
+    (``Content-Type: application/json``), no query string -- is answered without FastAPI's
+    dependency solving and validation, with what the route answers: the case as ``CaseOut``
+    (the body ``GET`` gives, no linked cases) and its ETag. A request it does not take is
+    the route's, as before: another JSON media type fires too; a query parameter, a field
+    the body does not have and a body that is no JSON are 422 naming what is wrong, and
+    write nothing."""
+    clerk = bearer(engine, "c-12", "clerk", DESTINATION)
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        case = open_case(engine)
+        url = f"{api}/api/v1/cases/{case.id}/fire"
+        r = httpx.post(url, headers={**clerk, "Content-Type": content_type},
+                       content=b'{"trigger": "review"}')
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        shown = httpx.get(f"{api}/api/v1/cases/{case.id}", headers=clerk)
+        assert r.headers["etag"] == shown.headers["etag"] == f'"{case.id}-{case.version + 1}"'
+        assert r.json() == {**shown.json(), "linked_cases": None}
+        assert r.json()["state"] == "reviewed"
+    url = f"{api}/api/v1/cases/{case.id}/fire"
+    details = refused_over_http(engine, lambda: httpx.post(
+        f"{url}?trigger=send_letter", headers=clerk, json={"trigger": "send_letter"}),
+        422, "invalid_input")
+    assert details["field"] == "query.trigger"
+    details = refused_over_http(engine, lambda: httpx.post(
+        url, headers=clerk, json={"trigger": "send_letter", "actor": "someone"}),
+        422, "invalid_input")
+    assert details["field"] == "body.actor"
+    details = refused_over_http(engine, lambda: httpx.post(
+        url, headers={**clerk, "Content-Type": "application/json"}, content=b'{"trigger": '),
+        422, "invalid_input")
+    assert details["errors"][0]["type"] == "json_invalid"
+
+
+def test_the_fire_route_s_fast_path_takes_plain_requests_only(engine):
+    """The fast path answers a plain fire request itself (the step is taken) and leaves to
+    the route (None: nothing read but the body, nothing written) one with a query string,
+    another media type, a body that is no JSON object or that FireRequest refuses, or a case
+    id out of range."""
+    from starlette.requests import Request
+
+    from workflow.api.routes import MAX_ROW, _plain_fire
+
+    app = create_app(engine)
+    case = open_case(engine)
+    token, _ = engine.access_service.create_token("c-12", "clerk", DESTINATION)
+
+    def answer(body: bytes, media: str = "application/json", query: bytes = b"",
+               case_id: int = case.id):
+        scope = {"type": "http", "method": "POST", "path": f"/api/v1/cases/{case_id}/fire",
+                 "query_string": query, "app": app, "path_params": {"case_id": case_id},
+                 "headers": [(b"authorization", f"Bearer {token}".encode()),
+                             (b"content-type", media.encode())]}
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return asyncio.run(_plain_fire(Request(scope, receive)))
+
+    left = [answer(b'{"trigger": "review"}', query=b"on=2025-10-09"),
+            answer(b'{"trigger": "review"}', media="application/json; charset=utf-8"),
+            answer(b'{"trigger": '), answer(b'["review"]'), answer(b'{"trigger": 7}'),
+            answer(b'{"trigger": "review", "actor": "x"}'),
+            answer(b'{"trigger": "review"}', case_id=MAX_ROW + 1)]
+    assert left == [None] * 7
+    assert engine.get(case.id).state == "applied"
+    done = answer(b'{"trigger": "review"}')
+    assert done is not None and done.status_code == 200
+    assert done.headers["etag"] == f'"{case.id}-{case.version + 1}"'
+    assert engine.get(case.id).state == "reviewed"
 
 
 def test_an_idempotency_key_makes_a_retried_step_return_the_first_result(engine, api):

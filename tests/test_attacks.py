@@ -108,7 +108,7 @@ WRONG_ID = "110108198001010015"
 
 def _from(address: str) -> httpx.Client:
     """A client whose connections come from ``address`` (any of 127.0.0.0/8 is loopback)."""
-    return httpx.Client(transport=httpx.HTTPTransport(local_address=address))
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=60)
 
 
 def _try(client: httpx.Client, api: str, number: str, person_id: str) -> httpx.Response:
@@ -239,7 +239,7 @@ def test_the_cookie_is_a_session_that_ends_when_idle_at_sign_out_and_with_its_to
         copied = first.cookies[SESSION_COOKIE]
         first.get("/reports")
         first.post("/logout", data={})
-        with httpx.Client(base_url=api, cookies={SESSION_COOKIE: copied}) as thief:
+        with httpx.Client(base_url=api, cookies={SESSION_COOKIE: copied}, timeout=60) as thief:
             assert thief.get(f"/cases/{case.id}").status_code == 303
         assert second.get(f"/cases/{case.id}").status_code == 200
         engine.access_service.revoke_token(record.id)

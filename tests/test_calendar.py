@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import holidays
 import pytest
@@ -11,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflow import DefinitionError, InvalidInput, WorkingCalendar
+from workflow.core.calendar import LibraryDays, library_days
+from workflow.loading import cached_library_days
 
 D = dt.date
 CAL = WorkingCalendar()
@@ -171,3 +178,60 @@ def test_a_bad_schedule_file_is_refused_with_its_line(tmp_path, text, line, word
     assert info.value.path.endswith("2027.yaml")
     assert words in str(info.value)
     assert abs(info.value.line - line) <= 1
+
+
+# --- the holidays package's days, kept in the cache folder ------------------------------------
+
+def _start(cache: Path) -> list[str]:
+    """A fresh process holding a WorkingCalendar with ``cache`` as its cache folder: whether it
+    imported the holidays package, and the fingerprint of every year's working days."""
+    code = ("import sys\n"
+            "from workflow import WorkingCalendar\n"
+            "import datetime as dt\n"
+            "cal = WorkingCalendar()\n"
+            "print('holidays' in sys.modules)\n"
+            "print(cal.fingerprint(dt.date(2000, 1, 1), dt.date(2099, 12, 31)))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "SSTRANSFER_CACHE_DIR": str(cache)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_a_second_start_takes_the_holidays_packages_days_from_the_cache_without_importing_it(
+        tmp_path):
+    """The first calendar of a machine computes China's holidays and make-up days with the
+    `holidays` package and keeps them under the package's version; a later process takes them
+    from there without importing the package (which imports every country it knows, issue
+    22's memory), and its working days are the same to the day in every year."""
+    first = _start(tmp_path)
+    assert first[0] == "True"
+    assert [p.name for p in tmp_path.iterdir()] == [
+        f"holidays-china-{holidays.__version__}.json"]
+    second = _start(tmp_path)
+    assert second == ["False", first[1]]
+    assert first[1] == CAL.fingerprint(D(2000, 1, 1), D(2099, 12, 31))
+
+
+def test_a_damaged_or_foreign_cache_file_is_computed_again_and_rewritten(tmp_path, monkeypatch):
+    """A cache file that is not whole JSON, or was kept for another holidays release, is never
+    believed: the days are computed by the package again and the file rewritten."""
+    monkeypatch.setenv("SSTRANSFER_CACHE_DIR", str(tmp_path))
+    path = tmp_path / f"holidays-china-{holidays.__version__}.json"
+    other = dataclasses.replace(library_days(), version="0.1", holidays=frozenset())
+    for text in ('{"holidays_version": "0.1', other.to_json()):
+        path.write_text(text, encoding="utf-8")
+        assert cached_library_days.__wrapped__() == library_days()
+        assert LibraryDays.from_json(path.read_text(encoding="utf-8"),
+                                     holidays.__version__) == library_days()
+    with pytest.raises(ValueError, match="another holidays release"):
+        LibraryDays.from_json(other.to_json(), holidays.__version__)
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_no_cache(tmp_path, monkeypatch):
+    """A cache folder that cannot be made (here a file stands in its way) costs the start its
+    second, nothing else: the calendar is the package's."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SSTRANSFER_CACHE_DIR", str(blocker / "sstransfer"))
+    assert cached_library_days.__wrapped__() == library_days()
+    assert list(tmp_path.iterdir()) == [blocker]

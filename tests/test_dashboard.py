@@ -97,7 +97,7 @@ def test_a_page_without_a_valid_sign_in_goes_to_the_login_page_and_a_wrong_token
         r = client.post("/logout", data={})
         assert r.status_code == 200 and client.get("/").status_code == 303
     # The cookie of a session that was signed out is worth nothing, kept or copied.
-    with httpx.Client(base_url=site, cookies={SESSION_COOKIE: stolen}) as client:
+    with httpx.Client(base_url=site, cookies={SESSION_COOKIE: stolen}, timeout=60) as client:
         assert client.get(f"/cases/{case.id}").status_code == 303
     # Where to go after signing in is a path of this site, never another host.
     with Browser(base_url=site) as client:

@@ -320,13 +320,20 @@ def test_the_persons_premium_span_says_its_end_moved_off_spring_festival(engine)
 
 def test_a_holidays_release_older_than_0_85_is_refused_with_a_clear_error(monkeypatch):
     """0.84 lacks China's 2026 schedule and would count Spring Festival 2026 as working days."""
-    from workflow import OutdatedLibrary
+    import dataclasses
 
-    monkeypatch.setattr(holidays, "__version__", "0.84")
+    from workflow import OutdatedLibrary, loading
+    from workflow.core.calendar import library_days
+
+    def of_release(version):
+        days = dataclasses.replace(library_days(), version=version)
+        monkeypatch.setattr(loading, "cached_library_days", lambda: days)
+
+    of_release("0.84")
     with pytest.raises(OutdatedLibrary, match=r"holidays 0\.84 is older than 0\.85.*"
                                               r"pip install 'holidays>=0\.85'"):
         WorkingCalendar()
-    monkeypatch.setattr(holidays, "__version__", "0.85")
+    of_release("0.85")
     assert WorkingCalendar().is_official(2026)
 
 

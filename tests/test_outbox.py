@@ -435,7 +435,7 @@ def test_the_api_gives_the_outbox_and_subscriptions_to_supervisors_of_their_agen
     sup, _ = engine.access_service.create_token("s-1", "supervisor", DESTINATION)
     other, _ = engine.access_service.create_token("s-2", "supervisor", "110000")
     clerk, _ = engine.access_service.create_token("c-12", "clerk", DESTINATION)
-    with running(create_app(engine)) as site, httpx.Client(base_url=site) as client:
+    with running(create_app(engine)) as site, httpx.Client(base_url=site, timeout=60) as client:
         def call(method: str, path: str, token: str, **kw: object) -> httpx.Response:
             return client.request(method, f"/api/v1{path}",
                                   headers={"Authorization": f"Bearer {token}"}, **kw)

@@ -316,7 +316,7 @@ def test_the_api_lists_and_prints_a_cases_papers_and_logs_each_read(papers_engin
     case = _to_funds_moved(papers_engine)
     token, _ = papers_engine.access_service.create_token("c-12", "clerk", DESTINATION)
     own, _ = papers_engine.access_service.create_token(APPLICANT.id, "employer")
-    with running(create_app(papers_engine)) as site, httpx.Client(base_url=site) as client:
+    with running(create_app(papers_engine)) as site, httpx.Client(base_url=site, timeout=60) as client:
         auth = {"Authorization": f"Bearer {token}"}
         items = client.get(f"/api/v1/cases/{case.id}/papers", headers=auth).json()["items"]
         assert {"id", "kind", "number", "issued_on", "sha256", "title"} <= set(items[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,63 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(db_url):
     relevant = [d for d in diff if not (d[0] in ("add_table", "remove_table")
                                         and d[1].name not in ours)]
     assert relevant == []
+
+
+def _shape(url: str) -> dict[str, dict[str, object]]:
+    """Every table of the database as reflected: columns (by name: their order is the order
+    they were added in), primary key, foreign keys, indexes (with a partial index's WHERE),
+    unique and check constraints."""
+    db = store.connect(url)
+    shape: dict[str, dict[str, object]] = {}
+    with db.connect() as conn:
+        inspector = sa.inspect(conn)
+        for table in inspector.get_table_names():
+            shape[table] = {
+                "columns": {c["name"]: (str(c["type"].compile(dialect=db.dialect)),
+                                        c["nullable"], c.get("default"))
+                            for c in inspector.get_columns(table)},
+                "primary key": inspector.get_pk_constraint(table),
+                "foreign keys": sorted(map(repr, inspector.get_foreign_keys(table))),
+                "indexes": sorted(
+                    repr((i["name"], i["column_names"], bool(i["unique"]),
+                          {k: str(v) for k, v in i.get("dialect_options", {}).items()}))
+                    for i in inspector.get_indexes(table)),
+                "unique": sorted(map(repr, inspector.get_unique_constraints(table))),
+                "checks": sorted(map(repr, inspector.get_check_constraints(table))),
+            }
+    db.dispose()
+    return shape
+
+
+def _empty(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(sa.engine.make_url(url).database or "")
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+        return
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    db.dispose()
+
+
+def test_a_new_database_made_without_alembic_equals_one_made_by_every_migration(db_url):
+    """An engine on an empty database makes the schema from the tables' declarations and
+    stamps it with HEAD_REVISION, without Alembic; the result equals, table by table (columns
+    with their types, nullability and defaults, keys, indexes with their WHERE, unique and
+    check constraints, Alembic's version table), the database every shipped migration builds."""
+    db = store.connect(db_url)
+    store.upgrade(db)
+    db.dispose()
+    migrated = _shape(db_url)
+    _empty(db_url)
+    Engine(db_url).close()
+    created = _shape(db_url)
+    assert "transfer_case" in created and "alembic_version" in created
+    assert created == migrated
+    db = store.connect(db_url)
+    assert store.current_revision(db) == store.head_revision()
+    db.dispose()
 
 
 def test_an_engine_on_an_empty_database_creates_the_schema(db_url):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,29 +34,37 @@ def serve(db_url: str, cwd: Path, *args: str) -> tuple[subprocess.Popen[bytes], 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSTRANSFER_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workflow.cli", "--db", db_url, "serve", "--port", str(port),
-         *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True)  # a group of its own, as a terminal gives it
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             out = proc.communicate()[0].decode(errors="replace")
             raise AssertionError(f"sstransfer serve did not start:\n{out}")
         time.sleep(0.2)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
+    """Ctrl-C, as in a terminal: SIGINT to the server's process group; then nothing of the
+    group is left running (a worker still starting when the signal came is killed, or it
+    would keep the output pipe open and the test run waiting)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def workers_of(pid: int) -> list[int]:
@@ -122,6 +131,9 @@ def test_serve_with_two_workers_on_a_sqlite_file(db_url, run, tmp_path):
     token = created_token(run)["token"]
     proc, url = serve(db_url, tmp_path, "--workers", "2")
     try:
+        deadline = time.monotonic() + 30  # the first worker may answer before the second is up
+        while len(workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(workers_of(proc.pid)) == 2
         check_service(url, token, case_id)
         headers = {"Authorization": f"Bearer {token}"}

@@ -170,8 +170,11 @@ def test_after_a_postgresql_restart_the_first_call_succeeds(tmp_path):
             conn.execute(sa.text("SELECT 1"))
         killer = sa.create_engine(url)
         with killer.begin() as conn:
+            # With a timeout pg_terminate_backend waits until each process has ended, as after a
+            # restart; without it the signal may still be on its way when the engine checks.
             killed = conn.scalar(sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                "FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         killer.dispose()
         assert killed >= 1

@@ -7,14 +7,19 @@ from, decoding them as users' files are (:func:`workflow.core.textfile.decode_te
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from .core.calendar import (
+    LibraryDays,
     RegionalSchedule,
     WorkingDays,
     YearSchedule,
     is_regional_file,
+    library_days,
     parse_regional_schedule,
     parse_schedule,
 )
@@ -33,6 +38,9 @@ COMMITMENTS_FILE = "committed_limits.yaml"
 AGENCIES_FILE = "agencies.yaml"
 CALENDARS_DIR = "calendars"
 DEFINITIONS_ENV = "SSTRANSFER_DEFINITIONS"
+#: Where the calendar keeps what the `holidays` package computed (default: the user's cache
+#: folder, ``$XDG_CACHE_HOME/sstransfer`` or ``~/.cache/sstransfer``).
+CACHE_ENV = "SSTRANSFER_CACHE_DIR"
 
 
 def read_text(path: Path | str) -> str:
@@ -48,6 +56,57 @@ def read_text(path: Path | str) -> str:
 def read_yaml(path: Path | str) -> YamlFile:
     """A YAML file, parsed, remembering where each value stood."""
     return YamlFile(path, read_text(path))
+
+
+def cache_dir() -> Path:
+    """The folder sstransfer keeps computed data in (``SSTRANSFER_CACHE_DIR``, else the user's
+    cache folder)."""
+    if folder := os.environ.get(CACHE_ENV):
+        return Path(folder)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sstransfer"
+
+
+def installed_holidays_version() -> str:
+    """The installed `holidays` release, read from its metadata without importing it."""
+    return metadata.version("holidays")
+
+
+@cache
+def cached_library_days() -> LibraryDays:
+    """The `holidays` package's China (:func:`~workflow.core.calendar.library_days`), kept in
+    :func:`cache_dir` under the release's version: a process that finds it there does not
+    import the package (which imports every country: about 11 MB and 1 s). A file missing,
+    unreadable or of another release is computed again and rewritten; a folder that cannot be
+    written only means no cache."""
+    try:
+        version = installed_holidays_version()
+    except metadata.PackageNotFoundError:  # installed without its metadata: nothing to key on
+        return library_days()
+    path = cache_dir() / f"holidays-china-{version}.json"
+    try:
+        return LibraryDays.from_json(path.read_text(encoding="utf-8"), version)
+    except (OSError, ValueError):
+        pass
+    days = library_days()
+    if days.version == version:
+        _keep(path, days.to_json())
+    return days
+
+
+def _keep(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (processes may start at once); never fail."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                         prefix=f".{path.name}.", delete=False) as out:
+            out.write(text)
+    except OSError:
+        return
+    try:
+        os.replace(out.name, path)
+    except OSError:
+        Path(out.name).unlink(missing_ok=True)
 
 
 class WorkingCalendar(WorkingDays):
@@ -71,7 +130,7 @@ class WorkingCalendar(WorkingDays):
                 years[schedule.year] = path
                 schedules.append(schedule)
         self.calendars_dir = calendars_dir
-        super().__init__(schedules, regional)
+        super().__init__(schedules, regional, library=cached_library_days())
 
 
 class DefinitionSet:

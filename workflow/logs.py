@@ -17,65 +17,59 @@ import re
 import sys
 from typing import Any
 
-import structlog
-
 #: The logger every sstransfer event goes to (or one below it).
 ROOT = "sstransfer"
 logging.getLogger(ROOT).addHandler(logging.NullHandler())
 
 
-class _Gated(structlog.stdlib.BoundLogger):
-    """A bound logger that drops an event before any processor runs (no rendering, no
-    timestamp) when its standard logger would not emit it at that level."""
+class Logger:
+    """sstransfer's logger of one name: each event is checked against the standard logger's
+    level first and dropped there if it would not be emitted (no processor runs). structlog
+    is imported with the first event that is emitted, not with the engine: ``import
+    structlog`` imports Rich when it is installed (about 5 MB of memory a process that never
+    shows an event does without)."""
 
-    def _proxy_to_logger(self, method_name: str, event: str | None = None,
-                         *event_args: Any, **event_kw: Any) -> Any:
-        level = logging.getLevelNamesMapping().get(method_name.upper())
-        if level is not None and not self._logger.isEnabledFor(level):
-            return None
-        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+    __slots__ = ("_bound", "_context", "_std")
 
-
-class _Logger:
-    """A module's logger: ``debug``/``info``/``warning``/``error`` check the standard logger's
-    level first, so an event nobody shows costs one dictionary look-up (structlog's lazy proxy
-    would bind a new logger for every call before :class:`_Gated` drops it); anything else
-    (``bind``, ...) is structlog's."""
-
-    __slots__ = ("_std", "_structlog")
-
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, context: dict[str, Any] | None = None) -> None:
         self._std = logging.getLogger(name)
-        self._structlog = structlog.wrap_logger(self._std, wrapper_class=_Gated)
+        self._context = context or {}
+        self._bound: Any = None
 
-    def debug(self, event: str, **kw: Any) -> Any:
-        if self._std.isEnabledFor(logging.DEBUG):
-            return self._structlog.debug(event, **kw)
-        return None
+    def _emit(self, level: int, method: str, event: str, kw: dict[str, Any]) -> None:
+        if not self._std.isEnabledFor(level):
+            return
+        if self._bound is None:
+            import structlog
 
-    def info(self, event: str, **kw: Any) -> Any:
-        if self._std.isEnabledFor(logging.INFO):
-            return self._structlog.info(event, **kw)
-        return None
+            self._bound = structlog.wrap_logger(
+                self._std, wrapper_class=structlog.stdlib.BoundLogger, **self._context)
+        getattr(self._bound, method)(event, **kw)
 
-    def warning(self, event: str, **kw: Any) -> Any:
-        if self._std.isEnabledFor(logging.WARNING):
-            return self._structlog.warning(event, **kw)
-        return None
+    def bind(self, **context: Any) -> Logger:
+        """This logger with ``context`` added to each of its events."""
+        return Logger(self._std.name, {**self._context, **context})
 
-    def error(self, event: str, **kw: Any) -> Any:
-        if self._std.isEnabledFor(logging.ERROR):
-            return self._structlog.error(event, **kw)
-        return None
+    def debug(self, event: str, **kw: Any) -> None:
+        self._emit(logging.DEBUG, "debug", event, kw)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._structlog, name)
+    def info(self, event: str, **kw: Any) -> None:
+        self._emit(logging.INFO, "info", event, kw)
+
+    def warning(self, event: str, **kw: Any) -> None:
+        self._emit(logging.WARNING, "warning", event, kw)
+
+    def error(self, event: str, **kw: Any) -> None:
+        self._emit(logging.ERROR, "error", event, kw)
+
+    def exception(self, event: str, **kw: Any) -> None:
+        self._emit(logging.ERROR, "exception", event, kw)
 
 
-def get_logger(name: str = ROOT) -> Any:
-    """The structlog logger of ``name`` (``sstransfer`` or below), writing to the standard
-    logger of that name; processors are structlog's configured ones."""
-    return _Logger(name)
+def get_logger(name: str = ROOT) -> Logger:
+    """The logger of ``name`` (``sstransfer`` or below): structlog events written to the
+    standard logger of that name, processed by structlog's configured processors."""
+    return Logger(name)
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -135,5 +129,5 @@ def hide_ids_in_request_lines() -> None:
     logging.getLogger("uvicorn.access").addFilter(REQUEST_LINES)
 
 
-__all__ = ["REQUEST_LINES", "ROOT", "RequestLines", "get_logger", "hide_ids_in_request_lines",
+__all__ = ["REQUEST_LINES", "ROOT", "Logger", "RequestLines", "get_logger", "hide_ids_in_request_lines",
            "hide_query_values", "to_stderr"]

@@ -39,12 +39,11 @@ class BodyGuard:
         path: str = scope["path"]
         settings = self.engine.settings
         cap = settings.max_import_bytes if path == IMPORT_PATH else settings.max_body_bytes
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope["headers"]}
+        headers = _headers(scope, _GUARD_HEADERS)
         if path.startswith(API_PREFIX + "/") and not await self._authenticated(
-                scope, headers.get("authorization"), send):
+                scope, headers.get(b"authorization"), send):
             return
-        length = headers.get("content-length")
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             await _too_large(scope, send, cap)
             return
@@ -150,17 +149,32 @@ async def _cross_site(scope: Scope, send: Send) -> None:
 def _same_origin(scope: Scope) -> bool:
     """Whether a request's ``Origin`` (else ``Referer``) names this server (scheme, host and
     port as the request reached it), or names nothing."""
-    headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1")
-                               for k, v in scope["headers"]}
-    claimed = headers.get("origin") or headers.get("referer")
+    headers = _headers(scope, _ORIGIN_HEADERS)
+    claimed = headers.get(b"origin") or headers.get(b"referer")
     if claimed is None:
         return True
-    host = headers.get("host")
+    host = headers.get(b"host")
     if host is None or claimed == "null":
         return False
     scheme = str(scope.get("scheme", "http"))
     own = f"{scheme}://{host}"
     return claimed == own or claimed.startswith(own + "/")
+
+
+_GUARD_HEADERS = frozenset({b"authorization", b"content-length"})
+_ORIGIN_HEADERS = frozenset({b"origin", b"referer", b"host"})
+
+
+def _headers(scope: Scope, names: frozenset[bytes]) -> dict[bytes, str]:
+    """The request's headers of these (lower-case) names, each's first value (as Starlette's
+    ``Headers.get`` gives it to the routes): one pass over the raw headers, decoding only
+    these."""
+    found: dict[bytes, str] = {}
+    for key, value in scope["headers"]:
+        key = key.lower()
+        if key in names and key not in found:
+            found[key] = value.decode("latin-1")
+    return found
 
 
 def _bearer(value: str | None) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -268,6 +268,28 @@ def check_known_query(request: Request) -> None:
                     f"{', '.join(sorted(known)) or 'none'})"} for name in unknown[:10]])
 
 
+#: A route's answer to a plain request (:func:`fast_path`): its response, or None when the
+#: request is not plain and FastAPI's own handling is to answer it.
+FastAnswer = Callable[[Request], Coroutine[Any, Any, Response | None]]
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+_FAST_PATHS: dict[Callable[..., Any], FastAnswer] = {}
+
+
+def fast_path(answer: FastAnswer) -> Callable[[_Endpoint], _Endpoint]:
+    """Mark an endpoint as having a fast path (put it under the route's decorator): a
+    :class:`ProblemRoute` first offers each request to ``answer``, which reads the request
+    itself, without FastAPI's dependency solving, parameter validation and response
+    validation, and returns None for any request it does not take (then FastAPI's handling
+    answers, with the body already read kept). The endpoint stays what the OpenAPI schema
+    documents and what answers every request the fast path leaves, refusals included; the
+    fast path must answer what it takes exactly as the endpoint would."""
+    def mark(endpoint: _Endpoint) -> _Endpoint:
+        _FAST_PATHS[endpoint] = answer
+        return endpoint
+
+    return mark
+
+
 class ProblemRoute(APIRoute):
     """A route that answers its own refusals as :class:`Problem` bodies, so that the router
     keeps its error shape when mounted in a host application with handlers of its own. It
@@ -296,9 +318,12 @@ class ProblemRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        fast = _FAST_PATHS.get(self.endpoint)
 
         async def answer(request: Request) -> Response:
             try:
+                if fast is not None and (done := await fast(request)) is not None:
+                    return done
                 return await handler(request)
             except e.WorkflowError as error:
                 return problem_response(error, request)
@@ -317,6 +342,7 @@ class ProblemRoute(APIRoute):
 
 
 __all__ = ["BODY_METHODS", "CONFLICT", "NOT_FOUND", "PROBLEM_MEDIA", "RESPONSES", "RUNNING",
-           "STATUS", "TOO_LARGE", "TYPE_PREFIX", "Problem", "ProblemResponse", "ProblemRoute",
-           "check_known_query", "language_of", "namer", "problem_body", "problem_media_only",
-           "problem_of", "problem_response", "status_of", "validation_response"]
+           "STATUS", "TOO_LARGE", "TYPE_PREFIX", "FastAnswer", "Problem", "ProblemResponse",
+           "ProblemRoute", "check_known_query", "fast_path", "language_of", "namer",
+           "problem_body", "problem_media_only", "problem_of", "problem_response", "status_of",
+           "validation_response"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import re
 import shutil
 import tempfile
@@ -58,8 +59,15 @@ from ..records import (
     Span,
 )
 from ..render import check_language, write_report
-from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep
-from .problems import NOT_FOUND, RESPONSES, RUNNING, ProblemRoute, check_known_query
+from .auth import API_TOKEN, DeskDep, EngineDep, PrincipalDep, bearer, get_engine, principal_of
+from .problems import (
+    NOT_FOUND,
+    RESPONSES,
+    RUNNING,
+    ProblemRoute,
+    check_known_query,
+    fast_path,
+)
 
 #: Where the JSON API lives (its version in the path).
 API_PREFIX = "/api/v1"
@@ -444,7 +452,41 @@ async def import_cases(desk: DeskDep, engine: EngineDep,
     return ImportResult(case_ids=ids, count=len(ids))
 
 
+async def _plain_fire(request: Request) -> Response | None:
+    """The fire route's fast path (:func:`~workflow.api.problems.fast_path`): a request with
+    no query string, a JSON body FireRequest reads and a case id in range is answered here,
+    as :func:`fire` would answer it, with one thread hop (the desk's step); any other is
+    left to :func:`fire` (None)."""
+    if request.scope["query_string"] or request.headers.get("content-type") != "application/json":
+        return None
+    case_id = request.path_params["case_id"]
+    try:
+        given = json.loads(await request.body())
+    except ValueError:  # not JSON, or not UTF-8: FastAPI's refusal
+        return None
+    engine = get_engine(request)  # the caller first, as the route's dependencies do
+    principal = await principal_of(request.scope, engine, bearer(request))
+    if not 1 <= case_id <= MAX_ROW or not isinstance(given, dict):
+        return None
+    try:
+        body = FireRequest.model_validate(given)
+    except ValueError:  # pydantic's ValidationError: fire answers it, naming each field
+        return None
+    headers = request.headers
+    case = await run_in_threadpool(
+        engine.desk(principal, via="api").fire, case_id, body.trigger,
+        on=_date(body.on, "on"), documents=body.documents,
+        expected_version=_version_of(headers.get("if-match")), explanation=body.explanation,
+        documents_needed=body.documents_needed, amount=body.amount,
+        contribution_months=body.contribution_months, information_form=body.information_form,
+        months_at_destination=body.months_at_destination,
+        idempotency_key=headers.get("idempotency-key"))
+    return Response(case_out(case).model_dump_json(), media_type="application/json",
+                    headers={"ETag": _etag(case)})
+
+
 @api.post("/cases/{case_id:int}/fire", tags=["cases"], response_model=CaseOut)
+@fast_path(_plain_fire)
 def fire(case_id: RowId, body: FireRequest, desk: DeskDep, response: Response,
          if_match: IfMatch = None,
          idempotency_key: Annotated[str | None, Header(

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
-import holidays
-from holidays.countries.china import ChinaStaticHolidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InvalidInput, OutdatedLibrary
@@ -36,8 +36,11 @@ STATUTORY_HOLIDAYS = ("元旦", "春节", "清明节", "劳动节", "端午节",
 
 def check_holidays_library(version: str | None = None) -> None:
     """Refuse to work with a `holidays` release older than the one the project knows."""
-    # holidays imports __version__ without re-exporting it explicitly (no ``as``/``__all__``).
-    version = holidays.__version__ if version is None else version  # type: ignore[attr-defined]
+    if version is None:
+        import holidays
+
+        # holidays imports __version__ without re-exporting it (no ``as``/``__all__``).
+        version = holidays.__version__  # type: ignore[attr-defined]
     parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
     if parts < HOLIDAYS_MINIMUM:
         need = ".".join(map(str, HOLIDAYS_MINIMUM))
@@ -153,18 +156,58 @@ def parse_schedule(doc: YamlFile) -> YearSchedule:
     return schedule
 
 
-def library_official_years() -> frozenset[int]:
-    """The years whose schedule the installed `holidays` release has from the notices."""
-    last = max(ChinaStaticHolidays.special_public_holidays)
-    return frozenset(range(_OFFICIAL_SINCE, last + 1))
+@dataclass(frozen=True)
+class LibraryDays:
+    """What the installed `holidays` release says of China from 2000 to 2099: its public
+    holidays, its make-up working days, and the last year it has from the State Council's
+    notices. Computed by :func:`library_days`; kept as text by :meth:`to_json` so that a
+    process can take it from a cache instead of importing the package, which imports every
+    country it knows (about 11 MB of memory, 1 s of start)."""
+
+    version: str
+    holidays: frozenset[dt.date]
+    workdays: frozenset[dt.date]
+    last_official_year: int
+
+    def to_json(self) -> str:
+        return json.dumps({"holidays_version": self.version, "first_year": FIRST_YEAR,
+                           "last_year": LAST_YEAR, "last_official_year": self.last_official_year,
+                           "holidays": sorted(d.isoformat() for d in self.holidays),
+                           "workdays": sorted(d.isoformat() for d in self.workdays)})
+
+    @classmethod
+    def from_json(cls, text: str, version: str) -> LibraryDays:
+        """The days kept by :meth:`to_json`; ValueError unless they are of ``version`` and of
+        this calendar's years."""
+        try:
+            data = json.loads(text)
+            if (data["holidays_version"], data["first_year"], data["last_year"]) != (
+                    version, FIRST_YEAR, LAST_YEAR):
+                raise ValueError("kept for another holidays release or other years")
+            return cls(version, frozenset(map(dt.date.fromisoformat, data["holidays"])),
+                       frozenset(map(dt.date.fromisoformat, data["workdays"])),
+                       int(data["last_official_year"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not kept library days: {exc!r}") from None
 
 
 @cache
-def _library_days() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
-    """The library's holidays and make-up working days, 2000 to 2099 (built once)."""
+def library_days() -> LibraryDays:
+    """The `holidays` package's China, 2000 to 2099 (built once a process)."""
+    import holidays
+    from holidays.countries.china import ChinaStaticHolidays
+
     # holidays loads its country classes lazily (EntityLoader): mypy does not see them.
     lib = holidays.China(years=range(FIRST_YEAR, LAST_YEAR + 1))  # type: ignore[attr-defined]
-    return frozenset(lib), frozenset(lib.weekend_workdays)
+    return LibraryDays(holidays.__version__,  # type: ignore[attr-defined]
+                       frozenset(lib), frozenset(lib.weekend_workdays),
+                       max(ChinaStaticHolidays.special_public_holidays))
+
+
+def library_official_years(library: LibraryDays | None = None) -> frozenset[int]:
+    """The years whose schedule the installed `holidays` release has from the notices."""
+    last = (library or library_days()).last_official_year
+    return frozenset(range(_OFFICIAL_SINCE, last + 1))
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -192,6 +235,25 @@ COUNT_FROM_NEXT_WORKING_DAY = "count_from_next_working_day"
 RECEIVED_NEXT_WORKING_DAY = "received_next_working_day"
 
 
+@lru_cache(maxsize=32)
+def _day_tables(off: frozenset[dt.date], on: frozenset[dt.date]
+                ) -> tuple[bytes, array[int], array[int]]:
+    """The day tables of :class:`WorkingDays` for its days off and make-up working days, built
+    once per process for each such pair (every engine of a process has the same calendar), in
+    compact arrays rather than tuples of Python ints and dates (about 2 MB less each); never
+    changed once built."""
+    is_work, rank, days = bytearray(), array("i"), array("i")
+    day, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+    while day <= last:
+        working = day in on or (day.weekday() < 5 and day not in off)
+        is_work.append(working)
+        if working:
+            days.append(day.toordinal())
+        rank.append(len(days))
+        day += dt.timedelta(days=1)
+    return bytes(is_work), rank, days
+
+
 class WorkingDays:
     """The working days of the years 2000 to 2099 under the schedules given: answers
     working-day questions and computes due dates.
@@ -204,10 +266,12 @@ class WorkingDays:
 
     def __init__(self, schedules: Iterable[YearSchedule] = (),
                  regional: Iterable[RegionalSchedule] = (), *,
-                 province: str | None = None) -> None:
-        check_holidays_library()
+                 province: str | None = None, library: LibraryDays | None = None) -> None:
+        library = library or library_days()
+        check_holidays_library(library.version)
         first, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
-        off, on = (set(days) for days in _library_days())
+        off, on = set(library.holidays), set(library.workdays)
+        self.library = library
         self.province = province
         self.schedules: dict[int, YearSchedule] = {}
         #: Regional overlays by province prefix, then year.
@@ -231,21 +295,13 @@ class WorkingDays:
         self._by_province: dict[str, WorkingDays] = {}
         #: Years whose file lacks a statutory holiday, and what it lacks: still provisional.
         self.incomplete = {y: s.missing for y, s in self.schedules.items() if s.missing}
-        self.official_years = (library_official_years() | frozenset(self.schedules)) \
+        self.official_years = (library_official_years(library) | frozenset(self.schedules)) \
             - frozenset(self.incomplete)
 
         self._base = first.toordinal()
-        self._is_work = bytearray()
-        self._rank: list[int] = []  # working days on or before base + i
-        self._days: list[dt.date] = []  # the working days, in order
-        day = first
-        while day <= last:
-            working = day in on or (day.weekday() < 5 and day not in off)
-            self._is_work.append(working)
-            if working:
-                self._days.append(day)
-            self._rank.append(len(self._days))
-            day += dt.timedelta(days=1)
+        #: Whether base + i is a working day; the working days on or before it; the working
+        #: days in order (ordinals).
+        self._is_work, self._rank, self._days = _day_tables(frozenset(off), frozenset(on))
         self._first, self._last = first, last
         self._prints: dict[int, str] = {}
 
@@ -258,7 +314,7 @@ class WorkingDays:
         if cal is None:
             overlays = [o for by_year in self.regional.values() for o in by_year.values()]
             cal = self._by_province[province] = WorkingDays(
-                self.schedules.values(), overlays, province=province)
+                self.schedules.values(), overlays, province=province, library=self.library)
         return cal
 
     def _offset(self, day: dt.date) -> int:
@@ -277,7 +333,7 @@ class WorkingDays:
         k = self._rank[self._offset(day)] + n - 1
         if k >= len(self._days):
             raise InvalidInput(f"{n} working days after {day} is past {self._last}")
-        return self._days[k]
+        return dt.date.fromordinal(self._days[k])
 
     def subtract_working_days(self, day: dt.date, n: int) -> dt.date:
         """The n-th working day before ``day`` (n >= 1)."""
@@ -285,7 +341,7 @@ class WorkingDays:
         k = self._rank[i] - self._is_work[i] - n
         if k < 0:
             raise InvalidInput(f"{n} working days before {day} is before {self._first}")
-        return self._days[k]
+        return dt.date.fromordinal(self._days[k])
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
@@ -349,12 +405,14 @@ __all__ = [
     "RECEIVED_NEXT_WORKING_DAY",
     "STATUTORY_HOLIDAYS",
     "Due",
+    "LibraryDays",
     "RegionalSchedule",
     "WorkingDays",
     "YearSchedule",
     "add_months",
     "check_holidays_library",
     "is_regional_file",
+    "library_days",
     "library_official_years",
     "parse_regional_schedule",
     "parse_schedule",

@@ -14,6 +14,14 @@ from ..errors import DefinitionError
 
 M = TypeVar("M", bound=BaseModel)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+#: libyaml's parser, where PyYAML was built with it: several times faster than the pure-Python
+#: one, which still reads a file libyaml refused, for its exact error.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+#: Files already read, by name and text: every engine of a process (a test suite, the
+#: workers of a service) reads the same definitions; their values are only ever validated
+#: into new frozen models, never changed, so one parse serves them all.
+_PARSED: dict[tuple[Path, str], tuple[Any, Any]] = {}
+_PARSED_KEPT = 256
 
 
 class StrictModel(BaseModel):
@@ -34,10 +42,40 @@ class YamlFile:
     def __init__(self, path: Path | str, text: str) -> None:
         self.path = Path(path)
         self.text = text
+        self.node: yaml.Node | None
+        self.data: Any
+        known = _PARSED.get((self.path, text))
+        if known is not None:
+            self.node, self.data = known
+            return
         try:
-            self.node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            self._parse(_FAST_LOADER or yaml.SafeLoader)
+        except DefinitionError:
+            raise
+        except Exception:  # the pure-Python parser says exactly what is wrong
+            self._read_slowly()
+        if not isinstance(self.data, dict):
+            raise DefinitionError(path, "must be a mapping of keys to values", 1)
+        if len(_PARSED) >= _PARSED_KEPT:
+            _PARSED.clear()
+        _PARSED[self.path, text] = (self.node, self.data)
+
+    def _parse(self, loader_class: Any) -> None:
+        """Compose the document, check its keys, then build the values from the same nodes."""
+        loader = loader_class(self.text)
+        try:
+            self.node = loader.get_single_node()
             self._check_keys()
-            self.data: Any = yaml.safe_load(self.text)
+            self.data = None if self.node is None else loader.construct_document(self.node)
+        finally:
+            loader.dispose()
+
+    def _read_slowly(self) -> None:
+        """The pure-Python parser: its errors name the problem and the line as libyaml's do not
+        always (a control character, a date that does not exist)."""
+        path = self.path
+        try:
+            self._parse(yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise DefinitionError(path, f"is not valid YAML: {exc.problem or exc.context}",
@@ -52,8 +90,6 @@ class YamlFile:
             raise self._bad_date() from None
         except RecursionError:
             raise DefinitionError(path, "is not valid YAML: nested too deeply") from None
-        if not isinstance(self.data, dict):
-            raise DefinitionError(path, "must be a mapping of keys to values", 1)
 
     def _nodes(self) -> Iterator[yaml.Node]:
         """Every node of the document, once each (aliases are not followed twice)."""

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
 
 from ..errors import InvalidInput, StorageBusy, StorageUnavailable, TransferAlreadyRunning
+from .tables import on_postgresql
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
 URL_ENV = "SSTRANSFER_DATABASE_URL"
@@ -85,6 +86,8 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     elif db.dialect.name == "postgresql":
+        on_postgresql()
+
         @event.listens_for(db, "connect")
         def _timeouts(dbapi_conn: Any, _record: Any) -> None:  # pragma: no branch
             autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
 
 from ..errors import InvalidInput, SchemaMismatch
+from .tables import TABLES
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,19 +64,49 @@ def upgrade(db: SAEngine, revision: str = "head") -> None:
 
     check_revision(revision)
     try:
-        with db.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # pysqlite runs DDL outside any transaction unless the connection manages it, so
-                # a killed start left half a schema: take the write lock and run it all in one.
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            with conn.begin():
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                else:  # one creator at a time; the others then find the schema made
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-                command.upgrade(_alembic_config(conn), revision)
+        with _schema_transaction(db) as conn:
+            command.upgrade(_alembic_config(conn), revision)
     except CommandError as exc:  # e.g. a target older than the database
         raise InvalidInput(f"cannot upgrade the schema to {revision!r}: {exc}") from None
+
+
+@contextmanager
+def _schema_transaction(db: SAEngine) -> Iterator[sa.Connection]:
+    """One transaction holding the schema lock: all of a schema change or none of it."""
+    with db.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction unless the connection manages it, so
+            # a killed start left half a schema: take the write lock and run it all in one.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:  # one creator at a time; the others then find the schema made
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            yield conn
+
+
+#: Alembic's own table, as Alembic makes it, for a schema made without Alembic.
+_VERSION_TABLE = sa.Table(
+    "alembic_version", sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+
+
+def create_schema(db: SAEngine) -> None:
+    """Make the newest schema in an empty database from the tables' declarations and stamp it
+    with :data:`HEAD_REVISION`, without loading Alembic (about 12 MB of a new process's
+    memory); ``tests/test_schema.py`` pins that it equals what every migration builds.
+
+    Under the schema lock, in one transaction: a start killed half-way leaves nothing, and a
+    second start racing this one finds the schema made and leaves it.
+    """
+    with _schema_transaction(db) as conn:
+        if sa.inspect(conn).has_table(_VERSION_TABLE.name):
+            return  # another start made it meanwhile
+        TABLES[0].metadata.create_all(conn, tables=TABLES)
+        _VERSION_TABLE.create(conn)
+        conn.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
 
 
 def check_revision(revision: str) -> None:
@@ -105,18 +138,17 @@ def ensure_schema(db: SAEngine, *, auto_upgrade: bool | None = None) -> None:
     current = current_revision(db)
     if current == HEAD_REVISION:
         return
+    if current is None:
+        create_schema(db)
+        return
     head = head_revision()
-    known = _known_revisions()
-    if current is not None and current not in known:
+    if current not in _known_revisions():
         raise SchemaMismatch(
             f"the database schema is at revision {current}, newer than this sstransfer "
             f"({head}): upgrade the sstransfer package")
-    if current is None or (auto_upgrade if auto_upgrade is not None
-                           else db.dialect.name == "sqlite"):
+    if auto_upgrade if auto_upgrade is not None else db.dialect.name == "sqlite":
         upgrade(db)
         return
     raise SchemaMismatch(
         f"the database schema is at revision {current} but this sstransfer needs {head}: "
         f"run `sstransfer --db URL db upgrade`")
-
-

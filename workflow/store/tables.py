@@ -24,6 +24,26 @@ from ..records import (
     _ts,
 )
 
+#: The partial indexes (each with the WHERE of the rows it holds), for :func:`on_postgresql`.
+PARTIAL_INDEXES: list[sa.Index] = []
+
+
+def _partial(name: str, *columns: str, where: str, unique: bool = False) -> sa.Index:
+    """A partial index: declared with SQLite's WHERE here; PostgreSQL's, the same, is added by
+    :func:`on_postgresql` when a PostgreSQL engine is made. Declaring ``postgresql_where`` here
+    would make SQLAlchemy load its PostgreSQL dialect (every driver's module, about 2 MB) to
+    check the argument in a process that only ever opens an SQLite file."""
+    index = sa.Index(name, *columns, unique=unique, sqlite_where=sa.text(where))
+    PARTIAL_INDEXES.append(index)
+    return index
+
+
+def on_postgresql() -> None:
+    """Give each partial index its PostgreSQL WHERE (idempotent): called by ``connect()`` for
+    a PostgreSQL URL, before any DDL or migration runs on it."""
+    for index in PARTIAL_INDEXES:
+        index.dialect_options["postgresql"]["where"] = index.dialect_options["sqlite"]["where"]
+
 
 def _generation() -> sa.Column[Any]:
     return sa.Column(sa.Integer(), nullable=False, server_default="0")
@@ -50,16 +70,13 @@ class CaseRecord(SQLModel, table=True):
         sa.Index("ix_case_public_number", "public_number", unique=True),
         # One running transfer per person and insurance: the database refuses a second one,
         # so that two openings at once cannot both win.
-        sa.Index("ux_case_running_person", "person_id", "insurance", unique=True,
-                 sqlite_where=sa.text("running"), postgresql_where=sa.text("running")),
+        _partial("ux_case_running_person", "person_id", "insurance", unique=True,
+                 where="running"),
         # A person's medical cases, for the scan's different-place advisory.
-        sa.Index("ix_case_medical_person", "person_id", "state",
-                 sqlite_where=sa.text("insurance = 'medical'"),
-                 postgresql_where=sa.text("insurance = 'medical'")),
+        _partial("ix_case_medical_person", "person_id", "state", where="insurance = 'medical'"),
         # The pension cases continued, by their last step: the month that advisory reads.
-        sa.Index("ix_case_pension_continued", "last_event_on",
-                 sqlite_where=sa.text("insurance = 'pension' AND state = 'continued'"),
-                 postgresql_where=sa.text("insurance = 'pension' AND state = 'continued'")),
+        _partial("ix_case_pension_continued", "last_event_on",
+                 where="insurance = 'pension' AND state = 'continued'"),
     )
     id: int | None = Field(default=None, primary_key=True)
     #: The case number the person and the papers know (业务流水号); the id stays internal.
@@ -120,22 +137,14 @@ class SpanRecord(Span, table=True):
     __tablename__ = "span"
     __table_args__ = (
         # The overdue scan reads running spans by due date only.
-        sa.Index("ix_span_running_due", "due_on",
-                 sqlite_where=sa.text("ended_on IS NULL"),
-                 postgresql_where=sa.text("ended_on IS NULL")),
+        _partial("ix_span_running_due", "due_on", where="ended_on IS NULL"),
         # An agency's inbox: its running spans.
-        sa.Index("ix_span_running_owner", "owner_agency",
-                 sqlite_where=sa.text("ended_on IS NULL"),
-                 postgresql_where=sa.text("ended_on IS NULL")),
+        _partial("ix_span_running_owner", "owner_agency", where="ended_on IS NULL"),
         # On-time rates of spans closed in a period. Closed spans only: ``ended_on IS NULL`` is
         # for the partial indexes of running spans above, which read only the spans due.
-        sa.Index("ix_span_ended", "ended_on",
-                 sqlite_where=sa.text("ended_on IS NOT NULL"),
-                 postgresql_where=sa.text("ended_on IS NOT NULL")),
+        _partial("ix_span_ended", "ended_on", where="ended_on IS NOT NULL"),
         # The scan judges a span with a committed limit by its committed due date.
-        sa.Index("ix_span_running_committed", "committed_due_on",
-                 sqlite_where=sa.text("ended_on IS NULL"),
-                 postgresql_where=sa.text("ended_on IS NULL")),
+        _partial("ix_span_running_committed", "committed_due_on", where="ended_on IS NULL"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="transfer_case.id", index=True)
@@ -177,9 +186,7 @@ class AlertRecord(Alert, table=True):
     __tablename__ = "alert"
     __table_args__ = (
         # A span's open alerts: resolved by the step that ends it, read by the alerts page.
-        sa.Index("ix_alert_open", "span_id",
-                 sqlite_where=sa.text("resolved_on IS NULL"),
-                 postgresql_where=sa.text("resolved_on IS NULL")),
+        _partial("ix_alert_open", "span_id", where="resolved_on IS NULL"),
     )
     # The row's id is None until inserted; the read model's is always set.
     id: int | None = Field(default=None, primary_key=True)  # type: ignore[assignment]
