@@ -17,10 +17,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import AGENCIES, DOCS, goal_line, header, median_range, sqlite_durability, timed
+from common import (
+    AGENCIES,
+    DOCS,
+    goal_line,
+    header,
+    median_range,
+    people,
+    sqlite_durability,
+    timed,
+)
 
 from workflow import Actor, Engine
-from workflow.demo import person_id
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -35,9 +43,9 @@ SCHEMES = {"pension_transfer": {},
 
 def applications(n: int) -> list[dict]:
     rng = random.Random(4)
-    ids = [person_id(rng) for _ in range(2000)]
+    ids = people(n, seed=4)  # one running transfer per person and insurance
     return [dict(definition=(name := rng.choice(["pension_transfer", "medical_transfer"])),
-                 person_id=ids[i % 2000], person_name=f"申请人{i}",
+                 person_id=ids[i], person_name=f"申请人{i}",
                  origin=rng.choice([a for a in AGENCIES if a != "440300"]),
                  destination="440300", applicant="employer", channel="counter",
                  documents=DOCS, on=dt.date(2025, 9, 1) + dt.timedelta(days=i % 300),

@@ -26,6 +26,7 @@ from common import (
     goal_line,
     header,
     median_range,
+    people,
     sqlite_durability,
     timed,
 )
@@ -88,9 +89,9 @@ def opened(path: Path, n: int) -> Engine:
     """An engine database with ``n`` cases just opened (one running span each)."""
     engine = Engine(f"sqlite:///{path}", definitions=DEFINITIONS)
     engine.open_cases([dict(
-        definition="pension_transfer", person_id="11010519491231002X", person_name="张三",
+        definition="pension_transfer", person_id=person, person_name="张三",
         origin="310000", destination="440300", applicant="employer", documents=DOCS,
-        on=dt.date(2025, 9, 26)) for _ in range(n)], actor=CLERK)
+        on=dt.date(2025, 9, 26)) for person in people(n)], actor=CLERK)
     return engine
 
 

@@ -31,6 +31,16 @@ DOCS = ["application_form", "id_card", "payment_voucher", "endowment_manual",
         "employment_certificate"]
 
 
+def people(n: int, seed: int = 7) -> list[str]:
+    """``n`` distinct made-up resident ID numbers: a person has at most one running transfer
+    of an insurance (the unique index of migration 0012), so each opened case is another
+    person's."""
+    rng, found = random.Random(seed), dict[str, None]()
+    while len(found) < n:
+        found[person_id(rng)] = None
+    return list(found)
+
+
 def header(title: str) -> None:
     print(f"\n## {title}")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} "

@@ -108,3 +108,72 @@ def test_values_converted_once_are_shared_only_when_their_json_would_be_the_same
     assert content_key({"n": 1}) != content_key({"n": True})
     assert content_key(1) != content_key(True)
     assert content_key(["id_card"]) == content_key(["id_card"])
+
+
+def _history_row(case_id: int, seq: int) -> NewHistoryEntry:
+    return NewHistoryEntry(case_id, seq, "review", "applied", "reviewed", "c-12",
+                           "destination_clerk", "440300", dt.date(2025, 10, 9),
+                           dt.datetime.now(dt.UTC), [], None, {})
+
+
+def test_the_cursors_writes_and_sqlalchemys_statements_of_one_transaction_roll_back_together(
+        engine):
+    """The store's transaction runs on the pooled DB-API connection and makes SQLAlchemy's
+    connection only when a statement needs it (here an idempotency key): that statement and
+    the fast path's writes before and after it are one transaction, so an error undoes all
+    of them, and the connection is back in the pool."""
+    case = open_case(engine)
+    before = snapshot(engine)
+    with pytest.raises(RuntimeError, match="after both"), \
+            engine.store.cases.transaction() as tx:
+        tx.insert_history([_history_row(case.id, 2)])
+        assert tx.claim_idempotency_key("k-1", case.id, "hash", dt.datetime.now(dt.UTC)) is None
+        tx.insert_history([_history_row(case.id, 3)])
+        raise RuntimeError("after both")
+    assert snapshot(engine) == before
+    assert engine.db.pool.checkedout() == 0
+
+
+def test_the_cursors_writes_and_sqlalchemys_statements_of_one_transaction_commit_together(
+        engine):
+    """Without an error, the fast path's writes and the statement SQLAlchemy ran on the same
+    connection are all committed, visible to another connection, and the connection is back
+    in the pool."""
+    case = open_case(engine)
+    with engine.store.cases.transaction() as tx:
+        tx.insert_history([_history_row(case.id, 2)])
+        tx.claim_idempotency_key("k-2", case.id, "hash", dt.datetime.now(dt.UTC))
+    with engine.db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(history_t)
+                           .where(history_t.c.case_id == case.id)) == 2
+        assert conn.scalar(sa.text("SELECT count(*) FROM idempotency_key WHERE key = 'k-2'")) == 1
+    assert engine.db.pool.checkedout() == 0
+
+
+def test_with_echo_the_steps_commit_is_logged(db_url, schema_copy, caplog):
+    """``echo=True`` shows the commit of a step's transaction, which no longer goes through
+    SQLAlchemy's ``Connection``, beside its statements."""
+    url = schema_copy(db_url)
+    with Engine(url) as engine:
+        case = open_case(engine)
+    with Engine(url, echo=True) as engine, \
+            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+    messages = [r.getMessage() for r in caplog.records]
+    assert "COMMIT [driver's connection]" in messages
+    last_update = max(i for i, m in enumerate(messages) if m.startswith("UPDATE transfer_case"))
+    assert messages.index("COMMIT [driver's connection]") > last_update
+
+
+def test_event_ids_read_at_once_are_distinct_version_4_uuids_as_uuid4_hex_writes_them():
+    """A bulk opening takes its events' ids from one read of the system's randomness: each is
+    a random UUID (version 4, RFC 4122 variant) in ``uuid.uuid4().hex``'s form, none twice."""
+    import uuid
+
+    from workflow.services.cases import event_ids
+
+    ids = event_ids(5000)
+    assert len(set(ids)) == 5000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, text)

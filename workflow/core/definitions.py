@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from transitions import Transition
 from transitions.extensions.diagrams import GraphMachine
@@ -95,7 +96,7 @@ class Definition:
     def states(self) -> tuple[str, ...]:
         return self.model.states
 
-    @property
+    @cached_property
     def final_states(self) -> frozenset[str]:
         return frozenset(self.model.final_states)
 
@@ -174,16 +175,32 @@ class Definition:
             (*docs.always, *docs.channel.get(channel, ()), *docs.applicant.get(applicant, ()))  # type: ignore[call-overload]
         ))
 
+    @cached_property
+    def _spans_of_steps(self) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """:meth:`spans_started_by` and :meth:`spans_ended_by` as found so far (a step
+        asks them on every call; the definition never changes)."""
+        return {}
+
     def spans_started_by(self, event: str, applicant: str,
                          receiving_employer: bool | None = None) -> tuple[SpanSpec, ...]:
         """The spans ``event`` starts on a case of that applicant kind; a span of the cases
         without a receiving employer only where that was recorded (False; None: not known)."""
-        return tuple(s for s in self.spans if event in s.starts_on
-                     and (not s.applicants or applicant in s.applicants)
-                     and (not s.no_receiving_employer or receiving_employer is False))
+        key = ("started", event, applicant, receiving_employer)
+        found = self._spans_of_steps.get(key)
+        if found is None:
+            found = self._spans_of_steps[key] = tuple(
+                s for s in self.spans if event in s.starts_on
+                and (not s.applicants or applicant in s.applicants)
+                and (not s.no_receiving_employer or receiving_employer is False))
+        return found
 
     def spans_ended_by(self, event: str) -> tuple[str, ...]:
-        return tuple(s.name for s in self.spans if event in s.ends_on)
+        key = ("ended", event)
+        found = self._spans_of_steps.get(key)
+        if found is None:
+            found = self._spans_of_steps[key] = tuple(
+                s.name for s in self.spans if event in s.ends_on)
+        return found
 
     def mermaid(self) -> str:
         """A Mermaid state diagram of this version, drawn by the machine (``transitions``'

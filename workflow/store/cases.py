@@ -39,7 +39,7 @@ from ..records import (
 )
 from . import outbox, papers
 from .connection import in_province, insert_ignoring_duplicates
-from .fast import FastPath
+from .fast import FastPath, Transaction, transaction
 from .statements import insert_returning_ids
 from .tables import alerts_t, cases_t, definitions_t, events_t, history_t, idempotency_t, spans_t
 
@@ -132,9 +132,18 @@ class CaseTransaction:
     writes run on the driver's cursor (:mod:`workflow.store.fast`), the rest through
     SQLAlchemy, all on the same connection and in the same transaction."""
 
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-        self.fast = FastPath(conn)
+    def __init__(self, tx: Transaction | sa.Connection) -> None:
+        if isinstance(tx, sa.Connection):  # a host's session: its connection, as it is
+            self._tx: Transaction | None = None
+            self._conn = tx
+            self.fast = FastPath(tx.engine, tx.connection)
+        else:
+            self._tx, self.fast = tx, tx.fast
+
+    @property
+    def conn(self) -> sa.Connection:
+        """SQLAlchemy's connection of the transaction (ours: made when first asked for)."""
+        return self._conn if self._tx is None else self._tx.conn
 
     def row_for_step(self, case_id: int) -> StepCase | None:
         row = self.fast.select_one(cases_t, _STEP_COLUMNS, "id", case_id)
@@ -262,8 +271,8 @@ class CaseRepository:
                 raise InvalidInput("session must be a SQLAlchemy or SQLModel session")
             yield CaseTransaction(conn)
             return
-        with self.db.connect() as conn, conn.begin():
-            yield CaseTransaction(conn)
+        with transaction(self.db) as tx:
+            yield CaseTransaction(tx)
 
     # --- definitions -----------------------------------------------------------------------
     def stored_definitions(self) -> dict[tuple[str, int], str]:

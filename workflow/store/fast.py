@@ -21,6 +21,14 @@ them is done here explicitly:
   engine's ``handle_error`` listener maps SQLAlchemy's; any other driver error is raised
   as SQLAlchemy's ``DBAPIError`` subclass (``IntegrityError``, ...), as it would have been.
 
+- **The store's own transaction on the pooled DB-API connection** (:func:`transaction`):
+  taken from SQLAlchemy's pool and given back to it (its events, recycling and checks run
+  as for any checkout), committed or rolled back here. SQLAlchemy's ``Connection`` costs
+  about as much again as the pool's checkout, so it is made only when a statement of the
+  transaction needs it (papers, idempotency keys, contacts, corrections), on the same
+  DB-API connection and in the same transaction. A host's session (``session=``) keeps its
+  own connection and transaction: the fast path only uses its cursor.
+
 Everything else in the storage layer keeps SQLAlchemy.
 """
 
@@ -30,10 +38,12 @@ import datetime as dt
 import json
 import logging
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.pool import PoolProxiedConnection
 
 from .connection import storage_error
 
@@ -160,21 +170,35 @@ def _dialect(dialect: sa.Dialect) -> _Dialect:
 
 
 class FastPath:
-    """The driver's cursor of one SQLAlchemy connection, inside its current transaction."""
+    """The driver's cursor of one pooled DB-API connection of ``db``, inside its current
+    transaction."""
 
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-        self.sql = _dialect(conn.dialect)
+    def __init__(self, db: sa.Engine, raw: PoolProxiedConnection) -> None:
+        self.db, self.raw = db, raw
+        self.sql = _dialect(db.dialect)
         self._cursor: Any = None
         # SQLAlchemy's own logger of this engine: on with echo=True (or logging's level).
-        logger = conn.engine.logger
+        logger = db.logger
         self._log = logger if logger.isEnabledFor(logging.INFO) else None
 
     @property
     def cursor(self) -> Any:
         if self._cursor is None:
-            self._cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            self._cursor = self.raw.dbapi_connection.cursor()  # type: ignore[union-attr]
         return self._cursor
+
+    def end(self, word: str) -> None:
+        """``COMMIT`` or ``ROLLBACK`` the DB-API connection's transaction."""
+        if self._log is not None:
+            self._log.info("%s [driver's connection]", word)
+        dbapi_conn: Any = self.raw.dbapi_connection
+        try:
+            if word == "COMMIT":
+                dbapi_conn.commit()
+            else:
+                dbapi_conn.rollback()
+        except Exception as exc:
+            raise self._error(exc, word, (), False) from exc
 
     def _execute(self, text: str, params: Sequence[Any] | list[Sequence[Any]],
                  many: bool = False) -> Any:
@@ -192,16 +216,7 @@ class FastPath:
         return cursor
 
     def _error(self, exc: Exception, text: str, params: Any, many: bool) -> BaseException:
-        dbapi = self.conn.dialect.loaded_dbapi
-        if not isinstance(exc, dbapi.Error):
-            return exc
-        lock_timeout = self.conn.engine.get_execution_options().get(
-            "sstransfer_lock_timeout", 10)
-        typed = storage_error(exc, lock_timeout)
-        if typed is not None:
-            return typed
-        return sa.exc.DBAPIError.instance(text, params, exc, dbapi.Error, hide_parameters=True,
-                                          dialect=self.conn.dialect, ismulti=many)
+        return driver_error(self.db, exc, text, params, many)
 
     # --- the statements ----------------------------------------------------------------------
     def select_one(self, table: sa.Table, columns: tuple[str, ...], where: str,
@@ -268,6 +283,87 @@ class FastPath:
         return list(zip(*by_column, strict=True))
 
 
+def driver_error(db: sa.Engine, exc: Exception, text: str, params: Any = (),
+                 many: bool = False) -> BaseException:
+    """What a driver error on ``db`` is raised as: the typed storage error of
+    :func:`~workflow.store.connection.storage_error` (as the engine's ``handle_error``
+    listener maps SQLAlchemy's), else SQLAlchemy's ``DBAPIError`` subclass (values hidden);
+    anything else as it is."""
+    dbapi = db.dialect.loaded_dbapi
+    if not isinstance(exc, dbapi.Error):
+        return exc
+    typed = storage_error(exc, db.get_execution_options().get("sstransfer_lock_timeout", 10))
+    if typed is not None:
+        return typed
+    return sa.exc.DBAPIError.instance(text, params, exc, dbapi.Error, hide_parameters=True,
+                                      dialect=db.dialect, ismulti=many)
+
+
+class Transaction:
+    """One transaction of the store on a DB-API connection from ``db``'s pool: the fast
+    path's cursor, and SQLAlchemy's ``Connection`` on the same connection when a statement
+    first needs one (:attr:`conn`)."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
+        try:
+            self.raw = db.raw_connection()
+        except Exception as exc:  # the server away, the file not openable: typed
+            raise driver_error(db, exc, "connect") from exc
+        self.fast = FastPath(db, self.raw)
+        self._conn: sa.Connection | None = None
+
+    @property
+    def conn(self) -> sa.Connection:
+        """SQLAlchemy's connection on this transaction's DB-API connection. Its first
+        statement begins SQLAlchemy's transaction, which for both drivers is the one the
+        DB-API connection is in already (neither sends a BEGIN of its own)."""
+        if self._conn is None:
+            self._conn = sa.Connection(self.db, connection=self.raw)
+        return self._conn
+
+    def commit(self) -> None:
+        conn = self._conn
+        if conn is not None and conn.in_transaction():
+            conn.commit()
+        else:
+            self.fast.end("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back, never raising over the error that asked for it: a connection that
+        cannot roll back is invalidated by the pool when it is given back."""
+        conn = self._conn
+        try:
+            if conn is not None and conn.in_transaction():
+                conn.rollback()
+            else:
+                self.fast.end("ROLLBACK")
+        except Exception:  # the caller's error is the one to raise
+            pass
+
+    def close(self) -> None:
+        """Give the connection back to the pool (SQLAlchemy's connection, if made, does)."""
+        if self._conn is not None:
+            self._conn.close()
+        else:
+            self.raw.close()
+
+
+@contextmanager
+def transaction(db: sa.Engine) -> Iterator[Transaction]:
+    """A :class:`Transaction` of ``db``, committed when the block ends, rolled back when it
+    raises; its connection back in the pool either way."""
+    tx = Transaction(db)
+    try:
+        yield tx
+        tx.commit()
+    except BaseException:
+        tx.rollback()
+        raise
+    finally:
+        tx.close()
+
+
 def content_key(v: Any) -> Any:
     """What a converted value depends on, as a dictionary key: a list or dict by its items.
     1 and True are equal keys but not the same JSON, so the types are in the key (a nested,
@@ -296,4 +392,4 @@ def _converted(values: Sequence[Any], convert: _Convert) -> tuple[Any, ...]:
     return tuple(map(done.__getitem__, map(id, values)))
 
 
-__all__ = ["FastPath", "content_key"]
+__all__ = ["FastPath", "Transaction", "content_key", "driver_error", "transaction"]
