@@ -140,7 +140,7 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
     """
     if not rows:
         return []
-    fast = FastPath(conn)
+    fast = FastPath(conn.engine, conn.connection)
     columns = tuple(rows[0])
     params = fast.values(table, columns, rows)
     postgresql = conn.dialect.name == "postgresql"
