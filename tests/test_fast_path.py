@@ -62,17 +62,21 @@ def test_each_column_the_fast_path_writes_gets_the_value_sqlalchemy_would_bind(t
     assert checked > 0
 
 
-def test_with_echo_the_step_statements_are_logged_without_their_values(
-        db_url, schema_copy, caplog):
-    """``echo=True`` shows the fast path's statements on SQLAlchemy's engine logger, saying
-    how many rows, but never the values: no ID number of the case read or written."""
-    url = schema_copy(db_url)
+def logged_step(url: str, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What SQLAlchemy's engine logger says of one step fired with ``echo=True``."""
     with Engine(url) as engine:
         case = open_case(engine)
     with Engine(url, echo=True) as engine, \
             caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
         engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
-    fast = [r.getMessage() for r in caplog.records if "[driver's cursor" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records]
+
+
+def test_with_echo_the_step_statements_are_logged_without_their_values(
+        db_url, schema_copy, caplog):
+    """``echo=True`` shows the fast path's statements on SQLAlchemy's engine logger, saying
+    how many rows, but never the values: no ID number of the case read or written."""
+    fast = [m for m in logged_step(schema_copy(db_url), caplog) if "[driver's cursor" in m]
     assert any(m.startswith("SELECT") and "transfer_case" in m for m in fast)
     assert any(m.startswith("UPDATE transfer_case") for m in fast)
     assert any(m.startswith("INSERT INTO case_history") for m in fast)
@@ -153,13 +157,7 @@ def test_the_cursors_writes_and_sqlalchemys_statements_of_one_transaction_commit
 def test_with_echo_the_steps_commit_is_logged(db_url, schema_copy, caplog):
     """``echo=True`` shows the commit of a step's transaction, which no longer goes through
     SQLAlchemy's ``Connection``, beside its statements."""
-    url = schema_copy(db_url)
-    with Engine(url) as engine:
-        case = open_case(engine)
-    with Engine(url, echo=True) as engine, \
-            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
-        engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
-    messages = [r.getMessage() for r in caplog.records]
+    messages = logged_step(schema_copy(db_url), caplog)
     assert "COMMIT [driver's connection]" in messages
     last_update = max(i for i, m in enumerate(messages) if m.startswith("UPDATE transfer_case"))
     assert messages.index("COMMIT [driver's connection]") > last_update
