@@ -80,7 +80,7 @@ def fill_sqlite(path: Path, cases: int, overdue: int, as_of: dt.date, *, seed: i
     Exactly ``overdue`` spans are past due on ``as_of``; the others are due well after it.
     """
     rng = random.Random(seed)
-    ids = [person_id(rng) for _ in range(1000)]
+    ids = people(cases, seed)  # each running case another person's (migration 0012)
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
@@ -91,7 +91,7 @@ def fill_sqlite(path: Path, cases: int, overdue: int, as_of: dt.date, *, seed: i
     for i in range(1, cases + 1):
         origin, destination = rng.sample(AGENCIES, 2)
         opened = as_of - dt.timedelta(days=rng.randrange(1, 10))
-        batch.append((i, "pension_transfer", 1, "pension", "applied", 1, ids[i % 1000],
+        batch.append((i, "pension_transfer", 1, "pension", "applied", 1, ids[i - 1],
                       f"person {i}", origin, destination, "cross_province", "employer",
                       "counter", docs, "[]", opened, opened, now, now))
         due = as_of - dt.timedelta(days=rng.randrange(1, 40)) if i - 1 in late \
