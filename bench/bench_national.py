@@ -20,9 +20,9 @@ it measures through the engine's services (no SQL of its own in a measured call)
 - a clerk's inbox page, 50 running spans of their agency by due date with its total
   (``AlertService.inbox``): p99 < 100 ms;
 - a person's cases by ID number (``CaseService.cases(CaseQuery(person_id=...))``): p99 < 20 ms;
-- a filtered case list (``CaseService.cases``: province, state and insurance, 50 rows): p99 <
-  200 ms. The case list has no total yet (the dashboard search of another issue adds one): the
-  page alone is measured;
+- a filtered case list with its total (province, state and insurance: ``CaseService.cases``
+  for the page of 50 rows and ``CaseService.count`` for the total, as the desk's search shows
+  them): p99 < 200 ms;
 - a province's overdue report (``engine.overdue_report(province=...)``, figures and every
   line read): < 10 s, for the province with the most running spans;
 - the database size per million cases.
@@ -515,14 +515,15 @@ def measure(url: sa.URL, cases: int, sample: Samples, reps: int,
         person = latencies(lambda p: engine.case_service.cases(CaseQuery(person_id=p)), people)
         figures["person"] = person
         verdict("a person's cases by ID number", percentile(person, 99), 20, spread(person))
-        # A filtered case list (no total exists yet).
+        # A filtered case list with its total (the desk's search: the page, then the count).
         states = ["applied", "reviewed", "funds_moved", "continued", "rejected"]
         filters = [CaseQuery(province=rng.choice(sample.provinces), state=rng.choice(states),
                              insurance=rng.choice(["pension", "medical"]), limit=50)
                    for _ in range(samples)]
-        listed = latencies(engine.case_service.cases, filters)
+        listed = latencies(lambda q: (engine.case_service.cases(q),
+                                      engine.case_service.count(q)), filters)
         figures["list"] = listed
-        verdict("filtered case list, 50 rows (no total)", percentile(listed, 99), 200,
+        verdict("filtered case list, 50 rows + total", percentile(listed, 99), 200,
                 spread(listed))
         # A province's overdue report, figures and every line.
         province = Counter(a[:2] for a in sample.running_owners.elements()).most_common(1)[0][0]
@@ -546,7 +547,7 @@ def measure(url: sa.URL, cases: int, sample: Samples, reps: int,
                  f" s ({split})", "< 1 s", scan < 1, f"{scan - 1:.2f} s")
         for name, times, goal in (("clerk's inbox page (50 rows + total), p99", inbox, 100),
                                   ("a person's cases by ID number, p99", person, 20),
-                                  ("filtered case list, 50 rows, p99", listed, 200)):
+                                  ("filtered case list, 50 rows + total, p99", listed, 200)):
             p99 = percentile(times, 99)
             goal_row(name, f"{p99:.1f} ms", f"< {goal} ms", p99 < goal, f"{p99 - goal:.1f} ms")
         report = statistics.median(report_times)

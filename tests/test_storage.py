@@ -182,6 +182,50 @@ def test_after_a_postgresql_restart_the_first_call_succeeds(tmp_path):
             "reviewed"
 
 
+def test_a_connection_that_dies_after_its_checkout_is_replaced_once_for_the_first_statement(
+        tmp_path, monkeypatch):
+    """The checkout's check sees nothing wrong (the server closes the connection just after
+    it): the step's first statement meets the dead connection, which is replaced once, and
+    the step is written once. A connection that dies again is not retried a second time: the
+    call fails with StorageUnavailable and writes nothing."""
+    from workflow.store import connection
+
+    url = fresh_database("postgresql", tmp_path)
+    with Engine(url) as engine:
+        case = open_case(engine)
+        monkeypatch.setattr(connection, "closed_by_server", lambda _conn: False)
+        killer = sa.create_engine(url)
+
+        def kill_all() -> int:
+            with killer.begin() as conn:
+                return int(conn.scalar(sa.text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                    "FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+
+        with engine.db.connect() as conn:  # one pooled connection
+            conn.execute(sa.text("SELECT 1"))
+        assert kill_all() == 1
+        reviewed = engine.fire(case.id, "review", actor=DEST_CLERK, on=D(2025, 10, 9))
+        assert reviewed.state == "reviewed" and reviewed.version == case.version + 1
+        assert [s.trigger for s in engine.history(case.id)].count("review") == 1
+
+        # Every connection the pool gives is dead: the one retry meets a dead one too.
+        before = snapshot(engine)
+
+        @event.listens_for(engine.db, "checkout")
+        def _killed(dbapi_conn, _record, _proxy):
+            with killer.begin() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 10000)"),
+                             {"pid": dbapi_conn.info.backend_pid})
+
+        with pytest.raises(StorageUnavailable, match="server is not available"):
+            engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=D(2025, 10, 10))
+        event.remove(engine.db, "checkout", _killed)
+        killer.dispose()
+        assert snapshot(engine) == before
+
+
 def test_the_lock_and_statement_timeouts_come_from_the_database_table_of_the_settings(tmp_path):
     """lock_timeout_seconds and statement_timeout_seconds are read from the [database] table of the
     settings file; a key that belongs elsewhere or a timeout of 0 is refused naming it."""

@@ -67,7 +67,9 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
     idle timeout) has its socket readable, which is checked without a round trip, and is
     replaced by a new one before the call uses it; connections older than
     ``POOL_RECYCLE_SECONDS`` are replaced too, before a firewall's or proxy's idle limit
-    could cut them unseen.
+    could cut them unseen. A connection that dies between that check and a transaction's
+    first statement is replaced once more by the store's transaction
+    (:class:`workflow.store.fast.FastPath`): nothing had been sent on it.
     """
     url = database_url(url)
     try:

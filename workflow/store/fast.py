@@ -173,10 +173,14 @@ class FastPath:
     """The driver's cursor of one pooled DB-API connection of ``db``, inside its current
     transaction."""
 
-    def __init__(self, db: sa.Engine, raw: PoolProxiedConnection) -> None:
+    def __init__(self, db: sa.Engine, raw: PoolProxiedConnection,
+                 reconnect: Callable[[], PoolProxiedConnection] | None = None) -> None:
         self.db, self.raw = db, raw
         self.sql = _dialect(db.dialect)
         self._cursor: Any = None
+        # Until a statement has run, a dead connection is replaced once (nothing was sent on
+        # it, so nothing is lost): what ``reconnect`` gives (the transaction's own checkout).
+        self.reconnect = reconnect
         # SQLAlchemy's own logger of this engine: on with echo=True (or logging's level).
         logger = db.logger
         self._log = logger if logger.isEnabledFor(logging.INFO) else None
@@ -212,8 +216,27 @@ class FastPath:
             else:
                 cursor.execute(text, params)
         except Exception as exc:
-            raise self._error(exc, text, params, many) from exc
+            if not self._dead(exc):
+                raise self._error(exc, text, params, many) from exc
+            return self._execute(text, params, many)  # once: ``reconnect`` is now None
+        self.reconnect = None
         return cursor
+
+    def _dead(self, exc: Exception) -> bool:
+        """Whether the transaction's first statement met a connection the server had closed
+        (a restart, an idle timeout, a killed backend: a connection can die between its
+        checkout's check and its first statement); if so the connection is invalidated, a
+        new one is taken from the pool for the statement, and True is returned (once)."""
+        reconnect, self.reconnect = self.reconnect, None
+        if reconnect is None or not self.db.dialect.is_disconnect(
+                exc, self.raw.dbapi_connection, self._cursor):  # type: ignore[arg-type]
+            return False
+        self.raw.invalidate(exc)
+        self.raw, self._cursor = reconnect(), None
+        if self._log is not None:
+            self._log.info("the connection was closed by the server: reconnected [%s]",
+                           type(exc).__name__)
+        return True
 
     def _error(self, exc: Exception, text: str, params: Any, many: bool) -> BaseException:
         return driver_error(self.db, exc, text, params, many)
@@ -306,12 +329,19 @@ class Transaction:
 
     def __init__(self, db: sa.Engine) -> None:
         self.db = db
-        try:
-            self.raw = db.raw_connection()
-        except Exception as exc:  # the server away, the file not openable: typed
-            raise driver_error(db, exc, "connect") from exc
-        self.fast = FastPath(db, self.raw)
+        self.fast = FastPath(db, self._checkout(), self._checkout)
         self._conn: sa.Connection | None = None
+
+    @property
+    def raw(self) -> PoolProxiedConnection:
+        """The transaction's pooled DB-API connection."""
+        return self.fast.raw
+
+    def _checkout(self) -> PoolProxiedConnection:
+        try:
+            return self.db.raw_connection()
+        except Exception as exc:  # the server away, the file not openable: typed
+            raise driver_error(self.db, exc, "connect") from exc
 
     @property
     def conn(self) -> sa.Connection:
@@ -319,6 +349,7 @@ class Transaction:
         statement begins SQLAlchemy's transaction, which for both drivers is the one the
         DB-API connection is in already (neither sends a BEGIN of its own)."""
         if self._conn is None:
+            self.fast.reconnect = None  # SQLAlchemy's statements are not run again
             self._conn = sa.Connection(self.db, connection=self.raw)
         return self._conn
 
