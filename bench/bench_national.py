@@ -170,6 +170,7 @@ class Generator:
     person_sample: list[str] = field(default_factory=list)
     running_owners: Counter[str] = field(default_factory=Counter)
     last_pension: tuple[int, str] | None = None  # id, person
+    running_people: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         codes = gb2260()
@@ -222,7 +223,7 @@ class Generator:
         while destination[:2] == origin[:2]:
             destination = rng.choice(self.agencies)
         old = {t.case["origin"]: origin, t.case["destination"]: destination}
-        person = self.person_of(insurance)
+        person = self.person_of(insurance, running)
         if len(self.person_sample) < 2000 or rng.random() < 0.001:
             self.person_sample.append(person)
         # Dates: the template's, moved so that the case ends (final) or its running span
@@ -259,7 +260,8 @@ class Generator:
                 "overdue", case_id, first_span, s["name"], s["owner"],
                 old.get(s["owner_agency"], s["owner_agency"]),
                 day(dt.date.fromisoformat(s["due_on"]).toordinal() + shift), 2,
-                f"span:{first_span}:overdue"))
+                f"span:{first_span}:overdue",
+                day(dt.date.fromisoformat(s["ended_on"] or s["due_on"]).toordinal() + shift)))
         if insurance == "pension":
             # The advisory an earlier scan raised for a pension continued lately: the person's
             # medical insurance has not followed to the same destination (no medical case at
@@ -294,14 +296,21 @@ class Generator:
                 field_text(row[k]) for k in self.span_columns)]))
             self.next_span += 1
 
-    def person_of(self, insurance: str) -> str:
-        """A new person, or for some medical cases the person of the pension case just made."""
+    def person_of(self, insurance: str, running: bool) -> str:
+        """A new person, or for some medical cases the person of the pension case just made;
+        never one with a running case of ``insurance`` already, for a running case (one
+        running transfer per person and insurance, migration 0012)."""
         if insurance == "medical" and self.last_pension and \
                 self.rng.random() < SAME_PERSON_SHARE:
             _, person = self.last_pension
             self.last_pension = None
-            return person
-        return self.person()
+        else:
+            person = self.person()
+        if running:
+            while (person, insurance) in self.running_people:
+                person = self.person()
+            self.running_people.add((person, insurance))
+        return person
 
     def dates(self, case_id: int, t: Template, running: bool, old: dict[str, str],
               ) -> tuple[int, str, int, list[tuple[str, int]]]:
@@ -337,17 +346,20 @@ class Generator:
 
     def alert_line(self, level: str, case_id: int, span_id: int | None, subject: str,
                    owner: str, agency: str, due_on: str | None, late: int | None,
-                   key: str) -> str:
+                   key: str, resolved_on: str | None = None) -> str:
+        """An alert raised by the day before's scan; ``resolved_on``: resolved when its span
+        ended, as the engine's step that ends a span resolves its open alerts."""
         alert_id = self.next_alert
         self.next_alert += 1
         return "\t".join(field_text(v) for v in (
             alert_id, level, case_id, span_id, subject, owner, agency, due_on, late, False,
-            day(AS_OF.toordinal() - 1), self.stamp, key, None))
+            day(AS_OF.toordinal() - 1), self.stamp, key, None, resolved_on,
+            None if resolved_on is None else "span_ended"))
 
 
 ALERT_COLUMNS = ("id", "level", "case_id", "span_id", "subject", "owner", "owner_agency",
                  "due_on", "working_days_late", "provisional", "as_of", "raised_at", "key",
-                 "run_id")
+                 "run_id", "resolved_on", "resolution")
 
 
 # --- the database ------------------------------------------------------------------------------

@@ -242,3 +242,14 @@ def test_the_lock_and_statement_timeouts_come_from_the_database_table_of_the_set
     path.write_text("[database]\nlock_timeout_seconds = 0\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"\[database\] lock_timeout_seconds"):
         Settings.load(path)
+
+
+def test_a_postgresql_session_has_the_settings_timeouts_and_compiles_no_statement(tmp_path):
+    """Every pooled PostgreSQL connection runs with the settings' lock and statement timeouts
+    and with ``jit = off`` (compiling a short statement cost more than it saved)."""
+    url = fresh_database("postgresql", tmp_path)
+    settings = Settings(lock_timeout_seconds=2.5, statement_timeout_seconds=60)
+    with Engine(url, settings=settings) as engine, engine.db.connect() as conn:
+        shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar()
+                 for name in ("lock_timeout", "statement_timeout", "jit")}
+    assert shown == {"lock_timeout": "2500ms", "statement_timeout": "1min", "jit": "off"}

@@ -291,6 +291,27 @@ def test_the_case_search_filters_sorts_and_counts_in_sql(store):
     assert store.cases.count_cases(CaseQuery(person_id_ending="000X")) == 1
 
 
+def test_a_count_by_place_counts_each_case_once_whichever_end_is_there(store):
+    """``count_cases`` of an agency, agencies or a province (counted as the cases whose origin
+    is there plus those whose destination is there but not their origin) equals the number
+    of cases listed: a case with both ends there is counted once, one with neither not at all,
+    with the other filters and a second place applied too."""
+    open_cases(store.cases, 2)  # 310000 → 440300
+    open_cases(store.cases, 1, origin="440100")  # both ends in province 44
+    open_cases(store.cases, 1, origin="440300", destination="320100")
+    open_cases(store.cases, 1, origin="320100", destination="330100", insurance="medical")
+    open_cases(store.cases, 1, origin="440300", destination="440300", state="reviewed")
+    queries = [CaseQuery(**fields) for fields in (
+        dict(province="44"), dict(province="32"), dict(province="31"), dict(province="11"),
+        dict(agency="440300"), dict(agency="320100"), dict(agencies=("440100", "330100")),
+        dict(province="44", state="applied"), dict(province="32", insurance="medical"),
+        dict(agency="440300", province="32"), dict(agency="440300", province="44"),
+        dict(agencies=("440300",), province="31", person_name="张"), dict())]
+    counts = [store.cases.count_cases(q) for q in queries]
+    assert counts == [len(store.cases.cases(q)) for q in queries]
+    assert counts[:7] == [5, 2, 2, 0, 5, 2, 2]
+
+
 def test_an_alert_exists_once_however_often_it_is_inserted(store):
     """insert_alerts skips an alert whose span and level (or whose case, for an advisory)
     exist already, and returns only the new ones."""

@@ -319,7 +319,11 @@ class AlertRepository:
         a, s = alerts_t.c, spans_t.c
         judged = sa.case((a.level == STATUTORY_BREACH, s.due_on),
                          else_=sa.func.coalesce(s.committed_due_on, s.due_on))
-        moved = sa.exists().where(s.id == a.span_id, s.ended_on.is_(None), a.due_on != judged)
+        # Each open alert looks its span up by id (OFFSET 0 keeps the subquery apart, so that
+        # PostgreSQL does not hash every running span of the country to join the few open
+        # alerts with them: 1.5 s at 5 million cases, against a look-up per open alert).
+        moved = (sa.select(1).where(s.id == a.span_id, s.ended_on.is_(None), a.due_on != judged)
+                 .offset(0).exists())
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)

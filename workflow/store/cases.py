@@ -375,10 +375,27 @@ class CaseRepository:
             return [StoredCase(*r) for r in conn.execute(select)]
 
     def count_cases(self, query: CaseQuery) -> int:
-        """How many cases the query's filters match (its page and sort left aside)."""
+        """How many cases the query's filters match (its page and sort left aside).
+
+        A query for one place (an agency, agencies or a province: the origin *or* the
+        destination) is counted as two disjoint counts, the cases whose origin is there and
+        those whose destination is there but not their origin: each can be read from one
+        index alone (``ix_case_state_origin``, ``ix_case_state_destination``), where the
+        OR would visit every matching row of the table (a province's cases at national
+        scale)."""
+        places = _place_filters(query)
+        rest = [*_case_filters(query), *_span_filters(query)]
+        count = sa.select(sa.func.count()).select_from(cases_t)
+        if len(places) == 1:
+            (origin, destination), = places
+            total: sa.ColumnElement[Any] = (
+                count.where(*rest, origin).scalar_subquery()
+                + count.where(*rest, destination, sa.not_(origin)).scalar_subquery())
+            statement = sa.select(total)
+        else:
+            statement = count.where(*rest, *(sa.or_(o, d) for o, d in places))
         with self.db.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.count()).select_from(cases_t)
-                                   .where(*case_filters(query))) or 0)
+            return int(conn.scalar(statement) or 0)
 
 
 #: The soonest due date of a case's running spans (the committed one where there is one).
@@ -402,18 +419,32 @@ def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
     ``level``: a stored alert of that level for a running span (or an advisory);
     ``due_from``/``due_to``: a running span due in the range (the committed date where there is
     one)."""
+    return [*_case_filters(q), *(sa.or_(o, d) for o, d in _place_filters(q)),
+            *_span_filters(q)]
+
+
+def _place_filters(q: CaseQuery) -> list[tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]]:
+    """The query's places (``agency``, ``agencies``, ``province``): each the condition on the
+    origin and the one on the destination, of which a case must meet either."""
+    c = cases_t.c
+    places = []
+    if q.agency is not None:
+        places.append((c.origin == q.agency, c.destination == q.agency))
+    if q.agencies is not None:
+        places.append((c.origin.in_(q.agencies), c.destination.in_(q.agencies)))
+    if q.province is not None:
+        places.append((in_province(c.origin, q.province),
+                       in_province(c.destination, q.province)))
+    return places
+
+
+def _case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The query's conditions on the case's own columns, its places aside."""
     c = cases_t.c
     where = [*applicant_scope(q), *[
         column == value for column, value in (
             (c.state, q.state), (c.definition_name, q.definition), (c.insurance, q.insurance),
             (c.public_number, q.public_number)) if value is not None]]
-    if q.agency is not None:
-        where.append(sa.or_(c.origin == q.agency, c.destination == q.agency))
-    if q.agencies is not None:
-        where.append(sa.or_(c.origin.in_(q.agencies), c.destination.in_(q.agencies)))
-    if q.province is not None:
-        where.append(sa.or_(in_province(c.origin, q.province),
-                            in_province(c.destination, q.province)))
     if q.insurances is not None:  # a department's scope
         where.append(c.insurance.in_(q.insurances))
     if q.person_id_ending is not None:
@@ -422,7 +453,7 @@ def case_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:
                      else c.person_id.endswith(ending, autoescape=True))
     if q.person_name is not None:
         where.append(c.person_name.contains(q.person_name, autoescape=True))
-    return where + _span_filters(q)
+    return where
 
 
 def _span_filters(q: CaseQuery) -> list[sa.ColumnElement[bool]]:

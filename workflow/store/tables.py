@@ -68,6 +68,11 @@ class CaseRecord(SQLModel, table=True):
         # A filtered case list: the cases of a state in id order (its first page stops early).
         sa.Index("ix_case_state_id", "state", "id"),
         sa.Index("ix_case_public_number", "public_number", unique=True),
+        # An agency's or a province's cases, and their total by state and insurance read from
+        # the index alone: origin there, or destination there and origin not (count_cases).
+        sa.Index("ix_case_origin_state", "origin", "state", "insurance"),
+        sa.Index("ix_case_destination_origin_state", "destination", "origin", "state",
+                 "insurance"),
         # One running transfer per person and insurance: the database refuses a second one,
         # so that two openings at once cannot both win.
         _partial("ux_case_running_person", "person_id", "insurance", unique=True,
@@ -92,8 +97,8 @@ class CaseRecord(SQLModel, table=True):
     version: int
     person_id: str = Field(index=True)
     person_name: str
-    origin: str = Field(index=True)
-    destination: str = Field(index=True)
+    origin: str
+    destination: str
     scope: str
     applicant: str
     # Who applied: the actor id of the employer, agent or person who opened the case (None
