@@ -41,6 +41,7 @@ from workflow.records import (
 )
 from workflow.services.cases import new_public_number
 from workflow.store import SqlStore
+from workflow.store.statements import COPY_FROM
 
 D = dt.date
 DUE = D(2025, 10, 20)
@@ -328,6 +329,27 @@ def test_an_alert_exists_once_however_often_it_is_inserted(store):
     assert [(a.level, a.working_days_late) for a in
             store.alerts.alerts(AlertQuery(case_id=case_id))] == [
         ("overdue", 2), ("advisory", None), ("escalated", 3)]
+
+
+def test_a_scan_s_many_alerts_are_each_inserted_once_with_one_event_each(store):
+    """A batch as large as a scan's (PostgreSQL writes it by COPY from COPY_FROM rows)
+    skips the alerts that exist already and returns the new ones with their own ids; each new
+    alert has one ``alert.raised`` event, in the same transaction."""
+    n = COPY_FROM + 10
+    ids = open_cases(store.cases, n)
+    with store.cases.transaction() as tx:
+        spans = [tx.spans_newest_first(case_id)[0].id for case_id in ids]
+    batch = [alert(case_id, i, span_id=span) for i, (case_id, span) in enumerate(zip(
+        ids, spans, strict=True))]
+    first = store.alerts.insert_alerts(batch[:7], None)
+    new = store.alerts.insert_alerts(batch, None)
+    assert [a.case_id for a in first + new] == ids
+    stored = {a.id: (a.case_id, a.working_days_late) for a in store.alerts.alerts(
+        AlertQuery(limit=2 * n))}
+    assert {a.id: (a.case_id, a.working_days_late) for a in first + new} == stored
+    events = store.outbox.events(limit=2 * n)
+    assert sorted(e.data["alert_id"] for e in events if e.name == "alert.raised") == \
+        sorted(stored)
 
 
 def test_alerts_are_read_by_province_and_newest_first_when_asked(store):

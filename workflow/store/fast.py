@@ -270,6 +270,40 @@ class FastPath:
         text = self.sql.update(table, columns, keys, null)
         return int(self._execute(text, (*params, *where.values())).rowcount)
 
+    def copy(self, table: sa.Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], *,
+             skip_duplicates: bool = False,
+             returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]] | None:
+        """PostgreSQL: ``rows`` (converted, in ``columns`` order) by ``COPY``: into the table,
+        or with ``skip_duplicates`` (``ON CONFLICT DO NOTHING``) or ``returning`` into a
+        temporary table dropped at commit, then one ``INSERT ... SELECT`` (its ``RETURNING``:
+        the new rows' ``returning`` columns)."""
+        q, cursor = self.sql.quote, self.cursor
+        names, target = ", ".join(map(q, columns)), q(table.name)
+        staged = skip_duplicates or bool(returning)
+        into = q(f"{table.name}_in") if staged else target
+        statements = [  # (anew, should a transaction copy twice into one table)
+            f"DROP TABLE IF EXISTS pg_temp.{into}",
+            f"CREATE TEMPORARY TABLE {into} ON COMMIT DROP AS SELECT {names} FROM {target} "
+            "WITH NO DATA"] if staged else []
+        copy = f"COPY {into} ({names}) FROM STDIN"
+        insert = (f"INSERT INTO {target} ({names}) SELECT {names} FROM {into}"
+                  + (" ON CONFLICT DO NOTHING" if skip_duplicates else "")
+                  + (f" RETURNING {', '.join(map(q, returning))}" if returning else ""))
+        try:
+            for text in statements:
+                self._execute(text, ())
+            if self._log is not None:
+                self._log.info("%s [driver's cursor, %d rows]", copy, len(rows))
+            with cursor.copy(copy) as out:
+                for row in rows:
+                    out.write_row(row)
+        except Exception as exc:
+            raise self._error(exc, copy, (), True) from exc
+        if not staged:
+            return None
+        found = self._execute(insert, ())
+        return [tuple(r) for r in found.fetchall()] if returning else None
+
     def run(self, key: str, build: Callable[[str, Callable[[str], str]], str], table: sa.Table,
             params: Sequence[tuple[str, Any]]) -> int:
         """Run the statement ``build`` writes (once per kind of database, cached by ``key``,
