@@ -37,6 +37,7 @@ extrapolation).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -427,22 +428,40 @@ def spread(times: list[float]) -> str:
 
 @dataclass
 class QueryClock:
-    """Time spent in the database driver's execute calls of one SQLAlchemy engine, by the
-    statement's first word (SELECT, INSERT, UPDATE, ...)."""
+    """Time spent in the database driver's calls (psycopg's ``execute``, ``executemany`` and
+    ``copy``, whoever makes them: SQLAlchemy or the store's own cursor), by the statement's
+    first word (SELECT, INSERT, UPDATE, COPY, ...)."""
 
     seconds: dict[str, float] = field(default_factory=Counter)  # type: ignore[assignment]
 
     def attach(self, db: sa.Engine) -> None:
-        @sa.event.listens_for(db, "before_cursor_execute")
-        def _before(conn: Any, cursor: Any, statement: Any, params: Any, context: Any,
-                    many: bool) -> None:
-            conn.info["bench_started"] = time.perf_counter()
+        clock = self.seconds
+        cursor = psycopg.Cursor
 
-        @sa.event.listens_for(db, "after_cursor_execute")
-        def _after(conn: Any, cursor: Any, statement: Any, params: Any, context: Any,
-                   many: bool) -> None:
-            kind = statement.lstrip().split(None, 1)[0].upper()
-            self.seconds[kind] += time.perf_counter() - conn.info.pop("bench_started")
+        def timed(method: Any) -> Any:
+            def call(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return method(self, query, *args, **kw)
+                finally:
+                    clock[str(query).lstrip().split(None, 1)[0].upper()] += \
+                        time.perf_counter() - start
+            return call
+
+        def timed_copy(method: Any) -> Any:
+            @contextlib.contextmanager
+            def call(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    with method(self, query, *args, **kw) as copy:
+                        yield copy
+                finally:
+                    clock["COPY"] += time.perf_counter() - start
+            return call
+
+        cursor.execute = timed(cursor.execute)  # type: ignore[method-assign]
+        cursor.executemany = timed(cursor.executemany)  # type: ignore[method-assign]
+        cursor.copy = timed_copy(cursor.copy)  # type: ignore[method-assign]
 
 
 @dataclass
@@ -552,7 +571,7 @@ def measure(url: sa.URL, cases: int, sample: Samples, reps: int,
                 f"{max(report_times):.3f})")
         scan = statistics.median(queries)
         split = ", ".join(f"{kind} {statistics.median(k.get(kind, 0.0) for k in splits):.2f} s"
-                          for kind in ("INSERT", "SELECT", "UPDATE"))
+                          for kind in ("INSERT", "COPY", "SELECT", "UPDATE"))
         print(f"\n{cases:,} cases, {load_average()}")
         print("| measure | now | goal | met/missed |\n|---|---|---|---|")
         goal_row(f"daily scan raising {raised[0]:,} alerts: query time", f"{median_range(queries)}"

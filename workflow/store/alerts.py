@@ -129,6 +129,15 @@ _RUNNING = [spans_t.c[name] for name in RunningSpan._fields[:-2]] + [
 _TO_JUDGE = [spans_t.c[name] for name in SpanToJudge._fields]
 
 
+def _by_span(alert: NewAlert) -> tuple[bool, int, int]:
+    """Span alerts by span, then advisories by case."""
+    return alert.span_id is None, alert.span_id or 0, alert.case_id
+
+
+def _by_case(alert: RaisedAlert) -> tuple[int, int]:
+    return alert.case_id, alert.id
+
+
 def alert_key(alert: NewAlert) -> str:
     """What makes an alert exist at most once: its span and level, or its case for an
     advisory."""
@@ -204,7 +213,9 @@ class AlertRepository:
         new one's ``alert.raised`` event (:func:`~workflow.store.statements.insert_values`).
         The new ones: ``RETURNING`` their ids and keys on SQLite; on PostgreSQL those of this
         run (``run_id``) above the highest id before the insert."""
-        keyed = {alert_key(a): a for a in alerts}
+        # In the order of their spans (and cases): each row's foreign-key checks then read the
+        # span and case tables in the order of their keys, not at random (national scale).
+        keyed = {alert_key(a): a for a in sorted(alerts, key=_by_span)}
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)
@@ -227,7 +238,7 @@ class AlertRepository:
             insert_values(conn, events_t, event_rows([NewEvent(
                 uuid.uuid4().hex, "alert.raised", a.case_id, as_of, stamp, None,
                 alert_data(a.id, a.level, a.subject, a.owner, a.owner_agency, a.due_on,
-                           a.working_days_late)) for a in raised]))
+                           a.working_days_late)) for a in sorted(raised, key=_by_case)]))
             return raised
 
     def subscribe(self, name: str, stamp: dt.datetime) -> None:
