@@ -68,11 +68,16 @@ class CaseRecord(SQLModel, table=True):
         # A filtered case list: the cases of a state in id order (its first page stops early).
         sa.Index("ix_case_state_id", "state", "id"),
         sa.Index("ix_case_public_number", "public_number", unique=True),
-        # An agency's or a province's cases, and their total by state and insurance read from
-        # the index alone: origin there, or destination there and origin not (count_cases).
-        sa.Index("ix_case_origin_state", "origin", "state", "insurance"),
+        # An agency's or a province's cases. On PostgreSQL their total by state and insurance
+        # is read from these indexes alone: origin there, or destination there and origin not
+        # (count_cases; migration 0016). SQLite keeps one column each: a step changes the
+        # state, which these would make it write twice more, for counts it makes quickly.
+        sa.Index("ix_case_origin_state", "origin", "state", "insurance").ddl_if(
+            dialect="postgresql"),
         sa.Index("ix_case_destination_origin_state", "destination", "origin", "state",
-                 "insurance"),
+                 "insurance").ddl_if(dialect="postgresql"),
+        sa.Index("ix_transfer_case_origin", "origin").ddl_if(dialect="sqlite"),
+        sa.Index("ix_transfer_case_destination", "destination").ddl_if(dialect="sqlite"),
         # One running transfer per person and insurance: the database refuses a second one,
         # so that two openings at once cannot both win.
         _partial("ux_case_running_person", "person_id", "insurance", unique=True,
