@@ -57,7 +57,7 @@ bench-peers: $(PEERS_STAMP)
 # throw-away PostgreSQL on loopback with .ci/postgres.sh. The national-scale one (issue 22) runs
 # in a database of its own (sstransfer_test_national, dropped and made anew) with 300,000 cases,
 # about 5 minutes; the real run, 5 million cases with loading capped at 20 minutes and figures
-# at 1 million too (about 45 minutes, some 15 GB of disk):
+# at 1 million too (about 30 minutes on an idle 2-core machine, some 13 GB of disk):
 #   cd bench && SSTRANSFER_BENCH_POSTGRES_URL=$(bash ../.ci/postgres.sh)_national \
 #     ../.venv/bin/python bench_national.py --cases 5000000 --minutes 20
 bench: $(DEV_STAMP) $(PEERS_STAMP)
