@@ -32,7 +32,7 @@ from .cases import applicant_scope
 from .connection import in_province, insert_ignoring_duplicates
 from .outbox import event_rows
 from .scheduling import fence
-from .statements import insert_values
+from .statements import COPY_FROM, insert_values
 from .tables import alerts_t, cases_t, deliveries_t, events_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
 
@@ -211,8 +211,9 @@ class AlertRepository:
                       lease: Lease | None) -> list[RaisedAlert]:
         """In one transaction: the alerts (``ON CONFLICT DO NOTHING`` on the key), then each
         new one's ``alert.raised`` event (:func:`~workflow.store.statements.insert_values`).
-        The new ones: ``RETURNING`` their ids and keys on SQLite; on PostgreSQL those of this
-        run (``run_id``) above the highest id before the insert."""
+        The new ones: ``RETURNING`` their ids and keys (on PostgreSQL, for fewer than
+        :data:`~workflow.store.statements.COPY_FROM` alerts, those of this run (``run_id``)
+        above the highest id before the insert)."""
         # In the order of their spans (and cases): each row's foreign-key checks then read the
         # span and case tables in the order of their keys, not at random (national scale).
         keyed = {alert_key(a): a for a in sorted(alerts, key=_by_span)}
@@ -220,7 +221,7 @@ class AlertRepository:
             if lease is not None:
                 fence(conn, lease)
             before = None
-            if conn.dialect.name == "postgresql":
+            if conn.dialect.name == "postgresql" and len(keyed) < COPY_FROM:
                 before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
             new = insert_values(conn, alerts_t, [{**vars(a), "key": key}
                                                  for key, a in keyed.items()],

@@ -379,10 +379,10 @@ class CaseRepository:
 
         A query for one place (an agency, agencies or a province: the origin *or* the
         destination) is counted as two disjoint counts, the cases whose origin is there and
-        those whose destination is there but not their origin: each can be read from one
-        index alone (``ix_case_state_origin``, ``ix_case_state_destination``), where the
-        OR would visit every matching row of the table (a province's cases at national
-        scale)."""
+        those whose destination is there but not their origin: on PostgreSQL each is read
+        from one index alone (``ix_case_origin_state``, ``ix_case_destination_origin_state``,
+        migration 0016), where the OR would visit every matching row of the table (a
+        province's cases at national scale)."""
         places = _place_filters(query)
         rest = [*_case_filters(query), *_span_filters(query)]
         count = sa.select(sa.func.count()).select_from(cases_t)

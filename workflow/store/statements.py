@@ -139,8 +139,9 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
 
     ``skip_duplicates``: ``ON CONFLICT DO NOTHING`` (a row whose unique key exists already is
     not inserted). Run with ``exec_driver_sql``, so SQLAlchemy's error mapping, ``echo`` and
-    event listeners see each statement; values are converted by column type as the fast path
-    converts them (:meth:`FastPath.values`).
+    event listeners see each statement (COPY runs on the driver's cursor, its errors typed
+    and its statements logged with ``echo`` as the fast path's); values are converted by
+    column type as the fast path converts them (:meth:`FastPath.values`).
     """
     if not rows:
         return []
