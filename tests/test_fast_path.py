@@ -168,7 +168,7 @@ def test_event_ids_read_at_once_are_distinct_version_4_uuids_as_uuid4_hex_writes
     a random UUID (version 4, RFC 4122 variant) in ``uuid.uuid4().hex``'s form, none twice."""
     import uuid
 
-    from workflow.services.cases import event_ids
+    from workflow.records import event_ids
 
     ids = event_ids(5000)
     assert len(set(ids)) == 5000

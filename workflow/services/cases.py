@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import random
 import secrets
 import time
@@ -89,6 +88,7 @@ from ..records import (
     StepCase,
     StoredSpan,
     StoredStep,
+    event_ids,
     now,
 )
 from ..settings import Settings
@@ -796,21 +796,6 @@ def _new_case(d: Definition, fields: dict[str, Any], on: dt.date,
         # a service of that insurance's agency (a card application) never counts as one.
         running=d.kind == "transfer",
     ), fields["spans_started"]
-
-
-def event_ids(count: int) -> list[str]:
-    """``count`` random UUIDs (version 4, RFC 4122 variant) as 32 hex digits, as
-    ``uuid.uuid4().hex`` gives them, from one read of the system's randomness (a bulk
-    opening's events: ``uuid4`` reads it once per id, a system call each)."""
-    raw, number = os.urandom(16 * count), int.from_bytes
-    return ["%032x" % (number(raw[i:i + 16]) & _UUID4_KEEP | _UUID4_SET)
-            for i in range(0, 16 * count, 16)]
-
-
-#: The version (4) and variant (RFC 4122) bits of a random UUID: what is kept of the random
-#: 128 bits, and what is set (``uuid.UUID(..., version=4)`` does the same).
-_UUID4_KEEP = ~(0xC000 << 48) & ~(0xF000 << 64) & (1 << 128) - 1
-_UUID4_SET = (0x8000 << 48) | (4 << 76)
 
 
 def new_public_number() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -26,13 +25,14 @@ from ..records import (
     SpanAlert,
     SpanChange,
     SpanToJudge,
+    event_ids,
     now,
 )
 from .cases import applicant_scope
 from .connection import in_province, insert_ignoring_duplicates
 from .outbox import event_rows
 from .scheduling import fence
-from .statements import COPY_FROM, insert_values
+from .statements import insert_values
 from .tables import alerts_t, cases_t, deliveries_t, events_t, span_changes_t, spans_t
 from .tables import subscribers_t as subs_t
 
@@ -209,27 +209,18 @@ class AlertRepository:
 
     def insert_alerts(self, alerts: Sequence[NewAlert],
                       lease: Lease | None) -> list[RaisedAlert]:
-        """In one transaction: the alerts (``ON CONFLICT DO NOTHING`` on the key), then each
-        new one's ``alert.raised`` event (:func:`~workflow.store.statements.insert_values`).
-        The new ones: ``RETURNING`` their ids and keys (on PostgreSQL, for fewer than
-        :data:`~workflow.store.statements.COPY_FROM` alerts, those of this run (``run_id``)
-        above the highest id before the insert)."""
+        """In one transaction: the alerts (``ON CONFLICT DO NOTHING`` on the key, the new
+        ones' ids and keys ``RETURNING``), then each new one's ``alert.raised`` event
+        (:func:`~workflow.store.statements.insert_values`)."""
         # In the order of their spans (and cases): each row's foreign-key checks then read the
         # span and case tables in the order of their keys, not at random (national scale).
         keyed = {alert_key(a): a for a in sorted(alerts, key=_by_span)}
         with self.db.begin() as conn:
             if lease is not None:
                 fence(conn, lease)
-            before = None
-            if conn.dialect.name == "postgresql" and len(keyed) < COPY_FROM:
-                before = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(alerts_t.c.id), 0)))
             new = insert_values(conn, alerts_t, [{**vars(a), "key": key}
                                                  for key, a in keyed.items()],
                                 skip_duplicates=True, returning=("id", "key"))
-            if new is None:
-                new = [(r.id, r.key) for r in conn.execute(
-                    sa.select(alerts_t.c.id, alerts_t.c.key)
-                    .where(alerts_t.c.run_id == alerts[0].run_id, alerts_t.c.id > before))]
             raised = [RaisedAlert(alert_id, a.level, a.case_id, a.subject, a.owner,
                                   a.owner_agency, a.due_on, a.working_days_late)
                       for alert_id, key in sorted(new) for a in (keyed[key],)]
@@ -237,9 +228,11 @@ class AlertRepository:
             # its event).
             as_of, stamp = alerts[0].as_of, alerts[0].raised_at
             insert_values(conn, events_t, event_rows([NewEvent(
-                uuid.uuid4().hex, "alert.raised", a.case_id, as_of, stamp, None,
+                event_id, "alert.raised", a.case_id, as_of, stamp, None,
                 alert_data(a.id, a.level, a.subject, a.owner, a.owner_agency, a.due_on,
-                           a.working_days_late)) for a in sorted(raised, key=_by_case)]))
+                           a.working_days_late))
+                for event_id, a in zip(event_ids(len(raised)), sorted(raised, key=_by_case),
+                                       strict=True)]))
             return raised
 
     def subscribe(self, name: str, stamp: dt.datetime) -> None:

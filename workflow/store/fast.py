@@ -272,11 +272,11 @@ class FastPath:
 
     def copy(self, table: sa.Table, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], *,
              skip_duplicates: bool = False,
-             returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]] | None:
+             returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
         """PostgreSQL: ``rows`` (converted, in ``columns`` order) by ``COPY``: into the table,
         or with ``skip_duplicates`` (``ON CONFLICT DO NOTHING``) or ``returning`` into a
-        temporary table dropped at commit, then one ``INSERT ... SELECT`` (its ``RETURNING``:
-        the new rows' ``returning`` columns)."""
+        temporary table dropped at commit, then one ``INSERT ... SELECT``; the new rows'
+        ``returning`` columns (none asked: [])."""
         q, cursor = self.sql.quote, self.cursor
         names, target = ", ".join(map(q, columns)), q(table.name)
         staged = skip_duplicates or bool(returning)
@@ -300,9 +300,9 @@ class FastPath:
         except Exception as exc:
             raise self._error(exc, copy, (), True) from exc
         if not staged:
-            return None
+            return []
         found = self._execute(insert, ())
-        return [tuple(r) for r in found.fetchall()] if returning else None
+        return [tuple(r) for r in found.fetchall()] if returning else []
 
     def run(self, key: str, build: Callable[[str, Callable[[str], str]], str], table: sa.Table,
             params: Sequence[tuple[str, Any]]) -> int:

@@ -121,7 +121,7 @@ _MULTI_ROW: dict[tuple[Any, ...], str] = {}
 
 def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
                   skip_duplicates: bool = False,
-                  returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]] | None:
+                  returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (all with the same keys, column names) in the caller's transaction, the
     fastest way each database has (a scan's alerts and their events), measured on the national
     bench:
@@ -129,13 +129,14 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
     - **SQLite**: multi-row ``INSERT ... VALUES (...), (...), ...`` statements of up to 1,000
       rows (a third faster than a row a statement); ``returning``: those columns of the rows
       inserted, as the driver gives them (in no promised order).
-    - **PostgreSQL**: from :data:`COPY_FROM` rows, ``COPY`` (a quarter faster than a
-      statement a row at 10,000 rows on the national bench; the server's own work per row,
-      the indexes and foreign-key checks, is the rest), straight into the table, or with
-      ``skip_duplicates`` or ``returning`` into a temporary table dropped at commit and then
-      one ``INSERT ... SELECT``; fewer rows: one prepared statement a row, sent by
-      ``psycopg``'s pipelined ``executemany``. ``returning``: those columns of the rows
-      inserted (from ``COPY_FROM`` rows; fewer: None, the caller reads them back).
+    - **PostgreSQL**: with ``returning``, or from :data:`COPY_FROM` rows, ``COPY`` (a
+      quarter faster than a statement a row at 10,000 rows on the national bench; the
+      server's own work per row, the indexes and foreign-key checks, is the rest), straight
+      into the table, or with ``skip_duplicates`` or ``returning`` into a temporary table
+      dropped at commit (the role needs PostgreSQL's ``TEMPORARY`` privilege, which every
+      role has by default) and then one ``INSERT ... SELECT``; fewer rows and no
+      ``returning``: one prepared statement a row, sent by ``psycopg``'s pipelined
+      ``executemany``. ``returning``: those columns of the rows inserted.
 
     ``skip_duplicates``: ``ON CONFLICT DO NOTHING`` (a row whose unique key exists already is
     not inserted). Run with ``exec_driver_sql``, so SQLAlchemy's error mapping, ``echo`` and
@@ -149,7 +150,7 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
     columns = tuple(rows[0])
     params = fast.values(table, columns, rows)
     postgresql = conn.dialect.name == "postgresql"
-    if postgresql and len(params) >= COPY_FROM:
+    if postgresql and (returning or len(params) >= COPY_FROM):
         return fast.copy(table, columns, params, skip_duplicates=skip_duplicates,
                          returning=returning)
     per = len(params) if postgresql else max(1, min(_ROWS_PER_INSERT,
@@ -166,8 +167,7 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
             text = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
                     f"VALUES {', '.join([one] * count)}"
                     + (" ON CONFLICT DO NOTHING" if skip_duplicates else "")
-                    + (f" RETURNING {', '.join(map(quote, returning))}"
-                       if returning and not postgresql else ""))
+                    + (f" RETURNING {', '.join(map(quote, returning))}" if returning else ""))
             if len(_MULTI_ROW) < 256:  # the full batches and a few remainders
                 _MULTI_ROW[key] = text
         if postgresql:
@@ -176,4 +176,4 @@ def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
         result = conn.exec_driver_sql(text, tuple(value for row in batch for value in row))
         if returning:
             out.extend(tuple(r) for r in result)
-    return None if postgresql else out
+    return out
