@@ -9,7 +9,7 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from conftest import PERSON_ID, open_case, snapshot
+from conftest import PERSON_ID, SHIPPED, open_case, snapshot
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 
@@ -17,7 +17,7 @@ from workflow import Actor, Engine
 from workflow.records import NewHistoryEntry
 from workflow.store import cases_t, history_t, spans_t
 from workflow.store.fast import _converters
-from workflow.store.tables import events_t
+from workflow.store.tables import events_t, paper_counters_t, papers_t
 
 DEST_CLERK = Actor("c-12", "destination_clerk", "440300")
 # One value of each kind the fast path writes, by the column's type.
@@ -36,7 +36,8 @@ def _sqlalchemy_bind(column: sa.Column, dialect: sa.Dialect, value: object) -> o
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
-@pytest.mark.parametrize("table", [cases_t, history_t, spans_t, events_t], ids=lambda t: t.name)
+@pytest.mark.parametrize("table", [cases_t, history_t, spans_t, events_t, papers_t],
+                         ids=lambda t: t.name)
 def test_each_column_the_fast_path_writes_gets_the_value_sqlalchemy_would_bind(table, dialect):
     """For every column of the tables a step writes, the fast path's conversion gives what
     SQLAlchemy's own bind processing gives (dates, UTC timestamps, JSON, booleans), and the
@@ -152,6 +153,36 @@ def test_the_cursors_writes_and_sqlalchemys_statements_of_one_transaction_commit
                            .where(history_t.c.case_id == case.id)) == 2
         assert conn.scalar(sa.text("SELECT count(*) FROM idempotency_key WHERE key = 'k-2'")) == 1
     assert engine.db.pool.checkedout() == 0
+
+
+def test_a_step_that_issues_a_paper_writes_it_on_the_drivers_cursor_in_the_steps_transaction(
+        db_url, schema_copy):
+    """A step that issues a paper (``send_letter``: the contact letter) takes the paper's
+    number and keeps the paper on the fast path: no SQLAlchemy ``Connection`` is made for
+    it, and the paper, its number and the step are committed together."""
+    with Engine(schema_copy(db_url), definitions=SHIPPED) as engine:
+        _paper_step_alone(engine)
+
+
+def _paper_step_alone(engine: Engine) -> None:
+    case = open_case(engine)
+    engine.fire(case.id, "review", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+    made: list[object] = []
+
+    def connected(conn: sa.Connection) -> None:
+        made.append(conn)
+
+    sa.event.listen(engine.db, "engine_connect", connected)
+    try:
+        engine.fire(case.id, "send_letter", actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+    finally:
+        sa.event.remove(engine.db, "engine_connect", connected)
+    assert made == []
+    [paper] = engine.papers(case.id)
+    assert (paper.kind, paper.seq) == ("contact_letter", 1)
+    with engine.db.connect() as conn:
+        assert conn.scalar(sa.select(paper_counters_t.c["last"])) == 1
+        assert conn.scalar(sa.select(papers_t.c.html).where(papers_t.c.id == paper.id))
 
 
 def test_with_echo_the_steps_commit_is_logged(db_url, schema_copy, caplog):

@@ -219,10 +219,10 @@ class CaseTransaction:
 
     # --- papers ----------------------------------------------------------------------------
     def next_paper_seq(self, agency: str, kind: str, year: int) -> int:
-        return papers.next_seq(self.conn, agency, kind, year)
+        return papers.next_seq(self.fast, agency, kind, year)
 
     def insert_paper(self, paper: NewPaper) -> int:
-        return papers.insert_paper(self.conn, paper)
+        return papers.insert_paper(self.fast, paper)
 
     def paper(self, paper_id: int) -> PrintedPaper | None:
         return papers.paper(self.conn, paper_id)

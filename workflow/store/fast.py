@@ -1,11 +1,12 @@
 """The step's fast path: its read and writes on the driver's own cursor (issue 22).
 
-A step reads one case and writes four or five small rows. SQLAlchemy's execution path (the
-statement's context, result set-up, the types' bind processors) costs more than SQLite
-spends running them, so these few statements run on the DB-API cursor of the transaction's
-connection (``sqlite3`` or ``psycopg``), in the same transaction as everything else the
-step writes through SQLAlchemy (papers, idempotency keys). What SQLAlchemy would do for
-them is done here explicitly:
+A step reads one case and writes four or five small rows, and the papers it issues with
+their numbers. SQLAlchemy's execution path (the statement's context, result set-up, the
+types' bind processors) costs more than SQLite spends running them, so these few
+statements run on the DB-API cursor of the transaction's connection (``sqlite3`` or
+``psycopg``), in the same transaction as everything else the step writes through
+SQLAlchemy (idempotency keys, contacts). What SQLAlchemy would do for them is done here
+explicitly:
 
 - **SQL written once.** Each statement's text is built once per database kind and set of
   columns from the table's own column names; the drivers keep it prepared (``sqlite3``'s
@@ -25,7 +26,7 @@ them is done here explicitly:
   taken from SQLAlchemy's pool and given back to it (its events, recycling and checks run
   as for any checkout), committed or rolled back here. SQLAlchemy's ``Connection`` costs
   about as much again as the pool's checkout, so it is made only when a statement of the
-  transaction needs it (papers, idempotency keys, contacts, corrections), on the same
+  transaction needs it (idempotency keys, contacts, corrections), on the same
   DB-API connection and in the same transaction. A host's session (``session=``) keeps its
   own connection and transaction: the fast path only uses its cursor.
 
@@ -48,6 +49,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 from .connection import storage_error
 
 _Convert = Callable[[Any], Any]
+#: Writes a statement's SQL from the dialect's parameter mark and its quoting of names.
+_Build = Callable[[str, Callable[[str], str]], str]
 _UTC = dt.UTC
 
 
@@ -304,17 +307,28 @@ class FastPath:
         found = self._execute(insert, ())
         return [tuple(r) for r in found.fetchall()] if returning else []
 
-    def run(self, key: str, build: Callable[[str, Callable[[str], str]], str], table: sa.Table,
+    def run(self, key: str, build: _Build, table: sa.Table,
             params: Sequence[tuple[str, Any]]) -> int:
         """Run the statement ``build`` writes (once per kind of database, cached by ``key``,
         from the dialect's ``mark`` and ``quote``) with ``params``, each a (column of
         ``table``, value) converted as that column stores it; the number of rows changed."""
+        return int(self._run(key, build, table, params).rowcount)
+
+    def run_returning(self, key: str, build: _Build, table: sa.Table,
+                      params: Sequence[tuple[str, Any]]) -> tuple[Any, ...]:
+        """As :meth:`run`, for a statement that changes one row and returns it
+        (``RETURNING``): the row returned."""
+        [row] = self._run(key, build, table, params).fetchall()  # all: SQLite ends it then
+        return tuple(row)
+
+    def _run(self, key: str, build: _Build, table: sa.Table,
+             params: Sequence[tuple[str, Any]]) -> Any:
         text = self.sql.texts.get(("run", key))
         if text is None:
             text = self.sql.texts[("run", key)] = build(self.sql.mark, self.sql.quote)
         convert = self.sql.converters(table)
-        values = tuple(v if c not in convert else convert[c](v) for c, v in params)
-        return int(self._execute(text, values).rowcount)
+        return self._execute(text, tuple(v if c not in convert else convert[c](v)
+                                         for c, v in params))
 
     def values(self, table: sa.Table, columns: tuple[str, ...],
                 rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:

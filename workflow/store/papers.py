@@ -2,41 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from ..records import NewPaper, Paper, PrintedPaper
+from .fast import FastPath
 from .tables import paper_counters_t, papers_t
 
 _PAPER_FIELDS = [papers_t.c[name] for name in Paper.model_fields]
 
 
-def _upsert_counter(conn: sa.Connection) -> Any:
+_COUNTER_KEY = ("agency", "kind", "year")
+
+
+def _next_seq_sql(mark: str, quote: Callable[[str], str]) -> str:
     """``INSERT ... ON CONFLICT DO UPDATE SET last = last + 1 RETURNING last`` (SQLite 3.35+
     and PostgreSQL): the counter's row is locked until the step's transaction ends."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql as dialect
-    else:
-        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
-    insert = dialect.insert(paper_counters_t)
-    return insert.on_conflict_do_update(
-        index_elements=["agency", "kind", "year"],
-        set_={"last": paper_counters_t.c["last"] + 1},
-    ).returning(paper_counters_t.c["last"])
+    table, last, key = quote(paper_counters_t.name), quote("last"), ", ".join(
+        map(quote, _COUNTER_KEY))
+    return (f"INSERT INTO {table} ({key}, {last}) VALUES ({mark}, {mark}, {mark}, 1) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {last} = {table}.{last} + 1 RETURNING {last}")
 
 
-def next_seq(conn: sa.Connection, agency: str, kind: str, year: int) -> int:
-    """The next sequence number of the agency's papers of ``kind`` in ``year`` (from 1)."""
-    seq = conn.execute(_upsert_counter(conn), {"agency": agency, "kind": kind, "year": year,
-                                               "last": 1}).scalar_one()
+_PAPER_COLUMNS = tuple(f.name for f in dataclasses.fields(NewPaper))
+
+
+def _insert_paper_sql(mark: str, quote: Callable[[str], str]) -> str:
+    return (f"INSERT INTO {quote(papers_t.name)} ({', '.join(map(quote, _PAPER_COLUMNS))}) "
+            f"VALUES ({', '.join([mark] * len(_PAPER_COLUMNS))}) RETURNING {quote('id')}")
+
+
+def next_seq(fast: FastPath, agency: str, kind: str, year: int) -> int:
+    """The next sequence number of the agency's papers of ``kind`` in ``year`` (from 1), on
+    the step's own cursor (:mod:`workflow.store.fast`)."""
+    [seq] = fast.run_returning("next_paper_seq", _next_seq_sql, paper_counters_t,
+                               tuple(zip(_COUNTER_KEY, (agency, kind, year), strict=True)))
     return int(seq)
 
 
-def insert_paper(conn: sa.Connection, paper: NewPaper) -> int:
-    row = {name: getattr(paper, name) for name in paper.__dataclass_fields__}
-    return int(conn.execute(sa.insert(papers_t).values(**row).returning(papers_t.c.id))
-               .scalar_one())
+def insert_paper(fast: FastPath, paper: NewPaper) -> int:
+    """Keep ``paper`` (on the step's own cursor); its id."""
+    [paper_id] = fast.run_returning("insert_paper", _insert_paper_sql, papers_t, tuple(
+        (name, getattr(paper, name)) for name in _PAPER_COLUMNS))
+    return int(paper_id)
 
 
 def papers(conn: sa.Connection, case_id: int) -> list[Paper]:
