@@ -253,3 +253,57 @@ def test_a_postgresql_session_has_the_settings_timeouts_and_compiles_no_statemen
         shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar()
                  for name in ("lock_timeout", "statement_timeout", "jit")}
     assert shown == {"lock_timeout": "2500ms", "statement_timeout": "1min", "jit": "off"}
+
+
+def test_the_pool_keeps_pool_size_connections_and_opens_no_more_under_load(db_url, schema_copy):
+    """Eight threads stepping at once on an engine whose ``[database] pool_size`` is 3 open
+    at most three connections and keep them: a caller that finds them all busy waits for one
+    instead of opening (and, when it is done, closing) one of its own. SQLAlchemy's default
+    overflow did that, and under load a PostgreSQL backend was started for a quarter of the
+    API's requests."""
+    import threading
+
+    with Engine(schema_copy(db_url), settings=Settings(pool_size=3)) as engine:
+        cases = [open_case(engine).id for _ in range(16)]
+        opened: list[object] = []
+
+        def connected(dbapi_conn: object, _record: object) -> None:
+            opened.append(dbapi_conn)
+
+        event.listen(engine.db, "connect", connected)
+        kept = engine.db.pool.checkedin()  # type: ignore[attr-defined]
+        start = threading.Barrier(8)
+
+        def clerk(mine: list[int]) -> None:
+            start.wait()
+            for case_id in mine:
+                engine.attach_documents(case_id, ["id_card"], actor=DEST_CLERK)
+
+        threads = [threading.Thread(target=clerk, args=(cases[i::8],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        event.remove(engine.db, "connect", connected)
+        assert kept + len(opened) <= 3
+        assert engine.db.pool.checkedin() == kept + len(opened)  # type: ignore[attr-defined]
+        assert all(engine.get(c).version == 2 for c in cases)
+
+
+def test_a_step_that_finds_every_pooled_connection_busy_past_the_lock_timeout_is_busy(
+        db_url, schema_copy):
+    """A step waits for one of the pool's connections at most ``lock_timeout_seconds``,
+    then is refused with ``StorageBusy`` saying so, and writes nothing."""
+    settings = Settings(pool_size=1, lock_timeout_seconds=0.3)
+    with Engine(schema_copy(db_url), settings=settings) as engine:
+        case = open_case(engine)
+        before = snapshot(engine)
+        held = engine.db.raw_connection()  # the pool's only connection, busy elsewhere
+        try:
+            with pytest.raises(StorageBusy, match=r"all 1 database connections of this "
+                                                  r"process stayed busy for more than 0.3 s"):
+                engine.attach_documents(case.id, ["id_card"], actor=DEST_CLERK)
+        finally:
+            held.close()
+        assert snapshot(engine) == before
+        assert engine.attach_documents(case.id, ["id_card"], actor=DEST_CLERK).version == 2

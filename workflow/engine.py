@@ -86,6 +86,7 @@ class Engine:
         self.store = SqlStore.open(self.url, echo=echo,
                                    lock_timeout=self.settings.lock_timeout_seconds,
                                    statement_timeout=self.settings.statement_timeout_seconds,
+                                   pool_size=self.settings.pool_size,
                                    auto_upgrade=auto_upgrade)
         self.db = self.store.db
         try:

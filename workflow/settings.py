@@ -60,6 +60,10 @@ class Settings(BaseModel):
         default=dt.date(1986, 1, 1), description="no step is dated before this day")
     lock_timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 10
     statement_timeout_seconds: Annotated[float, Field(ge=0, le=86_400, strict=True)] = 300
+    pool_size: Annotated[StrictInt, Field(
+        ge=1, le=1000, description="database connections each process keeps open; a call "
+                                   "that finds them all busy waits for one, at most "
+                                   "lock_timeout_seconds")] = 10
     language: Literal["zh", "en"] = Field(
         default="zh", description="the language of the reports: Chinese (default) or English")
     report_issuer: Annotated[str, Field(
@@ -242,7 +246,7 @@ def _short(value: object, limit: int = 40) -> str:
 
 #: The tables of a settings file and the settings each holds.
 _ELSEWHERE = {"cases": ("max_days_ahead", "earliest_business_date"),
-              "database": ("lock_timeout_seconds", "statement_timeout_seconds"),
+              "database": ("lock_timeout_seconds", "statement_timeout_seconds", "pool_size"),
               "reports": ("language", "report_issuer"),
               "api": ("jwt_key_file", "jwt_algorithms", "jwt_audience", "jwt_issuer",
                       "progress_window_minutes", "progress_tries_per_client",

@@ -14,6 +14,7 @@ from .alerts import AlertRepository
 from .cases import CaseRepository
 from .connection import (
     DEFAULT_URL,
+    POOL_SIZE,
     URL_ENV,
     connect,
     database_url,
@@ -57,10 +58,11 @@ class SqlStore:
 
     @classmethod
     def open(cls, url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,
-             statement_timeout: float = 300, auto_upgrade: bool | None = None) -> SqlStore:
+             statement_timeout: float = 300, pool_size: int = POOL_SIZE,
+             auto_upgrade: bool | None = None) -> SqlStore:
         """Connect, then create the schema in an empty database (or refuse a mismatch)."""
         db = connect(url, echo=echo, lock_timeout=lock_timeout,
-                     statement_timeout=statement_timeout)
+                     statement_timeout=statement_timeout, pool_size=pool_size)
         try:
             ensure_schema(db, auto_upgrade=auto_upgrade)
         except BaseException:

@@ -15,6 +15,8 @@ from ..errors import InvalidInput, StorageBusy, StorageUnavailable, TransferAlre
 from .tables import on_postgresql
 
 DEFAULT_URL = "sqlite:///sstransfer.db"
+#: The connections a process keeps open to its database (``[database] pool_size``).
+POOL_SIZE = 10
 URL_ENV = "SSTRANSFER_DATABASE_URL"
 
 
@@ -57,7 +59,7 @@ def sqlite_file(url: str | None) -> Path | None:
 
 
 def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float = 10,
-            statement_timeout: float = 300) -> SAEngine:
+            statement_timeout: float = 300, pool_size: int = POOL_SIZE) -> SAEngine:
     """An SQLAlchemy engine whose storage faults are typed errors (:func:`storage_error`).
 
     SQLite files run in WAL mode and wait ``lock_timeout`` seconds for another writer. PostgreSQL
@@ -70,11 +72,21 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
     proxy's idle limit could cut them unseen. A connection that dies between that check and a
     transaction's first statement is replaced once more by the store's transaction
     (:class:`workflow.store.fast.FastPath`): nothing had been sent on it.
+
+    The pool keeps ``pool_size`` connections and opens no more: a caller that finds them all
+    busy waits for one, at most ``lock_timeout`` (then ``StorageBusy``). SQLAlchemy's default
+    overflow opened up to ten more and closed each when it came back, so under load a
+    PostgreSQL backend was started for a quarter of the API's requests.
     """
     url = database_url(url)
     try:
+        parsed = sa.engine.make_url(url)
+        dialect: Any = parsed.get_dialect()  # its pool: SQLite's in-memory one is not queued
+        pooled = issubclass(dialect.get_pool_class(parsed), sa.pool.QueuePool)
         db = sa.create_engine(url, echo=echo, pool_pre_ping=False,
-                              pool_recycle=POOL_RECYCLE_SECONDS)
+                              pool_recycle=POOL_RECYCLE_SECONDS,
+                              **({"pool_size": pool_size, "max_overflow": 0,
+                                  "pool_timeout": lock_timeout} if pooled else {}))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
     db.update_execution_options(sstransfer_lock_timeout=lock_timeout)
