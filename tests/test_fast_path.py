@@ -84,6 +84,22 @@ def test_with_echo_the_step_statements_are_logged_without_their_values(
     assert not any(PERSON_ID in m or "440300" in m for m in fast)
 
 
+def test_with_echo_no_statement_shows_its_values_sqlalchemys_own_included(
+        db_url, schema_copy, caplog):
+    """People's ID numbers never appear in logs: with ``echo=True``, the statements that go
+    through SQLAlchemy (opening a case, a paper's step, a search) are logged without their
+    parameters too, as the fast path's are."""
+    with Engine(schema_copy(db_url), definitions=SHIPPED, echo=True) as engine, \
+            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        case = open_case(engine, person_id=PERSON_ID)
+        for trigger in ("review", "send_letter"):
+            engine.fire(case.id, trigger, actor=DEST_CLERK, on=dt.date(2025, 10, 9))
+        assert [c.id for c in engine.cases(person_id=PERSON_ID)] == [case.id]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("INSERT INTO transfer_case") for m in messages)
+    assert not [m for m in messages if PERSON_ID in m or "张三" in m]
+
+
 def test_a_constraint_broken_on_the_fast_path_is_sqlalchemys_integrity_error_and_rolls_back(
         engine):
     """A history row whose step number the case has already is refused by the unique key as

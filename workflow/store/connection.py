@@ -83,7 +83,9 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
         parsed = sa.engine.make_url(url)
         dialect: Any = parsed.get_dialect()  # its pool: SQLite's in-memory one is not queued
         pooled = issubclass(dialect.get_pool_class(parsed), sa.pool.QueuePool)
-        db = sa.create_engine(url, echo=echo, pool_pre_ping=False,
+        # hide_parameters: echo=True and SQLAlchemy's errors show statements, never their
+        # values (a case's values hold ID numbers), as the fast path does.
+        db = sa.create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=False,
                               pool_recycle=POOL_RECYCLE_SECONDS,
                               **({"pool_size": pool_size, "max_overflow": 0,
                                   "pool_timeout": lock_timeout} if pooled else {}))
