@@ -9,6 +9,7 @@ import multiprocessing
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from conftest import (
     APPLICANT,
     DEST_CLERK,
@@ -239,6 +240,30 @@ def test_an_unknown_case_is_case_not_found(engine):
         engine.get(999)
     with pytest.raises(CaseNotFound):
         engine.history(999)
+    for view in (engine.spans, engine.linked_cases):
+        with pytest.raises(CaseNotFound):
+            view(999)
+
+
+def test_a_case_s_views_read_the_case_only_when_they_find_nothing(engine):
+    """A case's history, spans and links are one statement each: the case itself is looked
+    for only when a view is empty (none linked here: an empty list, not CaseNotFound)."""
+    case = open_case(engine)
+    statements: list[str] = []
+
+    def ran(conn, cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine.db, "before_cursor_execute", ran)
+    try:
+        assert [h.trigger for h in engine.history(case.id)] == ["open"]
+        assert [s.name for s in engine.spans(case.id)]
+        assert engine.linked_cases(case.id) == []
+    finally:
+        sa.event.remove(engine.db, "before_cursor_execute", ran)
+    reads_of_the_case = [s for s in statements if "FROM transfer_case" in s
+                         and "linked_case_id" not in s]
+    assert len(statements) == 4 and len(reads_of_the_case) == 1
 
 
 # --- refusals of open_case --------------------------------------------------------------

@@ -635,18 +635,22 @@ class CaseService:
             raise CaseNotFound(public_number)
         return self.get(case_id)
 
+    # A case's views: a case that does not exist has none, so it is looked for only when
+    # a view is empty (every case has its opening in its history).
     def history(self, case_id: int) -> list[HistoryEntry]:
-        self.get(case_id)
-        return self.store.history(case_id)
+        return self.store.history(_case_id(case_id)) or self._none_of(case_id)
 
     def spans(self, case_id: int) -> list[Span]:
-        self.get(case_id)
-        return self.store.spans(case_id)
+        return self.store.spans(_case_id(case_id)) or self._none_of(case_id)
 
     def linked_cases(self, case_id: int) -> list[CaseLink]:
         """See :meth:`workflow.Engine.linked_cases`."""
+        return self.store.linked_cases(_case_id(case_id)) or self._none_of(case_id)
+
+    def _none_of(self, case_id: int) -> list[Any]:
+        """A view that found nothing: empty, or ``CaseNotFound`` if there is no such case."""
         self.get(case_id)
-        return self.store.linked_cases(case_id)
+        return []
 
     def cases(self, query: CaseQuery) -> list[Case]:
         """See :meth:`workflow.Engine.cases`."""

@@ -48,6 +48,17 @@ _HISTORY_FIELDS = [history_t.c[name] for name in HistoryEntry.model_fields]
 _SPAN_FIELDS = [spans_t.c[name] for name in Span.model_fields]
 _CASE_FIELDS = [cases_t.c[f.name] for f in dataclasses.fields(StoredCase)]
 _SELECT_CASE = sa.select(*_CASE_FIELDS).where(cases_t.c.id == sa.bindparam("_id"))
+# A case's views, each built once (a read's values are parameters, not new statements).
+_SELECT_HISTORY = sa.select(*_HISTORY_FIELDS).where(
+    history_t.c.case_id == sa.bindparam("_id")).order_by(history_t.c.seq)
+_SELECT_SPANS = sa.select(*_SPAN_FIELDS).where(
+    spans_t.c.case_id == sa.bindparam("_id")).order_by(spans_t.c.id)
+_SELECT_LINKED = sa.select(
+    cases_t.c.id, cases_t.c.definition_name, cases_t.c.definition_version, cases_t.c.state,
+    cases_t.c.linked_case_id,
+).where(sa.or_(cases_t.c.linked_case_id == sa.bindparam("_id"), cases_t.c.id == sa.select(
+    cases_t.c.linked_case_id).where(cases_t.c.id == sa.bindparam("_id")).scalar_subquery())
+).order_by(cases_t.c.id)
 # The case read of a step (on the driver's cursor): :func:`_step_case` converts the few
 # columns that need it. A step rewrites the timestamps: no need to read and parse them.
 _STEP_COLUMNS = tuple(f.name for f in dataclasses.fields(StepCase))
@@ -332,26 +343,17 @@ class CaseRepository:
     def history(self, case_id: int) -> list[HistoryEntry]:
         with self.db.connect() as conn:
             return [HistoryEntry(**r._mapping) for r in conn.execute(
-                sa.select(*_HISTORY_FIELDS).where(history_t.c.case_id == case_id)
-                .order_by(history_t.c.seq))]
+                _SELECT_HISTORY, {"_id": case_id})]
 
     def spans(self, case_id: int) -> list[Span]:
         with self.db.connect() as conn:
-            return [Span(**r._mapping) for r in conn.execute(
-                sa.select(*_SPAN_FIELDS).where(spans_t.c.case_id == case_id)
-                .order_by(spans_t.c.id))]
+            return [Span(**r._mapping) for r in conn.execute(_SELECT_SPANS, {"_id": case_id})]
 
     def linked_cases(self, case_id: int) -> list[CaseLink]:
-        c = cases_t.c
-        required = sa.select(c.linked_case_id).where(c.id == case_id).scalar_subquery()
         with self.db.connect() as conn:
             return [CaseLink(r.id, r.definition_name, r.definition_version, r.state,
                              "opened_after" if r.linked_case_id == case_id else "required")
-                    for r in conn.execute(
-                        sa.select(c.id, c.definition_name, c.definition_version, c.state,
-                                  c.linked_case_id)
-                        .where(sa.or_(c.linked_case_id == case_id, c.id == required))
-                        .order_by(c.id))]
+                    for r in conn.execute(_SELECT_LINKED, {"_id": case_id})]
 
     def papers(self, case_id: int) -> list[Paper]:
         with self.db.connect() as conn:
