@@ -290,10 +290,11 @@ def test_the_pool_keeps_pool_size_connections_and_opens_no_more_under_load(db_ur
         assert all(engine.get(c).version == 2 for c in cases)
 
 
-def test_a_step_that_finds_every_pooled_connection_busy_past_the_lock_timeout_is_busy(
+def test_a_call_that_finds_every_pooled_connection_busy_past_the_lock_timeout_is_busy(
         db_url, schema_copy):
-    """A step waits for one of the pool's connections at most ``lock_timeout_seconds``,
-    then is refused with ``StorageBusy`` saying so, and writes nothing."""
+    """A step or a read waits for one of the pool's connections at most
+    ``lock_timeout_seconds``, then is refused with ``StorageBusy`` saying so; the step
+    writes nothing."""
     settings = Settings(pool_size=1, lock_timeout_seconds=0.3)
     with Engine(schema_copy(db_url), settings=settings) as engine:
         case = open_case(engine)
@@ -303,6 +304,8 @@ def test_a_step_that_finds_every_pooled_connection_busy_past_the_lock_timeout_is
             with pytest.raises(StorageBusy, match=r"all 1 database connections of this "
                                                   r"process stayed busy for more than 0.3 s"):
                 engine.attach_documents(case.id, ["id_card"], actor=DEST_CLERK)
+            with pytest.raises(StorageBusy, match=r"raise \[database\] pool_size"):
+                engine.history(case.id)
         finally:
             held.close()
         assert snapshot(engine) == before

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import InvalidInput, StorageBusy, StorageUnavailable, TransferAlreadyRunning
 from .tables import on_postgresql
@@ -87,7 +88,7 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
         # values (a case's values hold ID numbers), as the fast path does.
         db = sa.create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=False,
                               pool_recycle=POOL_RECYCLE_SECONDS,
-                              **({"pool_size": pool_size, "max_overflow": 0,
+                              **({"poolclass": _Pool, "pool_size": pool_size, "max_overflow": 0,
                                   "pool_timeout": lock_timeout} if pooled else {}))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise InvalidInput(f"database URL {url!r} is not usable: {exc}") from None
@@ -130,6 +131,20 @@ def connect(url: str | None = None, *, echo: bool = False, lock_timeout: float =
 
 #: A pooled connection older than this is closed and replaced at its next checkout.
 POOL_RECYCLE_SECONDS = 1800
+
+
+class _Pool(sa.pool.QueuePool):
+    """SQLAlchemy's queue pool, whose caller that waited past the timeout for a connection
+    (every one busy) gets ``StorageBusy`` saying so, whatever the call (a step, a read)."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        try:
+            return super()._do_get()
+        except sa.exc.TimeoutError:
+            raise StorageBusy(
+                f"all {self.size()} database connections of this process stayed busy for "
+                f"more than {self.timeout():g} s; nothing was written: try again (or raise "
+                "[database] pool_size)") from None
 
 
 def closed_by_server(dbapi_conn: Any) -> bool:

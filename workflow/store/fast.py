@@ -46,7 +46,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import PoolProxiedConnection
 
-from ..errors import StorageBusy
 from .connection import storage_error
 
 _Convert = Callable[[Any], Any]
@@ -360,13 +359,7 @@ def driver_error(db: sa.Engine, exc: Exception, text: str, params: Any = (),
     """What a driver error on ``db`` is raised as: the typed storage error of
     :func:`~workflow.store.connection.storage_error` (as the engine's ``handle_error``
     listener maps SQLAlchemy's), else SQLAlchemy's ``DBAPIError`` subclass (values hidden);
-    anything else as it is. Waiting too long for one of the pool's connections is
-    ``StorageBusy``."""
-    if isinstance(exc, sa.exc.TimeoutError) and isinstance(db.pool, sa.pool.QueuePool):
-        return StorageBusy(
-            f"all {db.pool.size()} database connections of this process stayed busy for more "
-            f"than {db.get_execution_options().get('sstransfer_lock_timeout', 10):g} s; "
-            "nothing was written: try again (or raise [database] pool_size)")
+    anything else as it is."""
     dbapi = db.dialect.loaded_dbapi
     if not isinstance(exc, dbapi.Error):
         return exc
