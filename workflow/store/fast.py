@@ -264,6 +264,14 @@ class FastPath:
         else:
             self._execute(text, params, many=True)
 
+    def insert_one(self, table: sa.Table, row: Mapping[str, Any], returning: str) -> Any:
+        """Insert one row; the value of its ``returning`` column (its new id)."""
+        columns = tuple(row)
+        [params] = self.values(table, columns, [row])
+        text = f"{self.sql.insert(table, columns)} RETURNING {self.sql.quote(returning)}"
+        [(value,)] = self._execute(text, params).fetchall()  # all: SQLite ends it then
+        return value
+
     def update(self, table: sa.Table, values: Mapping[str, Any], where: Mapping[str, Any],
                null: tuple[str, ...] = ()) -> int:
         """``UPDATE`` the rows matching ``where`` (column = value) and whose ``null``

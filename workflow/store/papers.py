@@ -29,11 +29,6 @@ def _next_seq_sql(mark: str, quote: Callable[[str], str]) -> str:
 _PAPER_COLUMNS = tuple(f.name for f in dataclasses.fields(NewPaper))
 
 
-def _insert_paper_sql(mark: str, quote: Callable[[str], str]) -> str:
-    return (f"INSERT INTO {quote(papers_t.name)} ({', '.join(map(quote, _PAPER_COLUMNS))}) "
-            f"VALUES ({', '.join([mark] * len(_PAPER_COLUMNS))}) RETURNING {quote('id')}")
-
-
 def next_seq(fast: FastPath, agency: str, kind: str, year: int) -> int:
     """The next sequence number of the agency's papers of ``kind`` in ``year`` (from 1), on
     the step's own cursor (:mod:`workflow.store.fast`)."""
@@ -44,9 +39,8 @@ def next_seq(fast: FastPath, agency: str, kind: str, year: int) -> int:
 
 def insert_paper(fast: FastPath, paper: NewPaper) -> int:
     """Keep ``paper`` (on the step's own cursor); its id."""
-    [paper_id] = fast.run_returning("insert_paper", _insert_paper_sql, papers_t, tuple(
-        (name, getattr(paper, name)) for name in _PAPER_COLUMNS))
-    return int(paper_id)
+    return int(fast.insert_one(papers_t, {name: getattr(paper, name) for name in _PAPER_COLUMNS},
+                               "id"))
 
 
 def papers(conn: sa.Connection, case_id: int) -> list[Paper]:
